@@ -1,0 +1,103 @@
+/** What DDPM and DDIM share: timestep spacing, x0/noise from the model output, clipping. */
+import type { PredictionType, SamplerConfig, TimestepSpacing } from './config'
+
+/** numpy's round(): half to even. diffusers rounds timesteps with it, so 937.5 -> 938 and 812.5 -> 812. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x)
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r
+}
+
+/** diffusers' `set_timesteps` (DDPMScheduler and DDIMScheduler share it), descending. */
+export function spacedTimesteps(
+  trainSteps: number,
+  steps: number,
+  spacing: TimestepSpacing,
+  stepsOffset = 0,
+): number[] {
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`steps must be a positive integer, got ${steps}`)
+  if (steps > trainSteps) {
+    throw new RangeError(`steps (${steps}) cannot exceed the model's ${trainSteps} training timesteps`)
+  }
+  if (spacing === 'linspace') {
+    // np.linspace(0, T - 1, N).round()[::-1]
+    const last = trainSteps - 1
+    return Array.from({ length: steps }, (_, i) => roundHalfEven(steps === 1 ? 0 : (last * i) / (steps - 1))).reverse()
+  }
+  if (spacing === 'leading') {
+    // (np.arange(0, N) * (T // N)).round()[::-1] + steps_offset
+    const ratio = Math.floor(trainSteps / steps)
+    return Array.from({ length: steps }, (_, i) => i * ratio + stepsOffset).reverse()
+  }
+  // trailing: np.round(np.arange(T, 0, -T / N)) - 1
+  const ratio = trainSteps / steps
+  const out: number[] = []
+  for (let i = 0; trainSteps - i * ratio > 0; i++) out.push(roundHalfEven(trainSteps - i * ratio) - 1)
+  return out
+}
+
+export interface Prediction {
+  predictedX0: Float32Array
+  predictedNoise: Float32Array
+}
+
+/** x0 and epsilon from the model output; DDIM paper eq. 12 and the v-parameterisation (Salimans & Ho 2022, eq. 9). */
+export function predictionOf(type: PredictionType, modelOutput: Float32Array, sample: Float32Array, alphaBar: number): Prediction {
+  const a = Math.sqrt(alphaBar)
+  const b = Math.sqrt(1 - alphaBar)
+  const n = sample.length
+  const predictedX0 = new Float32Array(n)
+  const predictedNoise = new Float32Array(n)
+  for (let i = 0; i < n; i++) {
+    const x = sample[i]
+    const m = modelOutput[i]
+    if (type === 'epsilon') {
+      predictedX0[i] = (x - b * m) / a
+      predictedNoise[i] = m
+    } else if (type === 'sample') {
+      predictedX0[i] = m
+      predictedNoise[i] = (x - a * m) / b
+    } else {
+      predictedX0[i] = a * x - b * m
+      predictedNoise[i] = a * m + b * x
+    }
+  }
+  return { predictedX0, predictedNoise }
+}
+
+/**
+ * Clip or dynamically threshold predicted x0 in place, one image (`imageSize` values) at a time.
+ * Returns the clipped x0 (a copy when anything changes, so the timeline can still show the raw one).
+ */
+export function clipPredictedX0(x0: Float32Array, config: SamplerConfig, imageSize: number): Float32Array {
+  if (config.thresholding) return dynamicThreshold(x0, config, imageSize)
+  if (!config.clipSample) return x0
+  const r = config.clipSampleRange
+  return x0.map((v) => Math.min(r, Math.max(-r, v)))
+}
+
+/** diffusers' `_threshold_sample`: s = clamp(quantile(|x0|, ratio), 1, sample_max_value); x0 = clamp(x0, -s, s) / s. */
+function dynamicThreshold(x0: Float32Array, config: SamplerConfig, imageSize: number): Float32Array {
+  const out = new Float32Array(x0.length)
+  for (let start = 0; start < x0.length; start += imageSize) {
+    const img = x0.subarray(start, start + imageSize)
+    const s = Math.min(config.sampleMaxValue, Math.max(1, quantile(Float64Array.from(img, Math.abs), config.dynamicThresholdingRatio)))
+    for (let i = 0; i < img.length; i++) out[start + i] = Math.min(s, Math.max(-s, img[i])) / s
+  }
+  return out
+}
+
+/** torch.quantile's default ('linear' interpolation between the two nearest ranks). */
+export function quantile(values: Float64Array, q: number): number {
+  const sorted = values.slice().sort()
+  const pos = q * (sorted.length - 1)
+  const lo = Math.floor(pos)
+  const hi = Math.min(lo + 1, sorted.length - 1)
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo)
+}
+
+/** q(x_t | x_0) (DDPM eq. 4): sqrt(ab) x0 + sqrt(1 - ab) noise; diffusers' `add_noise`. */
+export function addNoise(x0: Float32Array, noise: Float32Array, alphaBar: number): Float32Array {
+  const a = Math.sqrt(alphaBar)
+  const b = Math.sqrt(1 - alphaBar)
+  return x0.map((v, i) => a * v + b * noise[i])
+}

@@ -1,0 +1,44 @@
+/** DDIM (Song et al. 2021) with diffusers' DDIMScheduler semantics. */
+import type { Schedule } from '../schedule'
+import { clipPredictedX0, predictionOf, spacedTimesteps } from './common'
+import type { SamplerConfig } from './config'
+import type { Sampler } from './sampler'
+
+export function ddim(config: SamplerConfig, schedule: Schedule): Sampler {
+  const { alphasCumprod } = schedule
+  const T = alphasCumprod.length
+  const timesteps = spacedTimesteps(T, config.steps, config.timestepSpacing, config.stepsOffset)
+  const finalAlphaCumprod = config.setAlphaToOne ? 1 : alphasCumprod[0]
+  // diffusers quirk: the previous timestep is always t - T // steps, whatever the spacing, so with
+  // "trailing" or "linspace" spacing it need not be the next entry of `timesteps`. We match it.
+  const stride = Math.floor(T / config.steps)
+  const alphaBarPrev = (t: number) => (t - stride >= 0 ? alphasCumprod[t - stride] : finalAlphaCumprod)
+  if (config.eta < 0 || config.eta > 1 || !Number.isFinite(config.eta)) {
+    throw new RangeError(`eta must be in [0, 1], got ${config.eta}`)
+  }
+
+  return {
+    timesteps,
+    isStochastic: () => config.eta > 0,
+    step(modelOutput, index, sample, imageSize, noise) {
+      const t = timesteps[index]
+      const ab = alphasCumprod[t]
+      const abPrev = alphaBarPrev(t)
+      const { predictedX0, predictedNoise } = predictionOf(config.predictionType, modelOutput, sample, ab)
+      const x0 = clipPredictedX0(predictedX0, config, imageSize)
+      // DDIM paper eq. 16: sigma_t = eta sqrt((1 - ab_prev) / (1 - ab)) sqrt(1 - ab / ab_prev).
+      const variance = ((1 - abPrev) / (1 - ab)) * (1 - ab / abPrev)
+      const sigma = config.eta * Math.sqrt(variance)
+      // DDIM paper eq. 12: x_{t-1} = sqrt(ab_prev) x0 + sqrt(1 - ab_prev - sigma^2) eps + sigma z.
+      const a = Math.sqrt(abPrev)
+      const d = Math.sqrt(Math.max(0, 1 - abPrev - sigma * sigma))
+      const prevSample = new Float32Array(sample.length)
+      for (let i = 0; i < sample.length; i++) prevSample[i] = a * x0[i] + d * predictedNoise[i]
+      if (config.eta > 0) {
+        if (!noise) throw new Error('ddim with eta > 0 needs noise for every step')
+        for (let i = 0; i < sample.length; i++) prevSample[i] += sigma * noise[i]
+      }
+      return { prevSample, predictedX0, predictedNoise }
+    },
+  }
+}
