@@ -1,0 +1,88 @@
+/**
+ * Training metadata: the keys Stepwise reads, their validation, and how the three sources map onto them.
+ * The keys are diffusers' config names; ONNX `metadata_props` carry them as `stepwise.<key>` strings,
+ * a sidecar `<model>.json` as plain JSON, a diffusers folder in `scheduler/scheduler_config.json`
+ * (and `unet/config.json` for `sample_size` and `num_class_embeds`).
+ */
+import { z } from 'zod'
+
+export const METADATA_PREFIX = 'stepwise.'
+
+export const metadataSchema = z.object({
+  num_train_timesteps: z.number().int().positive(),
+  beta_schedule: z.string(),
+  beta_start: z.number().positive(),
+  beta_end: z.number().positive(),
+  prediction_type: z.enum(['epsilon', 'sample', 'v_prediction']),
+  clip_sample: z.boolean(),
+  clip_sample_range: z.number().positive(),
+  thresholding: z.boolean(),
+  dynamic_thresholding_ratio: z.number().gt(0).lte(1),
+  sample_max_value: z.number().positive(),
+  timestep_spacing: z.enum(['leading', 'trailing', 'linspace']),
+  steps_offset: z.number().int().nonnegative(),
+  set_alpha_to_one: z.boolean(),
+  variance_type: z.string(),
+  rescale_betas_zero_snr: z.boolean(),
+  sample_size: z.union([z.number().int().positive(), z.tuple([z.number().int().positive(), z.number().int().positive()])]),
+  class_names: z.array(z.string()),
+  num_class_embeds: z.number().int().positive(),
+  null_class_id: z.number().int().nonnegative(),
+  name: z.string(),
+  description: z.string(),
+})
+
+export type Metadata = Partial<z.infer<typeof metadataSchema>>
+export type MetadataKey = keyof z.infer<typeof metadataSchema>
+export const METADATA_KEYS = Object.keys(metadataSchema.shape) as MetadataKey[]
+
+export type MetadataSource = 'scheduler-config' | 'unet-config' | 'sidecar' | 'onnx-metadata' | 'default'
+
+/** Metadata values with where each came from. */
+export interface ResolvedMetadata {
+  values: Metadata
+  origin: Partial<Record<MetadataKey, MetadataSource>>
+}
+
+/** ONNX metadata values are strings: numbers, booleans and lists arrive JSON-encoded, names as they are. */
+function fromMetadataString(value: string): unknown {
+  try {
+    return JSON.parse(value)
+  } catch {
+    return value
+  }
+}
+
+export function metadataFromOnnxProps(props: { key: string; value: string }[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const { key, value } of props) {
+    if (key.startsWith(METADATA_PREFIX)) out[key.slice(METADATA_PREFIX.length)] = fromMetadataString(value)
+  }
+  return out
+}
+
+/** Validate the known keys of one source; unknown keys are ignored (diffusers configs carry many). */
+export function validateMetadata(raw: Record<string, unknown>, where: string): Metadata {
+  const known = Object.fromEntries(Object.entries(raw).filter(([k, v]) => (METADATA_KEYS as string[]).includes(k) && v !== null))
+  const parsed = metadataSchema.partial().safeParse(known)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new Error(`${where}: ${issue.path.join('.')}: ${issue.message}`)
+  }
+  return parsed.data
+}
+
+/** Merge sources, earlier ones winning key by key. */
+export function mergeMetadata(sources: [MetadataSource, Metadata][]): ResolvedMetadata {
+  const values: Metadata = {}
+  const origin: ResolvedMetadata['origin'] = {}
+  for (const [source, meta] of sources) {
+    for (const key of METADATA_KEYS) {
+      if (meta[key] !== undefined && values[key] === undefined) {
+        ;(values as Record<string, unknown>)[key] = meta[key]
+        origin[key] = source
+      }
+    }
+  }
+  return { values, origin }
+}

@@ -1,0 +1,49 @@
+/** Execution providers: which to try, in what order, and why one was skipped. */
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import * as ort from 'onnxruntime-node'
+
+export const PROVIDERS = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const
+export type ProviderName = (typeof PROVIDERS)[number]
+
+const PLATFORM_ONLY: Partial<Record<ProviderName, NodeJS.Platform>> = { dml: 'win32', coreml: 'darwin' }
+
+/** The default order on this platform: the platform's own GPU path, then WebGPU, then the CPU. */
+export function defaultProviderOrder(platform: NodeJS.Platform = process.platform): ProviderName[] {
+  return PROVIDERS.filter((p) => !PLATFORM_ONLY[p] || PLATFORM_ONLY[p] === platform)
+}
+
+export interface ProviderNote {
+  provider: ProviderName
+  reason: string
+}
+
+/** Providers this build of onnxruntime-node knows, or why a requested one cannot even be tried. */
+export function unavailableReason(provider: ProviderName): string | undefined {
+  const platform = PLATFORM_ONLY[provider]
+  if (platform && platform !== process.platform) return `only on ${platform}`
+  const backends = ort.listSupportedBackends()
+  if (provider === 'dml' || provider === 'coreml') {
+    return backends.some((b) => b.name === provider) ? undefined : 'not in this build of onnxruntime-node'
+  }
+  const b = backends.find((x) => x.name === provider)
+  if (!b) return 'not in this build of onnxruntime-node'
+  if (provider === 'cuda' && !cudaBinariesInstalled()) {
+    return 'CUDA binaries not installed (ONNXRUNTIME_NODE_INSTALL=cuda12, see README)'
+  }
+  return undefined
+}
+
+/** onnxruntime-node's install script puts the CUDA provider library beside its native binding. */
+function cudaBinariesInstalled(): boolean {
+  try {
+    const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'))
+    return existsSync(join(pkg, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'))
+  } catch {
+    return false
+  }
+}
+
+/** The runtime's own first line is long; keep the sentence a user can read. */
+export const shortReason = (message: string): string => (/(Failed to[^\n]*)/.exec(message)?.[1] ?? message.split('\n')[0]).trim()

@@ -1,0 +1,68 @@
+/** A model's training schedule and the sampler settings that follow from it, with what was assumed. */
+import { type ScheduleConfig, DEFAULT_SCHEDULE, parseScheduleName } from '../schedule'
+import { type SamplerConfig, DEFAULT_SAMPLER, VARIANCE_TYPES, type VarianceType } from '../samplers/config'
+import { EngineError } from '../errors'
+import type { MetadataKey } from './metadata'
+import type { ModelInfo } from './load'
+
+export interface Training {
+  schedule: ScheduleConfig
+  /** Sampler defaults that come from the training config (prediction type, clipping, spacing...). */
+  sampler: SamplerConfig
+  /** Keys no source gave, so defaults were assumed. */
+  assumed: MetadataKey[]
+  classes?: { names: string[]; nullClassId?: number }
+  size: { height: number; width: number; from: 'graph' | 'metadata' | 'smallest' }
+}
+
+/** The smallest spatial size assumed for a fully dynamic graph with no metadata: a U-Net's usual 3 downsamplings. */
+export const SMALLEST_DYNAMIC_SIZE = 32
+
+export function trainingOf(info: ModelInfo): Training {
+  const m = info.metadata.values
+  const assumed: MetadataKey[] = (['num_train_timesteps', 'beta_schedule', 'beta_start', 'beta_end', 'prediction_type'] as const).filter(
+    (k) => m[k] === undefined,
+  )
+  const scheduleName = m.beta_schedule === undefined ? DEFAULT_SCHEDULE.schedule : parseScheduleName(m.beta_schedule)
+  if (!scheduleName) {
+    throw new EngineError('bad-metadata', `${info.path}: beta_schedule "${m.beta_schedule}" is not one of linear, scaled_linear, squaredcos_cap_v2 (cosine), quadratic, sigmoid`)
+  }
+  const schedule: ScheduleConfig = {
+    schedule: scheduleName,
+    trainSteps: m.num_train_timesteps ?? DEFAULT_SCHEDULE.trainSteps,
+    betaStart: m.beta_start ?? DEFAULT_SCHEDULE.betaStart,
+    betaEnd: m.beta_end ?? DEFAULT_SCHEDULE.betaEnd,
+    rescaleZeroSnr: m.rescale_betas_zero_snr ?? false,
+  }
+  // diffusers' fixed_small_log is the same variance as fixed_small; learned variances fall back to it.
+  const vt = m.variance_type?.replace(/_log$/, '')
+  const sampler: SamplerConfig = {
+    ...DEFAULT_SAMPLER,
+    predictionType: m.prediction_type ?? DEFAULT_SAMPLER.predictionType,
+    clipSample: m.clip_sample ?? DEFAULT_SAMPLER.clipSample,
+    clipSampleRange: m.clip_sample_range ?? DEFAULT_SAMPLER.clipSampleRange,
+    thresholding: m.thresholding ?? DEFAULT_SAMPLER.thresholding,
+    dynamicThresholdingRatio: m.dynamic_thresholding_ratio ?? DEFAULT_SAMPLER.dynamicThresholdingRatio,
+    sampleMaxValue: m.sample_max_value ?? DEFAULT_SAMPLER.sampleMaxValue,
+    timestepSpacing: m.timestep_spacing ?? DEFAULT_SAMPLER.timestepSpacing,
+    stepsOffset: m.steps_offset ?? DEFAULT_SAMPLER.stepsOffset,
+    setAlphaToOne: m.set_alpha_to_one ?? DEFAULT_SAMPLER.setAlphaToOne,
+    varianceType: (VARIANCE_TYPES as readonly string[]).includes(vt ?? '') ? (vt as VarianceType) : DEFAULT_SAMPLER.varianceType,
+  }
+  const numClasses = m.class_names?.length ?? (m.num_class_embeds !== undefined ? m.num_class_embeds - (m.null_class_id !== undefined ? 1 : 0) : undefined)
+  const classes = info.signature.classLabels
+    ? { names: m.class_names ?? Array.from({ length: numClasses ?? 0 }, (_, i) => String(i)), nullClassId: m.null_class_id }
+    : undefined
+  return { schedule, sampler, assumed, classes, size: sizeOf(info) }
+}
+
+function sizeOf(info: ModelInfo): Training['size'] {
+  const { height, width } = info.signature
+  if (height !== undefined && width !== undefined) return { height, width, from: 'graph' }
+  const s = info.metadata.values.sample_size
+  if (s !== undefined) {
+    const [h, w] = typeof s === 'number' ? [s, s] : s
+    return { height: height ?? h, width: width ?? w, from: 'metadata' }
+  }
+  return { height: height ?? SMALLEST_DYNAMIC_SIZE, width: width ?? SMALLEST_DYNAMIC_SIZE, from: 'smallest' }
+}
