@@ -1,0 +1,24 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte'
+import { defineConfig } from 'electron-vite'
+import { resolve } from 'node:path'
+
+// Our folders are src-main / src-preload / src-renderer, not electron-vite's default src/*: name each input.
+export default defineConfig({
+  main: {
+    build: { rollupOptions: { input: { index: resolve('src-main/index.ts') } } },
+  },
+  preload: {
+    // Sandboxed preloads cannot load ESM: build CommonJS.
+    build: {
+      rollupOptions: {
+        input: { index: resolve('src-preload/index.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: resolve('src-renderer'),
+    build: { rollupOptions: { input: resolve('src-renderer/index.html') } },
+    plugins: [svelte()],
+  },
+})
