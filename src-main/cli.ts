@@ -2,7 +2,7 @@
  * Stepwise's command line: parse arguments, call the engine, write files. Nothing the engine does not do.
  *   npm run -s cli -- inspect|schedule|timesteps|sample ...   (see README.md)
  */
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir, readFile, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { EngineError, toErrorData } from './engine/errors'
@@ -167,6 +167,18 @@ async function sampleCommand(v: Values) {
       initNoise = npy.data
     }
     await mkdir(v.out, { recursive: true })
+    // Refuse before sampling, not after: nothing of an earlier run is touched, nothing is half-written.
+    const planned = [
+      ...Array.from({ length: batch }, (_, k) => `seed-${seed + k}.png`),
+      ...(v.sheet ? ['sheet.png'] : []), ...(v.gif ? ['denoising.gif'] : []), ...(v['save-npy'] ? ['samples.npy'] : []),
+    ]
+    if (!v.overwrite) {
+      for (const name of planned) {
+        if (await stat(join(v.out, name)).then(() => true, () => false)) {
+          throw new EngineError('file-exists', `${join(v.out, name)} already exists; choose another --out or pass --overwrite`)
+        }
+      }
+    }
     const frames: { x: Float32Array; x0: Float32Array }[] = []
     const isTty = process.stderr.isTTY && !v.json
     const result = await runSampling(model, {
@@ -195,7 +207,7 @@ async function sampleCommand(v: Values) {
     }
     if (v.sheet) {
       const images = Array.from({ length: batch }, (_, k) => imageOf(result.samples, result.shape, k))
-      await write('sheet.png', encodeSheetPng(contactSheet(images), { parameters: summarize(paramsFor(0)), stepwise: { ...paramsFor(0), batch } }))
+      await write('sheet.png', encodeSheetPng(contactSheet(images, { scale: Math.max(1, Math.ceil(96 / width)) }), { parameters: summarize(paramsFor(0)), stepwise: { ...paramsFor(0), batch } }))
     }
     if (v.gif) {
       const picked = selectFrames([...frames.map((f) => f.x), result.samples], { count: 40 })
@@ -221,7 +233,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'schedule') scheduleCommand(values)
     else if (command === 'timesteps') timestepsCommand(values)
     else if (command === 'sample') await sampleCommand(values)
-    else throw bad(`unknown command "${command}"\n${USAGE}`)
+    else throw bad(`unknown command "${command}" (see --help)`)
     return 0
   } catch (e) {
     const err = e instanceof EngineError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') || e instanceof RangeError

@@ -84,8 +84,8 @@ describe('bad model files each give their error, naming the file', () => {
       initializers: [W],
       nodes: classifierNodes,
     }))
-    // The image input is found first, so the message is about the missing timestep, listing what was found.
-    await expectLoadError(path, 'not-a-denoiser', path, ['timestep', 'x[B,1,28,28] (float32)'])
+    // The output is checked before the other inputs: a classifier is told apart by its output's shape.
+    await expectLoadError(path, 'not-a-denoiser', path, ['no 4-D output', 'logits[B,10] (float32)'])
   })
 
   it('a noisy-image classifier (x, t -> logits [B,10]) -> not-a-denoiser, the output not being 4-D', async () => {

@@ -49,6 +49,15 @@ export function findSignature(inputs: TensorSig[], outputs: TensorSig[], file: s
   if (channels === undefined || ![1, 3, 4].includes(channels)) {
     throw new EngineError('not-a-denoiser', `${file}: image input ${describe(image)} must have 1, 3 or 4 channels`)
   }
+  // A classifier has a 4-D input too: the output's shape tells a denoiser apart, so check it first.
+  const output = outputs.find((o) => o.shape.length === 4)
+  if (!output) {
+    throw new EngineError('not-a-denoiser', `${file}: no 4-D output of the image's shape; found outputs ${outputs.map(describe).join(', ')}`)
+  }
+  const outChannels = fixed(output.shape[1])
+  if (outChannels !== undefined && outChannels !== channels && outChannels !== 2 * channels) {
+    throw new EngineError('not-a-denoiser', `${file}: output ${describe(output)} has ${outChannels} channels; the image has ${channels}`)
+  }
   const rest = inputs.filter((i) => i !== image)
   const timestep = rest.find((i) => i.shape.length <= 2 && TIMESTEP_DTYPES.includes(i.dtype) && !/class|label|y$/i.test(i.name))
     ?? rest.find((i) => i.shape.length <= 2 && TIMESTEP_DTYPES.includes(i.dtype))
@@ -61,14 +70,6 @@ export function findSignature(inputs: TensorSig[], outputs: TensorSig[], file: s
   const extra = rest.filter((i) => i !== timestep && i !== classLabels)
   if (extra.length) throw new EngineError('not-a-denoiser', `${file}: unexpected inputs ${extra.map(describe).join(', ')}; ${found}`)
 
-  const output = outputs.find((o) => o.shape.length === 4)
-  if (!output) {
-    throw new EngineError('not-a-denoiser', `${file}: no 4-D output of the image's shape; found outputs ${outputs.map(describe).join(', ')}`)
-  }
-  const outChannels = fixed(output.shape[1])
-  if (outChannels !== undefined && outChannels !== channels && outChannels !== 2 * channels) {
-    throw new EngineError('not-a-denoiser', `${file}: output ${describe(output)} has ${outChannels} channels; the image has ${channels}`)
-  }
   return {
     image, timestep, classLabels, output, channels,
     learnedVariance: outChannels === 2 * channels,
