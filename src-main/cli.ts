@@ -31,6 +31,7 @@ const OPTIONS = {
   'clip-sample': { type: 'string' }, 'set-alpha-to-one': { type: 'string' }, seed: { type: 'string' }, batch: { type: 'string' },
   class: { type: 'string' }, height: { type: 'string' }, width: { type: 'string' }, guidance: { type: 'string' },
   'init-noise': { type: 'string' }, out: { type: 'string' }, gif: { type: 'boolean' }, sheet: { type: 'boolean' },
+  'gif-of': { type: 'string' }, 'gif-count': { type: 'string' }, 'gif-every': { type: 'string' }, 'gif-delay': { type: 'string' },
   'save-npy': { type: 'boolean' }, json: { type: 'boolean' }, overwrite: { type: 'boolean' }, provider: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const
@@ -42,10 +43,14 @@ const USAGE = `usage: stepwise <command> [options]
   sample [--model <path>] [--sampler ddim|ddpm] [--steps N] [--eta e] [--schedule s] [--train-steps T]
          [--beta-start x] [--beta-end y] [--prediction p] [--spacing s] [--steps-offset k] [--clip-sample true|false]
          [--set-alpha-to-one true|false] [--seed n] [--batch n] [--class k] [--height h] [--width w] [--guidance g]
-         [--init-noise x.npy] [--provider p[,p...]] --out <dir> [--gif] [--sheet] [--save-npy] [--json] [--overwrite]`
+         [--init-noise x.npy] [--provider p[,p...]] --out <dir> [--gif [--gif-of xt|x0] [--gif-count N | --gif-every k] [--gif-delay ms]]
+         [--sheet] [--save-npy] [--json] [--overwrite]`
 
 type Values = ReturnType<typeof parse>['values']
 const parse = (args: string[]) => parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true })
+
+/** GIF frames when neither --gif-count nor --gif-every is given. */
+const DEFAULT_GIF_FRAMES = 40
 
 const bad = (message: string) => new EngineError('bad-argument', message)
 
@@ -179,12 +184,16 @@ async function sampleCommand(v: Values) {
         }
       }
     }
-    const frames: { x: Float32Array; x0: Float32Array }[] = []
+    const frames: Float32Array[] = []
+    const gifOf = oneOf(v, 'gif-of', ['xt', 'x0'] as const) ?? 'xt'
+    const gifEvery = int(v, 'gif-every', 1)
+    const gifCount = int(v, 'gif-count', 2) ?? (gifEvery ? undefined : DEFAULT_GIF_FRAMES)
+    const gifDelay = int(v, 'gif-delay', 10)
     const isTty = process.stderr.isTTY && !v.json
     const result = await runSampling(model, {
       sampler, schedule: makeSchedule(schedule), seed, batch, height, width, classLabel, guidance, nullClassId: t.classes?.nullClassId, initNoise,
     }, {
-      onStep: v.gif ? (f) => frames.push({ x: f.sample, x0: f.predictedX0 }) : undefined,
+      onStep: v.gif ? (f) => frames.push(gifOf === 'x0' ? f.predictedX0 : f.sample) : undefined,
       onProgress: (p) => {
         if (v.json) process.stderr.write(JSON.stringify({ event: 'progress', ...p }) + '\n')
         else if (isTty) {
@@ -210,8 +219,9 @@ async function sampleCommand(v: Values) {
       await write('sheet.png', encodeSheetPng(contactSheet(images, { scale: Math.max(1, Math.ceil(96 / width)) }), { parameters: summarize(paramsFor(0)), stepwise: { ...paramsFor(0), batch } }))
     }
     if (v.gif) {
-      const picked = selectFrames([...frames.map((f) => f.x), result.samples], { count: 40 })
-      await write('denoising.gif', encodeGif(picked.map((x) => tileBatch(x, result.shape))))
+      // The last frame is the final sample, held (encodeGif's holdLastMs).
+      const picked = selectFrames([...frames, result.samples], { count: gifCount, every: gifEvery })
+      await write('denoising.gif', encodeGif(picked.map((x) => tileBatch(x, result.shape)), { delayMs: gifDelay }))
     }
     if (v['save-npy']) await write('samples.npy', writeNpy(result.samples, [batch, channels, height, width]))
     const summary = { model: model.info.onnxPath, provider: model.info.provider, sampler: sampler.sampler, steps: sampler.steps, seed, batch, height, width, elapsedMs: Math.round(result.elapsedMs), files }
