@@ -164,7 +164,10 @@ async function sampleCommand(v: Values) {
     const width = int(v, 'width', 1) ?? t.size.width
     const classLabel = int(v, 'class')
     const guidance = num(v, 'guidance', (n) => n >= 0)
-    if (classLabel !== undefined && !model.info.signature.classLabels) throw bad(`--class: ${model.info.name} takes no class label`)
+    if (classLabel !== undefined && !t.classes) throw bad(`--class: ${model.info.name} takes no class label`)
+    if (classLabel !== undefined && t.classes && classLabel >= t.classes.names.length && classLabel !== t.classes.nullClassId) {
+      throw bad(`--class: ${classLabel} is not a class of ${model.info.name} (0..${t.classes.names.length - 1}${t.classes.nullClassId !== undefined ? `, or ${t.classes.nullClassId} for none` : ''})`)
+    }
     const channels = model.info.signature.channels
     let initNoise: Float32Array | undefined
     if (v['init-noise']) {

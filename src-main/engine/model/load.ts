@@ -3,7 +3,7 @@
  * metadata, start an inference session on the first execution provider that works.
  */
 import { readFile, stat } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { basename, join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { EngineError } from '../errors'
 import type { Shape4 } from '../tensor'
@@ -209,4 +209,3 @@ async function predictInGroups(
   return out
 }
 
-export const modelDir = (info: ModelInfo) => dirname(info.onnxPath)

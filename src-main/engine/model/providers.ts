@@ -29,6 +29,9 @@ export function unavailableReason(provider: ProviderName): string | undefined {
   }
   const b = backends.find((x) => x.name === provider)
   if (!b) return 'not in this build of onnxruntime-node'
+  if (provider === 'webgpu' && process.platform === 'linux' && !vulkanLoaderPresent()) {
+    return 'no Vulkan loader (libvulkan.so.1), which WebGPU needs on Linux'
+  }
   if (provider === 'cuda' && !cudaBinariesInstalled()) {
     return 'CUDA binaries not installed (ONNXRUNTIME_NODE_INSTALL=cuda12, see README)'
   }
@@ -47,3 +50,17 @@ function cudaBinariesInstalled(): boolean {
 
 /** The runtime's own first line is long; keep the sentence a user can read. */
 export const shortReason = (message: string): string => (/(Failed to[^\n]*)/.exec(message)?.[1] ?? message.split('\n')[0]).trim()
+
+/**
+ * WebGPU on Linux runs on Vulkan. Without the loader the runtime prints a native warning before failing;
+ * ask the dynamic linker first. dlopen of a library that is not a Node addon fails after loading it
+ * ("did not self-register"), which tells us the library exists.
+ */
+function vulkanLoaderPresent(): boolean {
+  try {
+    process.dlopen({ exports: {} } as NodeJS.Module, 'libvulkan.so.1')
+    return true
+  } catch (e) {
+    return !/cannot open shared object file/.test((e as Error).message)
+  }
+}
