@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node'
 export const PROVIDERS = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const
 export type ProviderName = (typeof PROVIDERS)[number]
 
-const PLATFORM_ONLY: Partial<Record<ProviderName, NodeJS.Platform>> = { dml: 'win32', coreml: 'darwin' }
+const PLATFORM_ONLY: Partial<Record<ProviderName, NodeJS.Platform>> = { cuda: 'linux', dml: 'win32', coreml: 'darwin' }
 
 /** The default order on this platform: the platform's own GPU path, then WebGPU, then the CPU. */
 export function defaultProviderOrder(platform: NodeJS.Platform = process.platform): ProviderName[] {
