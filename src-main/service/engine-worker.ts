@@ -1,0 +1,19 @@
+/**
+ * The engine in a worker thread: onnxruntime's session.run blocks the thread it runs on, so sampling lives
+ * here and the main thread stays free. Requests arrive as {id, channel, payload} and are answered as
+ * {id, result}; events go out as {event, payload} with their float32 buffers transferred, not copied.
+ */
+import { parentPort } from 'node:worker_threads'
+import { createHandlers, dispatch } from './handlers'
+import type { WorkerMessage, WorkerRequest } from './messages'
+
+const port = parentPort
+if (!port) throw new Error('engine-worker.ts runs inside a worker thread (see engine-client.ts)')
+
+const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer)
+
+const handlers = createHandlers((event, payload, transfer) => post({ event, payload } as WorkerMessage, transfer))
+
+port.on('message', (message: WorkerRequest) => {
+  void dispatch(handlers, message.channel, message.payload).then((result) => post({ id: message.id, result }))
+})

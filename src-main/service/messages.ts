@@ -1,0 +1,14 @@
+/** What the engine worker and its client say to each other over the worker's message port. */
+import type { EventName, Events, Result } from '../../src-preload/contract'
+
+/** Client -> worker: one request. */
+export interface WorkerRequest {
+  id: number
+  channel: string
+  payload: unknown
+}
+
+/** Worker -> client: the answer to request `id`, or an event. */
+export type WorkerMessage =
+  | { id: number; result: Result<unknown> }
+  | { [E in EventName]: { event: E; payload: Events[E] } }[EventName]
