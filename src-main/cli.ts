@@ -14,7 +14,7 @@ import { writeFileAtomic } from './engine/files'
 import { defaultModelPath } from './engine/model/default-model'
 import { loadModel } from './engine/model/load'
 import { defaultProviderOrder, PROVIDERS, type ProviderName, unavailableReason } from './engine/model/providers'
-import { trainingOf } from './engine/model/training'
+import { classLabelProblem, trainingOf } from './engine/model/training'
 import { readNpy, writeNpy } from './engine/npy'
 import { type GenerationParameters, summarize } from './engine/parameters'
 import { runSampling } from './engine/run'
@@ -164,10 +164,8 @@ async function sampleCommand(v: Values) {
     const width = int(v, 'width', 1) ?? t.size.width
     const classLabel = int(v, 'class')
     const guidance = num(v, 'guidance', (n) => n >= 0)
-    if (classLabel !== undefined && !t.classes) throw bad(`--class: ${model.info.name} takes no class label`)
-    if (classLabel !== undefined && t.classes && classLabel >= t.classes.names.length && classLabel !== t.classes.nullClassId) {
-      throw bad(`--class: ${classLabel} is not a class of ${model.info.name} (0..${t.classes.names.length - 1}${t.classes.nullClassId !== undefined ? `, or ${t.classes.nullClassId} for none` : ''})`)
-    }
+    const classProblem = classLabel === undefined ? undefined : classLabelProblem(t, classLabel, model.info.name)
+    if (classProblem) throw bad(`--class: ${classProblem}`)
     const channels = model.info.signature.channels
     let initNoise: Float32Array | undefined
     if (v['init-noise']) {

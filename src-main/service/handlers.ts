@@ -9,7 +9,7 @@ import {
 import { EngineError, toErrorData } from '../engine/errors'
 import { defaultModelPath } from '../engine/model/default-model'
 import { type Denoiser, loadModel } from '../engine/model/load'
-import { trainingOf } from '../engine/model/training'
+import { classLabelProblem, trainingOf } from '../engine/model/training'
 import { runSampling } from '../engine/run'
 import { DEFAULT_STEPS, type SamplerConfig } from '../engine/samplers/config'
 import { makeSampler } from '../engine/samplers/sampler'
@@ -82,13 +82,8 @@ export function createHandlers(emit: Emit): Handlers {
         ...t.sampler, ...req.sampler, sampler: samplerName, steps: req.sampler.steps ?? DEFAULT_STEPS[samplerName],
       }
       const scheduleConfig: ScheduleConfig = { ...t.schedule, ...req.schedule }
-      if (req.classLabel !== undefined) {
-        if (!t.classes) throw bad(`sample.start: classLabel: ${name} takes no class label`)
-        const { names, nullClassId } = t.classes
-        if (req.classLabel >= names.length && req.classLabel !== nullClassId) {
-          throw bad(`sample.start: classLabel: ${req.classLabel} is not a class of ${name} (0..${names.length - 1}${nullClassId !== undefined ? `, or ${nullClassId} for none` : ''})`)
-        }
-      }
+      const classProblem = req.classLabel === undefined ? undefined : classLabelProblem(t, req.classLabel, name)
+      if (classProblem) throw bad(`sample.start: classLabel: ${classProblem}`)
       const schedule = makeSchedule(scheduleConfig)
       // The sampler refuses impossible settings (more steps than train steps...) here, as a response, not an event.
       const timesteps = makeSampler(sampler, schedule).timesteps

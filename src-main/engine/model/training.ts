@@ -66,3 +66,11 @@ function sizeOf(info: ModelInfo): Training['size'] {
   }
   return { height: height ?? SMALLEST_DYNAMIC_SIZE, width: width ?? SMALLEST_DYNAMIC_SIZE, from: 'smallest' }
 }
+
+/** Why a class label cannot be used with this model, or undefined when it can. One wording for every adapter. */
+export function classLabelProblem(t: Training, label: number, modelName: string): string | undefined {
+  if (!t.classes) return `${modelName} takes no class label`
+  const { names, nullClassId } = t.classes
+  if (Number.isInteger(label) && label >= 0 && (label < names.length || label === nullClassId)) return undefined
+  return `${label} is not a class of ${modelName} (0..${names.length - 1}${nullClassId !== undefined ? `, or ${nullClassId} for none` : ''})`
+}
