@@ -18,7 +18,7 @@ import { classLabelProblem, trainingOf } from './engine/model/training'
 import { readNpy, writeNpy } from './engine/npy'
 import { type GenerationParameters, summarize } from './engine/parameters'
 import { runSampling } from './engine/run'
-import { DEFAULT_STEPS, PREDICTION_TYPES, SAMPLERS, SPACINGS, type SamplerConfig } from './engine/samplers/config'
+import { PREDICTION_TYPES, SAMPLERS, SPACINGS, type SamplerConfig, samplerWith } from './engine/samplers/config'
 import { spacedTimesteps } from './engine/samplers/common'
 import { DEFAULT_SCHEDULE, makeSchedule, parseScheduleName, type ScheduleConfig } from './engine/schedule'
 import { imageOf } from './engine/tensor'
@@ -88,17 +88,16 @@ function scheduleFrom(v: Values, base: ScheduleConfig): ScheduleConfig {
 }
 
 function samplerFrom(v: Values, base: SamplerConfig): SamplerConfig {
-  const sampler = oneOf(v, 'sampler', SAMPLERS) ?? base.sampler
-  return {
-    ...base, sampler,
-    steps: int(v, 'steps', 1) ?? DEFAULT_STEPS[sampler],
-    eta: num(v, 'eta', (n) => n >= 0 && n <= 1) ?? base.eta,
-    timestepSpacing: oneOf(v, 'spacing', SPACINGS) ?? base.timestepSpacing,
-    stepsOffset: int(v, 'steps-offset') ?? base.stepsOffset,
-    predictionType: oneOf(v, 'prediction', PREDICTION_TYPES) ?? base.predictionType,
-    clipSample: bool(v, 'clip-sample') ?? base.clipSample,
-    setAlphaToOne: bool(v, 'set-alpha-to-one') ?? base.setAlphaToOne,
-  }
+  return samplerWith(base, {
+    sampler: oneOf(v, 'sampler', SAMPLERS),
+    steps: int(v, 'steps', 1),
+    eta: num(v, 'eta', (n) => n >= 0 && n <= 1),
+    timestepSpacing: oneOf(v, 'spacing', SPACINGS),
+    stepsOffset: int(v, 'steps-offset'),
+    predictionType: oneOf(v, 'prediction', PREDICTION_TYPES),
+    clipSample: bool(v, 'clip-sample'),
+    setAlphaToOne: bool(v, 'set-alpha-to-one'),
+  })
 }
 
 function providersFrom(v: Values): ProviderName[] | undefined {
@@ -247,7 +246,7 @@ export async function main(argv: string[]): Promise<number> {
     else throw bad(`unknown command "${command}" (see --help)`)
     return 0
   } catch (e) {
-    const err = e instanceof EngineError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') || e instanceof RangeError
+    const err = e instanceof EngineError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
       ? e as Error : undefined
     process.stderr.write(`stepwise: ${err ? err.message : toErrorData(e).message}\n`)
     return err ? 2 : 1

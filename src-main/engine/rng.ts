@@ -9,6 +9,7 @@
  * Each image of a batch draws from its own stream seeded with seed + k, first its x_T and then the
  * noise of each stochastic step, so image k of a batch equals a batch of one with seed + k.
  */
+import { EngineError } from './errors'
 
 function splitmix32(seed: number): () => number {
   let s = seed >>> 0
@@ -29,7 +30,7 @@ export class Gaussian {
   private spare: number | undefined
 
   constructor(readonly seed: number) {
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${seed}`)
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new EngineError('bad-argument', `seed must be a non-negative integer, got ${seed}`)
     // Mix the high bits in too, so seeds above 2^32 are distinct streams.
     const init = splitmix32((seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32), 0x27d4eb2d))
     this.s0 = init()

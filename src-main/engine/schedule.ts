@@ -3,6 +3,7 @@
  * One function a schedule; the table below is the one place their names live.
  * Formulas follow diffusers' `betas_for_alpha_bar` / DDPMScheduler.__init__.
  */
+import { EngineError } from './errors'
 
 export const SCHEDULES = ['linear', 'scaled_linear', 'cosine', 'quadratic', 'sigmoid'] as const
 export type ScheduleName = (typeof SCHEDULES)[number]
@@ -56,7 +57,7 @@ const BETAS: Record<ScheduleName, (c: ScheduleConfig) => number[]> = {
 
 export function betasFor(config: ScheduleConfig): Float64Array {
   if (!Number.isInteger(config.trainSteps) || config.trainSteps < 1) {
-    throw new RangeError(`train steps must be a positive integer, got ${config.trainSteps}`)
+    throw new EngineError('bad-argument', `train steps must be a positive integer, got ${config.trainSteps}`)
   }
   const betas = Float64Array.from(BETAS[config.schedule](config))
   return config.rescaleZeroSnr ? rescaleZeroTerminalSnr(betas) : betas

@@ -11,7 +11,7 @@ import { defaultModelPath } from '../engine/model/default-model'
 import { type Denoiser, loadModel } from '../engine/model/load'
 import { classLabelProblem, trainingOf } from '../engine/model/training'
 import { runSampling } from '../engine/run'
-import { DEFAULT_STEPS, type SamplerConfig } from '../engine/samplers/config'
+import { samplerWith } from '../engine/samplers/config'
 import { makeSampler } from '../engine/samplers/sampler'
 import { makeSchedule, type ScheduleConfig } from '../engine/schedule'
 
@@ -77,10 +77,7 @@ export function createHandlers(emit: Emit): Handlers {
       const denoiser = model.denoiser
       const t = trainingOf(denoiser.info)
       const name = denoiser.info.name
-      const samplerName = req.sampler.sampler ?? t.sampler.sampler
-      const sampler: SamplerConfig = {
-        ...t.sampler, ...req.sampler, sampler: samplerName, steps: req.sampler.steps ?? DEFAULT_STEPS[samplerName],
-      }
+      const sampler = samplerWith(t.sampler, req.sampler)
       const scheduleConfig: ScheduleConfig = { ...t.schedule, ...req.schedule }
       const classProblem = req.classLabel === undefined ? undefined : classLabelProblem(t, req.classLabel, name)
       if (classProblem) throw bad(`sample.start: classLabel: ${classProblem}`)
@@ -149,8 +146,6 @@ export async function dispatch(handlers: Handlers, channel: string, payload: unk
     const handler = handlers[channel as Channel] as (request: unknown) => Promise<unknown>
     return { ok: true, value: await handler(parsed.value) }
   } catch (e) {
-    // Settings the engine refuses with a RangeError (e.g. steps beyond train steps) are the caller's to fix.
-    if (e instanceof RangeError) return { ok: false, error: { code: 'bad-argument', message: `${channel}: ${e.message}` } }
     return { ok: false, error: toErrorData(e) }
   }
 }

@@ -1,4 +1,5 @@
 /** What DDPM and DDIM share: timestep spacing, x0/noise from the model output, clipping. */
+import { EngineError } from '../errors'
 import type { PredictionType, SamplerConfig, TimestepSpacing } from './config'
 
 /** numpy's round(): half to even. diffusers rounds timesteps with it, so 937.5 -> 938 and 812.5 -> 812. */
@@ -14,9 +15,9 @@ export function spacedTimesteps(
   spacing: TimestepSpacing,
   stepsOffset = 0,
 ): number[] {
-  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`steps must be a positive integer, got ${steps}`)
+  if (!Number.isInteger(steps) || steps < 1) throw new EngineError('bad-argument', `steps must be a positive integer, got ${steps}`)
   if (steps > trainSteps) {
-    throw new RangeError(`steps (${steps}) cannot exceed the model's ${trainSteps} training timesteps`)
+    throw new EngineError('bad-argument', `steps (${steps}) cannot exceed the model's ${trainSteps} training timesteps`)
   }
   if (spacing === 'linspace') {
     // np.linspace(0, T - 1, N).round()[::-1]

@@ -51,3 +51,10 @@ export const DEFAULT_SAMPLER: SamplerConfig = {
   setAlphaToOne: true,
   varianceType: 'fixed_small',
 }
+
+/** Settings given over a base (the model's training defaults); steps default to the chosen sampler's own. */
+export function samplerWith(base: SamplerConfig, over: Partial<SamplerConfig>): SamplerConfig {
+  const given = Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)) as Partial<SamplerConfig>
+  const sampler = given.sampler ?? base.sampler
+  return { ...base, ...given, sampler, steps: given.steps ?? DEFAULT_STEPS[sampler] }
+}

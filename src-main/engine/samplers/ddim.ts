@@ -1,4 +1,5 @@
 /** DDIM (Song et al. 2021) with diffusers' DDIMScheduler semantics. */
+import { EngineError } from '../errors'
 import type { Schedule } from '../schedule'
 import { clipPredictedX0, predictionOf, spacedTimesteps } from './common'
 import type { SamplerConfig } from './config'
@@ -14,7 +15,7 @@ export function ddim(config: SamplerConfig, schedule: Schedule): Sampler {
   const stride = Math.floor(T / config.steps)
   const alphaBarPrev = (t: number) => (t - stride >= 0 ? alphasCumprod[t - stride] : finalAlphaCumprod)
   if (config.eta < 0 || config.eta > 1 || !Number.isFinite(config.eta)) {
-    throw new RangeError(`eta must be in [0, 1], got ${config.eta}`)
+    throw new EngineError('bad-argument', `eta must be in [0, 1], got ${config.eta}`)
   }
 
   return {
