@@ -88,12 +88,92 @@ export const scheduleGetRequest = z.object({
   betaEnd: unitInterval,
 })
 
+/** What to export from a run the engine still holds. */
+export const exportRequest = z.object({
+  runId: z.string().min(1),
+  /** png: the image `index`, or every image of the batch (one file each); sheet: the batch on one PNG;
+   *  gif: the denoising of image `index`, or of the whole batch tiled. */
+  kind: z.enum(['png', 'sheet', 'gif']),
+  index: z.number().int().min(0).optional(),
+  /** Which view the GIF animates: x_t (the sample) or the predicted x0. Default x_t. */
+  gifOf: z.enum(['xt', 'x0']).optional(),
+  /** At most this many frames, evenly picked (the last step always kept). Default: every step up to MAX_GIF_FRAMES. */
+  gifFrames: z.number().int().min(2).max(1000).optional(),
+  gifDelayMs: z.number().int().min(10).max(10_000).optional(),
+})
+
+/** A PNG dropped onto the window: are there Stepwise parameters inside? */
+export const pngReadRequest = z.object({
+  name: z.string().min(1),
+  bytes: z.instanceof(ArrayBuffer),
+})
+
+/** The parameters Stepwise embeds in a PNG (its `stepwise` text chunk), as far as the UI restores them. */
+export const generationParameters = z.object({
+  model: z.string(),
+  sampler: samplerSettings,
+  schedule: scheduleSettings,
+  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  height: z.number().int().min(1),
+  width: z.number().int().min(1),
+  classLabel: z.number().int().min(0).optional(),
+  guidance: z.number().min(0).optional(),
+  batch: z.number().int().min(1).optional(),
+})
+
+/** The controls as the user left them: restored at start. */
+export const lastParameters = z.object({
+  sampler: samplerSettings,
+  schedule: scheduleSettings,
+  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  seedLocked: z.boolean(),
+  batch: z.number().int().min(1).max(MAX_BATCH),
+  classLabel: z.number().int().min(0).nullable(),
+  guidance: z.number().min(0),
+}).partial()
+
+export const PROVIDER_CHOICES = ['auto', ...PROVIDERS] as const
+export const MAX_RECENT_MODELS = 10
+
+/**
+ * Settings kept between sessions (electron-store in the app, a JSON file for the browser host). Every
+ * field falls back to its default on its own when the stored value is bad, so one bad field never costs
+ * the rest.
+ */
+export const settingsSchema = z.object({
+  parameters: lastParameters.catch({}),
+  recentModels: z.array(z.string().min(1)).max(MAX_RECENT_MODELS).catch([]),
+  /** 'auto' tries the platform's order (cuda/dml/coreml, webgpu, cpu); otherwise this one first, cpu after. */
+  provider: z.enum(PROVIDER_CHOICES).catch('auto'),
+  windowBounds: z.object({
+    x: z.number().int(), y: z.number().int(),
+    width: z.number().int().min(200), height: z.number().int().min(200),
+    maximized: z.boolean(),
+  }).optional().catch(undefined),
+})
+export type Settings = z.infer<typeof settingsSchema>
+export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({})
+
+/** What the renderer may change (recent models and window bounds are the shell's to keep). */
+export const settingsSetRequest = z.object({
+  parameters: lastParameters.optional(),
+  provider: z.enum(PROVIDER_CHOICES).optional(),
+})
+
+const empty = z.object({})
+
 export type ModelLoadRequest = z.infer<typeof modelLoadRequest>
 export type SamplerSettings = z.infer<typeof samplerSettings>
 export type ScheduleSettings = z.infer<typeof scheduleSettings>
 export type SampleStartRequest = z.infer<typeof sampleStartRequest>
 export type SampleCancelRequest = z.infer<typeof sampleCancelRequest>
 export type ScheduleGetRequest = z.infer<typeof scheduleGetRequest>
+export type ExportRequest = z.infer<typeof exportRequest>
+export type PngReadRequest = z.infer<typeof pngReadRequest>
+export type GenerationParametersData = z.infer<typeof generationParameters>
+export type LastParameters = z.infer<typeof lastParameters>
+export type SettingsSetRequest = z.infer<typeof settingsSetRequest>
+export type ProviderChoice = (typeof PROVIDER_CHOICES)[number]
 
 // ---- responses -------------------------------------------------------------------------------
 
@@ -132,14 +212,37 @@ export interface ScheduleTables {
   alphasCumprod: number[]
 }
 
-/** Each channel's request payload and response value. */
-export interface Requests {
+/** Files made by the engine, not yet written anywhere: the shell decides where they go. */
+export interface EncodedFiles {
+  files: { name: string; bytes: ArrayBuffer }[]
+}
+
+/** Channels the engine answers (in its worker), whoever carries them. */
+export interface EngineRequests {
   'model.load': { request: ModelLoadRequest; response: ModelCard }
   'sample.start': { request: SampleStartRequest; response: SampleStarted }
   'sample.cancel': { request: SampleCancelRequest; response: { cancelled: boolean } }
   'schedule.get': { request: ScheduleGetRequest; response: ScheduleTables }
+  /** PNG / sheet / GIF bytes of a run the engine still holds, with suggested file names. */
+  'export.encode': { request: ExportRequest; response: EncodedFiles }
+  /** The Stepwise parameters inside a PNG ('bad-png' when it has none). */
+  'png.read': { request: PngReadRequest; response: GenerationParametersData }
 }
+
+/** Channels the shell (Electron main, browser host) answers itself, using the engine where needed. */
+export interface ShellRequests {
+  /** Encode, then write where the user says (save dialog; the browser host's export folder). No paths = cancelled. */
+  'export.save': { request: ExportRequest; response: { paths: string[] } }
+  /** The Open Model... dialog, then model.load; null when the user cancelled (Electron only). */
+  'model.open': { request: Record<string, never>; response: ModelCard | null }
+  'settings.get': { request: Record<string, never>; response: Settings }
+  'settings.set': { request: SettingsSetRequest; response: Settings }
+}
+
+/** Each channel's request payload and response value. */
+export interface Requests extends EngineRequests, ShellRequests {}
 export type Channel = keyof Requests
+export type EngineChannel = keyof EngineRequests
 export type RequestOf<C extends Channel> = Requests[C]['request']
 export type ResponseOf<C extends Channel> = Requests[C]['response']
 
@@ -148,8 +251,17 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
   'sample.start': sampleStartRequest,
   'sample.cancel': sampleCancelRequest,
   'schedule.get': scheduleGetRequest,
+  'export.encode': exportRequest,
+  'png.read': pngReadRequest,
+  'export.save': exportRequest,
+  'model.open': empty.strict() as z.ZodType<Record<string, never>>,
+  'settings.get': empty.strict() as z.ZodType<Record<string, never>>,
+  'settings.set': settingsSetRequest,
 }
 export const CHANNELS = Object.keys(requestSchemas) as Channel[]
+export const ENGINE_CHANNELS = ['model.load', 'sample.start', 'sample.cancel', 'schedule.get', 'export.encode', 'png.read'] as const satisfies readonly EngineChannel[]
+same<(typeof ENGINE_CHANNELS)[number], EngineChannel>(true)
+export const isEngineChannel = (name: string): name is EngineChannel => (ENGINE_CHANNELS as readonly string[]).includes(name)
 
 // ---- events ----------------------------------------------------------------------------------
 
@@ -170,9 +282,16 @@ export interface Events {
   /** The final samples, float32 [batch, channels, height, width], nominally in [-1, 1]. */
   done: { runId: string; samples: ArrayBuffer; elapsedMs: number }
   failed: { runId: string; error: ErrorData }
+  /** A model the shell loaded on its own (menu, file association, second instance). */
+  model: { card: ModelCard }
+  /** A native menu item or shortcut the renderer carries out. */
+  command: { name: Command }
 }
 export type EventName = keyof Events
-export const EVENTS = ['progress', 'frame', 'done', 'failed'] as const satisfies readonly EventName[]
+export const EVENTS = ['progress', 'frame', 'done', 'failed', 'model', 'command'] as const satisfies readonly EventName[]
+/** Menu commands the renderer carries out (the menu lives in the shell, the state in the renderer). */
+export const COMMANDS = ['open-model', 'export-png', 'export-all', 'export-sheet', 'export-gif', 'generate', 'cancel'] as const
+export type Command = (typeof COMMANDS)[number]
 same<(typeof EVENTS)[number], EventName>(true)
 
 // ---- checks ----------------------------------------------------------------------------------
@@ -191,4 +310,29 @@ export function parseRequest(channel: string, payload: unknown): Result<unknown>
   const issue = parsed.error.issues[0]
   const field = issue.path.length ? issue.path.join('.') : 'payload'
   return badArgument(`${channel}: ${field}: ${issue.message}`)
+}
+
+// ---- the object the renderer talks to ----------------------------------------------------------
+
+/** A file dropped onto the window, with its path inside a dropped folder ('' for a top-level file). */
+export interface DroppedFile {
+  file: File
+  relativePath: string
+}
+
+/**
+ * `window.stepwise` in Electron (built by the preload), and the same object over a WebSocket in the
+ * browser host. The renderer talks to nothing else.
+ */
+export interface StepwiseApi {
+  readonly host: 'electron' | 'browser'
+  invoke<C extends Channel>(channel: C, request: RequestOf<C>): Promise<Result<ResponseOf<C>>>
+  /** Listen to one event; returns the unsubscribe. */
+  on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void
+  /**
+   * Paths the engine can open for top-level items dropped onto the window: their own paths in Electron
+   * (webUtils.getPathForFile), copies uploaded to the host in the browser (`files` then lists every file,
+   * folders walked, with relative paths).
+   */
+  stage(top: File[], files: DroppedFile[]): Promise<Result<string[]>>
 }

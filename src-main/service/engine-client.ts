@@ -6,13 +6,13 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import type { Channel, EventName, Events, RequestOf, ResponseOf, Result } from '../../src-preload/contract'
+import type { EngineChannel, EventName, Events, RequestOf, ResponseOf, Result } from '../../src-preload/contract'
 import type { ErrorData } from '../engine/errors'
 import type { WorkerMessage, WorkerRequest } from './messages'
 
 export interface EngineClient {
   /** One typed request; errors come back as `{ ok: false }`, never as a rejection. */
-  request<C extends Channel>(channel: C, payload: RequestOf<C>): Promise<Result<ResponseOf<C>>>
+  request<C extends EngineChannel>(channel: C, payload: RequestOf<C>): Promise<Result<ResponseOf<C>>>
   /** The same for data not yet checked (what an adapter receives from a renderer): the worker validates it. */
   forward(channel: string, payload: unknown): Promise<Result<unknown>>
   /** Listen to one event; returns the unsubscribe. */
@@ -126,7 +126,7 @@ export function startEngine(options: EngineOptions = {}): EngineClient {
   }
 
   return {
-    request: <C extends Channel>(channel: C, payload: RequestOf<C>) => forward(channel, payload) as Promise<Result<ResponseOf<C>>>,
+    request: <C extends EngineChannel>(channel: C, payload: RequestOf<C>) => forward(channel, payload) as Promise<Result<ResponseOf<C>>>,
     forward,
     on(event, listener) {
       let set = listeners.get(event)
