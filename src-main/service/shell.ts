@@ -1,0 +1,89 @@
+/**
+ * What the Electron shell and the browser host both do with a request from the renderer: check it
+ * against the contract, answer the shell's own channels (settings, saving exports, the open dialog) and
+ * hand the engine's to the engine worker. Each host supplies only what differs: where files are saved
+ * and how a model is picked.
+ */
+import {
+  type Channel, type ExportRequest, type ModelCard, type ModelLoadRequest, type ProviderChoice, type Result,
+  isEngineChannel, parseRequest,
+} from '../../src-preload/contract'
+import type { ProviderName } from '../engine/model/providers'
+import type { SettingsStore } from '../settings'
+import type { EngineClient } from './engine-client'
+
+export interface ShellPorts {
+  engine: EngineClient
+  settings: SettingsStore
+  /** Write exported files where the user wants them; the paths written, [] when the user cancelled. */
+  save(files: { name: string; bytes: Uint8Array }[], request: ExportRequest): Promise<string[]>
+  /** Ask the user for a model (the Open Model... dialog); undefined when cancelled. */
+  pickModel?(): Promise<string | undefined>
+  /** The bundled model, where this host keeps it (a packaged app's resources); the engine's own guess when absent. */
+  defaultModelPath?: string
+  /** Whether a loaded model belongs in the recent list (not, say, a temporary upload). Default: yes. */
+  remember?(path: string): boolean
+}
+
+export interface Shell {
+  /** Any request from the renderer, checked here; always answers with a Result. */
+  handle(channel: string, payload: unknown): Promise<Result<unknown>>
+  /** model.load with the preferred provider, remembering the model among the recent ones. */
+  loadModel(request: ModelLoadRequest): Promise<Result<ModelCard>>
+}
+
+/** The providers to try for a preference: the platform's order for 'auto', else that one with the CPU behind it. */
+export const providersFor = (choice: ProviderChoice): ProviderName[] | undefined =>
+  choice === 'auto' ? undefined : choice === 'cpu' ? ['cpu'] : [choice, 'cpu']
+
+const unavailable = (channel: string) =>
+  ({ ok: false, error: { code: 'bad-argument', message: `${channel} is not available in this host` } }) as const
+
+export function createShell(ports: ShellPorts): Shell {
+  const { engine, settings } = ports
+
+  const loadModel = async (request: ModelLoadRequest): Promise<Result<ModelCard>> => {
+    const providers = request.providers ?? providersFor(settings.get().provider)
+    const path = request.path ?? ports.defaultModelPath
+    const result = await engine.request('model.load', { path, providers })
+    if (result.ok && request.path && (ports.remember?.(request.path) ?? true)) settings.rememberModel(request.path)
+    return result
+  }
+
+  const handlers: { [C in Exclude<Channel, 'model.load'>]?: (request: never) => Promise<Result<unknown>> } = {
+    'settings.get': async () => ({ ok: true, value: settings.get() }),
+    'settings.set': async (patch: { parameters?: object; provider?: ProviderChoice }) => {
+      const current = settings.get()
+      return { ok: true, value: settings.update({ ...patch, parameters: patch.parameters ?? current.parameters, provider: patch.provider ?? current.provider }) }
+    },
+    'model.open': async () => {
+      if (!ports.pickModel) return unavailable('model.open')
+      const path = await ports.pickModel()
+      return path ? loadModel({ path }) : { ok: true, value: null }
+    },
+    'export.save': async (request: ExportRequest) => {
+      const encoded = await engine.request('export.encode', request)
+      if (!encoded.ok) return encoded
+      try {
+        const paths = await ports.save(encoded.value.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })), request)
+        return { ok: true, value: { paths } }
+      } catch (e) {
+        const error = e as { code?: string; message?: string }
+        return { ok: false, error: { code: error.code === 'file-exists' ? 'file-exists' : 'runtime-error', message: error.message ?? String(e) } }
+      }
+    },
+  }
+
+  return {
+    loadModel,
+    async handle(channel, payload) {
+      const parsed = parseRequest(channel, payload)
+      if (!parsed.ok) return parsed
+      if (channel === 'model.load') return loadModel(parsed.value as ModelLoadRequest)
+      const own = handlers[channel as keyof typeof handlers]
+      if (own) return own(parsed.value as never)
+      if (isEngineChannel(channel)) return engine.forward(channel, parsed.value)
+      return unavailable(channel)
+    },
+  }
+}
