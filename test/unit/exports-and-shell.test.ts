@@ -1,0 +1,140 @@
+import Conf from 'conf'
+import { copyFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ExportRequest, ModelCard, Result, SampleStarted } from '../../src-preload/contract'
+import { decodeGifFrames } from '../../src-main/engine/export/gif'
+import { decodePng, readPngText, readStepwiseParameters } from '../../src-main/engine/export/png'
+import { encodePng } from '../../src-main/engine/export/png'
+import { type EngineClient, startEngine } from '../../src-main/service/engine-client'
+import { type Shell, createShell, providersFor } from '../../src-main/service/shell'
+import { openSettings } from '../../src-main/settings'
+
+let engine: EngineClient
+let shell: Shell
+const saved: { files: { name: string; bytes: Uint8Array }[]; request: ExportRequest }[] = []
+let settingsDir: string
+
+const value = <T>(r: Result<T>): T => {
+  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`)
+  return r.value
+}
+
+/** Start a run through the shell and wait until the engine reports it done. */
+async function sample(request: object): Promise<SampleStarted> {
+  const started = value(await shell.handle('sample.start', request)) as SampleStarted
+  await new Promise<void>((resolve, reject) => {
+    const offDone = engine.on('done', (p) => p.runId === started.runId && (offDone(), offFailed(), resolve()))
+    const offFailed = engine.on('failed', (p) => p.runId === started.runId && (offDone(), offFailed(), reject(new Error(p.error.message))))
+  })
+  return started
+}
+
+beforeAll(() => {
+  engine = startEngine()
+  settingsDir = mkdtempSync(join(tmpdir(), 'stepwise-shell-'))
+  const settings = openSettings({ file: join(settingsDir, 'settings.json'), make: () => new Conf({ cwd: settingsDir, configName: 'settings', projectName: 'stepwise-test' }) })
+  shell = createShell({
+    engine, settings,
+    save: async (files, request) => {
+      saved.push({ files, request })
+      return files.map((f) => `/exports/${f.name}`)
+    },
+    remember: (path) => !path.includes('upload'),
+  })
+})
+
+afterAll(async () => {
+  await engine?.close()
+})
+
+describe('exports through the shell', () => {
+  it('export.save writes the PNG of one image with its parameters, named by its seed', async () => {
+    value(await shell.handle('model.load', { providers: ['cpu'] }))
+    const run = await sample({ sampler: { sampler: 'ddim', steps: 4 }, seed: 40, batch: 3, classLabel: 7, guidance: 2 })
+    const r = value(await shell.handle('export.save', { runId: run.runId, kind: 'png', index: 2 })) as { paths: string[] }
+    expect(r.paths).toEqual(['/exports/seed-42.png'])
+    const png = saved.at(-1)!.files[0].bytes
+    expect(decodePng(png)).toMatchObject({ width: 28, height: 28, channels: 1 })
+    const p = readStepwiseParameters(png, 'seed-42.png') as { seed: number; classLabel: number; guidance: number; sampler: { steps: number } }
+    expect(p).toMatchObject({ seed: 42, classLabel: 7, guidance: 2, sampler: { steps: 4 } })
+    expect(readPngText(png, 'x').parameters).toContain('seed: 42')
+  })
+
+  it('every PNG of the batch, the contact sheet and a GIF of a chosen length', async () => {
+    const run = await sample({ sampler: { sampler: 'ddim', steps: 12 }, seed: 5, batch: 2 })
+    const all = value(await shell.handle('export.save', { runId: run.runId, kind: 'png' })) as { paths: string[] }
+    expect(all.paths).toEqual(['/exports/seed-5.png', '/exports/seed-6.png'])
+    const sheet = value(await shell.handle('export.save', { runId: run.runId, kind: 'sheet' })) as { paths: string[] }
+    expect(sheet.paths).toEqual(['/exports/sheet-seed-5.png'])
+    expect(decodePng(saved.at(-1)!.files[0].bytes).width).toBeGreaterThan(2 * 28)
+    value(await shell.handle('export.save', { runId: run.runId, kind: 'gif', index: 1, gifOf: 'x0', gifFrames: 6, gifDelayMs: 50 }))
+    const gif = saved.at(-1)!.files[0]
+    expect(gif.name).toBe('denoising-x0-seed-6.gif')
+    expect(decodeGifFrames(gif.bytes)).toHaveLength(6)
+    // Every step plus the final sample when no frame count is asked for.
+    value(await shell.handle('export.save', { runId: run.runId, kind: 'gif' }))
+    expect(decodeGifFrames(saved.at(-1)!.files[0].bytes)).toHaveLength(13)
+  })
+
+  it('the exported PNG of an image equals the final sample the run sent', async () => {
+    const started = value(await shell.handle('sample.start', { sampler: { sampler: 'ddim', steps: 3 }, seed: 9, batch: 1 })) as SampleStarted
+    const samples = await new Promise<Float32Array>((resolve) => {
+      const off = engine.on('done', (p) => p.runId === started.runId && (off(), resolve(new Float32Array(p.samples))))
+    })
+    value(await shell.handle('export.save', { runId: started.runId, kind: 'png', index: 0 }))
+    const png = saved.at(-1)!.files[0].bytes
+    expect(Buffer.from(png)).toEqual(Buffer.from(encodePng({ channels: 1, height: 28, width: 28, data: samples }, {
+      parameters: readPngText(png, 'x').parameters, stepwise: readStepwiseParameters(png, 'x'),
+    })))
+  })
+
+  it('refuses to export an unknown run or an image outside the batch', async () => {
+    const unknown = await shell.handle('export.save', { runId: 'nope', kind: 'png' })
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'bad-argument' } })
+    const run = await sample({ sampler: { sampler: 'ddim', steps: 2 }, seed: 1, batch: 1 })
+    const outside = await shell.handle('export.save', { runId: run.runId, kind: 'png', index: 1 })
+    expect(outside).toMatchObject({ ok: false, error: { code: 'bad-argument', message: expect.stringContaining('outside the batch') } })
+  })
+
+  it('png.read gives back the parameters of an exported PNG and names a PNG without them', async () => {
+    const run = await sample({ sampler: { sampler: 'ddpm', steps: 5 }, schedule: { schedule: 'cosine' }, seed: 77, batch: 1, classLabel: 3 })
+    value(await shell.handle('export.save', { runId: run.runId, kind: 'png', index: 0 }))
+    const bytes = saved.at(-1)!.files[0].bytes
+    const p = value(await shell.handle('png.read', { name: 'seed-77.png', bytes: bytes.slice().buffer }))
+    expect(p).toMatchObject({ seed: 77, classLabel: 3, sampler: { sampler: 'ddpm', steps: 5 }, schedule: { schedule: 'cosine' } })
+    const plain = encodePng({ channels: 1, height: 2, width: 2, data: new Float32Array(4) })
+    const none = await shell.handle('png.read', { name: 'holiday.png', bytes: plain.slice().buffer })
+    expect(none).toEqual({ ok: false, error: { code: 'bad-png', message: 'holiday.png: this PNG holds no Stepwise parameters' } })
+    const text = await shell.handle('png.read', { name: 'notes.png', bytes: new TextEncoder().encode('hello').buffer })
+    expect(text).toMatchObject({ ok: false, error: { code: 'bad-png', message: expect.stringContaining('notes.png') } })
+  })
+})
+
+describe('the shell', () => {
+  it('answers a bad payload or an unknown channel with a typed error', async () => {
+    expect(await shell.handle('sample.start', { seed: -1 })).toMatchObject({ ok: false, error: { code: 'bad-argument' } })
+    expect(await shell.handle('fs.read', {})).toMatchObject({ ok: false, error: { code: 'bad-argument', message: expect.stringContaining('unknown channel') } })
+    expect(await shell.handle('model.open', {})).toMatchObject({ ok: false, error: { message: 'model.open is not available in this host' } })
+  })
+
+  it('remembers loaded models (not uploads, not the default) and keeps the renderer\'s settings', async () => {
+    const model = join(process.cwd(), 'resources/models/stepwise-digits.onnx')
+    const upload = join(mkdtempSync(join(tmpdir(), 'stepwise-upload-')), 'digits.onnx')
+    copyFileSync(model, upload)
+    value(await shell.handle('model.load', { path: model }))
+    expect((value(await shell.handle('model.load', { path: upload })) as ModelCard).onnxPath).toBe(upload)
+    expect((value(await shell.handle('model.load', {})) as ModelCard).onnxPath).toMatch(/resources\/models\/stepwise-digits.onnx$/)
+    const s = value(await shell.handle('settings.set', { provider: 'cpu', parameters: { seed: 3 } })) as { recentModels: string[]; provider: string }
+    expect(s.recentModels).toEqual([model])
+    expect(s.provider).toBe('cpu')
+    expect(value(await shell.handle('settings.get', {}))).toMatchObject({ provider: 'cpu', parameters: { seed: 3 } })
+  })
+
+  it('turns the provider preference into an order to try', () => {
+    expect(providersFor('auto')).toBeUndefined()
+    expect(providersFor('cpu')).toEqual(['cpu'])
+    expect(providersFor('webgpu')).toEqual(['webgpu', 'cpu'])
+  })
+})
