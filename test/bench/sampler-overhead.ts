@@ -1,8 +1,17 @@
 /**
- * npm run bench: the sampler loop's own cost. On the default model, the wall time of a 50-step DDIM run
- * (guidance 3: each step one session.run of 2B images) divided by the time of the same number of bare
- * session.run calls on the same batch, measured in one process, alternating, best of several rounds.
+ * npm run bench, two ratios measured in one run:
+ * 1. The sampler loop's own cost. On the default model, the wall time of a 50-step DDIM run (guidance 3:
+ *    each step one session.run of 2B images) divided by the time of the same number of bare session.run
+ *    calls on the same batch, alternating, best of several rounds.
+ * 2. Stepwise against PyTorch: the same U-Net (the default model's architecture, exported by
+ *    test/bench/torch_loop.py) sampled with the same 50-step guided DDIM loop in PyTorch (Debian's
+ *    /usr/bin/python3) and in Stepwise, best of several rounds each. Skipped with a line when that
+ *    Python has no torch.
  */
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { readFile } from 'node:fs/promises'
 import { defaultModelPath } from '../../src-main/engine/model/default-model'
@@ -62,3 +71,34 @@ console.log(`sampler loop:            ${bestLoop.toFixed(1)} ms`)
 console.log(`ratio loop / bare: ${(bestLoop / bestBare).toFixed(3)}  (sampler overhead ${(100 * (bestLoop / bestBare - 1)).toFixed(1)}%)`)
 await model.release()
 await session.release()
+
+// ---- 2. against a PyTorch loop of the same net ----
+const python = process.env.STEPWISE_TORCH_PYTHON ?? '/usr/bin/python3'
+const dir = mkdtempSync(join(tmpdir(), 'stepwise-bench-'))
+const onnxPath = join(dir, 'bench-net.onnx')
+const torchRun = spawnSync(python, [new URL('./torch_loop.py', import.meta.url).pathname, onnxPath, String(batch), String(STEPS), String(ROUNDS)], { encoding: 'utf8' })
+const line = torchRun.stdout?.trim().split('\n').at(-1)
+if (torchRun.status !== 0 || !line) {
+  console.log(`\nPyTorch comparison skipped: ${python} could not run torch_loop.py (${(torchRun.stderr || String(torchRun.error)).trim().split('\n').at(-1)})`)
+} else {
+  const torch = JSON.parse(line) as { torch_ms: number; torch: string; threads: number; params: number }
+  const same = await loadModel(onnxPath, { providers: ['cpu'] })
+  const st = trainingOf(same.info)
+  const ours = async () => {
+    const start = performance.now()
+    await runSampling(same, {
+      sampler: { ...st.sampler, sampler: 'ddim', steps: STEPS }, schedule: makeSchedule(st.schedule), seed: 1, batch, height, width,
+      classLabel: 3, guidance: 3, nullClassId: st.classes?.nullClassId,
+    })
+    return performance.now() - start
+  }
+  await ours()
+  let bestOurs = Infinity
+  for (let r = 0; r < ROUNDS; r++) bestOurs = Math.min(bestOurs, await ours())
+  await same.release()
+  console.log(`\nsame U-Net (${torch.params} parameters), batch ${batch} with guidance 3, ${STEPS} DDIM steps, best of ${ROUNDS}`)
+  console.log(`PyTorch ${torch.torch} loop (${torch.threads} threads): ${torch.torch_ms.toFixed(1)} ms`)
+  console.log(`Stepwise (onnxruntime-node, cpu):     ${bestOurs.toFixed(1)} ms`)
+  console.log(`ratio Stepwise / PyTorch: ${(bestOurs / torch.torch_ms).toFixed(3)}`)
+}
+rmSync(dir, { recursive: true, force: true })
