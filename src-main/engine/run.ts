@@ -24,6 +24,35 @@ export interface RunRequest {
   nullClassId?: number
   /** x_T for the whole batch instead of seeded noise (e.g. from a .npy file). */
   initNoise?: Float32Array
+  /** Start part-way: a fork of another run, or a noised image to denoise (SDEdit). */
+  start?: RunStart
+}
+
+/** Where a run starts when it does not start from pure noise at the first timestep. */
+export interface RunStart {
+  /** The training timestep of `sample`: the first model call is made there. */
+  timestep: number
+  /** x_t for the whole batch, [batch, channels, height, width]. */
+  sample: Float32Array
+  /**
+   * Per-step noise draws each image's generator skips (after x_T) before this run's first stochastic
+   * step: a fork skips its parent's stochastic steps before the fork, so it continues the parent's noise.
+   */
+  skipDraws: number
+}
+
+/**
+ * Where a fork of a run at step `index` starts: that step's timestep and the noise its parent drew
+ * before it. A fork with the parent's own settings then reproduces the parent's remaining steps exactly.
+ */
+export function forkPoint(parent: { sampler: SamplerConfig; schedule: Schedule }, index: number): Omit<RunStart, 'sample'> {
+  const s = makeSampler(parent.sampler, parent.schedule)
+  if (!Number.isInteger(index) || index < 0 || index >= s.timesteps.length) {
+    throw new EngineError('bad-argument', `fork step must be in [0, ${s.timesteps.length - 1}], got ${index}`)
+  }
+  let skipDraws = 0
+  for (let i = 0; i < index; i++) if (s.isStochastic(i)) skipDraws++
+  return { timestep: s.timesteps[index], skipDraws }
 }
 
 export interface StepFrame {
@@ -62,7 +91,7 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
   const sig = model.info.signature
   const shape: Shape4 = { batch: req.batch, channels: sig.channels, height: req.height, width: req.width }
   const per = imageSize(shape)
-  const sampler = makeSampler(req.sampler, req.schedule)
+  const sampler = makeSampler(req.sampler, req.schedule, { startAt: req.start?.timestep })
   const guidance = req.guidance ?? 1
   if (!(guidance >= 0)) throw new EngineError('bad-argument', `guidance must be >= 0, got ${req.guidance}`)
   const cond = sig.classLabels ? (req.classLabel ?? req.nullClassId ?? 0) : undefined
@@ -77,7 +106,15 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
   // One generator an image (seed + k): its x_T first, then each stochastic step's noise.
   const rngs = Array.from({ length: req.batch }, (_, k) => new Gaussian(req.seed + k))
   let sample: Float32Array = new Float32Array(req.batch * per)
-  if (req.initNoise) {
+  if (req.start) {
+    if (req.start.sample.length !== sample.length) {
+      throw new EngineError('bad-argument', `start sample has ${req.start.sample.length} values; [${req.batch},${shape.channels},${req.height},${req.width}] needs ${sample.length}`)
+    }
+    // The generators pass x_T and the skipped steps' noise, so the noise to come is the parent's.
+    const scratch = new Float32Array(per)
+    for (const g of rngs) for (let d = 0; d <= req.start.skipDraws; d++) g.fill(scratch)
+    sample.set(req.start.sample)
+  } else if (req.initNoise) {
     if (req.initNoise.length !== sample.length) {
       throw new EngineError('bad-argument', `initial noise has ${req.initNoise.length} values; [${req.batch},${shape.channels},${req.height},${req.width}] needs ${sample.length}`)
     }

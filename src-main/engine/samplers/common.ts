@@ -97,6 +97,16 @@ export function quantile(values: Float64Array, q: number): number {
 }
 
 /** q(x_t | x_0) (DDPM eq. 4): sqrt(ab) x0 + sqrt(1 - ab) noise; diffusers' `add_noise`. */
+/**
+ * The timesteps of a run that starts at timestep `t` (a fork, or denoising a noised image): `t` itself,
+ * then the sampler's own timesteps below it. Starting at one of the sampler's own timesteps gives
+ * exactly the tail of its full run.
+ */
+export function startingAt(timesteps: number[], t: number, trainSteps: number): number[] {
+  if (!Number.isInteger(t) || t < 0 || t >= trainSteps) throw new EngineError('bad-argument', `start timestep must be an integer in [0, ${trainSteps - 1}], got ${t}`)
+  return [t, ...timesteps.filter((s) => s < t)]
+}
+
 export function addNoise(x0: Float32Array, noise: Float32Array, alphaBar: number): Float32Array {
   const a = Math.sqrt(alphaBar)
   const b = Math.sqrt(1 - alphaBar)

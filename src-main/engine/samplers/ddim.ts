@@ -1,19 +1,23 @@
 /** DDIM (Song et al. 2021) with diffusers' DDIMScheduler semantics. */
 import { EngineError } from '../errors'
 import type { Schedule } from '../schedule'
-import { clipPredictedX0, predictionOf, spacedTimesteps } from './common'
+import { clipPredictedX0, predictionOf, spacedTimesteps, startingAt } from './common'
 import type { SamplerConfig } from './config'
-import type { Sampler } from './sampler'
+import type { Sampler, SamplerStart } from './sampler'
 
-export function ddim(config: SamplerConfig, schedule: Schedule): Sampler {
+export function ddim(config: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {
   const { alphasCumprod } = schedule
   const T = alphasCumprod.length
-  const timesteps = spacedTimesteps(T, config.steps, config.timestepSpacing, config.stepsOffset)
+  const spaced = spacedTimesteps(T, config.steps, config.timestepSpacing, config.stepsOffset)
+  const timesteps = start.startAt === undefined ? spaced : startingAt(spaced, start.startAt, T)
   const finalAlphaCumprod = config.setAlphaToOne ? 1 : alphasCumprod[0]
   // diffusers quirk: the previous timestep is always t - T // steps, whatever the spacing, so with
-  // "trailing" or "linspace" spacing it need not be the next entry of `timesteps`. We match it.
+  // "trailing" or "linspace" spacing it need not be the next entry of `timesteps`. We match it. A start
+  // timestep off the spacing's grid steps to the next entry instead (where the run goes on).
   const stride = Math.floor(T / config.steps)
-  const alphaBarPrev = (t: number) => (t - stride >= 0 ? alphasCumprod[t - stride] : finalAlphaCumprod)
+  const offGrid = start.startAt !== undefined && !spaced.includes(start.startAt)
+  const prevOf = (index: number) => (offGrid && index === 0 ? (timesteps[1] ?? -1) : timesteps[index] - stride)
+  const alphaBarPrev = (index: number) => (prevOf(index) >= 0 ? alphasCumprod[prevOf(index)] : finalAlphaCumprod)
   if (config.eta < 0 || config.eta > 1 || !Number.isFinite(config.eta)) {
     throw new EngineError('bad-argument', `eta must be in [0, 1], got ${config.eta}`)
   }
@@ -24,7 +28,7 @@ export function ddim(config: SamplerConfig, schedule: Schedule): Sampler {
     step(modelOutput, index, sample, imageSize, noise) {
       const t = timesteps[index]
       const ab = alphasCumprod[t]
-      const abPrev = alphaBarPrev(t)
+      const abPrev = alphaBarPrev(index)
       const { predictedX0, predictedNoise } = predictionOf(config.predictionType, modelOutput, sample, ab)
       const x0 = clipPredictedX0(predictedX0, config, imageSize)
       // DDIM paper eq. 16: sigma_t = eta sqrt((1 - ab_prev) / (1 - ab)) sqrt(1 - ab / ab_prev).

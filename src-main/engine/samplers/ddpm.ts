@@ -1,12 +1,13 @@
 /** DDPM ancestral sampling (Ho et al. 2020) with diffusers' DDPMScheduler semantics. */
 import type { Schedule } from '../schedule'
-import { clipPredictedX0, predictionOf, spacedTimesteps } from './common'
+import { clipPredictedX0, predictionOf, spacedTimesteps, startingAt } from './common'
 import type { SamplerConfig } from './config'
-import type { Sampler } from './sampler'
+import type { Sampler, SamplerStart } from './sampler'
 
-export function ddpm(config: SamplerConfig, schedule: Schedule): Sampler {
+export function ddpm(config: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {
   const { alphasCumprod } = schedule
-  const timesteps = spacedTimesteps(alphasCumprod.length, config.steps, config.timestepSpacing, config.stepsOffset)
+  const spaced = spacedTimesteps(alphasCumprod.length, config.steps, config.timestepSpacing, config.stepsOffset)
+  const timesteps = start.startAt === undefined ? spaced : startingAt(spaced, start.startAt, alphasCumprod.length)
   // The previous timestep is the next entry of `timesteps` (diffusers' `previous_timestep`), -1 after the last.
   const prevOf = (index: number) => (index + 1 < timesteps.length ? timesteps[index + 1] : -1)
 

@@ -22,6 +22,11 @@ export interface Sampler {
   step(modelOutput: Float32Array, index: number, sample: Float32Array, imageSize: number, noise?: Float32Array): StepResult
 }
 
-export function makeSampler(config: SamplerConfig, schedule: Schedule): Sampler {
-  return config.sampler === 'ddpm' ? ddpm(config, schedule) : ddim(config, schedule)
+export interface SamplerStart {
+  /** Begin at this training timestep instead of the first of the spacing (see `startingAt`). */
+  startAt?: number
+}
+
+export function makeSampler(config: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {
+  return config.sampler === 'ddpm' ? ddpm(config, schedule, start) : ddim(config, schedule, start)
 }
