@@ -1,0 +1,31 @@
+/**
+ * Forward noising, q(x_t | x_0) = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I) (DDPM paper, eq. 4):
+ * what each schedule does to an image at a given t. One seeded noise for every schedule and t, so the
+ * schedules differ only in how fast they destroy structure.
+ */
+import { EngineError } from './errors'
+import { Gaussian } from './rng'
+import { addNoise } from './samplers/common'
+import type { Schedule } from './schedule'
+
+export interface NoisedImage {
+  timestep: number
+  alphaBar: number
+  /** alpha_bar / (1 - alpha_bar). */
+  snr: number
+  sample: Float32Array
+}
+
+/** The noise every preview of this seed uses: image-sized, standard normal. */
+export const previewNoise = (size: number, seed: number): Float32Array => new Gaussian(seed).fill(new Float32Array(size))
+
+/** x_t for each t, under one schedule, from one image and one noise. */
+export function noiseImage(x0: Float32Array, noise: Float32Array, schedule: Schedule, timesteps: number[]): NoisedImage[] {
+  if (noise.length !== x0.length) throw new EngineError('bad-argument', `noise has ${noise.length} values, the image ${x0.length}`)
+  const T = schedule.alphasCumprod.length
+  return timesteps.map((t) => {
+    if (!Number.isInteger(t) || t < 0 || t >= T) throw new EngineError('bad-argument', `timestep must be an integer in [0, ${T - 1}], got ${t}`)
+    const alphaBar = schedule.alphasCumprod[t]
+    return { timestep: t, alphaBar, snr: alphaBar / (1 - alphaBar), sample: addNoise(x0, noise, alphaBar) }
+  })
+}
