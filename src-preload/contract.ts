@@ -7,13 +7,14 @@
  * Frames and samples cross as float32 ArrayBuffers (transferred, not copied into JSON arrays).
  */
 import { z } from 'zod'
+import type { StepStats } from '../src-main/engine/diagnostics'
 import type { ErrorData } from '../src-main/engine/errors'
 import type { MetadataKey, MetadataSource } from '../src-main/engine/model/metadata'
 import type { ProviderName, ProviderNote } from '../src-main/engine/model/providers'
 import type { PredictionType, SamplerConfig, SamplerName, TimestepSpacing } from '../src-main/engine/samplers/config'
 import type { ScheduleConfig, ScheduleName } from '../src-main/engine/schedule'
 
-export type { ErrorData }
+export type { ErrorData, StepStats }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorData }
 
@@ -77,6 +78,18 @@ export const sampleStartRequest = z.object({
   guidance: z.number().min(0).optional(),
   height: z.number().int().min(1).optional(),
   width: z.number().int().min(1).optional(),
+  /**
+   * Fork: continue a run the engine holds from its step `step` (x_t entering that step), with these
+   * settings. Seed, batch, size and class come from the parent; the fork's timeline shares the parent's
+   * first `step` steps and its noise, so a fork with the parent's own settings reproduces it.
+   */
+  fork: z.object({ runId: z.string().min(1), step: z.number().int().min(0) }).optional(),
+  /**
+   * Denoise from an image (SDEdit): the image (float32 [channels, height, width] in [-1, 1], e.g. from
+   * noise.preview) noised with the run's seed to `timestep`, then sampled from there; every image of the
+   * batch starts from it.
+   */
+  fromImage: z.object({ image: z.instanceof(ArrayBuffer), timestep: z.number().int().min(0) }).optional(),
 })
 
 export const sampleCancelRequest = z.object({ runId: z.string().min(1) })
@@ -93,13 +106,25 @@ export const exportRequest = z.object({
   runId: z.string().min(1),
   /** png: the image `index`, or every image of the batch (one file each); sheet: the batch on one PNG;
    *  gif: the denoising of image `index`, or of the whole batch tiled. */
-  kind: z.enum(['png', 'sheet', 'gif']),
+  kind: z.enum(['png', 'sheet', 'gif', 'compare-sheet', 'compare-gif']),
   index: z.number().int().min(0).optional(),
+  /** compare-sheet / compare-gif: the runs side by side (image `index` of each, default 0), `runId` first. */
+  with: z.array(z.string().min(1)).max(7).optional(),
   /** Which view the GIF animates: x_t (the sample) or the predicted x0. Default x_t. */
   gifOf: z.enum(['xt', 'x0']).optional(),
   /** At most this many frames, evenly picked (the last step always kept). Default: every step up to MAX_GIF_FRAMES. */
   gifFrames: z.number().int().min(2).max(1000).optional(),
   gifDelayMs: z.number().int().min(10).max(10_000).optional(),
+})
+
+/** Forward noising of an image under several schedules (q(x_t | x_0), one shared noise). */
+export const noisePreviewRequest = z.object({
+  /** A PNG or JPEG file's bytes: converted to the loaded model's channels and size. */
+  image: z.object({ name: z.string().min(1), bytes: z.instanceof(ArrayBuffer) }),
+  timesteps: z.array(z.number().int().min(0)).min(1).max(256),
+  /** Default: linear, cosine, quadratic, sigmoid with the model's T and beta range. */
+  schedules: z.array(z.enum(SCHEDULES)).min(1).optional(),
+  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
 })
 
 /** A PNG dropped onto the window: are there Stepwise parameters inside? */
@@ -169,6 +194,7 @@ export type SampleStartRequest = z.infer<typeof sampleStartRequest>
 export type SampleCancelRequest = z.infer<typeof sampleCancelRequest>
 export type ScheduleGetRequest = z.infer<typeof scheduleGetRequest>
 export type ExportRequest = z.infer<typeof exportRequest>
+export type NoisePreviewRequest = z.infer<typeof noisePreviewRequest>
 export type PngReadRequest = z.infer<typeof pngReadRequest>
 export type GenerationParametersData = z.infer<typeof generationParameters>
 export type LastParameters = z.infer<typeof lastParameters>
@@ -203,8 +229,23 @@ export interface ModelCard {
 
 export interface SampleStarted {
   runId: string
+  /** Every step's timestep; for a fork, the parent's first `startStep` and then the fork's own. */
   timesteps: number[]
   shape: { batch: number; channels: number; height: number; width: number }
+  /** The first step this run computes (frames before it are the parent's); 0 unless forked. */
+  startStep: number
+  parent?: { runId: string; step: number }
+  /** The settings the engine resolved (model defaults + request), as exported PNGs record them. */
+  parameters: GenerationParametersData
+}
+
+export interface NoisePreview {
+  channels: number
+  height: number
+  width: number
+  /** The image as the model sees it: float32 [channels, height, width] in [-1, 1]. */
+  image: ArrayBuffer
+  rows: { schedule: ScheduleName; frames: { timestep: number; alphaBar: number; snr: number; sample: ArrayBuffer }[] }[]
 }
 
 export interface ScheduleTables {
@@ -227,6 +268,7 @@ export interface EngineRequests {
   'export.encode': { request: ExportRequest; response: EncodedFiles }
   /** The Stepwise parameters inside a PNG ('bad-png' when it has none). */
   'png.read': { request: PngReadRequest; response: GenerationParametersData }
+  'noise.preview': { request: NoisePreviewRequest; response: NoisePreview }
 }
 
 /** Channels the shell (Electron main, browser host) answers itself, using the engine where needed. */
@@ -253,13 +295,14 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
   'schedule.get': scheduleGetRequest,
   'export.encode': exportRequest,
   'png.read': pngReadRequest,
+  'noise.preview': noisePreviewRequest,
   'export.save': exportRequest,
   'model.open': empty.strict() as z.ZodType<Record<string, never>>,
   'settings.get': empty.strict() as z.ZodType<Record<string, never>>,
   'settings.set': settingsSetRequest,
 }
 export const CHANNELS = Object.keys(requestSchemas) as Channel[]
-export const ENGINE_CHANNELS = ['model.load', 'sample.start', 'sample.cancel', 'schedule.get', 'export.encode', 'png.read'] as const satisfies readonly EngineChannel[]
+export const ENGINE_CHANNELS = ['model.load', 'sample.start', 'sample.cancel', 'schedule.get', 'export.encode', 'png.read', 'noise.preview'] as const satisfies readonly EngineChannel[]
 same<(typeof ENGINE_CHANNELS)[number], EngineChannel>(true)
 export const isEngineChannel = (name: string): name is EngineChannel => (ENGINE_CHANNELS as readonly string[]).includes(name)
 
@@ -278,6 +321,8 @@ export interface Events {
     sample: ArrayBuffer
     predictedX0: ArrayBuffer
     predictedNoise: ArrayBuffer
+    /** Diagnostics of this step, one entry an image. */
+    stats: StepStats[]
   }
   /** The final samples, float32 [batch, channels, height, width], nominally in [-1, 1]. */
   done: { runId: string; samples: ArrayBuffer; elapsedMs: number }

@@ -11,6 +11,10 @@ export interface GenerationParameters {
   width: number
   classLabel?: number
   guidance?: number
+  /** A fork: the run it continues, from that run's step `step` (its seed, noise and first steps). */
+  forkedFrom?: { step: number; parameters: GenerationParameters }
+  /** Denoised from an image noised to this timestep (SDEdit), not from pure noise. */
+  fromImageAt?: number
 }
 
 /** The readable one-line `parameters` text chunk. */
@@ -24,5 +28,7 @@ export function summarize(p: GenerationParameters): string {
   parts.push(`seed: ${p.seed}`, `size: ${p.width}x${p.height}`)
   if (p.classLabel !== undefined) parts.push(`class: ${p.classLabel}`)
   if (p.guidance !== undefined) parts.push(`guidance: ${p.guidance}`)
+  if (p.forkedFrom) parts.push(`forked at step ${p.forkedFrom.step} from: ${p.forkedFrom.parameters.sampler.sampler} ${p.forkedFrom.parameters.sampler.steps} steps`)
+  if (p.fromImageAt !== undefined) parts.push(`from an image at t=${p.fromImageAt}`)
   return parts.join(', ')
 }

@@ -4,16 +4,20 @@
  */
 import { randomUUID } from 'node:crypto'
 import {
-  type EngineChannel, type EventName, type Events, type ExportRequest, type ModelCard, type RequestOf, type ResponseOf, type Result,
+  type EngineChannel, type EventName, type Events, type ModelCard, type RequestOf, type ResponseOf, type Result,
   generationParameters, isEngineChannel, parseRequest,
 } from '../../src-preload/contract'
 import { EngineError, toErrorData } from '../engine/errors'
-import { encodeGif, selectFrames } from '../engine/export/gif'
-import { encodePng, readStepwiseParameters } from '../engine/export/png'
-import { contactSheet, encodeSheetPng } from '../engine/export/sheet'
-import { tileBatch } from '../engine/export/tile'
-import { type GenerationParameters, summarize } from '../engine/parameters'
-import { type PlanarImage, type Shape4, imageOf } from '../engine/tensor'
+import { stepStats } from '../engine/diagnostics'
+import { readStepwiseParameters } from '../engine/export/png'
+import { noiseImage, previewNoise } from '../engine/forward'
+import { imageForModel } from '../engine/image-input'
+import type { GenerationParameters } from '../engine/parameters'
+import { addNoise } from '../engine/samplers/common'
+import { SCHEDULES } from '../engine/schedule'
+import { imageSize } from '../engine/tensor'
+import { type RunStart, forkPoint } from '../engine/run'
+import { encodeExport, type HeldRun } from './run-exports'
 import { defaultModelPath } from '../engine/model/default-model'
 import { type Denoiser, loadModel } from '../engine/model/load'
 import { classLabelProblem, trainingOf } from '../engine/model/training'
@@ -34,49 +38,14 @@ const bufferOf = (x: Float32Array): ArrayBuffer => x.slice().buffer as ArrayBuff
 
 const bad = (message: string) => new EngineError('bad-argument', message)
 
+/** The schedules a forward-noising preview shows by default (scaled_linear is quadratic's diffusers name). */
+const PREVIEW_SCHEDULES = SCHEDULES.filter((s) => s !== 'scaled_linear')
+
 /**
  * The engine keeps the frames of finished runs for exporting, up to this many bytes; the oldest runs go
  * first. (Spilling old timelines to disk instead is the history issue's.)
  */
 export const HELD_RUNS_BUDGET_BYTES = 512 * 1024 * 1024
-
-/** A run the engine holds: its parameters (image k has seed + k) and its timeline. */
-interface HeldRun {
-  parameters: GenerationParameters
-  shape: Shape4
-  /** x_t entering each step and the predicted x0 of each step. */
-  frames: { sample: Float32Array; predictedX0: Float32Array }[]
-  samples?: Float32Array
-  bytes: number
-}
-
-/** The files one export request makes, named after the seeds. */
-function encodeExport(run: HeldRun, req: ExportRequest): { name: string; bytes: Uint8Array }[] {
-  const { parameters: p, shape, samples } = run
-  if (!samples) throw bad(`export: run ${req.runId} has not finished (cancelled or still sampling)`)
-  if (req.index !== undefined && req.index >= shape.batch) throw bad(`export: index ${req.index} is outside the batch of ${shape.batch}`)
-  const paramsOf = (k: number): GenerationParameters => ({ ...p, seed: p.seed + k })
-  const meta = (q: GenerationParameters & { batch?: number }) => ({ parameters: summarize(q), stepwise: q })
-  const indices = req.index === undefined ? Array.from({ length: shape.batch }, (_, k) => k) : [req.index]
-  switch (req.kind) {
-    case 'png':
-      return indices.map((k) => ({ name: `seed-${p.seed + k}.png`, bytes: encodePng(imageOf(samples, shape, k), meta(paramsOf(k))) }))
-    case 'sheet': {
-      const images = indices.map((k) => imageOf(samples, shape, k))
-      const sheet = contactSheet(images, { scale: Math.max(1, Math.ceil(96 / shape.width)) })
-      return [{ name: `sheet-seed-${p.seed}.png`, bytes: encodeSheetPng(sheet, meta({ ...p, batch: shape.batch })) }]
-    }
-    case 'gif': {
-      const views = run.frames.map((f) => (req.gifOf === 'x0' ? f.predictedX0 : f.sample))
-      // The final sample closes the animation (held by encodeGif).
-      const picked = selectFrames([...views, samples], { count: req.gifFrames })
-      const image = (x: Float32Array): PlanarImage => (req.index === undefined ? tileBatch(x, shape) : imageOf(x, shape, req.index))
-      const what = req.gifOf === 'x0' ? 'x0' : 'xt'
-      const name = req.index === undefined ? `denoising-${what}-seed-${p.seed}-batch.gif` : `denoising-${what}-seed-${p.seed + req.index}.gif`
-      return [{ name, bytes: encodeGif(picked.map(image), { delayMs: req.gifDelayMs }) }]
-    }
-  }
-}
 
 function cardOf(model: Denoiser): ModelCard {
   const info = model.info
@@ -137,41 +106,73 @@ export function createHandlers(emit: Emit): Handlers {
     async 'sample.start'(req) {
       if (!model) throw bad('sample.start: no model loaded (send model.load first)')
       const denoiser = model.denoiser
+      const modelKey = model.key
       const t = trainingOf(denoiser.info)
       const name = denoiser.info.name
+      if (req.fork && req.fromImage) throw bad('sample.start: fork and fromImage cannot be combined')
+      const parent = req.fork && held.get(req.fork.runId)
+      if (req.fork && !parent) throw bad(`sample.start: fork: no run ${req.fork.runId} is held (finished runs are kept up to ${HELD_RUNS_BUDGET_BYTES / 2 ** 20} MiB)`)
+      if (parent && parent.modelKey !== modelKey) throw bad('sample.start: fork: that run was made with another model')
       const sampler = samplerWith(t.sampler, req.sampler)
       const scheduleConfig: ScheduleConfig = { ...t.schedule, ...req.schedule }
-      const classProblem = req.classLabel === undefined ? undefined : classLabelProblem(t, req.classLabel, name)
+      // A fork keeps its parent's seed, batch, size and class: it continues those images.
+      const seed = parent?.parameters.seed ?? req.seed
+      const classLabel = parent ? parent.parameters.classLabel : req.classLabel
+      const shape = parent?.shape ?? { batch: req.batch, channels: denoiser.info.signature.channels, height: req.height ?? t.size.height, width: req.width ?? t.size.width }
+      const classProblem = classLabel === undefined ? undefined : classLabelProblem(t, classLabel, name)
       if (classProblem) throw bad(`sample.start: classLabel: ${classProblem}`)
       const schedule = makeSchedule(scheduleConfig)
+      const per = imageSize(shape)
+
+      let start: RunStart | undefined
+      let startStep = 0
+      const parameters: GenerationParameters = { model: name, sampler, schedule: scheduleConfig, seed, height: shape.height, width: shape.width, classLabel, guidance: req.guidance }
+      if (parent && req.fork) {
+        const step = req.fork.step
+        if (step >= parent.frames.length) throw bad(`sample.start: fork: step ${step} is beyond the ${parent.frames.length} steps that run has`)
+        start = { ...forkPoint({ sampler: parent.parameters.sampler, schedule: makeSchedule(parent.parameters.schedule) }, step), sample: parent.frames[step].sample }
+        startStep = step
+        parameters.forkedFrom = { step, parameters: parent.parameters }
+      } else if (req.fromImage) {
+        const image = new Float32Array(req.fromImage.image)
+        if (image.length !== per) throw bad(`sample.start: fromImage: the image has ${image.length} values; ${shape.channels}x${shape.height}x${shape.width} needs ${per}`)
+        const at = req.fromImage.timestep
+        if (at >= schedule.alphasCumprod.length) throw bad(`sample.start: fromImage: timestep must be below ${schedule.alphasCumprod.length}, got ${at}`)
+        // q(x_t | x_0) with each image's x_T as the noise (DDPM eq. 4); the run's noise goes on after it.
+        const sample = new Float32Array(shape.batch * per)
+        for (let k = 0; k < shape.batch; k++) sample.set(addNoise(image, previewNoise(per, seed + k), schedule.alphasCumprod[at]), k * per)
+        start = { timestep: at, skipDraws: 0, sample }
+        parameters.fromImageAt = at
+      }
       // The sampler refuses impossible settings (more steps than train steps...) here, as a response, not an event.
-      const timesteps = makeSampler(sampler, schedule).timesteps
-      const shape = { batch: req.batch, channels: denoiser.info.signature.channels, height: req.height ?? t.size.height, width: req.width ?? t.size.width }
+      const own = makeSampler(sampler, schedule, { startAt: start?.timestep }).timesteps
+      const timesteps = parent ? [...parent.timesteps.slice(0, startStep), ...own] : own
       const runId = randomUUID()
       const controller = new AbortController()
       let settle!: () => void
       const finished = new Promise<void>((resolve) => (settle = resolve))
       runs.set(runId, { controller, finished })
-      const keep: HeldRun = {
-        parameters: { model: name, sampler, schedule: scheduleConfig, seed: req.seed, height: shape.height, width: shape.width, classLabel: req.classLabel, guidance: req.guidance },
-        shape, frames: [], bytes: 0,
-      }
+      // A fork's timeline begins with its parent's steps (shared, not copied).
+      const keep: HeldRun = { parameters, shape, frames: parent ? parent.frames.slice(0, startStep) : [], bytes: 0, modelKey, timesteps }
       held.set(runId, keep)
       const run = async () => {
         try {
           const result = await runSampling(denoiser, {
-            sampler, schedule, seed: req.seed, batch: req.batch, height: shape.height, width: shape.width,
-            classLabel: req.classLabel, guidance: req.guidance, nullClassId: t.classes?.nullClassId,
+            sampler, schedule, seed, batch: shape.batch, height: shape.height, width: shape.width,
+            classLabel, guidance: req.guidance, nullClassId: t.classes?.nullClassId, start,
           }, {
             signal: controller.signal,
             onStep: (f) => {
               keep.frames.push({ sample: f.sample.slice(), predictedX0: f.predictedX0.slice() })
               keep.bytes += 8 * f.sample.length
+              const stats = stepStats(f, shape, sampler.clipSampleRange)
               const sample = bufferOf(f.sample), predictedX0 = bufferOf(f.predictedX0), predictedNoise = bufferOf(f.predictedNoise)
-              emit('frame', { runId, index: f.index, total: f.total, timestep: f.timestep, alphaBar: f.alphaBar, sample, predictedX0, predictedNoise },
-                [sample, predictedX0, predictedNoise])
+              emit('frame', {
+                runId, index: startStep + f.index, total: startStep + f.total, timestep: f.timestep, alphaBar: f.alphaBar,
+                sample, predictedX0, predictedNoise, stats,
+              }, [sample, predictedX0, predictedNoise])
             },
-            onProgress: (p) => emit('progress', { runId, ...p }),
+            onProgress: (p) => emit('progress', { runId, ...p, step: startStep + p.step, total: startStep + p.total }),
           })
           keep.samples = result.samples.slice()
           keep.bytes += 4 * result.samples.length
@@ -186,7 +187,7 @@ export function createHandlers(emit: Emit): Handlers {
       }
       // Start after the response has gone out, so a run's events never arrive before its runId.
       setImmediate(() => void run().then(settle))
-      return { runId, timesteps, shape }
+      return { runId, timesteps, shape, startStep, parent: req.fork && { ...req.fork }, parameters }
     },
 
     async 'sample.cancel'(req) {
@@ -202,9 +203,13 @@ export function createHandlers(emit: Emit): Handlers {
     },
 
     async 'export.encode'(req) {
-      const run = held.get(req.runId)
-      if (!run) throw bad(`export: no run ${req.runId} (finished runs are kept up to ${HELD_RUNS_BUDGET_BYTES / 2 ** 20} MiB, oldest dropped first)`)
-      return { files: encodeExport(run, req).map((f) => ({ name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer })) }
+      const ids = [req.runId, ...(req.with ?? [])]
+      const found = ids.map((id) => {
+        const run = held.get(id)
+        if (!run) throw bad(`export: no run ${id} (finished runs are kept up to ${HELD_RUNS_BUDGET_BYTES / 2 ** 20} MiB, oldest dropped first)`)
+        return run
+      })
+      return { files: encodeExport(found, req).map((f) => ({ name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer })) }
     },
 
     async 'png.read'(req) {
@@ -213,6 +218,24 @@ export function createHandlers(emit: Emit): Handlers {
       const parsed = generationParameters.safeParse(found)
       if (!parsed.success) throw new EngineError('bad-png', `${req.name}: its Stepwise parameters are damaged (${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message})`)
       return parsed.data
+    },
+
+    async 'noise.preview'(req) {
+      if (!model) throw bad('noise.preview: no model loaded (send model.load first)')
+      const t = trainingOf(model.denoiser.info)
+      const size = { channels: model.denoiser.info.signature.channels, height: t.size.height, width: t.size.width }
+      const x0 = imageForModel(new Uint8Array(req.image.bytes), req.image.name, size).data
+      const noise = previewNoise(x0.length, req.seed)
+      const names = req.schedules ?? PREVIEW_SCHEDULES
+      return {
+        ...size,
+        image: bufferOf(x0),
+        rows: names.map((schedule) => ({
+          schedule,
+          frames: noiseImage(x0, noise, makeSchedule({ ...t.schedule, schedule }), req.timesteps)
+            .map((n) => ({ timestep: n.timestep, alphaBar: n.alphaBar, snr: n.snr, sample: bufferOf(n.sample) })),
+        })),
+      }
     },
 
     async dispose() {

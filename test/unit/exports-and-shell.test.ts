@@ -138,3 +138,90 @@ describe('the shell', () => {
     expect(providersFor('webgpu')).toEqual(['webgpu', 'cpu'])
   })
 })
+
+/** Start a run and collect its frames and final samples. */
+async function sampleWithFrames(request: object) {
+  const frames: { index: number; total: number; sample: Float32Array; stats: { noiseRms: number; clippedFraction: number }[] }[] = []
+  const offFrame = engine.on('frame', (f) => frames.push({ index: f.index, total: f.total, sample: new Float32Array(f.sample), stats: f.stats }))
+  try {
+    const started = value(await shell.handle('sample.start', request)) as SampleStarted
+    const samples = await new Promise<Float32Array>((resolve, reject) => {
+      const offDone = engine.on('done', (p) => p.runId === started.runId && (offDone(), offFailed(), resolve(new Float32Array(p.samples))))
+      const offFailed = engine.on('failed', (p) => p.runId === started.runId && (offDone(), offFailed(), reject(new Error(p.error.message))))
+    })
+    return { started, frames, samples }
+  } finally {
+    offFrame()
+  }
+}
+
+describe('exploring the process through the engine', () => {
+  it('a fork with its parent\'s settings ends where the parent ends; its timeline continues the parent\'s', async () => {
+    const settings = { sampler: { sampler: 'ddpm', steps: 12 }, seed: 11, batch: 2, classLabel: 4, guidance: 2 }
+    const parent = await sampleWithFrames(settings)
+    const fork = await sampleWithFrames({ ...settings, seed: 999, batch: 1, fork: { runId: parent.started.runId, step: 5 } })
+    expect(fork.started).toMatchObject({ startStep: 5, parent: { runId: parent.started.runId, step: 5 }, shape: { batch: 2 } })
+    expect(fork.started.timesteps).toEqual(parent.started.timesteps)
+    expect(fork.frames.map((f) => f.index)).toEqual([5, 6, 7, 8, 9, 10, 11])
+    expect(fork.frames[0].sample).toEqual(parent.frames[5].sample)
+    expect(fork.samples).toEqual(parent.samples)
+    expect(fork.started.parameters).toMatchObject({ seed: 11, classLabel: 4, forkedFrom: { step: 5 } })
+    // Another sampler from the same step: a different ending from the same start.
+    const other = await sampleWithFrames({ ...settings, sampler: { sampler: 'ddim', steps: 30 }, fork: { runId: parent.started.runId, step: 5 } })
+    expect(other.started.timesteps.slice(0, 5)).toEqual(parent.started.timesteps.slice(0, 5))
+    expect(other.started.timesteps[5]).toBe(parent.started.timesteps[5])
+    expect(other.samples).not.toEqual(parent.samples)
+  })
+
+  it('every frame carries per-image diagnostics', async () => {
+    const run = await sampleWithFrames({ sampler: { sampler: 'ddim', steps: 6 }, seed: 2, batch: 3 })
+    for (const f of run.frames) {
+      expect(f.stats).toHaveLength(3)
+      // The model predicts noise of about unit size at every step of the default model.
+      for (const s of f.stats) expect(s.noiseRms).toBeGreaterThan(0.5), expect(s.noiseRms).toBeLessThan(1.5)
+    }
+  })
+
+  it('exports runs of one seed side by side: a labelled sheet and a GIF aligned by fraction', async () => {
+    const a = await sampleWithFrames({ sampler: { sampler: 'ddim', steps: 5 }, seed: 8, batch: 1 })
+    const b = await sampleWithFrames({ sampler: { sampler: 'ddpm', steps: 20 }, seed: 8, batch: 1 })
+    expect(b.frames[0].sample).toEqual(a.frames[0].sample) // the same x_T
+    value(await shell.handle('export.save', { runId: a.started.runId, with: [b.started.runId], kind: 'compare-sheet' }))
+    const sheet = saved.at(-1)!.files[0]
+    expect(sheet.name).toBe('compare-seed-8.png')
+    expect(readPngText(sheet.bytes, 'x').parameters).toBe('compare: ddim 5 linear | ddpm 20 linear, seed: 8')
+    value(await shell.handle('export.save', { runId: a.started.runId, with: [b.started.runId], kind: 'compare-gif', gifFrames: 9 }))
+    const frames = decodeGifFrames(saved.at(-1)!.files[0].bytes)
+    expect(frames).toHaveLength(9)
+    expect(frames[0].width).toBe(decodePng(sheet.bytes).width)
+    expect(await shell.handle('export.save', { runId: a.started.runId, kind: 'compare-gif' })).toMatchObject({ ok: false, error: { message: expect.stringContaining('at least two runs') } })
+  })
+
+  it('noise.preview noises a dropped image under each schedule, and a run denoises from it', async () => {
+    const png = encodePng({ channels: 1, height: 56, width: 56, data: new Float32Array(56 * 56).map((_, i) => ((i % 56) < 28 ? 1 : -1)) })
+    const preview = value(await shell.handle('noise.preview', { image: { name: 'halves.png', bytes: png.slice().buffer }, timesteps: [0, 500, 999], seed: 4 })) as {
+      channels: number; height: number; width: number; image: ArrayBuffer; rows: { schedule: string; frames: { timestep: number; alphaBar: number; snr: number; sample: ArrayBuffer }[] }[]
+    }
+    expect(preview).toMatchObject({ channels: 1, height: 28, width: 28 })
+    expect(preview.rows.map((r) => r.schedule)).toEqual(['linear', 'cosine', 'quadratic', 'sigmoid'])
+    const linear = preview.rows[0].frames
+    expect(linear[0].alphaBar).toBeCloseTo(0.9999, 6)
+    expect(linear[2].snr).toBeLessThan(1e-3)
+    // The same noise under every schedule: (x_t - sqrt(ab) x0) / sqrt(1 - ab) is one array.
+    const x0 = new Float32Array(preview.image)
+    const noiseOf = (f: { alphaBar: number; sample: ArrayBuffer }) => new Float32Array(f.sample).map((v, i) => (v - Math.sqrt(f.alphaBar) * x0[i]) / Math.sqrt(1 - f.alphaBar))
+    const e0 = noiseOf(preview.rows[0].frames[1]), e1 = noiseOf(preview.rows[1].frames[1])
+    e0.forEach((v, i) => expect(v).toBeCloseTo(e1[i], 2))
+
+    const run = await sampleWithFrames({ sampler: { sampler: 'ddim', steps: 50 }, seed: 4, batch: 1, fromImage: { image: preview.image, timestep: 300 } })
+    expect(run.started.timesteps[0]).toBe(300)
+    expect(run.started.timesteps.every((t, i, ts) => i === 0 || t < ts[i - 1])).toBe(true)
+    expect(run.started.parameters.fromImageAt).toBe(300)
+    // From t = 300 the result keeps the image's layout: bright left half, dark right half.
+    const left = run.samples.filter((_, i) => i % 28 < 14).reduce((s, v) => s + v, 0)
+    const right = run.samples.filter((_, i) => i % 28 >= 14).reduce((s, v) => s + v, 0)
+    expect(left).toBeGreaterThan(right)
+    expect(await shell.handle('noise.preview', { image: { name: 'notes.txt', bytes: new TextEncoder().encode('hi').buffer }, timesteps: [1], seed: 1 }))
+      .toMatchObject({ ok: false, error: { code: 'bad-png', message: 'notes.txt: not a PNG or JPEG image' } })
+  })
+})
