@@ -11,10 +11,11 @@ import type { StepStats } from '../src-main/engine/diagnostics'
 import type { ErrorData } from '../src-main/engine/errors'
 import type { MetadataKey, MetadataSource } from '../src-main/engine/model/metadata'
 import type { ProviderName, ProviderNote } from '../src-main/engine/model/providers'
+import type { GenerationParameters } from '../src-main/engine/parameters'
 import type { PredictionType, SamplerConfig, SamplerName, TimestepSpacing } from '../src-main/engine/samplers/config'
 import type { ScheduleConfig, ScheduleName } from '../src-main/engine/schedule'
 
-export type { ErrorData, StepStats }
+export type { ErrorData, GenerationParameters, StepStats }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorData }
 
@@ -236,7 +237,7 @@ export interface SampleStarted {
   startStep: number
   parent?: { runId: string; step: number }
   /** The settings the engine resolved (model defaults + request), as exported PNGs record them. */
-  parameters: GenerationParametersData
+  parameters: GenerationParameters
 }
 
 export interface NoisePreview {
