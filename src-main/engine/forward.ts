@@ -6,6 +6,7 @@
 import { EngineError } from './errors'
 import { Gaussian } from './rng'
 import { addNoise } from './samplers/common'
+import type { RunStart } from './run'
 import type { Schedule } from './schedule'
 
 export interface NoisedImage {
@@ -28,4 +29,20 @@ export function noiseImage(x0: Float32Array, noise: Float32Array, schedule: Sche
     const alphaBar = schedule.alphasCumprod[t]
     return { timestep: t, alphaBar, snr: alphaBar / (1 - alphaBar), sample: addNoise(x0, noise, alphaBar) }
   })
+}
+
+/**
+ * Where a run that denoises an image starts (SDEdit, Meng et al. 2022): the image noised to `timestep`
+ * with each image's own x_T as the noise, so the run's stochastic noise goes on after it (skipDraws 0).
+ */
+export function startFromImage(image: Float32Array, opts: { batch: number; seed: number; timestep: number; schedule: Schedule }): RunStart {
+  const T = opts.schedule.alphasCumprod.length
+  if (!Number.isInteger(opts.timestep) || opts.timestep < 0 || opts.timestep >= T) {
+    throw new EngineError('bad-argument', `start timestep must be an integer in [0, ${T - 1}], got ${opts.timestep}`)
+  }
+  const per = image.length
+  const sample = new Float32Array(opts.batch * per)
+  const alphaBar = opts.schedule.alphasCumprod[opts.timestep]
+  for (let k = 0; k < opts.batch; k++) sample.set(addNoise(image, previewNoise(per, opts.seed + k), alphaBar), k * per)
+  return { timestep: opts.timestep, skipDraws: 0, sample }
 }

@@ -10,10 +10,9 @@ import {
 import { EngineError, toErrorData } from '../engine/errors'
 import { stepStats } from '../engine/diagnostics'
 import { readStepwiseParameters } from '../engine/export/png'
-import { noiseImage, previewNoise } from '../engine/forward'
+import { noiseImage, previewNoise, startFromImage } from '../engine/forward'
 import { imageForModel } from '../engine/image-input'
 import type { GenerationParameters } from '../engine/parameters'
-import { addNoise } from '../engine/samplers/common'
 import { SCHEDULES } from '../engine/schedule'
 import { imageSize } from '../engine/tensor'
 import { type RunStart, forkPoint } from '../engine/run'
@@ -136,13 +135,8 @@ export function createHandlers(emit: Emit): Handlers {
       } else if (req.fromImage) {
         const image = new Float32Array(req.fromImage.image)
         if (image.length !== per) throw bad(`sample.start: fromImage: the image has ${image.length} values; ${shape.channels}x${shape.height}x${shape.width} needs ${per}`)
-        const at = req.fromImage.timestep
-        if (at >= schedule.alphasCumprod.length) throw bad(`sample.start: fromImage: timestep must be below ${schedule.alphasCumprod.length}, got ${at}`)
-        // q(x_t | x_0) with each image's x_T as the noise (DDPM eq. 4); the run's noise goes on after it.
-        const sample = new Float32Array(shape.batch * per)
-        for (let k = 0; k < shape.batch; k++) sample.set(addNoise(image, previewNoise(per, seed + k), schedule.alphasCumprod[at]), k * per)
-        start = { timestep: at, skipDraws: 0, sample }
-        parameters.fromImageAt = at
+        start = startFromImage(image, { batch: shape.batch, seed, timestep: req.fromImage.timestep, schedule })
+        parameters.fromImageAt = req.fromImage.timestep
       }
       // The sampler refuses impossible settings (more steps than train steps...) here, as a response, not an event.
       const own = makeSampler(sampler, schedule, { startAt: start?.timestep }).timesteps

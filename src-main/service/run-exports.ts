@@ -6,6 +6,7 @@
 import type { ExportRequest } from '../../src-preload/contract'
 import { EngineError } from '../engine/errors'
 import { encodeGif, selectFrames } from '../engine/export/gif'
+import { textWidth } from '../engine/export/font'
 import type { Pixels } from '../engine/export/pixels'
 import { encodePng } from '../engine/export/png'
 import { contactSheet, encodeSheetPng } from '../engine/export/sheet'
@@ -40,13 +41,22 @@ export function framesByFraction<T>(frames: T[], count: number): T[] {
   return Array.from({ length: count }, (_, j) => frames[Math.round((j * (frames.length - 1)) / Math.max(1, count - 1))])
 }
 
-/** What tells runs apart in a comparison's labels: sampler, steps, eta, schedule, guidance. */
-export function shortLabel(p: GenerationParameters): string {
-  const parts = [`${p.sampler.sampler} ${p.sampler.steps}`]
-  if (p.sampler.sampler === 'ddim' && p.sampler.eta > 0) parts.push(`eta ${p.sampler.eta}`)
-  parts.push(p.schedule.schedule)
-  if (p.guidance !== undefined) parts.push(`g ${p.guidance}`)
-  return parts.join(' ')
+/**
+ * Labels for runs side by side: sampler and steps always, then only what differs between them (eta,
+ * schedule, spacing, guidance), so labels stay short enough for small images.
+ */
+export function compareLabels(runs: GenerationParameters[]): string[] {
+  const differs = (f: (p: GenerationParameters) => unknown) => runs.length === 1 || new Set(runs.map(f)).size > 1
+  const ddimEtas = new Set(runs.filter((p) => p.sampler.sampler === 'ddim').map((p) => p.sampler.eta))
+  return runs.map((p) => {
+    const parts = [`${p.sampler.sampler} ${p.sampler.steps}`]
+    // eta where it says something: a stochastic DDIM, or DDIM runs that differ in it.
+    if (p.sampler.sampler === 'ddim' && (p.sampler.eta > 0 || ddimEtas.size > 1)) parts.push(`eta ${p.sampler.eta}`)
+    if (differs((q) => q.schedule.schedule)) parts.push(p.schedule.schedule)
+    if (differs((q) => q.sampler.timestepSpacing) && runs.length > 1) parts.push(p.sampler.timestepSpacing)
+    if (differs((q) => q.guidance) && p.guidance !== undefined) parts.push(`g ${p.guidance}`)
+    return parts.join(' ')
+  })
 }
 
 /** 8-bit interleaved pixels back to planar floats (exactly: toByte(v / 127.5 - 1) = v). */
@@ -99,10 +109,12 @@ export function encodeExport(runs: HeldRun[], req: ExportRequest): EncodedFile[]
           throw bad('export: the runs compared have images of different sizes')
         }
       })
-      const labels = runs.map((r) => shortLabel(r.parameters))
-      const scale = Math.max(1, Math.ceil(96 / shape.width))
+      const labels = compareLabels(runs.map((r) => r.parameters))
+      // Cells wide enough for their labels at the smallest text size, and at least 96 px.
+      const labelScale = 1
+      const scale = Math.max(1, Math.ceil(96 / shape.width), ...labels.map((l) => Math.ceil((textWidth(l, labelScale) + 4) / shape.width)))
       if (req.kind === 'compare-sheet') {
-        const sheet = contactSheet(runs.map((r) => imageOf(r.samples!, r.shape, k)), { columns: runs.length, columnLabels: labels, scale })
+        const sheet = contactSheet(runs.map((r) => imageOf(r.samples!, r.shape, k)), { columns: runs.length, columnLabels: labels, scale, labelScale })
         const stepwise = { compare: runs.map((r) => ({ ...r.parameters, seed: r.parameters.seed + k })) }
         return [{ name: `compare-seed-${p.seed + k}.png`, bytes: encodeSheetPng(sheet, { parameters: `compare: ${labels.join(' | ')}, seed: ${p.seed + k}`, stepwise }) }]
       }
@@ -110,7 +122,7 @@ export function encodeExport(runs: HeldRun[], req: ExportRequest): EncodedFile[]
       const count = req.gifFrames ?? Math.min(60, Math.max(...runs.map((r) => r.frames.length + 1)))
       const perRun = runs.map((r) => framesByFraction([...r.frames.map(viewOf), r.samples!], count))
       const frames = Array.from({ length: count }, (_, j) => {
-        const sheet = contactSheet(perRun.map((fs, i) => imageOf(fs[j], runs[i].shape, k)), { columns: runs.length, columnLabels: labels, scale })
+        const sheet = contactSheet(perRun.map((fs, i) => imageOf(fs[j], runs[i].shape, k)), { columns: runs.length, columnLabels: labels, scale, labelScale })
         return planarOf(sheet)
       })
       return [{ name: `compare-${what}-seed-${p.seed + k}.gif`, bytes: encodeGif(frames, { delayMs: req.gifDelayMs, scale: 1 }) }]

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { main } from '../../src-main/cli'
+import { readGifInfo } from '../../src-main/engine/export/gif'
 import { decodePng, readStepwiseParameters } from '../../src-main/engine/export/png'
 import { readNpy } from '../../src-main/engine/npy'
 
@@ -108,6 +109,64 @@ describe('sample', () => {
     const b = decodePng(new Uint8Array(await readFile(join(single, 'seed-7.png'))))
     expect([b.width, b.height, b.channels]).toEqual([a.width, a.height, a.channels])
     expect(Array.from(b.data)).toEqual(Array.from(a.data))
+  })
+})
+
+describe('exploring the process', () => {
+  const base = ['--seed', '3', '--class', '5', '--guidance', '3', '--provider', 'cpu']
+  const pixels = async (path: string) => Array.from(decodePng(new Uint8Array(await readFile(path))).data)
+
+  it('sample --from-step with the same settings reproduces the plain run; --then forks it', async () => {
+    const plain = join(tmp, 'plain'), same = join(tmp, 'fork-same'), fork = join(tmp, 'fork-ddpm')
+    expect((await cli('sample', ...base, '--steps', '12', '--out', plain)).code).toBe(0)
+    expect((await cli('sample', ...base, '--steps', '12', '--from-step', '5', '--out', same)).code).toBe(0)
+    expect(await pixels(join(same, 'seed-3.png'))).toEqual(await pixels(join(plain, 'seed-3.png')))
+    const r = await cli('sample', ...base, '--steps', '12', '--from-step', '5', '--then', 'sampler=ddpm steps=40 guidance=5', '--out', fork, '--json')
+    expect(r.code, r.stderr).toBe(0)
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+    expect(summary.timesteps[0]).toBe((11 - 5) * 83) // step 5 of DDIM 12, leading spacing: T // 12 = 83 apart
+    const p = readStepwiseParameters(new Uint8Array(await readFile(join(fork, 'seed-3.png'))), 'x') as any
+    expect(p).toMatchObject({ sampler: { sampler: 'ddpm', steps: 40 }, guidance: 5, forkedFrom: { step: 5, parameters: { sampler: { sampler: 'ddim', steps: 12 }, guidance: 3 } } })
+    expect(await pixels(join(fork, 'seed-3.png'))).not.toEqual(await pixels(join(plain, 'seed-3.png')))
+  })
+
+  it('sample --from-step --init-image denoises a noised image (SDEdit) and keeps its digit', async () => {
+    const out = join(tmp, 'sdedit')
+    const r = await cli('sample', '--seed', '1', '--steps', '50', '--from-step', '30', '--init-image', join(tmp, 'plain', 'seed-3.png'), '--out', out, '--json')
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!).timesteps).toHaveLength(20)
+    const p = readStepwiseParameters(new Uint8Array(await readFile(join(out, 'seed-1.png'))), 'x') as any
+    expect(p.fromImageAt).toBe(380)
+    // From t = 380 the digit survives: the result is close to the image it started from.
+    const a = await pixels(join(out, 'seed-1.png')), b = await pixels(join(tmp, 'plain', 'seed-3.png'))
+    const diff = a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length
+    expect(diff).toBeLessThan(40)
+  })
+
+  it('compare writes a labelled sheet and a GIF of variants from one seed', async () => {
+    const out = join(tmp, 'compare')
+    const r = await cli('compare', ...base, '--variant', 'sampler=ddim steps=10', '--variant', 'sampler=ddpm steps=30', '--gif-count', '8', '--out', out, '--json')
+    expect(r.code, r.stderr).toBe(0)
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+    expect(summary.variants).toEqual(['ddim 10', 'ddpm 30'])
+    expect(summary.files).toEqual([join(out, 'compare-seed-3.png'), join(out, 'compare-xt-seed-3.gif')])
+    expect(readGifInfo(new Uint8Array(await readFile(join(out, 'compare-xt-seed-3.gif')))).frameCount).toBe(8)
+    const bad = await cli('compare', ...base, '--variant', 'steps=10', '--out', out)
+    expect(bad).toMatchObject({ code: 2, stderr: 'stepwise: --variant: give 2 to 4 variants, got 1\n' })
+    const typo = await cli('compare', ...base, '--variant', 'steps=10', '--variant', 'steps', '--out', out)
+    expect(typo.stderr).toContain('"steps" is not name=value')
+  })
+
+  it('noise writes the forward-noising sheet and prints alpha_bar per schedule', async () => {
+    const out = join(tmp, 'noise')
+    const r = await cli('noise', join(tmp, 'plain', 'seed-3.png'), '--t', '0,500,999', '--out', out, '--json')
+    expect(r.code, r.stderr).toBe(0)
+    const j = JSON.parse(r.stdout)
+    expect(j.rows.map((row: any) => row.schedule)).toEqual(['linear', 'cosine', 'quadratic', 'sigmoid'])
+    expect(j.rows[0].alphaBar[1]).toBeCloseTo(0.0779, 3) // linear, T=1000, beta 1e-4..0.02, t=500
+    const sheet = decodePng(new Uint8Array(await readFile(join(out, 'noise-seed-3.png'))))
+    expect(sheet.width).toBeGreaterThan(3 * 28)
+    expect((await cli('noise', join(tmp, 'plain', 'seed-3.png'), '--t', '1000', '--out', out)).stderr).toContain('--t: "1000" is not a timestep in [0, 999]')
   })
 })
 

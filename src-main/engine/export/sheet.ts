@@ -20,6 +20,8 @@ export interface SheetOptions {
   scale?: number
   rowLabels?: string[]
   columnLabels?: string[]
+  /** Text size of the labels (1 = 7 px glyphs); default grows with the cells to stay legible. */
+  labelScale?: number
 }
 
 export type Sheet = Pixels
@@ -40,7 +42,7 @@ export function contactSheet(images: PlanarImage[], opts: SheetOptions = {}): Sh
   const channels = first.channels
 
   // Labels grow with the cells so they stay legible on enlarged sheets.
-  const textScale = Math.max(1, Math.floor(cellH / 64))
+  const textScale = opts.labelScale ?? Math.max(1, Math.floor(cellH / 64))
   const rowLabels = opts.rowLabels?.slice(0, rows) ?? []
   const columnLabels = opts.columnLabels?.slice(0, columns) ?? []
   const left = rowLabels.length ? Math.max(...rowLabels.map((t) => textWidth(t, textScale))) + padding : 0
