@@ -94,6 +94,7 @@ export const sampleStartRequest = z.object({
 })
 
 export const sampleCancelRequest = z.object({ runId: z.string().min(1) })
+const runRequest = z.object({ runId: z.string().min(1) })
 
 export const scheduleGetRequest = z.object({
   schedule: z.enum(SCHEDULES),
@@ -240,6 +241,28 @@ export interface SampleStarted {
   parameters: GenerationParameters
 }
 
+export interface RunSummary {
+  runId: string
+  parameters: GenerationParameters
+  shape: SampleStarted['shape']
+  steps: number
+  finished: boolean
+  /** Its frames were moved to disk to keep memory within the budget (they come back when asked for). */
+  spilled: boolean
+  bytes: number
+}
+
+export interface RunFrames {
+  runId: string
+  parameters: GenerationParameters
+  shape: SampleStarted['shape']
+  timesteps: number[]
+  /** The timeline as the frame events carried it (float32 [batch, channels, height, width] each). */
+  frames: { index: number; timestep: number; alphaBar: number; sample: ArrayBuffer; predictedX0: ArrayBuffer; predictedNoise: ArrayBuffer; stats: StepStats[] }[]
+  /** The final samples; null for a cancelled or failed run. */
+  samples: ArrayBuffer | null
+}
+
 export interface NoisePreview {
   channels: number
   height: number
@@ -270,6 +293,11 @@ export interface EngineRequests {
   /** The Stepwise parameters inside a PNG ('bad-png' when it has none). */
   'png.read': { request: PngReadRequest; response: GenerationParametersData }
   'noise.preview': { request: NoisePreviewRequest; response: NoisePreview }
+  /** The session's runs (the history), and how much of the frame memory budget they use. */
+  'runs.list': { request: Record<string, never>; response: { runs: RunSummary[]; memoryBytes: number; budgetBytes: number } }
+  /** A run's whole timeline (from memory or from disk), to reopen it. */
+  'runs.frames': { request: { runId: string }; response: RunFrames }
+  'runs.delete': { request: { runId: string }; response: { deleted: boolean } }
 }
 
 /** Channels the shell (Electron main, browser host) answers itself, using the engine where needed. */
@@ -297,13 +325,16 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
   'export.encode': exportRequest,
   'png.read': pngReadRequest,
   'noise.preview': noisePreviewRequest,
+  'runs.list': empty.strict() as z.ZodType<Record<string, never>>,
+  'runs.frames': runRequest,
+  'runs.delete': runRequest,
   'export.save': exportRequest,
   'model.open': empty.strict() as z.ZodType<Record<string, never>>,
   'settings.get': empty.strict() as z.ZodType<Record<string, never>>,
   'settings.set': settingsSetRequest,
 }
 export const CHANNELS = Object.keys(requestSchemas) as Channel[]
-export const ENGINE_CHANNELS = ['model.load', 'sample.start', 'sample.cancel', 'schedule.get', 'export.encode', 'png.read', 'noise.preview'] as const satisfies readonly EngineChannel[]
+export const ENGINE_CHANNELS = ['model.load', 'sample.start', 'sample.cancel', 'schedule.get', 'export.encode', 'png.read', 'noise.preview', 'runs.list', 'runs.frames', 'runs.delete'] as const satisfies readonly EngineChannel[]
 same<(typeof ENGINE_CHANNELS)[number], EngineChannel>(true)
 export const isEngineChannel = (name: string): name is EngineChannel => (ENGINE_CHANNELS as readonly string[]).includes(name)
 

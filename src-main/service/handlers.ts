@@ -17,6 +17,7 @@ import { SCHEDULES } from '../engine/schedule'
 import { imageSize } from '../engine/tensor'
 import { type RunStart, forkPoint } from '../engine/run'
 import { encodeExport, type HeldRun } from './run-exports'
+import { FRAME_MEMORY_BUDGET_BYTES, RunStore } from './run-store'
 import { defaultModelPath } from '../engine/model/default-model'
 import { type Denoiser, loadModel } from '../engine/model/load'
 import { classLabelProblem, trainingOf } from '../engine/model/training'
@@ -40,11 +41,6 @@ const bad = (message: string) => new EngineError('bad-argument', message)
 /** The schedules a forward-noising preview shows by default (scaled_linear is quadratic's diffusers name). */
 const PREVIEW_SCHEDULES = SCHEDULES.filter((s) => s !== 'scaled_linear')
 
-/**
- * The engine keeps the frames of finished runs for exporting, up to this many bytes; the oldest runs go
- * first. (Spilling old timelines to disk instead is the history issue's.)
- */
-export const HELD_RUNS_BUDGET_BYTES = 512 * 1024 * 1024
 
 function cardOf(model: Denoiser): ModelCard {
   const info = model.info
@@ -60,19 +56,15 @@ function cardOf(model: Denoiser): ModelCard {
   }
 }
 
-export function createHandlers(emit: Emit): Handlers {
+export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number } = {}): Handlers {
   let model: { denoiser: Denoiser; key: string } | undefined
   const runs = new Map<string, { controller: AbortController; finished: Promise<void> }>()
-  /** Finished and running runs, oldest first (a Map keeps insertion order). */
-  const held = new Map<string, HeldRun>()
-  const keepWithinBudget = () => {
-    let total = [...held.values()].reduce((sum, r) => sum + r.bytes, 0)
-    for (const [id, r] of held) {
-      if (total <= HELD_RUNS_BUDGET_BYTES || held.size === 1) break
-      if (runs.has(id)) continue
-      held.delete(id)
-      total -= r.bytes
-    }
+  /** Every run of the session, oldest first; frames past the memory budget spill to disk. */
+  const store = new RunStore(options.frameBudgetBytes)
+  const heldRun = async (id: string, what: string) => {
+    const run = await store.get(id)
+    if (!run) throw bad(`${what}: no run ${id} (deleted, or from an earlier session)`)
+    return run
   }
 
   /** Stop every run (each at its next step) and wait until they have stopped. */
@@ -109,8 +101,7 @@ export function createHandlers(emit: Emit): Handlers {
       const t = trainingOf(denoiser.info)
       const name = denoiser.info.name
       if (req.fork && req.fromImage) throw bad('sample.start: fork and fromImage cannot be combined')
-      const parent = req.fork && held.get(req.fork.runId)
-      if (req.fork && !parent) throw bad(`sample.start: fork: no run ${req.fork.runId} is held (finished runs are kept up to ${HELD_RUNS_BUDGET_BYTES / 2 ** 20} MiB)`)
+      const parent = req.fork && (await heldRun(req.fork.runId, 'sample.start: fork'))
       if (parent && parent.modelKey !== modelKey) throw bad('sample.start: fork: that run was made with another model')
       const sampler = samplerWith(t.sampler, req.sampler)
       const scheduleConfig: ScheduleConfig = { ...t.schedule, ...req.schedule }
@@ -148,7 +139,7 @@ export function createHandlers(emit: Emit): Handlers {
       runs.set(runId, { controller, finished })
       // A fork's timeline begins with its parent's steps (shared, not copied).
       const keep: HeldRun = { parameters, shape, frames: parent ? parent.frames.slice(0, startStep) : [], bytes: 0, modelKey, timesteps }
-      held.set(runId, keep)
+      store.add(runId, keep)
       const run = async () => {
         try {
           const result = await runSampling(denoiser, {
@@ -170,7 +161,7 @@ export function createHandlers(emit: Emit): Handlers {
           })
           keep.samples = result.samples.slice()
           keep.bytes += 4 * result.samples.length
-          keepWithinBudget()
+          await store.keepWithinBudget()
           const samples = bufferOf(result.samples)
           emit('done', { runId, samples, elapsedMs: result.elapsedMs }, [samples])
         } catch (e) {
@@ -198,11 +189,7 @@ export function createHandlers(emit: Emit): Handlers {
 
     async 'export.encode'(req) {
       const ids = [req.runId, ...(req.with ?? [])]
-      const found = ids.map((id) => {
-        const run = held.get(id)
-        if (!run) throw bad(`export: no run ${id} (finished runs are kept up to ${HELD_RUNS_BUDGET_BYTES / 2 ** 20} MiB, oldest dropped first)`)
-        return run
-      })
+      const found = await Promise.all(ids.map((id) => heldRun(id, 'export')))
       return { files: encodeExport(found, req).map((f) => ({ name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer })) }
     },
 
@@ -232,10 +219,35 @@ export function createHandlers(emit: Emit): Handlers {
       }
     },
 
+    async 'runs.list'() {
+      return { runs: store.list(), memoryBytes: store.memoryBytes(), budgetBytes: options.frameBudgetBytes ?? FRAME_MEMORY_BUDGET_BYTES }
+    },
+
+    async 'runs.frames'(req) {
+      const run = await heldRun(req.runId, 'runs.frames')
+      const frames = run.frames.map((f, i) => {
+        const alphaBar = makeSchedule(run.parameters.schedule).alphasCumprod[run.timesteps[i]]
+        // The noise the model predicted follows from x_t and its (unclipped) x0: x_t = sqrt(ab) x0 + sqrt(1 - ab) eps.
+        const noise = f.sample.map((x, j) => (x - Math.sqrt(alphaBar) * f.predictedX0[j]) / Math.sqrt(1 - alphaBar))
+        return {
+          index: i, timestep: run.timesteps[i], alphaBar,
+          sample: bufferOf(f.sample), predictedX0: bufferOf(f.predictedX0), predictedNoise: bufferOf(noise),
+          stats: stepStats({ ...f, predictedNoise: noise }, run.shape, run.parameters.sampler.clipSampleRange),
+        }
+      })
+      return { runId: req.runId, parameters: run.parameters, shape: run.shape, timesteps: run.timesteps, frames, samples: run.samples ? bufferOf(run.samples) : null }
+    },
+
+    async 'runs.delete'(req) {
+      if (runs.has(req.runId)) throw bad(`runs.delete: run ${req.runId} is still sampling (cancel it first)`)
+      return { deleted: await store.delete(req.runId) }
+    },
+
     async dispose() {
       const old = model
       model = undefined
       await stopAll()
+      store.dispose()
       await old?.denoiser.release().catch(() => {})
     },
   }
