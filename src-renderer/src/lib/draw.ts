@@ -1,0 +1,38 @@
+/**
+ * Float tensors to pixels. One image of a [batch, channels, height, width] float32 array becomes an
+ * ImageData the size of the image (CSS scales the canvas up, pixelated).
+ * 1 channel -> gray, 3 -> RGB, 4 -> RGBA; other counts show their first channel as gray.
+ */
+import type { Shape } from './run.svelte'
+
+/** x_t and predicted x0 live in [-1, 1]. */
+export const SAMPLE_RANGE: [number, number] = [-1, 1]
+/**
+ * Predicted noise is standard normal: [-3, 3] holds 99.7% of it. A fixed range (not each frame's min/max)
+ * keeps frames comparable across steps, so a noise estimate that shrinks or blows up is visible.
+ */
+export const NOISE_RANGE: [number, number] = [-3, 3]
+
+export function imageDataOf(values: Float32Array, shape: Shape, index: number, [lo, hi]: [number, number]): ImageData {
+  const { channels: c, height: h, width: w } = shape
+  const plane = h * w
+  const base = index * c * plane
+  const out = new ImageData(w, h)
+  const px = out.data
+  const scale = 255 / (hi - lo)
+  // A NaN passes neither test and lands in the clamped array as 0 (black).
+  const byte = (v: number) => (v <= lo ? 0 : v >= hi ? 255 : (v - lo) * scale)
+  for (let i = 0; i < plane; i++) {
+    const o = 4 * i
+    if (c === 3 || c === 4) {
+      px[o] = byte(values[base + i])
+      px[o + 1] = byte(values[base + plane + i])
+      px[o + 2] = byte(values[base + 2 * plane + i])
+      px[o + 3] = c === 4 ? byte(values[base + 3 * plane + i]) : 255
+    } else {
+      px[o] = px[o + 1] = px[o + 2] = byte(values[base + i])
+      px[o + 3] = 255
+    }
+  }
+  return out
+}
