@@ -108,10 +108,15 @@ export const exportRequest = z.object({
   runId: z.string().min(1),
   /** png: the image `index`, or every image of the batch (one file each); sheet: the batch on one PNG;
    *  gif: the denoising of image `index`, or of the whole batch tiled. */
-  kind: z.enum(['png', 'sheet', 'gif', 'compare-sheet', 'compare-gif']),
+  kind: z.enum(['png', 'sheet', 'gif', 'compare-sheet', 'compare-gif', 'grid-sheet']),
   index: z.number().int().min(0).optional(),
-  /** compare-sheet / compare-gif: the runs side by side (image `index` of each, default 0), `runId` first. */
-  with: z.array(z.string().min(1)).max(7).optional(),
+  /**
+   * compare-sheet / compare-gif: the runs side by side (image `index` of each, default 0), `runId` first.
+   * grid-sheet: one row a run (e.g. one a class), one column an image of its batch (a seed).
+   */
+  with: z.array(z.string().min(1)).max(63).optional(),
+  /** grid-sheet: a label a row (e.g. the class names); default each run's class. */
+  rowLabels: z.array(z.string().max(40)).optional(),
   /** Which view the GIF animates: x_t (the sample) or the predicted x0. Default x_t. */
   gifOf: z.enum(['xt', 'x0']).optional(),
   /** At most this many frames, evenly picked (the last step always kept). Default: every step up to MAX_GIF_FRAMES. */

@@ -98,6 +98,22 @@ export function encodeExport(runs: HeldRun[], req: ExportRequest): EncodedFile[]
       const name = req.index === undefined ? `denoising-${what}-seed-${p.seed}-batch.gif` : `denoising-${what}-seed-${p.seed + req.index}.gif`
       return [{ name, bytes: encodeGif(picked.map(image), { delayMs: req.gifDelayMs }) }]
     }
+    case 'grid-sheet': {
+      // Rows: the runs (a class each); columns: the images of each batch (seed + k), all the same size.
+      runs.forEach((r, i) => {
+        finished(r, i === 0 ? req.runId : req.with![i - 1])
+        if (r.shape.batch !== shape.batch || r.shape.channels !== shape.channels || r.shape.height !== shape.height || r.shape.width !== shape.width) {
+          throw bad('export: a grid needs runs of the same batch and image size')
+        }
+      })
+      const rowLabels = req.rowLabels ?? runs.map((r) => (r.parameters.classLabel === undefined ? 'uncond.' : `class ${r.parameters.classLabel}`))
+      const columnLabels = Array.from({ length: shape.batch }, (_, k) => `seed ${p.seed + k}`)
+      const images = runs.flatMap((r) => Array.from({ length: shape.batch }, (_, k) => imageOf(r.samples!, r.shape, k)))
+      const scale = Math.max(1, Math.ceil(64 / shape.width), Math.ceil((textWidth(columnLabels.at(-1)!, 1) + 4) / shape.width))
+      const sheet = contactSheet(images, { columns: shape.batch, rowLabels, columnLabels, scale, labelScale: 1 })
+      const stepwise = { grid: runs.map((r) => r.parameters), rows: rowLabels }
+      return [{ name: `grid-seed-${p.seed}.png`, bytes: encodeSheetPng(sheet, { parameters: `grid: ${rowLabels.length} rows x ${shape.batch} seeds from ${p.seed}, ${compareLabels([p])[0]}`, stepwise }) }]
+    }
     case 'compare-sheet':
     case 'compare-gif': {
       if (runs.length < 2) throw bad('export: a comparison needs at least two runs (runId and with)')

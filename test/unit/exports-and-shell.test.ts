@@ -225,3 +225,17 @@ describe('exploring the process through the engine', () => {
       .toMatchObject({ ok: false, error: { code: 'bad-png', message: 'notes.txt: not a PNG or JPEG image' } })
   })
 })
+
+describe('class x seed grid', () => {
+  it('exports one row a class and one column a seed, labelled', async () => {
+    const rows = []
+    for (const classLabel of [0, 1, 2]) rows.push((await sampleWithFrames({ sampler: { sampler: 'ddim', steps: 4 }, seed: 20, batch: 3, classLabel, guidance: 3 })).started.runId)
+    value(await shell.handle('export.save', { runId: rows[0], with: rows.slice(1), kind: 'grid-sheet', rowLabels: ['0', '1', '2'] }))
+    const grid = saved.at(-1)!.files[0]
+    expect(grid.name).toBe('grid-seed-20.png')
+    const img = decodePng(grid.bytes)
+    expect(img.width).toBeGreaterThan(3 * 84) // 28 px images at 3x (at least 64 px), plus the label column
+    expect(img.height).toBeGreaterThan(3 * 84)
+    expect((readStepwiseParameters(grid.bytes, 'x') as { grid: { classLabel: number }[] }).grid.map((p) => p.classLabel)).toEqual([0, 1, 2])
+  })
+})
