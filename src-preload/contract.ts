@@ -17,6 +17,10 @@ import type { ScheduleConfig, ScheduleName } from '../src-main/engine/schedule'
 
 export type { ErrorData, GenerationParameters, StepStats }
 
+// zod probes for eval with new Function(); the renderer's Content-Security-Policy forbids eval, so the
+// probe shows up as a CSP violation. Its interpreted mode needs no eval.
+z.config({ jitless: true })
+
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorData }
 
 // The engine's name lists, repeated here as values (the contract imports engine types only);

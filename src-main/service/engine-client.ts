@@ -29,6 +29,8 @@ export interface EngineOptions {
 /** More restarts than this within RESTART_WINDOW_MS and the engine stays down (a crash at start-up would loop). */
 const MAX_RESTARTS = 5
 const RESTART_WINDOW_MS = 60_000
+/** How long close() waits for the runs to stop and the model to be released before ending the worker. */
+const CLOSE_TIMEOUT_MS = 10_000
 
 /**
  * A Worker for a .ts module. Node 20 does not apply `execArgv: ['--import', 'tsx']` hooks inside a
@@ -136,6 +138,13 @@ export function startEngine(options: EngineOptions = {}): EngineClient {
     },
     async close() {
       if (closed) return
+      // Runs stop at their next step and the model is released (bounded wait: a hung worker still goes).
+      const id = nextId++
+      const disposed = new Promise<void>((resolve) => {
+        pending.set(id, () => resolve())
+        worker.postMessage({ id, channel: null, payload: null } satisfies WorkerRequest)
+      })
+      await Promise.race([disposed, new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS))])
       closed = true
       failAll({ code: 'runtime-error', message: 'the engine has been closed' })
       await worker.terminate()

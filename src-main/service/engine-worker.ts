@@ -15,5 +15,11 @@ const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []) => port.post
 const handlers = createHandlers((event, payload, transfer) => post({ event, payload } as WorkerMessage, transfer))
 
 port.on('message', (message: WorkerRequest) => {
+  // Terminating a worker inside onnxruntime's session.run aborts the whole process: the client asks for
+  // this first, so runs stop between steps and the session is released before the thread goes.
+  if (message.channel === null) {
+    void handlers.dispose().then(() => post({ id: message.id, result: { ok: true, value: null } }))
+    return
+  }
   void dispatch(handlers, message.channel, message.payload).then((result) => post({ id: message.id, result }))
 })

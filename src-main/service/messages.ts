@@ -1,10 +1,10 @@
 /** What the engine worker and its client say to each other over the worker's message port. */
 import type { EventName, Events, Result } from '../../src-preload/contract'
 
-/** Client -> worker: one request. */
+/** Client -> worker: one request, or (channel null) stop every run and release the model before exit. */
 export interface WorkerRequest {
   id: number
-  channel: string
+  channel: string | null
   payload: unknown
 }
 

@@ -165,3 +165,18 @@ parentPort.on('message', (m) => {
     }
   })
 })
+
+describe('closing the engine', () => {
+  it('during a run stops the run between steps and releases the model (terminating inside session.run would abort the process)', async () => {
+    const other = startEngine()
+    expect((await other.request('model.load', { providers: ['cpu'] })).ok).toBe(true)
+    const started = await other.request('sample.start', { sampler: { sampler: 'ddpm', steps: 1000 }, seed: 1, batch: 4 })
+    expect(started.ok).toBe(true)
+    const failed: string[] = []
+    other.on('failed', (p) => failed.push(p.error.code))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await other.close()
+    expect(failed).toEqual(['cancelled'])
+    expect(await other.request('schedule.get', { schedule: 'linear', trainSteps: 10, betaStart: 0.1, betaEnd: 0.2 })).toMatchObject({ ok: false, error: { message: 'the engine has been closed' } })
+  })
+})

@@ -1,0 +1,171 @@
+/**
+ * The StepwiseApi of the browser host (`npm run serve`): the contract over one WebSocket back to the
+ * page's own host, in the wire format of src-preload/wire.ts, and dropped models uploaded over HTTP.
+ *
+ * Like the Electron preload it never rejects: a request the host cannot get or answer resolves with a
+ * 'runtime-error'. When the socket drops it comes back by itself (with backoff); requests in flight then
+ * fail, and runs in flight get a 'failed' event, since their remaining frames are lost with the socket.
+ */
+import type { DroppedFile, EventName, Events, Result, StepwiseApi } from '../../../src-preload/contract'
+import { type WireMessage, decodeMessage, encodeMessage } from '../../../src-preload/wire'
+
+/** Waits between reconnection attempts; the last one repeats. */
+const RETRY_DELAYS_MS = [250, 500, 1000, 2000, 5000]
+/** Files uploaded at once: a diffusers folder is a handful of files, some large. */
+const PARALLEL_UPLOADS = 3
+
+type Listener = (payload: never) => void
+
+const lost = (message: string): { ok: false; error: { code: 'runtime-error'; message: string } } => ({ ok: false, error: { code: 'runtime-error', message } })
+
+const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('')
+
+/** The page URL's token (as printed by the host); absent, the host's cookie set when the URL was opened does. */
+const tokenOf = (where: Location) => new URLSearchParams(where.search).get('token') ?? undefined
+
+export function connectBrowserHost(where: Location = location): StepwiseApi {
+  const token = tokenOf(where)
+  const socketUrl = `${where.protocol === 'https:' ? 'wss' : 'ws'}://${where.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`
+  const pending = new Map<number, (result: Result<unknown>) => void>()
+  /** Requests made while the socket is not open, sent when it opens (or failed when the attempt fails). */
+  let queued: { id: number; bytes: Uint8Array<ArrayBuffer> }[] = []
+  const listeners = new Map<EventName, Set<Listener>>()
+  /** Runs started and not yet done or failed: a lost socket loses their events, so they are failed here. */
+  const activeRuns = new Set<string>()
+  let nextId = 1
+  let failures = 0
+  let socket: WebSocket
+
+  const emit = <E extends EventName>(event: E, payload: Events[E]) => {
+    for (const listener of listeners.get(event) ?? []) {
+      try {
+        ;(listener as (p: Events[E]) => void)(payload)
+      } catch (e) {
+        console.error(`stepwise: a '${event}' listener threw`, e)
+      }
+    }
+  }
+
+  const onMessage = (data: unknown) => {
+    if (!(data instanceof ArrayBuffer)) return
+    let message: WireMessage
+    try {
+      message = decodeMessage(data)
+    } catch (e) {
+      console.error('stepwise: a message from the host could not be read', e)
+      return
+    }
+    if (message.kind === 'response') {
+      const resolve = pending.get(message.id)
+      pending.delete(message.id)
+      resolve?.(message.result)
+    } else if (message.kind === 'event') {
+      const payload = message.payload as { runId?: string }
+      if ((message.event === 'done' || message.event === 'failed') && payload.runId) activeRuns.delete(payload.runId)
+      emit(message.event, message.payload as never)
+    }
+  }
+
+  const connect = () => {
+    const ws = new WebSocket(socketUrl)
+    ws.binaryType = 'arraybuffer'
+    socket = ws
+    let opened = false
+    ws.onopen = () => {
+      opened = true
+      failures = 0
+      for (const q of queued) ws.send(q.bytes)
+      queued = []
+    }
+    ws.onmessage = (e) => onMessage(e.data)
+    // The close event that follows an error says all there is to say.
+    ws.onerror = () => {}
+    ws.onclose = (e) => {
+      const why = opened
+        ? `the connection to the Stepwise host was lost (${e.code}${e.reason ? `: ${e.reason}` : ''}); reconnecting`
+        : `cannot reach the Stepwise host at ${where.host} (is \`npm run serve\` still running, and was the page opened with its printed URL?)`
+      // Whatever was sent is lost with the socket, and what was queued for an attempt that failed is failed
+      // with it: the page hears of it at once instead of waiting on a host that may be gone.
+      for (const [id, resolve] of pending) {
+        pending.delete(id)
+        resolve(lost(why))
+      }
+      queued = []
+      for (const runId of activeRuns) emit('failed', { runId, error: lost(why).error })
+      activeRuns.clear()
+      const delay = RETRY_DELAYS_MS[Math.min(failures, RETRY_DELAYS_MS.length - 1)]
+      failures++
+      setTimeout(connect, delay)
+    }
+  }
+  connect()
+
+  const invoke: StepwiseApi['invoke'] = (channel, request) => {
+    const id = nextId++
+    let bytes: Uint8Array<ArrayBuffer>
+    try {
+      bytes = encodeMessage({ kind: 'request', id, channel, payload: request })
+    } catch (e) {
+      return Promise.resolve({ ok: false, error: { code: 'bad-argument', message: `${channel}: payload cannot be sent (${(e as Error).message})` } })
+    }
+    return new Promise((resolve) => {
+      pending.set(id, (result) => {
+        if (channel === 'sample.start' && result.ok) activeRuns.add((result.value as { runId: string }).runId)
+        resolve(result as never)
+      })
+      if (socket.readyState === WebSocket.OPEN) socket.send(bytes)
+      else queued.push({ id, bytes })
+    })
+  }
+
+  /** One file to the host; answers the folder or file path of the top-level item it belongs to. */
+  const upload = async (batch: string, dropped: DroppedFile): Promise<{ top: string; name: string }> => {
+    const parts = dropped.relativePath ? dropped.relativePath.split('/') : [dropped.file.name]
+    const url = `${where.protocol}//${where.host}/upload/${batch}/${parts.map(encodeURIComponent).join('/')}`
+    const response = await fetch(url, {
+      method: 'PUT',
+      body: dropped.file,
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/octet-stream', ...(token ? { 'x-stepwise-token': token } : {}) },
+    })
+    const body = (await response.json().catch(() => ({}))) as { top?: string; error?: string }
+    if (!response.ok || !body.top) throw new Error(`${parts.join('/')}: ${body.error ?? `the host answered ${response.status}`}`)
+    return { top: body.top, name: parts[0] }
+  }
+
+  const stage: StepwiseApi['stage'] = async (top, files) => {
+    const batch = randomId()
+    const tops = new Map<string, string>()
+    try {
+      const work = [...files]
+      const worker = async () => {
+        for (let f = work.shift(); f; f = work.shift()) {
+          const { top: path, name } = await upload(batch, f)
+          tops.set(name, path)
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(PARALLEL_UPLOADS, work.length) }, worker))
+    } catch (e) {
+      return lost(`upload failed: ${(e as Error).message}`)
+    }
+    const paths: string[] = []
+    for (const item of top) {
+      const path = tops.get(item.name)
+      if (!path) return { ok: false, error: { code: 'bad-argument', message: `${item.name}: nothing to upload (an empty folder?)` } }
+      paths.push(path)
+    }
+    return { ok: true, value: paths }
+  }
+
+  return {
+    host: 'browser',
+    invoke,
+    on(event, listener) {
+      let set = listeners.get(event)
+      if (!set) listeners.set(event, (set = new Set()))
+      set.add(listener as Listener)
+      return () => void set.delete(listener as Listener)
+    },
+    stage,
+  }
+}

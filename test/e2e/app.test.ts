@@ -1,0 +1,174 @@
+/**
+ * The app end to end in Chromium against the browser host: load, generate, scrub the timeline, export,
+ * a bad drop, cancel. One page for the whole file, in order, like a user's session. Screenshots of each
+ * state land in test-results/e2e/.
+ */
+import { readFileSync } from 'node:fs'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { decodeGifFrames } from '../../src-main/engine/export/gif'
+import { readStepwiseParameters } from '../../src-main/engine/export/png'
+import { startHarness } from './harness'
+
+type Harness = Awaited<ReturnType<typeof startHarness>>
+
+const SEED = 1234
+let h: Harness
+let page: Page
+
+beforeAll(async () => {
+  h = await startHarness()
+  page = h.page
+}, 180_000)
+afterAll(async () => {
+  await h?.close()
+})
+
+const byId = (id: string) => page.getByTestId(id)
+const progressText = async () => (await byId('progress').textContent()) ?? ''
+const status = () => byId('progress').getAttribute('data-status')
+const waitForStatus = (want: string, timeout = 60_000) =>
+  page.waitForFunction((w) => document.querySelector('[data-testid=progress]')?.getAttribute('data-status') === w, want, { timeout })
+
+async function dismissToasts() {
+  for (const close of await page.locator('[data-testid=toast] button').all()) await close.click().catch(() => {})
+  await expect.poll(() => byId('toast').count()).toBe(0)
+}
+
+/** Click an export button and read back the one path its "Saved ..." toast names. */
+async function exportOne(button: string): Promise<string> {
+  await dismissToasts()
+  await byId(button).click()
+  const toast = page.locator('[data-testid=toast][data-kind=info]')
+  await toast.first().waitFor({ timeout: 30_000 })
+  // The toast's message, without its close button's "×".
+  const text = (await toast.first().locator('span').first().textContent()) ?? ''
+  const path = /Saved (.+)$/.exec(text.trim())?.[1]
+  expect(path, text).toBeTruthy()
+  return path!
+}
+
+/** Drop a file (its bytes from this process) onto the window, as a synthetic drop event. */
+const dropFile = (name: string, bytes: Uint8Array, type: string) =>
+  page.evaluate(({ name, bytes, type }) => {
+    const data = new DataTransfer()
+    data.items.add(new File([new Uint8Array(bytes)], name, { type }))
+    document.querySelector('[data-testid=drop-zone]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }))
+  }, { name, bytes: [...bytes], type })
+
+let exportedPng = ''
+
+/** The three timeline canvases as data URLs. */
+const views = () =>
+  page.evaluate(() => ['view-xt', 'view-x0', 'view-noise'].map((id) => document.querySelector<HTMLCanvasElement>(`[data-testid=${id}]`)!.toDataURL()))
+
+describe('Stepwise in the browser host', () => {
+  test('loads the default model: the card shows its name and the provider in use', async () => {
+    await byId('model-card').waitFor({ timeout: 60_000 })
+    expect(await byId('model-name').textContent()).toContain('Stepwise digits')
+    expect((await byId('model-provider').textContent())?.trim()).toMatch(/^(cpu|cuda|dml|coreml|webgpu)$/)
+    await h.screenshot('01-loaded')
+  })
+
+  test('generates 4 images with DDIM, 20 steps', async () => {
+    await byId('sampler').selectOption('ddim')
+    await byId('steps').fill('20')
+    await byId('batch').fill('4')
+    await byId('seed').fill(String(SEED))
+    await byId('seed-lock').check()
+    await byId('generate').click()
+    await waitForStatus('done')
+    expect(await progressText()).toContain('20 / 20')
+    await expect.poll(() => byId('result').count()).toBe(4)
+    await h.screenshot('02-generated')
+  })
+
+  test('scrubbing the timeline changes x_t, predicted x0 and predicted noise', async () => {
+    await byId('result').nth(1).click()
+    await byId('scrubber').fill('2')
+    const early = await views()
+    const earlyInfo = await byId('step-info').textContent()
+    await byId('scrubber').fill('15')
+    const late = await views()
+    const lateInfo = (await byId('step-info').textContent()) ?? ''
+    for (let i = 0; i < 3; i++) expect(late[i], ['x_t', 'x0', 'noise'][i]).not.toBe(early[i])
+    expect(lateInfo).not.toBe(earlyInfo)
+    expect(lateInfo).toMatch(/step 16 \/ 20/)
+    expect(lateInfo).toMatch(/t = \d+/)
+    expect(lateInfo).toMatch(/ᾱ_t = [\d.]+/)
+    await h.screenshot('03-scrubbed')
+  })
+
+  test('exports the selected PNG with its parameters embedded', async () => {
+    const path = await exportOne('export-png')
+    exportedPng = path
+    const parameters = readStepwiseParameters(readFileSync(path), path) as { seed: number; sampler: { steps: number; sampler: string } }
+    // Image k of a batch has seed + k; image 2 (index 1) is selected.
+    expect(parameters.seed).toBe(SEED + 1)
+    expect(parameters.sampler.steps).toBe(20)
+    expect(parameters.sampler.sampler).toBe('ddim')
+  })
+
+  test('exports a GIF of the timeline with the frames asked for', async () => {
+    await byId('gif-of').selectOption('xt')
+    await byId('gif-frames').fill('8')
+    await byId('gif-delay').fill('50')
+    const path = await exportOne('export-gif')
+    expect(decodeGifFrames(readFileSync(path))).toHaveLength(8)
+    await h.screenshot('04-exported')
+  })
+
+  test('dropping an exported PNG restores its parameters; a PNG without them says so', async () => {
+    await dismissToasts()
+    await byId('seed').fill('7')
+    await byId('steps').fill('33')
+    await byId('sampler').selectOption('ddpm')
+    await dropFile('restore-me.png', readFileSync(exportedPng), 'image/png')
+    await expect.poll(() => byId('seed').inputValue()).toBe(String(SEED + 1))
+    expect(await byId('steps').inputValue()).toBe('20')
+    expect(await byId('sampler').inputValue()).toBe('ddim')
+    expect(await byId('seed-lock').isChecked()).toBe(true)
+
+    await dismissToasts()
+    const foreign = new URL('../../resources/models/loss.png', import.meta.url)
+    await dropFile('loss.png', readFileSync(foreign), 'image/png')
+    const error = page.locator('[data-testid=toast][data-kind=error]')
+    await error.first().waitFor({ timeout: 30_000 })
+    expect(await error.first().textContent()).toContain('loss.png')
+  })
+
+  test('a dropped file that is not a model: an error toast, and the app keeps working', async () => {
+    await dismissToasts()
+    await dropFile('notes.txt', new TextEncoder().encode('just some notes'), 'text/plain')
+    const error = page.locator('[data-testid=toast][data-kind=error]')
+    await error.first().waitFor({ timeout: 30_000 })
+    expect(await error.first().textContent()).toContain('notes.txt')
+    await h.screenshot('05-bad-drop')
+    // The previous model stays and still samples.
+    expect(await byId('model-name').textContent()).toContain('Stepwise digits')
+    await byId('generate').click()
+    await waitForStatus('done')
+    expect(await progressText()).toContain('20 / 20')
+  })
+
+  test('cancelling a long DDPM run stops it quietly', async () => {
+    await dismissToasts()
+    await byId('sampler').selectOption('ddpm')
+    await byId('steps').fill('1000')
+    await byId('generate').click()
+    await page.waitForFunction(() => {
+      const m = /(\d+) \/ 1000/.exec(document.querySelector('[data-testid=progress]')?.textContent ?? '')
+      return m !== null && Number(m[1]) >= 5
+    }, null, { timeout: 60_000 })
+    await byId('cancel').click()
+    await waitForStatus('cancelled')
+    const stopped = await progressText()
+    await page.waitForTimeout(1000)
+    expect(await progressText()).toBe(stopped)
+    expect(Number(/(\d+) \/ 1000/.exec(stopped)?.[1])).toBeLessThan(1000)
+    expect(stopped).toContain('Cancelled')
+    expect(await page.locator('[data-testid=toast][data-kind=error]').count()).toBe(0)
+    expect(await status()).toBe('cancelled')
+    await h.screenshot('06-cancelled')
+  })
+})
