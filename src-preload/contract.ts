@@ -1,7 +1,8 @@
 /**
  * The one IPC contract: every request channel with its payload schema and response type, every event
  * with its payload. Main (Electron shell), preload, renderer and the browser host all import this file,
- * so it imports nothing from electron or Node, and from the engine only types.
+ * so it imports nothing from electron or Node, and from the engine only types and one pure rule (the
+ * diagnostics warnings, so the timeline and the engine flag the same steps).
  *
  * Errors cross as data (`Result`), never as rejections: across IPC only an Error's message survives.
  * Frames and samples cross as float32 ArrayBuffers (transferred, not copied into JSON arrays).
@@ -16,6 +17,7 @@ import type { PredictionType, SamplerConfig, SamplerName, TimestepSpacing } from
 import type { ScheduleConfig, ScheduleName } from '../src-main/engine/schedule'
 
 export type { ErrorData, GenerationParameters, StepStats }
+export { FAR_OUT_RANGES, OUT_OF_RANGE_FRACTION, type StatsWarning, statsWarnings } from '../src-main/engine/diagnostics'
 
 // zod probes for eval with new Function(); the renderer's Content-Security-Policy forbids eval, so the
 // probe shows up as a CSP violation. Its interpreted mode needs no eval.

@@ -4,9 +4,17 @@
  */
 import { imageSize, type Shape4 } from './tensor'
 
+/** Predicted-x0 values beyond this many clip ranges count as far out of range (a trained model's x0
+ *  sits a little past +-1 routinely: backgrounds at -1.05). */
+export const FAR_OUT_RANGES = 1.5
+/** Over this fraction of predicted-x0 values far out of range, a step is flagged. */
+export const OUT_OF_RANGE_FRACTION = 0.25
+
 export interface StepStats {
   /** Fraction of predicted-x0 values outside [-range, range] (what clipping would cut, or cuts). */
   clippedFraction: number
+  /** Fraction of predicted-x0 values beyond FAR_OUT_RANGES x range: what the out-of-range warning watches. */
+  farOutFraction: number
   /** Root mean square of the predicted noise: about 1 while the model sees noise it was trained on. */
   noiseRms: number
   sampleMean: number
@@ -41,15 +49,17 @@ export function stepStats(
     const from = k * per, to = from + per
     const xt = meanStd(frame.sample, from, to)
     const x0 = meanStd(frame.predictedX0, from, to)
-    let clipped = 0, sq = 0, noiseNonFinite = 0
+    let clipped = 0, farOut = 0, sq = 0, noiseNonFinite = 0
     for (let i = from; i < to; i++) {
-      if (Math.abs(frame.predictedX0[i]) > clipRange) clipped++
+      const a = Math.abs(frame.predictedX0[i])
+      if (a > clipRange) clipped++
+      if (a > FAR_OUT_RANGES * clipRange) farOut++
       const e = frame.predictedNoise[i]
       if (Number.isFinite(e)) sq += e * e
       else noiseNonFinite++
     }
     return {
-      clippedFraction: clipped / per, noiseRms: Math.sqrt(sq / per),
+      clippedFraction: clipped / per, farOutFraction: farOut / per, noiseRms: Math.sqrt(sq / per),
       sampleMean: xt.mean, sampleStd: xt.std, x0Mean: x0.mean, x0Std: x0.std,
       nonFinite: xt.nonFinite + x0.nonFinite + noiseNonFinite,
     }
@@ -65,13 +75,17 @@ export interface StatsWarning {
 
 /**
  * Warnings over an image's steps so far: NaN/infinity anywhere, or a predicted x0 far outside the data
- * range (more than `outOfRangeFraction` of it beyond [-range, range]); each with the step where it started.
+ * range (over OUT_OF_RANGE_FRACTION of it beyond FAR_OUT_RANGES x the clip range); each with the index of
+ * the step where it started (messages count steps from 1, as the timeline shows them).
  */
-export function statsWarnings(steps: StepStats[], outOfRangeFraction = 0.25): StatsWarning[] {
+export function statsWarnings(steps: StepStats[]): StatsWarning[] {
   const warnings: StatsWarning[] = []
   const nan = steps.findIndex((s) => s.nonFinite > 0)
-  if (nan >= 0) warnings.push({ kind: 'non-finite', step: nan, message: `NaN or infinite values from step ${nan}` })
-  const wide = steps.findIndex((s) => s.clippedFraction > outOfRangeFraction)
-  if (wide >= 0) warnings.push({ kind: 'out-of-range', step: wide, message: `predicted x0 out of range (over ${Math.round(outOfRangeFraction * 100)}% of values) from step ${wide}` })
+  if (nan >= 0) warnings.push({ kind: 'non-finite', step: nan, message: `NaN or infinite values from step ${nan + 1}` })
+  const wide = steps.findIndex((s) => s.farOutFraction > OUT_OF_RANGE_FRACTION)
+  if (wide >= 0) {
+    const pct = Math.round(OUT_OF_RANGE_FRACTION * 100)
+    warnings.push({ kind: 'out-of-range', step: wide, message: `predicted x0 out of range (over ${pct}% of values beyond ±${FAR_OUT_RANGES}) from step ${wide + 1}` })
+  }
   return warnings
 }

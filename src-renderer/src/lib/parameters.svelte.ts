@@ -123,10 +123,13 @@ class Parameters {
     this.betaEnd = num(this.betaEnd, 1e-9, 0.999, card.training.schedule.betaEnd)
   }
 
-  /** The sample.start request for this model; an unlocked seed is redrawn first. */
-  request(card: ModelCard): SampleStartRequest {
+  /**
+   * The sample.start request for this model; an unlocked seed is redrawn first (Generate), unless
+   * `redraw` is false (a fork, a comparison or a grid keeps the seed shown).
+   */
+  request(card: ModelCard, { redraw = true }: { redraw?: boolean } = {}): SampleStartRequest {
     this.normalize(card)
-    if (!this.seedLocked) this.seed = randomSeed()
+    if (redraw && !this.seedLocked) this.seed = randomSeed()
     const p = this.persisted()
     const classes = card.classes
     // eta means something to DDIM only.

@@ -1,0 +1,170 @@
+/**
+ * Compare: 2 to 4 variants of the current settings (each row overrides sampler, steps, eta, schedule,
+ * guidance) sampled from the same seed, so the same x_T and the same noise (the engine's rule: same seed,
+ * same noise), shown side by side with one scrubber aligned by fraction of each run's steps.
+ * One image a variant (batch 1): the renderer holds every frame of these few runs, x_t and predicted x0.
+ */
+import type { Events, ModelCard, SampleStartRequest } from '../../../src-preload/contract'
+import { api } from './api'
+import { history } from './history.svelte'
+import { type Parameters, type SamplerName, type ScheduleName } from './parameters.svelte'
+import type { Shape } from './run.svelte'
+import { toasts } from './toasts.svelte'
+
+export const MIN_VARIANTS = 2
+export const MAX_VARIANTS = 4
+
+export interface Variant {
+  sampler: SamplerName
+  steps: number
+  eta: number
+  schedule: ScheduleName
+  guidance: number
+}
+
+export interface CompareRun {
+  runId: string
+  label: string
+  shape: Shape
+  total: number
+  /** x_t and predicted x0 of each step so far, then the final sample. */
+  frames: { timestep: number; sample: Float32Array; predictedX0: Float32Array }[]
+  samples: Float32Array | null
+  status: 'running' | 'done' | 'failed'
+}
+
+/** The scrubber's resolution: positions 0..SCRUB_MAX are fractions 0..1 of each run. */
+export const SCRUB_MAX = 1000
+
+const variantOf = (p: Parameters): Variant => ({ sampler: p.sampler, steps: p.steps, eta: p.eta, schedule: p.schedule, guidance: p.guidance })
+
+/**
+ * Short labels: sampler and steps always, then only what differs between the variants (like the engine's
+ * export labels), so they fit under small images.
+ */
+export function variantLabels(variants: Variant[]): string[] {
+  const differs = (f: (v: Variant) => unknown) => new Set(variants.map(f)).size > 1
+  return variants.map((v) => {
+    const parts = [`${v.sampler.toUpperCase()} ${v.steps}`]
+    if (v.sampler === 'ddim' && (v.eta > 0 || differs((w) => (w.sampler === 'ddim' ? w.eta : null)))) parts.push(`η ${v.eta}`)
+    if (differs((w) => w.schedule)) parts.push(v.schedule)
+    if (differs((w) => w.guidance)) parts.push(`g ${v.guidance}`)
+    return parts.join(' · ')
+  })
+}
+
+/** Index into a run's frames plus its final sample (total + 1 positions) at fraction f of it. */
+export const indexAt = (f: number, total: number) => Math.round(f * total)
+
+class Compare {
+  variants = $state<Variant[]>([])
+  runs = $state.raw<CompareRun[]>([])
+  /** The shared scrubber, 0..SCRUB_MAX. */
+  position = $state(SCRUB_MAX)
+  of = $state<'xt' | 'x0'>('x0')
+  seed = $state<number | null>(null)
+  starting = $state(false)
+  exporting = $state(false)
+
+  running = $derived(this.starting || this.runs.some((r) => r.status === 'running'))
+  ready = $derived(this.runs.length >= MIN_VARIANTS && this.runs.every((r) => r.status === 'done') && !this.exporting)
+
+  /** First use: the current settings, and the same with the other sampler. */
+  ensureVariants(p: Parameters) {
+    if (this.variants.length) return
+    const current = variantOf(p)
+    this.variants = [current, { ...current, sampler: current.sampler === 'ddim' ? 'ddpm' : 'ddim' }]
+  }
+
+  add(p: Parameters) {
+    if (this.variants.length >= MAX_VARIANTS) return
+    this.variants.push({ ...(this.variants.at(-1) ?? variantOf(p)) })
+  }
+
+  remove(i: number) {
+    if (this.variants.length > MIN_VARIANTS) this.variants.splice(i, 1)
+  }
+
+  /** Sample every variant from the sidebar's seed and class, one image each. */
+  async start(card: ModelCard, p: Parameters) {
+    if (this.running) return
+    const base = p.request(card, { redraw: false })
+    const variants = $state.snapshot(this.variants)
+    const labels = variantLabels(variants)
+    const { eta: _eta, ...notDdim } = base.sampler
+    const requests = variants.map((v): SampleStartRequest => {
+      const steps = Number.isFinite(v.steps) ? Math.min(p.trainSteps, Math.max(1, Math.round(v.steps))) : p.steps
+      // eta means something to DDIM only.
+      const eta = Number.isFinite(v.eta) ? Math.min(1, Math.max(0, v.eta)) : 0
+      const sampler = { ...notDdim, sampler: v.sampler, steps, ...(v.sampler === 'ddim' ? { eta } : {}) }
+      const req: SampleStartRequest = { ...base, batch: 1, sampler, schedule: { ...base.schedule, schedule: v.schedule } }
+      // Guidance applies where the sidebar's class is guided at all.
+      if (req.guidance !== undefined) req.guidance = Number.isFinite(v.guidance) ? Math.max(0, v.guidance) : p.guidance
+      return req
+    })
+    this.starting = true
+    this.runs = []
+    this.seed = base.seed
+    try {
+      const started = await Promise.all(requests.map((req) => api.invoke('sample.start', req)))
+      const runs: CompareRun[] = []
+      started.forEach((r, i) => {
+        if (!r.ok) { toasts.error(r.error); return }
+        history.started(r.value, 'compare')
+        runs.push({ runId: r.value.runId, label: labels[i], shape: r.value.shape, total: r.value.timesteps.length, frames: [], samples: null, status: 'running' })
+      })
+      this.runs = runs
+      this.position = SCRUB_MAX
+    } finally {
+      this.starting = false
+    }
+  }
+
+  #update(runId: string, change: (r: CompareRun) => CompareRun) {
+    if (!this.runs.some((r) => r.runId === runId)) return
+    this.runs = this.runs.map((r) => (r.runId === runId ? change(r) : r))
+  }
+
+  listen(): () => void {
+    const offs = [
+      api.on('frame', (e: Events['frame']) => this.#update(e.runId, (r) => ({
+        ...r, total: e.total,
+        frames: [...r.frames, { timestep: e.timestep, sample: new Float32Array(e.sample), predictedX0: new Float32Array(e.predictedX0) }],
+      }))),
+      api.on('done', (e) => this.#update(e.runId, (r) => ({ ...r, samples: new Float32Array(e.samples), status: 'done' }))),
+      api.on('failed', (e) => this.#update(e.runId, (r) => {
+        if (e.error.code !== 'cancelled') toasts.error(e.error)
+        return { ...r, status: 'failed' }
+      })),
+    ]
+    return () => offs.forEach((off) => off())
+  }
+
+  /** What a run shows at the scrubber: the values, and which step (total = the final sample). */
+  shownOf(r: CompareRun): { values: Float32Array | null; step: number; timestep: number | null } {
+    const at = indexAt(this.position / SCRUB_MAX, r.total)
+    if (at >= r.total && r.samples) return { values: r.samples, step: r.total, timestep: null }
+    const f = r.frames[Math.min(at, r.frames.length - 1)]
+    if (!f) return { values: null, step: 0, timestep: null }
+    return { values: this.of === 'x0' ? f.predictedX0 : f.sample, step: Math.min(at, r.frames.length - 1), timestep: f.timestep }
+  }
+
+  async cancel() {
+    await Promise.all(this.runs.filter((r) => r.status === 'running').map((r) => api.invoke('sample.cancel', { runId: r.runId })))
+  }
+
+  async save(kind: 'compare-sheet' | 'compare-gif') {
+    if (!this.ready) return
+    const [first, ...rest] = this.runs
+    this.exporting = true
+    try {
+      const r = await api.invoke('export.save', { runId: first.runId, with: rest.map((x) => x.runId), kind, index: 0, gifOf: this.of })
+      if (!r.ok) toasts.error(r.error)
+      else if (r.value.paths.length) toasts.info(`Saved ${r.value.paths.join(', ')}`)
+    } finally {
+      this.exporting = false
+    }
+  }
+}
+
+export const compare = new Compare()
