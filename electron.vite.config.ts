@@ -5,7 +5,8 @@ import { resolve } from 'node:path'
 // Our folders are src-main / src-preload / src-renderer, not electron-vite's default src/*: name each input.
 export default defineConfig({
   main: {
-    build: { rollupOptions: { input: { index: resolve('src-main/index.ts') } } },
+    // The engine runs in a worker thread of its own module (onnxruntime's session.run blocks its thread).
+    build: { rollupOptions: { input: { index: resolve('src-main/index.ts'), 'engine-worker': resolve('src-main/service/engine-worker.ts') } } },
   },
   preload: {
     // Sandboxed preloads cannot load ESM: build CommonJS.

@@ -1,9 +1,30 @@
-/** The one object the renderer sees, as window.stepwise. The typed IPC contract lands with the app issue. */
-import { contextBridge } from 'electron'
+/**
+ * The one object the renderer sees, window.stepwise: the contract's requests and events over Electron's
+ * IPC. A sandboxed preload can load only electron and its own bundle, so the contract comes in as types;
+ * main checks every payload.
+ */
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron'
+import type { EventName, StepwiseApi } from './contract'
+
+const EVENT_CHANNEL = 'stepwise:event'
 
 const api = {
-  version: '0.1.0',
-}
+  host: 'electron',
+  invoke: (channel, request) => ipcRenderer.invoke(channel, request),
+  on(event, listener) {
+    // One listener a subscription, filtered by name; the renderer never sees the IpcRendererEvent.
+    const handler = (_e: IpcRendererEvent, name: EventName, payload: unknown) => {
+      if (name === event) listener(payload as Parameters<typeof listener>[0])
+    }
+    ipcRenderer.on(EVENT_CHANNEL, handler)
+    return () => void ipcRenderer.removeListener(EVENT_CHANNEL, handler)
+  },
+  async stage(top) {
+    const paths = top.map((f) => webUtils.getPathForFile(f))
+    const missing = top.find((_, i) => !paths[i])
+    if (missing) return { ok: false, error: { code: 'bad-argument', message: `${missing.name}: this item has no path on disk (dropped from another app?)` } }
+    return { ok: true, value: paths }
+  },
+} satisfies StepwiseApi
 
-export type StepwiseApi = typeof api
 contextBridge.exposeInMainWorld('stepwise', api)

@@ -1,0 +1,47 @@
+/**
+ * The native menu as data: Open Model..., the exports, Generate / Cancel and the usual roles. Items that
+ * act on the renderer's state send it a command (the contract's `command` event); the shell builds the
+ * Electron menu from this template.
+ */
+import type { Command } from '../../src-preload/contract'
+
+export interface MenuItemSpec {
+  label?: string
+  role?: string
+  accelerator?: string
+  command?: Command
+  type?: 'separator'
+  submenu?: MenuItemSpec[]
+}
+
+export function menuTemplate(platform: NodeJS.Platform, appName: string): MenuItemSpec[] {
+  const mac = platform === 'darwin'
+  const file: MenuItemSpec = {
+    label: 'File',
+    submenu: [
+      { label: 'Open Model...', accelerator: 'CmdOrCtrl+O', command: 'open-model' },
+      { type: 'separator' },
+      { label: 'Export PNG...', accelerator: 'CmdOrCtrl+S', command: 'export-png' },
+      { label: 'Export All PNGs...', accelerator: 'CmdOrCtrl+Alt+S', command: 'export-all' },
+      { label: 'Export Contact Sheet...', command: 'export-sheet' },
+      { label: 'Export GIF...', accelerator: 'CmdOrCtrl+Shift+S', command: 'export-gif' },
+      ...(mac ? [] : [{ type: 'separator' } as const, { role: 'quit', accelerator: 'CmdOrCtrl+Q' }]),
+    ],
+  }
+  const run: MenuItemSpec = {
+    label: 'Run',
+    submenu: [
+      { label: 'Generate', accelerator: 'CmdOrCtrl+Enter', command: 'generate' },
+      // Not Escape: that belongs to text fields and dialogs.
+      { label: 'Cancel', accelerator: 'CmdOrCtrl+.', command: 'cancel' },
+    ],
+  }
+  return [
+    ...(mac ? [{ label: appName, submenu: [{ role: 'about' }, { type: 'separator' as const }, { role: 'hide' }, { role: 'hideOthers' }, { role: 'unhide' }, { type: 'separator' as const }, { role: 'quit' }] }] : []),
+    file,
+    { label: 'Edit', submenu: [{ role: 'undo' }, { role: 'redo' }, { type: 'separator' }, { role: 'cut' }, { role: 'copy' }, { role: 'paste' }, { role: 'selectAll' }] },
+    run,
+    { label: 'View', submenu: [{ role: 'reload' }, { role: 'toggleDevTools' }, { type: 'separator' }, { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' }, { role: 'togglefullscreen' }] },
+    { label: 'Window', submenu: [{ role: 'minimize' }, { role: 'close' }] },
+  ]
+}
