@@ -41,7 +41,7 @@ describe.skipIf(!binary)('the Electron app', () => {
       expect(await page.title()).toBe('Stepwise')
       await page.getByTestId('model-card').waitFor({ timeout: 60_000 })
       expect(await page.getByTestId('model-provider').textContent()).toMatch(/cpu|cuda|dml|coreml|webgpu/)
-      expect(await page.evaluate(() => Object.keys(window.stepwise ?? {}).sort())).toEqual(['host', 'invoke', 'on', 'stage'])
+      expect(await page.evaluate(() => Object.keys((window as { stepwise?: object }).stepwise ?? {}).sort())).toEqual(['host', 'invoke', 'on', 'stage'])
       await page.getByTestId('steps').fill('10')
       await page.getByTestId('batch').fill('2')
       await page.getByTestId('generate').click()
