@@ -171,4 +171,20 @@ describe('Stepwise in the browser host', () => {
     expect(await status()).toBe('cancelled')
     await h.screenshot('06-cancelled')
   })
+
+  test('a preferred execution provider is kept and the model reloads on it (falling back, with the reason)', async () => {
+    expect(await byId('provider-preference').inputValue()).toBe('auto')
+    const skipped = () => page.locator('[data-testid=model-card] details.skipped li').allTextContents()
+    expect((await skipped()).length).toBeGreaterThan(1) // 'auto' tried the platform's whole order
+    await byId('provider-preference').selectOption('webgpu')
+    // No GPU adapter here: the model reloads trying WebGPU then the CPU only (not the platform's whole
+    // order), runs on the CPU, and the card says why WebGPU was skipped.
+    await expect.poll(skipped).toEqual([expect.stringMatching(/^webgpu: /)])
+    expect(await byId('model-provider').textContent()).toBe('cpu')
+    await page.reload()
+    await byId('model-card').waitFor()
+    await expect.poll(() => byId('provider-preference').inputValue()).toBe('webgpu')
+    await byId('provider-preference').selectOption('auto')
+    await expect.poll(() => byId('provider-preference').inputValue()).toBe('auto')
+  })
 })

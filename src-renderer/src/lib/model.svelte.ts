@@ -2,7 +2,7 @@
  * The loaded model and how to get another: the default at start, a drop, Open Model..., a recent one.
  * A failed load leaves the previous model in place and says why in a toast.
  */
-import type { DroppedFile, ModelCard } from '../../../src-preload/contract'
+import type { DroppedFile, ModelCard, ProviderChoice } from '../../../src-preload/contract'
 import { api } from './api'
 import { toasts } from './toasts.svelte'
 
@@ -10,6 +10,10 @@ class Model {
   card = $state.raw<ModelCard | null>(null)
   recent = $state.raw<string[]>([])
   loading = $state(false)
+  /** The execution provider to try first ('auto': the platform's order), kept in the settings. */
+  preferred = $state<ProviderChoice>('auto')
+  /** What the current model was loaded from (undefined: the bundled default). */
+  #path: string | undefined
   #listeners: ((card: ModelCard) => void)[] = []
 
   /** Be told of each model that becomes the current one. */
@@ -29,6 +33,7 @@ class Model {
     try {
       const r = await api.invoke('model.load', path ? { path } : {})
       if (!r.ok) { toasts.error(r.error); return false }
+      this.#path = path
       this.#set(r.value)
       return true
     } finally {
@@ -42,7 +47,10 @@ class Model {
     try {
       const r = await api.invoke('model.open', {})
       if (!r.ok) toasts.error(r.error)
-      else if (r.value) this.#set(r.value)
+      else if (r.value) {
+        this.#path = r.value.path
+        this.#set(r.value)
+      }
     } finally {
       this.loading = false
     }
@@ -70,12 +78,24 @@ class Model {
 
   /** A model the shell loaded on its own (menu, file association). */
   adopt(card: ModelCard) {
+    this.#path = card.path
     this.#set(card)
+  }
+
+  /** Prefer another execution provider: kept in the settings, and the current model reloaded on it. */
+  async prefer(choice: ProviderChoice) {
+    const r = await api.invoke('settings.set', { provider: choice })
+    if (!r.ok) { toasts.error(r.error); return }
+    this.preferred = r.value.provider
+    await this.load(this.#path)
   }
 
   async refreshRecent() {
     const r = await api.invoke('settings.get', {})
-    if (r.ok) this.recent = r.value.recentModels
+    if (r.ok) {
+      this.recent = r.value.recentModels
+      this.preferred = r.value.provider
+    }
   }
 }
 
