@@ -172,7 +172,7 @@ describe('Stepwise in the browser host', () => {
     await h.screenshot('06-cancelled')
   })
 
-  test('a preferred execution provider is kept and the model reloads on it (falling back, with the reason)', async () => {
+  test('a preferred execution provider and the last parameters are kept; the model reloads on the provider (falling back, with the reason)', async () => {
     expect(await byId('provider-preference').inputValue()).toBe('auto')
     const skipped = () => page.locator('[data-testid=model-card] details.skipped li').allTextContents()
     expect((await skipped()).length).toBeGreaterThan(1) // 'auto' tried the platform's whole order
@@ -184,6 +184,9 @@ describe('Stepwise in the browser host', () => {
     await page.reload()
     await byId('model-card').waitFor()
     await expect.poll(() => byId('provider-preference').inputValue()).toBe('webgpu')
+    // The last parameters come back too (the cancelled run's DDPM, 1000 steps).
+    await expect.poll(() => byId('sampler').inputValue()).toBe('ddpm')
+    expect(await byId('steps').inputValue()).toBe('1000')
     await byId('provider-preference').selectOption('auto')
     await expect.poll(() => byId('provider-preference').inputValue()).toBe('auto')
   })
