@@ -5,6 +5,9 @@ import { resolve } from 'node:path'
 // Our folders are src-main / src-preload / src-renderer, not electron-vite's default src/*: name each input.
 export default defineConfig({
   main: {
+    // Main is ESM (package.json "type": "module"), so dependencies stay external imports resolved from
+    // node_modules at run time: electron-store (ESM-only) loads as it is, and onnxruntime-node must (a
+    // native addon beside its shared libraries).
     // The engine runs in a worker thread of its own module (onnxruntime's session.run blocks its thread).
     build: { rollupOptions: { input: { index: resolve('src-main/index.ts'), 'engine-worker': resolve('src-main/service/engine-worker.ts') } } },
   },

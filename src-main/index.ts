@@ -1,145 +1,104 @@
 /**
- * The Electron shell: one secure window showing the renderer, the engine in a worker thread behind the
- * typed contract, settings with electron-store, the native menu, single instance and .onnx files opened
- * from the OS. Thin: requests go through the shell shared with the browser host (service/shell.ts).
+ * The Electron shell: one secure window showing the renderer (served on app://stepwise), the engine in a
+ * worker thread behind the typed contract, settings with electron-store, the native menu, a single
+ * instance that opens the .onnx files the OS hands it. Thin: requests go through the shell shared with
+ * the browser host (service/shell.ts); the pieces live in app/.
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, screen, session, type MenuItemConstructorOptions } from 'electron'
+import { app, BrowserWindow, dialog, Menu, screen, session } from 'electron'
 import Store from 'electron-store'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { CHANNELS, type EventName, EVENTS, type Events } from '../src-preload/contract'
-import { writeFileAtomic, nonClashingPath } from './engine/files'
-import { defaultModelPath, DEFAULT_MODEL_FILE } from './engine/model/default-model'
+import { EVENTS, type EventName, type Events } from '../src-preload/contract'
+import { DEFAULT_MODEL_FILE, defaultModelPath } from './engine/model/default-model'
 import { startEngine } from './service/engine-client'
 import { createShell } from './service/shell'
 import { openSettings } from './settings'
-import { menuTemplate, type MenuItemSpec } from './app/menu'
-import { isTrustedSender, modelPathFromArgv, restorableBounds } from './app/rules'
+import { dialogPorts } from './app/dialogs'
+import { handleRequests, sendEvent } from './app/ipc'
+import { menuOptions, menuTemplate } from './app/menu'
+import { addCspToDevServer, registerAppScheme, serveRenderer } from './app/protocol'
+import { APP_URL, isTrustedSender, modelPathFromArgv, restorableBounds, taskbarProgress } from './app/rules'
+import { createMainWindow } from './app/window'
 
-const EVENT_CHANNEL = 'stepwise:event'
-const rendererIndex = join(import.meta.dirname, '../renderer/index.html')
-const renderer = { devUrl: process.env.ELECTRON_RENDERER_URL, indexFileUrl: pathToFileURL(rendererIndex).href }
+/** electron-vite sets this in `npm start` (the dev server, with hot reload); the built app has none. */
+const renderer = { devUrl: process.env.ELECTRON_RENDERER_URL }
+const isOurPage = (url: string) => isTrustedSender(url, renderer)
 
+// A second start hands its arguments to the first (second-instance below) and goes.
 if (!app.requestSingleInstanceLock()) {
   app.quit()
 } else {
+  registerAppScheme()
+
   let win: BrowserWindow | undefined
-  /** A model the OS asked us to open before the window was ready. */
+  /** A model the OS asked us to open: loaded once the renderer has loaded its own first model. */
   let pendingModel = modelPathFromArgv(process.argv)
+  let rendererStarted = false
 
-  const settingsFile = join(app.getPath('userData'), 'settings.json')
-  const settings = openSettings({ file: settingsFile, make: () => new Store({ name: 'settings', cwd: app.getPath('userData') }) })
+  const userData = app.getPath('userData')
+  const settings = openSettings({ file: join(userData, 'settings.json'), make: () => new Store({ name: 'settings', cwd: userData }) })
+  if (settings.setAside) console.warn(`stepwise: the settings file was unreadable; set aside as ${settings.setAside}, defaults used`)
+
+  // Its own build entry (electron.vite.config.ts), beside this file in out/main.
   const engine = startEngine({ workerUrl: new URL('./engine-worker.js', import.meta.url) })
+  const send = <E extends EventName>(event: E, payload: Events[E]) => sendEvent(win, event, payload)
 
-  const send = <E extends EventName>(event: E, payload: Events[E]) => win?.webContents.send(EVENT_CHANNEL, event, payload)
-
-  let lastExportDir = app.getPath('pictures')
   const shell = createShell({
     engine,
     settings,
-    defaultModelPath: app.isPackaged ? defaultModelPath(process.resourcesPath) : join(app.getAppPath(), 'resources', 'models', DEFAULT_MODEL_FILE),
-    async save(files) {
-      if (!win) return []
-      if (files.length === 1) {
-        // The OS dialog has asked before replacing a file, so writing over it here is what the user chose.
-        const r = await dialog.showSaveDialog(win, { defaultPath: join(lastExportDir, files[0].name) })
-        if (r.canceled || !r.filePath) return []
-        await writeFileAtomic(r.filePath, files[0].bytes, { overwrite: true })
-        lastExportDir = join(r.filePath, '..')
-        return [r.filePath]
-      }
-      const r = await dialog.showOpenDialog(win, { title: `Export ${files.length} files to...`, defaultPath: lastExportDir, properties: ['openDirectory', 'createDirectory'] })
-      if (r.canceled || !r.filePaths[0]) return []
-      lastExportDir = r.filePaths[0]
-      const paths: string[] = []
-      for (const f of files) {
-        const path = await nonClashingPath(join(lastExportDir, f.name))
-        await writeFileAtomic(path, f.bytes)
-        paths.push(path)
-      }
-      return paths
-    },
-    async pickModel() {
-      if (!win) return undefined
-      const r = await dialog.showOpenDialog(win, { title: 'Open Model', properties: ['openFile'], filters: [{ name: 'ONNX models', extensions: ['onnx'] }] })
-      return r.canceled ? undefined : r.filePaths[0]
-    },
+    ...dialogPorts(() => win),
+    // Unpackaged (npm start, tests) this file is out/main/index.js, whatever folder Electron was started with.
+    defaultModelPath: app.isPackaged ? defaultModelPath(process.resourcesPath) : join(import.meta.dirname, '..', '..', 'resources', 'models', DEFAULT_MODEL_FILE),
   })
 
-  /** Load a model the OS handed us (double-click, second instance) and tell the renderer. */
+  /** Load a model the OS handed us (double-click, second instance, macOS open-file) and tell the renderer. */
   const openFromOs = async (path: string) => {
     const r = await shell.loadModel({ path })
     if (r.ok) send('model', { card: r.value })
-    else dialog.showErrorBox('Stepwise could not open the model', r.error.message)
+    else if (win) void dialog.showMessageBox(win, { type: 'error', message: 'Stepwise could not open the model', detail: r.error.message })
+  }
+  const openWhenReady = (path: string) => {
+    if (win && rendererStarted) return void openFromOs(path)
+    pendingModel = path
+    if (!win && app.isReady()) createWindow()
   }
 
-  // Every engine event goes to the window; progress also shows on the taskbar / dock.
-  for (const event of EVENTS) {
-    engine.on(event, (payload) => send(event, payload as never))
-  }
-  engine.on('progress', (p) => win?.setProgressBar(p.total ? p.step / p.total : -1))
-  engine.on('done', () => win?.setProgressBar(-1))
-  engine.on('failed', () => win?.setProgressBar(-1))
+  for (const event of EVENTS) engine.on(event, (payload) => send(event, payload as never))
+  // The taskbar / dock shows the runs in flight; a crashed engine fails them, which clears it too.
+  const running = new Map<string, number>()
+  const showProgress = () => win?.setProgressBar(taskbarProgress(running))
+  engine.on('progress', (p) => (running.set(p.runId, p.total ? p.step / p.total : 0), showProgress()))
+  engine.on('done', (e) => (running.delete(e.runId), showProgress()))
+  engine.on('failed', (e) => (running.delete(e.runId), showProgress()))
 
-  // One handler a channel of the contract; the payload is checked by the shell, the sender here.
-  for (const channel of CHANNELS) {
-    ipcMain.handle(channel, (event, payload) => {
-      if (!win || event.sender !== win.webContents || !isTrustedSender(event.senderFrame?.url, renderer)) {
-        return { ok: false, error: { code: 'bad-argument', message: `${channel}: refused (not Stepwise's own page)` } }
+  handleRequests({
+    window: () => win,
+    isOurPage,
+    async handle(channel, payload) {
+      const result = await shell.handle(channel, payload)
+      // The renderer starts by loading its model; a model from the OS comes after it, not under it.
+      if (channel === 'model.load' && !rendererStarted) {
+        rendererStarted = true
+        if (pendingModel) void openFromOs(pendingModel)
+        pendingModel = undefined
       }
-      return shell.handle(channel, payload)
-    })
-  }
-
-  const toMenu = (items: MenuItemSpec[]): MenuItemConstructorOptions[] =>
-    items.map(({ command, submenu, role, ...rest }) => ({
-      ...rest,
-      ...(role ? { role: role as MenuItemConstructorOptions['role'] } : {}),
-      ...(submenu ? { submenu: toMenu(submenu) } : {}),
-      ...(command ? { click: () => send('command', { name: command }) } : {}),
-    }))
+      return result
+    },
+  })
 
   const createWindow = () => {
-    const bounds = restorableBounds(settings.get().windowBounds, screen.getAllDisplays().map((d) => d.workArea))
-    win = new BrowserWindow({
-      width: bounds?.width ?? 1280,
-      height: bounds?.height ?? 820,
-      ...(bounds ? { x: bounds.x, y: bounds.y } : {}),
-      minWidth: 960,
-      minHeight: 640,
-      title: 'Stepwise',
-      show: false,
-      webPreferences: {
-        preload: join(import.meta.dirname, '../preload/index.cjs'),
-        contextIsolation: true,
-        sandbox: true,
-        nodeIntegration: false,
-        webSecurity: true,
-      },
-    })
-    if (bounds?.maximized) win.maximize()
-    win.once('ready-to-show', () => win?.show())
-    // No navigation away from our page, no new windows.
-    win.webContents.on('will-navigate', (e, url) => {
-      if (!isTrustedSender(url, renderer)) e.preventDefault()
-    })
-    win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
-    win.webContents.on('render-process-gone', (_e, details) => {
-      if (details.reason !== 'clean-exit') win?.webContents.reload()
-    })
-    win.on('close', () => {
-      if (!win) return
-      const b = win.getNormalBounds()
-      settings.update({ windowBounds: { x: b.x, y: b.y, width: b.width, height: b.height, maximized: win.isMaximized() } })
+    rendererStarted = false
+    win = createMainWindow({
+      bounds: restorableBounds(settings.get().windowBounds, screen.getAllDisplays().map((d) => d.workArea)),
+      preload: join(import.meta.dirname, '..', 'preload', 'index.cjs'),
+      url: renderer.devUrl ?? APP_URL,
+      isOurPage,
+      onClose: (windowBounds) => settings.update({ windowBounds }),
     })
     win.on('closed', () => (win = undefined))
-    win.webContents.once('did-finish-load', () => {
-      if (settings.setAside) dialog.showMessageBox(win!, { type: 'warning', message: 'Stepwise settings were unreadable', detail: `They were set aside as ${settings.setAside} and defaults are used.` })
-      if (pendingModel) void openFromOs(pendingModel)
-      pendingModel = undefined
-    })
-    if (renderer.devUrl) void win.loadURL(renderer.devUrl)
-    else void win.loadFile(rendererIndex)
+    if (settings.setAside) {
+      const detail = `It was set aside as ${settings.setAside}; Stepwise started with its default settings.`
+      win.once('ready-to-show', () => win && void dialog.showMessageBox(win, { type: 'warning', message: 'Your Stepwise settings could not be read', detail }))
+    }
   }
 
   app.on('second-instance', (_e, argv) => {
@@ -148,19 +107,21 @@ if (!app.requestSingleInstanceLock()) {
       win.focus()
     }
     const path = modelPathFromArgv(argv)
-    if (path) void openFromOs(path)
+    if (path) openWhenReady(path)
+    else if (!win && app.isReady()) createWindow()
   })
   // macOS hands files over with open-file, possibly before ready.
   app.on('open-file', (e, path) => {
     e.preventDefault()
-    if (win) void openFromOs(path)
-    else pendingModel = path
+    openWhenReady(path)
   })
 
   app.whenReady().then(() => {
-    // The renderer asks for no permission (camera, notifications...): refuse them all.
-    session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false))
-    Menu.setApplicationMenu(Menu.buildFromTemplate(toMenu(menuTemplate(process.platform, app.name))))
+    // The renderer asks for no permission (camera, notifications, ...): refuse them all.
+    session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
+    if (renderer.devUrl) addCspToDevServer(session.defaultSession, renderer.devUrl)
+    else serveRenderer(session.defaultSession, join(import.meta.dirname, '..', 'renderer'))
+    Menu.setApplicationMenu(Menu.buildFromTemplate(menuOptions(menuTemplate(process.platform, app.name), (name) => send('command', { name }))))
     createWindow()
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) createWindow()

@@ -6,6 +6,7 @@
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron'
 import type { EventName, StepwiseApi } from './contract'
 
+/** Main's EVENT_CHANNEL (src-main/app/rules.ts); a unit test keeps the two equal. */
 const EVENT_CHANNEL = 'stepwise:event'
 
 const api = {

@@ -3,6 +3,7 @@
  * act on the renderer's state send it a command (the contract's `command` event); the shell builds the
  * Electron menu from this template.
  */
+import type { MenuItemConstructorOptions } from 'electron'
 import type { Command } from '../../src-preload/contract'
 
 export interface MenuItemSpec {
@@ -44,4 +45,14 @@ export function menuTemplate(platform: NodeJS.Platform, appName: string): MenuIt
     { label: 'View', submenu: [{ role: 'reload' }, { role: 'toggleDevTools' }, { type: 'separator' }, { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' }, { role: 'togglefullscreen' }] },
     { label: 'Window', submenu: [{ role: 'minimize' }, { role: 'close' }] },
   ]
+}
+
+/** Electron's menu options for a template: a command item's click hands its command on. */
+export function menuOptions(items: MenuItemSpec[], onCommand: (command: Command) => void): MenuItemConstructorOptions[] {
+  return items.map(({ command, submenu, role, ...rest }) => ({
+    ...rest,
+    ...(role ? { role: role as MenuItemConstructorOptions['role'] } : {}),
+    ...(submenu ? { submenu: menuOptions(submenu, onCommand) } : {}),
+    ...(command ? { click: () => onCommand(command) } : {}),
+  }))
 }

@@ -33,7 +33,8 @@ describe.skipIf(!binary)('the Electron app', () => {
     const userData = mkdtempSync(join(tmpdir(), 'stepwise-electron-'))
     const app = await electron.launch({
       executablePath: binary,
-      args: [join(REPO_ROOT, 'out', 'main', 'index.js'), `--user-data-dir=${userData}`, ...(process.env.CI ? ['--no-sandbox'] : [])],
+      // The repository as the app, as `npm start` runs it: package.json's main is out/main/index.js.
+      args: [REPO_ROOT, `--user-data-dir=${userData}`, ...(process.env.CI ? ['--no-sandbox'] : [])],
       cwd: REPO_ROOT,
     })
     try {
@@ -42,6 +43,11 @@ describe.skipIf(!binary)('the Electron app', () => {
       await page.getByTestId('model-card').waitFor({ timeout: 60_000 })
       expect(await page.getByTestId('model-provider').textContent()).toMatch(/cpu|cuda|dml|coreml|webgpu/)
       expect(await page.evaluate(() => Object.keys((window as { stepwise?: object }).stepwise ?? {}).sort())).toEqual(['host', 'invoke', 'on', 'stage'])
+      // Served on our own scheme, no Node, no new windows, no file:// reads.
+      expect(page.url()).toBe('app://stepwise/index.html')
+      expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined')
+      expect(await page.evaluate(() => window.open('https://example.com/') === null)).toBe(true)
+      expect(await page.evaluate(() => fetch('file:///etc/hostname').then(() => 'read', () => 'refused'))).toBe('refused')
       await page.getByTestId('steps').fill('10')
       await page.getByTestId('batch').fill('2')
       await page.getByTestId('generate').click()

@@ -1,0 +1,43 @@
+/**
+ * The contract over Electron's IPC: one ipcMain.handle a channel of the contract, each refusing any
+ * sender but our window's main frame on our page, and the engine's events sent to the window on one
+ * channel. Payloads are checked by the shell (the contract's schemas), errors cross as data.
+ */
+import { type BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron'
+import { badArgument, CHANNELS, type EventName, type Events, type Result } from '../../src-preload/contract'
+import { EVENT_CHANNEL } from './rules'
+
+export interface IpcOptions {
+  window: () => BrowserWindow | undefined
+  isOurPage: (url: string) => boolean
+  handle: (channel: string, payload: unknown) => Promise<Result<unknown>>
+}
+
+/** Is this request from our window's top frame, showing our page? (Not a subframe, not a navigated page.) */
+function fromOurPage(event: IpcMainInvokeEvent, { window, isOurPage }: IpcOptions): boolean {
+  const win = window()
+  const frame = event.senderFrame
+  return !!win && !win.isDestroyed() && event.sender === win.webContents && !!frame && frame.parent === null && isOurPage(frame.url)
+}
+
+export function handleRequests(options: IpcOptions): void {
+  for (const channel of CHANNELS) {
+    ipcMain.handle(channel, async (event, payload): Promise<Result<unknown>> => {
+      if (!fromOurPage(event, options)) return badArgument(`${channel}: refused (the request did not come from Stepwise's own page)`)
+      try {
+        return await options.handle(channel, payload)
+      } catch (e) {
+        // The shell answers with Results; this is for the unforeseen (a settings file that cannot be written).
+        return { ok: false, error: { code: 'runtime-error', message: `${channel}: ${(e as Error).message ?? String(e)}` } }
+      }
+    })
+  }
+}
+
+/**
+ * An event to the window. Its ArrayBuffers cross by structured clone: between processes they are copied
+ * either way, so a MessagePort would transfer nothing more.
+ */
+export function sendEvent<E extends EventName>(win: BrowserWindow | undefined, event: E, payload: Events[E]): void {
+  if (win && !win.isDestroyed() && !win.webContents.isDestroyed()) win.webContents.send(EVENT_CHANNEL, event, payload)
+}
