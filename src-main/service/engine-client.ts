@@ -59,6 +59,10 @@ export function startEngine(options: EngineOptions = {}): EngineClient {
   let closed = false
   let down: ErrorData | undefined
   let worker!: Worker
+  /** The last model.load that succeeded: a restarted worker loads it again before anything else. */
+  let loadedModel: unknown
+  /** Requests wait for that reload, so the next Generate finds the model the window still shows. */
+  let reloading: Promise<unknown> = Promise.resolve()
 
   const emit = <E extends EventName>(event: E, payload: Events[E]) => {
     for (const listener of listeners.get(event) ?? []) (listener as (p: Events[E]) => void)(payload)
@@ -101,6 +105,7 @@ export function startEngine(options: EngineOptions = {}): EngineClient {
       if (willRestart) {
         restarts.push(now)
         start()
+        if (loadedModel !== undefined) reloading = send('model.load', loadedModel)
       } else {
         down = { code: 'runtime-error', message: `the engine stopped ${MAX_RESTARTS + 1} times within a minute and was not restarted` }
       }
@@ -108,13 +113,14 @@ export function startEngine(options: EngineOptions = {}): EngineClient {
   }
   start()
 
-  const forward = (channel: string, payload: unknown): Promise<Result<unknown>> => {
+  const send = (channel: string, payload: unknown): Promise<Result<unknown>> => {
     if (closed) return Promise.resolve({ ok: false, error: { code: 'runtime-error', message: 'the engine has been closed' } })
     if (down) return Promise.resolve({ ok: false, error: down })
     const id = nextId++
     return new Promise((resolve) => {
       pending.set(id, (result) => {
         if (channel === 'sample.start' && result.ok) activeRuns.add((result.value as { runId: string }).runId)
+        if (channel === 'model.load' && result.ok) loadedModel = payload
         resolve(result)
       })
       try {
@@ -126,6 +132,8 @@ export function startEngine(options: EngineOptions = {}): EngineClient {
       }
     })
   }
+
+  const forward = (channel: string, payload: unknown): Promise<Result<unknown>> => reloading.then(() => send(channel, payload))
 
   return {
     request: <C extends EngineChannel>(channel: C, payload: RequestOf<C>) => forward(channel, payload) as Promise<Result<ResponseOf<C>>>,

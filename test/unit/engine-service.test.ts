@@ -139,7 +139,12 @@ describe('engine service through the worker', () => {
 describe('engine client', () => {
   // A stand-in worker: answers sample.start with run "r1", never answers model.load, dies on sample.cancel.
   const fake = `import { parentPort } from 'node:worker_threads'
+const seen = []
 parentPort.on('message', (m) => {
+  seen.push(m.channel)
+  if (m.channel === null) parentPort.postMessage({ id: m.id, result: { ok: true, value: null } })
+  if (m.channel === 'model.load' && m.payload.path) parentPort.postMessage({ id: m.id, result: { ok: true, value: m.payload } })
+  if (m.channel === 'runs.list') parentPort.postMessage({ id: m.id, result: { ok: true, value: seen } })
   if (m.channel === 'sample.cancel') process.exit(3)
   if (m.channel === 'sample.start') parentPort.postMessage({ id: m.id, result: { ok: true, value: { runId: 'r1', timesteps: [], shape: {} } } })
   if (m.channel === 'schedule.get') parentPort.postMessage({ id: m.id, result: { ok: true, value: { betas: [], alphasCumprod: [] } } })
@@ -160,6 +165,18 @@ parentPort.on('message', (m) => {
       if (!lost.ok) expect(lost.error.message).toMatch(/stopped unexpectedly .*restarted/)
       expect(failed).toEqual([{ runId: 'r1', error: expect.objectContaining({ code: 'runtime-error' }) }])
       expect(await client.forward('schedule.get', {})).toEqual({ ok: true, value: { betas: [], alphasCumprod: [] } })
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('loads the last model again in a restarted worker before anything else reaches it', async () => {
+    const client = startEngine({ workerUrl: new URL(`data:text/javascript,${encodeURIComponent(fake)}`) })
+    try {
+      expect(await client.forward('model.load', { path: '/models/unet.onnx' })).toEqual({ ok: true, value: { path: '/models/unet.onnx' } })
+      expect((await client.forward('sample.cancel', { runId: 'x' })).ok).toBe(false) // the worker dies
+      // The new worker saw the model load first, then this request.
+      expect(await client.forward('runs.list', {})).toEqual({ ok: true, value: ['model.load', 'runs.list'] })
     } finally {
       await client.close()
     }
