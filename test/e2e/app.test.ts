@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { decodeGifFrames } from '../../src-main/engine/export/gif'
 import { readStepwiseParameters } from '../../src-main/engine/export/png'
 import { startHarness } from './harness'
+import { ui } from './ui'
 
 type Harness = Awaited<ReturnType<typeof startHarness>>
 
@@ -24,29 +25,9 @@ afterAll(async () => {
   await h?.close()
 })
 
-const byId = (id: string) => page.getByTestId(id)
+const { byId, waitForStatus, dismissToasts, exportOne } = ui(() => page)
 const progressText = async () => (await byId('progress').textContent()) ?? ''
 const status = () => byId('progress').getAttribute('data-status')
-const waitForStatus = (want: string, timeout = 60_000) =>
-  page.waitForFunction((w) => document.querySelector('[data-testid=progress]')?.getAttribute('data-status') === w, want, { timeout })
-
-async function dismissToasts() {
-  for (const close of await page.locator('[data-testid=toast] button').all()) await close.click().catch(() => {})
-  await expect.poll(() => byId('toast').count()).toBe(0)
-}
-
-/** Click an export button and read back the one path its "Saved ..." toast names. */
-async function exportOne(button: string): Promise<string> {
-  await dismissToasts()
-  await byId(button).click()
-  const toast = page.locator('[data-testid=toast][data-kind=info]')
-  await toast.first().waitFor({ timeout: 30_000 })
-  // The toast's message, without its close button's "×".
-  const text = (await toast.first().locator('span').first().textContent()) ?? ''
-  const path = /Saved (.+)$/.exec(text.trim())?.[1]
-  expect(path, text).toBeTruthy()
-  return path!
-}
 
 /** Drop a file (its bytes from this process) onto the window, as a synthetic drop event. */
 const dropFile = (name: string, bytes: Uint8Array, type: string) =>

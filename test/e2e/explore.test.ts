@@ -10,6 +10,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { decodeGifFrames } from '../../src-main/engine/export/gif'
 import { type Harness, startHarness } from './harness'
+import { ui } from './ui'
 
 const SEED = 4321
 const STEPS = 20
@@ -25,9 +26,7 @@ afterAll(async () => {
   await h?.close()
 })
 
-const byId = (id: string) => page.getByTestId(id)
-const waitForStatus = (want: string, timeout = 60_000) =>
-  page.waitForFunction((w) => document.querySelector('[data-testid=progress]')?.getAttribute('data-status') === w, want, { timeout })
+const { byId, waitForStatus, exportOne } = ui(() => page)
 const waitEnabled = (id: string, timeout = 90_000) =>
   page.waitForFunction((id) => {
     const el = document.querySelector<HTMLButtonElement>(`[data-testid=${id}]`)
@@ -41,23 +40,6 @@ const canvases = (id: string) =>
 const views = async () => [...(await canvases('view-xt')), ...(await canvases('view-x0'))]
 const selectedResult = () =>
   page.evaluate(() => document.querySelector<HTMLCanvasElement>('button.result.selected canvas')!.toDataURL())
-
-async function dismissToasts() {
-  for (const close of await page.locator('[data-testid=toast] button').all()) await close.click().catch(() => {})
-  await expect.poll(() => byId('toast').count()).toBe(0)
-}
-
-/** Click an export button and read back the one path its "Saved ..." toast names. */
-async function exportOne(button: string): Promise<string> {
-  await dismissToasts()
-  await byId(button).click()
-  const toast = page.locator('[data-testid=toast][data-kind=info]')
-  await toast.first().waitFor({ timeout: 60_000 })
-  const text = (await toast.first().locator('span').first().textContent()) ?? ''
-  const path = /Saved (.+)$/.exec(text.trim())?.[1]
-  expect(path, text).toBeTruthy()
-  return path!
-}
 
 /** Screenshots of the page in light, and then in dark. */
 async function shoot(name: string, dark = false) {

@@ -1,0 +1,32 @@
+/** What the end-to-end tests do to the page again and again: find by test id, wait for a run, export. */
+import type { Page } from 'playwright-core'
+import { expect } from 'vitest'
+
+/** `page` is read at each call: test files open their page in beforeAll. */
+export function ui(page: () => Page) {
+  const byId = (id: string) => page().getByTestId(id)
+
+  /** Wait until the run bar says the run is `want` (done, cancelled, ...). */
+  const waitForStatus = (want: string, timeout = 60_000) =>
+    page().waitForFunction((w) => document.querySelector('[data-testid=progress]')?.getAttribute('data-status') === w, want, { timeout })
+
+  async function dismissToasts() {
+    for (const close of await page().locator('[data-testid=toast] button').all()) await close.click().catch(() => {})
+    await expect.poll(() => byId('toast').count()).toBe(0)
+  }
+
+  /** Click an export button and read back the one path its "Saved ..." toast names. */
+  async function exportOne(button: string): Promise<string> {
+    await dismissToasts()
+    await byId(button).click()
+    const toast = page().locator('[data-testid=toast][data-kind=info]')
+    await toast.first().waitFor({ timeout: 60_000 })
+    // The toast's message, without its close button's "×".
+    const text = (await toast.first().locator('span').first().textContent()) ?? ''
+    const path = /Saved (.+)$/.exec(text.trim())?.[1]
+    expect(path, text).toBeTruthy()
+    return path!
+  }
+
+  return { byId, waitForStatus, dismissToasts, exportOne }
+}
