@@ -1,47 +1,33 @@
 /**
  * Stepwise's command line: parse arguments, call the engine, write files. Nothing the engine does not do.
- *   npm run -s cli -- inspect|schedule|timesteps|sample ...   (see README.md)
+ *   npm run -s cli -- inspect|schedule|timesteps|sample|compare|noise ...   (see README.md)
  */
-import { mkdir, readFile, stat } from 'node:fs/promises'
-import { basename, join } from 'node:path'
-import { parseArgs } from 'node:util'
+import { mkdir, readFile } from 'node:fs/promises'
+import { basename } from 'node:path'
 import { EngineError, toErrorData } from './engine/errors'
 import { encodeGif, selectFrames } from './engine/export/gif'
 import { encodePng } from './engine/export/png'
 import { contactSheet, encodeSheetPng } from './engine/export/sheet'
 import { tileBatch } from './engine/export/tile'
-import { writeFileAtomic } from './engine/files'
+import { startFromImage } from './engine/forward'
+import { imageForModel } from './engine/image-input'
 import { defaultModelPath } from './engine/model/default-model'
-import { loadModel } from './engine/model/load'
-import { defaultProviderOrder, PROVIDERS, type ProviderName, unavailableReason } from './engine/model/providers'
-import { classLabelProblem, trainingOf } from './engine/model/training'
+import { type Denoiser, loadModel } from './engine/model/load'
+import { defaultProviderOrder, unavailableReason } from './engine/model/providers'
+import { trainingOf } from './engine/model/training'
 import { readNpy, writeNpy } from './engine/npy'
 import { type GenerationParameters, summarize } from './engine/parameters'
-import { noiseImage, previewNoise, startFromImage } from './engine/forward'
-import { imageForModel } from './engine/image-input'
-import type { Denoiser } from './engine/model/load'
-import { type Progress, type RunRequest, type RunStart, type StepFrame, forkPoint, runSampling } from './engine/run'
-import { makeSampler } from './engine/samplers/sampler'
-import { compareLabels, encodeExport, type HeldRun } from './service/run-exports'
-import { PREDICTION_TYPES, SAMPLERS, SPACINGS, type SamplerConfig, samplerWith } from './engine/samplers/config'
+import { type RunRequest, type RunStart, type StepFrame, forkPoint, runSampling } from './engine/run'
+import { SAMPLERS, SPACINGS } from './engine/samplers/config'
 import { spacedTimesteps } from './engine/samplers/common'
-import { DEFAULT_SCHEDULE, makeSchedule, parseScheduleName, SCHEDULES, type ScheduleConfig } from './engine/schedule'
+import { makeSampler } from './engine/samplers/sampler'
+import { DEFAULT_SCHEDULE, makeSchedule } from './engine/schedule'
 import { imageOf } from './engine/tensor'
-
-/** Every option of every command, once. */
-const OPTIONS = {
-  model: { type: 'string' }, sampler: { type: 'string' }, steps: { type: 'string' }, eta: { type: 'string' },
-  schedule: { type: 'string' }, 'train-steps': { type: 'string' }, 'beta-start': { type: 'string' }, 'beta-end': { type: 'string' },
-  prediction: { type: 'string' }, spacing: { type: 'string' }, 'steps-offset': { type: 'string' },
-  'clip-sample': { type: 'string' }, 'set-alpha-to-one': { type: 'string' }, seed: { type: 'string' }, batch: { type: 'string' },
-  class: { type: 'string' }, height: { type: 'string' }, width: { type: 'string' }, guidance: { type: 'string' },
-  'init-noise': { type: 'string' }, out: { type: 'string' }, gif: { type: 'boolean' }, sheet: { type: 'boolean' },
-  'gif-of': { type: 'string' }, 'gif-count': { type: 'string' }, 'gif-every': { type: 'string' }, 'gif-delay': { type: 'string' },
-  'save-npy': { type: 'boolean' }, json: { type: 'boolean' }, overwrite: { type: 'boolean' }, provider: { type: 'string' },
-  variant: { type: 'string', multiple: true }, index: { type: 'string' }, 'from-step': { type: 'string' }, then: { type: 'string' },
-  'init-image': { type: 'string' }, t: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const
+import { compareCommand, noiseCommand } from './cli/explore'
+import {
+  bad, DEFAULT_GIF_FRAMES, fileWriter, int, oneOf, over, parse, print, progressPrinter, providersFrom, refuseExisting, runSettings,
+  scheduleFrom, type Values,
+} from './cli/options'
 
 const USAGE = `usage: stepwise <command> [options]
   inspect [<model>] [--json]
@@ -59,69 +45,6 @@ const USAGE = `usage: stepwise <command> [options]
            2 to 4 variants of one run from the same seed and noise: compare-seed-N.png and compare-xt-seed-N.gif
   noise <png|jpg> [--model <path>] [--t 0,100,...] [--schedule s[,s...]] [--seed n] --out <dir> [--json]
            forward noising q(x_t|x_0) of an image under each schedule, one noise: a sheet, alpha_bar and SNR`
-
-type Values = ReturnType<typeof parse>['values']
-const parse = (args: string[]) => parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true })
-
-/** GIF frames when neither --gif-count nor --gif-every is given. */
-const DEFAULT_GIF_FRAMES = 40
-
-const bad = (message: string) => new EngineError('bad-argument', message)
-
-function num(v: Values, key: keyof Values, check: (n: number) => boolean = Number.isFinite): number | undefined {
-  const raw = v[key]
-  if (raw === undefined) return undefined
-  const n = Number(raw)
-  if (raw === '' || !check(n)) throw bad(`--${key}: "${raw}" is not a valid value`)
-  return n
-}
-const int = (v: Values, key: keyof Values, min = 0) => num(v, key, (n) => Number.isInteger(n) && n >= min)
-function bool(v: Values, key: keyof Values): boolean | undefined {
-  const raw = v[key]
-  if (raw === undefined) return undefined
-  if (raw === 'true' || raw === 'false') return raw === 'true'
-  throw bad(`--${key}: expected true or false, got "${raw}"`)
-}
-function oneOf<T extends string>(v: Values, key: keyof Values, allowed: readonly T[]): T | undefined {
-  const raw = v[key] as string | undefined
-  if (raw === undefined) return undefined
-  if (!(allowed as readonly string[]).includes(raw)) throw bad(`--${key}: "${raw}" is not one of ${allowed.join(', ')}`)
-  return raw as T
-}
-
-/** Schedule options over a base (the model's training schedule, or the defaults). */
-function scheduleFrom(v: Values, base: ScheduleConfig): ScheduleConfig {
-  const name = v.schedule === undefined ? base.schedule : parseScheduleName(v.schedule)
-  if (!name) throw bad(`--schedule: "${v.schedule}" is not one of linear, scaled_linear, cosine, quadratic, sigmoid`)
-  return {
-    ...base, schedule: name,
-    trainSteps: int(v, 'train-steps', 1) ?? base.trainSteps,
-    betaStart: num(v, 'beta-start', (n) => n > 0 && n < 1) ?? base.betaStart,
-    betaEnd: num(v, 'beta-end', (n) => n > 0 && n < 1) ?? base.betaEnd,
-  }
-}
-
-function samplerFrom(v: Values, base: SamplerConfig): SamplerConfig {
-  return samplerWith(base, {
-    sampler: oneOf(v, 'sampler', SAMPLERS),
-    steps: int(v, 'steps', 1),
-    eta: num(v, 'eta', (n) => n >= 0 && n <= 1),
-    timestepSpacing: oneOf(v, 'spacing', SPACINGS),
-    stepsOffset: int(v, 'steps-offset'),
-    predictionType: oneOf(v, 'prediction', PREDICTION_TYPES),
-    clipSample: bool(v, 'clip-sample'),
-    setAlphaToOne: bool(v, 'set-alpha-to-one'),
-  })
-}
-
-function providersFrom(v: Values): ProviderName[] | undefined {
-  if (!v.provider) return undefined
-  const list = v.provider.split(',')
-  for (const p of list) if (!(PROVIDERS as readonly string[]).includes(p)) throw bad(`--provider: "${p}" is not one of ${PROVIDERS.join(', ')}`)
-  return list as ProviderName[]
-}
-
-const print = (x: unknown) => process.stdout.write(typeof x === 'string' ? x + '\n' : JSON.stringify(x) + '\n')
 
 async function inspect(v: Values, positionals: string[]) {
   const path = positionals[0] ?? v.model ?? defaultModelPath()
@@ -161,71 +84,6 @@ function timestepsCommand(v: Values) {
   oneOf(v, 'sampler', SAMPLERS)
   const timesteps = spacedTimesteps(int(v, 'train-steps', 1) ?? DEFAULT_SCHEDULE.trainSteps, steps, oneOf(v, 'spacing', SPACINGS) ?? 'leading', int(v, 'steps-offset') ?? 0)
   print(v.json ? { timesteps } : timesteps.join(' '))
-}
-
-/**
- * Settings given inside --then / --variant as "name=value" pairs of sample options ("sampler=ddpm
- * steps=100"), over the command's own: only what they name changes.
- */
-function over(v: Values, extra: string | undefined, what: string): Values {
-  if (!extra) return v
-  const args = extra.trim().split(/\s+/).flatMap((pair) => {
-    const m = /^([a-z-]+)=(.+)$/.exec(pair)
-    if (!m) throw bad(`${what}: "${pair}" is not name=value (e.g. "sampler=ddpm steps=100")`)
-    return [`--${m[1]}`, m[2]]
-  })
-  return { ...v, ...parse(args).values }
-}
-
-/** The settings sample options describe, over the model's training defaults. */
-function runSettings(v: Values, model: Denoiser) {
-  const t = trainingOf(model.info)
-  const classLabel = int(v, 'class')
-  const classProblem = classLabel === undefined ? undefined : classLabelProblem(t, classLabel, model.info.name)
-  if (classProblem) throw bad(`--class: ${classProblem}`)
-  return {
-    sampler: samplerFrom(v, t.sampler),
-    schedule: scheduleFrom(v, t.schedule),
-    batch: int(v, 'batch', 1) ?? 1,
-    height: int(v, 'height', 1) ?? t.size.height,
-    width: int(v, 'width', 1) ?? t.size.width,
-    classLabel,
-    guidance: num(v, 'guidance', (n) => n >= 0),
-    nullClassId: t.classes?.nullClassId,
-  }
-}
-
-/** Progress on stderr: a bar on a terminal, JSON lines with --json, nothing otherwise. */
-function progressPrinter(v: Values, label = '') {
-  const isTty = process.stderr.isTTY && !v.json
-  return (p: Progress) => {
-    if (v.json) process.stderr.write(JSON.stringify({ event: 'progress', ...p }) + '\n')
-    else if (isTty) {
-      const w = 30, done = Math.round((p.step / p.total) * w)
-      process.stderr.write(`\r${label}[${'#'.repeat(done)}${'.'.repeat(w - done)}] ${p.step}/${p.total} t=${p.timestep} ${(p.elapsedMs / 1000).toFixed(1)}s`)
-      if (p.step === p.total) process.stderr.write('\n')
-    }
-  }
-}
-
-/** Refuse before sampling, not after: nothing of an earlier run is touched, nothing is half-written. */
-async function refuseExisting(v: Values, names: string[]) {
-  if (v.overwrite) return
-  for (const name of names) {
-    if (await stat(join(v.out!, name)).then(() => true, () => false)) {
-      throw new EngineError('file-exists', `${join(v.out!, name)} already exists; choose another --out or pass --overwrite`)
-    }
-  }
-}
-
-function fileWriter(v: Values) {
-  const files: string[] = []
-  const write = async (name: string, bytes: Uint8Array) => {
-    const path = join(v.out!, name)
-    await writeFileAtomic(path, bytes, { overwrite: v.overwrite })
-    files.push(path)
-  }
-  return { files, write }
 }
 
 /** Run to the sample entering step `k` (then stop): a fork's starting point and its first frames. */
@@ -316,97 +174,6 @@ async function sampleCommand(v: Values) {
       timesteps: result.timesteps, elapsedMs: Math.round(result.elapsedMs), files,
     }
     print(v.json ? summary : `${batch} image(s) in ${(result.elapsedMs / 1000).toFixed(2)} s on ${model.info.provider}:\n  ${files.join('\n  ')}`)
-  } finally {
-    await model.release()
-  }
-}
-
-/** 2 to 4 variants of one run, from the same seed (the same x_T and noise), side by side. */
-async function compareCommand(v: Values) {
-  if (!v.out) throw bad('--out <dir> is required')
-  const variants = v.variant ?? []
-  if (variants.length < 2 || variants.length > 4) throw bad(`--variant: give 2 to 4 variants, got ${variants.length}`)
-  const modelPath = v.model ?? defaultModelPath()
-  const model = await loadModel(modelPath, { providers: providersFrom(v) })
-  try {
-    const seed = int(v, 'seed') ?? Math.floor(Math.random() * 2 ** 31)
-    const index = int(v, 'index') ?? 0
-    const settings = variants.map((text) => runSettings(over(v, text, '--variant'), model))
-    const { batch, height, width, classLabel } = settings[0]
-    if (index >= batch) throw bad(`--index: ${index} is outside the batch of ${batch}`)
-    const gifOf = oneOf(v, 'gif-of', ['xt', 'x0'] as const) ?? 'xt'
-    const request = { runId: 'variant-0', with: settings.slice(1).map((_, i) => `variant-${i + 1}`), index, gifOf, gifFrames: int(v, 'gif-count', 2), gifDelayMs: int(v, 'gif-delay', 10) }
-    await mkdir(v.out, { recursive: true })
-    await refuseExisting(v, [`compare-seed-${seed + index}.png`, `compare-${gifOf}-seed-${seed + index}.gif`])
-    const runs: HeldRun[] = []
-    for (const [i, s] of settings.entries()) {
-      const frames: HeldRun['frames'] = []
-      const schedule = makeSchedule(s.schedule)
-      // Batch, size and class are the first variant's: the runs differ only in how they sample.
-      const result = await runSampling(model, { ...s, batch, height, width, classLabel, seed, schedule }, {
-        onStep: (f) => frames.push({ sample: f.sample.slice(), predictedX0: f.predictedX0.slice() }),
-        onProgress: progressPrinter(v, `variant ${i + 1}/${settings.length} `),
-      })
-      runs.push({
-        parameters: { model: basename(modelPath), sampler: s.sampler, schedule: s.schedule, seed, height, width, classLabel, guidance: s.guidance },
-        shape: result.shape, frames, samples: result.samples, bytes: 0, modelKey: modelPath, timesteps: result.timesteps,
-      })
-    }
-    const { files, write } = fileWriter(v)
-    for (const kind of ['compare-sheet', 'compare-gif'] as const) {
-      for (const f of encodeExport(runs, { ...request, kind })) await write(f.name, f.bytes)
-    }
-    const summary = { seed, index, variants: compareLabels(runs.map((r) => r.parameters)), files }
-    print(v.json ? summary : `${runs.length} variants of seed ${seed + index}: ${summary.variants.join(' | ')}\n  ${files.join('\n  ')}`)
-  } finally {
-    await model.release()
-  }
-}
-
-/** The timesteps a forward-noising preview shows when --t is not given. */
-const DEFAULT_NOISE_TIMESTEPS = [0, 50, 100, 250, 500, 750, 999]
-
-/** Forward noising of an image under each schedule with one noise: a sheet and the alpha_bar / SNR table. */
-async function noiseCommand(v: Values, positionals: string[]) {
-  const path = positionals[0]
-  if (!path) throw bad('noise: give an image (PNG or JPEG)')
-  if (!v.out) throw bad('--out <dir> is required')
-  const model = await loadModel(v.model ?? defaultModelPath(), { providers: providersFrom(v) })
-  try {
-    const t = trainingOf(model.info)
-    const size = { channels: model.info.signature.channels, height: t.size.height, width: t.size.width }
-    const bytes = await readFile(path).catch(() => { throw new EngineError('file-not-found', `${path}: no such file`) })
-    const x0 = imageForModel(new Uint8Array(bytes), basename(path), size).data
-    const T = t.schedule.trainSteps
-    const timesteps = v.t === undefined ? DEFAULT_NOISE_TIMESTEPS.map((s) => Math.min(s, T - 1)) : v.t.split(',').map((s) => {
-      const n = Number(s)
-      if (s === '' || !Number.isInteger(n) || n < 0 || n >= T) throw bad(`--t: "${s}" is not a timestep in [0, ${T - 1}]`)
-      return n
-    })
-    const schedules = v.schedule === undefined ? SCHEDULES.filter((s) => s !== 'scaled_linear') : v.schedule.split(',').map((s) => {
-      const name = parseScheduleName(s)
-      if (!name) throw bad(`--schedule: "${s}" is not one of ${SCHEDULES.join(', ')}`)
-      return name
-    })
-    const seed = int(v, 'seed') ?? 0
-    const noise = previewNoise(x0.length, seed)
-    const rows = schedules.map((schedule) => ({ schedule, frames: noiseImage(x0, noise, makeSchedule({ ...t.schedule, schedule }), timesteps) }))
-    const name = `noise-${basename(path).replace(/\.[^.]+$/, '')}.png`
-    await mkdir(v.out, { recursive: true })
-    await refuseExisting(v, [name])
-    const sheet = contactSheet(rows.flatMap((r) => r.frames.map((f) => ({ ...size, data: f.sample }))), {
-      columns: timesteps.length, rowLabels: schedules, columnLabels: timesteps.map((s) => `t=${s}`), scale: Math.max(1, Math.ceil(64 / size.width)),
-    })
-    const { files, write } = fileWriter(v)
-    await write(name, encodeSheetPng(sheet, { parameters: `forward noising of ${basename(path)}, seed: ${seed}, T=${T}`, stepwise: { noise: { image: basename(path), seed, timesteps, schedules } } }))
-    const table = rows.map((r) => ({ schedule: r.schedule, alphaBar: r.frames.map((f) => f.alphaBar), snr: r.frames.map((f) => f.snr) }))
-    if (v.json) return print({ timesteps, rows: table, files })
-    const cell = (x: number) => (x >= 0.01 || x === 0 ? x.toFixed(3) : x.toExponential(1)).padStart(9)
-    print([
-      `${'t'.padEnd(14)}${timesteps.map((s) => String(s).padStart(9)).join('')}`,
-      ...table.flatMap((r) => [`${(r.schedule + ' ab').padEnd(14)}${r.alphaBar.map(cell).join('')}`, `${(r.schedule + ' snr').padEnd(14)}${r.snr.map(cell).join('')}`]),
-      `  ${files.join('\n  ')}`,
-    ].join('\n'))
   } finally {
     await model.release()
   }
