@@ -45,6 +45,7 @@ export async function compareCommand(v: Values) {
       runs.push({
         parameters: { model: basename(modelPath), sampler: s.sampler, schedule: s.schedule, seed, height, width, classLabel, guidance: s.guidance },
         shape: result.shape, frames, samples: result.samples, bytes: 0, modelKey: modelPath, timesteps: result.timesteps,
+        alphaBars: result.timesteps.map((t) => schedule.alphasCumprod[t]),
       })
     }
     const { files, write } = fileWriter(v)

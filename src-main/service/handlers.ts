@@ -138,7 +138,10 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
       const finished = new Promise<void>((resolve) => (settle = resolve))
       runs.set(runId, { controller, finished })
       // A fork's timeline begins with its parent's steps (shared, not copied).
-      const keep: HeldRun = { parameters, shape, frames: parent ? parent.frames.slice(0, startStep) : [], bytes: 0, modelKey, timesteps }
+      const keep: HeldRun = {
+        parameters, shape, frames: parent ? parent.frames.slice(0, startStep) : [], bytes: 0, modelKey, timesteps,
+        alphaBars: parent ? parent.alphaBars.slice(0, startStep) : [],
+      }
       store.add(runId, keep)
       const run = async () => {
         try {
@@ -149,6 +152,7 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
             signal: controller.signal,
             onStep: (f) => {
               keep.frames.push({ sample: f.sample.slice(), predictedX0: f.predictedX0.slice() })
+              keep.alphaBars.push(f.alphaBar)
               keep.bytes += 8 * f.sample.length
               const stats = stepStats(f, shape, sampler.clipSampleRange)
               const sample = bufferOf(f.sample), predictedX0 = bufferOf(f.predictedX0), predictedNoise = bufferOf(f.predictedNoise)
@@ -226,7 +230,7 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
     async 'runs.frames'(req) {
       const run = await heldRun(req.runId, 'runs.frames')
       const frames = run.frames.map((f, i) => {
-        const alphaBar = makeSchedule(run.parameters.schedule).alphasCumprod[run.timesteps[i]]
+        const alphaBar = run.alphaBars[i]
         // The noise the model predicted follows from x_t and its (unclipped) x0: x_t = sqrt(ab) x0 + sqrt(1 - ab) eps.
         const noise = f.sample.map((x, j) => (x - Math.sqrt(alphaBar) * f.predictedX0[j]) / Math.sqrt(1 - alphaBar))
         return {

@@ -25,8 +25,9 @@ export interface HeldRun {
   bytes: number
   /** The model it was made with (forks must use the same). */
   modelKey: string
-  /** Every step's timestep. */
+  /** Every step's timestep, and its alpha_bar (a fork's first ones are its parent's, on the parent's schedule). */
   timesteps: number[]
+  alphaBars: number[]
 }
 
 export interface EncodedFile {

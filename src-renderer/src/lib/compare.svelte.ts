@@ -6,9 +6,9 @@
  */
 import type { Events, ModelCard, SampleStartRequest } from '../../../src-preload/contract'
 import { api } from './api'
-import { history } from './history.svelte'
 import { type Parameters, type SamplerName, type ScheduleName } from './parameters.svelte'
 import type { Shape } from './run.svelte'
+import { cancelRuns, startRuns, updateRun } from './side-runs'
 import { toasts } from './toasts.svelte'
 
 export const MIN_VARIANTS = 2
@@ -106,14 +106,9 @@ class Compare {
     this.runs = []
     this.seed = base.seed
     try {
-      const started = await Promise.all(requests.map((req) => api.invoke('sample.start', req)))
-      const runs: CompareRun[] = []
-      started.forEach((r, i) => {
-        if (!r.ok) { toasts.error(r.error); return }
-        history.started(r.value, 'compare')
-        runs.push({ runId: r.value.runId, label: labels[i], shape: r.value.shape, total: r.value.timesteps.length, frames: [], samples: null, status: 'running' })
-      })
-      this.runs = runs
+      this.runs = (await startRuns(requests, 'compare')).map(({ index, started }) => ({
+        runId: started.runId, label: labels[index], shape: started.shape, total: started.timesteps.length, frames: [], samples: null, status: 'running' as const,
+      }))
       this.position = SCRUB_MAX
     } finally {
       this.starting = false
@@ -121,8 +116,7 @@ class Compare {
   }
 
   #update(runId: string, change: (r: CompareRun) => CompareRun) {
-    if (!this.runs.some((r) => r.runId === runId)) return
-    this.runs = this.runs.map((r) => (r.runId === runId ? change(r) : r))
+    this.runs = updateRun(this.runs, runId, change)
   }
 
   listen(): () => void {
@@ -150,7 +144,7 @@ class Compare {
   }
 
   async cancel() {
-    await Promise.all(this.runs.filter((r) => r.status === 'running').map((r) => api.invoke('sample.cancel', { runId: r.runId })))
+    await cancelRuns(this.runs)
   }
 
   async save(kind: 'compare-sheet' | 'compare-gif') {

@@ -5,9 +5,9 @@
  */
 import type { ModelCard, SampleStartRequest } from '../../../src-preload/contract'
 import { api } from './api'
-import { history } from './history.svelte'
 import type { Parameters } from './parameters.svelte'
 import type { Shape } from './run.svelte'
+import { cancelRuns, startRuns, updateRun } from './side-runs'
 import { toasts } from './toasts.svelte'
 
 export const DEFAULT_GRID_SEEDS = 4
@@ -52,22 +52,16 @@ class Grid {
     this.rows = []
     this.seed = base.seed
     try {
-      const started = await Promise.all(requests.map((req) => api.invoke('sample.start', req)))
-      const rows: GridRow[] = []
-      started.forEach((r, k) => {
-        if (!r.ok) { toasts.error(r.error); return }
-        history.started(r.value, 'grid')
-        rows.push({ classLabel: k, name: names[k], runId: r.value.runId, shape: r.value.shape, images: null, step: 0, total: r.value.timesteps.length, status: 'running' })
-      })
-      this.rows = rows
+      this.rows = (await startRuns(requests, 'grid')).map(({ index: k, started }) => ({
+        classLabel: k, name: names[k], runId: started.runId, shape: started.shape, images: null, step: 0, total: started.timesteps.length, status: 'running' as const,
+      }))
     } finally {
       this.starting = false
     }
   }
 
   #update(runId: string, change: (r: GridRow) => GridRow) {
-    if (!this.rows.some((r) => r.runId === runId)) return
-    this.rows = this.rows.map((r) => (r.runId === runId ? change(r) : r))
+    this.rows = updateRun(this.rows, runId, change)
   }
 
   listen(): () => void {
@@ -83,7 +77,7 @@ class Grid {
   }
 
   async cancel() {
-    await Promise.all(this.rows.filter((r) => r.status === 'running').map((r) => api.invoke('sample.cancel', { runId: r.runId })))
+    await cancelRuns(this.rows)
   }
 
   async save() {
