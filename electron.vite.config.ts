@@ -9,7 +9,11 @@ export default defineConfig({
     // node_modules at run time: electron-store (ESM-only) loads as it is, and onnxruntime-node must (a
     // native addon beside its shared libraries).
     // The engine runs in a worker thread of its own module (onnxruntime's session.run blocks its thread).
-    build: { rollupOptions: { input: { index: resolve('src-main/index.ts'), 'engine-worker': resolve('src-main/service/engine-worker.ts') } } },
+    build: {
+      rollupOptions: {
+        input: { index: resolve('src-main/index.ts'), 'engine-worker': resolve('src-main/service/engine-worker.ts') },
+      },
+    },
   },
   preload: {
     // Sandboxed preloads cannot load ESM: build CommonJS.

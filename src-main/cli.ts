@@ -25,8 +25,20 @@ import { DEFAULT_SCHEDULE, makeSchedule } from './engine/schedule'
 import { imageOf } from './engine/tensor'
 import { compareCommand, noiseCommand } from './cli/explore'
 import {
-  bad, DEFAULT_GIF_FRAMES, fileWriter, int, oneOf, over, parse, print, progressPrinter, providersFrom, refuseExisting, runSettings,
-  scheduleFrom, type Values,
+  bad,
+  DEFAULT_GIF_FRAMES,
+  fileWriter,
+  int,
+  oneOf,
+  over,
+  parse,
+  print,
+  progressPrinter,
+  providersFrom,
+  refuseExisting,
+  runSettings,
+  scheduleFrom,
+  type Values,
 } from './cli/options'
 
 const USAGE = `usage: stepwise <command> [options]
@@ -51,23 +63,42 @@ async function inspect(v: Values, positionals: string[]) {
   const model = await loadModel(path, { providers: providersFrom(v) })
   try {
     const t = trainingOf(model.info)
-    const providers = defaultProviderOrder().map((p) => ({ provider: p, available: !unavailableReason(p), reason: unavailableReason(p) }))
-    const out = { ...model.info, training: t, metadataOrigin: model.info.metadata.origin, providersAvailable: providers }
+    const providers = defaultProviderOrder().map((p) => ({
+      provider: p,
+      available: !unavailableReason(p),
+      reason: unavailableReason(p),
+    }))
+    const out = {
+      ...model.info,
+      training: t,
+      metadataOrigin: model.info.metadata.origin,
+      providersAvailable: providers,
+    }
     if (v.json) return print(out)
     const s = model.info.signature
     const sig = (x: { name: string; dtype: string; shape: unknown[] }) => `${x.name} ${x.dtype} [${x.shape.join(', ')}]`
-    print([
-      `${model.info.name}  (${model.info.layout}: ${model.info.onnxPath})`,
-      `  image input     ${sig(s.image)}`,
-      `  timestep input  ${sig(s.timestep)}`,
-      s.classLabels ? `  class input     ${sig(s.classLabels)}  classes: ${t.classes?.names.join(' ')}  null class: ${t.classes?.nullClassId ?? 'none'}` : '  class input     none',
-      `  output          ${sig(s.output)}${s.learnedVariance ? '  (learned variance: first half used)' : ''}`,
-      `  size            ${t.size.width}x${t.size.height} (from ${t.size.from})`,
-      `  training        ${t.schedule.schedule}, T=${t.schedule.trainSteps}, beta ${t.schedule.betaStart}..${t.schedule.betaEnd}, ${t.sampler.predictionType}`,
-      `  from            ${Object.entries(model.info.metadata.origin).map(([k, o]) => `${k}: ${o}`).join(', ') || 'nothing'}`,
-      t.assumed.length ? `  assumed         ${t.assumed.join(', ')} (no source gave them; defaults used)` : '',
-      `  provider        ${model.info.provider}${model.info.skippedProviders.map((p) => `\n    skipped ${p.provider}: ${p.reason}`).join('')}`,
-    ].filter(Boolean).join('\n'))
+    print(
+      [
+        `${model.info.name}  (${model.info.layout}: ${model.info.onnxPath})`,
+        `  image input     ${sig(s.image)}`,
+        `  timestep input  ${sig(s.timestep)}`,
+        s.classLabels
+          ? `  class input     ${sig(s.classLabels)}  classes: ${t.classes?.names.join(' ')}  null class: ${t.classes?.nullClassId ?? 'none'}`
+          : '  class input     none',
+        `  output          ${sig(s.output)}${s.learnedVariance ? '  (learned variance: first half used)' : ''}`,
+        `  size            ${t.size.width}x${t.size.height} (from ${t.size.from})`,
+        `  training        ${t.schedule.schedule}, T=${t.schedule.trainSteps}, beta ${t.schedule.betaStart}..${t.schedule.betaEnd}, ${t.sampler.predictionType}`,
+        `  from            ${
+          Object.entries(model.info.metadata.origin)
+            .map(([k, o]) => `${k}: ${o}`)
+            .join(', ') || 'nothing'
+        }`,
+        t.assumed.length ? `  assumed         ${t.assumed.join(', ')} (no source gave them; defaults used)` : '',
+        `  provider        ${model.info.provider}${model.info.skippedProviders.map((p) => `\n    skipped ${p.provider}: ${p.reason}`).join('')}`,
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    )
   } finally {
     await model.release()
   }
@@ -82,12 +113,22 @@ function timestepsCommand(v: Values) {
   const steps = int(v, 'steps', 1)
   if (steps === undefined) throw bad('--steps is required')
   oneOf(v, 'sampler', SAMPLERS)
-  const timesteps = spacedTimesteps(int(v, 'train-steps', 1) ?? DEFAULT_SCHEDULE.trainSteps, steps, oneOf(v, 'spacing', SPACINGS) ?? 'leading', int(v, 'steps-offset') ?? 0)
+  const timesteps = spacedTimesteps(
+    int(v, 'train-steps', 1) ?? DEFAULT_SCHEDULE.trainSteps,
+    steps,
+    oneOf(v, 'spacing', SPACINGS) ?? 'leading',
+    int(v, 'steps-offset') ?? 0,
+  )
   print(v.json ? { timesteps } : timesteps.join(' '))
 }
 
 /** Run to the sample entering step `k` (then stop): a fork's starting point and its first frames. */
-async function runUntil(model: Denoiser, req: RunRequest, k: number, keep: (f: StepFrame) => void): Promise<Float32Array> {
+async function runUntil(
+  model: Denoiser,
+  req: RunRequest,
+  k: number,
+  keep: (f: StepFrame) => void,
+): Promise<Float32Array> {
   const stop = new AbortController()
   let at: Float32Array | undefined
   try {
@@ -114,10 +155,19 @@ async function sampleCommand(v: Values) {
   try {
     const seed = int(v, 'seed') ?? Math.floor(Math.random() * 2 ** 31)
     const fromStep = int(v, 'from-step')
-    if (fromStep === undefined && (v.then || v['init-image'])) throw bad(`--${v.then ? 'then' : 'init-image'} needs --from-step`)
+    if (fromStep === undefined && (v.then || v['init-image']))
+      throw bad(`--${v.then ? 'then' : 'init-image'} needs --from-step`)
     if (v.then && v['init-image']) throw bad('--then (a fork) and --init-image cannot be combined')
     const first = runSettings(v, model)
-    const settings = v.then ? { ...runSettings(over(v, v.then, '--then'), model), batch: first.batch, height: first.height, width: first.width, classLabel: first.classLabel } : first
+    const settings = v.then
+      ? {
+          ...runSettings(over(v, v.then, '--then'), model),
+          batch: first.batch,
+          height: first.height,
+          width: first.width,
+          classLabel: first.classLabel,
+        }
+      : first
     const { sampler, batch, height, width, classLabel, guidance } = settings
     const schedule = makeSchedule(settings.schedule)
     const channels = model.info.signature.channels
@@ -126,54 +176,116 @@ async function sampleCommand(v: Values) {
     await mkdir(v.out, { recursive: true })
     await refuseExisting(v, [
       ...Array.from({ length: batch }, (_, k) => `seed-${seed + k}.png`),
-      ...(v.sheet ? ['sheet.png'] : []), ...(v.gif ? ['denoising.gif'] : []), ...(v['save-npy'] ? ['samples.npy'] : []),
+      ...(v.sheet ? ['sheet.png'] : []),
+      ...(v.gif ? ['denoising.gif'] : []),
+      ...(v['save-npy'] ? ['samples.npy'] : []),
     ])
     const gifOf = oneOf(v, 'gif-of', ['xt', 'x0'] as const) ?? 'xt'
     const gifEvery = int(v, 'gif-every', 1)
     const gifCount = int(v, 'gif-count', 2) ?? (gifEvery ? undefined : DEFAULT_GIF_FRAMES)
     const gifDelay = int(v, 'gif-delay', 10)
     const frames: Float32Array[] = []
-    const keepFrame = v.gif ? (f: StepFrame) => frames.push((gifOf === 'x0' ? f.predictedX0 : f.sample).slice()) : () => {}
+    const keepFrame = v.gif
+      ? (f: StepFrame) => frames.push((gifOf === 'x0' ? f.predictedX0 : f.sample).slice())
+      : () => {}
     const base = { seed, batch, height, width, classLabel, guidance, nullClassId: settings.nullClassId, initNoise }
-    const parameters: GenerationParameters = { model: basename(modelPath), sampler, schedule: settings.schedule, seed, height, width, classLabel, guidance }
+    const parameters: GenerationParameters = {
+      model: basename(modelPath),
+      sampler,
+      schedule: settings.schedule,
+      seed,
+      height,
+      width,
+      classLabel,
+      guidance,
+    }
 
     let start: RunStart | undefined
     if (fromStep !== undefined && v['init-image']) {
       const path = v['init-image']
-      const image = imageForModel(new Uint8Array(await readFile(path).catch(() => { throw new EngineError('file-not-found', `${path}: no such file`) })), basename(path), { channels, height, width })
+      const image = imageForModel(
+        new Uint8Array(
+          await readFile(path).catch(() => {
+            throw new EngineError('file-not-found', `${path}: no such file`)
+          }),
+        ),
+        basename(path),
+        { channels, height, width },
+      )
       const timesteps = makeSampler(sampler, schedule).timesteps
-      if (fromStep >= timesteps.length) throw bad(`--from-step: ${fromStep} is beyond the ${timesteps.length} steps of the run`)
+      if (fromStep >= timesteps.length)
+        throw bad(`--from-step: ${fromStep} is beyond the ${timesteps.length} steps of the run`)
       start = startFromImage(image.data, { batch, seed, timestep: timesteps[fromStep], schedule })
       parameters.fromImageAt = start.timestep
     } else if (fromStep !== undefined) {
       // The parent: the command's own settings, run to the fork step; the fork goes on with --then's.
       const parentSchedule = makeSchedule(first.schedule)
-      const sample = await runUntil(model, { ...base, sampler: first.sampler, schedule: parentSchedule, guidance: first.guidance }, fromStep, keepFrame)
+      const sample = await runUntil(
+        model,
+        { ...base, sampler: first.sampler, schedule: parentSchedule, guidance: first.guidance },
+        fromStep,
+        keepFrame,
+      )
       start = { ...forkPoint({ sampler: first.sampler, schedule: parentSchedule }, fromStep), sample }
-      parameters.forkedFrom = { step: fromStep, parameters: { ...parameters, sampler: first.sampler, schedule: first.schedule, guidance: first.guidance } }
+      parameters.forkedFrom = {
+        step: fromStep,
+        parameters: { ...parameters, sampler: first.sampler, schedule: first.schedule, guidance: first.guidance },
+      }
     }
-    const result = await runSampling(model, { ...base, sampler, schedule, start }, { onStep: keepFrame, onProgress: progressPrinter(v) })
+    const result = await runSampling(
+      model,
+      { ...base, sampler, schedule, start },
+      { onStep: keepFrame, onProgress: progressPrinter(v) },
+    )
     const { files, write } = fileWriter(v)
     const paramsFor = (k: number): GenerationParameters => ({ ...parameters, seed: seed + k })
     for (let k = 0; k < batch; k++) {
       const p = paramsFor(k)
-      await write(`seed-${seed + k}.png`, encodePng(imageOf(result.samples, result.shape, k), { parameters: summarize(p), stepwise: p }))
+      await write(
+        `seed-${seed + k}.png`,
+        encodePng(imageOf(result.samples, result.shape, k), { parameters: summarize(p), stepwise: p }),
+      )
     }
     if (v.sheet) {
       const images = Array.from({ length: batch }, (_, k) => imageOf(result.samples, result.shape, k))
-      await write('sheet.png', encodeSheetPng(contactSheet(images, { scale: Math.max(1, Math.ceil(96 / width)) }), { parameters: summarize(paramsFor(0)), stepwise: { ...paramsFor(0), batch } }))
+      await write(
+        'sheet.png',
+        encodeSheetPng(contactSheet(images, { scale: Math.max(1, Math.ceil(96 / width)) }), {
+          parameters: summarize(paramsFor(0)),
+          stepwise: { ...paramsFor(0), batch },
+        }),
+      )
     }
     if (v.gif) {
       // The last frame is the final sample, held (encodeGif's holdLastMs).
       const picked = selectFrames([...frames, result.samples], { count: gifCount, every: gifEvery })
-      await write('denoising.gif', encodeGif(picked.map((x) => tileBatch(x, result.shape)), { delayMs: gifDelay }))
+      await write(
+        'denoising.gif',
+        encodeGif(
+          picked.map((x) => tileBatch(x, result.shape)),
+          { delayMs: gifDelay },
+        ),
+      )
     }
     if (v['save-npy']) await write('samples.npy', writeNpy(result.samples, [batch, channels, height, width]))
     const summary = {
-      model: model.info.onnxPath, provider: model.info.provider, sampler: sampler.sampler, steps: sampler.steps, seed, batch, height, width,
-      timesteps: result.timesteps, elapsedMs: Math.round(result.elapsedMs), files,
+      model: model.info.onnxPath,
+      provider: model.info.provider,
+      sampler: sampler.sampler,
+      steps: sampler.steps,
+      seed,
+      batch,
+      height,
+      width,
+      timesteps: result.timesteps,
+      elapsedMs: Math.round(result.elapsedMs),
+      files,
     }
-    print(v.json ? summary : `${batch} image(s) in ${(result.elapsedMs / 1000).toFixed(2)} s on ${model.info.provider}:\n  ${files.join('\n  ')}`)
+    print(
+      v.json
+        ? summary
+        : `${batch} image(s) in ${(result.elapsedMs / 1000).toFixed(2)} s on ${model.info.provider}:\n  ${files.join('\n  ')}`,
+    )
   } finally {
     await model.release()
   }
@@ -196,8 +308,8 @@ export async function main(argv: string[]): Promise<number> {
     else throw bad(`unknown command "${command}" (see --help)`)
     return 0
   } catch (e) {
-    const err = e instanceof EngineError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
-      ? e as Error : undefined
+    const err =
+      e instanceof EngineError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error) : undefined
     process.stderr.write(`stepwise: ${err ? err.message : toErrorData(e).message}\n`)
     return err ? 2 : 1
   }

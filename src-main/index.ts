@@ -35,8 +35,12 @@ if (!app.requestSingleInstanceLock()) {
   let rendererStarted = false
 
   const userData = app.getPath('userData')
-  const settings = openSettings({ file: join(userData, 'settings.json'), make: () => new Store({ name: 'settings', cwd: userData }) })
-  if (settings.setAside) console.warn(`stepwise: the settings file was unreadable; set aside as ${settings.setAside}, defaults used`)
+  const settings = openSettings({
+    file: join(userData, 'settings.json'),
+    make: () => new Store({ name: 'settings', cwd: userData }),
+  })
+  if (settings.setAside)
+    console.warn(`stepwise: the settings file was unreadable; set aside as ${settings.setAside}, defaults used`)
 
   // Its own build entry (electron.vite.config.ts), beside this file in out/main.
   const engine = startEngine({ workerUrl: new URL('./engine-worker.js', import.meta.url) })
@@ -47,14 +51,21 @@ if (!app.requestSingleInstanceLock()) {
     settings,
     ...dialogPorts(() => win),
     // Unpackaged (npm start, tests) this file is out/main/index.js, whatever folder Electron was started with.
-    defaultModelPath: app.isPackaged ? defaultModelPath(process.resourcesPath) : join(import.meta.dirname, '..', '..', 'resources', 'models', DEFAULT_MODEL_FILE),
+    defaultModelPath: app.isPackaged
+      ? defaultModelPath(process.resourcesPath)
+      : join(import.meta.dirname, '..', '..', 'resources', 'models', DEFAULT_MODEL_FILE),
   })
 
   /** Load a model the OS handed us (double-click, second instance, macOS open-file) and tell the renderer. */
   const openFromOs = async (path: string) => {
     const r = await shell.loadModel({ path })
     if (r.ok) send('model', { card: r.value })
-    else if (win) void dialog.showMessageBox(win, { type: 'error', message: 'Stepwise could not open the model', detail: r.error.message })
+    else if (win)
+      void dialog.showMessageBox(win, {
+        type: 'error',
+        message: 'Stepwise could not open the model',
+        detail: r.error.message,
+      })
   }
   const openWhenReady = (path: string) => {
     if (win && rendererStarted) return void openFromOs(path)
@@ -88,7 +99,10 @@ if (!app.requestSingleInstanceLock()) {
   const createWindow = () => {
     rendererStarted = false
     win = createMainWindow({
-      bounds: restorableBounds(settings.get().windowBounds, screen.getAllDisplays().map((d) => d.workArea)),
+      bounds: restorableBounds(
+        settings.get().windowBounds,
+        screen.getAllDisplays().map((d) => d.workArea),
+      ),
       preload: join(import.meta.dirname, '..', 'preload', 'index.cjs'),
       url: renderer.devUrl ?? APP_URL,
       isOurPage,
@@ -97,7 +111,16 @@ if (!app.requestSingleInstanceLock()) {
     win.on('closed', () => (win = undefined))
     if (settings.setAside) {
       const detail = `It was set aside as ${settings.setAside}; Stepwise started with its default settings.`
-      win.once('ready-to-show', () => win && void dialog.showMessageBox(win, { type: 'warning', message: 'Your Stepwise settings could not be read', detail }))
+      win.once(
+        'ready-to-show',
+        () =>
+          win &&
+          void dialog.showMessageBox(win, {
+            type: 'warning',
+            message: 'Your Stepwise settings could not be read',
+            detail,
+          }),
+      )
     }
   }
 
@@ -121,7 +144,11 @@ if (!app.requestSingleInstanceLock()) {
     session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
     if (renderer.devUrl) addCspToDevServer(session.defaultSession, renderer.devUrl)
     else serveRenderer(session.defaultSession, join(import.meta.dirname, '..', 'renderer'))
-    Menu.setApplicationMenu(Menu.buildFromTemplate(menuOptions(menuTemplate(process.platform, app.name), (name) => send('command', { name }))))
+    Menu.setApplicationMenu(
+      Menu.buildFromTemplate(
+        menuOptions(menuTemplate(process.platform, app.name), (name) => send('command', { name })),
+      ),
+    )
     createWindow()
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) createWindow()

@@ -54,7 +54,11 @@ export function openSettings({ file, make, now = () => new Date() }: SettingsOpt
   return {
     get: () => current,
     update: (patch) => write({ ...current, ...patch }),
-    rememberModel: (path) => write({ ...current, recentModels: [path, ...current.recentModels.filter((p) => p !== path)].slice(0, MAX_RECENT_MODELS) }),
+    rememberModel: (path) =>
+      write({
+        ...current,
+        recentModels: [path, ...current.recentModels.filter((p) => p !== path)].slice(0, MAX_RECENT_MODELS),
+      }),
     setAside,
   }
 }

@@ -56,24 +56,28 @@ export const modelLoadRequest = z.object({
 })
 
 /** Sampler settings over the model's training defaults; every field optional. */
-export const samplerSettings = z.object({
-  sampler: z.enum(SAMPLERS),
-  steps: z.number().int().min(1),
-  eta: z.number().min(0).max(1),
-  timestepSpacing: z.enum(SPACINGS),
-  stepsOffset: z.number().int().min(0),
-  predictionType: z.enum(PREDICTION_TYPES),
-  clipSample: z.boolean(),
-  setAlphaToOne: z.boolean(),
-}).partial()
+export const samplerSettings = z
+  .object({
+    sampler: z.enum(SAMPLERS),
+    steps: z.number().int().min(1),
+    eta: z.number().min(0).max(1),
+    timestepSpacing: z.enum(SPACINGS),
+    stepsOffset: z.number().int().min(0),
+    predictionType: z.enum(PREDICTION_TYPES),
+    clipSample: z.boolean(),
+    setAlphaToOne: z.boolean(),
+  })
+  .partial()
 
 /** Schedule settings over the model's training schedule; every field optional. */
-export const scheduleSettings = z.object({
-  schedule: z.enum(SCHEDULES),
-  trainSteps: z.number().int().min(1).max(100_000),
-  betaStart: unitInterval,
-  betaEnd: unitInterval,
-}).partial()
+export const scheduleSettings = z
+  .object({
+    schedule: z.enum(SCHEDULES),
+    trainSteps: z.number().int().min(1).max(100_000),
+    betaStart: unitInterval,
+    betaEnd: unitInterval,
+  })
+  .partial()
 
 export const sampleStartRequest = z.object({
   sampler: samplerSettings,
@@ -160,15 +164,17 @@ export const generationParameters = z.object({
 })
 
 /** The controls as the user left them: restored at start. */
-export const lastParameters = z.object({
-  sampler: samplerSettings,
-  schedule: scheduleSettings,
-  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  seedLocked: z.boolean(),
-  batch: z.number().int().min(1).max(MAX_BATCH),
-  classLabel: z.number().int().min(0).nullable(),
-  guidance: z.number().min(0),
-}).partial()
+export const lastParameters = z
+  .object({
+    sampler: samplerSettings,
+    schedule: scheduleSettings,
+    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    seedLocked: z.boolean(),
+    batch: z.number().int().min(1).max(MAX_BATCH),
+    classLabel: z.number().int().min(0).nullable(),
+    guidance: z.number().min(0),
+  })
+  .partial()
 
 export const PROVIDER_CHOICES = ['auto', ...PROVIDERS] as const
 export const MAX_RECENT_MODELS = 10
@@ -183,11 +189,16 @@ export const settingsSchema = z.object({
   recentModels: z.array(z.string().min(1)).max(MAX_RECENT_MODELS).catch([]),
   /** 'auto' tries the platform's order (cuda/dml/coreml, webgpu, cpu); otherwise this one first, cpu after. */
   provider: z.enum(PROVIDER_CHOICES).catch('auto'),
-  windowBounds: z.object({
-    x: z.number().int(), y: z.number().int(),
-    width: z.number().int().min(200), height: z.number().int().min(200),
-    maximized: z.boolean(),
-  }).optional().catch(undefined),
+  windowBounds: z
+    .object({
+      x: z.number().int(),
+      y: z.number().int(),
+      width: z.number().int().min(200),
+      height: z.number().int().min(200),
+      maximized: z.boolean(),
+    })
+    .optional()
+    .catch(undefined),
 })
 export type Settings = z.infer<typeof settingsSchema>
 export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({})
@@ -269,7 +280,15 @@ export interface RunFrames {
   shape: SampleStarted['shape']
   timesteps: number[]
   /** The timeline as the frame events carried it (float32 [batch, channels, height, width] each). */
-  frames: { index: number; timestep: number; alphaBar: number; sample: ArrayBuffer; predictedX0: ArrayBuffer; predictedNoise: ArrayBuffer; stats: StepStats[] }[]
+  frames: {
+    index: number
+    timestep: number
+    alphaBar: number
+    sample: ArrayBuffer
+    predictedX0: ArrayBuffer
+    predictedNoise: ArrayBuffer
+    stats: StepStats[]
+  }[]
   /** The final samples; null for a cancelled or failed run. */
   samples: ArrayBuffer | null
 }
@@ -305,7 +324,10 @@ export interface EngineRequests {
   'png.read': { request: PngReadRequest; response: GenerationParametersData }
   'noise.preview': { request: NoisePreviewRequest; response: NoisePreview }
   /** The session's runs (the history), and how much of the frame memory budget they use. */
-  'runs.list': { request: Record<string, never>; response: { runs: RunSummary[]; memoryBytes: number; budgetBytes: number } }
+  'runs.list': {
+    request: Record<string, never>
+    response: { runs: RunSummary[]; memoryBytes: number; budgetBytes: number }
+  }
   /** A run's whole timeline (from memory or from disk), to reopen it. */
   'runs.frames': { request: { runId: string }; response: RunFrames }
   'runs.delete': { request: { runId: string }; response: { deleted: boolean } }
@@ -345,9 +367,21 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
   'settings.set': settingsSetRequest,
 }
 export const CHANNELS = Object.keys(requestSchemas) as Channel[]
-export const ENGINE_CHANNELS = ['model.load', 'sample.start', 'sample.cancel', 'schedule.get', 'export.encode', 'png.read', 'noise.preview', 'runs.list', 'runs.frames', 'runs.delete'] as const satisfies readonly EngineChannel[]
+export const ENGINE_CHANNELS = [
+  'model.load',
+  'sample.start',
+  'sample.cancel',
+  'schedule.get',
+  'export.encode',
+  'png.read',
+  'noise.preview',
+  'runs.list',
+  'runs.frames',
+  'runs.delete',
+] as const satisfies readonly EngineChannel[]
 same<(typeof ENGINE_CHANNELS)[number], EngineChannel>(true)
-export const isEngineChannel = (name: string): name is EngineChannel => (ENGINE_CHANNELS as readonly string[]).includes(name)
+export const isEngineChannel = (name: string): name is EngineChannel =>
+  (ENGINE_CHANNELS as readonly string[]).includes(name)
 
 // ---- events ----------------------------------------------------------------------------------
 
@@ -376,17 +410,36 @@ export interface Events {
   command: { name: Command }
 }
 export type EventName = keyof Events
-export const EVENTS = ['progress', 'frame', 'done', 'failed', 'model', 'command'] as const satisfies readonly EventName[]
+export const EVENTS = [
+  'progress',
+  'frame',
+  'done',
+  'failed',
+  'model',
+  'command',
+] as const satisfies readonly EventName[]
 /** Menu commands the renderer carries out (the menu lives in the shell, the state in the renderer). */
-export const COMMANDS = ['open-model', 'export-png', 'export-all', 'export-sheet', 'export-gif', 'generate', 'cancel'] as const
+export const COMMANDS = [
+  'open-model',
+  'export-png',
+  'export-all',
+  'export-sheet',
+  'export-gif',
+  'generate',
+  'cancel',
+] as const
 export type Command = (typeof COMMANDS)[number]
 same<(typeof EVENTS)[number], EventName>(true)
 
 // ---- checks ----------------------------------------------------------------------------------
 
-export const isChannel = (name: unknown): name is Channel => typeof name === 'string' && Object.hasOwn(requestSchemas, name)
+export const isChannel = (name: unknown): name is Channel =>
+  typeof name === 'string' && Object.hasOwn(requestSchemas, name)
 
-export const badArgument = (message: string): { ok: false; error: ErrorData } => ({ ok: false, error: { code: 'bad-argument', message } })
+export const badArgument = (message: string): { ok: false; error: ErrorData } => ({
+  ok: false,
+  error: { code: 'bad-argument', message },
+})
 
 /** A payload checked against its channel's schema: the parsed request, or 'bad-argument' naming the field. */
 export function parseRequest<C extends Channel>(channel: C, payload: unknown): Result<RequestOf<C>>

@@ -23,7 +23,14 @@ const api = {
   async stage(top) {
     const paths = top.map((f) => webUtils.getPathForFile(f))
     const missing = top.find((_, i) => !paths[i])
-    if (missing) return { ok: false, error: { code: 'bad-argument', message: `${missing.name}: this item has no path on disk (dropped from another app?)` } }
+    if (missing)
+      return {
+        ok: false,
+        error: {
+          code: 'bad-argument',
+          message: `${missing.name}: this item has no path on disk (dropped from another app?)`,
+        },
+      }
     return { ok: true, value: paths }
   },
 } satisfies StepwiseApi

@@ -88,19 +88,24 @@ export function decodeMessage(data: ArrayBuffer | Uint8Array): WireMessage {
   if (bytes.byteLength < 4) throw new RangeError('wire: message too short')
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true)
   if (4 + headerLength > bytes.byteLength) throw new RangeError('wire: header runs past the message')
-  const header = JSON.parse(decoder.decode(bytes.subarray(4, 4 + headerLength))) as { message: unknown; buffers: number[] }
+  const header = JSON.parse(decoder.decode(bytes.subarray(4, 4 + headerLength))) as {
+    message: unknown
+    buffers: number[]
+  }
   if (!Array.isArray(header.buffers)) throw new TypeError('wire: header has no buffer list')
   // Each buffer is copied out, so it owns its memory (the receive buffer may be pooled and reused).
   const buffers: ArrayBuffer[] = []
   let offset = 4 + headerLength
   for (const length of header.buffers) {
-    if (!Number.isInteger(length) || length < 0 || offset + length > bytes.byteLength) throw new RangeError('wire: a buffer runs past the message')
+    if (!Number.isInteger(length) || length < 0 || offset + length > bytes.byteLength)
+      throw new RangeError('wire: a buffer runs past the message')
     // Not bytes.slice: on a Node Buffer that is a view, not a copy.
     buffers.push(new Uint8Array(bytes.subarray(offset, offset + length)).buffer)
     offset += length
   }
   if (offset !== bytes.byteLength) throw new RangeError('wire: bytes left over after the last buffer')
   const message = lower(header.message, buffers) as WireMessage
-  if (!message || typeof message !== 'object' || !['request', 'response', 'event'].includes(message.kind)) throw new TypeError('wire: not a request, response or event')
+  if (!message || typeof message !== 'object' || !['request', 'response', 'event'].includes(message.kind))
+    throw new TypeError('wire: not a request, response or event')
   return message
 }

@@ -26,7 +26,12 @@ export const zipName = (z: ElectronZip) => `electron-v${z.version}-${z.platform}
 
 /** Where the zip is downloaded from, as @electron/get builds it: a mirror variable wins over electronDownload.mirror. */
 export function downloadUrl(z: ElectronZip, configuredMirror?: string) {
-  const env = ['npm_config_electron_mirror', 'NPM_CONFIG_ELECTRON_MIRROR', 'npm_package_config_electron_mirror', 'ELECTRON_MIRROR']
+  const env = [
+    'npm_config_electron_mirror',
+    'NPM_CONFIG_ELECTRON_MIRROR',
+    'npm_package_config_electron_mirror',
+    'ELECTRON_MIRROR',
+  ]
   const mirror = env.map((name) => process.env[name]).find(Boolean) || configuredMirror || DEFAULT_MIRROR
   return `${mirror}v${z.version}/${zipName(z)}`
 }
@@ -35,13 +40,16 @@ export function downloadUrl(z: ElectronZip, configuredMirror?: string) {
 export function cacheRoot(configured?: string) {
   if (configured) return configured
   if (process.platform === 'darwin') return join(homedir(), 'Library', 'Caches', 'electron')
-  if (process.platform === 'win32') return join(process.env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'), 'electron', 'Cache')
+  if (process.platform === 'win32')
+    return join(process.env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'), 'electron', 'Cache')
   return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'electron')
 }
 
 /** @electron/get keeps a download under the sha256 of its URL without the file name. */
 export function cachedZipPath(root: string, url: string) {
-  const folder = createHash('sha256').update(url.slice(0, url.lastIndexOf('/'))).digest('hex')
+  const folder = createHash('sha256')
+    .update(url.slice(0, url.lastIndexOf('/')))
+    .digest('hex')
   return join(root, folder, url.slice(url.lastIndexOf('/') + 1))
 }
 
@@ -64,7 +72,14 @@ export async function reachable(url: string, timeoutMs = 5000) {
   }
 }
 
-const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'GLOBAL_AGENT_HTTPS_PROXY', 'ELECTRON_GET_USE_PROXY']
+const PROXY_VARIABLES = [
+  'HTTPS_PROXY',
+  'https_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'GLOBAL_AGENT_HTTPS_PROXY',
+  'ELECTRON_GET_USE_PROXY',
+]
 
 /** null when packaging can go on; else the one line that says why not. */
 export async function checkElectronZip(
@@ -87,7 +102,12 @@ export async function checkElectronZip(
 }
 
 /** The zips `electron-builder` (no platform flags) needs on this machine: the host platform, its configured archs. */
-export function neededZips(pkg: any, electronVersion: string, platform = process.platform, hostArch = process.arch): ElectronZip[] {
+export function neededZips(
+  pkg: any,
+  electronVersion: string,
+  platform = process.platform,
+  hostArch = process.arch,
+): ElectronZip[] {
   const key = platform === 'darwin' ? 'mac' : platform === 'win32' ? 'win' : 'linux'
   const targets: any[] = [pkg.build?.[key]?.target ?? []].flat()
   const archs = new Set(targets.flatMap((t) => (typeof t === 'object' && t.arch ? [t.arch].flat() : [hostArch])))

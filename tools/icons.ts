@@ -20,8 +20,16 @@ export const LINUX_SIZES = [16, 24, 32, 48, 64, 128, 256, 512]
 export const WINDOWS_SIZES = [16, 24, 32, 48, 64, 128, 256]
 /** ICNS image types with the pixel size each holds, in the order iconutil writes them (x@2x is 2x pixels). */
 export const MACOS_TYPES: [type: string, size: number][] = [
-  ['ic12', 64], ['ic07', 128], ['ic13', 256], ['ic08', 256], ['ic04', 16],
-  ['ic14', 512], ['ic09', 512], ['ic05', 32], ['ic10', 1024], ['ic11', 32],
+  ['ic12', 64],
+  ['ic07', 128],
+  ['ic13', 256],
+  ['ic08', 256],
+  ['ic04', 16],
+  ['ic14', 512],
+  ['ic09', 512],
+  ['ic05', 32],
+  ['ic10', 1024],
+  ['ic11', 32],
 ]
 
 /** Every output file (path relative to the repository) and its bytes. */

@@ -22,7 +22,12 @@ export function dialogPorts(window: () => BrowserWindow | undefined): Pick<Shell
         exportDir = dirname(r.filePath)
         return [r.filePath]
       }
-      const r = await dialog.showOpenDialog(win, { title: `Export ${files.length} files to...`, buttonLabel: 'Export here', defaultPath: exportDir, properties: ['openDirectory', 'createDirectory'] })
+      const r = await dialog.showOpenDialog(win, {
+        title: `Export ${files.length} files to...`,
+        buttonLabel: 'Export here',
+        defaultPath: exportDir,
+        properties: ['openDirectory', 'createDirectory'],
+      })
       if (r.canceled || !r.filePaths[0]) return []
       exportDir = r.filePaths[0]
       // Nobody was asked about these names: never replace a file, take "seed-3 (2).png" instead.
@@ -39,8 +44,16 @@ export function dialogPorts(window: () => BrowserWindow | undefined): Pick<Shell
       if (!win) return undefined
       // macOS lets one dialog pick a file or a folder; elsewhere a dialog picks one or the other, so
       // it picks .onnx files there and a diffusers folder is dropped onto the window.
-      const properties: ('openFile' | 'openDirectory')[] = process.platform === 'darwin' ? ['openFile', 'openDirectory'] : ['openFile']
-      const r = await dialog.showOpenDialog(win, { title: 'Open Model', properties, filters: [{ name: 'ONNX models', extensions: ['onnx'] }, { name: 'All files', extensions: ['*'] }] })
+      const properties: ('openFile' | 'openDirectory')[] =
+        process.platform === 'darwin' ? ['openFile', 'openDirectory'] : ['openFile']
+      const r = await dialog.showOpenDialog(win, {
+        title: 'Open Model',
+        properties,
+        filters: [
+          { name: 'ONNX models', extensions: ['onnx'] },
+          { name: 'All files', extensions: ['*'] },
+        ],
+      })
       return r.canceled ? undefined : r.filePaths[0]
     },
   }

@@ -17,18 +17,29 @@ export interface IpcOptions {
 function fromOurPage(event: IpcMainInvokeEvent, { window, isOurPage }: IpcOptions): boolean {
   const win = window()
   const frame = event.senderFrame
-  return !!win && !win.isDestroyed() && event.sender === win.webContents && !!frame && frame.parent === null && isOurPage(frame.url)
+  return (
+    !!win &&
+    !win.isDestroyed() &&
+    event.sender === win.webContents &&
+    !!frame &&
+    frame.parent === null &&
+    isOurPage(frame.url)
+  )
 }
 
 export function handleRequests(options: IpcOptions): void {
   for (const channel of CHANNELS) {
     ipcMain.handle(channel, async (event, payload): Promise<Result<unknown>> => {
-      if (!fromOurPage(event, options)) return badArgument(`${channel}: refused (the request did not come from Stepwise's own page)`)
+      if (!fromOurPage(event, options))
+        return badArgument(`${channel}: refused (the request did not come from Stepwise's own page)`)
       try {
         return await options.handle(channel, payload)
       } catch (e) {
         // The shell answers with Results; this is for the unforeseen (a settings file that cannot be written).
-        return { ok: false, error: { code: 'runtime-error', message: `${channel}: ${(e as Error).message ?? String(e)}` } }
+        return {
+          ok: false,
+          error: { code: 'runtime-error', message: `${channel}: ${(e as Error).message ?? String(e)}` },
+        }
       }
     })
   }

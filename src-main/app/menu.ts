@@ -38,17 +38,58 @@ export function menuTemplate(platform: NodeJS.Platform, appName: string): MenuIt
     ],
   }
   return [
-    ...(mac ? [{ label: appName, submenu: [{ role: 'about' }, { type: 'separator' as const }, { role: 'hide' }, { role: 'hideOthers' }, { role: 'unhide' }, { type: 'separator' as const }, { role: 'quit' }] }] : []),
+    ...(mac
+      ? [
+          {
+            label: appName,
+            submenu: [
+              { role: 'about' },
+              { type: 'separator' as const },
+              { role: 'hide' },
+              { role: 'hideOthers' },
+              { role: 'unhide' },
+              { type: 'separator' as const },
+              { role: 'quit' },
+            ],
+          },
+        ]
+      : []),
     file,
-    { label: 'Edit', submenu: [{ role: 'undo' }, { role: 'redo' }, { type: 'separator' }, { role: 'cut' }, { role: 'copy' }, { role: 'paste' }, { role: 'selectAll' }] },
+    {
+      label: 'Edit',
+      submenu: [
+        { role: 'undo' },
+        { role: 'redo' },
+        { type: 'separator' },
+        { role: 'cut' },
+        { role: 'copy' },
+        { role: 'paste' },
+        { role: 'selectAll' },
+      ],
+    },
     run,
-    { label: 'View', submenu: [{ role: 'reload' }, { role: 'toggleDevTools' }, { type: 'separator' }, { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' }, { role: 'togglefullscreen' }] },
+    {
+      label: 'View',
+      submenu: [
+        { role: 'reload' },
+        { role: 'toggleDevTools' },
+        { type: 'separator' },
+        { role: 'resetZoom' },
+        { role: 'zoomIn' },
+        { role: 'zoomOut' },
+        { type: 'separator' },
+        { role: 'togglefullscreen' },
+      ],
+    },
     { label: 'Window', submenu: [{ role: 'minimize' }, { role: 'close' }] },
   ]
 }
 
 /** Electron's menu options for a template: a command item's click hands its command on. */
-export function menuOptions(items: MenuItemSpec[], onCommand: (command: Command) => void): MenuItemConstructorOptions[] {
+export function menuOptions(
+  items: MenuItemSpec[],
+  onCommand: (command: Command) => void,
+): MenuItemConstructorOptions[] {
   return items.map(({ command, submenu, role, ...rest }) => ({
     ...rest,
     ...(role ? { role: role as MenuItemConstructorOptions['role'] } : {}),

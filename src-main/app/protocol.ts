@@ -11,7 +11,9 @@ import { APP_SCHEME, CONTENT_SECURITY_POLICY, mimeType, rendererFile } from './r
  * fetch behave as on https and the page is a secure context with an origin of its own.
  */
 export function registerAppScheme(): void {
-  protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } }])
+  protocol.registerSchemesAsPrivileged([
+    { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } },
+  ])
 }
 
 const notFound = () => new Response('Not found', { status: 404, headers: { 'Content-Type': 'text/plain' } })
@@ -28,7 +30,11 @@ export function serveRenderer(session: Session, root: string): void {
       return notFound()
     }
     return new Response(new Uint8Array(bytes), {
-      headers: { 'Content-Type': mimeType(file), 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'X-Content-Type-Options': 'nosniff' },
+      headers: {
+        'Content-Type': mimeType(file),
+        'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+        'X-Content-Type-Options': 'nosniff',
+      },
     })
   })
 }

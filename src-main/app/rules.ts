@@ -95,7 +95,10 @@ export interface Rect {
  * The remembered window bounds, if the window would still be visible (a monitor may have gone since):
  * at least a 100 x 25 px piece of its title area on some display's work area.
  */
-export function restorableBounds(saved: Settings['windowBounds'], workAreas: Rect[]): Settings['windowBounds'] | undefined {
+export function restorableBounds(
+  saved: Settings['windowBounds'],
+  workAreas: Rect[],
+): Settings['windowBounds'] | undefined {
   if (!saved) return undefined
   const titleBar = { x: saved.x, y: saved.y, width: saved.width, height: 50 }
   const visible = workAreas.some((a) => {
@@ -108,7 +111,10 @@ export function restorableBounds(saved: Settings['windowBounds'], workAreas: Rec
 
 /** A model named on the command line (double-clicking a .onnx file, or a second instance): the last .onnx argument. */
 export function modelPathFromArgv(argv: string[]): string | undefined {
-  return argv.slice(1).filter((a) => !a.startsWith('-') && a.toLowerCase().endsWith('.onnx')).at(-1)
+  return argv
+    .slice(1)
+    .filter((a) => !a.startsWith('-') && a.toLowerCase().endsWith('.onnx'))
+    .at(-1)
 }
 
 /**

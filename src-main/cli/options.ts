@@ -16,16 +16,43 @@ import { parseScheduleName, type ScheduleConfig } from '../engine/schedule'
 
 /** Every option of every command, once. */
 export const OPTIONS = {
-  model: { type: 'string' }, sampler: { type: 'string' }, steps: { type: 'string' }, eta: { type: 'string' },
-  schedule: { type: 'string' }, 'train-steps': { type: 'string' }, 'beta-start': { type: 'string' }, 'beta-end': { type: 'string' },
-  prediction: { type: 'string' }, spacing: { type: 'string' }, 'steps-offset': { type: 'string' },
-  'clip-sample': { type: 'string' }, 'set-alpha-to-one': { type: 'string' }, seed: { type: 'string' }, batch: { type: 'string' },
-  class: { type: 'string' }, height: { type: 'string' }, width: { type: 'string' }, guidance: { type: 'string' },
-  'init-noise': { type: 'string' }, out: { type: 'string' }, gif: { type: 'boolean' }, sheet: { type: 'boolean' },
-  'gif-of': { type: 'string' }, 'gif-count': { type: 'string' }, 'gif-every': { type: 'string' }, 'gif-delay': { type: 'string' },
-  'save-npy': { type: 'boolean' }, json: { type: 'boolean' }, overwrite: { type: 'boolean' }, provider: { type: 'string' },
-  variant: { type: 'string', multiple: true }, index: { type: 'string' }, 'from-step': { type: 'string' }, then: { type: 'string' },
-  'init-image': { type: 'string' }, t: { type: 'string' },
+  model: { type: 'string' },
+  sampler: { type: 'string' },
+  steps: { type: 'string' },
+  eta: { type: 'string' },
+  schedule: { type: 'string' },
+  'train-steps': { type: 'string' },
+  'beta-start': { type: 'string' },
+  'beta-end': { type: 'string' },
+  prediction: { type: 'string' },
+  spacing: { type: 'string' },
+  'steps-offset': { type: 'string' },
+  'clip-sample': { type: 'string' },
+  'set-alpha-to-one': { type: 'string' },
+  seed: { type: 'string' },
+  batch: { type: 'string' },
+  class: { type: 'string' },
+  height: { type: 'string' },
+  width: { type: 'string' },
+  guidance: { type: 'string' },
+  'init-noise': { type: 'string' },
+  out: { type: 'string' },
+  gif: { type: 'boolean' },
+  sheet: { type: 'boolean' },
+  'gif-of': { type: 'string' },
+  'gif-count': { type: 'string' },
+  'gif-every': { type: 'string' },
+  'gif-delay': { type: 'string' },
+  'save-npy': { type: 'boolean' },
+  json: { type: 'boolean' },
+  overwrite: { type: 'boolean' },
+  provider: { type: 'string' },
+  variant: { type: 'string', multiple: true },
+  index: { type: 'string' },
+  'from-step': { type: 'string' },
+  then: { type: 'string' },
+  'init-image': { type: 'string' },
+  t: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -63,7 +90,8 @@ export function scheduleFrom(v: Values, base: ScheduleConfig): ScheduleConfig {
   const name = v.schedule === undefined ? base.schedule : parseScheduleName(v.schedule)
   if (!name) throw bad(`--schedule: "${v.schedule}" is not one of linear, scaled_linear, cosine, quadratic, sigmoid`)
   return {
-    ...base, schedule: name,
+    ...base,
+    schedule: name,
     trainSteps: int(v, 'train-steps', 1) ?? base.trainSteps,
     betaStart: num(v, 'beta-start', (n) => n > 0 && n < 1) ?? base.betaStart,
     betaEnd: num(v, 'beta-end', (n) => n > 0 && n < 1) ?? base.betaEnd,
@@ -86,7 +114,9 @@ export function samplerFrom(v: Values, base: SamplerConfig): SamplerConfig {
 export function providersFrom(v: Values): ProviderName[] | undefined {
   if (!v.provider) return undefined
   const list = v.provider.split(',')
-  for (const p of list) if (!(PROVIDERS as readonly string[]).includes(p)) throw bad(`--provider: "${p}" is not one of ${PROVIDERS.join(', ')}`)
+  for (const p of list)
+    if (!(PROVIDERS as readonly string[]).includes(p))
+      throw bad(`--provider: "${p}" is not one of ${PROVIDERS.join(', ')}`)
   return list as ProviderName[]
 }
 
@@ -97,11 +127,14 @@ export const print = (x: unknown) => process.stdout.write(typeof x === 'string' 
  */
 export function over(v: Values, extra: string | undefined, what: string): Values {
   if (!extra) return v
-  const args = extra.trim().split(/\s+/).flatMap((pair) => {
-    const m = /^([a-z-]+)=(.+)$/.exec(pair)
-    if (!m) throw bad(`${what}: "${pair}" is not name=value (e.g. "sampler=ddpm steps=100")`)
-    return [`--${m[1]}`, m[2]]
-  })
+  const args = extra
+    .trim()
+    .split(/\s+/)
+    .flatMap((pair) => {
+      const m = /^([a-z-]+)=(.+)$/.exec(pair)
+      if (!m) throw bad(`${what}: "${pair}" is not name=value (e.g. "sampler=ddpm steps=100")`)
+      return [`--${m[1]}`, m[2]]
+    })
   return { ...v, ...parse(args).values }
 }
 
@@ -129,8 +162,11 @@ export function progressPrinter(v: Values, label = '') {
   return (p: Progress) => {
     if (v.json) process.stderr.write(JSON.stringify({ event: 'progress', ...p }) + '\n')
     else if (isTty) {
-      const w = 30, done = Math.round((p.step / p.total) * w)
-      process.stderr.write(`\r${label}[${'#'.repeat(done)}${'.'.repeat(w - done)}] ${p.step}/${p.total} t=${p.timestep} ${(p.elapsedMs / 1000).toFixed(1)}s`)
+      const w = 30,
+        done = Math.round((p.step / p.total) * w)
+      process.stderr.write(
+        `\r${label}[${'#'.repeat(done)}${'.'.repeat(w - done)}] ${p.step}/${p.total} t=${p.timestep} ${(p.elapsedMs / 1000).toFixed(1)}s`,
+      )
       if (p.step === p.total) process.stderr.write('\n')
     }
   }
@@ -140,8 +176,16 @@ export function progressPrinter(v: Values, label = '') {
 export async function refuseExisting(v: Values, names: string[]) {
   if (v.overwrite) return
   for (const name of names) {
-    if (await stat(join(v.out!, name)).then(() => true, () => false)) {
-      throw new EngineError('file-exists', `${join(v.out!, name)} already exists; choose another --out or pass --overwrite`)
+    if (
+      await stat(join(v.out!, name)).then(
+        () => true,
+        () => false,
+      )
+    ) {
+      throw new EngineError(
+        'file-exists',
+        `${join(v.out!, name)} already exists; choose another --out or pass --overwrite`,
+      )
     }
   }
 }

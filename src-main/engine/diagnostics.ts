@@ -26,10 +26,16 @@ export interface StepStats {
 }
 
 function meanStd(x: Float32Array, from: number, to: number): { mean: number; std: number; nonFinite: number } {
-  let sum = 0, sq = 0, n = 0, nonFinite = 0
+  let sum = 0,
+    sq = 0,
+    n = 0,
+    nonFinite = 0
   for (let i = from; i < to; i++) {
     const v = x[i]
-    if (!Number.isFinite(v)) { nonFinite++; continue }
+    if (!Number.isFinite(v)) {
+      nonFinite++
+      continue
+    }
     sum += v
     sq += v * v
     n++
@@ -46,10 +52,14 @@ export function stepStats(
 ): StepStats[] {
   const per = imageSize(shape)
   return Array.from({ length: shape.batch }, (_, k) => {
-    const from = k * per, to = from + per
+    const from = k * per,
+      to = from + per
     const xt = meanStd(frame.sample, from, to)
     const x0 = meanStd(frame.predictedX0, from, to)
-    let clipped = 0, farOut = 0, sq = 0, noiseNonFinite = 0
+    let clipped = 0,
+      farOut = 0,
+      sq = 0,
+      noiseNonFinite = 0
     for (let i = from; i < to; i++) {
       const a = Math.abs(frame.predictedX0[i])
       if (a > clipRange) clipped++
@@ -59,8 +69,13 @@ export function stepStats(
       else noiseNonFinite++
     }
     return {
-      clippedFraction: clipped / per, farOutFraction: farOut / per, noiseRms: Math.sqrt(sq / per),
-      sampleMean: xt.mean, sampleStd: xt.std, x0Mean: x0.mean, x0Std: x0.std,
+      clippedFraction: clipped / per,
+      farOutFraction: farOut / per,
+      noiseRms: Math.sqrt(sq / per),
+      sampleMean: xt.mean,
+      sampleStd: xt.std,
+      x0Mean: x0.mean,
+      x0Std: x0.std,
       nonFinite: xt.nonFinite + x0.nonFinite + noiseNonFinite,
     }
   })
@@ -85,7 +100,11 @@ export function statsWarnings(steps: StepStats[]): StatsWarning[] {
   const wide = steps.findIndex((s) => s.farOutFraction > OUT_OF_RANGE_FRACTION)
   if (wide >= 0) {
     const pct = Math.round(OUT_OF_RANGE_FRACTION * 100)
-    warnings.push({ kind: 'out-of-range', step: wide, message: `predicted x0 out of range (over ${pct}% of values beyond ±${FAR_OUT_RANGES}) from step ${wide + 1}` })
+    warnings.push({
+      kind: 'out-of-range',
+      step: wide,
+      message: `predicted x0 out of range (over ${pct}% of values beyond ±${FAR_OUT_RANGES}) from step ${wide + 1}`,
+    })
   }
   return warnings
 }

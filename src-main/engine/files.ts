@@ -49,7 +49,8 @@ async function placeWithoutReplacing(tmp: string, path: string): Promise<void> {
   } catch (e) {
     const code = codeOf(e)
     if (code === 'EEXIST') throw e
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EXDEV') throw e
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EXDEV')
+      throw e
     if (await exists(path)) throw Object.assign(new Error('exists'), { code: 'EEXIST' })
     await rename(tmp, path)
   }

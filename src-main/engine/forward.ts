@@ -18,14 +18,22 @@ export interface NoisedImage {
 }
 
 /** The noise every preview of this seed uses: image-sized, standard normal. */
-export const previewNoise = (size: number, seed: number): Float32Array => new Gaussian(seed).fill(new Float32Array(size))
+export const previewNoise = (size: number, seed: number): Float32Array =>
+  new Gaussian(seed).fill(new Float32Array(size))
 
 /** x_t for each t, under one schedule, from one image and one noise. */
-export function noiseImage(x0: Float32Array, noise: Float32Array, schedule: Schedule, timesteps: number[]): NoisedImage[] {
-  if (noise.length !== x0.length) throw new EngineError('bad-argument', `noise has ${noise.length} values, the image ${x0.length}`)
+export function noiseImage(
+  x0: Float32Array,
+  noise: Float32Array,
+  schedule: Schedule,
+  timesteps: number[],
+): NoisedImage[] {
+  if (noise.length !== x0.length)
+    throw new EngineError('bad-argument', `noise has ${noise.length} values, the image ${x0.length}`)
   const T = schedule.alphasCumprod.length
   return timesteps.map((t) => {
-    if (!Number.isInteger(t) || t < 0 || t >= T) throw new EngineError('bad-argument', `timestep must be an integer in [0, ${T - 1}], got ${t}`)
+    if (!Number.isInteger(t) || t < 0 || t >= T)
+      throw new EngineError('bad-argument', `timestep must be an integer in [0, ${T - 1}], got ${t}`)
     const alphaBar = schedule.alphasCumprod[t]
     return { timestep: t, alphaBar, snr: alphaBar / (1 - alphaBar), sample: addNoise(x0, noise, alphaBar) }
   })
@@ -35,7 +43,10 @@ export function noiseImage(x0: Float32Array, noise: Float32Array, schedule: Sche
  * Where a run that denoises an image starts (SDEdit, Meng et al. 2022): the image noised to `timestep`
  * with each image's own x_T as the noise, so the run's stochastic noise goes on after it (skipDraws 0).
  */
-export function startFromImage(image: Float32Array, opts: { batch: number; seed: number; timestep: number; schedule: Schedule }): RunStart {
+export function startFromImage(
+  image: Float32Array,
+  opts: { batch: number; seed: number; timestep: number; schedule: Schedule },
+): RunStart {
   const T = opts.schedule.alphasCumprod.length
   if (!Number.isInteger(opts.timestep) || opts.timestep < 0 || opts.timestep >= T) {
     throw new EngineError('bad-argument', `start timestep must be an integer in [0, ${T - 1}], got ${opts.timestep}`)

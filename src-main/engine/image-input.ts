@@ -26,16 +26,34 @@ function decodeImage(bytes: Uint8Array, name: string): Decoded {
       const max = 2 ** png.depth - 1
       if (png.palette) {
         const palette = png.palette
-        return { width: png.width, height: png.height, channels: palette[0].length, at: (x, y, c) => palette[png.data[y * png.width + x]][c] / 255 }
+        return {
+          width: png.width,
+          height: png.height,
+          channels: palette[0].length,
+          at: (x, y, c) => palette[png.data[y * png.width + x]][c] / 255,
+        }
       }
-      return { width: png.width, height: png.height, channels: png.channels, at: (x, y, c) => png.data[(y * png.width + x) * png.channels + c] / max }
+      return {
+        width: png.width,
+        height: png.height,
+        channels: png.channels,
+        at: (x, y, c) => png.data[(y * png.width + x) * png.channels + c] / max,
+      }
     }
     if (isJpeg(bytes)) {
       const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 100 })
-      return { width: img.width, height: img.height, channels: 3, at: (x, y, c) => img.data[(y * img.width + x) * 4 + c] / 255 }
+      return {
+        width: img.width,
+        height: img.height,
+        channels: 3,
+        at: (x, y, c) => img.data[(y * img.width + x) * 4 + c] / 255,
+      }
     }
   } catch (e) {
-    throw new EngineError('bad-png', `${name}: the image cannot be decoded (${e instanceof Error ? e.message : String(e)})`)
+    throw new EngineError(
+      'bad-png',
+      `${name}: the image cannot be decoded (${e instanceof Error ? e.message : String(e)})`,
+    )
   }
   throw new EngineError('bad-png', `${name}: not a PNG or JPEG image`)
 }
@@ -43,28 +61,43 @@ function decodeImage(bytes: Uint8Array, name: string): Decoded {
 /** Luma (ITU-R BT.601) for colour to gray; gray copied to every channel for gray to colour. */
 function channelValue(img: Decoded, x: number, y: number, c: number, want: number): number {
   const colour = img.channels >= 3
-  if (want === 1) return colour ? 0.299 * img.at(x, y, 0) + 0.587 * img.at(x, y, 1) + 0.114 * img.at(x, y, 2) : img.at(x, y, 0)
+  if (want === 1)
+    return colour ? 0.299 * img.at(x, y, 0) + 0.587 * img.at(x, y, 1) + 0.114 * img.at(x, y, 2) : img.at(x, y, 0)
   return colour ? img.at(x, y, Math.min(c, 2)) : img.at(x, y, 0)
 }
 
 /** The image as a model input of `channels` x `height` x `width`. */
-export function imageForModel(bytes: Uint8Array, name: string, size: { channels: number; height: number; width: number }): PlanarImage {
+export function imageForModel(
+  bytes: Uint8Array,
+  name: string,
+  size: { channels: number; height: number; width: number },
+): PlanarImage {
   const img = decodeImage(bytes, name)
   const { channels, height, width } = size
-  if (channels !== 1 && channels !== 3) throw new EngineError('bad-argument', `${name}: images can be given to 1- or 3-channel models only (this one has ${channels})`)
+  if (channels !== 1 && channels !== 3)
+    throw new EngineError(
+      'bad-argument',
+      `${name}: images can be given to 1- or 3-channel models only (this one has ${channels})`,
+    )
   // The largest centred region with the model's aspect ratio.
   const scale = Math.min(img.width / width, img.height / height)
-  const cropW = width * scale, cropH = height * scale
-  const x0 = (img.width - cropW) / 2, y0 = (img.height - cropH) / 2
+  const cropW = width * scale,
+    cropH = height * scale
+  const x0 = (img.width - cropW) / 2,
+    y0 = (img.height - cropH) / 2
   const data = new Float32Array(channels * height * width)
   for (let c = 0; c < channels; c++) {
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
         // Average the source pixels whose centres fall in this target pixel (at least the nearest one).
-        const sx0 = x0 + x * scale, sy0 = y0 + y * scale
-        const xs = Math.floor(sx0), xe = Math.max(xs + 1, Math.ceil(sx0 + scale - 1e-9))
-        const ys = Math.floor(sy0), ye = Math.max(ys + 1, Math.ceil(sy0 + scale - 1e-9))
-        let sum = 0, n = 0
+        const sx0 = x0 + x * scale,
+          sy0 = y0 + y * scale
+        const xs = Math.floor(sx0),
+          xe = Math.max(xs + 1, Math.ceil(sx0 + scale - 1e-9))
+        const ys = Math.floor(sy0),
+          ye = Math.max(ys + 1, Math.ceil(sy0 + scale - 1e-9))
+        let sum = 0,
+          n = 0
         for (let sy = ys; sy < Math.min(ye, img.height); sy++) {
           for (let sx = xs; sx < Math.min(xe, img.width); sx++) {
             sum += channelValue(img, sx, sy, c, channels)

@@ -21,7 +21,10 @@ export function writeNpy(data: Float32Array, shape: number[]): Uint8Array {
   }
   const count = shape.reduce((a, b) => a * b, 1)
   if (count !== data.length) {
-    throw new EngineError('bad-argument', `npy: shape (${shape.join(', ')}) holds ${count} values, the data has ${data.length}`)
+    throw new EngineError(
+      'bad-argument',
+      `npy: shape (${shape.join(', ')}) holds ${count} values, the data has ${data.length}`,
+    )
   }
   const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeRepr(shape)}, }`
   const growth = shape.length > 0 ? ' '.repeat(GROWTH_AXIS_MAX_DIGITS - String(shape[0]).length) : ''
@@ -59,7 +62,9 @@ export function readNpy(bytes: Uint8Array, fileName: string): { data: Float32Arr
   const littleEndian = type[1] !== '>' // '=' and '|' are native, and every host we run on is little-endian
   const count = shape.reduce((a, b) => a * b, 1)
   if (bytes.length - dataStart < count * size) {
-    throw bad(`file ends early: shape (${shape.join(', ')}) needs ${count * size} data bytes, found ${bytes.length - dataStart}`)
+    throw bad(
+      `file ends early: shape (${shape.join(', ')}) needs ${count * size} data bytes, found ${bytes.length - dataStart}`,
+    )
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + dataStart, count * size)
   const data = new Float32Array(count)
@@ -75,7 +80,8 @@ export function readNpy(bytes: Uint8Array, fileName: string): { data: Float32Arr
 }
 
 function readHeader(bytes: Uint8Array, bad: (what: string) => EngineError): Header {
-  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw bad('not a NumPy .npy file (no \\x93NUMPY magic)')
+  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b))
+    throw bad('not a NumPy .npy file (no \\x93NUMPY magic)')
   const major = bytes[6]
   if (major < 1 || major > 3) throw bad(`.npy format version ${major}.${bytes[7]} is not supported (1.0-3.0 are)`)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)

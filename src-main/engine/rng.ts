@@ -30,7 +30,8 @@ export class Gaussian {
   private spare: number | undefined
 
   constructor(readonly seed: number) {
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new EngineError('bad-argument', `seed must be a non-negative integer, got ${seed}`)
+    if (!Number.isSafeInteger(seed) || seed < 0)
+      throw new EngineError('bad-argument', `seed must be a non-negative integer, got ${seed}`)
     // Mix the high bits in too, so seeds above 2^32 are distinct streams.
     const init = splitmix32((seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32), 0x27d4eb2d))
     this.s0 = init()

@@ -45,7 +45,10 @@ export interface RunStart {
  * Where a fork of a run at step `index` starts: that step's timestep and the noise its parent drew
  * before it. A fork with the parent's own settings then reproduces the parent's remaining steps exactly.
  */
-export function forkPoint(parent: { sampler: SamplerConfig; schedule: Schedule }, index: number): Omit<RunStart, 'sample'> {
+export function forkPoint(
+  parent: { sampler: SamplerConfig; schedule: Schedule },
+  index: number,
+): Omit<RunStart, 'sample'> {
   const s = makeSampler(parent.sampler, parent.schedule)
   if (!Number.isInteger(index) || index < 0 || index >= s.timesteps.length) {
     throw new EngineError('bad-argument', `fork step must be in [0, ${s.timesteps.length - 1}], got ${index}`)
@@ -95,12 +98,16 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
   const guidance = req.guidance ?? 1
   if (!(guidance >= 0)) throw new EngineError('bad-argument', `guidance must be >= 0, got ${req.guidance}`)
   const cond = sig.classLabels ? (req.classLabel ?? req.nullClassId ?? 0) : undefined
-  const guided = sig.classLabels !== undefined && guidance !== 1 && req.nullClassId !== undefined && cond !== req.nullClassId
+  const guided =
+    sig.classLabels !== undefined && guidance !== 1 && req.nullClassId !== undefined && cond !== req.nullClassId
   if (sig.classLabels === undefined && req.guidance !== undefined && req.guidance !== 1) {
     throw new EngineError('bad-argument', `${model.info.name} takes no class label, so guidance cannot apply`)
   }
   if (guidance !== 1 && sig.classLabels && req.nullClassId === undefined) {
-    throw new EngineError('bad-argument', `${model.info.name} names no null class (stepwise.null_class_id), so guidance cannot apply`)
+    throw new EngineError(
+      'bad-argument',
+      `${model.info.name} names no null class (stepwise.null_class_id), so guidance cannot apply`,
+    )
   }
 
   // One generator an image (seed + k): its x_T first, then each stochastic step's noise.
@@ -108,7 +115,10 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
   let sample: Float32Array = new Float32Array(req.batch * per)
   if (req.start) {
     if (req.start.sample.length !== sample.length) {
-      throw new EngineError('bad-argument', `start sample has ${req.start.sample.length} values; [${req.batch},${shape.channels},${req.height},${req.width}] needs ${sample.length}`)
+      throw new EngineError(
+        'bad-argument',
+        `start sample has ${req.start.sample.length} values; [${req.batch},${shape.channels},${req.height},${req.width}] needs ${sample.length}`,
+      )
     }
     // The generators pass x_T and the skipped steps' noise, so the noise to come is the parent's.
     const scratch = new Float32Array(per)
@@ -116,7 +126,10 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
     sample.set(req.start.sample)
   } else if (req.initNoise) {
     if (req.initNoise.length !== sample.length) {
-      throw new EngineError('bad-argument', `initial noise has ${req.initNoise.length} values; [${req.batch},${shape.channels},${req.height},${req.width}] needs ${sample.length}`)
+      throw new EngineError(
+        'bad-argument',
+        `initial noise has ${req.initNoise.length} values; [${req.batch},${shape.channels},${req.height},${req.width}] needs ${sample.length}`,
+      )
     }
     sample.set(req.initNoise)
   } else {
@@ -143,7 +156,12 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
       }
     } else {
       const label = guidance === 0 ? req.nullClassId : cond
-      modelOutput = await model.predict(sample, shape, t, label === undefined ? undefined : Array(req.batch).fill(label))
+      modelOutput = await model.predict(
+        sample,
+        shape,
+        t,
+        label === undefined ? undefined : Array(req.batch).fill(label),
+      )
     }
     let noise: Float32Array | undefined
     if (sampler.isStochastic(i)) {
@@ -152,8 +170,13 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
     }
     const r = sampler.step(modelOutput, i, sample, per, noise)
     hooks.onStep?.({
-      index: i, total, timestep: t, alphaBar: req.schedule.alphasCumprod[t],
-      sample, predictedX0: r.predictedX0, predictedNoise: r.predictedNoise,
+      index: i,
+      total,
+      timestep: t,
+      alphaBar: req.schedule.alphasCumprod[t],
+      sample,
+      predictedX0: r.predictedX0,
+      predictedNoise: r.predictedNoise,
     })
     sample = r.prevSample
     hooks.onProgress?.({ step: i + 1, total, timestep: t, elapsedMs: performance.now() - started })

@@ -15,8 +15,7 @@ export interface PlanarImage {
   data: Float32Array
 }
 
-export const imageSize = (s: Pick<Shape4, 'channels' | 'height' | 'width'>): number =>
-  s.channels * s.height * s.width
+export const imageSize = (s: Pick<Shape4, 'channels' | 'height' | 'width'>): number => s.channels * s.height * s.width
 
 /** Image k of a batch as a view (no copy). */
 export function imageOf(batch: Float32Array, shape: Shape4, k: number): PlanarImage {

@@ -33,7 +33,9 @@ export function isSameOriginUpgrade(req: IncomingMessage): boolean {
   } catch {
     return false
   }
-  return url.protocol === 'http:' && isLoopbackHost(url.host) && url.host.toLowerCase() === req.headers.host?.toLowerCase()
+  return (
+    url.protocol === 'http:' && isLoopbackHost(url.host) && url.host.toLowerCase() === req.headers.host?.toLowerCase()
+  )
 }
 
 /** Cookies are shared by every port of a host: the name carries the port so two hosts do not clash. */
@@ -53,7 +55,8 @@ function cookieValue(req: IncomingMessage, name: string): string | undefined {
 
 const sameToken = (given: string | undefined, token: string): boolean => {
   if (!given) return false
-  const a = Buffer.from(given), b = Buffer.from(token)
+  const a = Buffer.from(given),
+    b = Buffer.from(token)
   return a.length === b.length && timingSafeEqual(a, b)
 }
 

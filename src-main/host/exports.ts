@@ -45,7 +45,12 @@ export function exportFolder(dir: string): ExportFolder {
         'content-length': String(info.size),
         'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(name)}`,
       })
-      await new Promise<void>((done) => createReadStream(path).on('error', () => (res.destroy(), done())).on('end', done).pipe(res))
+      await new Promise<void>((done) =>
+        createReadStream(path)
+          .on('error', () => (res.destroy(), done()))
+          .on('end', done)
+          .pipe(res),
+      )
       return true
     },
   }

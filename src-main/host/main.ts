@@ -11,7 +11,11 @@ const STOP_TIMEOUT_MS = 20_000
 
 const OPTIONS = {
   port: { type: 'string', default: '0', help: 'port on 127.0.0.1 (0: a free one)' },
-  out: { type: 'string', default: DEFAULT_OUT_DIR, help: 'folder for exports (created if needed; nothing is overwritten)' },
+  out: {
+    type: 'string',
+    default: DEFAULT_OUT_DIR,
+    help: 'folder for exports (created if needed; nothing is overwritten)',
+  },
   'settings-dir': { type: 'string', default: defaultSettingsDir(), help: 'folder of the settings file' },
   renderer: { type: 'string', help: 'serve this built renderer folder instead of building out/renderer' },
   help: { type: 'boolean', short: 'h', default: false, help: 'show this help' },
@@ -23,7 +27,9 @@ function usage(): string {
     const fallback = 'default' in o && o.type === 'string' ? ` (default: ${o.default})` : ''
     return `  ${flag.padEnd(26)}${o.help}${fallback}`
   })
-  return ['Usage: npm run serve -- [options]', '', 'Serves Stepwise to a browser on this machine.', '', ...lines].join('\n')
+  return ['Usage: npm run serve -- [options]', '', 'Serves Stepwise to a browser on this machine.', '', ...lines].join(
+    '\n',
+  )
 }
 
 async function main() {
@@ -56,7 +62,10 @@ async function main() {
     stopping = true
     console.log(`\nStepwise: ${signal}, stopping...`)
     setTimeout(() => process.exit(1), STOP_TIMEOUT_MS).unref()
-    host.close().then(() => process.exit(0), (e) => (console.error(e), process.exit(1)))
+    host.close().then(
+      () => process.exit(0),
+      (e) => (console.error(e), process.exit(1)),
+    )
   }
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))

@@ -31,7 +31,10 @@ export function rendererBuildProblem(): string | undefined {
   const index = join(RENDERER_OUT, 'index.html')
   if (!existsSync(index)) return 'out/renderer has no build'
   const built = statSync(index).mtimeMs
-  const sources = Math.max(newestMtime(join(REPO_ROOT, 'src-renderer')), ...EXTRA_SOURCES.map((f) => newestMtime(join(REPO_ROOT, f))))
+  const sources = Math.max(
+    newestMtime(join(REPO_ROOT, 'src-renderer')),
+    ...EXTRA_SOURCES.map((f) => newestMtime(join(REPO_ROOT, f))),
+  )
   return sources > built ? 'out/renderer is older than its sources' : undefined
 }
 

@@ -66,7 +66,9 @@ export function defaultSettingsDir(): string {
 /** One line naming the execution provider in use and why the others were skipped. */
 export const providerNote = (card: ModelCard): string =>
   `Stepwise: ${card.name} runs on ${card.provider}` +
-  (card.skippedProviders.length ? ` (skipped: ${card.skippedProviders.map((s) => `${s.provider}: ${s.reason}`).join('; ')})` : '')
+  (card.skippedProviders.length
+    ? ` (skipped: ${card.skippedProviders.map((s) => `${s.provider}: ${s.reason}`).join('; ')})`
+    : '')
 
 const refuse = (res: ServerResponse, status: number, text: string) => {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' })
@@ -88,7 +90,8 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
   const uploads = await createUploads({ maxBytes: options.maxUploadBytes ?? MAX_UPLOAD_BYTES })
   const engine = options.engine ?? startEngine()
   const shell = createShell({
-    engine, settings,
+    engine,
+    settings,
     save: (files) => exports.save(files),
     remember: (path) => !uploads.holds(resolve(path)),
   })
@@ -100,13 +103,15 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
     for (const [k, v] of Object.entries(common)) res.setHeader(k, v)
-    if (!isLoopbackHost(req.headers.host)) return refuse(res, 403, 'Stepwise: this host only answers to 127.0.0.1 or localhost')
+    if (!isLoopbackHost(req.headers.host))
+      return refuse(res, 403, 'Stepwise: this host only answers to 127.0.0.1 or localhost')
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const access = presentedToken(req, url, token, port)
     if (!access.ok) return refuse(res, 403, 'Stepwise: open the URL printed by `npm run serve` (with its ?token=)')
     // The raw path: URL parsing would quietly resolve "..", and an upload with ".." must be refused instead.
     const rawPath = (req.url ?? '/').split('?')[0]
-    if (req.method === 'PUT' && rawPath.startsWith('/upload/')) return uploads.receive(req, res, rawPath.slice('/upload/'.length))
+    if (req.method === 'PUT' && rawPath.startsWith('/upload/'))
+      return uploads.receive(req, res, rawPath.slice('/upload/'.length))
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'method not allowed')
     if (url.pathname.startsWith('/exports/')) {
       if (await exports.download(decodeURIComponent(url.pathname.slice('/exports/'.length)), res)) return
@@ -117,7 +122,11 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
     // Browsers ask for it on their own; a 404 would be an error in the page's console.
     if (url.pathname === '/favicon.ico') return void res.writeHead(204).end()
     if (url.pathname === '/' || url.pathname === '/index.html')
-      return refuse(res, 500, `Stepwise: the renderer is not built (${rendererDir}/index.html is missing); run: npx electron-vite build`)
+      return refuse(
+        res,
+        500,
+        `Stepwise: the renderer is not built (${rendererDir}/index.html is missing); run: npx electron-vite build`,
+      )
     refuse(res, 404, 'not found')
   }
 
@@ -130,7 +139,11 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
 
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    const allowed = url.pathname === '/ws' && isLoopbackHost(req.headers.host) && isSameOriginUpgrade(req) && presentedToken(req, url, token, port).ok
+    const allowed =
+      url.pathname === '/ws' &&
+      isLoopbackHost(req.headers.host) &&
+      isSameOriginUpgrade(req) &&
+      presentedToken(req, url, token, port).ok
     if (!allowed) {
       socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
       return
@@ -155,5 +168,12 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
       await uploads.remove()
     })())
 
-  return { url: `http://127.0.0.1:${port}/?token=${token}`, port, token, outDir: exports.dir, uploadDir: uploads.root, close }
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    token,
+    outDir: exports.dir,
+    uploadDir: uploads.root,
+    close,
+  }
 }

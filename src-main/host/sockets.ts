@@ -22,7 +22,11 @@ export interface SocketHub {
   close(): Promise<void>
 }
 
-export function createSocketHub(shell: Shell, engine: EngineClient, onModelLoaded?: (card: ModelCard) => void): SocketHub {
+export function createSocketHub(
+  shell: Shell,
+  engine: EngineClient,
+  onModelLoaded?: (card: ModelCard) => void,
+): SocketHub {
   const server = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES })
 
   const send = (socket: WebSocket, message: WireMessage | Uint8Array) => {
@@ -51,7 +55,9 @@ export function createSocketHub(shell: Shell, engine: EngineClient, onModelLoade
       let message: WireMessage
       try {
         if (!isBinary) throw new Error('text message')
-        message = decodeMessage(Buffer.isBuffer(data) ? data : Buffer.concat(data instanceof ArrayBuffer ? [Buffer.from(data)] : data))
+        message = decodeMessage(
+          Buffer.isBuffer(data) ? data : Buffer.concat(data instanceof ArrayBuffer ? [Buffer.from(data)] : data),
+        )
       } catch (e) {
         // A page speaking another protocol: nothing sensible to answer, so hang up with the reason.
         socket.close(1007, `not a Stepwise message (${(e as Error).message})`.slice(0, 120))
@@ -65,7 +71,17 @@ export function createSocketHub(shell: Shell, engine: EngineClient, onModelLoade
       try {
         send(socket, { kind: 'response', id: message.id, result })
       } catch (e) {
-        send(socket, { kind: 'response', id: message.id, result: { ok: false, error: { code: 'runtime-error', message: `${message.channel}: the answer cannot be sent (${(e as Error).message})` } } })
+        send(socket, {
+          kind: 'response',
+          id: message.id,
+          result: {
+            ok: false,
+            error: {
+              code: 'runtime-error',
+              message: `${message.channel}: the answer cannot be sent (${(e as Error).message})`,
+            },
+          },
+        })
       }
     })
   })

@@ -48,7 +48,12 @@ export function fileFor(root: string, pathname: string): string | undefined {
 }
 
 /** Serve one file of `root`; false when there is no such file (the caller answers 404). */
-export async function serveFile(root: string, pathname: string, res: ServerResponse, headers: Record<string, string> = {}): Promise<boolean> {
+export async function serveFile(
+  root: string,
+  pathname: string,
+  res: ServerResponse,
+  headers: Record<string, string> = {},
+): Promise<boolean> {
   const file = fileFor(root, pathname)
   if (!file) return false
   const info = await stat(file).catch(() => undefined)
@@ -63,6 +68,11 @@ export async function serveFile(root: string, pathname: string, res: ServerRespo
     'cache-control': html ? 'no-store' : 'private, max-age=3600',
     ...(html ? { 'content-security-policy': CONTENT_SECURITY_POLICY } : {}),
   })
-  await new Promise<void>((done) => createReadStream(file).on('error', () => (res.destroy(), done())).on('end', done).pipe(res))
+  await new Promise<void>((done) =>
+    createReadStream(file)
+      .on('error', () => (res.destroy(), done()))
+      .on('end', done)
+      .pipe(res),
+  )
   return true
 }

@@ -47,7 +47,8 @@ export function uploadSegments(rawPath: string): { batch: string; names: string[
   for (const name of names) {
     if (name === '' || name === '.' || name === '..') return { refused: `"${name}" is not a file or folder name` }
     // eslint-disable-next-line no-control-regex
-    if (/[/\\:\u0000-\u001f\u007f]/.test(name)) return { refused: `"${name}" holds a separator, colon or control character` }
+    if (/[/\\:\u0000-\u001f\u007f]/.test(name))
+      return { refused: `"${name}" holds a separator, colon or control character` }
     if (Buffer.byteLength(name) > 255) return { refused: 'a name longer than 255 bytes' }
   }
   return { batch, names }
@@ -101,7 +102,10 @@ export async function createUploads(options: { maxBytes?: number } = {}): Promis
         if (code !== 'EEXIST') await rm(file, { force: true }).catch(() => {})
         if (res.headersSent || res.destroyed) return
         if (code === 'TOO_LARGE') return answer(res, 413, { error: `upload refused: larger than ${maxBytes} bytes` })
-        if (code === 'EEXIST') return answer(res, 409, { error: `upload refused: ${parsed.names.join('/')} was already uploaded in this batch` })
+        if (code === 'EEXIST')
+          return answer(res, 409, {
+            error: `upload refused: ${parsed.names.join('/')} was already uploaded in this batch`,
+          })
         return answer(res, 500, { error: `upload failed: ${(e as Error).message}` })
       }
       // `top` is what model.load gets for the dropped item this file belongs to: itself, or its folder.

@@ -101,20 +101,27 @@ export function startEngine(options: EngineOptions = {}): EngineClient {
       while (restarts.length && now - restarts[0] > RESTART_WINDOW_MS) restarts.shift()
       const willRestart = restarts.length < MAX_RESTARTS
       const why = crash ? `: ${crash.message}` : ` (exit code ${code})`
-      failAll({ code: 'runtime-error', message: `the engine stopped unexpectedly${why}${willRestart ? '; it has been restarted' : ''}` })
+      failAll({
+        code: 'runtime-error',
+        message: `the engine stopped unexpectedly${why}${willRestart ? '; it has been restarted' : ''}`,
+      })
       if (willRestart) {
         restarts.push(now)
         start()
         if (loadedModel !== undefined) reloading = send('model.load', loadedModel)
       } else {
-        down = { code: 'runtime-error', message: `the engine stopped ${MAX_RESTARTS + 1} times within a minute and was not restarted` }
+        down = {
+          code: 'runtime-error',
+          message: `the engine stopped ${MAX_RESTARTS + 1} times within a minute and was not restarted`,
+        }
       }
     })
   }
   start()
 
   const send = (channel: string, payload: unknown): Promise<Result<unknown>> => {
-    if (closed) return Promise.resolve({ ok: false, error: { code: 'runtime-error', message: 'the engine has been closed' } })
+    if (closed)
+      return Promise.resolve({ ok: false, error: { code: 'runtime-error', message: 'the engine has been closed' } })
     if (down) return Promise.resolve({ ok: false, error: down })
     const id = nextId++
     return new Promise((resolve) => {
@@ -128,15 +135,20 @@ export function startEngine(options: EngineOptions = {}): EngineClient {
       } catch (e) {
         // e.g. a payload that cannot be structured-cloned (a function, a Svelte proxy).
         pending.delete(id)
-        resolve({ ok: false, error: { code: 'bad-argument', message: `${channel}: payload cannot be sent (${(e as Error).message})` } })
+        resolve({
+          ok: false,
+          error: { code: 'bad-argument', message: `${channel}: payload cannot be sent (${(e as Error).message})` },
+        })
       }
     })
   }
 
-  const forward = (channel: string, payload: unknown): Promise<Result<unknown>> => reloading.then(() => send(channel, payload))
+  const forward = (channel: string, payload: unknown): Promise<Result<unknown>> =>
+    reloading.then(() => send(channel, payload))
 
   return {
-    request: <C extends EngineChannel>(channel: C, payload: RequestOf<C>) => forward(channel, payload) as Promise<Result<ResponseOf<C>>>,
+    request: <C extends EngineChannel>(channel: C, payload: RequestOf<C>) =>
+      forward(channel, payload) as Promise<Result<ResponseOf<C>>>,
     forward,
     on(event, listener) {
       let set = listeners.get(event)

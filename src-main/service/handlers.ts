@@ -4,8 +4,16 @@
  */
 import { randomUUID } from 'node:crypto'
 import {
-  type EngineChannel, type EventName, type Events, type ModelCard, type RequestOf, type ResponseOf, type Result,
-  generationParameters, isEngineChannel, parseRequest,
+  type EngineChannel,
+  type EventName,
+  type Events,
+  type ModelCard,
+  type RequestOf,
+  type ResponseOf,
+  type Result,
+  generationParameters,
+  isEngineChannel,
+  parseRequest,
 } from '../../src-preload/contract'
 import { EngineError, toErrorData } from '../engine/errors'
 import { stepStats } from '../engine/diagnostics'
@@ -41,18 +49,25 @@ const bad = (message: string) => new EngineError('bad-argument', message)
 /** The schedules a forward-noising preview shows by default (scaled_linear is quadratic's diffusers name). */
 const PREVIEW_SCHEDULES = SCHEDULES.filter((s) => s !== 'scaled_linear')
 
-
 function cardOf(model: Denoiser): ModelCard {
   const info = model.info
   const t = trainingOf(info)
   return {
-    name: info.name, path: info.path, onnxPath: info.onnxPath, layout: info.layout,
-    channels: info.signature.channels, height: t.size.height, width: t.size.width, sizeFrom: t.size.from,
+    name: info.name,
+    path: info.path,
+    onnxPath: info.onnxPath,
+    layout: info.layout,
+    channels: info.signature.channels,
+    height: t.size.height,
+    width: t.size.width,
+    sizeFrom: t.size.from,
     classes: t.classes ? { names: t.classes.names, nullClassId: t.classes.nullClassId ?? null } : null,
     training: { schedule: t.schedule, predictionType: t.sampler.predictionType },
     samplerDefaults: t.sampler,
-    metadataOrigin: info.metadata.origin, assumed: t.assumed,
-    provider: info.provider, skippedProviders: info.skippedProviders,
+    metadataOrigin: info.metadata.origin,
+    assumed: t.assumed,
+    provider: info.provider,
+    skippedProviders: info.skippedProviders,
   }
 }
 
@@ -90,7 +105,10 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
       // Runs on the old model stop at their next step; its session is released once they have.
       const old = model
       model = { denoiser, key }
-      if (old) void stopAll().then(() => old.denoiser.release()).catch(() => {})
+      if (old)
+        void stopAll()
+          .then(() => old.denoiser.release())
+          .catch(() => {})
       return card
     },
 
@@ -108,7 +126,12 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
       // A fork keeps its parent's seed, batch, size and class: it continues those images.
       const seed = parent?.parameters.seed ?? req.seed
       const classLabel = parent ? parent.parameters.classLabel : req.classLabel
-      const shape = parent?.shape ?? { batch: req.batch, channels: denoiser.info.signature.channels, height: req.height ?? t.size.height, width: req.width ?? t.size.width }
+      const shape = parent?.shape ?? {
+        batch: req.batch,
+        channels: denoiser.info.signature.channels,
+        height: req.height ?? t.size.height,
+        width: req.width ?? t.size.width,
+      }
       const classProblem = classLabel === undefined ? undefined : classLabelProblem(t, classLabel, name)
       if (classProblem) throw bad(`sample.start: classLabel: ${classProblem}`)
       const schedule = makeSchedule(scheduleConfig)
@@ -116,16 +139,35 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
 
       let start: RunStart | undefined
       let startStep = 0
-      const parameters: GenerationParameters = { model: name, sampler, schedule: scheduleConfig, seed, height: shape.height, width: shape.width, classLabel, guidance: req.guidance }
+      const parameters: GenerationParameters = {
+        model: name,
+        sampler,
+        schedule: scheduleConfig,
+        seed,
+        height: shape.height,
+        width: shape.width,
+        classLabel,
+        guidance: req.guidance,
+      }
       if (parent && req.fork) {
         const step = req.fork.step
-        if (step >= parent.frames.length) throw bad(`sample.start: fork: step ${step} is beyond the ${parent.frames.length} steps that run has`)
-        start = { ...forkPoint({ sampler: parent.parameters.sampler, schedule: makeSchedule(parent.parameters.schedule) }, step), sample: parent.frames[step].sample }
+        if (step >= parent.frames.length)
+          throw bad(`sample.start: fork: step ${step} is beyond the ${parent.frames.length} steps that run has`)
+        start = {
+          ...forkPoint(
+            { sampler: parent.parameters.sampler, schedule: makeSchedule(parent.parameters.schedule) },
+            step,
+          ),
+          sample: parent.frames[step].sample,
+        }
         startStep = step
         parameters.forkedFrom = { step, parameters: parent.parameters }
       } else if (req.fromImage) {
         const image = new Float32Array(req.fromImage.image)
-        if (image.length !== per) throw bad(`sample.start: fromImage: the image has ${image.length} values; ${shape.channels}x${shape.height}x${shape.width} needs ${per}`)
+        if (image.length !== per)
+          throw bad(
+            `sample.start: fromImage: the image has ${image.length} values; ${shape.channels}x${shape.height}x${shape.width} needs ${per}`,
+          )
         start = startFromImage(image, { batch: shape.batch, seed, timestep: req.fromImage.timestep, schedule })
         parameters.fromImageAt = req.fromImage.timestep
       }
@@ -139,30 +181,61 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
       runs.set(runId, { controller, finished })
       // A fork's timeline begins with its parent's steps (shared, not copied).
       const keep: HeldRun = {
-        parameters, shape, frames: parent ? parent.frames.slice(0, startStep) : [], bytes: 0, modelKey, timesteps,
+        parameters,
+        shape,
+        frames: parent ? parent.frames.slice(0, startStep) : [],
+        bytes: 0,
+        modelKey,
+        timesteps,
         alphaBars: parent ? parent.alphaBars.slice(0, startStep) : [],
       }
       store.add(runId, keep)
       const run = async () => {
         try {
-          const result = await runSampling(denoiser, {
-            sampler, schedule, seed, batch: shape.batch, height: shape.height, width: shape.width,
-            classLabel, guidance: req.guidance, nullClassId: t.classes?.nullClassId, start,
-          }, {
-            signal: controller.signal,
-            onStep: (f) => {
-              keep.frames.push({ sample: f.sample.slice(), predictedX0: f.predictedX0.slice() })
-              keep.alphaBars.push(f.alphaBar)
-              keep.bytes += 8 * f.sample.length
-              const stats = stepStats(f, shape, sampler.clipSampleRange)
-              const sample = bufferOf(f.sample), predictedX0 = bufferOf(f.predictedX0), predictedNoise = bufferOf(f.predictedNoise)
-              emit('frame', {
-                runId, index: startStep + f.index, total: startStep + f.total, timestep: f.timestep, alphaBar: f.alphaBar,
-                sample, predictedX0, predictedNoise, stats,
-              }, [sample, predictedX0, predictedNoise])
+          const result = await runSampling(
+            denoiser,
+            {
+              sampler,
+              schedule,
+              seed,
+              batch: shape.batch,
+              height: shape.height,
+              width: shape.width,
+              classLabel,
+              guidance: req.guidance,
+              nullClassId: t.classes?.nullClassId,
+              start,
             },
-            onProgress: (p) => emit('progress', { runId, ...p, step: startStep + p.step, total: startStep + p.total }),
-          })
+            {
+              signal: controller.signal,
+              onStep: (f) => {
+                keep.frames.push({ sample: f.sample.slice(), predictedX0: f.predictedX0.slice() })
+                keep.alphaBars.push(f.alphaBar)
+                keep.bytes += 8 * f.sample.length
+                const stats = stepStats(f, shape, sampler.clipSampleRange)
+                const sample = bufferOf(f.sample),
+                  predictedX0 = bufferOf(f.predictedX0),
+                  predictedNoise = bufferOf(f.predictedNoise)
+                emit(
+                  'frame',
+                  {
+                    runId,
+                    index: startStep + f.index,
+                    total: startStep + f.total,
+                    timestep: f.timestep,
+                    alphaBar: f.alphaBar,
+                    sample,
+                    predictedX0,
+                    predictedNoise,
+                    stats,
+                  },
+                  [sample, predictedX0, predictedNoise],
+                )
+              },
+              onProgress: (p) =>
+                emit('progress', { runId, ...p, step: startStep + p.step, total: startStep + p.total }),
+            },
+          )
           keep.samples = result.samples.slice()
           keep.bytes += 4 * result.samples.length
           await store.keepWithinBudget()
@@ -194,14 +267,20 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
     async 'export.encode'(req) {
       const ids = [req.runId, ...(req.with ?? [])]
       const found = await Promise.all(ids.map((id) => heldRun(id, 'export')))
-      return { files: encodeExport(found, req).map((f) => ({ name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer })) }
+      return {
+        files: encodeExport(found, req).map((f) => ({ name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer })),
+      }
     },
 
     async 'png.read'(req) {
       const found = readStepwiseParameters(new Uint8Array(req.bytes), req.name)
       if (found === undefined) throw new EngineError('bad-png', `${req.name}: this PNG holds no Stepwise parameters`)
       const parsed = generationParameters.safeParse(found)
-      if (!parsed.success) throw new EngineError('bad-png', `${req.name}: its Stepwise parameters are damaged (${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message})`)
+      if (!parsed.success)
+        throw new EngineError(
+          'bad-png',
+          `${req.name}: its Stepwise parameters are damaged (${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message})`,
+        )
       return parsed.data
     },
 
@@ -217,14 +296,22 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
         image: bufferOf(x0),
         rows: names.map((schedule) => ({
           schedule,
-          frames: noiseImage(x0, noise, makeSchedule({ ...t.schedule, schedule }), req.timesteps)
-            .map((n) => ({ timestep: n.timestep, alphaBar: n.alphaBar, snr: n.snr, sample: bufferOf(n.sample) })),
+          frames: noiseImage(x0, noise, makeSchedule({ ...t.schedule, schedule }), req.timesteps).map((n) => ({
+            timestep: n.timestep,
+            alphaBar: n.alphaBar,
+            snr: n.snr,
+            sample: bufferOf(n.sample),
+          })),
         })),
       }
     },
 
     async 'runs.list'() {
-      return { runs: store.list(), memoryBytes: store.memoryBytes(), budgetBytes: options.frameBudgetBytes ?? FRAME_MEMORY_BUDGET_BYTES }
+      return {
+        runs: store.list(),
+        memoryBytes: store.memoryBytes(),
+        budgetBytes: options.frameBudgetBytes ?? FRAME_MEMORY_BUDGET_BYTES,
+      }
     },
 
     async 'runs.frames'(req) {
@@ -234,12 +321,23 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
         // The noise the model predicted follows from x_t and its (unclipped) x0: x_t = sqrt(ab) x0 + sqrt(1 - ab) eps.
         const noise = f.sample.map((x, j) => (x - Math.sqrt(alphaBar) * f.predictedX0[j]) / Math.sqrt(1 - alphaBar))
         return {
-          index: i, timestep: run.timesteps[i], alphaBar,
-          sample: bufferOf(f.sample), predictedX0: bufferOf(f.predictedX0), predictedNoise: bufferOf(noise),
+          index: i,
+          timestep: run.timesteps[i],
+          alphaBar,
+          sample: bufferOf(f.sample),
+          predictedX0: bufferOf(f.predictedX0),
+          predictedNoise: bufferOf(noise),
           stats: stepStats({ ...f, predictedNoise: noise }, run.shape, run.parameters.sampler.clipSampleRange),
         }
       })
-      return { runId: req.runId, parameters: run.parameters, shape: run.shape, timesteps: run.timesteps, frames, samples: run.samples ? bufferOf(run.samples) : null }
+      return {
+        runId: req.runId,
+        parameters: run.parameters,
+        shape: run.shape,
+        timesteps: run.timesteps,
+        frames,
+        samples: run.samples ? bufferOf(run.samples) : null,
+      }
     },
 
     async 'runs.delete'(req) {
@@ -259,7 +357,8 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
 
 /** Check a payload against its channel's schema, run the handler, and answer as data whatever happens. */
 export async function dispatch(handlers: Handlers, channel: string, payload: unknown): Promise<Result<unknown>> {
-  if (!isEngineChannel(channel)) return { ok: false, error: { code: 'bad-argument', message: `"${channel}" is not a channel of the engine` } }
+  if (!isEngineChannel(channel))
+    return { ok: false, error: { code: 'bad-argument', message: `"${channel}" is not a channel of the engine` } }
   const parsed = parseRequest(channel, payload)
   if (!parsed.ok) return parsed
   try {

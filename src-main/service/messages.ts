@@ -10,5 +10,4 @@ export interface WorkerRequest {
 
 /** Worker -> client: the answer to request `id`, or an event. */
 export type WorkerMessage =
-  | { id: number; result: Result<unknown> }
-  | { [E in EventName]: { event: E; payload: Events[E] } }[EventName]
+  { id: number; result: Result<unknown> } | { [E in EventName]: { event: E; payload: Events[E] } }[EventName]

@@ -64,7 +64,8 @@ export function compareLabels(runs: GenerationParameters[]): string[] {
 function planarOf(img: Pixels): PlanarImage {
   const { channels, height, width, pixels } = img
   const data = new Float32Array(pixels.length)
-  for (let i = 0; i < height * width; i++) for (let c = 0; c < channels; c++) data[c * height * width + i] = pixels[i * channels + c] / 127.5 - 1
+  for (let i = 0; i < height * width; i++)
+    for (let c = 0; c < channels; c++) data[c * height * width + i] = pixels[i * channels + c] / 127.5 - 1
   return { channels, height, width, data }
 }
 
@@ -78,7 +79,8 @@ export function encodeExport(runs: HeldRun[], req: ExportRequest): EncodedFile[]
   const [run] = runs
   const { parameters: p, shape } = run
   const samples = finished(run, req.runId)
-  if (req.index !== undefined && req.index >= shape.batch) throw bad(`export: index ${req.index} is outside the batch of ${shape.batch}`)
+  if (req.index !== undefined && req.index >= shape.batch)
+    throw bad(`export: index ${req.index} is outside the batch of ${shape.batch}`)
   const paramsOf = (k: number): GenerationParameters => ({ ...p, seed: p.seed + k })
   const meta = (q: GenerationParameters & { batch?: number }) => ({ parameters: summarize(q), stepwise: q })
   const indices = req.index === undefined ? Array.from({ length: shape.batch }, (_, k) => k) : [req.index]
@@ -86,7 +88,10 @@ export function encodeExport(runs: HeldRun[], req: ExportRequest): EncodedFile[]
   const viewOf = (f: HeldRun['frames'][number]) => (req.gifOf === 'x0' ? f.predictedX0 : f.sample)
   switch (req.kind) {
     case 'png':
-      return indices.map((k) => ({ name: `seed-${p.seed + k}.png`, bytes: encodePng(imageOf(samples, shape, k), meta(paramsOf(k))) }))
+      return indices.map((k) => ({
+        name: `seed-${p.seed + k}.png`,
+        bytes: encodePng(imageOf(samples, shape, k), meta(paramsOf(k))),
+      }))
     case 'sheet': {
       const images = indices.map((k) => imageOf(samples, shape, k))
       const sheet = contactSheet(images, { scale: Math.max(1, Math.ceil(96 / shape.width)) })
@@ -95,25 +100,48 @@ export function encodeExport(runs: HeldRun[], req: ExportRequest): EncodedFile[]
     case 'gif': {
       // The final sample closes the animation (held by encodeGif).
       const picked = selectFrames([...run.frames.map(viewOf), samples], { count: req.gifFrames })
-      const image = (x: Float32Array): PlanarImage => (req.index === undefined ? tileBatch(x, shape) : imageOf(x, shape, req.index))
-      const name = req.index === undefined ? `denoising-${what}-seed-${p.seed}-batch.gif` : `denoising-${what}-seed-${p.seed + req.index}.gif`
+      const image = (x: Float32Array): PlanarImage =>
+        req.index === undefined ? tileBatch(x, shape) : imageOf(x, shape, req.index)
+      const name =
+        req.index === undefined
+          ? `denoising-${what}-seed-${p.seed}-batch.gif`
+          : `denoising-${what}-seed-${p.seed + req.index}.gif`
       return [{ name, bytes: encodeGif(picked.map(image), { delayMs: req.gifDelayMs }) }]
     }
     case 'grid-sheet': {
       // Rows: the runs (a class each); columns: the images of each batch (seed + k), all the same size.
       runs.forEach((r, i) => {
         finished(r, i === 0 ? req.runId : req.with![i - 1])
-        if (r.shape.batch !== shape.batch || r.shape.channels !== shape.channels || r.shape.height !== shape.height || r.shape.width !== shape.width) {
+        if (
+          r.shape.batch !== shape.batch ||
+          r.shape.channels !== shape.channels ||
+          r.shape.height !== shape.height ||
+          r.shape.width !== shape.width
+        ) {
           throw bad('export: a grid needs runs of the same batch and image size')
         }
       })
-      const rowLabels = req.rowLabels ?? runs.map((r) => (r.parameters.classLabel === undefined ? 'uncond.' : `class ${r.parameters.classLabel}`))
+      const rowLabels =
+        req.rowLabels ??
+        runs.map((r) => (r.parameters.classLabel === undefined ? 'uncond.' : `class ${r.parameters.classLabel}`))
       const columnLabels = Array.from({ length: shape.batch }, (_, k) => `seed ${p.seed + k}`)
       const images = runs.flatMap((r) => Array.from({ length: shape.batch }, (_, k) => imageOf(r.samples!, r.shape, k)))
-      const scale = Math.max(1, Math.ceil(64 / shape.width), Math.ceil((textWidth(columnLabels.at(-1)!, 1) + 4) / shape.width))
+      const scale = Math.max(
+        1,
+        Math.ceil(64 / shape.width),
+        Math.ceil((textWidth(columnLabels.at(-1)!, 1) + 4) / shape.width),
+      )
       const sheet = contactSheet(images, { columns: shape.batch, rowLabels, columnLabels, scale, labelScale: 1 })
       const stepwise = { grid: runs.map((r) => r.parameters), rows: rowLabels }
-      return [{ name: `grid-seed-${p.seed}.png`, bytes: encodeSheetPng(sheet, { parameters: `grid: ${rowLabels.length} rows x ${shape.batch} seeds from ${p.seed}, ${compareLabels([p])[0]}`, stepwise }) }]
+      return [
+        {
+          name: `grid-seed-${p.seed}.png`,
+          bytes: encodeSheetPng(sheet, {
+            parameters: `grid: ${rowLabels.length} rows x ${shape.batch} seeds from ${p.seed}, ${compareLabels([p])[0]}`,
+            stepwise,
+          }),
+        },
+      ]
     }
     case 'compare-sheet':
     case 'compare-gif': {
@@ -129,20 +157,43 @@ export function encodeExport(runs: HeldRun[], req: ExportRequest): EncodedFile[]
       const labels = compareLabels(runs.map((r) => r.parameters))
       // Cells wide enough for their labels at the smallest text size, and at least 96 px.
       const labelScale = 1
-      const scale = Math.max(1, Math.ceil(96 / shape.width), ...labels.map((l) => Math.ceil((textWidth(l, labelScale) + 4) / shape.width)))
+      const scale = Math.max(
+        1,
+        Math.ceil(96 / shape.width),
+        ...labels.map((l) => Math.ceil((textWidth(l, labelScale) + 4) / shape.width)),
+      )
       if (req.kind === 'compare-sheet') {
-        const sheet = contactSheet(runs.map((r) => imageOf(r.samples!, r.shape, k)), { columns: runs.length, columnLabels: labels, scale, labelScale })
+        const sheet = contactSheet(
+          runs.map((r) => imageOf(r.samples!, r.shape, k)),
+          { columns: runs.length, columnLabels: labels, scale, labelScale },
+        )
         const stepwise = { compare: runs.map((r) => ({ ...r.parameters, seed: r.parameters.seed + k })) }
-        return [{ name: `compare-seed-${p.seed + k}.png`, bytes: encodeSheetPng(sheet, { parameters: `compare: ${labels.join(' | ')}, seed: ${p.seed + k}`, stepwise }) }]
+        return [
+          {
+            name: `compare-seed-${p.seed + k}.png`,
+            bytes: encodeSheetPng(sheet, {
+              parameters: `compare: ${labels.join(' | ')}, seed: ${p.seed + k}`,
+              stepwise,
+            }),
+          },
+        ]
       }
       // One shared scrubber: frame j shows every run at the same fraction of its own steps.
       const count = req.gifFrames ?? Math.min(60, Math.max(...runs.map((r) => r.frames.length + 1)))
       const perRun = runs.map((r) => framesByFraction([...r.frames.map(viewOf), r.samples!], count))
       const frames = Array.from({ length: count }, (_, j) => {
-        const sheet = contactSheet(perRun.map((fs, i) => imageOf(fs[j], runs[i].shape, k)), { columns: runs.length, columnLabels: labels, scale, labelScale })
+        const sheet = contactSheet(
+          perRun.map((fs, i) => imageOf(fs[j], runs[i].shape, k)),
+          { columns: runs.length, columnLabels: labels, scale, labelScale },
+        )
         return planarOf(sheet)
       })
-      return [{ name: `compare-${what}-seed-${p.seed + k}.gif`, bytes: encodeGif(frames, { delayMs: req.gifDelayMs, scale: 1 }) }]
+      return [
+        {
+          name: `compare-${what}-seed-${p.seed + k}.gif`,
+          bytes: encodeGif(frames, { delayMs: req.gifDelayMs, scale: 1 }),
+        },
+      ]
     }
   }
 }

@@ -71,9 +71,13 @@ export class RunStore {
 
   list(): RunSummary[] {
     return [...this.entries].map(([runId, e]) => ({
-      runId, parameters: e.run.parameters, shape: e.run.shape,
+      runId,
+      parameters: e.run.parameters,
+      shape: e.run.shape,
       steps: e.spillFile ? e.spilledFrames! : e.run.frames.length,
-      finished: e.run.samples !== undefined, spilled: e.spillFile !== undefined, bytes: e.run.bytes,
+      finished: e.run.samples !== undefined,
+      spilled: e.spillFile !== undefined,
+      bytes: e.run.bytes,
     }))
   }
 

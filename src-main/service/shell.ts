@@ -5,8 +5,14 @@
  * and how a model is picked.
  */
 import {
-  type Channel, type ExportRequest, type ModelCard, type ModelLoadRequest, type ProviderChoice, type Result,
-  isEngineChannel, parseRequest,
+  type Channel,
+  type ExportRequest,
+  type ModelCard,
+  type ModelLoadRequest,
+  type ProviderChoice,
+  type Result,
+  isEngineChannel,
+  parseRequest,
 } from '../../src-preload/contract'
 import type { ProviderName } from '../engine/model/providers'
 import type { SettingsStore } from '../settings'
@@ -54,7 +60,14 @@ export function createShell(ports: ShellPorts): Shell {
     'settings.get': async () => ({ ok: true, value: settings.get() }),
     'settings.set': async (patch: { parameters?: object; provider?: ProviderChoice }) => {
       const current = settings.get()
-      return { ok: true, value: settings.update({ ...patch, parameters: patch.parameters ?? current.parameters, provider: patch.provider ?? current.provider }) }
+      return {
+        ok: true,
+        value: settings.update({
+          ...patch,
+          parameters: patch.parameters ?? current.parameters,
+          provider: patch.provider ?? current.provider,
+        }),
+      }
     },
     'model.open': async () => {
       if (!ports.pickModel) return unavailable('model.open')
@@ -65,11 +78,20 @@ export function createShell(ports: ShellPorts): Shell {
       const encoded = await engine.request('export.encode', request)
       if (!encoded.ok) return encoded
       try {
-        const paths = await ports.save(encoded.value.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })), request)
+        const paths = await ports.save(
+          encoded.value.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })),
+          request,
+        )
         return { ok: true, value: { paths } }
       } catch (e) {
         const error = e as { code?: string; message?: string }
-        return { ok: false, error: { code: error.code === 'file-exists' ? 'file-exists' : 'runtime-error', message: error.message ?? String(e) } }
+        return {
+          ok: false,
+          error: {
+            code: error.code === 'file-exists' ? 'file-exists' : 'runtime-error',
+            message: error.message ?? String(e),
+          },
+        }
       }
     },
   }

@@ -29,7 +29,10 @@ const model = await loadModel(path, { providers: ['cpu'] })
 const t = trainingOf(model.info)
 const { height, width } = t.size
 const sig = model.info.signature
-const session = await ort.InferenceSession.create(new Uint8Array(await readFile(path)), { executionProviders: ['cpu'], graphOptimizationLevel: 'all' })
+const session = await ort.InferenceSession.create(new Uint8Array(await readFile(path)), {
+  executionProviders: ['cpu'],
+  graphOptimizationLevel: 'all',
+})
 
 const guided = t.classes?.nullClassId !== undefined
 const runBatch = guided ? 2 * batch : batch
@@ -42,7 +45,8 @@ async function bare(): Promise<number> {
       [sig.image.name]: new ort.Tensor('float32', x, [runBatch, sig.channels, height, width]),
       [sig.timestep.name]: new ort.Tensor('int64', new BigInt64Array(runBatch).fill(BigInt(980 - 20 * i)), [runBatch]),
     }
-    if (sig.classLabels) feeds[sig.classLabels.name] = new ort.Tensor('int64', new BigInt64Array(runBatch).fill(3n), [runBatch])
+    if (sig.classLabels)
+      feeds[sig.classLabels.name] = new ort.Tensor('int64', new BigInt64Array(runBatch).fill(3n), [runBatch])
     await session.run(feeds)
   }
   return performance.now() - start
@@ -51,24 +55,36 @@ async function bare(): Promise<number> {
 async function sampler(): Promise<number> {
   const start = performance.now()
   await runSampling(model, {
-    sampler: { ...t.sampler, sampler: 'ddim', steps: STEPS }, schedule: makeSchedule(t.schedule), seed: 1, batch, height, width,
-    classLabel: guided ? 3 : undefined, guidance: guided ? 3 : undefined, nullClassId: t.classes?.nullClassId,
+    sampler: { ...t.sampler, sampler: 'ddim', steps: STEPS },
+    schedule: makeSchedule(t.schedule),
+    seed: 1,
+    batch,
+    height,
+    width,
+    classLabel: guided ? 3 : undefined,
+    guidance: guided ? 3 : undefined,
+    nullClassId: t.classes?.nullClassId,
   })
   return performance.now() - start
 }
 
 await bare()
 await sampler() // warm-up
-let bestBare = Infinity, bestLoop = Infinity
+let bestBare = Infinity,
+  bestLoop = Infinity
 for (let r = 0; r < ROUNDS; r++) {
   bestBare = Math.min(bestBare, await bare())
   bestLoop = Math.min(bestLoop, await sampler())
 }
 console.log(`model: ${model.info.name} (${path}), provider: ${model.info.provider}`)
-console.log(`batch ${batch}${guided ? ` (x2 for guidance: ${runBatch} images a session.run)` : ''}, ${height}x${width}, ${STEPS} DDIM steps, best of ${ROUNDS}`)
+console.log(
+  `batch ${batch}${guided ? ` (x2 for guidance: ${runBatch} images a session.run)` : ''}, ${height}x${width}, ${STEPS} DDIM steps, best of ${ROUNDS}`,
+)
 console.log(`bare session.run x${STEPS}: ${bestBare.toFixed(1)} ms`)
 console.log(`sampler loop:            ${bestLoop.toFixed(1)} ms`)
-console.log(`ratio loop / bare: ${(bestLoop / bestBare).toFixed(3)}  (sampler overhead ${(100 * (bestLoop / bestBare - 1)).toFixed(1)}%)`)
+console.log(
+  `ratio loop / bare: ${(bestLoop / bestBare).toFixed(3)}  (sampler overhead ${(100 * (bestLoop / bestBare - 1)).toFixed(1)}%)`,
+)
 await model.release()
 await session.release()
 
@@ -76,10 +92,16 @@ await session.release()
 const python = process.env.STEPWISE_TORCH_PYTHON ?? '/usr/bin/python3'
 const dir = mkdtempSync(join(tmpdir(), 'stepwise-bench-'))
 const onnxPath = join(dir, 'bench-net.onnx')
-const torchRun = spawnSync(python, [new URL('./torch_loop.py', import.meta.url).pathname, onnxPath, String(batch), String(STEPS), String(ROUNDS)], { encoding: 'utf8' })
+const torchRun = spawnSync(
+  python,
+  [new URL('./torch_loop.py', import.meta.url).pathname, onnxPath, String(batch), String(STEPS), String(ROUNDS)],
+  { encoding: 'utf8' },
+)
 const line = torchRun.stdout?.trim().split('\n').at(-1)
 if (torchRun.status !== 0 || !line) {
-  console.log(`\nPyTorch comparison skipped: ${python} could not run torch_loop.py (${(torchRun.stderr || String(torchRun.error)).trim().split('\n').at(-1)})`)
+  console.log(
+    `\nPyTorch comparison skipped: ${python} could not run torch_loop.py (${(torchRun.stderr || String(torchRun.error)).trim().split('\n').at(-1)})`,
+  )
 } else {
   const torch = JSON.parse(line) as { torch_ms: number; torch: string; threads: number; params: number }
   const same = await loadModel(onnxPath, { providers: ['cpu'] })
@@ -87,8 +109,15 @@ if (torchRun.status !== 0 || !line) {
   const ours = async () => {
     const start = performance.now()
     await runSampling(same, {
-      sampler: { ...st.sampler, sampler: 'ddim', steps: STEPS }, schedule: makeSchedule(st.schedule), seed: 1, batch, height, width,
-      classLabel: 3, guidance: 3, nullClassId: st.classes?.nullClassId,
+      sampler: { ...st.sampler, sampler: 'ddim', steps: STEPS },
+      schedule: makeSchedule(st.schedule),
+      seed: 1,
+      batch,
+      height,
+      width,
+      classLabel: 3,
+      guidance: 3,
+      nullClassId: st.classes?.nullClassId,
     })
     return performance.now() - start
   }
@@ -96,7 +125,9 @@ if (torchRun.status !== 0 || !line) {
   let bestOurs = Infinity
   for (let r = 0; r < ROUNDS; r++) bestOurs = Math.min(bestOurs, await ours())
   await same.release()
-  console.log(`\nsame U-Net (${torch.params} parameters), batch ${batch} with guidance 3, ${STEPS} DDIM steps, best of ${ROUNDS}`)
+  console.log(
+    `\nsame U-Net (${torch.params} parameters), batch ${batch} with guidance 3, ${STEPS} DDIM steps, best of ${ROUNDS}`,
+  )
   console.log(`PyTorch ${torch.torch} loop (${torch.threads} threads): ${torch.torch_ms.toFixed(1)} ms`)
   console.log(`Stepwise (onnxruntime-node, cpu):     ${bestOurs.toFixed(1)} ms`)
   console.log(`ratio Stepwise / PyTorch: ${(bestOurs / torch.torch_ms).toFixed(3)}`)

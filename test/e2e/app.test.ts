@@ -31,17 +31,26 @@ const status = () => byId('progress').getAttribute('data-status')
 
 /** Drop a file (its bytes from this process) onto the window, as a synthetic drop event. */
 const dropFile = (name: string, bytes: Uint8Array, type: string) =>
-  page.evaluate(({ name, bytes, type }) => {
-    const data = new DataTransfer()
-    data.items.add(new File([new Uint8Array(bytes)], name, { type }))
-    document.querySelector('[data-testid=drop-zone]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }))
-  }, { name, bytes: [...bytes], type })
+  page.evaluate(
+    ({ name, bytes, type }) => {
+      const data = new DataTransfer()
+      data.items.add(new File([new Uint8Array(bytes)], name, { type }))
+      document
+        .querySelector('[data-testid=drop-zone]')!
+        .dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }))
+    },
+    { name, bytes: [...bytes], type },
+  )
 
 let exportedPng = ''
 
 /** The three timeline canvases as data URLs. */
 const views = () =>
-  page.evaluate(() => ['view-xt', 'view-x0', 'view-noise'].map((id) => document.querySelector<HTMLCanvasElement>(`[data-testid=${id}]`)!.toDataURL()))
+  page.evaluate(() =>
+    ['view-xt', 'view-x0', 'view-noise'].map((id) =>
+      document.querySelector<HTMLCanvasElement>(`[data-testid=${id}]`)!.toDataURL(),
+    ),
+  )
 
 describe('Stepwise in the browser host', () => {
   test('loads the default model: the card shows its name and the provider in use', async () => {
@@ -83,7 +92,10 @@ describe('Stepwise in the browser host', () => {
   test('exports the selected PNG with its parameters embedded', async () => {
     const path = await exportOne('export-png')
     exportedPng = path
-    const parameters = readStepwiseParameters(readFileSync(path), path) as { seed: number; sampler: { steps: number; sampler: string } }
+    const parameters = readStepwiseParameters(readFileSync(path), path) as {
+      seed: number
+      sampler: { steps: number; sampler: string }
+    }
     // Image k of a batch has seed + k; image 2 (index 1) is selected.
     expect(parameters.seed).toBe(SEED + 1)
     expect(parameters.sampler.steps).toBe(20)
@@ -137,10 +149,14 @@ describe('Stepwise in the browser host', () => {
     await byId('sampler').selectOption('ddpm')
     await byId('steps').fill('1000')
     await byId('generate').click()
-    await page.waitForFunction(() => {
-      const m = /(\d+) \/ 1000/.exec(document.querySelector('[data-testid=progress]')?.textContent ?? '')
-      return m !== null && Number(m[1]) >= 5
-    }, null, { timeout: 60_000 })
+    await page.waitForFunction(
+      () => {
+        const m = /(\d+) \/ 1000/.exec(document.querySelector('[data-testid=progress]')?.textContent ?? '')
+        return m !== null && Number(m[1]) >= 5
+      },
+      null,
+      { timeout: 60_000 },
+    )
     await byId('cancel').click()
     await waitForStatus('cancelled')
     const stopped = await progressText()

@@ -27,7 +27,9 @@ const rawRequest = (socketUrl: string, channel: string, payload: object) =>
         let opened = false
         ws.onopen = () => {
           opened = true
-          const header = new TextEncoder().encode(JSON.stringify({ message: { kind: 'request', id: 1, channel, payload }, buffers: [] }))
+          const header = new TextEncoder().encode(
+            JSON.stringify({ message: { kind: 'request', id: 1, channel, payload }, buffers: [] }),
+          )
           const bytes = new Uint8Array(4 + header.length)
           new DataView(bytes.buffer).setUint32(0, header.length, true)
           bytes.set(header, 4)
@@ -50,7 +52,9 @@ const socketUrl = (token: string) => `ws://127.0.0.1:${h.host.port}/ws?token=${t
 
 describe('the browser host in Chromium', () => {
   it('serves the renderer at the printed URL and the renderer mounts', async () => {
-    await h.page.waitForFunction(() => (document.getElementById('app')?.childElementCount ?? 0) > 0, undefined, { timeout: 30_000 })
+    await h.page.waitForFunction(() => (document.getElementById('app')?.childElementCount ?? 0) > 0, undefined, {
+      timeout: 30_000,
+    })
     expect(await h.page.title()).toBe('Stepwise')
     await h.screenshot('smoke-loaded')
     // No Content-Security-Policy violation at all (zod runs jitless, so not even its eval probe).
@@ -58,7 +62,12 @@ describe('the browser host in Chromium', () => {
   })
 
   it('answers a request over a raw WebSocket in the wire format', async () => {
-    const r = await rawRequest(socketUrl(h.host.token), 'schedule.get', { schedule: 'linear', trainSteps: 10, betaStart: 0.0001, betaEnd: 0.02 })
+    const r = await rawRequest(socketUrl(h.host.token), 'schedule.get', {
+      schedule: 'linear',
+      trainSteps: 10,
+      betaStart: 0.0001,
+      betaEnd: 0.02,
+    })
     expect(r.opened).toBe(true)
     const answer = r.answer as { id: number; result: { ok: boolean; value: { betas: number[] } } }
     expect(answer.id).toBe(1)

@@ -23,7 +23,9 @@ function electronBinary(): string | undefined {
 
 const binary = electronBinary()
 if (!binary) {
-  console.log('skip: the Electron binary is not installed (offline install); electron.test.ts not run. Get it with: node node_modules/electron/install.js')
+  console.log(
+    'skip: the Electron binary is not installed (offline install); electron.test.ts not run. Get it with: node node_modules/electron/install.js',
+  )
 }
 
 describe.skipIf(!binary)('the Electron app', () => {
@@ -42,16 +44,32 @@ describe.skipIf(!binary)('the Electron app', () => {
       expect(await page.title()).toBe('Stepwise')
       await page.getByTestId('model-card').waitFor({ timeout: 60_000 })
       expect(await page.getByTestId('model-provider').textContent()).toMatch(/cpu|cuda|dml|coreml|webgpu/)
-      expect(await page.evaluate(() => Object.keys((window as { stepwise?: object }).stepwise ?? {}).sort())).toEqual(['host', 'invoke', 'on', 'stage'])
+      expect(await page.evaluate(() => Object.keys((window as { stepwise?: object }).stepwise ?? {}).sort())).toEqual([
+        'host',
+        'invoke',
+        'on',
+        'stage',
+      ])
       // Served on our own scheme, no Node, no new windows, no file:// reads.
       expect(page.url()).toBe('app://stepwise/index.html')
       expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined')
       expect(await page.evaluate(() => window.open('https://example.com/') === null)).toBe(true)
-      expect(await page.evaluate(() => fetch('file:///etc/hostname').then(() => 'read', () => 'refused'))).toBe('refused')
+      expect(
+        await page.evaluate(() =>
+          fetch('file:///etc/hostname').then(
+            () => 'read',
+            () => 'refused',
+          ),
+        ),
+      ).toBe('refused')
       await page.getByTestId('steps').fill('10')
       await page.getByTestId('batch').fill('2')
       await page.getByTestId('generate').click()
-      await page.waitForFunction(() => document.querySelector('[data-testid=progress]')?.getAttribute('data-status') === 'done', undefined, { timeout: 60_000 })
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid=progress]')?.getAttribute('data-status') === 'done',
+        undefined,
+        { timeout: 60_000 },
+      )
       expect(await page.getByTestId('result').count()).toBe(2)
       await page.screenshot({ path: join(REPO_ROOT, 'test-results', 'e2e', 'electron-generated.png') })
     } finally {

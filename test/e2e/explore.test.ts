@@ -28,14 +28,21 @@ afterAll(async () => {
 
 const { byId, waitForStatus, exportOne } = ui(() => page)
 const waitEnabled = (id: string, timeout = 90_000) =>
-  page.waitForFunction((id) => {
-    const el = document.querySelector<HTMLButtonElement>(`[data-testid=${id}]`)
-    return !!el && !el.disabled
-  }, id, { timeout })
+  page.waitForFunction(
+    (id) => {
+      const el = document.querySelector<HTMLButtonElement>(`[data-testid=${id}]`)
+      return !!el && !el.disabled
+    },
+    id,
+    { timeout },
+  )
 
 /** Data URLs of every canvas with this test id, in page order. */
 const canvases = (id: string) =>
-  page.evaluate((id) => [...document.querySelectorAll<HTMLCanvasElement>(`canvas[data-testid=${id}]`)].map((c) => c.toDataURL()), id)
+  page.evaluate(
+    (id) => [...document.querySelectorAll<HTMLCanvasElement>(`canvas[data-testid=${id}]`)].map((c) => c.toDataURL()),
+    id,
+  )
 /** The timeline's x_t and predicted x0 as data URLs. */
 const views = async () => [...(await canvases('view-xt')), ...(await canvases('view-x0'))]
 const selectedResult = () =>
@@ -82,9 +89,14 @@ describe('Exploring a model in the browser host', () => {
     await expect.poll(() => byId('diagnostics').getAttribute('data-steps')).toBe(String(STEPS))
     for (const id of ['diag-clipped', 'diag-noise', 'diag-xt', 'diag-x0']) {
       expect(await byId(id).locator('path').count(), id).toBeGreaterThan(0)
-      expect(await byId(id).locator('path').first().getAttribute('d'), id).toMatch(/^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+){19}$/)
+      expect(await byId(id).locator('path').first().getAttribute('d'), id).toMatch(
+        /^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+){19}$/,
+      )
     }
-    const at = async () => ({ x: await byId('diag-noise-marker').getAttribute('x1'), text: await byId('diagnostics').textContent() })
+    const at = async () => ({
+      x: await byId('diag-noise-marker').getAttribute('x1'),
+      text: await byId('diagnostics').textContent(),
+    })
     await byId('scrubber').fill('3')
     const early = await at()
     await byId('scrubber').fill('16')
@@ -211,7 +223,9 @@ describe('Exploring a model in the browser host', () => {
     await byId('guidance').fill('15')
     await byId('generate').click()
     await waitForStatus('done')
-    await expect.poll(() => byId('diagnostics-warning').textContent()).toMatch(/predicted x0 out of range .* from step 1\b/)
+    await expect
+      .poll(() => byId('diagnostics-warning').textContent())
+      .toMatch(/predicted x0 out of range .* from step 1\b/)
     await shoot('explore-08-warning')
   })
 })

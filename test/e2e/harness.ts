@@ -40,7 +40,8 @@ export interface HarnessOptions {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install it (apt-get install chromium) or set STEPWISE_CHROMIUM`)
+  if (!existsSync(CHROMIUM))
+    throw new Error(`no Chromium at ${CHROMIUM}: install it (apt-get install chromium) or set STEPWISE_CHROMIUM`)
   const rendererDir = await ensureRendererBuilt(() => {})
   const temp = mkdtempSync(join(tmpdir(), 'stepwise-e2e-'))
   const outDir = join(temp, 'exports')
@@ -49,7 +50,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const host = await startHost({ rendererDir, log: (line) => hostLog.push(line), ...options.host, outDir, settingsDir })
   let browser: Browser | undefined
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] })
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu'],
+    })
     const page = await browser.newPage({ viewport: options.viewport ?? { width: 1280, height: 860 } })
     const pageErrors: string[] = []
     const cspViolations: string[] = []
@@ -60,16 +65,26 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       else if (m.type() === 'error') pageErrors.push(m.text())
     })
     await page.addInitScript(() =>
-      document.addEventListener('securitypolicyviolation', (e) => console.warn(`stepwise-csp-violation ${e.effectiveDirective} ${e.blockedURI}`)),
+      document.addEventListener('securitypolicyviolation', (e) =>
+        console.warn(`stepwise-csp-violation ${e.effectiveDirective} ${e.blockedURI}`),
+      ),
     )
     if (options.open ?? true) {
       const response = await page.goto(host.url)
-      if (response?.status() !== 200) throw new Error(`the page answered ${response?.status()}: ${await response?.text()}`)
+      if (response?.status() !== 200)
+        throw new Error(`the page answered ${response?.status()}: ${await response?.text()}`)
     }
     mkdirSync(SCREENSHOTS, { recursive: true })
     const opened = browser
     return {
-      page, browser, host, outDir, settingsDir, pageErrors, hostLog, cspViolations,
+      page,
+      browser,
+      host,
+      outDir,
+      settingsDir,
+      pageErrors,
+      hostLog,
+      cspViolations,
       async screenshot(name) {
         const path = join(SCREENSHOTS, `${name}.png`)
         await page.screenshot({ path })

@@ -8,7 +8,11 @@ export function ui(page: () => Page) {
 
   /** Wait until the run bar says the run is `want` (done, cancelled, ...). */
   const waitForStatus = (want: string, timeout = 60_000) =>
-    page().waitForFunction((w) => document.querySelector('[data-testid=progress]')?.getAttribute('data-status') === w, want, { timeout })
+    page().waitForFunction(
+      (w) => document.querySelector('[data-testid=progress]')?.getAttribute('data-status') === w,
+      want,
+      { timeout },
+    )
 
   async function dismissToasts() {
     for (const close of await page().locator('[data-testid=toast] button').all()) await close.click().catch(() => {})

@@ -28,19 +28,32 @@ const S = [0.5, 0.25, 0.8]
 const [B, H, W] = [8, 16, 16]
 
 /** Exact output mean and variance of the sampler for one channel, stepping the affine map with 1-value tensors. */
-function propagate(config: SamplerConfig, schedule: Schedule, mu: number, s: number, prediction: SamplerConfig['predictionType']) {
+function propagate(
+  config: SamplerConfig,
+  schedule: Schedule,
+  mu: number,
+  s: number,
+  prediction: SamplerConfig['predictionType'],
+) {
   const sampler = makeSampler({ ...config, predictionType: prediction }, schedule)
   const ab = schedule.alphasCumprod
   const oracle = (x: number, t: number) => {
-    const a = Math.sqrt(ab[t]), b = Math.sqrt(1 - ab[t]), V = a * a * s * s + b * b
-    const eps = (b * (x - a * mu)) / V, x0 = mu + (a * s * s * (x - a * mu)) / V
+    const a = Math.sqrt(ab[t]),
+      b = Math.sqrt(1 - ab[t]),
+      V = a * a * s * s + b * b
+    const eps = (b * (x - a * mu)) / V,
+      x0 = mu + (a * s * s * (x - a * mu)) / V
     return prediction === 'epsilon' ? eps : prediction === 'sample' ? x0 : a * eps - b * x0
   }
-  let mean = 0, variance = 1
+  let mean = 0,
+    variance = 1
   sampler.timesteps.forEach((t, i) => {
     // x' = alpha x + beta + gamma z: read alpha, beta, gamma off the step at x = 0, 1 and noise = 1.
-    const at = (x: number, z: number) => sampler.step(new Float32Array([oracle(x, t)]), i, new Float32Array([x]), 1, new Float32Array([z])).prevSample[0]
-    const beta = at(0, 0), alpha = at(1, 0) - beta, gamma = sampler.isStochastic(i) ? at(0, 1) - beta : 0
+    const at = (x: number, z: number) =>
+      sampler.step(new Float32Array([oracle(x, t)]), i, new Float32Array([x]), 1, new Float32Array([z])).prevSample[0]
+    const beta = at(0, 0),
+      alpha = at(1, 0) - beta,
+      gamma = sampler.isStochastic(i) ? at(0, 1) - beta : 0
     mean = alpha * mean + beta
     variance = alpha * alpha * variance + gamma * gamma
   })
@@ -49,11 +62,16 @@ function propagate(config: SamplerConfig, schedule: Schedule, mu: number, s: num
 
 function channelStats(x: Float32Array, c: number, C: number) {
   const per = H * W
-  let sum = 0, sq = 0, n = 0
-  for (let b = 0; b < B; b++) for (let i = 0; i < per; i++) {
-    const v = x[(b * C + c) * per + i]
-    sum += v; sq += v * v; n++
-  }
+  let sum = 0,
+    sq = 0,
+    n = 0
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < per; i++) {
+      const v = x[(b * C + c) * per + i]
+      sum += v
+      sq += v * v
+      n++
+    }
   const mean = sum / n
   return { mean, std: Math.sqrt(sq / n - mean * mean), n }
 }
@@ -83,7 +101,7 @@ describe('samplers recover a Gaussian data distribution with its exact denoiser'
         const exact = propagate(config, schedule, MU[c], S[c], prediction)
         const se = 5 * (exact.std / Math.sqrt(got.n))
         expect(Math.abs(got.mean - exact.mean)).toBeLessThan(se)
-        expect(Math.abs(got.std - exact.std)).toBeLessThan(5 * exact.std / Math.sqrt(2 * got.n))
+        expect(Math.abs(got.std - exact.std)).toBeLessThan((5 * exact.std) / Math.sqrt(2 * got.n))
         // The exact sampler output is the data distribution up to discretisation error.
         const relStd = (exact.std - S[c]) / S[c]
         expect(Math.abs(exact.mean - MU[c])).toBeLessThan(0.01)

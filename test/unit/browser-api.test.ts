@@ -22,7 +22,12 @@ beforeAll(async () => {
   const temp = mkdtempSync(join(tmpdir(), 'stepwise-browser-api-'))
   mkdirSync(join(temp, 'renderer'))
   writeFileSync(join(temp, 'renderer', 'index.html'), '<!doctype html><title>Stepwise</title>')
-  host = await startHost({ rendererDir: join(temp, 'renderer'), settingsDir: join(temp, 'settings'), outDir: join(temp, 'out'), log: () => {} })
+  host = await startHost({
+    rendererDir: join(temp, 'renderer'),
+    settingsDir: join(temp, 'settings'),
+    outDir: join(temp, 'out'),
+    log: () => {},
+  })
   api = connectBrowserHost(locationOf(host.url))
 })
 
@@ -41,18 +46,24 @@ describe('the browser host from the page', () => {
   it('a page opened with a wrong token gets an error result, not a hang or a rejection', async () => {
     const stranger = connectBrowserHost(locationOf(host.url.replace(/token=.*/, 'token=wrong')))
     const r = await stranger.invoke('settings.get', {})
-    expect(r).toMatchObject({ ok: false, error: { code: 'runtime-error', message: expect.stringMatching(/cannot reach the Stepwise host/) } })
+    expect(r).toMatchObject({
+      ok: false,
+      error: { code: 'runtime-error', message: expect.stringMatching(/cannot reach the Stepwise host/) },
+    })
   })
 
   it('stages a dropped file and a dropped folder in one upload batch: their paths for model.load', async () => {
     const onnx = new File([readFileSync(defaultModelPath())], 'digits.onnx')
     const config = new File(['{"num_train_timesteps": 1000}'], 'scheduler_config.json')
     const folderModel = new File(['not really onnx'], 'model.onnx')
-    const staged = await api.stage([onnx, new File([], 'my model')], [
-      { file: onnx, relativePath: '' },
-      { file: config, relativePath: 'my model/scheduler/scheduler_config.json' },
-      { file: folderModel, relativePath: 'my model/unet/model.onnx' },
-    ])
+    const staged = await api.stage(
+      [onnx, new File([], 'my model')],
+      [
+        { file: onnx, relativePath: '' },
+        { file: config, relativePath: 'my model/scheduler/scheduler_config.json' },
+        { file: folderModel, relativePath: 'my model/unet/model.onnx' },
+      ],
+    )
     if (!staged.ok) throw new Error(staged.error.message)
     const [file, folder] = staged.value
     expect(file.startsWith(host.uploadDir)).toBe(true)
@@ -71,7 +82,9 @@ describe('the browser host from the page', () => {
   it('delivers events to listeners until they unsubscribe', async () => {
     const frames: number[] = []
     const off = api.on('frame', (f) => frames.push(f.sample.byteLength))
-    const done = new Promise<Events['done']>((resolve) => { const stop = api.on('done', (d) => (stop(), resolve(d))) })
+    const done = new Promise<Events['done']>((resolve) => {
+      const stop = api.on('done', (d) => (stop(), resolve(d)))
+    })
     const started = await api.invoke('sample.start', { sampler: { sampler: 'ddim', steps: 3 }, seed: 1, batch: 1 })
     expect(started.ok).toBe(true)
     expect((await done).samples.byteLength).toBe(28 * 28 * 4)

@@ -40,13 +40,33 @@ function matchersFor(key: 'linux' | 'win' | 'mac', arch: string): { ships: Filte
   const m = fileMatcher as any
   const expand = (p: string) => p.replaceAll('${arch}', arch)
   const options = config[key] ?? {}
-  const packager = { info: { config, projectDir: ROOT, buildResourcesDir: join(ROOT, 'build'), isPrepackedAppAsar: false, debugLogger: { isEnabled: false } } }
-  const mains = m.getMainFileMatchers(ROOT, '/app', expand, options, packager, join(ROOT, 'dist'), false).map((f: any) => f.createFilter())
+  const packager = {
+    info: {
+      config,
+      projectDir: ROOT,
+      buildResourcesDir: join(ROOT, 'build'),
+      isPrepackedAppAsar: false,
+      debugLogger: { isEnabled: false },
+    },
+  }
+  const mains = m
+    .getMainFileMatchers(ROOT, '/app', expand, options, packager, join(ROOT, 'dist'), false)
+    .map((f: any) => f.createFilter())
   const main = (file: string, stat: object) => mains.some((filter: any) => filter(file, stat))
   const modules = m.getNodeModuleFileMatcher(ROOT, '/app', expand, options, packager.info).createFilter()
-  const unpack = m.getFileMatchers(config, 'asarUnpack', '/app', { macroExpander: expand, customBuildOptions: options, globalOutDir: join(ROOT, 'dist'), defaultSrc: ROOT })[0].createFilter()
+  const unpack = m
+    .getFileMatchers(config, 'asarUnpack', '/app', {
+      macroExpander: expand,
+      customBuildOptions: options,
+      globalOutDir: join(ROOT, 'dist'),
+      defaultSrc: ROOT,
+    })[0]
+    .createFilter()
   // Files inside node_modules are matched by their path from the app root, as NodeModuleCopyHelper sets it.
-  const stat = (path: string) => ({ isDirectory: () => false, ...(path.startsWith('node_modules/') ? { moduleFullFilePath: path } : {}) })
+  const stat = (path: string) => ({
+    isDirectory: () => false,
+    ...(path.startsWith('node_modules/') ? { moduleFullFilePath: path } : {}),
+  })
   return {
     ships: (path) => (path.startsWith('node_modules/') ? modules : main)(join(ROOT, path), stat(path)),
     unpacks: (path) => unpack(join(ROOT, path), stat(path)),
@@ -54,11 +74,16 @@ function matchersFor(key: 'linux' | 'win' | 'mac', arch: string): { ships: Filte
 }
 
 /** The archs a platform's targets build (the host's arch where a target names none). */
-const archsOf = (options: PlatformSpecificBuildOptions | null | undefined, hostArch: string) =>
-  [...new Set([options?.target ?? []].flat().flatMap((t: any) => (typeof t === 'object' && t.arch ? [t.arch].flat() : [hostArch])))]
+const archsOf = (options: PlatformSpecificBuildOptions | null | undefined, hostArch: string) => [
+  ...new Set(
+    [options?.target ?? []]
+      .flat()
+      .flatMap((t: any) => (typeof t === 'object' && t.arch ? [t.arch].flat() : [hostArch])),
+  ),
+]
 
 describe('electron-builder configuration', () => {
-  it('passes electron-builder\'s own schema validation', async () => {
+  it("passes electron-builder's own schema validation", async () => {
     await expect(validateConfiguration(config, { isEnabled: false } as any)).resolves.toBeUndefined()
   })
 
@@ -97,24 +122,35 @@ describe('electron-builder configuration', () => {
       const { ships } = matchersFor(key, 'x64')
       expect(ships('out/main/index.js'), key).toBe(true)
       expect(ships('resources/models/stepwise-digits.onnx'), key).toBe(true)
-      for (const path of ['src-main/cli.ts', 'src-renderer/index.html', 'README.md', 'test/unit/builder-config.test.ts', 'tools/icons.ts', 'resources/icon.svg', 'build/icon.png'])
+      for (const path of [
+        'src-main/cli.ts',
+        'src-renderer/index.html',
+        'README.md',
+        'test/unit/builder-config.test.ts',
+        'tools/icons.ts',
+        'resources/icon.svg',
+        'build/icon.png',
+      ])
         expect(ships(path), `${key}: ${path}`).toBe(false)
     }
   })
 
-  it('ships onnxruntime-node\'s binaries for the platform and arch being packaged, no others', () => {
+  it("ships onnxruntime-node's binaries for the platform and arch being packaged, no others", () => {
     const binaries = filesUnder(ORT_BIN)
     for (const { key, node } of PLATFORMS) {
       for (const arch of readdirSync(join(ROOT, ORT_BIN, 'napi-v6', node))) {
         const { ships } = matchersFor(key, arch)
         const shipped = binaries.filter((p) => ships(p))
         expect(shipped.length, `${node}-${arch}`).toBeGreaterThan(0)
-        expect(shipped.every((p) => p.startsWith(`${ORT_BIN}/napi-v6/${node}/${arch}/`)), `${node}-${arch}: ${shipped}`).toBe(true)
+        expect(
+          shipped.every((p) => p.startsWith(`${ORT_BIN}/napi-v6/${node}/${arch}/`)),
+          `${node}-${arch}: ${shipped}`,
+        ).toBe(true)
       }
     }
   })
 
-  it('unpacks onnxruntime-node\'s binaries and the default model from the asar, and nothing else', () => {
+  it("unpacks onnxruntime-node's binaries and the default model from the asar, and nothing else", () => {
     const unpacked = matchersFor('linux', 'x64').unpacks
     const wanted = [...filesUnder(ORT_BIN), ...filesUnder('resources/models')]
     expect(wanted.filter((p) => !unpacked(p))).toEqual([])
@@ -127,12 +163,19 @@ describe('electron-builder configuration', () => {
     // electron-builder copies the app (repository-relative paths) into resources/app.asar; unpacked files
     // keep the same relative paths under resources/app.asar.unpacked.
     const resourcesPath = join('/opt', 'Stepwise', 'resources')
-    expect(defaultModelPath(resourcesPath)).toBe(join(resourcesPath, 'app.asar.unpacked', 'resources/models/stepwise-digits.onnx'))
+    expect(defaultModelPath(resourcesPath)).toBe(
+      join(resourcesPath, 'app.asar.unpacked', 'resources/models/stepwise-digits.onnx'),
+    )
   })
 
   it('associates .onnx files as "ONNX diffusion model" (viewer role, a MIME type for Linux)', () => {
     expect(config.fileAssociations).toEqual([
-      expect.objectContaining({ ext: 'onnx', name: 'ONNX diffusion model', role: 'Viewer', mimeType: 'application/x-onnx' }),
+      expect.objectContaining({
+        ext: 'onnx',
+        name: 'ONNX diffusion model',
+        role: 'Viewer',
+        mimeType: 'application/x-onnx',
+      }),
     ])
   })
 
@@ -196,6 +239,7 @@ describe('icons', () => {
 
   it(`build/ is what npm run icons makes from ${ICON_SOURCE} (run it after changing the SVG)`, async () => {
     const files = await renderIcons(readFileSync(join(ROOT, ICON_SOURCE)))
-    for (const [path, bytes] of files) expect(Buffer.compare(readFileSync(join(ROOT, path)), Buffer.from(bytes)), path).toBe(0)
+    for (const [path, bytes] of files)
+      expect(Buffer.compare(readFileSync(join(ROOT, path)), Buffer.from(bytes)), path).toBe(0)
   })
 })

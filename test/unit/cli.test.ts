@@ -13,7 +13,8 @@ const ROOT = join(import.meta.dirname, '..', '..')
 
 /** Run main() in this process, capturing what it writes. */
 async function cli(...argv: string[]) {
-  let stdout = '', stderr = ''
+  let stdout = '',
+    stderr = ''
   const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => ((stdout += String(chunk)), true))
   const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: any) => ((stderr += String(chunk)), true))
   try {
@@ -70,7 +71,15 @@ describe('sample', () => {
     const r = await cli('sample', ...common, '--batch', '2', '--out', out, '--save-npy', '--sheet', '--gif', '--json')
     expect(r.code, r.stderr).toBe(0)
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
-    expect(summary).toMatchObject({ sampler: 'ddim', steps: 5, seed: 7, batch: 2, height: 28, width: 28, provider: 'cpu' })
+    expect(summary).toMatchObject({
+      sampler: 'ddim',
+      steps: 5,
+      seed: 7,
+      batch: 2,
+      height: 28,
+      width: 28,
+      provider: 'cpu',
+    })
     expect([...summary.files].sort()).toEqual(names.map((n) => join(out, n)).sort())
     for (const n of names) expect((await stat(join(out, n))).size, n).toBeGreaterThan(0)
 
@@ -81,7 +90,14 @@ describe('sample', () => {
     for (const seed of [7, 8]) {
       const png = new Uint8Array(await readFile(join(out, `seed-${seed}.png`)))
       const p = readStepwiseParameters(png, `seed-${seed}.png`) as any
-      expect(p).toMatchObject({ seed, sampler: { sampler: 'ddim', steps: 5 }, classLabel: 3, guidance: 3, height: 28, width: 28 })
+      expect(p).toMatchObject({
+        seed,
+        sampler: { sampler: 'ddim', steps: 5 },
+        classLabel: 3,
+        guidance: 3,
+        height: 28,
+        width: 28,
+      })
       const img = decodePng(png)
       expect([img.width, img.height, img.channels]).toEqual([28, 28, 1])
     }
@@ -90,11 +106,15 @@ describe('sample', () => {
   })
 
   it('refuses to overwrite without --overwrite, leaving the files unchanged', async () => {
-    const before = await Promise.all(names.map(async (n) => ({ bytes: await readFile(join(out, n)), mtime: (await stat(join(out, n))).mtimeMs })))
+    const before = await Promise.all(
+      names.map(async (n) => ({ bytes: await readFile(join(out, n)), mtime: (await stat(join(out, n))).mtimeMs })),
+    )
     const r = await cli('sample', ...common, '--batch', '2', '--out', out, '--save-npy', '--sheet', '--gif', '--json')
     expect(r.code).not.toBe(0)
     expect(r.stderr).toContain('already exists')
-    const after = await Promise.all(names.map(async (n) => ({ bytes: await readFile(join(out, n)), mtime: (await stat(join(out, n))).mtimeMs })))
+    const after = await Promise.all(
+      names.map(async (n) => ({ bytes: await readFile(join(out, n)), mtime: (await stat(join(out, n))).mtimeMs })),
+    )
     after.forEach((a, i) => {
       expect(a.bytes.equals(before[i].bytes), names[i]).toBe(true)
       expect(a.mtime, names[i]).toBe(before[i].mtime)
@@ -117,35 +137,79 @@ describe('exploring the process', () => {
   const pixels = async (path: string) => Array.from(decodePng(new Uint8Array(await readFile(path))).data)
 
   it('sample --from-step with the same settings reproduces the plain run; --then forks it', async () => {
-    const plain = join(tmp, 'plain'), same = join(tmp, 'fork-same'), fork = join(tmp, 'fork-ddpm')
+    const plain = join(tmp, 'plain'),
+      same = join(tmp, 'fork-same'),
+      fork = join(tmp, 'fork-ddpm')
     expect((await cli('sample', ...base, '--steps', '12', '--out', plain)).code).toBe(0)
     expect((await cli('sample', ...base, '--steps', '12', '--from-step', '5', '--out', same)).code).toBe(0)
     expect(await pixels(join(same, 'seed-3.png'))).toEqual(await pixels(join(plain, 'seed-3.png')))
-    const r = await cli('sample', ...base, '--steps', '12', '--from-step', '5', '--then', 'sampler=ddpm steps=40 guidance=5', '--out', fork, '--json')
+    const r = await cli(
+      'sample',
+      ...base,
+      '--steps',
+      '12',
+      '--from-step',
+      '5',
+      '--then',
+      'sampler=ddpm steps=40 guidance=5',
+      '--out',
+      fork,
+      '--json',
+    )
     expect(r.code, r.stderr).toBe(0)
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
     expect(summary.timesteps[0]).toBe((11 - 5) * 83) // step 5 of DDIM 12, leading spacing: T // 12 = 83 apart
     const p = readStepwiseParameters(new Uint8Array(await readFile(join(fork, 'seed-3.png'))), 'x') as any
-    expect(p).toMatchObject({ sampler: { sampler: 'ddpm', steps: 40 }, guidance: 5, forkedFrom: { step: 5, parameters: { sampler: { sampler: 'ddim', steps: 12 }, guidance: 3 } } })
+    expect(p).toMatchObject({
+      sampler: { sampler: 'ddpm', steps: 40 },
+      guidance: 5,
+      forkedFrom: { step: 5, parameters: { sampler: { sampler: 'ddim', steps: 12 }, guidance: 3 } },
+    })
     expect(await pixels(join(fork, 'seed-3.png'))).not.toEqual(await pixels(join(plain, 'seed-3.png')))
   })
 
   it('sample --from-step --init-image denoises a noised image (SDEdit) and keeps its digit', async () => {
     const out = join(tmp, 'sdedit')
-    const r = await cli('sample', '--seed', '1', '--steps', '50', '--from-step', '30', '--init-image', join(tmp, 'plain', 'seed-3.png'), '--out', out, '--json')
+    const r = await cli(
+      'sample',
+      '--seed',
+      '1',
+      '--steps',
+      '50',
+      '--from-step',
+      '30',
+      '--init-image',
+      join(tmp, 'plain', 'seed-3.png'),
+      '--out',
+      out,
+      '--json',
+    )
     expect(r.code, r.stderr).toBe(0)
     expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!).timesteps).toHaveLength(20)
     const p = readStepwiseParameters(new Uint8Array(await readFile(join(out, 'seed-1.png'))), 'x') as any
     expect(p.fromImageAt).toBe(380)
     // From t = 380 the digit survives: the result is close to the image it started from.
-    const a = await pixels(join(out, 'seed-1.png')), b = await pixels(join(tmp, 'plain', 'seed-3.png'))
+    const a = await pixels(join(out, 'seed-1.png')),
+      b = await pixels(join(tmp, 'plain', 'seed-3.png'))
     const diff = a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length
     expect(diff).toBeLessThan(40)
   })
 
   it('compare writes a labelled sheet and a GIF of variants from one seed', async () => {
     const out = join(tmp, 'compare')
-    const r = await cli('compare', ...base, '--variant', 'sampler=ddim steps=10', '--variant', 'sampler=ddpm steps=30', '--gif-count', '8', '--out', out, '--json')
+    const r = await cli(
+      'compare',
+      ...base,
+      '--variant',
+      'sampler=ddim steps=10',
+      '--variant',
+      'sampler=ddpm steps=30',
+      '--gif-count',
+      '8',
+      '--out',
+      out,
+      '--json',
+    )
     expect(r.code, r.stderr).toBe(0)
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
     expect(summary.variants).toEqual(['ddim 10', 'ddpm 30'])
@@ -166,7 +230,9 @@ describe('exploring the process', () => {
     expect(j.rows[0].alphaBar[1]).toBeCloseTo(0.0779, 3) // linear, T=1000, beta 1e-4..0.02, t=500
     const sheet = decodePng(new Uint8Array(await readFile(join(out, 'noise-seed-3.png'))))
     expect(sheet.width).toBeGreaterThan(3 * 28)
-    expect((await cli('noise', join(tmp, 'plain', 'seed-3.png'), '--t', '1000', '--out', out)).stderr).toContain('--t: "1000" is not a timestep in [0, 999]')
+    expect((await cli('noise', join(tmp, 'plain', 'seed-3.png'), '--t', '1000', '--out', out)).stderr).toContain(
+      '--t: "1000" is not a timestep in [0, 999]',
+    )
   })
 })
 
@@ -177,7 +243,10 @@ describe('inspect', () => {
     const info = JSON.parse(r.stdout)
     expect(info.signature.channels).toBe(1)
     expect(info.signature.classLabels).toBeDefined()
-    expect(info.training.classes).toEqual({ names: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], nullClassId: 10 })
+    expect(info.training.classes).toEqual({
+      names: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+      nullClassId: 10,
+    })
     expect(info.training.schedule).toMatchObject({ schedule: 'linear', trainSteps: 1000 })
     expect(info.training.sampler.predictionType).toBe('epsilon')
     expect(info.provider).toBe('cpu')
@@ -233,8 +302,11 @@ describe('as a real subprocess', () => {
     const bad = cliProcess('sample', '--model', '/nonexistent.onnx', '--out', join(tmp, 'sub'))
     expect(bad.code).toBe(2)
     expect(bad.stdout).toBe('')
-    expect(bad.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn'))).toEqual([
-      expect.stringMatching(/^stepwise: \/nonexistent\.onnx: no such file/),
-    ])
+    expect(
+      bad.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('npm warn')),
+    ).toEqual([expect.stringMatching(/^stepwise: \/nonexistent\.onnx: no such file/)])
   })
 })

@@ -10,8 +10,12 @@ it('the default model is a class-conditional 28x28 grayscale epsilon U-Net under
   expect((await stat(path)).size).toBeLessThan(20 * 1024 * 1024)
   const model = await loadModel(path, { providers: ['cpu'] })
   const { signature, metadata } = model.info
-  expect([signature.image.name, signature.timestep.name, signature.classLabels?.name, signature.output.name])
-    .toEqual(['sample', 'timestep', 'class_labels', 'out_sample'])
+  expect([signature.image.name, signature.timestep.name, signature.classLabels?.name, signature.output.name]).toEqual([
+    'sample',
+    'timestep',
+    'class_labels',
+    'out_sample',
+  ])
   expect(signature.image.shape.slice(1)).toEqual([1, 28, 28])
   expect(signature.timestep.dtype).toBe('int64')
   const t = trainingOf(model.info)

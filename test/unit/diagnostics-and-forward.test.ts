@@ -26,14 +26,27 @@ describe('per-step diagnostics', () => {
   it('warn where NaN first appears and where x0 leaves the data range', () => {
     const one = { batch: 1, channels: 1, height: 1, width: 4 }
     const frame = (x0: number[], noise = [0, 0, 0, 0]) =>
-      stepStats({ sample: new Float32Array(4), predictedX0: new Float32Array(x0), predictedNoise: new Float32Array(noise) }, one)[0]
+      stepStats(
+        { sample: new Float32Array(4), predictedX0: new Float32Array(x0), predictedNoise: new Float32Array(noise) },
+        one,
+      )[0]
     // A background a little past -1 (as trained models' x0 routinely is) is not out of range.
-    const steps = [frame([-1.08, -1.05, -1.1, 0]), frame([0, 0, 0, 5]), frame([0, 0, 5, 5]), frame([0, 0, 0, 0], [NaN, 0, 0, 0]), frame([NaN, 0, 0, 0])]
+    const steps = [
+      frame([-1.08, -1.05, -1.1, 0]),
+      frame([0, 0, 0, 5]),
+      frame([0, 0, 5, 5]),
+      frame([0, 0, 0, 0], [NaN, 0, 0, 0]),
+      frame([NaN, 0, 0, 0]),
+    ]
     expect(steps[0].clippedFraction).toBe(0.75)
     expect(steps[3].nonFinite).toBe(1)
     expect(statsWarnings(steps)).toEqual([
       { kind: 'non-finite', step: 3, message: 'NaN or infinite values from step 4' },
-      { kind: 'out-of-range', step: 2, message: 'predicted x0 out of range (over 25% of values beyond ±1.5) from step 3' },
+      {
+        kind: 'out-of-range',
+        step: 2,
+        message: 'predicted x0 out of range (over 25% of values beyond ±1.5) from step 3',
+      },
     ])
     expect(statsWarnings(steps.slice(0, 2))).toEqual([])
   })
@@ -54,11 +67,25 @@ describe('forward noising', () => {
   })
 
   it('one noise for every schedule: they differ only through alpha_bar', () => {
-    const images = SCHEDULES.map((name) => noiseImage(x0, noise, makeSchedule({ schedule: name, trainSteps: 1000, betaStart: 0.0001, betaEnd: 0.02 }), [500])[0])
+    const images = SCHEDULES.map(
+      (name) =>
+        noiseImage(
+          x0,
+          noise,
+          makeSchedule({ schedule: name, trainSteps: 1000, betaStart: 0.0001, betaEnd: 0.02 }),
+          [500],
+        )[0],
+    )
     // Structure left = correlation with x0 grows with alpha_bar, the same way for every schedule.
     const corr = (y: Float32Array) => {
-      let xy = 0, xx = 0, yy = 0
-      for (let i = 0; i < y.length; i++) { xy += x0[i] * y[i]; xx += x0[i] ** 2; yy += y[i] ** 2 }
+      let xy = 0,
+        xx = 0,
+        yy = 0
+      for (let i = 0; i < y.length; i++) {
+        xy += x0[i] * y[i]
+        xx += x0[i] ** 2
+        yy += y[i] ** 2
+      }
       return xy / Math.sqrt(xx * yy)
     }
     const order = (xs: number[]) => xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b])

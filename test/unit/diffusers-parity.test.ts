@@ -16,8 +16,10 @@ function dummySampleDeter(): Float32Array {
   const [B, C, H, W] = [4, 3, 8, 8]
   const n = B * C * H * W
   const out = new Float32Array(n)
-  for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++)
-    out[((b * C + c) * H + h) * W + w] = (((c * H + h) * W + w) * B + b) / n
+  for (let b = 0; b < B; b++)
+    for (let c = 0; c < C; c++)
+      for (let h = 0; h < H; h++)
+        for (let w = 0; w < W; w++) out[((b * C + c) * H + h) * W + w] = (((c * H + h) * W + w) * B + b) / n
   return out
 }
 
@@ -31,8 +33,13 @@ beforeAll(async () => {
 async function fullLoop(sampler: Partial<SamplerConfig>, betaStart = 0.0001) {
   const config: SamplerConfig = { ...DEFAULT_SAMPLER, sampler: 'ddim', steps: 10, eta: 0, clipSample: true, ...sampler }
   const r = await runSampling(model, {
-    sampler: config, schedule: makeSchedule({ ...DEFAULT_SCHEDULE, betaStart }),
-    seed: 0, batch: 4, height: 8, width: 8, initNoise: dummySampleDeter(),
+    sampler: config,
+    schedule: makeSchedule({ ...DEFAULT_SCHEDULE, betaStart }),
+    seed: 0,
+    batch: 4,
+    height: 8,
+    width: 8,
+    initNoise: dummySampleDeter(),
   })
   const abs = r.samples.reduce((s, v) => s + Math.abs(v), 0)
   return { sum: abs, mean: abs / r.samples.length }
@@ -83,9 +90,12 @@ describe('diffusers scheduler expectations', () => {
   it('ddim steps from t to t - T // steps whatever the spacing (diffusers quirk)', () => {
     const sched = makeSchedule(DEFAULT_SCHEDULE)
     const s = ddim({ ...DEFAULT_SAMPLER, steps: 10, timestepSpacing: 'trailing', clipSample: false }, sched)
-    const x = new Float32Array([0.5]), eps = new Float32Array([0.1])
+    const x = new Float32Array([0.5]),
+      eps = new Float32Array([0.1])
     const out = s.step(eps, 0, x, 1).prevSample[0]
-    const ab = sched.alphasCumprod, t = 999, p = 899
+    const ab = sched.alphasCumprod,
+      t = 999,
+      p = 899
     const x0 = (0.5 - Math.sqrt(1 - ab[t]) * 0.1) / Math.sqrt(ab[t])
     expect(out).toBeCloseTo(Math.sqrt(ab[p]) * x0 + Math.sqrt(1 - ab[p]) * 0.1, 6)
   })

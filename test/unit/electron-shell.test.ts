@@ -8,8 +8,16 @@ import { describe, expect, it } from 'vitest'
 import { COMMANDS } from '../../src-preload/contract'
 import { type MenuItemSpec, menuOptions, menuTemplate } from '../../src-main/app/menu'
 import {
-  APP_URL, CONTENT_SECURITY_POLICY, EVENT_CHANNEL, RENDERER_CSP, isTrustedSender, mimeType, modelPathFromArgv, rendererFile,
-  restorableBounds, taskbarProgress,
+  APP_URL,
+  CONTENT_SECURITY_POLICY,
+  EVENT_CHANNEL,
+  RENDERER_CSP,
+  isTrustedSender,
+  mimeType,
+  modelPathFromArgv,
+  rendererFile,
+  restorableBounds,
+  taskbarProgress,
 } from '../../src-main/app/rules'
 
 const root = join(import.meta.dirname, '..', '..')
@@ -70,7 +78,10 @@ describe('window bounds', () => {
   it('are restored where a display still shows them, else dropped', () => {
     expect(restorableBounds(saved, screen)).toEqual(saved)
     expect(restorableBounds({ ...saved, x: 2500 }, screen)).toBeUndefined() // the second monitor is gone
-    expect(restorableBounds({ ...saved, x: 2500 }, [...screen, { x: 1920, y: 0, width: 2560, height: 1400 }])).toEqual({ ...saved, x: 2500 })
+    expect(restorableBounds({ ...saved, x: 2500 }, [...screen, { x: 1920, y: 0, width: 2560, height: 1400 }])).toEqual({
+      ...saved,
+      x: 2500,
+    })
     expect(restorableBounds({ ...saved, y: -800 }, screen)).toBeUndefined() // title bar above the screen
     expect(restorableBounds(undefined, screen)).toBeUndefined()
   })
@@ -78,7 +89,9 @@ describe('window bounds', () => {
 
 describe('opening a model from the OS', () => {
   it('takes the last .onnx argument, not flags or the app itself', () => {
-    expect(modelPathFromArgv(['/opt/Stepwise/stepwise', '--no-sandbox', '/home/me/unet.onnx'])).toBe('/home/me/unet.onnx')
+    expect(modelPathFromArgv(['/opt/Stepwise/stepwise', '--no-sandbox', '/home/me/unet.onnx'])).toBe(
+      '/home/me/unet.onnx',
+    )
     expect(modelPathFromArgv(['C:\\Stepwise\\Stepwise.exe', 'C:\\models\\A.ONNX'])).toBe('C:\\models\\A.ONNX')
     expect(modelPathFromArgv(['/opt/Stepwise/stepwise', '.'])).toBeUndefined()
     expect(modelPathFromArgv(['electron', '--inspect=5858'])).toBeUndefined()
@@ -90,11 +103,19 @@ describe('the native menu', () => {
   it('offers every renderer command once, with distinct shortcuts, on each platform', () => {
     for (const platform of ['darwin', 'win32', 'linux'] as const) {
       const all = items(menuTemplate(platform, 'Stepwise'))
-      expect(all.filter((i) => i.command).map((i) => i.command).sort()).toEqual([...COMMANDS].sort())
+      expect(
+        all
+          .filter((i) => i.command)
+          .map((i) => i.command)
+          .sort(),
+      ).toEqual([...COMMANDS].sort())
       const accelerators = all.map((i) => i.accelerator).filter(Boolean)
       expect(new Set(accelerators).size).toBe(accelerators.length)
       expect(accelerators).not.toContain('Escape') // text fields and dialogs need it
-      expect(all.find((i) => i.command === 'open-model')).toMatchObject({ label: 'Open Model...', accelerator: 'CmdOrCtrl+O' })
+      expect(all.find((i) => i.command === 'open-model')).toMatchObject({
+        label: 'Open Model...',
+        accelerator: 'CmdOrCtrl+O',
+      })
       expect(all.find((i) => i.command === 'export-png')?.accelerator).toBe('CmdOrCtrl+S')
       expect(all.find((i) => i.command === 'generate')?.accelerator).toBe('CmdOrCtrl+Enter')
       expect(all.filter((i) => i.role === 'quit')).toHaveLength(1)
@@ -118,14 +139,24 @@ describe('taskbar progress', () => {
   it('is the mean of the runs in flight, and no bar without one', () => {
     expect(taskbarProgress(new Map())).toBe(-1)
     expect(taskbarProgress(new Map([['a', 0.5]]))).toBe(0.5)
-    expect(taskbarProgress(new Map([['a', 0.2], ['b', 0.6]]))).toBeCloseTo(0.4)
+    expect(
+      taskbarProgress(
+        new Map([
+          ['a', 0.2],
+          ['b', 0.6],
+        ]),
+      ),
+    ).toBeCloseTo(0.4)
   })
 })
 
 describe('the preload', () => {
   it('imports only electron and types (a sandboxed preload can load nothing else)', () => {
     const source = readFileSync(join(root, 'src-preload', 'index.ts'), 'utf8')
-    const imports = [...source.matchAll(/^import\s+(type\s+)?.*?from\s+'([^']+)'/gm)].map((m) => ({ type: !!m[1], from: m[2] }))
+    const imports = [...source.matchAll(/^import\s+(type\s+)?.*?from\s+'([^']+)'/gm)].map((m) => ({
+      type: !!m[1],
+      from: m[2],
+    }))
     expect(imports.filter((i) => !i.type).map((i) => i.from)).toEqual(['electron'])
     expect(source).toContain(`'${EVENT_CHANNEL}'`)
   })

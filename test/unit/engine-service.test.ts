@@ -10,7 +10,11 @@ function collect<E extends EventName>(event: E) {
   const waiters: [(p: Events[E]) => boolean, (p: Events[E]) => void][] = []
   const off = engine.on(event, (p) => {
     seen.push(p)
-    for (const w of [...waiters]) if (w[0](p)) { waiters.splice(waiters.indexOf(w), 1); w[1](p) }
+    for (const w of [...waiters])
+      if (w[0](p)) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w[1](p)
+      }
   })
   const next = (match: (p: Events[E]) => boolean) =>
     new Promise<Events[E]>((resolve) => {
@@ -22,11 +26,15 @@ function collect<E extends EventName>(event: E) {
 }
 
 const endOf = (runId: string) => {
-  const done = collect('done'), failed = collect('failed')
+  const done = collect('done'),
+    failed = collect('failed')
   return Promise.race([
     done.next((p) => p.runId === runId).then((p) => ({ kind: 'done' as const, p })),
     failed.next((p) => p.runId === runId).then((p) => ({ kind: 'failed' as const, p })),
-  ]).finally(() => { done.off(); failed.off() })
+  ]).finally(() => {
+    done.off()
+    failed.off()
+  })
 }
 
 beforeAll(async () => {
@@ -54,12 +62,18 @@ describe('engine service through the worker', () => {
   })
 
   it('sample.start streams float32 frames, progress and done while the main thread stays free', async () => {
-    const frames = collect('frame'), progress = collect('progress'), done = collect('done')
+    const frames = collect('frame'),
+      progress = collect('progress'),
+      done = collect('done')
     let ticks = 0
     const timer = setInterval(() => ticks++, 5)
     try {
       const r = await engine.request('sample.start', {
-        sampler: { sampler: 'ddim', steps: 10 }, seed: 0, batch: 2, classLabel: 3, guidance: 3,
+        sampler: { sampler: 'ddim', steps: 10 },
+        seed: 0,
+        batch: 2,
+        classLabel: 3,
+        guidance: 3,
       })
       if (!r.ok) throw new Error(r.error.message)
       expect(r.value.timesteps).toHaveLength(10)
@@ -75,21 +89,30 @@ describe('engine service through the worker', () => {
         }
         expect(f.alphaBar).toBeGreaterThan(0)
       }
-      expect(progress.seen.filter((p) => p.runId === r.value.runId).map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+      expect(progress.seen.filter((p) => p.runId === r.value.runId).map((p) => p.step)).toEqual([
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+      ])
       const samples = new Float32Array(end.samples)
       expect(samples.length).toBe(2 * 28 * 28)
       expect(samples.every(Number.isFinite)).toBe(true)
       expect(ticks).toBeGreaterThanOrEqual(3)
     } finally {
       clearInterval(timer)
-      frames.off(); progress.off(); done.off()
+      frames.off()
+      progress.off()
+      done.off()
     }
   })
 
   it('sample.cancel stops a 200-step run early', async () => {
     const progress = collect('progress')
     try {
-      const r = await engine.request('sample.start', { sampler: { sampler: 'ddim', steps: 200 }, seed: 1, batch: 1, classLabel: 5 })
+      const r = await engine.request('sample.start', {
+        sampler: { sampler: 'ddim', steps: 200 },
+        seed: 1,
+        batch: 1,
+        classLabel: 5,
+      })
       if (!r.ok) throw new Error(r.error.message)
       const end = endOf(r.value.runId)
       await progress.next((p) => p.runId === r.value.runId && p.step >= 2)
@@ -99,7 +122,10 @@ describe('engine service through the worker', () => {
       expect(result.kind).toBe('failed')
       if (result.kind === 'failed') expect(result.p.error.code).toBe('cancelled')
       expect(progress.seen.filter((p) => p.runId === r.value.runId).length).toBeLessThan(200)
-      expect(await engine.request('sample.cancel', { runId: r.value.runId })).toEqual({ ok: true, value: { cancelled: false } })
+      expect(await engine.request('sample.cancel', { runId: r.value.runId })).toEqual({
+        ok: true,
+        value: { cancelled: false },
+      })
     } finally {
       progress.off()
     }
@@ -118,7 +144,12 @@ describe('engine service through the worker', () => {
   })
 
   it('schedule.get returns betas and alphas_cumprod', async () => {
-    const r = await engine.request('schedule.get', { schedule: 'linear', trainSteps: 1000, betaStart: 0.0001, betaEnd: 0.02 })
+    const r = await engine.request('schedule.get', {
+      schedule: 'linear',
+      trainSteps: 1000,
+      betaStart: 0.0001,
+      betaEnd: 0.02,
+    })
     if (!r.ok) throw new Error(r.error.message)
     expect(r.value.betas).toHaveLength(1000)
     expect(r.value.betas[0]).toBeCloseTo(0.0001, 10)
@@ -173,7 +204,10 @@ parentPort.on('message', (m) => {
   it('loads the last model again in a restarted worker before anything else reaches it', async () => {
     const client = startEngine({ workerUrl: new URL(`data:text/javascript,${encodeURIComponent(fake)}`) })
     try {
-      expect(await client.forward('model.load', { path: '/models/unet.onnx' })).toEqual({ ok: true, value: { path: '/models/unet.onnx' } })
+      expect(await client.forward('model.load', { path: '/models/unet.onnx' })).toEqual({
+        ok: true,
+        value: { path: '/models/unet.onnx' },
+      })
       expect((await client.forward('sample.cancel', { runId: 'x' })).ok).toBe(false) // the worker dies
       // The new worker saw the model load first, then this request.
       expect(await client.forward('runs.list', {})).toEqual({ ok: true, value: ['model.load', 'runs.list'] })
@@ -187,13 +221,19 @@ describe('closing the engine', () => {
   it('during a run stops the run between steps and releases the model (terminating inside session.run would abort the process)', async () => {
     const other = startEngine()
     expect((await other.request('model.load', { providers: ['cpu'] })).ok).toBe(true)
-    const started = await other.request('sample.start', { sampler: { sampler: 'ddpm', steps: 1000 }, seed: 1, batch: 4 })
+    const started = await other.request('sample.start', {
+      sampler: { sampler: 'ddpm', steps: 1000 },
+      seed: 1,
+      batch: 4,
+    })
     expect(started.ok).toBe(true)
     const failed: string[] = []
     other.on('failed', (p) => failed.push(p.error.code))
     await new Promise((resolve) => setTimeout(resolve, 300))
     await other.close()
     expect(failed).toEqual(['cancelled'])
-    expect(await other.request('schedule.get', { schedule: 'linear', trainSteps: 10, betaStart: 0.1, betaEnd: 0.2 })).toMatchObject({ ok: false, error: { message: 'the engine has been closed' } })
+    expect(
+      await other.request('schedule.get', { schedule: 'linear', trainSteps: 10, betaStart: 0.1, betaEnd: 0.2 }),
+    ).toMatchObject({ ok: false, error: { message: 'the engine has been closed' } })
   })
 })

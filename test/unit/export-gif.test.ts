@@ -68,7 +68,10 @@ describe('selectFrames', () => {
   test('N frames evenly spread, first and last included', () => {
     const eleven = Array.from({ length: 11 }, (_, i) => i)
     expect(selectFrames(eleven, { count: 5 })).toEqual([0, 3, 5, 8, 10])
-    const picked = selectFrames(Array.from({ length: 1000 }, (_, i) => i), { count: 24 })
+    const picked = selectFrames(
+      Array.from({ length: 1000 }, (_, i) => i),
+      { count: 24 },
+    )
     expect(picked).toHaveLength(24)
     expect([picked[0], picked[23]]).toEqual([0, 999])
     expect(new Set(picked).size).toBe(24)

@@ -44,8 +44,18 @@ describe('png', () => {
   })
 
   test('RGB and RGBA PNGs keep every channel', () => {
-    const rgb = image(3, 2, 2, Array.from({ length: 12 }, (_, i) => i / 6 - 1))
-    const rgba = image(4, 2, 2, Array.from({ length: 16 }, (_, i) => 1 - i / 8))
+    const rgb = image(
+      3,
+      2,
+      2,
+      Array.from({ length: 12 }, (_, i) => i / 6 - 1),
+    )
+    const rgba = image(
+      4,
+      2,
+      2,
+      Array.from({ length: 16 }, (_, i) => 1 - i / 8),
+    )
     for (const img of [rgb, rgba]) {
       const png = decodePng(encodePng(img))
       expect(png.channels).toBe(img.channels)

@@ -17,7 +17,10 @@ const at = (s: { width: number; channels: number; pixels: Uint8Array }, x: numbe
 
 describe('contact sheet', () => {
   test('lays out n images in ceil(sqrt(n)) columns with padding', () => {
-    const sheet = contactSheet([10, 20, 30, 40, 50].map((g) => flat(g)), { padding: 2, background: 255 })
+    const sheet = contactSheet(
+      [10, 20, 30, 40, 50].map((g) => flat(g)),
+      { padding: 2, background: 255 },
+    )
     // 3 columns x 2 rows of 2 px cells, 2 px gaps and border.
     expect([sheet.width, sheet.height, sheet.channels]).toEqual([2 + 3 * 4, 2 + 2 * 4, 1])
     expect([at(sheet, 2, 2), at(sheet, 3, 3), at(sheet, 6, 2), at(sheet, 10, 2)]).toEqual([10, 10, 20, 30])
@@ -36,7 +39,11 @@ describe('contact sheet', () => {
   test('labels add margins with text in them and leave the cells alone', () => {
     const images = [flat(128), flat(128), flat(128), flat(128)]
     const plain = contactSheet(images, { padding: 2 })
-    const labelled = contactSheet(images, { padding: 2, rowLabels: ['SEED 1', 'SEED 2'], columnLabels: ['G 1', 'G 7.5'] })
+    const labelled = contactSheet(images, {
+      padding: 2,
+      rowLabels: ['SEED 1', 'SEED 2'],
+      columnLabels: ['G 1', 'G 7.5'],
+    })
     expect(labelled.width).toBeGreaterThan(plain.width)
     expect(labelled.height).toBeGreaterThan(plain.height)
     const dark = (x0: number, x1: number, y0: number, y1: number) => {

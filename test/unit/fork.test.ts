@@ -14,12 +14,21 @@ const schedule = makeSchedule(DEFAULT_SCHEDULE)
 let model: Denoiser
 beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'stepwise-fork-'))
-  await writeFile(join(dir, 'o.onnx'), gaussianOracle(schedule.alphasCumprod, [0.1, -0.2, 0.3], [0.5, 0.4, 0.3], 'epsilon'))
+  await writeFile(
+    join(dir, 'o.onnx'),
+    gaussianOracle(schedule.alphasCumprod, [0.1, -0.2, 0.3], [0.5, 0.4, 0.3], 'epsilon'),
+  )
   model = await loadModel(join(dir, 'o.onnx'), { providers: ['cpu'] })
 })
 
 const req = (over: Partial<RunRequest>): RunRequest => ({
-  sampler: { ...DEFAULT_SAMPLER, sampler: 'ddpm', steps: 20 }, schedule, seed: 42, batch: 2, height: 8, width: 8, ...over,
+  sampler: { ...DEFAULT_SAMPLER, sampler: 'ddpm', steps: 20 },
+  schedule,
+  seed: 42,
+  batch: 2,
+  height: 8,
+  width: 8,
+  ...over,
 })
 
 async function framesOf(r: RunRequest) {
@@ -39,11 +48,16 @@ describe('shared noise and forks', () => {
     expect(b.frames[1].sample).not.toEqual(a.frames[1].sample) // eta differs after the first step
   })
 
-  it('a fork with the parent\'s settings reproduces the parent from the fork step on, bit for bit', async () => {
-    for (const sampler of [{ ...DEFAULT_SAMPLER, sampler: 'ddpm' as const, steps: 20 }, { ...DEFAULT_SAMPLER, sampler: 'ddim' as const, steps: 20, eta: 0.7 }]) {
+  it("a fork with the parent's settings reproduces the parent from the fork step on, bit for bit", async () => {
+    for (const sampler of [
+      { ...DEFAULT_SAMPLER, sampler: 'ddpm' as const, steps: 20 },
+      { ...DEFAULT_SAMPLER, sampler: 'ddim' as const, steps: 20, eta: 0.7 },
+    ]) {
       const parent = await framesOf(req({ sampler }))
       for (const k of [0, 1, 7, 19]) {
-        const fork = await framesOf(req({ sampler, start: { ...forkPoint({ sampler, schedule }, k), sample: parent.frames[k].sample } }))
+        const fork = await framesOf(
+          req({ sampler, start: { ...forkPoint({ sampler, schedule }, k), sample: parent.frames[k].sample } }),
+        )
         expect(fork.timesteps).toEqual(parent.timesteps.slice(k))
         fork.frames.forEach((f, i) => expect(f.sample).toEqual(parent.frames[k + i].sample))
         expect(fork.samples).toEqual(parent.samples)
@@ -51,7 +65,7 @@ describe('shared noise and forks', () => {
     }
   })
 
-  it('a fork with another sampler and step count starts at the parent\'s timestep and goes on below it', async () => {
+  it("a fork with another sampler and step count starts at the parent's timestep and goes on below it", async () => {
     const sampler = { ...DEFAULT_SAMPLER, sampler: 'ddpm' as const, steps: 20 }
     const parent = await framesOf(req({ sampler }))
     const at = forkPoint({ sampler, schedule }, 5)
@@ -68,7 +82,11 @@ describe('shared noise and forks', () => {
   it('refuses a fork step outside the run or a start sample of the wrong size', async () => {
     const sampler = { ...DEFAULT_SAMPLER, sampler: 'ddpm' as const, steps: 20 }
     expect(() => forkPoint({ sampler, schedule }, 20)).toThrow(/fork step must be in \[0, 19\]/)
-    await expect(runSampling(model, req({ start: { timestep: 500, skipDraws: 0, sample: new Float32Array(5) } }))).rejects.toThrow(/start sample has 5 values/)
-    await expect(runSampling(model, req({ start: { timestep: 1000, skipDraws: 0, sample: new Float32Array(2 * 3 * 64) } }))).rejects.toThrow(/start timestep must be an integer in \[0, 999\]/)
+    await expect(
+      runSampling(model, req({ start: { timestep: 500, skipDraws: 0, sample: new Float32Array(5) } })),
+    ).rejects.toThrow(/start sample has 5 values/)
+    await expect(
+      runSampling(model, req({ start: { timestep: 1000, skipDraws: 0, sample: new Float32Array(2 * 3 * 64) } })),
+    ).rejects.toThrow(/start timestep must be an integer in \[0, 999\]/)
   })
 })

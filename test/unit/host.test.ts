@@ -22,7 +22,10 @@ beforeAll(async () => {
   // A stand-in renderer: these tests are about the host, the e2e tests serve the real build.
   const rendererDir = join(temp, 'renderer')
   mkdirSync(join(rendererDir, 'assets'), { recursive: true })
-  writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>Stepwise</title><script type="module" src="/assets/app.js"></script>')
+  writeFileSync(
+    join(rendererDir, 'index.html'),
+    '<!doctype html><title>Stepwise</title><script type="module" src="/assets/app.js"></script>',
+  )
   writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log("hi")')
   settingsDir = join(temp, 'settings')
   outDir = join(temp, 'exports')
@@ -39,7 +42,12 @@ interface Answer {
   body: Buffer
 }
 
-function http(method: string, path: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<Answer> {
+function http(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: Buffer | string,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port: host.port, method, path, headers }, (res) => {
       const chunks: Buffer[] = []
@@ -72,7 +80,8 @@ async function connect(headers: Record<string, string> = {}, token = host.token)
   })
   let nextId = 1
   return {
-    ws, events,
+    ws,
+    events,
     request<T>(channel: Channel, payload: unknown): Promise<Result<T>> {
       const id = nextId++
       return new Promise((resolve) => {
@@ -139,7 +148,15 @@ describe('the browser host lets in only the printed URL', () => {
   it('uploads: the token, and no way out of the upload folder', async () => {
     expect((await http('PUT', '/upload/b1/model.onnx', {}, 'x')).status).toBe(403)
     const t = { 'x-stepwise-token': host.token }
-    for (const bad of ['/upload/b1/../escape.onnx', '/upload/b1/%2e%2e/escape.onnx', '/upload/b1/a%2F..%2F..%2Fescape', '/upload/../x', '/upload/b1//etc/passwd', '/upload/b1/c%3A%5Cx', '/upload/b1/a%00b']) {
+    for (const bad of [
+      '/upload/b1/../escape.onnx',
+      '/upload/b1/%2e%2e/escape.onnx',
+      '/upload/b1/a%2F..%2F..%2Fescape',
+      '/upload/../x',
+      '/upload/b1//etc/passwd',
+      '/upload/b1/c%3A%5Cx',
+      '/upload/b1/a%00b',
+    ]) {
       const r = await http('PUT', bad, t, 'x')
       expect(r.status, bad).toBe(400)
     }
@@ -170,9 +187,17 @@ describe('the contract over the WebSocket', () => {
   })
 
   it('runs a batch of 2 with DDIM in 5 steps: 5 frames of real float32 buffers, then done', async () => {
-    run = value(await client.request<SampleStarted>('sample.start', { sampler: { sampler: 'ddim', steps: 5 }, seed: 3, batch: 2 }))
+    run = value(
+      await client.request<SampleStarted>('sample.start', {
+        sampler: { sampler: 'ddim', steps: 5 },
+        seed: 3,
+        batch: 2,
+      }),
+    )
     const done = await client.until('done', (p) => p.runId === run.runId)
-    const frames = client.events.filter((e) => e.event === 'frame' && (e.payload as Events['frame']).runId === run.runId).map((e) => e.payload as Events['frame'])
+    const frames = client.events
+      .filter((e) => e.event === 'frame' && (e.payload as Events['frame']).runId === run.runId)
+      .map((e) => e.payload as Events['frame'])
     const bytes = 2 * 1 * 28 * 28 * 4
     expect(frames.map((f) => f.index)).toEqual([0, 1, 2, 3, 4])
     for (const f of frames) {
@@ -189,8 +214,12 @@ describe('the contract over the WebSocket', () => {
   })
 
   it('export.save writes the PNG into the out folder, never over an earlier one, and offers it for download', async () => {
-    const first = value(await client.request<{ paths: string[] }>('export.save', { runId: run.runId, kind: 'png', index: 0 })).paths
-    const second = value(await client.request<{ paths: string[] }>('export.save', { runId: run.runId, kind: 'png', index: 0 })).paths
+    const first = value(
+      await client.request<{ paths: string[] }>('export.save', { runId: run.runId, kind: 'png', index: 0 }),
+    ).paths
+    const second = value(
+      await client.request<{ paths: string[] }>('export.save', { runId: run.runId, kind: 'png', index: 0 }),
+    ).paths
     expect(first).toEqual([join(outDir, 'seed-3.png')])
     expect(second).toEqual([join(outDir, 'seed-3 (2).png')])
     const png = readFileSync(first[0])
@@ -214,7 +243,9 @@ describe('the contract over the WebSocket', () => {
   })
 
   it('settings.set persists in the settings folder', async () => {
-    const set = value(await client.request<Settings>('settings.set', { provider: 'cpu', parameters: { seed: 99, batch: 3 } }))
+    const set = value(
+      await client.request<Settings>('settings.set', { provider: 'cpu', parameters: { seed: 99, batch: 3 } }),
+    )
     expect(set.provider).toBe('cpu')
     const file = JSON.parse(readFileSync(join(settingsDir, 'browser-host.json'), 'utf8')) as Settings
     expect(file.provider).toBe('cpu')
@@ -223,7 +254,10 @@ describe('the contract over the WebSocket', () => {
 
   it('model.open is not available in the browser, and a bad request is refused as data', async () => {
     const open = await client.request('model.open', {})
-    expect(open).toMatchObject({ ok: false, error: { code: 'bad-argument', message: expect.stringMatching(/not available/) } })
+    expect(open).toMatchObject({
+      ok: false,
+      error: { code: 'bad-argument', message: expect.stringMatching(/not available/) },
+    })
     const bad = await client.request('sample.start', { seed: -1 })
     expect(bad).toMatchObject({ ok: false, error: { code: 'bad-argument' } })
   })
@@ -245,14 +279,19 @@ describe('uploads past the size limit', () => {
     const port = (server.address() as AddressInfo).port
     const put = (path: string, chunks: string[], headers: Record<string, string> = {}) =>
       new Promise<number>((resolve) => {
-        const req = httpRequest({ host: '127.0.0.1', port, method: 'PUT', path, headers }, (res) => (res.resume(), resolve(res.statusCode ?? 0)))
+        const req = httpRequest(
+          { host: '127.0.0.1', port, method: 'PUT', path, headers },
+          (res) => (res.resume(), resolve(res.statusCode ?? 0)),
+        )
         req.on('error', () => resolve(-1)) // the server may hang up mid-body
         for (const c of chunks) req.write(c)
         req.end()
       })
     try {
       expect(await put('/upload/b/declared.onnx', ['x'.repeat(11)])).toBe(413)
-      const streamed = await put('/upload/b/streamed.onnx', ['x'.repeat(6), 'x'.repeat(6)], { 'transfer-encoding': 'chunked' })
+      const streamed = await put('/upload/b/streamed.onnx', ['x'.repeat(6), 'x'.repeat(6)], {
+        'transfer-encoding': 'chunked',
+      })
       expect([413, -1]).toContain(streamed)
       expect(await put('/upload/b/fits.onnx', ['x'.repeat(10)])).toBe(201)
       await expect.poll(() => readdirSync(join(uploads.root, 'b'))).toEqual(['fits.onnx'])

@@ -56,7 +56,10 @@ describe('bad model files each give their error, naming the file', () => {
   })
 
   it('a text file renamed model.onnx -> not-onnx', async () => {
-    const path = await put('text/model.onnx', 'This is not a model, just some notes.\nSee README.md for the real thing.\n')
+    const path = await put(
+      'text/model.onnx',
+      'This is not a model, just some notes.\nSee README.md for the real thing.\n',
+    )
     await expectLoadError(path, 'not-onnx')
   })
 
@@ -78,23 +81,32 @@ describe('bad model files each give their error, naming the file', () => {
   const W = { name: 'W', dims: [784, 10], data: new Float32Array(7840).fill(0.01) }
 
   it('an image classifier (x [B,1,28,28] -> logits [B,10]) -> not-a-denoiser', async () => {
-    const path = await put('classifier.onnx', buildOnnx({
-      inputs: [{ name: 'x', dtype: 'float32', shape: ['B', 1, 28, 28] }],
-      outputs: [{ name: 'logits', dtype: 'float32', shape: ['B', 10] }],
-      initializers: [W],
-      nodes: classifierNodes,
-    }))
+    const path = await put(
+      'classifier.onnx',
+      buildOnnx({
+        inputs: [{ name: 'x', dtype: 'float32', shape: ['B', 1, 28, 28] }],
+        outputs: [{ name: 'logits', dtype: 'float32', shape: ['B', 10] }],
+        initializers: [W],
+        nodes: classifierNodes,
+      }),
+    )
     // The output is checked before the other inputs: a classifier is told apart by its output's shape.
     await expectLoadError(path, 'not-a-denoiser', path, ['no 4-D output', 'logits[B,10] (float32)'])
   })
 
   it('a noisy-image classifier (x, t -> logits [B,10]) -> not-a-denoiser, the output not being 4-D', async () => {
-    const path = await put('noisy-classifier.onnx', buildOnnx({
-      inputs: [{ name: 'x', dtype: 'float32', shape: ['B', 1, 28, 28] }, { name: 't', dtype: 'int64', shape: ['B'] }],
-      outputs: [{ name: 'logits', dtype: 'float32', shape: ['B', 10] }],
-      initializers: [W],
-      nodes: classifierNodes,
-    }))
+    const path = await put(
+      'noisy-classifier.onnx',
+      buildOnnx({
+        inputs: [
+          { name: 'x', dtype: 'float32', shape: ['B', 1, 28, 28] },
+          { name: 't', dtype: 'int64', shape: ['B'] },
+        ],
+        outputs: [{ name: 'logits', dtype: 'float32', shape: ['B', 10] }],
+        initializers: [W],
+        nodes: classifierNodes,
+      }),
+    )
     await expectLoadError(path, 'not-a-denoiser', path, ['4-D', 'logits[B,10] (float32)'])
   })
 
@@ -104,25 +116,39 @@ describe('bad model files each give their error, naming the file', () => {
   })
 
   it('a float64 image input -> unsupported-dtype', async () => {
-    const path = await put('f64.onnx', identity([
-      { name: 'sample', dtype: 'float64', shape: ['B', 1, 8, 8] }, { name: 'timestep', dtype: 'int64', shape: ['B'] },
-    ]))
+    const path = await put(
+      'f64.onnx',
+      identity([
+        { name: 'sample', dtype: 'float64', shape: ['B', 1, 8, 8] },
+        { name: 'timestep', dtype: 'int64', shape: ['B'] },
+      ]),
+    )
     await expectLoadError(path, 'unsupported-dtype', path, ['float64'])
   })
 
   it('an int8 timestep input -> unsupported-dtype', async () => {
-    const path = await put('int8-t.onnx', identity([
-      { name: 'sample', dtype: 'float32', shape: ['B', 1, 8, 8] }, { name: 'timestep', dtype: 'int8', shape: ['B'] },
-    ]))
+    const path = await put(
+      'int8-t.onnx',
+      identity([
+        { name: 'sample', dtype: 'float32', shape: ['B', 1, 8, 8] },
+        { name: 'timestep', dtype: 'int8', shape: ['B'] },
+      ]),
+    )
     await expectLoadError(path, 'unsupported-dtype', path, ['timestep', 'int8'])
   })
 
   it('a denoiser signature with an operator onnxruntime lacks -> unsupported-operator', async () => {
-    const path = await put('nosuchop.onnx', buildOnnx({
-      inputs: [{ name: 'sample', dtype: 'float32', shape: ['B', 1, 8, 8] }, { name: 'timestep', dtype: 'int64', shape: ['B'] }],
-      outputs: [{ name: 'out', dtype: 'float32', shape: ['B', 1, 8, 8] }],
-      nodes: [{ op: 'NoSuchOp', inputs: ['sample', 'timestep'], outputs: ['out'] }],
-    }))
+    const path = await put(
+      'nosuchop.onnx',
+      buildOnnx({
+        inputs: [
+          { name: 'sample', dtype: 'float32', shape: ['B', 1, 8, 8] },
+          { name: 'timestep', dtype: 'int64', shape: ['B'] },
+        ],
+        outputs: [{ name: 'out', dtype: 'float32', shape: ['B', 1, 8, 8] }],
+        nodes: [{ op: 'NoSuchOp', inputs: ['sample', 'timestep'], outputs: ['out'] }],
+      }),
+    )
     await expectLoadError(path, 'unsupported-operator', path, ['NoSuchOp'])
   })
 
@@ -182,7 +208,10 @@ describe('good models load from each layout with their training config', () => {
 
   it('a sidecar <name>.json gives the schedule, steps and prediction type', async () => {
     const path = await put('side/oracle.onnx', oracle())
-    await put('side/oracle.json', JSON.stringify({ beta_schedule: 'squaredcos_cap_v2', prediction_type: 'v_prediction', num_train_timesteps: 500 }))
+    await put(
+      'side/oracle.json',
+      JSON.stringify({ beta_schedule: 'squaredcos_cap_v2', prediction_type: 'v_prediction', num_train_timesteps: 500 }),
+    )
     const model = await loadModel(path, { providers: ['cpu'] })
     try {
       expect(model.info.layout).toBe('onnx+sidecar')
@@ -191,18 +220,36 @@ describe('good models load from each layout with their training config', () => {
       expect(t.schedule.trainSteps).toBe(500)
       expect(t.sampler.predictionType).toBe('v_prediction')
       expect(t.assumed).not.toContain('beta_schedule')
-      expect(model.info.metadata.origin).toMatchObject({ beta_schedule: 'sidecar', prediction_type: 'sidecar', num_train_timesteps: 'sidecar' })
+      expect(model.info.metadata.origin).toMatchObject({
+        beta_schedule: 'sidecar',
+        prediction_type: 'sidecar',
+        num_train_timesteps: 'sidecar',
+      })
     } finally {
       await model.release()
     }
   })
 
   async function diffusersFolder(name: string, onnx: Uint8Array) {
-    await put(`${name}/model_index.json`, JSON.stringify({ _class_name: 'DDPMPipeline', unet: ['diffusers', 'UNet2DModel'], scheduler: ['diffusers', 'DDIMScheduler'] }))
+    await put(
+      `${name}/model_index.json`,
+      JSON.stringify({
+        _class_name: 'DDPMPipeline',
+        unet: ['diffusers', 'UNet2DModel'],
+        scheduler: ['diffusers', 'DDIMScheduler'],
+      }),
+    )
     await put(`${name}/unet/model.onnx`, onnx)
-    await put(`${name}/scheduler/scheduler_config.json`, JSON.stringify({
-      _class_name: 'DDIMScheduler', beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, clip_sample: false,
-    }))
+    await put(
+      `${name}/scheduler/scheduler_config.json`,
+      JSON.stringify({
+        _class_name: 'DDIMScheduler',
+        beta_schedule: 'scaled_linear',
+        beta_start: 0.00085,
+        beta_end: 0.012,
+        clip_sample: false,
+      }),
+    )
     return join(dir, name)
   }
 
@@ -216,7 +263,10 @@ describe('good models load from each layout with their training config', () => {
       expect(t.schedule).toMatchObject({ schedule: 'scaled_linear', betaStart: 0.00085, betaEnd: 0.012 })
       expect(t.sampler.clipSample).toBe(false)
       expect(model.info.metadata.origin).toMatchObject({
-        beta_schedule: 'scheduler-config', beta_start: 'scheduler-config', beta_end: 'scheduler-config', clip_sample: 'scheduler-config',
+        beta_schedule: 'scheduler-config',
+        beta_start: 'scheduler-config',
+        beta_end: 'scheduler-config',
+        clip_sample: 'scheduler-config',
       })
     } finally {
       await model.release()
@@ -225,7 +275,10 @@ describe('good models load from each layout with their training config', () => {
 
   it("the folder's scheduler config beats the ONNX metadata_props key by key", async () => {
     const onnx = withMetadata(oracle(), {
-      'stepwise.beta_schedule': 'linear', 'stepwise.beta_start': '0.0001', 'stepwise.prediction_type': 'sample', 'stepwise.num_train_timesteps': '1000',
+      'stepwise.beta_schedule': 'linear',
+      'stepwise.beta_start': '0.0001',
+      'stepwise.prediction_type': 'sample',
+      'stepwise.num_train_timesteps': '1000',
     })
     const folder = await diffusersFolder('pipe-meta', onnx)
     const model = await loadModel(folder, { providers: ['cpu'] })
@@ -235,7 +288,10 @@ describe('good models load from each layout with their training config', () => {
       expect(t.schedule.betaStart).toBe(0.00085)
       expect(t.sampler.predictionType).toBe('sample') // only the ONNX gives it
       expect(model.info.metadata.origin).toMatchObject({
-        beta_schedule: 'scheduler-config', beta_start: 'scheduler-config', prediction_type: 'onnx-metadata', num_train_timesteps: 'onnx-metadata',
+        beta_schedule: 'scheduler-config',
+        beta_start: 'scheduler-config',
+        prediction_type: 'onnx-metadata',
+        num_train_timesteps: 'onnx-metadata',
       })
     } finally {
       await model.release()
@@ -245,7 +301,8 @@ describe('good models load from each layout with their training config', () => {
 
 describe('running graphs that fix the batch or take other timestep dtypes', () => {
   const schedule = makeSchedule(DEFAULT_SCHEDULE)
-  const mu = [0.2, -0.1, 0.4], s = [0.5, 0.3, 0.8]
+  const mu = [0.2, -0.1, 0.4],
+    s = [0.5, 0.3, 0.8]
   const ddimConfig: SamplerConfig = { ...DEFAULT_SAMPLER, sampler: 'ddim', steps: 10, eta: 0, clipSample: false }
 
   async function sampleWith(name: string, bytes: Uint8Array, batch: number, sampler: SamplerConfig = ddimConfig) {
@@ -258,7 +315,7 @@ describe('running graphs that fix the batch or take other timestep dtypes', () =
     }
   }
 
-  it('a graph fixed at batch 2 runs a batch of 3 in padded groups, giving the dynamic graph\'s samples', async () => {
+  it("a graph fixed at batch 2 runs a batch of 3 in padded groups, giving the dynamic graph's samples", async () => {
     const dynamic = gaussianOracle(schedule.alphasCumprod, mu, s, 'epsilon')
     const fixed2 = fixBatch(dynamic, 2)
     for (const sampler of [ddimConfig, { ...ddimConfig, sampler: 'ddpm' as const }]) {
@@ -271,14 +328,20 @@ describe('running graphs that fix the batch or take other timestep dtypes', () =
       expect(Array.from(b.r.samples)).toEqual(Array.from(a.r.samples))
       // and the samples are not trivially equal (e.g. all zero): each image differs from the others
       const per = 3 * 8 * 8
-      expect(Array.from(a.r.samples.subarray(2 * per, 3 * per))).not.toEqual(Array.from(a.r.samples.subarray(per, 2 * per)))
+      expect(Array.from(a.r.samples.subarray(2 * per, 3 * per))).not.toEqual(
+        Array.from(a.r.samples.subarray(per, 2 * per)),
+      )
     }
   })
 
   it('int32 and float32 timestep inputs give the same DDIM result as int64', async () => {
     const results: Float32Array[] = []
     for (const dtype of ['int64', 'int32', 'float32'] as const) {
-      const { r, signature } = await sampleWith(`t-${dtype}.onnx`, gaussianOracle(schedule.alphasCumprod, mu, s, 'epsilon', dtype), 2)
+      const { r, signature } = await sampleWith(
+        `t-${dtype}.onnx`,
+        gaussianOracle(schedule.alphasCumprod, mu, s, 'epsilon', dtype),
+        2,
+      )
       expect(signature.timestep.dtype).toBe(dtype)
       results.push(r.samples)
     }

@@ -25,7 +25,8 @@ describe('execution providers', () => {
   it('a list with no working provider is an error naming the file and each reason', async () => {
     const other = process.platform === 'darwin' ? 'dml' : 'coreml'
     await expect(loadModel(defaultModelPath(), { providers: [other] })).rejects.toMatchObject({
-      code: 'provider-failed', message: expect.stringContaining(`${other}: only on`),
+      code: 'provider-failed',
+      message: expect.stringContaining(`${other}: only on`),
     })
   })
 })

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { DEFAULT_SCHEDULE, SCHEDULES, makeSchedule, parseScheduleName } from '../../src-main/engine/schedule'
 
 const T = 1000
-const sched = (schedule: (typeof SCHEDULES)[number], over = {}) => makeSchedule({ ...DEFAULT_SCHEDULE, schedule, ...over })
+const sched = (schedule: (typeof SCHEDULES)[number], over = {}) =>
+  makeSchedule({ ...DEFAULT_SCHEDULE, schedule, ...over })
 
 describe('noise schedules', () => {
   it('linear runs from beta_start to beta_end in equal steps', () => {

@@ -14,12 +14,21 @@ const schedule = makeSchedule(DEFAULT_SCHEDULE)
 let model: Denoiser
 beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'stepwise-seeds-'))
-  await writeFile(join(dir, 'o.onnx'), gaussianOracle(schedule.alphasCumprod, [0.1, 0.2, 0.3], [0.5, 0.5, 0.5], 'epsilon'))
+  await writeFile(
+    join(dir, 'o.onnx'),
+    gaussianOracle(schedule.alphasCumprod, [0.1, 0.2, 0.3], [0.5, 0.5, 0.5], 'epsilon'),
+  )
   model = await loadModel(join(dir, 'o.onnx'), { providers: ['cpu'] })
 })
 
 const req = (over: Partial<RunRequest>): RunRequest => ({
-  sampler: { ...DEFAULT_SAMPLER, sampler: 'ddpm', steps: 20 }, schedule, seed: 42, batch: 1, height: 8, width: 8, ...over,
+  sampler: { ...DEFAULT_SAMPLER, sampler: 'ddpm', steps: 20 },
+  schedule,
+  seed: 42,
+  batch: 1,
+  height: 8,
+  width: 8,
+  ...over,
 })
 
 describe('seeded noise', () => {
@@ -43,7 +52,10 @@ describe('seeded noise', () => {
   })
 
   it('image k of a batch equals a batch of one with seed + k (stochastic DDPM and DDIM eta 1)', async () => {
-    for (const sampler of [{ ...DEFAULT_SAMPLER, sampler: 'ddpm' as const, steps: 20 }, { ...DEFAULT_SAMPLER, eta: 1, steps: 10 }]) {
+    for (const sampler of [
+      { ...DEFAULT_SAMPLER, sampler: 'ddpm' as const, steps: 20 },
+      { ...DEFAULT_SAMPLER, eta: 1, steps: 10 },
+    ]) {
       const batch = await runSampling(model, req({ sampler, batch: 3 }))
       const per = 3 * 8 * 8
       for (let k = 0; k < 3; k++) {

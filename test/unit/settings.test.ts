@@ -7,7 +7,10 @@ import { DEFAULT_SETTINGS, MAX_RECENT_MODELS } from '../../src-preload/contract'
 import { openSettings } from '../../src-main/settings'
 
 const open = (dir: string) =>
-  openSettings({ file: join(dir, 'settings.json'), make: () => new Conf({ cwd: dir, configName: 'settings', projectName: 'stepwise-test' }) })
+  openSettings({
+    file: join(dir, 'settings.json'),
+    make: () => new Conf({ cwd: dir, configName: 'settings', projectName: 'stepwise-test' }),
+  })
 
 describe('settings', () => {
   it('start from defaults and survive a restart', () => {
@@ -44,7 +47,10 @@ describe('settings', () => {
 
   it('replace only the fields with bad values, on disk too', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stepwise-settings-'))
-    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ provider: 'tpu', recentModels: ['/x.onnx'], windowBounds: { x: 'left' } }))
+    writeFileSync(
+      join(dir, 'settings.json'),
+      JSON.stringify({ provider: 'tpu', recentModels: ['/x.onnx'], windowBounds: { x: 'left' } }),
+    )
     const s = open(dir)
     expect(s.get()).toEqual({ ...DEFAULT_SETTINGS, recentModels: ['/x.onnx'] })
     expect(s.setAside).toBeUndefined()

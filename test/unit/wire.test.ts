@@ -7,11 +7,22 @@ const floats = (...v: number[]) => new Float32Array(v).buffer
 describe('the WebSocket wire format', () => {
   it('round-trips a frame event with its float32 buffers nested in the payload', () => {
     const event: WireMessage = {
-      kind: 'event', event: 'frame',
-      payload: { runId: 'r1', index: 3, sample: floats(1, -2.5, 3), predictedX0: floats(), nested: { deeper: [floats(7), { b: floats(8, 9) }] } },
+      kind: 'event',
+      event: 'frame',
+      payload: {
+        runId: 'r1',
+        index: 3,
+        sample: floats(1, -2.5, 3),
+        predictedX0: floats(),
+        nested: { deeper: [floats(7), { b: floats(8, 9) }] },
+      },
     }
     const back = roundTrip(event) as Extract<WireMessage, { kind: 'event' }>
-    const p = back.payload as { sample: ArrayBuffer; predictedX0: ArrayBuffer; nested: { deeper: [ArrayBuffer, { b: ArrayBuffer }] } }
+    const p = back.payload as {
+      sample: ArrayBuffer
+      predictedX0: ArrayBuffer
+      nested: { deeper: [ArrayBuffer, { b: ArrayBuffer }] }
+    }
     expect(p.sample).toBeInstanceOf(ArrayBuffer)
     expect([...new Float32Array(p.sample)]).toEqual([1, -2.5, 3])
     expect(p.predictedX0.byteLength).toBe(0)
@@ -21,14 +32,27 @@ describe('the WebSocket wire format', () => {
   })
 
   it('round-trips requests and responses with unicode strings and empty buffers', () => {
-    const request: WireMessage = { kind: 'request', id: 7, channel: 'png.read', payload: { name: 'ünïcødé 数字 🖼️.png', bytes: new ArrayBuffer(0) } }
+    const request: WireMessage = {
+      kind: 'request',
+      id: 7,
+      channel: 'png.read',
+      payload: { name: 'ünïcødé 数字 🖼️.png', bytes: new ArrayBuffer(0) },
+    }
     expect(roundTrip(request)).toEqual(request)
-    const response: WireMessage = { kind: 'response', id: 7, result: { ok: false, error: { code: 'bad-png', message: '“quoted” — naïve' } } }
+    const response: WireMessage = {
+      kind: 'response',
+      id: 7,
+      result: { ok: false, error: { code: 'bad-png', message: '“quoted” — naïve' } },
+    }
     expect(roundTrip(response)).toEqual(response)
   })
 
   it('keeps NaN and infinities, and objects whose keys look like placeholders', () => {
-    const m: WireMessage = { kind: 'response', id: 1, result: { ok: true, value: { mean: NaN, hi: Infinity, lo: -Infinity, odd: { $buf: 0, $obj: { $num: 'x' } } } } }
+    const m: WireMessage = {
+      kind: 'response',
+      id: 1,
+      result: { ok: true, value: { mean: NaN, hi: Infinity, lo: -Infinity, odd: { $buf: 0, $obj: { $num: 'x' } } } },
+    }
     expect(roundTrip(m)).toEqual(m)
   })
 

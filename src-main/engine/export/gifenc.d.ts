@@ -18,6 +18,14 @@ declare module 'gifenc' {
   }
   export function GIFEncoder(opts?: { auto?: boolean; initialCapacity?: number }): GifStream
   /** Expects RGBA bytes whose buffer starts at offset 0 (it reads `rgba.buffer` as Uint32 pixels). */
-  export function quantize(rgba: Uint8Array, maxColors: number, opts?: { format?: 'rgb565' | 'rgb444' | 'rgba4444' }): Palette
-  export function applyPalette(rgba: Uint8Array, palette: Palette, format?: 'rgb565' | 'rgb444' | 'rgba4444'): Uint8Array
+  export function quantize(
+    rgba: Uint8Array,
+    maxColors: number,
+    opts?: { format?: 'rgb565' | 'rgb444' | 'rgba4444' },
+  ): Palette
+  export function applyPalette(
+    rgba: Uint8Array,
+    palette: Palette,
+    format?: 'rgb565' | 'rgb444' | 'rgba4444',
+  ): Uint8Array
 }

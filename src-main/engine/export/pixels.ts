@@ -49,7 +49,8 @@ export function upscaleNearest(
       const src = (y * width + x) * channels
       for (let k = 0; k < factor; k++) row.set(pixels.subarray(src, src + channels), (x * factor + k) * channels)
     }
-    for (let k = 1; k < factor; k++) out.copyWithin((y * factor + k) * rowBytes, y * factor * rowBytes, (y * factor + 1) * rowBytes)
+    for (let k = 1; k < factor; k++)
+      out.copyWithin((y * factor + k) * rowBytes, y * factor * rowBytes, (y * factor + 1) * rowBytes)
   }
   return out
 }

@@ -51,7 +51,11 @@ export function readStepwiseParameters(bytes: Uint8Array, fileName: string): unk
  * in 0x80-0x9f. JSON can say any character in ASCII with \u escapes, so the round trip is exact.
  */
 const asciiJson = (value: unknown): string =>
-  (JSON.stringify(value) ?? 'null').replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  (JSON.stringify(value) ?? 'null').replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
 
 /** The summary is for people: keep it one line, and show what tEXt cannot hold as '?'. */
-const latin1Line = (s: string): string => s.replace(/\s*[\r\n]+\s*/g, ' ').replace(/[^\u0020-\u007e\u00a0-\u00ff]/g, '?')
+const latin1Line = (s: string): string =>
+  s.replace(/\s*[\r\n]+\s*/g, ' ').replace(/[^\u0020-\u007e\u00a0-\u00ff]/g, '?')

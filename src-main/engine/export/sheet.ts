@@ -81,6 +81,9 @@ function fillBackground(sheet: Sheet, gray: number): void {
 function blit(target: Sheet, src: Pixels, x: number, y: number): void {
   const rowBytes = src.width * src.channels
   for (let r = 0; r < src.height; r++) {
-    target.pixels.set(src.pixels.subarray(r * rowBytes, (r + 1) * rowBytes), ((y + r) * target.width + x) * target.channels)
+    target.pixels.set(
+      src.pixels.subarray(r * rowBytes, (r + 1) * rowBytes),
+      ((y + r) * target.width + x) * target.channels,
+    )
   }
 }

@@ -7,7 +7,14 @@ import { basename, join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { EngineError } from '../errors'
 import type { Shape4 } from '../tensor'
-import { type Metadata, type MetadataSource, type ResolvedMetadata, mergeMetadata, metadataFromOnnxProps, validateMetadata } from './metadata'
+import {
+  type Metadata,
+  type MetadataSource,
+  type ResolvedMetadata,
+  mergeMetadata,
+  metadataFromOnnxProps,
+  validateMetadata,
+} from './metadata'
 import { ModelProto } from './onnx-proto'
 import { type ProviderName, type ProviderNote, defaultProviderOrder, shortReason, unavailableReason } from './providers'
 import { type Signature, findSignature, tensorSigOf } from './signature'
@@ -37,7 +44,10 @@ export interface LoadOptions {
 }
 
 async function exists(p: string) {
-  return stat(p).then((s) => s, () => undefined)
+  return stat(p).then(
+    (s) => s,
+    () => undefined,
+  )
 }
 
 async function readJson(path: string, shown: string): Promise<Record<string, unknown>> {
@@ -64,12 +74,16 @@ async function resolveLayout(path: string) {
   if (s.isDirectory()) {
     const onnxPath = join(path, 'unet', 'model.onnx')
     if (!(await exists(join(path, 'model_index.json'))) || !(await exists(onnxPath))) {
-      throw new EngineError('file-not-found', `${path}: not a diffusers-style folder (needs model_index.json and unet/model.onnx)`)
+      throw new EngineError(
+        'file-not-found',
+        `${path}: not a diffusers-style folder (needs model_index.json and unet/model.onnx)`,
+      )
     }
     const sched = join(path, 'scheduler', 'scheduler_config.json')
     if (await exists(sched)) sources.push(['scheduler-config', validated(await readJson(sched, sched), sched)])
     const unetConfig = join(path, 'unet', 'config.json')
-    if (await exists(unetConfig)) sources.push(['unet-config', validated(await readJson(unetConfig, unetConfig), unetConfig)])
+    if (await exists(unetConfig))
+      sources.push(['unet-config', validated(await readJson(unetConfig, unetConfig), unetConfig)])
     return { onnxPath, layout: 'diffusers-folder' as const, sources, name: basename(path) }
   }
   const sidecar = path.replace(/\.onnx$/i, '') + '.json'
@@ -88,7 +102,8 @@ function decodeModel(bytes: Uint8Array, file: string): any {
     model = ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, defaults: false })
   } catch (e) {
     const msg = (e as Error).message
-    if (/index out of range/.test(msg)) throw new EngineError('truncated', `${file}: the file ends early (truncated download or copy?)`)
+    if (/index out of range/.test(msg))
+      throw new EngineError('truncated', `${file}: the file ends early (truncated download or copy?)`)
     throw new EngineError('not-onnx', `${file}: not an ONNX model (${msg})`)
   }
   if (!model.graph || !model.irVersion || !model.opsetImport?.length) {
@@ -116,16 +131,24 @@ async function startSession(bytes: Uint8Array, file: string, order: ProviderName
       continue
     }
     try {
-      const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: 'all', logSeverityLevel: 3 })
+      const session = await ort.InferenceSession.create(bytes, {
+        executionProviders: [provider],
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
+      })
       return { session, provider, skipped }
     } catch (e) {
       const msg = (e as Error).message.split('\n')[0]
       // A graph the runtime cannot run fails on the CPU too: then the graph, not the provider, is the problem.
-      if (provider === 'cpu') throw new EngineError('unsupported-operator', `${file}: onnxruntime cannot run this graph: ${msg}`)
+      if (provider === 'cpu')
+        throw new EngineError('unsupported-operator', `${file}: onnxruntime cannot run this graph: ${msg}`)
       skipped.push({ provider, reason: shortReason(msg) })
     }
   }
-  throw new EngineError('provider-failed', `${file}: no execution provider could start (${skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')})`)
+  throw new EngineError(
+    'provider-failed',
+    `${file}: no execution provider could start (${skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')})`,
+  )
 }
 
 // The runtime's native log would print provider failures we already report as data.
@@ -142,7 +165,14 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   const order = options.providers ?? defaultProviderOrder()
   const { session, provider, skipped } = await startSession(bytes, onnxPath, order)
   const info: ModelInfo = {
-    path, onnxPath, layout, name: merged.values.name ?? name, signature, metadata: merged, provider, skippedProviders: skipped,
+    path,
+    onnxPath,
+    layout,
+    name: merged.values.name ?? name,
+    signature,
+    metadata: merged,
+    provider,
+    skippedProviders: skipped,
   }
   return {
     info,
@@ -155,10 +185,14 @@ function timestepTensor(sig: Signature, t: number, batch: number): ort.Tensor {
   const shape = sig.timestep.shape.length === 0 ? [] : sig.timestep.shape.length === 2 ? [batch, 1] : [batch]
   const n = shape.length === 0 ? 1 : batch
   switch (sig.timestep.dtype) {
-    case 'int64': return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(t)), shape)
-    case 'int32': return new ort.Tensor('int32', new Int32Array(n).fill(t), shape)
-    case 'float16': return new ort.Tensor('float16', new Uint16Array(n).fill(toHalf(t)), shape)
-    default: return new ort.Tensor('float32', new Float32Array(n).fill(t), shape)
+    case 'int64':
+      return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(t)), shape)
+    case 'int32':
+      return new ort.Tensor('int32', new Int32Array(n).fill(t), shape)
+    case 'float16':
+      return new ort.Tensor('float16', new Uint16Array(n).fill(toHalf(t)), shape)
+    default:
+      return new ort.Tensor('float32', new Float32Array(n).fill(t), shape)
   }
 }
 
@@ -171,8 +205,13 @@ function toHalf(v: number): number {
 }
 
 async function predictInGroups(
-  session: ort.InferenceSession, sig: Signature, file: string,
-  sample: Float32Array, shape: Shape4, t: number, labels?: readonly number[],
+  session: ort.InferenceSession,
+  sig: Signature,
+  file: string,
+  sample: Float32Array,
+  shape: Shape4,
+  t: number,
+  labels?: readonly number[],
 ): Promise<Float32Array> {
   const per = shape.channels * shape.height * shape.width
   const group = sig.fixedBatch ?? shape.batch
@@ -195,12 +234,18 @@ async function predictInGroups(
     try {
       result = await session.run(feeds, [sig.output.name])
     } catch (e) {
-      throw new EngineError('runtime-error', `${file}: the model failed at t=${t}: ${(e as Error).message.split('\n')[0]}`)
+      throw new EngineError(
+        'runtime-error',
+        `${file}: the model failed at t=${t}: ${(e as Error).message.split('\n')[0]}`,
+      )
     }
     const y = result[sig.output.name] as ort.Tensor
     const [, oc, oh, ow] = y.dims
     if (oh !== shape.height || ow !== shape.width || (oc !== shape.channels && oc !== 2 * shape.channels)) {
-      throw new EngineError('not-a-denoiser', `${file}: output shape [${y.dims.join(',')}] does not match the image [${group},${shape.channels},${shape.height},${shape.width}]`)
+      throw new EngineError(
+        'not-a-denoiser',
+        `${file}: output shape [${y.dims.join(',')}] does not match the image [${group},${shape.channels},${shape.height},${shape.width}]`,
+      )
     }
     const data = y.data as Float32Array
     // Learned variance: keep the first C channels of each image.
@@ -208,4 +253,3 @@ async function predictInGroups(
   }
   return out
 }
-

@@ -24,7 +24,10 @@ export const metadataSchema = z.object({
   set_alpha_to_one: z.boolean(),
   variance_type: z.string(),
   rescale_betas_zero_snr: z.boolean(),
-  sample_size: z.union([z.number().int().positive(), z.tuple([z.number().int().positive(), z.number().int().positive()])]),
+  sample_size: z.union([
+    z.number().int().positive(),
+    z.tuple([z.number().int().positive(), z.number().int().positive()]),
+  ]),
   class_names: z.array(z.string()),
   num_class_embeds: z.number().int().positive(),
   null_class_id: z.number().int().nonnegative(),
@@ -63,7 +66,9 @@ export function metadataFromOnnxProps(props: { key: string; value: string }[]): 
 
 /** Validate the known keys of one source; unknown keys are ignored (diffusers configs carry many). */
 export function validateMetadata(raw: Record<string, unknown>, where: string): Metadata {
-  const known = Object.fromEntries(Object.entries(raw).filter(([k, v]) => (METADATA_KEYS as string[]).includes(k) && v !== null))
+  const known = Object.fromEntries(
+    Object.entries(raw).filter(([k, v]) => (METADATA_KEYS as string[]).includes(k) && v !== null),
+  )
   const parsed = metadataSchema.partial().safeParse(known)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]

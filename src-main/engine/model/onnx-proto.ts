@@ -5,7 +5,9 @@
 import protobuf from 'protobufjs'
 
 const fields = (spec: Record<string, [number, string, ('repeated' | undefined)?]>) =>
-  Object.fromEntries(Object.entries(spec).map(([name, [id, type, rule]]) => [name, rule ? { id, type, rule } : { id, type }]))
+  Object.fromEntries(
+    Object.entries(spec).map(([name, [id, type, rule]]) => [name, rule ? { id, type, rule } : { id, type }]),
+  )
 
 export const onnxRoot = protobuf.Root.fromJSON({
   nested: {
@@ -80,7 +82,16 @@ export const ModelProto = onnxRoot.lookupType('onnx.ModelProto')
 
 /** ONNX TensorProto.DataType values we name. */
 export const ONNX_DTYPE: Record<number, string> = {
-  1: 'float32', 2: 'uint8', 3: 'int8', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',
-  10: 'float16', 11: 'float64', 16: 'bfloat16',
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  8: 'string',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  16: 'bfloat16',
 }
 export const DTYPE_CODE = { float32: 1, int32: 6, int64: 7, float16: 10 } as const

@@ -49,7 +49,8 @@ function cudaBinariesInstalled(): boolean {
 }
 
 /** The runtime's own first line is long; keep the sentence a user can read. */
-export const shortReason = (message: string): string => (/(Failed to[^\n]*)/.exec(message)?.[1] ?? message.split('\n')[0]).trim()
+export const shortReason = (message: string): string =>
+  (/(Failed to[^\n]*)/.exec(message)?.[1] ?? message.split('\n')[0]).trim()
 
 /**
  * WebGPU on Linux runs on Vulkan. Without the loader the runtime prints a native warning before failing;

@@ -52,26 +52,42 @@ export function findSignature(inputs: TensorSig[], outputs: TensorSig[], file: s
   // A classifier has a 4-D input too: the output's shape tells a denoiser apart, so check it first.
   const output = outputs.find((o) => o.shape.length === 4)
   if (!output) {
-    throw new EngineError('not-a-denoiser', `${file}: no 4-D output of the image's shape; found outputs ${outputs.map(describe).join(', ')}`)
+    throw new EngineError(
+      'not-a-denoiser',
+      `${file}: no 4-D output of the image's shape; found outputs ${outputs.map(describe).join(', ')}`,
+    )
   }
   const outChannels = fixed(output.shape[1])
   if (outChannels !== undefined && outChannels !== channels && outChannels !== 2 * channels) {
-    throw new EngineError('not-a-denoiser', `${file}: output ${describe(output)} has ${outChannels} channels; the image has ${channels}`)
+    throw new EngineError(
+      'not-a-denoiser',
+      `${file}: output ${describe(output)} has ${outChannels} channels; the image has ${channels}`,
+    )
   }
   const rest = inputs.filter((i) => i !== image)
-  const timestep = rest.find((i) => i.shape.length <= 2 && TIMESTEP_DTYPES.includes(i.dtype) && !/class|label|y$/i.test(i.name))
-    ?? rest.find((i) => i.shape.length <= 2 && TIMESTEP_DTYPES.includes(i.dtype))
+  const timestep =
+    rest.find((i) => i.shape.length <= 2 && TIMESTEP_DTYPES.includes(i.dtype) && !/class|label|y$/i.test(i.name)) ??
+    rest.find((i) => i.shape.length <= 2 && TIMESTEP_DTYPES.includes(i.dtype))
   if (!timestep) {
     const odd = rest.find((i) => i.shape.length <= 2)
-    if (odd) throw new EngineError('unsupported-dtype', `${file}: timestep input ${describe(odd)} must be int64, int32, float32 or float16`)
+    if (odd)
+      throw new EngineError(
+        'unsupported-dtype',
+        `${file}: timestep input ${describe(odd)} must be int64, int32, float32 or float16`,
+      )
     throw new EngineError('not-a-denoiser', `${file}: no timestep input ([B], [] or [B,1]); ${found}`)
   }
   const classLabels = rest.find((i) => i !== timestep && i.shape.length === 1 && i.dtype.startsWith('int'))
   const extra = rest.filter((i) => i !== timestep && i !== classLabels)
-  if (extra.length) throw new EngineError('not-a-denoiser', `${file}: unexpected inputs ${extra.map(describe).join(', ')}; ${found}`)
+  if (extra.length)
+    throw new EngineError('not-a-denoiser', `${file}: unexpected inputs ${extra.map(describe).join(', ')}; ${found}`)
 
   return {
-    image, timestep, classLabels, output, channels,
+    image,
+    timestep,
+    classLabels,
+    output,
+    channels,
     learnedVariance: outChannels === 2 * channels,
     fixedBatch: fixed(image.shape[0]),
     height: fixed(image.shape[2]),

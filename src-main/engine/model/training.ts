@@ -20,12 +20,15 @@ export const SMALLEST_DYNAMIC_SIZE = 32
 
 export function trainingOf(info: ModelInfo): Training {
   const m = info.metadata.values
-  const assumed: MetadataKey[] = (['num_train_timesteps', 'beta_schedule', 'beta_start', 'beta_end', 'prediction_type'] as const).filter(
-    (k) => m[k] === undefined,
-  )
+  const assumed: MetadataKey[] = (
+    ['num_train_timesteps', 'beta_schedule', 'beta_start', 'beta_end', 'prediction_type'] as const
+  ).filter((k) => m[k] === undefined)
   const scheduleName = m.beta_schedule === undefined ? DEFAULT_SCHEDULE.schedule : parseScheduleName(m.beta_schedule)
   if (!scheduleName) {
-    throw new EngineError('bad-metadata', `${info.path}: beta_schedule "${m.beta_schedule}" is not one of linear, scaled_linear, squaredcos_cap_v2 (cosine), quadratic, sigmoid`)
+    throw new EngineError(
+      'bad-metadata',
+      `${info.path}: beta_schedule "${m.beta_schedule}" is not one of linear, scaled_linear, squaredcos_cap_v2 (cosine), quadratic, sigmoid`,
+    )
   }
   const schedule: ScheduleConfig = {
     schedule: scheduleName,
@@ -47,11 +50,18 @@ export function trainingOf(info: ModelInfo): Training {
     timestepSpacing: m.timestep_spacing ?? DEFAULT_SAMPLER.timestepSpacing,
     stepsOffset: m.steps_offset ?? DEFAULT_SAMPLER.stepsOffset,
     setAlphaToOne: m.set_alpha_to_one ?? DEFAULT_SAMPLER.setAlphaToOne,
-    varianceType: (VARIANCE_TYPES as readonly string[]).includes(vt ?? '') ? (vt as VarianceType) : DEFAULT_SAMPLER.varianceType,
+    varianceType: (VARIANCE_TYPES as readonly string[]).includes(vt ?? '')
+      ? (vt as VarianceType)
+      : DEFAULT_SAMPLER.varianceType,
   }
-  const numClasses = m.class_names?.length ?? (m.num_class_embeds !== undefined ? m.num_class_embeds - (m.null_class_id !== undefined ? 1 : 0) : undefined)
+  const numClasses =
+    m.class_names?.length ??
+    (m.num_class_embeds !== undefined ? m.num_class_embeds - (m.null_class_id !== undefined ? 1 : 0) : undefined)
   const classes = info.signature.classLabels
-    ? { names: m.class_names ?? Array.from({ length: numClasses ?? 0 }, (_, i) => String(i)), nullClassId: m.null_class_id }
+    ? {
+        names: m.class_names ?? Array.from({ length: numClasses ?? 0 }, (_, i) => String(i)),
+        nullClassId: m.null_class_id,
+      }
     : undefined
   return { schedule, sampler, assumed, classes, size: sizeOf(info) }
 }

@@ -15,7 +15,8 @@ export function spacedTimesteps(
   spacing: TimestepSpacing,
   stepsOffset = 0,
 ): number[] {
-  if (!Number.isInteger(steps) || steps < 1) throw new EngineError('bad-argument', `steps must be a positive integer, got ${steps}`)
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new EngineError('bad-argument', `steps must be a positive integer, got ${steps}`)
   if (steps > trainSteps) {
     throw new EngineError('bad-argument', `steps (${steps}) cannot exceed the model's ${trainSteps} training timesteps`)
   }
@@ -42,7 +43,12 @@ export interface Prediction {
 }
 
 /** x0 and epsilon from the model output; DDIM paper eq. 12 and the v-parameterisation (Salimans & Ho 2022, eq. 9). */
-export function predictionOf(type: PredictionType, modelOutput: Float32Array, sample: Float32Array, alphaBar: number): Prediction {
+export function predictionOf(
+  type: PredictionType,
+  modelOutput: Float32Array,
+  sample: Float32Array,
+  alphaBar: number,
+): Prediction {
   const a = Math.sqrt(alphaBar)
   const b = Math.sqrt(1 - alphaBar)
   const n = sample.length
@@ -81,7 +87,10 @@ function dynamicThreshold(x0: Float32Array, config: SamplerConfig, imageSize: nu
   const out = new Float32Array(x0.length)
   for (let start = 0; start < x0.length; start += imageSize) {
     const img = x0.subarray(start, start + imageSize)
-    const s = Math.min(config.sampleMaxValue, Math.max(1, quantile(Float64Array.from(img, Math.abs), config.dynamicThresholdingRatio)))
+    const s = Math.min(
+      config.sampleMaxValue,
+      Math.max(1, quantile(Float64Array.from(img, Math.abs), config.dynamicThresholdingRatio)),
+    )
     for (let i = 0; i < img.length; i++) out[start + i] = Math.min(s, Math.max(-s, img[i])) / s
   }
   return out
@@ -103,7 +112,8 @@ export function quantile(values: Float64Array, q: number): number {
  * exactly the tail of its full run.
  */
 export function startingAt(timesteps: number[], t: number, trainSteps: number): number[] {
-  if (!Number.isInteger(t) || t < 0 || t >= trainSteps) throw new EngineError('bad-argument', `start timestep must be an integer in [0, ${trainSteps - 1}], got ${t}`)
+  if (!Number.isInteger(t) || t < 0 || t >= trainSteps)
+    throw new EngineError('bad-argument', `start timestep must be an integer in [0, ${trainSteps - 1}], got ${t}`)
   return [t, ...timesteps.filter((s) => s < t)]
 }
 

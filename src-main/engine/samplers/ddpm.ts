@@ -32,7 +32,8 @@ export function ddpm(config: SamplerConfig, schedule: Schedule, start: SamplerSt
         if (!noise) throw new Error('ddpm needs noise for every step but the last')
         // fixed_small: the posterior variance beta-tilde (eq. 7), clamped at 1e-20 as diffusers does;
         // fixed_large: beta_t.
-        const variance = config.varianceType === 'fixed_large' ? betaT : Math.max(((1 - abPrev) / (1 - ab)) * betaT, 1e-20)
+        const variance =
+          config.varianceType === 'fixed_large' ? betaT : Math.max(((1 - abPrev) / (1 - ab)) * betaT, 1e-20)
         const sd = Math.sqrt(variance)
         for (let i = 0; i < sample.length; i++) prevSample[i] += sd * noise[i]
       }

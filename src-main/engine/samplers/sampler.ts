@@ -19,7 +19,13 @@ export interface Sampler {
   /** Whether step `index` adds fresh noise (then `step` needs `noise` of the sample's length). */
   isStochastic(index: number): boolean
   /** One reverse step from x_t at timesteps[index]; `imageSize` = C*H*W for per-image thresholding. */
-  step(modelOutput: Float32Array, index: number, sample: Float32Array, imageSize: number, noise?: Float32Array): StepResult
+  step(
+    modelOutput: Float32Array,
+    index: number,
+    sample: Float32Array,
+    imageSize: number,
+    noise?: Float32Array,
+  ): StepResult
 }
 
 export interface SamplerStart {

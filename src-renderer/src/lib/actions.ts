@@ -53,7 +53,10 @@ export async function forkHere(): Promise<void> {
   if (!card || !parent || !run.runId || !canFork()) return
   const step = timeline.shown
   const req = parameters.request(card, { redraw: false })
-  const guided = card.classes?.nullClassId != null && parent.classLabel !== undefined && parent.classLabel !== card.classes.nullClassId
+  const guided =
+    card.classes?.nullClassId != null &&
+    parent.classLabel !== undefined &&
+    parent.classLabel !== card.classes.nullClassId
   const image = timeline.image
   req.seed = parent.seed
   req.batch = run.shape?.batch ?? req.batch
@@ -122,7 +125,8 @@ export async function restoreFromPng(file: File): Promise<void> {
     return
   }
   const p = r.value
-  if (model.card && p.model !== model.card.name) toasts.info(`${file.name} was made with ${p.model}; its parameters are applied to ${model.card.name}`)
+  if (model.card && p.model !== model.card.name)
+    toasts.info(`${file.name} was made with ${p.model}; its parameters are applied to ${model.card.name}`)
   parameters.applyPng(p, model.card)
   toasts.info(`Parameters restored from ${file.name} (seed ${p.seed}, locked)`)
 }
@@ -130,12 +134,19 @@ export async function restoreFromPng(file: File): Promise<void> {
 /** Menu commands; opening a model needs the page's file input in the browser host (passed in). */
 export function runCommand(name: Command, openInBrowser: () => void): void {
   switch (name) {
-    case 'open-model': return api.host === 'electron' ? void model.open() : openInBrowser()
-    case 'generate': return void generate()
-    case 'cancel': return void run.cancel()
-    case 'export-png': return void exporter.save('png')
-    case 'export-all': return void exporter.save('all')
-    case 'export-sheet': return void exporter.save('sheet')
-    case 'export-gif': return void exporter.save('gif')
+    case 'open-model':
+      return api.host === 'electron' ? void model.open() : openInBrowser()
+    case 'generate':
+      return void generate()
+    case 'cancel':
+      return void run.cancel()
+    case 'export-png':
+      return void exporter.save('png')
+    case 'export-all':
+      return void exporter.save('all')
+    case 'export-sheet':
+      return void exporter.save('sheet')
+    case 'export-gif':
+      return void exporter.save('gif')
   }
 }

@@ -16,9 +16,13 @@ const PARALLEL_UPLOADS = 3
 
 type Listener = (payload: never) => void
 
-const lost = (message: string): { ok: false; error: { code: 'runtime-error'; message: string } } => ({ ok: false, error: { code: 'runtime-error', message } })
+const lost = (message: string): { ok: false; error: { code: 'runtime-error'; message: string } } => ({
+  ok: false,
+  error: { code: 'runtime-error', message },
+})
 
-const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('')
+const randomId = () =>
+  Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('')
 
 /** The page URL's token (as printed by the host); absent, the host's cookie set when the URL was opened does. */
 const tokenOf = (where: Location) => new URLSearchParams(where.search).get('token') ?? undefined
@@ -106,7 +110,10 @@ export function connectBrowserHost(where: Location = location): StepwiseApi {
     try {
       bytes = encodeMessage({ kind: 'request', id, channel, payload: request })
     } catch (e) {
-      return Promise.resolve({ ok: false, error: { code: 'bad-argument', message: `${channel}: payload cannot be sent (${(e as Error).message})` } })
+      return Promise.resolve({
+        ok: false,
+        error: { code: 'bad-argument', message: `${channel}: payload cannot be sent (${(e as Error).message})` },
+      })
     }
     return new Promise((resolve) => {
       pending.set(id, (result) => {
@@ -129,7 +136,8 @@ export function connectBrowserHost(where: Location = location): StepwiseApi {
       headers: { 'content-type': 'application/octet-stream', ...(token ? { 'x-stepwise-token': token } : {}) },
     })
     const body = (await response.json().catch(() => ({}))) as { top?: string; error?: string }
-    if (!response.ok || !body.top) throw new Error(`${parts.join('/')}: ${body.error ?? `the host answered ${response.status}`}`)
+    if (!response.ok || !body.top)
+      throw new Error(`${parts.join('/')}: ${body.error ?? `the host answered ${response.status}`}`)
     return { top: body.top, name: parts[0] }
   }
 
@@ -151,7 +159,11 @@ export function connectBrowserHost(where: Location = location): StepwiseApi {
     const paths: string[] = []
     for (const item of top) {
       const path = tops.get(item.name)
-      if (!path) return { ok: false, error: { code: 'bad-argument', message: `${item.name}: nothing to upload (an empty folder?)` } }
+      if (!path)
+        return {
+          ok: false,
+          error: { code: 'bad-argument', message: `${item.name}: nothing to upload (an empty folder?)` },
+        }
       paths.push(path)
     }
     return { ok: true, value: paths }

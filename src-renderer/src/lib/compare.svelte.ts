@@ -36,7 +36,13 @@ export interface CompareRun {
 /** The scrubber's resolution: positions 0..SCRUB_MAX are fractions 0..1 of each run. */
 export const SCRUB_MAX = 1000
 
-const variantOf = (p: Parameters): Variant => ({ sampler: p.sampler, steps: p.steps, eta: p.eta, schedule: p.schedule, guidance: p.guidance })
+const variantOf = (p: Parameters): Variant => ({
+  sampler: p.sampler,
+  steps: p.steps,
+  eta: p.eta,
+  schedule: p.schedule,
+  guidance: p.guidance,
+})
 
 /**
  * Short labels: sampler and steps always, then only what differs between the variants (like the engine's
@@ -46,7 +52,8 @@ export function variantLabels(variants: Variant[]): string[] {
   const differs = (f: (v: Variant) => unknown) => new Set(variants.map(f)).size > 1
   return variants.map((v) => {
     const parts = [`${v.sampler.toUpperCase()} ${v.steps}`]
-    if (v.sampler === 'ddim' && (v.eta > 0 || differs((w) => (w.sampler === 'ddim' ? w.eta : null)))) parts.push(`η ${v.eta}`)
+    if (v.sampler === 'ddim' && (v.eta > 0 || differs((w) => (w.sampler === 'ddim' ? w.eta : null))))
+      parts.push(`η ${v.eta}`)
     if (differs((w) => w.schedule)) parts.push(v.schedule)
     if (differs((w) => w.guidance)) parts.push(`g ${v.guidance}`)
     return parts.join(' · ')
@@ -97,7 +104,12 @@ class Compare {
       // eta means something to DDIM only.
       const eta = Number.isFinite(v.eta) ? Math.min(1, Math.max(0, v.eta)) : 0
       const sampler = { ...notDdim, sampler: v.sampler, steps, ...(v.sampler === 'ddim' ? { eta } : {}) }
-      const req: SampleStartRequest = { ...base, batch: 1, sampler, schedule: { ...base.schedule, schedule: v.schedule } }
+      const req: SampleStartRequest = {
+        ...base,
+        batch: 1,
+        sampler,
+        schedule: { ...base.schedule, schedule: v.schedule },
+      }
       // Guidance applies where the sidebar's class is guided at all.
       if (req.guidance !== undefined) req.guidance = Number.isFinite(v.guidance) ? Math.max(0, v.guidance) : p.guidance
       return req
@@ -107,7 +119,13 @@ class Compare {
     this.seed = base.seed
     try {
       this.runs = (await startRuns(requests, 'compare')).map(({ index, started }) => ({
-        runId: started.runId, label: labels[index], shape: started.shape, total: started.timesteps.length, frames: [], samples: null, status: 'running' as const,
+        runId: started.runId,
+        label: labels[index],
+        shape: started.shape,
+        total: started.timesteps.length,
+        frames: [],
+        samples: null,
+        status: 'running' as const,
       }))
       this.position = SCRUB_MAX
     } finally {
@@ -121,15 +139,25 @@ class Compare {
 
   listen(): () => void {
     const offs = [
-      api.on('frame', (e: Events['frame']) => this.#update(e.runId, (r) => ({
-        ...r, total: e.total,
-        frames: [...r.frames, { timestep: e.timestep, sample: new Float32Array(e.sample), predictedX0: new Float32Array(e.predictedX0) }],
-      }))),
-      api.on('done', (e) => this.#update(e.runId, (r) => ({ ...r, samples: new Float32Array(e.samples), status: 'done' }))),
-      api.on('failed', (e) => this.#update(e.runId, (r) => {
-        if (e.error.code !== 'cancelled') toasts.error(e.error)
-        return { ...r, status: 'failed' }
-      })),
+      api.on('frame', (e: Events['frame']) =>
+        this.#update(e.runId, (r) => ({
+          ...r,
+          total: e.total,
+          frames: [
+            ...r.frames,
+            { timestep: e.timestep, sample: new Float32Array(e.sample), predictedX0: new Float32Array(e.predictedX0) },
+          ],
+        })),
+      ),
+      api.on('done', (e) =>
+        this.#update(e.runId, (r) => ({ ...r, samples: new Float32Array(e.samples), status: 'done' })),
+      ),
+      api.on('failed', (e) =>
+        this.#update(e.runId, (r) => {
+          if (e.error.code !== 'cancelled') toasts.error(e.error)
+          return { ...r, status: 'failed' }
+        }),
+      ),
     ]
     return () => offs.forEach((off) => off())
   }
@@ -140,7 +168,11 @@ class Compare {
     if (at >= r.total && r.samples) return { values: r.samples, step: r.total, timestep: null }
     const f = r.frames[Math.min(at, r.frames.length - 1)]
     if (!f) return { values: null, step: 0, timestep: null }
-    return { values: this.of === 'x0' ? f.predictedX0 : f.sample, step: Math.min(at, r.frames.length - 1), timestep: f.timestep }
+    return {
+      values: this.of === 'x0' ? f.predictedX0 : f.sample,
+      step: Math.min(at, r.frames.length - 1),
+      timestep: f.timestep,
+    }
   }
 
   async cancel() {
@@ -152,7 +184,13 @@ class Compare {
     const [first, ...rest] = this.runs
     this.exporting = true
     try {
-      const r = await api.invoke('export.save', { runId: first.runId, with: rest.map((x) => x.runId), kind, index: 0, gifOf: this.of })
+      const r = await api.invoke('export.save', {
+        runId: first.runId,
+        with: rest.map((x) => x.runId),
+        kind,
+        index: 0,
+        gifOf: this.of,
+      })
       if (!r.ok) toasts.error(r.error)
       else if (r.value.paths.length) toasts.info(`Saved ${r.value.paths.join(', ')}`)
     } finally {

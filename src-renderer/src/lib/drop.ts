@@ -25,7 +25,10 @@ async function childrenOf(dir: FileSystemDirectoryEntry): Promise<FileSystemEntr
 
 async function walk(entry: FileSystemEntry, prefix: string, out: DroppedFile[]) {
   if (entry.isFile) {
-    out.push({ file: await fileOf(entry as FileSystemFileEntry), relativePath: prefix ? `${prefix}/${entry.name}` : '' })
+    out.push({
+      file: await fileOf(entry as FileSystemFileEntry),
+      relativePath: prefix ? `${prefix}/${entry.name}` : '',
+    })
   } else if (entry.isDirectory) {
     const path = prefix ? `${prefix}/${entry.name}` : entry.name
     for (const child of await childrenOf(entry as FileSystemDirectoryEntry)) await walk(child, path, out)
@@ -47,7 +50,11 @@ export async function readDrop(data: DataTransfer): Promise<Dropped> {
     else files.push({ file, relativePath: '' })
   }
   // Synthetic DataTransfers (tests) may carry files without items.
-  if (top.length === 0) for (const file of data.files) { top.push(file); files.push({ file, relativePath: '' }) }
+  if (top.length === 0)
+    for (const file of data.files) {
+      top.push(file)
+      files.push({ file, relativePath: '' })
+    }
   return { top, files }
 }
 

@@ -22,7 +22,8 @@ class Exporter {
     if (!this.ready || !run.runId) return
     const req: ExportRequest = { runId: run.runId, kind: kind === 'all' ? 'png' : kind }
     if (kind === 'png' || kind === 'gif') req.index = timeline.image
-    if (kind === 'gif') Object.assign(req, { gifOf: this.gifOf, gifFrames: this.gifFrames, gifDelayMs: this.gifDelayMs })
+    if (kind === 'gif')
+      Object.assign(req, { gifOf: this.gifOf, gifFrames: this.gifFrames, gifDelayMs: this.gifDelayMs })
     this.busy = true
     try {
       const r = await api.invoke('export.save', req)

@@ -34,11 +34,20 @@ class Grid {
 
   running = $derived(this.starting || this.rows.some((r) => r.status === 'running'))
   ready = $derived(this.rows.length > 0 && this.rows.every((r) => r.status === 'done') && !this.exporting)
-  progress = $derived(this.rows.reduce((n, r) => n + r.step, 0) / Math.max(1, this.rows.reduce((n, r) => n + r.total, 0)))
+  progress = $derived(
+    this.rows.reduce((n, r) => n + r.step, 0) /
+      Math.max(
+        1,
+        this.rows.reduce((n, r) => n + r.total, 0),
+      ),
+  )
 
   async start(card: ModelCard, p: Parameters) {
     if (this.running || !card.classes) return
-    const seeds = Math.min(MAX_GRID_SEEDS, Math.max(1, Math.round(Number.isFinite(this.seeds) ? this.seeds : DEFAULT_GRID_SEEDS)))
+    const seeds = Math.min(
+      MAX_GRID_SEEDS,
+      Math.max(1, Math.round(Number.isFinite(this.seeds) ? this.seeds : DEFAULT_GRID_SEEDS)),
+    )
     this.seeds = seeds
     const base = p.request(card, { redraw: false })
     const guided = card.classes.nullClassId !== null
@@ -53,7 +62,14 @@ class Grid {
     this.seed = base.seed
     try {
       this.rows = (await startRuns(requests, 'grid')).map(({ index: k, started }) => ({
-        classLabel: k, name: names[k], runId: started.runId, shape: started.shape, images: null, step: 0, total: started.timesteps.length, status: 'running' as const,
+        classLabel: k,
+        name: names[k],
+        runId: started.runId,
+        shape: started.shape,
+        images: null,
+        step: 0,
+        total: started.timesteps.length,
+        status: 'running' as const,
       }))
     } finally {
       this.starting = false
@@ -66,12 +82,23 @@ class Grid {
 
   listen(): () => void {
     const offs = [
-      api.on('frame', (e) => this.#update(e.runId, (r) => ({ ...r, images: new Float32Array(e.predictedX0), step: e.index + 1, total: e.total }))),
-      api.on('done', (e) => this.#update(e.runId, (r) => ({ ...r, images: new Float32Array(e.samples), step: r.total, status: 'done' }))),
-      api.on('failed', (e) => this.#update(e.runId, (r) => {
-        if (e.error.code !== 'cancelled') toasts.error(e.error)
-        return { ...r, status: 'failed' }
-      })),
+      api.on('frame', (e) =>
+        this.#update(e.runId, (r) => ({
+          ...r,
+          images: new Float32Array(e.predictedX0),
+          step: e.index + 1,
+          total: e.total,
+        })),
+      ),
+      api.on('done', (e) =>
+        this.#update(e.runId, (r) => ({ ...r, images: new Float32Array(e.samples), step: r.total, status: 'done' })),
+      ),
+      api.on('failed', (e) =>
+        this.#update(e.runId, (r) => {
+          if (e.error.code !== 'cancelled') toasts.error(e.error)
+          return { ...r, status: 'failed' }
+        }),
+      ),
     ]
     return () => offs.forEach((off) => off())
   }
@@ -85,7 +112,12 @@ class Grid {
     const [first, ...rest] = this.rows
     this.exporting = true
     try {
-      const r = await api.invoke('export.save', { runId: first.runId, with: rest.map((x) => x.runId), kind: 'grid-sheet', rowLabels: this.rows.map((x) => x.name.slice(0, 40)) })
+      const r = await api.invoke('export.save', {
+        runId: first.runId,
+        with: rest.map((x) => x.runId),
+        kind: 'grid-sheet',
+        rowLabels: this.rows.map((x) => x.name.slice(0, 40)),
+      })
       if (!r.ok) toasts.error(r.error)
       else if (r.value.paths.length) toasts.info(`Saved ${r.value.paths.join(', ')}`)
     } finally {

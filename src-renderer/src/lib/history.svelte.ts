@@ -53,7 +53,18 @@ class History {
     this.live = [...this.live, s.runId]
     // Listed at once; runs.list then says how much memory it takes.
     if (!this.runs.some((r) => r.runId === s.runId)) {
-      this.runs = [...this.runs, { runId: s.runId, parameters: s.parameters, shape: s.shape, steps: s.startStep, finished: false, spilled: false, bytes: 0 }]
+      this.runs = [
+        ...this.runs,
+        {
+          runId: s.runId,
+          parameters: s.parameters,
+          shape: s.shape,
+          steps: s.startStep,
+          finished: false,
+          spilled: false,
+          bytes: 0,
+        },
+      ]
     }
     this.refresh()
   }
@@ -66,7 +77,10 @@ class History {
 
   async #load() {
     const r = await api.invoke('runs.list', {})
-    if (!r.ok) { toasts.error(r.error); return }
+    if (!r.ok) {
+      toasts.error(r.error)
+      return
+    }
     r.value.runs.forEach((s) => this.#numberOf(s.runId))
     this.runs = r.value.runs
     this.memoryBytes = r.value.memoryBytes
@@ -102,14 +116,20 @@ class History {
   /** A run's whole timeline from the engine (memory or disk). */
   async frames(runId: string): Promise<RunFrames | null> {
     const r = await api.invoke('runs.frames', { runId })
-    if (!r.ok) { toasts.error(r.error); return null }
+    if (!r.ok) {
+      toasts.error(r.error)
+      return null
+    }
     return r.value
   }
 
   /** Delete a run in the engine (its frames, in memory or on disk). */
   async remove(runId: string): Promise<boolean> {
     const r = await api.invoke('runs.delete', { runId })
-    if (!r.ok) { toasts.error(r.error); return false }
+    if (!r.ok) {
+      toasts.error(r.error)
+      return false
+    }
     const { [runId]: _gone, ...thumbnails } = this.thumbnails
     this.thumbnails = thumbnails
     this.runs = this.runs.filter((s) => s.runId !== runId)
@@ -122,4 +142,10 @@ export const history = new History()
 
 /** "12.3 MB" */
 export const formatBytes = (n: number) =>
-  n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(0)} KB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(n < 100 * 1024 ** 2 ? 1 : 0)} MB` : `${(n / 1024 ** 3).toFixed(2)} GB`
+  n < 1024
+    ? `${n} B`
+    : n < 1024 ** 2
+      ? `${(n / 1024).toFixed(0)} KB`
+      : n < 1024 ** 3
+        ? `${(n / 1024 ** 2).toFixed(n < 100 * 1024 ** 2 ? 1 : 0)} MB`
+        : `${(n / 1024 ** 3).toFixed(2)} GB`

@@ -32,7 +32,10 @@ class Model {
     this.loading = true
     try {
       const r = await api.invoke('model.load', path ? { path } : {})
-      if (!r.ok) { toasts.error(r.error); return false }
+      if (!r.ok) {
+        toasts.error(r.error)
+        return false
+      }
       this.#path = path
       this.#set(r.value)
       return true
@@ -66,7 +69,10 @@ class Model {
     let staged: string[]
     try {
       const r = await api.stage(top, files)
-      if (!r.ok) { toasts.error(r.error); return }
+      if (!r.ok) {
+        toasts.error(r.error)
+        return
+      }
       staged = r.value
     } finally {
       this.loading = false
@@ -85,7 +91,10 @@ class Model {
   /** Prefer another execution provider: kept in the settings, and the current model reloaded on it. */
   async prefer(choice: ProviderChoice) {
     const r = await api.invoke('settings.set', { provider: choice })
-    if (!r.ok) { toasts.error(r.error); return }
+    if (!r.ok) {
+      toasts.error(r.error)
+      return
+    }
     this.preferred = r.value.provider
     await this.load(this.#path)
   }

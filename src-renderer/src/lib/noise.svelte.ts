@@ -31,7 +31,11 @@ class Noise {
 
   timesteps = $derived(this.preview?.rows[0]?.frames.map((f) => f.timestep) ?? [])
   timestep = $derived(this.timesteps[Math.min(this.index, this.timesteps.length - 1)] ?? null)
-  shape = $derived(this.preview ? { batch: 1, channels: this.preview.channels, height: this.preview.height, width: this.preview.width } : null)
+  shape = $derived(
+    this.preview
+      ? { batch: 1, channels: this.preview.channels, height: this.preview.height, width: this.preview.width }
+      : null,
+  )
 
   /** A model that sees images at another size: the preview no longer applies to it. */
   adoptCard(card: ModelCard) {
@@ -52,7 +56,10 @@ class Noise {
       const bytes = await file.arrayBuffer()
       const timesteps = previewTimesteps(card.training.schedule.trainSteps)
       const r = await api.invoke('noise.preview', { image: { name: file.name, bytes }, timesteps, seed })
-      if (!r.ok) { toasts.error(r.error); return }
+      if (!r.ok) {
+        toasts.error(r.error)
+        return
+      }
       const keepT = this.timestep
       this.preview = r.value
       this.fileName = file.name

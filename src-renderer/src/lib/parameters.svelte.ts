@@ -3,7 +3,12 @@
  * sessions and what a dropped Stepwise PNG restores. Defaults follow the loaded model's card.
  */
 import {
-  type GenerationParametersData, type LastParameters, MAX_BATCH, type ModelCard, type SampleStartRequest, samplerSettings,
+  type GenerationParametersData,
+  type LastParameters,
+  MAX_BATCH,
+  type ModelCard,
+  type SampleStartRequest,
+  samplerSettings,
   scheduleSettings,
 } from '../../../src-preload/contract'
 
@@ -104,9 +109,25 @@ class Parameters {
   /** What settings.set keeps (plain data: no proxies cross IPC). */
   persisted(): LastParameters {
     return $state.snapshot({
-      sampler: { sampler: this.sampler, steps: this.steps, eta: this.eta, timestepSpacing: this.timestepSpacing, predictionType: this.predictionType, clipSample: this.clipSample },
-      schedule: { schedule: this.schedule, trainSteps: this.trainSteps, betaStart: this.betaStart, betaEnd: this.betaEnd },
-      seed: this.seed, seedLocked: this.seedLocked, batch: this.batch, classLabel: this.classLabel, guidance: this.guidance,
+      sampler: {
+        sampler: this.sampler,
+        steps: this.steps,
+        eta: this.eta,
+        timestepSpacing: this.timestepSpacing,
+        predictionType: this.predictionType,
+        clipSample: this.clipSample,
+      },
+      schedule: {
+        schedule: this.schedule,
+        trainSteps: this.trainSteps,
+        betaStart: this.betaStart,
+        betaEnd: this.betaEnd,
+      },
+      seed: this.seed,
+      seedLocked: this.seedLocked,
+      batch: this.batch,
+      classLabel: this.classLabel,
+      guidance: this.guidance,
     })
   }
 
@@ -135,7 +156,7 @@ class Parameters {
     // eta means something to DDIM only.
     const { eta: _eta, ...notDdim } = p.sampler ?? {}
     const req: SampleStartRequest = {
-      sampler: this.sampler === 'ddim' ? p.sampler ?? {} : notDdim,
+      sampler: this.sampler === 'ddim' ? (p.sampler ?? {}) : notDdim,
       schedule: p.schedule,
       seed: this.seed,
       batch: this.batch,
@@ -148,17 +169,21 @@ class Parameters {
   }
 }
 
-const num = (v: number, lo: number, hi: number, fallback: number) => (Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : fallback)
+const num = (v: number, lo: number, hi: number, fallback: number) =>
+  Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : fallback
 const int = (v: number, lo: number, hi: number, fallback: number) => Math.round(num(v, lo, hi, fallback))
 
 const validClass = (label: number | null, card: ModelCard | null) =>
-  label === null ? card?.classes?.nullClassId !== null : !card?.classes || (Number.isInteger(label) && label >= 0 && label < card.classes.names.length)
+  label === null
+    ? card?.classes?.nullClassId !== null
+    : !card?.classes || (Number.isInteger(label) && label >= 0 && label < card.classes.names.length)
 
 /** Where the schedule asked for differs from the one the model was trained with (a visible warning). */
 export function scheduleDiffers(p: Parameters, card: ModelCard | null): string | null {
   if (!card) return null
   const t = card.training.schedule
-  if (p.schedule !== t.schedule) return `Sampling with the ${p.schedule} schedule; this model was trained with ${t.schedule}.`
+  if (p.schedule !== t.schedule)
+    return `Sampling with the ${p.schedule} schedule; this model was trained with ${t.schedule}.`
   if (p.trainSteps !== t.trainSteps || p.betaStart !== t.betaStart || p.betaEnd !== t.betaEnd) {
     return `Schedule settings differ from training (T=${t.trainSteps}, β ${t.betaStart}…${t.betaEnd}).`
   }

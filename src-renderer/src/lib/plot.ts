@@ -4,7 +4,14 @@
  */
 import type { ScheduleTables } from '../../../src-preload/contract'
 
-export interface Curve { name: string; label: string; color: string; path: string; min: number; max: number }
+export interface Curve {
+  name: string
+  label: string
+  color: string
+  path: string
+  min: number
+  max: number
+}
 
 /** Keeps log-SNR finite where alpha-bar reaches 0 or 1 (the cosine schedule's last step, zero terminal SNR). */
 const EPS = 1e-12
@@ -20,25 +27,51 @@ function pathOf(values: ArrayLike<number>, width: number, height: number, min: n
   // One point a pixel column is plenty; 1000 steps on a 600-px plot need no more.
   const every = Math.max(1, Math.floor(n / width))
   const points: string[] = []
-  for (let i = 0; i < n; i += every) points.push(`${((i / Math.max(1, n - 1)) * width).toFixed(1)},${(height - ((values[i] - min) / span) * height).toFixed(1)}`)
+  for (let i = 0; i < n; i += every)
+    points.push(
+      `${((i / Math.max(1, n - 1)) * width).toFixed(1)},${(height - ((values[i] - min) / span) * height).toFixed(1)}`,
+    )
   if ((n - 1) % every !== 0) points.push(`${width},${(height - ((values[n - 1] - min) / span) * height).toFixed(1)}`)
   return `M${points.join('L')}`
 }
 
-const range = (values: number[]) => values.reduce(([lo, hi], v) => [Math.min(lo, v), Math.max(hi, v)], [Infinity, -Infinity])
+const range = (values: number[]) =>
+  values.reduce(([lo, hi], v) => [Math.min(lo, v), Math.max(hi, v)], [Infinity, -Infinity])
 
 export function curvesOf(tables: ScheduleTables, width: number, height: number): Curve[] {
   const snr = tables.alphasCumprod.map(logSnr)
   const [bLo, bHi] = range(tables.betas)
   const [sLo, sHi] = range(snr)
   return [
-    { name: 'beta', label: 'β_t', color: 'var(--plot-beta)', path: pathOf(tables.betas, width, height, 0, bHi), min: bLo, max: bHi },
-    { name: 'alpha-bar', label: 'ᾱ_t', color: 'var(--plot-alphabar)', path: pathOf(tables.alphasCumprod, width, height, 0, 1), min: 0, max: 1 },
-    { name: 'log-snr', label: 'log-SNR', color: 'var(--plot-snr)', path: pathOf(snr, width, height, sLo, sHi), min: sLo, max: sHi },
+    {
+      name: 'beta',
+      label: 'β_t',
+      color: 'var(--plot-beta)',
+      path: pathOf(tables.betas, width, height, 0, bHi),
+      min: bLo,
+      max: bHi,
+    },
+    {
+      name: 'alpha-bar',
+      label: 'ᾱ_t',
+      color: 'var(--plot-alphabar)',
+      path: pathOf(tables.alphasCumprod, width, height, 0, 1),
+      min: 0,
+      max: 1,
+    },
+    {
+      name: 'log-snr',
+      label: 'log-SNR',
+      color: 'var(--plot-snr)',
+      path: pathOf(snr, width, height, sLo, sHi),
+      min: sLo,
+      max: sHi,
+    },
   ]
 }
 
 /** x of timestep t on a plot of `trainSteps` steps. */
 export const xOf = (t: number, trainSteps: number, width: number) => (t / Math.max(1, trainSteps - 1)) * width
 
-export const fmt = (v: number) => (Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : Math.abs(v) >= 0.01 ? v.toFixed(2) : v.toExponential(1))
+export const fmt = (v: number) =>
+  Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : Math.abs(v) >= 0.01 ? v.toFixed(2) : v.toExponential(1)

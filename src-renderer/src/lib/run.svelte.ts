@@ -9,7 +9,13 @@
  * default model for now; larger models will want the engine to serve frames on demand instead.
  */
 import type {
-  ErrorData, Events, GenerationParameters, RunFrames, SampleStartRequest, SampleStarted, StepStats,
+  ErrorData,
+  Events,
+  GenerationParameters,
+  RunFrames,
+  SampleStartRequest,
+  SampleStarted,
+  StepStats,
 } from '../../../src-preload/contract'
 import { api } from './api'
 import { type RunKind, history } from './history.svelte'
@@ -27,9 +33,20 @@ export interface Frame {
 }
 
 /** A frame event or a reopened run's frame, as the timeline keeps it. */
-export const frameOf = (e: Omit<Frame, 'sample' | 'predictedX0' | 'predictedNoise'> & { sample: ArrayBuffer; predictedX0: ArrayBuffer; predictedNoise: ArrayBuffer }): Frame => ({
-  index: e.index, timestep: e.timestep, alphaBar: e.alphaBar, stats: e.stats,
-  sample: new Float32Array(e.sample), predictedX0: new Float32Array(e.predictedX0), predictedNoise: new Float32Array(e.predictedNoise),
+export const frameOf = (
+  e: Omit<Frame, 'sample' | 'predictedX0' | 'predictedNoise'> & {
+    sample: ArrayBuffer
+    predictedX0: ArrayBuffer
+    predictedNoise: ArrayBuffer
+  },
+): Frame => ({
+  index: e.index,
+  timestep: e.timestep,
+  alphaBar: e.alphaBar,
+  stats: e.stats,
+  sample: new Float32Array(e.sample),
+  predictedX0: new Float32Array(e.predictedX0),
+  predictedNoise: new Float32Array(e.predictedNoise),
 })
 
 export type Shape = SampleStarted['shape']
@@ -56,7 +73,9 @@ class Run {
 
   running = $derived(this.status === 'starting' || this.status === 'running')
   /** Milliseconds left, from the pace so far. */
-  etaMs = $derived(this.step > 0 && this.total > this.step ? (this.elapsedMs / this.step) * (this.total - this.step) : 0)
+  etaMs = $derived(
+    this.step > 0 && this.total > this.step ? (this.elapsedMs / this.step) * (this.total - this.step) : 0,
+  )
   /** The images the grid shows: final samples, or the newest predicted x0 while sampling. */
   images = $derived(this.samples ?? this.frames.at(-1)?.predictedX0 ?? null)
 
@@ -64,7 +83,10 @@ class Run {
    * Start a run and show it. A fork of the run shown begins with a copy of that run's first frames (the
    * engine sends the fork's own frames only). False when the engine refused.
    */
-  async start(req: SampleStartRequest, kind: RunKind = req.fork ? 'fork' : req.fromImage ? 'image' : 'run'): Promise<boolean> {
+  async start(
+    req: SampleStartRequest,
+    kind: RunKind = req.fork ? 'fork' : req.fromImage ? 'image' : 'run',
+  ): Promise<boolean> {
     if (this.running) return false
     const before = this.status
     this.status = 'starting'
@@ -77,7 +99,8 @@ class Run {
     }
     const started: SampleStarted = r.value
     history.started(started, kind)
-    const inherited = started.parent && started.parent.runId === this.runId ? this.frames.slice(0, started.startStep) : []
+    const inherited =
+      started.parent && started.parent.runId === this.runId ? this.frames.slice(0, started.startStep) : []
     this.runId = started.runId
     this.parameters = started.parameters
     this.startStep = started.startStep
@@ -175,4 +198,9 @@ class Run {
 
 export const run = new Run()
 
-export const formatMs = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`)
+export const formatMs = (ms: number) =>
+  ms < 1000
+    ? `${Math.round(ms)} ms`
+    : ms < 60_000
+      ? `${(ms / 1000).toFixed(1)} s`
+      : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`

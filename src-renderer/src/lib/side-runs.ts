@@ -8,7 +8,10 @@ import { history, type RunKind } from './history.svelte'
 import { toasts } from './toasts.svelte'
 
 /** Start every request; the runs that started, with the index of their request. */
-export async function startRuns(requests: SampleStartRequest[], kind: RunKind): Promise<{ index: number; started: SampleStarted }[]> {
+export async function startRuns(
+  requests: SampleStartRequest[],
+  kind: RunKind,
+): Promise<{ index: number; started: SampleStarted }[]> {
   const results = await Promise.all(requests.map((req) => api.invoke('sample.start', req)))
   return results.flatMap((r, index) => {
     if (!r.ok) {
@@ -27,5 +30,7 @@ export function updateRun<T extends { runId: string }>(list: T[], runId: string,
 
 /** Cancel those still running. */
 export async function cancelRuns(runs: { runId: string; status: string }[]): Promise<void> {
-  await Promise.all(runs.filter((r) => r.status === 'running').map((r) => api.invoke('sample.cancel', { runId: r.runId })))
+  await Promise.all(
+    runs.filter((r) => r.status === 'running').map((r) => api.invoke('sample.cancel', { runId: r.runId })),
+  )
 }

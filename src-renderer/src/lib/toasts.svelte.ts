@@ -2,7 +2,11 @@
 import type { ErrorData } from '../../../src-preload/contract'
 
 export type ToastKind = 'error' | 'info'
-export interface Toast { id: number; kind: ToastKind; message: string }
+export interface Toast {
+  id: number
+  kind: ToastKind
+  message: string
+}
 
 const INFO_MS = 5000
 const ERROR_MS = 12000
@@ -17,9 +21,15 @@ class Toasts {
     this.items = [...this.items, { id, kind, message }].slice(-MAX_SHOWN)
     setTimeout(() => this.dismiss(id), kind === 'error' ? ERROR_MS : INFO_MS)
   }
-  info(message: string) { this.push('info', message) }
-  error(e: ErrorData | string) { this.push('error', typeof e === 'string' ? e : e.message) }
-  dismiss(id: number) { this.items = this.items.filter((t) => t.id !== id) }
+  info(message: string) {
+    this.push('info', message)
+  }
+  error(e: ErrorData | string) {
+    this.push('error', typeof e === 'string' ? e : e.message)
+  }
+  dismiss(id: number) {
+    this.items = this.items.filter((t) => t.id !== id)
+  }
 }
 
 export const toasts = new Toasts()
