@@ -1,6 +1,7 @@
+import { resolve } from 'node:path'
+
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 import { defineConfig } from 'electron-vite'
-import { resolve } from 'node:path'
 
 // Our folders are src-main / src-preload / src-renderer, not electron-vite's default src/*: name each input.
 export default defineConfig({

@@ -4,25 +4,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
-import { EngineError, toErrorData } from './engine/errors'
-import { encodeGif, selectFrames } from './engine/export/gif'
-import { encodePng } from './engine/export/png'
-import { contactSheet, encodeSheetPng } from './engine/export/sheet'
-import { tileBatch } from './engine/export/tile'
-import { startFromImage } from './engine/forward'
-import { imageForModel } from './engine/image-input'
-import { defaultModelPath } from './engine/model/default-model'
-import { type Denoiser, loadModel } from './engine/model/load'
-import { defaultProviderOrder, unavailableReason } from './engine/model/providers'
-import { trainingOf } from './engine/model/training'
-import { readNpy, writeNpy } from './engine/npy'
-import { type GenerationParameters, summarize } from './engine/parameters'
-import { type RunRequest, type RunStart, type StepFrame, forkPoint, runSampling } from './engine/run'
-import { SAMPLERS, SPACINGS } from './engine/samplers/config'
-import { spacedTimesteps } from './engine/samplers/common'
-import { makeSampler } from './engine/samplers/sampler'
-import { DEFAULT_SCHEDULE, makeSchedule } from './engine/schedule'
-import { imageOf } from './engine/tensor'
+
 import { compareCommand, noiseCommand } from './cli/explore'
 import {
   bad,
@@ -40,6 +22,25 @@ import {
   scheduleFrom,
   type Values,
 } from './cli/options'
+import { EngineError, toErrorData } from './engine/errors'
+import { encodeGif, selectFrames } from './engine/export/gif'
+import { encodePng } from './engine/export/png'
+import { contactSheet, encodeSheetPng } from './engine/export/sheet'
+import { tileBatch } from './engine/export/tile'
+import { startFromImage } from './engine/forward'
+import { imageForModel } from './engine/image-input'
+import { defaultModelPath } from './engine/model/default-model'
+import { type Denoiser, loadModel } from './engine/model/load'
+import { defaultProviderOrder, unavailableReason } from './engine/model/providers'
+import { trainingOf } from './engine/model/training'
+import { readNpy, writeNpy } from './engine/npy'
+import { type GenerationParameters, summarize } from './engine/parameters'
+import { forkPoint, type RunRequest, runSampling, type RunStart, type StepFrame } from './engine/run'
+import { spacedTimesteps } from './engine/samplers/common'
+import { SAMPLERS, SPACINGS } from './engine/samplers/config'
+import { makeSampler } from './engine/samplers/sampler'
+import { DEFAULT_SCHEDULE, makeSchedule } from './engine/schedule'
+import { imageOf } from './engine/tensor'
 
 const USAGE = `usage: stepwise <command> [options]
   inspect [<model>] [--json]

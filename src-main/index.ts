@@ -4,20 +4,22 @@
  * instance that opens the .onnx files the OS hands it. Thin: requests go through the shell shared with
  * the browser host (service/shell.ts); the pieces live in app/.
  */
+import { join } from 'node:path'
+
 import { app, BrowserWindow, dialog, Menu, screen, session } from 'electron'
 import Store from 'electron-store'
-import { join } from 'node:path'
-import { EVENTS, type EventName, type Events } from '../src-preload/contract'
-import { DEFAULT_MODEL_FILE, defaultModelPath } from './engine/model/default-model'
-import { startEngine } from './service/engine-client'
-import { createShell } from './service/shell'
-import { openSettings } from './settings'
+
+import { type EventName, EVENTS, type Events } from '../src-preload/contract'
 import { dialogPorts } from './app/dialogs'
 import { handleRequests, sendEvent } from './app/ipc'
 import { menuOptions, menuTemplate } from './app/menu'
 import { addCspToDevServer, registerAppScheme, serveRenderer } from './app/protocol'
 import { APP_URL, isTrustedSender, modelPathFromArgv, restorableBounds, taskbarProgress } from './app/rules'
 import { createMainWindow } from './app/window'
+import { DEFAULT_MODEL_FILE, defaultModelPath } from './engine/model/default-model'
+import { startEngine } from './service/engine-client'
+import { createShell } from './service/shell'
+import { openSettings } from './settings'
 
 /** electron-vite sets this in `npm start` (the dev server, with hot reload); the built app has none. */
 const renderer = { devUrl: process.env.ELECTRON_RENDERER_URL }

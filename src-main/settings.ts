@@ -7,6 +7,7 @@
  * with a bad value falls back to its default alone. Neither stops the app.
  */
 import { existsSync, renameSync } from 'node:fs'
+
 import { DEFAULT_SETTINGS, MAX_RECENT_MODELS, type Settings, settingsSchema } from '../src-preload/contract'
 
 /** What Stepwise needs of conf / electron-store. */

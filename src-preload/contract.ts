@@ -8,6 +8,7 @@
  * Frames and samples cross as float32 ArrayBuffers (transferred, not copied into JSON arrays).
  */
 import { z } from 'zod'
+
 import type { StepStats } from '../src-main/engine/diagnostics'
 import type { ErrorData } from '../src-main/engine/errors'
 import type { MetadataKey, MetadataSource } from '../src-main/engine/model/metadata'

@@ -3,7 +3,8 @@
  * IPC. A sandboxed preload can load only electron and its own bundle, so the contract comes in as types;
  * main checks every payload.
  */
-import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron'
+import { contextBridge, ipcRenderer, type IpcRendererEvent, webUtils } from 'electron'
+
 import type { EventName, StepwiseApi } from './contract'
 
 /** Main's EVENT_CHANNEL (src-main/app/rules.ts); a unit test keeps the two equal. */

@@ -8,10 +8,11 @@
  *   build/icon.ico              Windows (exe, NSIS installer): 16..256
  *   build/icon.icns             macOS (app bundle, dmg): 16..1024 as iconutil writes them
  */
-import { Resvg } from '@resvg/resvg-js'
-import { IconIcns, IconIco } from '@shockpkg/icon-encoder'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+
+import { Resvg } from '@resvg/resvg-js'
+import { IconIcns, IconIco } from '@shockpkg/icon-encoder'
 
 export const ROOT = join(import.meta.dirname, '..')
 export const ICON_SOURCE = 'resources/icon.svg'

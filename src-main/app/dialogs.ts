@@ -2,8 +2,10 @@
  * The shell's ports that ask the user: where exports go (a save dialog for one file, a folder for
  * several) and which model to open.
  */
-import { app, type BrowserWindow, dialog } from 'electron'
 import { dirname, join } from 'node:path'
+
+import { app, type BrowserWindow, dialog } from 'electron'
+
 import { nonClashingPath, writeFileAtomic } from '../engine/files'
 import type { ShellPorts } from '../service/shell'
 

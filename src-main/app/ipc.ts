@@ -4,6 +4,7 @@
  * channel. Payloads are checked by the shell (the contract's schemas), errors cross as data.
  */
 import { type BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron'
+
 import { badArgument, CHANNELS, type EventName, type Events, type Result } from '../../src-preload/contract'
 import { EVENT_CHANNEL } from './rules'
 

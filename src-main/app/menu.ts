@@ -4,6 +4,7 @@
  * Electron menu from this template.
  */
 import type { MenuItemConstructorOptions } from 'electron'
+
 import type { Command } from '../../src-preload/contract'
 
 export interface MenuItemSpec {

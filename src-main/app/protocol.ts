@@ -2,8 +2,10 @@
  * app://stepwise: the built renderer served from its own folder and nothing else, each response with the
  * Content-Security-Policy header; in development the dev server's responses get the same header.
  */
-import { protocol, type Session } from 'electron'
 import { readFile } from 'node:fs/promises'
+
+import { protocol, type Session } from 'electron'
+
 import { APP_SCHEME, CONTENT_SECURITY_POLICY, mimeType, rendererFile } from './rules'
 
 /**

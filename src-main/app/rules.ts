@@ -5,6 +5,7 @@
  * without its binary).
  */
 import { extname, isAbsolute, relative, resolve } from 'node:path'
+
 import type { Settings } from '../../src-preload/contract'
 
 /**

@@ -4,6 +4,7 @@
  * crashed renderer is reloaded; the bounds are handed back on close to be remembered.
  */
 import { BrowserWindow } from 'electron'
+
 import type { Settings } from '../../src-preload/contract'
 
 type Bounds = NonNullable<Settings['windowBounds']>

@@ -4,6 +4,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
+
 import { EngineError } from '../engine/errors'
 import { contactSheet, encodeSheetPng } from '../engine/export/sheet'
 import { noiseImage, previewNoise } from '../engine/forward'

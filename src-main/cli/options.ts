@@ -5,13 +5,14 @@
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+
 import { EngineError } from '../engine/errors'
 import { writeFileAtomic } from '../engine/files'
 import type { Denoiser } from '../engine/model/load'
-import { PROVIDERS, type ProviderName } from '../engine/model/providers'
+import { type ProviderName, PROVIDERS } from '../engine/model/providers'
 import { classLabelProblem, trainingOf } from '../engine/model/training'
 import type { Progress } from '../engine/run'
-import { PREDICTION_TYPES, SAMPLERS, SPACINGS, type SamplerConfig, samplerWith } from '../engine/samplers/config'
+import { PREDICTION_TYPES, type SamplerConfig, SAMPLERS, samplerWith, SPACINGS } from '../engine/samplers/config'
 import { parseScheduleName, type ScheduleConfig } from '../engine/schedule'
 
 /** Every option of every command, once. */

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { access, link, open, rename, rm } from 'node:fs/promises'
 import { basename, dirname, extname, join } from 'node:path'
+
 import { EngineError } from './errors'
 
 export interface WriteOptions {

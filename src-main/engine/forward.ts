@@ -5,8 +5,8 @@
  */
 import { EngineError } from './errors'
 import { Gaussian } from './rng'
-import { addNoise } from './samplers/common'
 import type { RunStart } from './run'
+import { addNoise } from './samplers/common'
 import type { Schedule } from './schedule'
 
 export interface NoisedImage {

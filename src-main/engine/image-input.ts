@@ -3,8 +3,9 @@
  * alpha dropped), its size (centre-cropped to the model's aspect, then area-averaged), values in [-1, 1],
  * planar CHW. For forward-noising previews and for denoising from a noised image.
  */
-import jpeg from 'jpeg-js'
 import { decode as decodePng, hasPngSignature } from 'fast-png'
+import jpeg from 'jpeg-js'
+
 import { EngineError } from './errors'
 import type { PlanarImage } from './tensor'
 

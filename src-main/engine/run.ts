@@ -5,10 +5,10 @@
 import { EngineError } from './errors'
 import type { Denoiser } from './model/load'
 import { Gaussian } from './rng'
-import { makeSampler } from './samplers/sampler'
 import type { SamplerConfig } from './samplers/config'
+import { makeSampler } from './samplers/sampler'
 import { type Schedule } from './schedule'
-import { type Shape4, imageSize } from './tensor'
+import { imageSize, type Shape4 } from './tensor'
 
 export interface RunRequest {
   sampler: SamplerConfig

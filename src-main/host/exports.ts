@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs'
 import { mkdir, stat } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
 import { basename, join, resolve } from 'node:path'
+
 import { nonClashingPath, writeFileAtomic } from '../engine/files'
 
 export interface ExportFolder {

@@ -3,8 +3,9 @@
  * prints the URL to open (its token is the only key; on a headless box, tunnel the port with ssh -L).
  */
 import { parseArgs } from 'node:util'
-import { DEFAULT_OUT_DIR, defaultSettingsDir, startHost } from './server'
+
 import { ensureRendererBuilt } from './renderer-build'
+import { DEFAULT_OUT_DIR, defaultSettingsDir, startHost } from './server'
 
 /** Longest a stop may take (runs are cancelled first, at most 10 s) before the process just exits. */
 const STOP_TIMEOUT_MS = 20_000

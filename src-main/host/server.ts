@@ -10,22 +10,24 @@
  *
  * Everything needs the token (URL, x-stepwise-token header or cookie); a wrong one gets 403 and nothing else.
  */
-import Conf from 'conf'
 import { mkdirSync } from 'node:fs'
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
+
+import Conf from 'conf'
+
 import type { ModelCard } from '../../src-preload/contract'
 import { type EngineClient, startEngine } from '../service/engine-client'
 import { createShell } from '../service/shell'
 import { openSettings } from '../settings'
-import { isLoopbackHost, isSameOriginUpgrade, presentedToken, newToken, tokenCookie } from './access'
+import { isLoopbackHost, isSameOriginUpgrade, newToken, presentedToken, tokenCookie } from './access'
 import { exportFolder } from './exports'
 import { RENDERER_OUT } from './renderer-build'
 import { createSocketHub } from './sockets'
 import { serveFile } from './static-files'
-import { MAX_UPLOAD_BYTES, createUploads } from './uploads'
+import { createUploads, MAX_UPLOAD_BYTES } from './uploads'
 
 export interface HostOptions {
   /** 0 (the default) picks a free port. */

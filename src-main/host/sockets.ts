@@ -3,8 +3,9 @@
  * `Result`; every engine event goes to every connected page. The wire format is src-preload/wire.ts.
  */
 import { WebSocket, WebSocketServer } from 'ws'
+
 import { EVENTS, type ModelCard } from '../../src-preload/contract'
-import { type WireMessage, decodeMessage, encodeMessage } from '../../src-preload/wire'
+import { decodeMessage, encodeMessage, type WireMessage } from '../../src-preload/wire'
 import type { EngineClient } from '../service/engine-client'
 import type { Shell } from '../service/shell'
 

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
+
 import type { EngineChannel, EventName, Events, RequestOf, ResponseOf, Result } from '../../src-preload/contract'
 import type { ErrorData } from '../engine/errors'
 import type { WorkerMessage, WorkerRequest } from './messages'

@@ -4,6 +4,7 @@
  * {id, result}; events go out as {event, payload} with their float32 buffers transferred, not copied.
  */
 import { parentPort } from 'node:worker_threads'
+
 import { createHandlers, dispatch } from './handlers'
 import type { WorkerMessage, WorkerRequest } from './messages'
 

@@ -3,36 +3,37 @@
  * who carries it (worker thread, Electron, browser host): requests come in as data, events go out via `emit`.
  */
 import { randomUUID } from 'node:crypto'
+
 import {
   type EngineChannel,
   type EventName,
   type Events,
+  generationParameters,
+  isEngineChannel,
   type ModelCard,
+  parseRequest,
   type RequestOf,
   type ResponseOf,
   type Result,
-  generationParameters,
-  isEngineChannel,
-  parseRequest,
 } from '../../src-preload/contract'
-import { EngineError, toErrorData } from '../engine/errors'
 import { stepStats } from '../engine/diagnostics'
+import { EngineError, toErrorData } from '../engine/errors'
 import { readStepwiseParameters } from '../engine/export/png'
 import { noiseImage, previewNoise, startFromImage } from '../engine/forward'
 import { imageForModel } from '../engine/image-input'
-import type { GenerationParameters } from '../engine/parameters'
-import { SCHEDULES } from '../engine/schedule'
-import { imageSize } from '../engine/tensor'
-import { type RunStart, forkPoint } from '../engine/run'
-import { encodeExport, type HeldRun } from './run-exports'
-import { FRAME_MEMORY_BUDGET_BYTES, RunStore } from './run-store'
 import { defaultModelPath } from '../engine/model/default-model'
 import { type Denoiser, loadModel } from '../engine/model/load'
 import { classLabelProblem, trainingOf } from '../engine/model/training'
+import type { GenerationParameters } from '../engine/parameters'
+import { forkPoint, type RunStart } from '../engine/run'
 import { runSampling } from '../engine/run'
 import { samplerWith } from '../engine/samplers/config'
 import { makeSampler } from '../engine/samplers/sampler'
+import { SCHEDULES } from '../engine/schedule'
 import { makeSchedule, type ScheduleConfig } from '../engine/schedule'
+import { imageSize } from '../engine/tensor'
+import { encodeExport, type HeldRun } from './run-exports'
+import { FRAME_MEMORY_BUDGET_BYTES, RunStore } from './run-store'
 
 export type Emit = <E extends EventName>(event: E, payload: Events[E], transfer?: ArrayBuffer[]) => void
 

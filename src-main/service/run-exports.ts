@@ -5,14 +5,14 @@
  */
 import type { ExportRequest } from '../../src-preload/contract'
 import { EngineError } from '../engine/errors'
-import { encodeGif, selectFrames } from '../engine/export/gif'
 import { textWidth } from '../engine/export/font'
+import { encodeGif, selectFrames } from '../engine/export/gif'
 import type { Pixels } from '../engine/export/pixels'
 import { encodePng } from '../engine/export/png'
 import { contactSheet, encodeSheetPng } from '../engine/export/sheet'
 import { tileBatch } from '../engine/export/tile'
 import { type GenerationParameters, summarize } from '../engine/parameters'
-import { type PlanarImage, type Shape4, imageOf } from '../engine/tensor'
+import { imageOf, type PlanarImage, type Shape4 } from '../engine/tensor'
 
 /** A run the engine holds: its parameters (image k has seed + k) and its timeline. */
 export interface HeldRun {

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { readFile, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
 import type { GenerationParameters } from '../engine/parameters'
 import { imageSize } from '../engine/tensor'
 import type { HeldRun } from './run-exports'

@@ -7,12 +7,12 @@
 import {
   type Channel,
   type ExportRequest,
+  isEngineChannel,
   type ModelCard,
   type ModelLoadRequest,
+  parseRequest,
   type ProviderChoice,
   type Result,
-  isEngineChannel,
-  parseRequest,
 } from '../../src-preload/contract'
 import type { ProviderName } from '../engine/model/providers'
 import type { SettingsStore } from '../settings'

@@ -10,10 +10,12 @@
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
 import * as ort from 'onnxruntime-node'
-import { readFile } from 'node:fs/promises'
+
 import { defaultModelPath } from '../../src-main/engine/model/default-model'
 import { loadModel } from '../../src-main/engine/model/load'
 import { trainingOf } from '../../src-main/engine/model/training'

@@ -4,8 +4,10 @@
  * state land in test-results/e2e/.
  */
 import { readFileSync } from 'node:fs'
+
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+
 import { decodeGifFrames } from '../../src-main/engine/export/gif'
 import { readStepwiseParameters } from '../../src-main/engine/export/png'
 import { startHarness } from './harness'

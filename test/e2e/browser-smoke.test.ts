@@ -3,6 +3,7 @@
  * Content-Security-Policy, and the contract answers over the WebSocket in the wire format.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
 import { type Harness, startHarness } from './harness'
 
 let h: Harness

@@ -8,8 +8,10 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
 import { _electron as electron } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
+
 import { REPO_ROOT } from '../../src-main/host/renderer-build'
 
 /** The Electron executable as the electron package records it, if it was downloaded. */

@@ -5,9 +5,11 @@
  * state is screenshotted (light, and dark for the tabs) into test-results/e2e/.
  */
 import { readFileSync } from 'node:fs'
+
 import { decode, encode } from 'fast-png'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+
 import { decodeGifFrames } from '../../src-main/engine/export/gif'
 import { type Harness, startHarness } from './harness'
 import { ui } from './ui'

@@ -8,8 +8,10 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Browser, type Page, chromium } from 'playwright-core'
-import { REPO_ROOT, ensureRendererBuilt } from '../../src-main/host/renderer-build'
+
+import { type Browser, chromium, type Page } from 'playwright-core'
+
+import { ensureRendererBuilt, REPO_ROOT } from '../../src-main/host/renderer-build'
 import { type Host, type HostOptions, startHost } from '../../src-main/host/server'
 
 export const CHROMIUM = process.env.STEPWISE_CHROMIUM ?? '/usr/bin/chromium'

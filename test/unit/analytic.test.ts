@@ -15,7 +15,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
 import { describe, expect, it } from 'vitest'
+
 import { loadModel } from '../../src-main/engine/model/load'
 import { runSampling } from '../../src-main/engine/run'
 import { DEFAULT_SAMPLER, type SamplerConfig } from '../../src-main/engine/samplers/config'

@@ -5,11 +5,13 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
-import type { Events, StepwiseApi } from '../../src-preload/contract'
+
 import { defaultModelPath } from '../../src-main/engine/model/default-model'
 import { type Host, startHost } from '../../src-main/host/server'
+import type { Events, StepwiseApi } from '../../src-preload/contract'
 import { connectBrowserHost } from '../../src-renderer/src/lib/browser-api'
 
 let host: Host

@@ -5,11 +5,13 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
+
 import type { Configuration, PlatformSpecificBuildOptions } from 'app-builder-lib'
 import * as fileMatcher from 'app-builder-lib/out/fileMatcher.js'
 import { getConfig, validateConfiguration } from 'app-builder-lib/out/util/config/config.js'
 import { convertIcon } from 'app-builder-lib/out/util/iconConverter.js'
 import { beforeAll, describe, expect, it } from 'vitest'
+
 import { defaultModelPath } from '../../src-main/engine/model/default-model'
 import { ICON_SOURCE, LINUX_SIZES, MACOS_TYPES, renderIcons, WINDOWS_SIZES } from '../../tools/icons'
 

@@ -3,7 +3,9 @@ import { spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+
 import { main } from '../../src-main/cli'
 import { readGifInfo } from '../../src-main/engine/export/gif'
 import { decodePng, readStepwiseParameters } from '../../src-main/engine/export/png'

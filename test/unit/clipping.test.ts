@@ -1,5 +1,6 @@
 /** Clipping and dynamic thresholding of predicted x0, as diffusers' `_threshold_sample` does it. */
 import { describe, expect, it } from 'vitest'
+
 import { clipPredictedX0, quantile } from '../../src-main/engine/samplers/common'
 import { DEFAULT_SAMPLER } from '../../src-main/engine/samplers/config'
 

@@ -1,6 +1,8 @@
 /** The model shipped in resources/: its signature and training metadata, as the model card states them. */
 import { stat } from 'node:fs/promises'
+
 import { expect, it } from 'vitest'
+
 import { defaultModelPath } from '../../src-main/engine/model/default-model'
 import { loadModel } from '../../src-main/engine/model/load'
 import { trainingOf } from '../../src-main/engine/model/training'

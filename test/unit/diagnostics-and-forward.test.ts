@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+
 import { statsWarnings, stepStats } from '../../src-main/engine/diagnostics'
 import { noiseImage, previewNoise } from '../../src-main/engine/forward'
 import { makeSchedule, SCHEDULES } from '../../src-main/engine/schedule'

@@ -2,12 +2,14 @@
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
 import { beforeAll, describe, expect, it } from 'vitest'
-import { loadModel, type Denoiser } from '../../src-main/engine/model/load'
+
+import { type Denoiser, loadModel } from '../../src-main/engine/model/load'
 import { runSampling } from '../../src-main/engine/run'
+import { spacedTimesteps } from '../../src-main/engine/samplers/common'
 import { DEFAULT_SAMPLER, type SamplerConfig } from '../../src-main/engine/samplers/config'
 import { ddim } from '../../src-main/engine/samplers/ddim'
-import { spacedTimesteps } from '../../src-main/engine/samplers/common'
 import { DEFAULT_SCHEDULE, makeSchedule } from '../../src-main/engine/schedule'
 import { dummyModel } from '../fixtures/onnx-builder'
 

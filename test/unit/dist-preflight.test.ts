@@ -2,8 +2,10 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+
 import { afterEach, beforeEach, expect, it } from 'vitest'
-import { cachedZipPath, checkElectronZip, downloadUrl, neededZips, type ElectronZip } from '../../tools/dist-preflight'
+
+import { cachedZipPath, checkElectronZip, downloadUrl, type ElectronZip, neededZips } from '../../tools/dist-preflight'
 
 const zip: ElectronZip = { version: '41.7.1', platform: 'linux', arch: 'x64' }
 const offline = async () => false

@@ -4,21 +4,23 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+
 import { describe, expect, it } from 'vitest'
-import { COMMANDS } from '../../src-preload/contract'
+
 import { type MenuItemSpec, menuOptions, menuTemplate } from '../../src-main/app/menu'
 import {
   APP_URL,
   CONTENT_SECURITY_POLICY,
   EVENT_CHANNEL,
-  RENDERER_CSP,
   isTrustedSender,
   mimeType,
   modelPathFromArgv,
+  RENDERER_CSP,
   rendererFile,
   restorableBounds,
   taskbarProgress,
 } from '../../src-main/app/rules'
+import { COMMANDS } from '../../src-preload/contract'
 
 const root = join(import.meta.dirname, '..', '..')
 const built = {}

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { EventName, Events } from '../../src-preload/contract'
+
 import { type EngineClient, startEngine } from '../../src-main/service/engine-client'
+import type { EventName, Events } from '../../src-preload/contract'
 
 let engine: EngineClient
 

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest'
+
 import { decodeGifFrames, encodeGif, readGifInfo, selectFrames } from '../../src-main/engine/export/gif'
 import type { PlanarImage } from '../../src-main/engine/tensor'
 

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest'
+
 import { EngineError } from '../../src-main/engine/errors'
-import { decodePng, encodePng, readPngText, readStepwiseParameters } from '../../src-main/engine/export/png'
 import { toPixels, upscaleNearest } from '../../src-main/engine/export/pixels'
+import { decodePng, encodePng, readPngText, readStepwiseParameters } from '../../src-main/engine/export/png'
 import type { PlanarImage } from '../../src-main/engine/tensor'
 
 const image = (channels: number, width: number, height: number, values: number[]): PlanarImage => ({

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest'
+
 import { EngineError } from '../../src-main/engine/errors'
 import { decodePng, readStepwiseParameters } from '../../src-main/engine/export/png'
 import { contactSheet, encodeSheetPng } from '../../src-main/engine/export/sheet'

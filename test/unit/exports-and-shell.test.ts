@@ -1,15 +1,17 @@
-import Conf from 'conf'
 import { copyFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
+import Conf from 'conf'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ExportRequest, ModelCard, Result, SampleStarted } from '../../src-preload/contract'
+
 import { decodeGifFrames } from '../../src-main/engine/export/gif'
 import { decodePng, readPngText, readStepwiseParameters } from '../../src-main/engine/export/png'
 import { encodePng } from '../../src-main/engine/export/png'
 import { type EngineClient, startEngine } from '../../src-main/service/engine-client'
-import { type Shell, createShell, providersFor } from '../../src-main/service/shell'
+import { createShell, providersFor, type Shell } from '../../src-main/service/shell'
 import { openSettings } from '../../src-main/settings'
+import type { ExportRequest, ModelCard, Result, SampleStarted } from '../../src-preload/contract'
 
 let engine: EngineClient
 let shell: Shell

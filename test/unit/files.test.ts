@@ -1,7 +1,9 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+
 import { EngineError, toErrorData } from '../../src-main/engine/errors'
 import { nonClashingPath, writeFileAtomic } from '../../src-main/engine/files'
 

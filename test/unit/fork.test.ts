@@ -2,9 +2,11 @@
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
 import { beforeAll, describe, expect, it } from 'vitest'
-import { loadModel, type Denoiser } from '../../src-main/engine/model/load'
-import { forkPoint, runSampling, type RunRequest, type StepFrame } from '../../src-main/engine/run'
+
+import { type Denoiser, loadModel } from '../../src-main/engine/model/load'
+import { forkPoint, type RunRequest, runSampling, type StepFrame } from '../../src-main/engine/run'
 import { DEFAULT_SAMPLER } from '../../src-main/engine/samplers/config'
 import { makeSampler } from '../../src-main/engine/samplers/sampler'
 import { DEFAULT_SCHEDULE, makeSchedule } from '../../src-main/engine/schedule'

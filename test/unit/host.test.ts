@@ -1,15 +1,17 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import type { Channel, EventName, Events, ModelCard, Result, SampleStarted, Settings } from '../../src-preload/contract'
-import { type WireMessage, decodeMessage, encodeMessage } from '../../src-preload/wire'
+
 import { defaultModelPath } from '../../src-main/engine/model/default-model'
 import { type Host, startHost } from '../../src-main/host/server'
 import { createUploads } from '../../src-main/host/uploads'
+import type { Channel, EventName, Events, ModelCard, Result, SampleStarted, Settings } from '../../src-preload/contract'
+import { decodeMessage, encodeMessage, type WireMessage } from '../../src-preload/wire'
 
 let host: Host
 let temp: string

@@ -1,6 +1,7 @@
 import { encode as encodePng } from 'fast-png'
 import jpeg from 'jpeg-js'
 import { describe, expect, it } from 'vitest'
+
 import { imageForModel } from '../../src-main/engine/image-input'
 
 /** A W x H RGB PNG whose left half is white and right half black. */

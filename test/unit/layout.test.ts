@@ -1,6 +1,7 @@
 /** The engine runs under plain Node: nothing in src-main/engine may import electron. */
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+
 import { expect, it } from 'vitest'
 
 async function* files(dir: string): AsyncGenerator<string> {

@@ -2,7 +2,9 @@
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
 import { beforeAll, describe, expect, it } from 'vitest'
+
 import type { ErrorCode } from '../../src-main/engine/errors'
 import { defaultModelPath } from '../../src-main/engine/model/default-model'
 import { loadModel } from '../../src-main/engine/model/load'

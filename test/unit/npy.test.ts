@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+
 import { describe, expect, test } from 'vitest'
+
 import type { EngineError } from '../../src-main/engine/errors'
 import { readNpy, writeNpy } from '../../src-main/engine/npy'
 

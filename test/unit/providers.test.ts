@@ -1,5 +1,6 @@
 /** Execution providers: the order per platform, and falling back with the reason shown. */
 import { describe, expect, it } from 'vitest'
+
 import { defaultModelPath } from '../../src-main/engine/model/default-model'
 import { loadModel } from '../../src-main/engine/model/load'
 import { defaultProviderOrder } from '../../src-main/engine/model/providers'

@@ -1,5 +1,6 @@
 /** The timeline's sparklines: drawn through finite values only. */
 import { describe, expect, it } from 'vitest'
+
 import { sparkPath } from '../../src-renderer/src/lib/diagnostics'
 
 describe('renderer diagnostics', () => {

@@ -1,7 +1,8 @@
 /** The session's runs: frames past the memory budget spill to disk and come back unchanged. */
 import { afterAll, describe, expect, it } from 'vitest'
-import type { Events, RunFrames, RunSummary, SampleStarted } from '../../src-preload/contract'
+
 import { createHandlers } from '../../src-main/service/handlers'
+import type { Events, RunFrames, RunSummary, SampleStarted } from '../../src-preload/contract'
 
 const frames = new Map<string, Events['frame'][]>()
 const done = new Map<string, () => void>()

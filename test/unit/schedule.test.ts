@@ -1,6 +1,7 @@
 /** Noise schedules against their defining formulas and diffusers' published values. */
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_SCHEDULE, SCHEDULES, makeSchedule, parseScheduleName } from '../../src-main/engine/schedule'
+
+import { DEFAULT_SCHEDULE, makeSchedule, parseScheduleName, SCHEDULES } from '../../src-main/engine/schedule'
 
 const T = 1000
 const sched = (schedule: (typeof SCHEDULES)[number], over = {}) =>

@@ -2,10 +2,12 @@
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
 import { beforeAll, describe, expect, it } from 'vitest'
-import { loadModel, type Denoiser } from '../../src-main/engine/model/load'
+
+import { type Denoiser, loadModel } from '../../src-main/engine/model/load'
 import { Gaussian } from '../../src-main/engine/rng'
-import { runSampling, type RunRequest } from '../../src-main/engine/run'
+import { type RunRequest, runSampling } from '../../src-main/engine/run'
 import { DEFAULT_SAMPLER } from '../../src-main/engine/samplers/config'
 import { DEFAULT_SCHEDULE, makeSchedule } from '../../src-main/engine/schedule'
 import { gaussianOracle } from '../fixtures/onnx-builder'

@@ -1,10 +1,12 @@
-import Conf from 'conf'
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
+import Conf from 'conf'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_SETTINGS, MAX_RECENT_MODELS } from '../../src-preload/contract'
+
 import { openSettings } from '../../src-main/settings'
+import { DEFAULT_SETTINGS, MAX_RECENT_MODELS } from '../../src-preload/contract'
 
 const open = (dir: string) =>
   openSettings({

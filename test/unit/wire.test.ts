@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { type WireMessage, decodeMessage, encodeMessage } from '../../src-preload/wire'
+
+import { decodeMessage, encodeMessage, type WireMessage } from '../../src-preload/wire'
 
 const roundTrip = (m: WireMessage) => decodeMessage(encodeMessage(m))
 const floats = (...v: number[]) => new Float32Array(v).buffer

@@ -7,10 +7,12 @@
  */
 
 import { createRequire } from 'node:module'
+
 import type { Palette } from 'gifenc'
+import { decode, type DecodedFrame, decodeFrames } from 'modern-gif'
+
 import { EngineError } from '../errors'
 import type { PlanarImage } from '../tensor'
-import { type DecodedFrame, decode, decodeFrames } from 'modern-gif'
 import { type Pixels, toScaledPixels } from './pixels'
 
 // gifenc ships CommonJS only, and Node's ESM loader sees just its default export while Vite's sees the

@@ -5,6 +5,7 @@
  */
 
 import { decode, encode, hasPngSignature } from 'fast-png'
+
 import { EngineError } from '../errors'
 import type { PlanarImage } from '../tensor'
 import { type Pixels, toScaledPixels } from './pixels'

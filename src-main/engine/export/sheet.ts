@@ -5,9 +5,9 @@
 
 import { EngineError } from '../errors'
 import type { PlanarImage } from '../tensor'
-import { GLYPH_HEIGHT, drawText, textWidth } from './font'
+import { drawText, GLYPH_HEIGHT, textWidth } from './font'
 import { type Pixels, toScaledPixels } from './pixels'
-import { type PngMeta, encodePixelsPng } from './png'
+import { encodePixelsPng, type PngMeta } from './png'
 
 export interface SheetOptions {
   /** Cells a row; default ceil(sqrt(n)), the squarest grid. */

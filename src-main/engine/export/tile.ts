@@ -1,5 +1,5 @@
 /** A batch laid out as one planar image (for GIF frames of a whole batch). */
-import { type PlanarImage, type Shape4, imageOf } from '../tensor'
+import { imageOf, type PlanarImage, type Shape4 } from '../tensor'
 
 export function tileBatch(
   batch: Float32Array,

@@ -4,20 +4,22 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
+
 import * as ort from 'onnxruntime-node'
+
 import { EngineError } from '../errors'
 import type { Shape4 } from '../tensor'
 import {
+  mergeMetadata,
   type Metadata,
+  metadataFromOnnxProps,
   type MetadataSource,
   type ResolvedMetadata,
-  mergeMetadata,
-  metadataFromOnnxProps,
   validateMetadata,
 } from './metadata'
 import { ModelProto } from './onnx-proto'
-import { type ProviderName, type ProviderNote, defaultProviderOrder, shortReason, unavailableReason } from './providers'
-import { type Signature, findSignature, tensorSigOf } from './signature'
+import { defaultProviderOrder, type ProviderName, type ProviderNote, shortReason, unavailableReason } from './providers'
+import { findSignature, type Signature, tensorSigOf } from './signature'
 
 export interface ModelInfo {
   /** What the user pointed at, and the .onnx file actually loaded. */

@@ -1,9 +1,9 @@
 /** A model's training schedule and the sampler settings that follow from it, with what was assumed. */
-import { type ScheduleConfig, DEFAULT_SCHEDULE, parseScheduleName } from '../schedule'
-import { type SamplerConfig, DEFAULT_SAMPLER, VARIANCE_TYPES, type VarianceType } from '../samplers/config'
 import { EngineError } from '../errors'
-import type { MetadataKey } from './metadata'
+import { DEFAULT_SAMPLER, type SamplerConfig, VARIANCE_TYPES, type VarianceType } from '../samplers/config'
+import { DEFAULT_SCHEDULE, parseScheduleName, type ScheduleConfig } from '../schedule'
 import type { ModelInfo } from './load'
+import type { MetadataKey } from './metadata'
 
 export interface Training {
   schedule: ScheduleConfig

@@ -7,7 +7,7 @@
  * fail, and runs in flight get a 'failed' event, since their remaining frames are lost with the socket.
  */
 import type { DroppedFile, EventName, Events, Result, StepwiseApi } from '../../../src-preload/contract'
-import { type WireMessage, decodeMessage, encodeMessage } from '../../../src-preload/wire'
+import { decodeMessage, encodeMessage, type WireMessage } from '../../../src-preload/wire'
 
 /** Waits between reconnection attempts; the last one repeats. */
 const RETRY_DELAYS_MS = [250, 500, 1000, 2000, 5000]

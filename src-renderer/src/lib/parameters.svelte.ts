@@ -7,8 +7,8 @@ import {
   type LastParameters,
   MAX_BATCH,
   type ModelCard,
-  type SampleStartRequest,
   samplerSettings,
+  type SampleStartRequest,
   scheduleSettings,
 } from '../../../src-preload/contract'
 

@@ -13,12 +13,12 @@ import type {
   Events,
   GenerationParameters,
   RunFrames,
-  SampleStartRequest,
   SampleStarted,
+  SampleStartRequest,
   StepStats,
 } from '../../../src-preload/contract'
 import { api } from './api'
-import { type RunKind, history } from './history.svelte'
+import { history, type RunKind } from './history.svelte'
 import { toasts } from './toasts.svelte'
 
 export interface Frame {

@@ -2,7 +2,7 @@
  * Several runs started together (the compare view's variants, the grid's classes): each started, kept in
  * the history and followed by its run id; failures to start shown as toasts; all cancelled at once.
  */
-import type { SampleStartRequest, SampleStarted } from '../../../src-preload/contract'
+import type { SampleStarted, SampleStartRequest } from '../../../src-preload/contract'
 import { api } from './api'
 import { history, type RunKind } from './history.svelte'
 import { toasts } from './toasts.svelte'
