@@ -27,7 +27,10 @@ const PROXY_VARIABLES = [
 ]
 const saved = new Map<string, string | undefined>()
 beforeEach(() => {
-  for (const name of PROXY_VARIABLES) (saved.set(name, process.env[name]), delete process.env[name])
+  for (const name of PROXY_VARIABLES) {
+    saved.set(name, process.env[name])
+    delete process.env[name]
+  }
 })
 afterEach(() => {
   for (const [name, value] of saved)

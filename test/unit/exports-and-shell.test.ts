@@ -270,7 +270,10 @@ describe('exploring the process through the engine', () => {
     for (const f of run.frames) {
       expect(f.stats).toHaveLength(3)
       // The model predicts noise of about unit size at every step of the default model.
-      for (const s of f.stats) (expect(s.noiseRms).toBeGreaterThan(0.5), expect(s.noiseRms).toBeLessThan(1.5))
+      for (const s of f.stats) {
+        expect(s.noiseRms).toBeGreaterThan(0.5)
+        expect(s.noiseRms).toBeLessThan(1.5)
+      }
     }
   })
 

@@ -19,7 +19,10 @@ describe('images given to a model', () => {
     expect(img.data.slice(0, 28)).toEqual(new Float32Array(28).map((_, x) => (x < 14 ? 1 : -1)))
     // Downscale 2x: 56 x 56 -> 28 x 28, edges stay where they were.
     const half = imageForModel(halves(56, 56), 'big.png', { channels: 3, height: 28, width: 28 })
-    for (let c = 0; c < 3; c++) (expect(half.data[c * 784 + 13]).toBe(1), expect(half.data[c * 784 + 14]).toBe(-1))
+    for (let c = 0; c < 3; c++) {
+      expect(half.data[c * 784 + 13]).toBe(1)
+      expect(half.data[c * 784 + 14]).toBe(-1)
+    }
   })
 
   it('gray to RGB copies, RGB to gray is luma, alpha is dropped', () => {

@@ -8,6 +8,7 @@
 
 import { createRequire } from 'node:module'
 
+import type * as Gifenc from 'gifenc'
 import type { Palette } from 'gifenc'
 import { decode, type DecodedFrame, decodeFrames } from 'modern-gif'
 
@@ -17,7 +18,7 @@ import { type Pixels, toScaledPixels } from './pixels'
 
 // gifenc ships CommonJS only, and Node's ESM loader sees just its default export while Vite's sees the
 // named ones; require() gives the same module.exports everywhere.
-const gifenc = createRequire(import.meta.url)('gifenc') as typeof import('gifenc')
+const gifenc = createRequire(import.meta.url)('gifenc') as typeof Gifenc
 
 export interface GifOptions {
   /** Milliseconds each frame shows; default 80. GIF counts in 10 ms units. */

@@ -17,7 +17,7 @@ import {
   type ResolvedMetadata,
   validateMetadata,
 } from './metadata'
-import { ModelProto } from './onnx-proto'
+import { type DecodedModel, ModelProto } from './onnx-proto'
 import { defaultProviderOrder, type ProviderName, type ProviderNote, shortReason, unavailableReason } from './providers'
 import { findSignature, type Signature, tensorSigOf } from './signature'
 
@@ -97,11 +97,11 @@ async function resolveLayout(path: string) {
 }
 
 /** Decode the ModelProto, turning protobuf failures into errors a user can act on. */
-function decodeModel(bytes: Uint8Array, file: string): any {
+function decodeModel(bytes: Uint8Array, file: string): DecodedModel & { graph: NonNullable<DecodedModel['graph']> } {
   if (bytes.length === 0) throw new EngineError('not-onnx', `${file}: the file is empty`)
-  let model: any
+  let model: DecodedModel
   try {
-    model = ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, defaults: false })
+    model = ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, defaults: false }) as DecodedModel
   } catch (e) {
     const msg = (e as Error).message
     if (/index out of range/.test(msg))
@@ -111,13 +111,13 @@ function decodeModel(bytes: Uint8Array, file: string): any {
   if (!model.graph || !model.irVersion || !model.opsetImport?.length) {
     throw new EngineError('not-onnx', `${file}: not an ONNX model (no graph or opset)`)
   }
-  return model
+  return { ...model, graph: model.graph }
 }
 
 export async function inspectOnnx(bytes: Uint8Array, file: string) {
   const model = decodeModel(bytes, file)
-  const initializers = new Set((model.graph.initializer ?? []).map((t: any) => t.name))
-  const inputs = (model.graph.input ?? []).filter((v: any) => !initializers.has(v.name)).map(tensorSigOf)
+  const initializers = new Set((model.graph.initializer ?? []).map((t) => t.name))
+  const inputs = (model.graph.input ?? []).filter((v) => !initializers.has(v.name)).map(tensorSigOf)
   const outputs = (model.graph.output ?? []).map(tensorSigOf)
   const signature = findSignature(inputs, outputs, file)
   const props = metadataFromOnnxProps(model.metadataProps ?? [])

@@ -80,6 +80,18 @@ export const onnxRoot = protobuf.Root.fromJSON({
 
 export const ModelProto = onnxRoot.lookupType('onnx.ModelProto')
 
+/** What `ModelProto.toObject(..., { longs: Number, defaults: false })` gives for the fields Stepwise reads. */
+export interface DecodedValueInfo {
+  name: string
+  type?: { tensorType?: { elemType?: number; shape?: { dim?: { dimValue?: number; dimParam?: string }[] } } }
+}
+export interface DecodedModel {
+  irVersion?: number
+  opsetImport?: { domain?: string; version?: number }[]
+  graph?: { initializer?: { name: string }[]; input?: DecodedValueInfo[]; output?: DecodedValueInfo[] }
+  metadataProps?: { key: string; value: string }[]
+}
+
 /** ONNX TensorProto.DataType values we name. */
 export const ONNX_DTYPE: Record<number, string> = {
   1: 'float32',

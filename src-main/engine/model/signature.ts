@@ -1,6 +1,6 @@
 /** Find the denoiser's inputs and output in an ONNX graph by their types and shapes, not their names. */
 import { EngineError } from '../errors'
-import { ONNX_DTYPE } from './onnx-proto'
+import { type DecodedValueInfo, ONNX_DTYPE } from './onnx-proto'
 
 export type Dim = number | string // a number, or a symbolic (dynamic) dimension
 export interface TensorSig {
@@ -28,12 +28,12 @@ const TIMESTEP_DTYPES = ['int64', 'int32', 'float32', 'float16']
 const describe = (s: TensorSig) => `${s.name}[${s.shape.join(',')}] (${s.dtype})`
 
 /** Graph value info as plain data (from the protobuf decode). */
-export function tensorSigOf(v: any): TensorSig {
+export function tensorSigOf(v: DecodedValueInfo): TensorSig {
   const tt = v.type?.tensorType
-  const dims: Dim[] = (tt?.shape?.dim ?? []).map((d: any) =>
+  const dims: Dim[] = (tt?.shape?.dim ?? []).map((d) =>
     d.dimParam ? String(d.dimParam) : d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : '?',
   )
-  return { name: v.name, dtype: ONNX_DTYPE[tt?.elemType] ?? `type ${tt?.elemType}`, shape: dims }
+  return { name: v.name, dtype: ONNX_DTYPE[tt?.elemType ?? 0] ?? `type ${tt?.elemType}`, shape: dims }
 }
 
 const fixed = (d: Dim | undefined) => (typeof d === 'number' ? d : undefined)

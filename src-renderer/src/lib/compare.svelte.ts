@@ -49,6 +49,7 @@ const variantOf = (p: Parameters): Variant => ({
  * export labels), so they fit under small images.
  */
 export function variantLabels(variants: Variant[]): string[] {
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a count of distinct values, not state
   const differs = (f: (v: Variant) => unknown) => new Set(variants.map(f)).size > 1
   return variants.map((v) => {
     const parts = [`${v.sampler.toUpperCase()} ${v.steps}`]
