@@ -1,0 +1,314 @@
+/** The command line: its JSON outputs, the files `sample` writes, refusing to overwrite, and exit codes. */
+import { spawnSync } from 'node:child_process'
+import { mkdtemp, readFile, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+
+import { main } from '../../../src-main/cli'
+import { readGifInfo } from '../../../src-main/engine/export/gif'
+import { decodePng, readStepwiseParameters } from '../../../src-main/engine/export/png'
+import { readNpy } from '../../../src-main/engine/npy'
+
+const ROOT = join(import.meta.dirname, '..', '..', '..')
+
+/** Run main() in this process, capturing what it writes. */
+async function cli(...argv: string[]) {
+  let stdout = '',
+    stderr = ''
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => ((stdout += String(chunk)), true))
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: any) => ((stderr += String(chunk)), true))
+  try {
+    const code = await main(argv)
+    return { code, stdout, stderr }
+  } finally {
+    out.mockRestore()
+    err.mockRestore()
+  }
+}
+
+/** Run the CLI as a real subprocess, as a user would. */
+function cliProcess(...argv: string[]) {
+  const r = spawnSync('npx', ['tsx', 'src-main/cli.ts', ...argv], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+afterEach(() => vi.restoreAllMocks())
+
+let tmp: string
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'stepwise-cli-'))
+})
+
+describe('schedule and timesteps', () => {
+  it('schedule --schedule cosine --json prints 1000 betas capped at 0.999 and decreasing alphas_cumprod', async () => {
+    const r = await cli('schedule', '--schedule', 'cosine', '--json')
+    expect(r.code).toBe(0)
+    const { betas, alphas_cumprod: ab } = JSON.parse(r.stdout) as { betas: number[]; alphas_cumprod: number[] }
+    expect(betas).toHaveLength(1000)
+    expect(ab).toHaveLength(1000)
+    expect(Math.max(...betas)).toBeLessThanOrEqual(0.999)
+    expect(betas[999]).toBe(0.999) // the cap bites at the end of the cosine schedule
+    expect(Math.min(...betas)).toBeGreaterThan(0)
+    for (let i = 1; i < ab.length; i++) expect(ab[i]).toBeLessThan(ab[i - 1])
+    expect(ab[0]).toBeLessThan(1)
+    expect(ab[999]).toBeGreaterThanOrEqual(0)
+  })
+
+  it('timesteps --sampler ddim --steps 5 --steps-offset 1 --json', async () => {
+    const r = await cli('timesteps', '--sampler', 'ddim', '--steps', '5', '--steps-offset', '1', '--json')
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toEqual({ timesteps: [801, 601, 401, 201, 1] })
+  })
+})
+
+describe('sample', () => {
+  const common = ['--steps', '5', '--seed', '7', '--class', '3', '--guidance', '3', '--provider', 'cpu']
+  const names = ['seed-7.png', 'seed-8.png', 'sheet.png', 'denoising.gif', 'samples.npy']
+  let out: string
+
+  it('writes each image, the sheet, the GIF and the .npy, with the parameters inside the PNGs', async () => {
+    out = join(tmp, 'batch')
+    const r = await cli('sample', ...common, '--batch', '2', '--out', out, '--save-npy', '--sheet', '--gif', '--json')
+    expect(r.code, r.stderr).toBe(0)
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+    expect(summary).toMatchObject({
+      sampler: 'ddim',
+      steps: 5,
+      seed: 7,
+      batch: 2,
+      height: 28,
+      width: 28,
+      provider: 'cpu',
+    })
+    expect([...summary.files].sort()).toEqual(names.map((n) => join(out, n)).sort())
+    for (const n of names) expect((await stat(join(out, n))).size, n).toBeGreaterThan(0)
+
+    const npy = readNpy(new Uint8Array(await readFile(join(out, 'samples.npy'))), 'samples.npy')
+    expect(npy.shape).toEqual([2, 1, 28, 28])
+    expect(npy.data.every(Number.isFinite)).toBe(true)
+
+    for (const seed of [7, 8]) {
+      const png = new Uint8Array(await readFile(join(out, `seed-${seed}.png`)))
+      const p = readStepwiseParameters(png, `seed-${seed}.png`) as any
+      expect(p).toMatchObject({
+        seed,
+        sampler: { sampler: 'ddim', steps: 5 },
+        classLabel: 3,
+        guidance: 3,
+        height: 28,
+        width: 28,
+      })
+      const img = decodePng(png)
+      expect([img.width, img.height, img.channels]).toEqual([28, 28, 1])
+    }
+    const gif = await readFile(join(out, 'denoising.gif'))
+    expect(gif.subarray(0, 6).toString('latin1')).toMatch(/^GIF8[79]a$/)
+  })
+
+  it('refuses to overwrite without --overwrite, leaving the files unchanged', async () => {
+    const before = await Promise.all(
+      names.map(async (n) => ({ bytes: await readFile(join(out, n)), mtime: (await stat(join(out, n))).mtimeMs })),
+    )
+    const r = await cli('sample', ...common, '--batch', '2', '--out', out, '--save-npy', '--sheet', '--gif', '--json')
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toContain('already exists')
+    const after = await Promise.all(
+      names.map(async (n) => ({ bytes: await readFile(join(out, n)), mtime: (await stat(join(out, n))).mtimeMs })),
+    )
+    after.forEach((a, i) => {
+      expect(a.bytes.equals(before[i].bytes), names[i]).toBe(true)
+      expect(a.mtime, names[i]).toBe(before[i].mtime)
+    })
+  })
+
+  it('batch 1 with the same seed gives seed-7.png pixel-identical to the batch run', async () => {
+    const single = join(tmp, 'single')
+    const r = await cli('sample', ...common, '--batch', '1', '--out', single)
+    expect(r.code, r.stderr).toBe(0)
+    const a = decodePng(new Uint8Array(await readFile(join(out, 'seed-7.png'))))
+    const b = decodePng(new Uint8Array(await readFile(join(single, 'seed-7.png'))))
+    expect([b.width, b.height, b.channels]).toEqual([a.width, a.height, a.channels])
+    expect(Array.from(b.data)).toEqual(Array.from(a.data))
+  })
+})
+
+describe('exploring the process', () => {
+  const base = ['--seed', '3', '--class', '5', '--guidance', '3', '--provider', 'cpu']
+  const pixels = async (path: string) => Array.from(decodePng(new Uint8Array(await readFile(path))).data)
+
+  it('sample --from-step with the same settings reproduces the plain run; --then forks it', async () => {
+    const plain = join(tmp, 'plain'),
+      same = join(tmp, 'fork-same'),
+      fork = join(tmp, 'fork-ddpm')
+    expect((await cli('sample', ...base, '--steps', '12', '--out', plain)).code).toBe(0)
+    expect((await cli('sample', ...base, '--steps', '12', '--from-step', '5', '--out', same)).code).toBe(0)
+    expect(await pixels(join(same, 'seed-3.png'))).toEqual(await pixels(join(plain, 'seed-3.png')))
+    const r = await cli(
+      'sample',
+      ...base,
+      '--steps',
+      '12',
+      '--from-step',
+      '5',
+      '--then',
+      'sampler=ddpm steps=40 guidance=5',
+      '--out',
+      fork,
+      '--json',
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+    expect(summary.timesteps[0]).toBe((11 - 5) * 83) // step 5 of DDIM 12, leading spacing: T // 12 = 83 apart
+    const p = readStepwiseParameters(new Uint8Array(await readFile(join(fork, 'seed-3.png'))), 'x') as any
+    expect(p).toMatchObject({
+      sampler: { sampler: 'ddpm', steps: 40 },
+      guidance: 5,
+      forkedFrom: { step: 5, parameters: { sampler: { sampler: 'ddim', steps: 12 }, guidance: 3 } },
+    })
+    expect(await pixels(join(fork, 'seed-3.png'))).not.toEqual(await pixels(join(plain, 'seed-3.png')))
+  })
+
+  it('sample --from-step --init-image denoises a noised image (SDEdit) and keeps its digit', async () => {
+    const out = join(tmp, 'sdedit')
+    const r = await cli(
+      'sample',
+      '--seed',
+      '1',
+      '--steps',
+      '50',
+      '--from-step',
+      '30',
+      '--init-image',
+      join(tmp, 'plain', 'seed-3.png'),
+      '--out',
+      out,
+      '--json',
+    )
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!).timesteps).toHaveLength(20)
+    const p = readStepwiseParameters(new Uint8Array(await readFile(join(out, 'seed-1.png'))), 'x') as any
+    expect(p.fromImageAt).toBe(380)
+    // From t = 380 the digit survives: the result is close to the image it started from.
+    const a = await pixels(join(out, 'seed-1.png')),
+      b = await pixels(join(tmp, 'plain', 'seed-3.png'))
+    const diff = a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length
+    expect(diff).toBeLessThan(40)
+  })
+
+  it('compare writes a labelled sheet and a GIF of variants from one seed', async () => {
+    const out = join(tmp, 'compare')
+    const r = await cli(
+      'compare',
+      ...base,
+      '--variant',
+      'sampler=ddim steps=10',
+      '--variant',
+      'sampler=ddpm steps=30',
+      '--gif-count',
+      '8',
+      '--out',
+      out,
+      '--json',
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+    expect(summary.variants).toEqual(['ddim 10', 'ddpm 30'])
+    expect(summary.files).toEqual([join(out, 'compare-seed-3.png'), join(out, 'compare-xt-seed-3.gif')])
+    expect(readGifInfo(new Uint8Array(await readFile(join(out, 'compare-xt-seed-3.gif')))).frameCount).toBe(8)
+    const bad = await cli('compare', ...base, '--variant', 'steps=10', '--out', out)
+    expect(bad).toMatchObject({ code: 2, stderr: 'stepwise: --variant: give 2 to 4 variants, got 1\n' })
+    const typo = await cli('compare', ...base, '--variant', 'steps=10', '--variant', 'steps', '--out', out)
+    expect(typo.stderr).toContain('"steps" is not name=value')
+  })
+
+  it('noise writes the forward-noising sheet and prints alpha_bar per schedule', async () => {
+    const out = join(tmp, 'noise')
+    const r = await cli('noise', join(tmp, 'plain', 'seed-3.png'), '--t', '0,500,999', '--out', out, '--json')
+    expect(r.code, r.stderr).toBe(0)
+    const j = JSON.parse(r.stdout)
+    expect(j.rows.map((row: any) => row.schedule)).toEqual(['linear', 'cosine', 'quadratic', 'sigmoid'])
+    expect(j.rows[0].alphaBar[1]).toBeCloseTo(0.0779, 3) // linear, T=1000, beta 1e-4..0.02, t=500
+    const sheet = decodePng(new Uint8Array(await readFile(join(out, 'noise-seed-3.png'))))
+    expect(sheet.width).toBeGreaterThan(3 * 28)
+    expect((await cli('noise', join(tmp, 'plain', 'seed-3.png'), '--t', '1000', '--out', out)).stderr).toContain(
+      '--t: "1000" is not a timestep in [0, 999]',
+    )
+  })
+})
+
+describe('inspect', () => {
+  it('inspect --json reports the default model', async () => {
+    const r = await cli('inspect', '--json', '--provider', 'cpu')
+    expect(r.code, r.stderr).toBe(0)
+    const info = JSON.parse(r.stdout)
+    expect(info.signature.channels).toBe(1)
+    expect(info.signature.classLabels).toBeDefined()
+    expect(info.training.classes).toEqual({
+      names: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+      nullClassId: 10,
+    })
+    expect(info.training.schedule).toMatchObject({ schedule: 'linear', trainSteps: 1000 })
+    expect(info.training.sampler.predictionType).toBe('epsilon')
+    expect(info.provider).toBe('cpu')
+  })
+})
+
+describe('bad arguments exit 2 with a one-line error', () => {
+  const oneLine = (stderr: string) => {
+    const lines = stderr.trimEnd().split('\n')
+    expect(lines, stderr).toHaveLength(1)
+    expect(lines[0]).toMatch(/^stepwise: /)
+    return lines[0]
+  }
+
+  it('--steps abc', async () => {
+    const r = await cli('sample', '--steps', 'abc', '--out', join(tmp, 'bad-steps'), '--provider', 'cpu')
+    expect(r.code).toBe(2)
+    expect(oneLine(r.stderr)).toContain('--steps')
+  })
+
+  it('--sampler foo', async () => {
+    const r = await cli('timesteps', '--sampler', 'foo', '--steps', '5', '--json')
+    expect(r.code).toBe(2)
+    expect(oneLine(r.stderr)).toContain('--sampler')
+    expect(r.stdout).toBe('')
+  })
+
+  it('--model /nonexistent.onnx', async () => {
+    const r = await cli('sample', '--model', '/nonexistent.onnx', '--out', join(tmp, 'nomodel'))
+    expect(r.code).toBe(2)
+    expect(oneLine(r.stderr)).toContain('/nonexistent.onnx')
+  })
+
+  it('an unknown command', async () => {
+    const r = await cli('frobnicate')
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('stepwise: unknown command "frobnicate" (see --help)\n')
+  })
+
+  it('an unknown option', async () => {
+    const r = await cli('timesteps', '--stpes', '5')
+    expect(r.code).toBe(2)
+    expect(oneLine(r.stderr)).toContain('--stpes')
+  })
+})
+
+describe('as a real subprocess', () => {
+  it('exits 0 with the output on stdout, and 2 with the error on stderr', () => {
+    const ok = cliProcess('timesteps', '--sampler', 'ddim', '--steps', '5', '--steps-offset', '1', '--json')
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(JSON.parse(ok.stdout)).toEqual({ timesteps: [801, 601, 401, 201, 1] })
+
+    const bad = cliProcess('sample', '--model', '/nonexistent.onnx', '--out', join(tmp, 'sub'))
+    expect(bad.code).toBe(2)
+    expect(bad.stdout).toBe('')
+    expect(
+      bad.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('npm warn')),
+    ).toEqual([expect.stringMatching(/^stepwise: \/nonexistent\.onnx: no such file/)])
+  })
+})

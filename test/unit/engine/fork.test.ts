@@ -1,0 +1,94 @@
+/** Forks and shared noise: the rules comparisons and "fork from any step" rely on. */
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { beforeAll, describe, expect, it } from 'vitest'
+
+import { type Denoiser, loadModel } from '../../../src-main/engine/model/load'
+import { forkPoint, type RunRequest, runSampling, type StepFrame } from '../../../src-main/engine/run'
+import { DEFAULT_SAMPLER } from '../../../src-main/engine/samplers/config'
+import { makeSampler } from '../../../src-main/engine/samplers/sampler'
+import { DEFAULT_SCHEDULE, makeSchedule } from '../../../src-main/engine/schedule'
+import { gaussianOracle } from '../../fixtures/onnx-builder'
+
+const schedule = makeSchedule(DEFAULT_SCHEDULE)
+let model: Denoiser
+beforeAll(async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'stepwise-fork-'))
+  await writeFile(
+    join(dir, 'o.onnx'),
+    gaussianOracle(schedule.alphasCumprod, [0.1, -0.2, 0.3], [0.5, 0.4, 0.3], 'epsilon'),
+  )
+  model = await loadModel(join(dir, 'o.onnx'), { providers: ['cpu'] })
+})
+
+const req = (over: Partial<RunRequest>): RunRequest => ({
+  sampler: { ...DEFAULT_SAMPLER, sampler: 'ddpm', steps: 20 },
+  schedule,
+  seed: 42,
+  batch: 2,
+  height: 8,
+  width: 8,
+  ...over,
+})
+
+async function framesOf(r: RunRequest) {
+  const frames: StepFrame[] = []
+  const result = await runSampling(model, r, { onStep: (f) => frames.push({ ...f, sample: f.sample.slice() }) })
+  return { frames, samples: result.samples, timesteps: result.timesteps }
+}
+
+describe('shared noise and forks', () => {
+  it('two runs with the same seed and sampler start identically whatever else differs', async () => {
+    const a = await framesOf(req({ sampler: { ...DEFAULT_SAMPLER, sampler: 'ddim', steps: 20, eta: 1 } }))
+    const b = await framesOf(req({ sampler: { ...DEFAULT_SAMPLER, sampler: 'ddim', steps: 20, eta: 0.3 } }))
+    const c = await framesOf(req({ sampler: { ...DEFAULT_SAMPLER, sampler: 'ddim', steps: 50, eta: 1 } }))
+    expect(b.frames[0].sample).toEqual(a.frames[0].sample) // the same x_T
+    expect(c.frames[0].sample).toEqual(a.frames[0].sample)
+    expect(b.frames[0].predictedNoise).toEqual(a.frames[0].predictedNoise)
+    expect(b.frames[1].sample).not.toEqual(a.frames[1].sample) // eta differs after the first step
+  })
+
+  it("a fork with the parent's settings reproduces the parent from the fork step on, bit for bit", async () => {
+    for (const sampler of [
+      { ...DEFAULT_SAMPLER, sampler: 'ddpm' as const, steps: 20 },
+      { ...DEFAULT_SAMPLER, sampler: 'ddim' as const, steps: 20, eta: 0.7 },
+    ]) {
+      const parent = await framesOf(req({ sampler }))
+      for (const k of [0, 1, 7, 19]) {
+        const fork = await framesOf(
+          req({ sampler, start: { ...forkPoint({ sampler, schedule }, k), sample: parent.frames[k].sample } }),
+        )
+        expect(fork.timesteps).toEqual(parent.timesteps.slice(k))
+        fork.frames.forEach((f, i) => expect(f.sample).toEqual(parent.frames[k + i].sample))
+        expect(fork.samples).toEqual(parent.samples)
+      }
+    }
+  })
+
+  it("a fork with another sampler and step count starts at the parent's timestep and goes on below it", async () => {
+    const sampler = { ...DEFAULT_SAMPLER, sampler: 'ddpm' as const, steps: 20 }
+    const parent = await framesOf(req({ sampler }))
+    const at = forkPoint({ sampler, schedule }, 5)
+    expect(at).toEqual({ timestep: parent.timesteps[5], skipDraws: 5 })
+    const other = { ...DEFAULT_SAMPLER, sampler: 'ddim' as const, steps: 7 }
+    const fork = await framesOf(req({ sampler: other, start: { ...at, sample: parent.frames[5].sample } }))
+    const own = makeSampler(other, schedule).timesteps
+    expect(fork.timesteps).toEqual([at.timestep, ...own.filter((t) => t < at.timestep)])
+    expect(fork.frames[0].sample).toEqual(parent.frames[5].sample)
+    // The oracle's law at the end: finite, and near the data mean.
+    expect(fork.samples.every(Number.isFinite)).toBe(true)
+  })
+
+  it('refuses a fork step outside the run or a start sample of the wrong size', async () => {
+    const sampler = { ...DEFAULT_SAMPLER, sampler: 'ddpm' as const, steps: 20 }
+    expect(() => forkPoint({ sampler, schedule }, 20)).toThrow(/fork step must be in \[0, 19\]/)
+    await expect(
+      runSampling(model, req({ start: { timestep: 500, skipDraws: 0, sample: new Float32Array(5) } })),
+    ).rejects.toThrow(/start sample has 5 values/)
+    await expect(
+      runSampling(model, req({ start: { timestep: 1000, skipDraws: 0, sample: new Float32Array(2 * 3 * 64) } })),
+    ).rejects.toThrow(/start timestep must be an integer in \[0, 999\]/)
+  })
+})

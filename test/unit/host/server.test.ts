@@ -1,0 +1,313 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer, request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+
+import { defaultModelPath } from '../../../src-main/engine/model/default-model'
+import { type Host, startHost } from '../../../src-main/host/server'
+import { createUploads } from '../../../src-main/host/uploads'
+import type {
+  Channel,
+  EventName,
+  Events,
+  ModelCard,
+  Result,
+  SampleStarted,
+  Settings,
+} from '../../../src-preload/contract'
+import { decodeMessage, encodeMessage, type WireMessage } from '../../../src-preload/wire'
+
+let host: Host
+let temp: string
+let settingsDir: string
+let outDir: string
+const logged: string[] = []
+
+beforeAll(async () => {
+  temp = mkdtempSync(join(tmpdir(), 'stepwise-host-'))
+  // A stand-in renderer: these tests are about the host, the e2e tests serve the real build.
+  const rendererDir = join(temp, 'renderer')
+  mkdirSync(join(rendererDir, 'assets'), { recursive: true })
+  writeFileSync(
+    join(rendererDir, 'index.html'),
+    '<!doctype html><title>Stepwise</title><script type="module" src="/assets/app.js"></script>',
+  )
+  writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log("hi")')
+  settingsDir = join(temp, 'settings')
+  outDir = join(temp, 'exports')
+  host = await startHost({ port: 0, rendererDir, settingsDir, outDir, log: (line) => logged.push(line) })
+})
+
+afterAll(async () => {
+  await host?.close()
+})
+
+interface Answer {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: Buffer
+}
+
+function http(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: Buffer | string,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: host.port, method, path, headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** A client of the contract over the host's WebSocket, as the page's browser-api is. */
+async function connect(headers: Record<string, string> = {}, token = host.token) {
+  const ws = new WebSocket(`ws://127.0.0.1:${host.port}/ws?token=${token}`, { headers })
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade answered ${res.statusCode}`)))
+  })
+  const pending = new Map<number, (r: Result<unknown>) => void>()
+  const events: { event: EventName; payload: unknown }[] = []
+  const waiters: (() => void)[] = []
+  ws.on('message', (data: Buffer) => {
+    const m = decodeMessage(data)
+    if (m.kind === 'response') pending.get(m.id)?.(m.result)
+    if (m.kind === 'event') {
+      events.push({ event: m.event, payload: m.payload })
+      waiters.forEach((w) => w())
+    }
+  })
+  let nextId = 1
+  return {
+    ws,
+    events,
+    request<T>(channel: Channel, payload: unknown): Promise<Result<T>> {
+      const id = nextId++
+      return new Promise((resolve) => {
+        pending.set(id, resolve as (r: Result<unknown>) => void)
+        ws.send(encodeMessage({ kind: 'request', id, channel, payload } as WireMessage))
+      })
+    },
+    /** Resolves once an event of this name passes the test. */
+    until<E extends EventName>(event: E, test: (p: Events[E]) => boolean): Promise<Events[E]> {
+      return new Promise((resolve) => {
+        const check = () => {
+          const hit = events.find((e) => e.event === event && test(e.payload as Events[E]))
+          if (hit) resolve(hit.payload as Events[E])
+        }
+        waiters.push(check)
+        check()
+      })
+    },
+  }
+}
+
+const value = <T>(r: Result<T>): T => {
+  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`)
+  return r.value
+}
+
+const upgradeStatus = (headers: Record<string, string>, token = host.token) =>
+  connect(headers, token).then(
+    (c) => (c.ws.close(), 101),
+    (e: Error) => Number(/answered (\d+)/.exec(e.message)?.[1] ?? -1),
+  )
+
+describe('the browser host lets in only the printed URL', () => {
+  it('the page: 403 without or with a wrong token, 200 with it, and a cookie for the page’s assets', async () => {
+    expect((await http('GET', '/')).status).toBe(403)
+    expect((await http('GET', '/?token=wrong')).status).toBe(403)
+    expect((await http('GET', '/assets/app.js')).status).toBe(403)
+    const page = await http('GET', `/?token=${host.token}`)
+    expect(page.status).toBe(200)
+    expect(page.body.toString()).toContain('<title>Stepwise</title>')
+    expect(page.headers['content-security-policy']).toContain("connect-src 'self' ws://127.0.0.1:*")
+    expect(page.headers['referrer-policy']).toBe('no-referrer')
+    const cookie = String(page.headers['set-cookie']).split(';')[0]
+    const asset = await http('GET', '/assets/app.js', { cookie })
+    expect(asset.status).toBe(200)
+    expect(asset.body.toString()).toBe('console.log("hi")')
+    expect((await http('GET', '/assets/app.js', { cookie: cookie.replace(/=.*/, '=nope') })).status).toBe(403)
+  })
+
+  it('refuses another host name (DNS rebinding) even with the token', async () => {
+    expect((await http('GET', `/?token=${host.token}`, { host: `evil.example:${host.port}` })).status).toBe(403)
+    expect((await http('GET', `/?token=${host.token}`, { host: `localhost:${host.port}` })).status).toBe(200)
+  })
+
+  it('the WebSocket: the token and a same-origin (or no) Origin', async () => {
+    expect(await upgradeStatus({}, 'wrong')).toBe(403)
+    expect(await upgradeStatus({ origin: 'http://evil.example' })).toBe(403)
+    expect(await upgradeStatus({ origin: `http://127.0.0.1:${host.port + 1}` })).toBe(403)
+    expect(await upgradeStatus({ host: `evil.example:${host.port}` })).toBe(403)
+    expect(await upgradeStatus({ origin: `http://127.0.0.1:${host.port}` })).toBe(101)
+    expect(await upgradeStatus({})).toBe(101)
+  })
+
+  it('uploads: the token, and no way out of the upload folder', async () => {
+    expect((await http('PUT', '/upload/b1/model.onnx', {}, 'x')).status).toBe(403)
+    const t = { 'x-stepwise-token': host.token }
+    for (const bad of [
+      '/upload/b1/../escape.onnx',
+      '/upload/b1/%2e%2e/escape.onnx',
+      '/upload/b1/a%2F..%2F..%2Fescape',
+      '/upload/../x',
+      '/upload/b1//etc/passwd',
+      '/upload/b1/c%3A%5Cx',
+      '/upload/b1/a%00b',
+    ]) {
+      const r = await http('PUT', bad, t, 'x')
+      expect(r.status, bad).toBe(400)
+    }
+    expect(readdirSync(host.uploadDir)).toEqual([])
+    const ok = await http('PUT', '/upload/b1/my%20model/unet/model.onnx', t, 'bytes')
+    expect(ok.status).toBe(201)
+    const { path, top } = JSON.parse(ok.body.toString()) as { path: string; top: string }
+    expect(path).toBe(join(host.uploadDir, 'b1', 'my model', 'unet', 'model.onnx'))
+    expect(top).toBe(join(host.uploadDir, 'b1', 'my model'))
+    expect(readFileSync(path, 'utf8')).toBe('bytes')
+    expect((await http('PUT', '/upload/b1/my%20model/unet/model.onnx', t, 'again')).status).toBe(409)
+  })
+})
+
+describe('the contract over the WebSocket', () => {
+  let client: Awaited<ReturnType<typeof connect>>
+  let run: SampleStarted
+
+  beforeAll(async () => {
+    client = await connect()
+  })
+  afterAll(() => client?.ws.close())
+
+  it('loads the default model, and the host prints the provider in use', async () => {
+    const card = value(await client.request<ModelCard>('model.load', { providers: ['cpu'] }))
+    expect(card).toMatchObject({ channels: 1, height: 28, width: 28, provider: 'cpu' })
+    expect(logged.join('\n')).toMatch(/runs on cpu/)
+  })
+
+  it('runs a batch of 2 with DDIM in 5 steps: 5 frames of real float32 buffers, then done', async () => {
+    run = value(
+      await client.request<SampleStarted>('sample.start', {
+        sampler: { sampler: 'ddim', steps: 5 },
+        seed: 3,
+        batch: 2,
+      }),
+    )
+    const done = await client.until('done', (p) => p.runId === run.runId)
+    const frames = client.events
+      .filter((e) => e.event === 'frame' && (e.payload as Events['frame']).runId === run.runId)
+      .map((e) => e.payload as Events['frame'])
+    const bytes = 2 * 1 * 28 * 28 * 4
+    expect(frames.map((f) => f.index)).toEqual([0, 1, 2, 3, 4])
+    for (const f of frames) {
+      for (const b of [f.sample, f.predictedX0, f.predictedNoise]) {
+        expect(b).toBeInstanceOf(ArrayBuffer)
+        expect(b.byteLength).toBe(bytes)
+      }
+      expect(f.stats).toHaveLength(2)
+    }
+    expect(done.samples.byteLength).toBe(bytes)
+    const samples = new Float32Array(done.samples)
+    expect(samples.every(Number.isFinite)).toBe(true)
+    expect(Math.max(...samples) - Math.min(...samples)).toBeGreaterThan(0.5)
+  })
+
+  it('export.save writes the PNG into the out folder, never over an earlier one, and offers it for download', async () => {
+    const first = value(
+      await client.request<{ paths: string[] }>('export.save', { runId: run.runId, kind: 'png', index: 0 }),
+    ).paths
+    const second = value(
+      await client.request<{ paths: string[] }>('export.save', { runId: run.runId, kind: 'png', index: 0 }),
+    ).paths
+    expect(first).toEqual([join(outDir, 'seed-3.png')])
+    expect(second).toEqual([join(outDir, 'seed-3 (2).png')])
+    const png = readFileSync(first[0])
+    expect([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG')
+    expect(readFileSync(second[0])).toEqual(png)
+    const download = await http('GET', `/exports/${encodeURIComponent('seed-3 (2).png')}?token=${host.token}`)
+    expect(download.status).toBe(200)
+    expect(download.body).toEqual(png)
+    expect((await http('GET', '/exports/seed-3.png')).status).toBe(403)
+  })
+
+  it('loads an uploaded model without adding it to the recent models', async () => {
+    const body = readFileSync(defaultModelPath())
+    const up = await http('PUT', '/upload/b2/digits.onnx', { 'x-stepwise-token': host.token }, body)
+    expect(up.status).toBe(201)
+    const { top } = JSON.parse(up.body.toString()) as { top: string }
+    const card = value(await client.request<ModelCard>('model.load', { path: top, providers: ['cpu'] }))
+    expect(card.path).toBe(top)
+    const settings = value(await client.request<Settings>('settings.get', {}))
+    expect(settings.recentModels).toEqual([])
+  })
+
+  it('settings.set persists in the settings folder', async () => {
+    const set = value(
+      await client.request<Settings>('settings.set', { provider: 'cpu', parameters: { seed: 99, batch: 3 } }),
+    )
+    expect(set.provider).toBe('cpu')
+    const file = JSON.parse(readFileSync(join(settingsDir, 'browser-host.json'), 'utf8')) as Settings
+    expect(file.provider).toBe('cpu')
+    expect(file.parameters).toMatchObject({ seed: 99, batch: 3 })
+  })
+
+  it('model.open is not available in the browser, and a bad request is refused as data', async () => {
+    const open = await client.request('model.open', {})
+    expect(open).toMatchObject({
+      ok: false,
+      error: { code: 'bad-argument', message: expect.stringMatching(/not available/) },
+    })
+    const bad = await client.request('sample.start', { seed: -1 })
+    expect(bad).toMatchObject({ ok: false, error: { code: 'bad-argument' } })
+  })
+
+  it('closing the host closes the sockets and removes the upload folder', async () => {
+    const closed = new Promise<number>((resolve) => client.ws.once('close', (code) => resolve(code)))
+    const uploads = host.uploadDir
+    await host.close()
+    expect(await closed).toBe(1001)
+    expect(existsSync(uploads)).toBe(false)
+  })
+})
+
+describe('uploads past the size limit', () => {
+  it('are refused, whether the size is declared or only streamed, and leave no file behind', async () => {
+    const uploads = await createUploads({ maxBytes: 10 })
+    const server = createServer((req, res) => void uploads.receive(req, res, (req.url ?? '').slice('/upload/'.length)))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as AddressInfo).port
+    const put = (path: string, chunks: string[], headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port, method: 'PUT', path, headers },
+          (res) => (res.resume(), resolve(res.statusCode ?? 0)),
+        )
+        req.on('error', () => resolve(-1)) // the server may hang up mid-body
+        for (const c of chunks) req.write(c)
+        req.end()
+      })
+    try {
+      expect(await put('/upload/b/declared.onnx', ['x'.repeat(11)])).toBe(413)
+      const streamed = await put('/upload/b/streamed.onnx', ['x'.repeat(6), 'x'.repeat(6)], {
+        'transfer-encoding': 'chunked',
+      })
+      expect([413, -1]).toContain(streamed)
+      expect(await put('/upload/b/fits.onnx', ['x'.repeat(10)])).toBe(201)
+      await expect.poll(() => readdirSync(join(uploads.root, 'b'))).toEqual(['fits.onnx'])
+    } finally {
+      server.close()
+      await uploads.remove()
+    }
+  })
+})

@@ -1,0 +1,109 @@
+/**
+ * The page's side of the browser host (src-renderer/src/lib/browser-api.ts), run in Node against the
+ * real host: `ws` stands in for the browser's WebSocket, Node's fetch and File for the page's.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { WebSocket } from 'ws'
+
+import { defaultModelPath } from '../../../src-main/engine/model/default-model'
+import { type Host, startHost } from '../../../src-main/host/server'
+import type { Events, StepwiseApi } from '../../../src-preload/contract'
+import { connectBrowserHost } from '../../../src-renderer/src/lib/browser-api'
+
+let host: Host
+let api: StepwiseApi
+
+const locationOf = (url: string) => new URL(url) as unknown as Location
+
+beforeAll(async () => {
+  vi.stubGlobal('WebSocket', WebSocket)
+  const temp = mkdtempSync(join(tmpdir(), 'stepwise-browser-api-'))
+  mkdirSync(join(temp, 'renderer'))
+  writeFileSync(join(temp, 'renderer', 'index.html'), '<!doctype html><title>Stepwise</title>')
+  host = await startHost({
+    rendererDir: join(temp, 'renderer'),
+    settingsDir: join(temp, 'settings'),
+    outDir: join(temp, 'out'),
+    log: () => {},
+  })
+  api = connectBrowserHost(locationOf(host.url))
+})
+
+afterAll(async () => {
+  await host?.close()
+  vi.unstubAllGlobals()
+})
+
+describe('the browser host from the page', () => {
+  it('queues a request made before the socket opens, and answers it', async () => {
+    expect(api.host).toBe('browser')
+    const r = await api.invoke('settings.get', {})
+    expect(r).toMatchObject({ ok: true, value: { provider: 'auto' } })
+  })
+
+  it('a page opened with a wrong token gets an error result, not a hang or a rejection', async () => {
+    const stranger = connectBrowserHost(locationOf(host.url.replace(/token=.*/, 'token=wrong')))
+    const r = await stranger.invoke('settings.get', {})
+    expect(r).toMatchObject({
+      ok: false,
+      error: { code: 'runtime-error', message: expect.stringMatching(/cannot reach the Stepwise host/) },
+    })
+  })
+
+  it('stages a dropped file and a dropped folder in one upload batch: their paths for model.load', async () => {
+    const onnx = new File([readFileSync(defaultModelPath())], 'digits.onnx')
+    const config = new File(['{"num_train_timesteps": 1000}'], 'scheduler_config.json')
+    const folderModel = new File(['not really onnx'], 'model.onnx')
+    const staged = await api.stage(
+      [onnx, new File([], 'my model')],
+      [
+        { file: onnx, relativePath: '' },
+        { file: config, relativePath: 'my model/scheduler/scheduler_config.json' },
+        { file: folderModel, relativePath: 'my model/unet/model.onnx' },
+      ],
+    )
+    if (!staged.ok) throw new Error(staged.error.message)
+    const [file, folder] = staged.value
+    expect(file.startsWith(host.uploadDir)).toBe(true)
+    expect(file.endsWith('digits.onnx')).toBe(true)
+    expect(folder).toBe(join(file, '..', 'my model'))
+    expect(readFileSync(join(folder, 'unet', 'model.onnx'), 'utf8')).toBe('not really onnx')
+    const card = await api.invoke('model.load', { path: file, providers: ['cpu'] })
+    expect(card).toMatchObject({ ok: true, value: { channels: 1, provider: 'cpu' } })
+  })
+
+  it('an empty dropped folder is refused by name', async () => {
+    const r = await api.stage([new File([], 'empty')], [])
+    expect(r).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^empty: /) } })
+  })
+
+  it('delivers events to listeners until they unsubscribe', async () => {
+    const frames: number[] = []
+    const off = api.on('frame', (f) => frames.push(f.sample.byteLength))
+    const done = new Promise<Events['done']>((resolve) => {
+      const stop = api.on('done', (d) => (stop(), resolve(d)))
+    })
+    const started = await api.invoke('sample.start', { sampler: { sampler: 'ddim', steps: 3 }, seed: 1, batch: 1 })
+    expect(started.ok).toBe(true)
+    expect((await done).samples.byteLength).toBe(28 * 28 * 4)
+    off()
+    expect(frames).toEqual([3136, 3136, 3136])
+  })
+
+  it('when the host stops, a run in flight ends with a failed event and later requests get an error', async () => {
+    const failed = new Promise<Events['failed']>((resolve) => api.on('failed', resolve))
+    const started = await api.invoke('sample.start', { sampler: { sampler: 'ddpm', steps: 1000 }, seed: 1, batch: 8 })
+    if (!started.ok) throw new Error(started.error.message)
+    await host.close()
+    const f = await failed
+    expect(f.runId).toBe(started.value.runId)
+    // The host cancels it on the way out ('cancelled'); a socket lost otherwise fails it here ('runtime-error').
+    expect(['cancelled', 'runtime-error']).toContain(f.error.code)
+    const r = await api.invoke('settings.get', {})
+    expect(r).toMatchObject({ ok: false, error: { code: 'runtime-error' } })
+  })
+})
