@@ -5,11 +5,14 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 
+import { GIF_VIEWS, PREDICTION_TYPES, SAMPLERS, SCHEDULES, SPACINGS } from '../src-shared/names'
+import { DEFAULT_SAMPLER, DEFAULT_SCHEDULE } from '../src-shared/parameters'
 import { compareCommand, noiseCommand } from './cli/explore'
 import {
   bad,
-  DEFAULT_GIF_FRAMES,
   fileWriter,
+  generationFrom,
+  gifOptionsFrom,
   int,
   oneOf,
   over,
@@ -18,43 +21,36 @@ import {
   progressPrinter,
   providersFrom,
   refuseExisting,
-  runSettings,
-  scheduleFrom,
+  scheduleSettingsFrom,
   type Values,
 } from './cli/options'
 import { EngineError, toErrorData } from './engine/errors'
-import { encodeGif, selectFrames } from './engine/export/gif'
-import { encodePng } from './engine/export/png'
-import { contactSheet, encodeSheetPng } from './engine/export/sheet'
-import { tileBatch } from './engine/export/tile'
-import { startFromImage } from './engine/forward'
+import { encodeExport, exportFileNames } from './engine/export/runs'
 import { imageForModel } from './engine/image-input'
 import { defaultModelPath } from './engine/model/default-model'
 import { type Denoiser, loadModel } from './engine/model/load'
 import { defaultProviderOrder, unavailableReason } from './engine/model/providers'
 import { trainingOf } from './engine/model/training'
 import { readNpy, writeNpy } from './engine/npy'
-import { type GenerationParameters, summarize } from './engine/parameters'
-import { forkPoint, type RunRequest, runSampling, type RunStart, type StepFrame } from './engine/run'
-import { spacedTimesteps } from './engine/samplers/common'
-import { SAMPLERS, SPACINGS } from './engine/samplers/config'
+import { modelFacts, type PlanRequest, planRun, type RunPlan, samplerWith, scheduleWith, shapeOf } from './engine/plan'
+import { runSampling } from './engine/run'
 import { makeSampler } from './engine/samplers/sampler'
-import { DEFAULT_SCHEDULE, makeSchedule } from './engine/schedule'
-import { imageOf } from './engine/tensor'
+import { makeSchedule } from './engine/schedule'
+import { finishTimeline, recordStep, startTimeline, type Timeline } from './engine/timeline'
 
 const USAGE = `usage: stepwise <command> [options]
   inspect [<model>] [--json]
-  schedule --schedule <name> [--train-steps T] [--beta-start x] [--beta-end y] --json
-  timesteps --sampler ddim|ddpm --steps N [--spacing leading|trailing|linspace] [--steps-offset k] [--train-steps T] --json
-  sample [--model <path>] [--sampler ddim|ddpm] [--steps N] [--eta e] [--schedule s] [--train-steps T]
-         [--beta-start x] [--beta-end y] [--prediction p] [--spacing s] [--steps-offset k] [--clip-sample true|false]
+  schedule --schedule ${SCHEDULES.join('|')} [--train-steps T] [--beta-start x] [--beta-end y] --json
+  timesteps --sampler ${SAMPLERS.join('|')} --steps N [--spacing ${SPACINGS.join('|')}] [--steps-offset k] [--train-steps T] --json
+  sample [--model <path>] [--sampler ${SAMPLERS.join('|')}] [--steps N] [--eta e] [--schedule s] [--train-steps T]
+         [--beta-start x] [--beta-end y] [--prediction ${PREDICTION_TYPES.join('|')}] [--spacing s] [--steps-offset k] [--clip-sample true|false]
          [--set-alpha-to-one true|false] [--seed n] [--batch n] [--class k] [--height h] [--width w] [--guidance g]
-         [--init-noise x.npy] [--provider p[,p...]] --out <dir> [--gif [--gif-of xt|x0] [--gif-count N | --gif-every k] [--gif-delay ms]]
+         [--init-noise x.npy] [--provider p[,p...]] --out <dir> [--gif [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N | --gif-every k] [--gif-delay ms]]
          [--sheet] [--save-npy] [--json] [--overwrite]
          [--from-step K [--then "name=value ..."] | --from-step K --init-image <png|jpg>]
            fork: run to step K, then go on with --then's settings (the same by default) and the same noise;
            with --init-image: noise the image to the sampler's K-th timestep and denoise from there (SDEdit)
-  compare [<sample options>] --variant "name=value ..." --variant "..." [--index k] --out <dir> [--gif-of xt|x0] [--gif-count N]
+  compare [<sample options>] --variant "name=value ..." --variant "..." [--index k] --out <dir> [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N]
            2 to 4 variants of one run from the same seed and noise: compare-seed-N.png and compare-xt-seed-N.gif
   noise <png|jpg> [--model <path>] [--t 0,100,...] [--schedule s[,s...]] [--seed n] --out <dir> [--json]
            forward noising q(x_t|x_0) of an image under each schedule, one noise: a sheet, alpha_bar and SNR`
@@ -106,187 +102,116 @@ async function inspect(v: Values, positionals: string[]) {
 }
 
 function scheduleCommand(v: Values) {
-  const sched = makeSchedule(scheduleFrom(v, DEFAULT_SCHEDULE))
+  const sched = makeSchedule(scheduleWith(DEFAULT_SCHEDULE, scheduleSettingsFrom(v)))
   print({ betas: Array.from(sched.betas), alphas_cumprod: Array.from(sched.alphasCumprod) })
 }
 
 function timestepsCommand(v: Values) {
   const steps = int(v, 'steps', 1)
   if (steps === undefined) throw bad('--steps is required')
-  oneOf(v, 'sampler', SAMPLERS)
-  const timesteps = spacedTimesteps(
-    int(v, 'train-steps', 1) ?? DEFAULT_SCHEDULE.trainSteps,
+  const sampler = samplerWith(DEFAULT_SAMPLER, {
+    sampler: oneOf(v, 'sampler', SAMPLERS),
     steps,
-    oneOf(v, 'spacing', SPACINGS) ?? 'leading',
-    int(v, 'steps-offset') ?? 0,
-  )
+    timestepSpacing: oneOf(v, 'spacing', SPACINGS),
+    stepsOffset: int(v, 'steps-offset'),
+  })
+  const schedule = makeSchedule({
+    ...DEFAULT_SCHEDULE,
+    trainSteps: int(v, 'train-steps', 1) ?? DEFAULT_SCHEDULE.trainSteps,
+  })
+  const { timesteps } = makeSampler(sampler, schedule)
   print(v.json ? { timesteps } : timesteps.join(' '))
 }
 
-/** Run to the sample entering step `k` (then stop): a fork's starting point and its first frames. */
-async function runUntil(
-  model: Denoiser,
-  req: RunRequest,
-  k: number,
-  keep: (f: StepFrame) => void,
-): Promise<Float32Array> {
+/** Run a plan to the sample entering step `k`, then stop: a fork's parent, its first k + 1 steps kept. */
+async function runUntil(model: Denoiser, plan: RunPlan, k: number): Promise<Timeline> {
+  const timeline = startTimeline(plan)
   const stop = new AbortController()
-  let at: Float32Array | undefined
   try {
-    await runSampling(model, req, {
+    await runSampling(model, plan.run, {
       signal: stop.signal,
       onStep: (f) => {
-        if (f.index === k) {
-          at = f.sample.slice()
-          stop.abort()
-        } else keep(f)
+        recordStep(timeline, f)
+        if (f.index === k) stop.abort()
       },
     })
   } catch (e) {
     if (!(e instanceof EngineError && e.code === 'cancelled')) throw e
   }
-  if (!at) throw bad(`--from-step: ${k} is beyond the ${req.sampler.steps} steps of the run`)
-  return at
+  if (timeline.frames.length <= k)
+    throw bad(`--from-step: ${k} is beyond the ${plan.timesteps.length} steps of the run`)
+  return timeline
+}
+
+async function readInput(path: string): Promise<Uint8Array> {
+  return new Uint8Array(
+    await readFile(path).catch(() => {
+      throw new EngineError('file-not-found', `${path}: no such file`)
+    }),
+  )
 }
 
 async function sampleCommand(v: Values) {
   if (!v.out) throw bad('--out <dir> is required')
-  const modelPath = v.model ?? defaultModelPath()
-  const model = await loadModel(modelPath, { providers: providersFrom(v) })
+  const fromStep = int(v, 'from-step')
+  if (fromStep === undefined && (v.then || v['init-image']))
+    throw bad(`--${v.then ? 'then' : 'init-image'} needs --from-step`)
+  if (v.then && v['init-image']) throw bad('--then (a fork) and --init-image cannot be combined')
+  const model = await loadModel(v.model ?? defaultModelPath(), { providers: providersFrom(v) })
   try {
-    const seed = int(v, 'seed') ?? Math.floor(Math.random() * 2 ** 31)
-    const fromStep = int(v, 'from-step')
-    if (fromStep === undefined && (v.then || v['init-image']))
-      throw bad(`--${v.then ? 'then' : 'init-image'} needs --from-step`)
-    if (v.then && v['init-image']) throw bad('--then (a fork) and --init-image cannot be combined')
-    const first = runSettings(v, model)
-    const settings = v.then
-      ? {
-          ...runSettings(over(v, v.then, '--then'), model),
-          batch: first.batch,
-          height: first.height,
-          width: first.width,
-          classLabel: first.classLabel,
-        }
-      : first
-    const { sampler, batch, height, width, classLabel, guidance } = settings
-    const schedule = makeSchedule(settings.schedule)
-    const channels = model.info.signature.channels
-    let initNoise: Float32Array | undefined
-    if (v['init-noise']) initNoise = readNpy(new Uint8Array(await readFile(v['init-noise'])), v['init-noise']).data
+    const facts = modelFacts(model.info)
+    const request = generationFrom(v)
+    const noisePath = v['init-noise']
+    const initNoise = noisePath ? readNpy(await readInput(noisePath), noisePath).data : undefined
+    // The plain run (a fork's parent): its seed and batch name the files, checked before anything runs.
+    const first = planRun(facts, { ...request, initNoise })
+    const exports = [
+      { kind: 'png' as const },
+      ...(v.sheet ? [{ kind: 'sheet' as const }] : []),
+      ...(v.gif ? [{ kind: 'gif' as const, ...gifOptionsFrom(v) }] : []),
+    ].map((e) => ({ ...e, runId: 'cli' }))
+    const npy = v['save-npy'] ? ['samples.npy'] : []
     await mkdir(v.out, { recursive: true })
-    await refuseExisting(v, [
-      ...Array.from({ length: batch }, (_, k) => `seed-${seed + k}.png`),
-      ...(v.sheet ? ['sheet.png'] : []),
-      ...(v.gif ? ['denoising.gif'] : []),
-      ...(v['save-npy'] ? ['samples.npy'] : []),
-    ])
-    const gifOf = oneOf(v, 'gif-of', ['xt', 'x0'] as const) ?? 'xt'
-    const gifEvery = int(v, 'gif-every', 1)
-    const gifCount = int(v, 'gif-count', 2) ?? (gifEvery ? undefined : DEFAULT_GIF_FRAMES)
-    const gifDelay = int(v, 'gif-delay', 10)
-    const frames: Float32Array[] = []
-    const keepFrame = v.gif
-      ? (f: StepFrame) => frames.push((gifOf === 'x0' ? f.predictedX0 : f.sample).slice())
-      : () => {}
-    const base = { seed, batch, height, width, classLabel, guidance, nullClassId: settings.nullClassId, initNoise }
-    const parameters: GenerationParameters = {
-      model: basename(modelPath),
-      sampler,
-      schedule: settings.schedule,
-      seed,
-      height,
-      width,
-      classLabel,
-      guidance,
-    }
+    await refuseExisting(v, [...exports.flatMap((e) => exportFileNames(e, first.parameters, request.batch)), ...npy])
 
-    let start: RunStart | undefined
+    let plan = first
+    let parent: Timeline | undefined
     if (fromStep !== undefined && v['init-image']) {
       const path = v['init-image']
-      const image = imageForModel(
-        new Uint8Array(
-          await readFile(path).catch(() => {
-            throw new EngineError('file-not-found', `${path}: no such file`)
-          }),
-        ),
-        basename(path),
-        { channels, height, width },
-      )
-      const timesteps = makeSampler(sampler, schedule).timesteps
-      if (fromStep >= timesteps.length)
-        throw bad(`--from-step: ${fromStep} is beyond the ${timesteps.length} steps of the run`)
-      start = startFromImage(image.data, { batch, seed, timestep: timesteps[fromStep], schedule })
-      parameters.fromImageAt = start.timestep
+      const image = imageForModel(await readInput(path), basename(path), shapeOf(facts, request)).data
+      plan = planRun(facts, { ...request, fromImage: { image, step: fromStep } })
     } else if (fromStep !== undefined) {
-      // The parent: the command's own settings, run to the fork step; the fork goes on with --then's.
-      const parentSchedule = makeSchedule(first.schedule)
-      const sample = await runUntil(
-        model,
-        { ...base, sampler: first.sampler, schedule: parentSchedule, guidance: first.guidance },
-        fromStep,
-        keepFrame,
-      )
-      start = { ...forkPoint({ sampler: first.sampler, schedule: parentSchedule }, fromStep), sample }
-      parameters.forkedFrom = {
-        step: fromStep,
-        parameters: { ...parameters, sampler: first.sampler, schedule: first.schedule, guidance: first.guidance },
-      }
+      // The parent runs to the fork step with the command's settings; the fork goes on with --then's.
+      parent = await runUntil(model, first, fromStep)
+      const fork: PlanRequest = { ...generationFrom(over(v, v.then, '--then')), fork: { step: fromStep } }
+      plan = planRun(facts, fork, parent)
     }
-    const result = await runSampling(
-      model,
-      { ...base, sampler, schedule, start },
-      { onStep: keepFrame, onProgress: progressPrinter(v) },
-    )
+    const timeline = startTimeline(plan, parent)
+    const result = await runSampling(model, plan.run, {
+      onStep: (f) => recordStep(timeline, f),
+      onProgress: progressPrinter(v),
+    })
+    finishTimeline(timeline, result.samples)
     const { files, write } = fileWriter(v)
-    const paramsFor = (k: number): GenerationParameters => ({ ...parameters, seed: seed + k })
-    for (let k = 0; k < batch; k++) {
-      const p = paramsFor(k)
-      await write(
-        `seed-${seed + k}.png`,
-        encodePng(imageOf(result.samples, result.shape, k), { parameters: summarize(p), stepwise: p }),
-      )
+    for (const e of exports) for (const f of encodeExport([timeline], e)) await write(f.name, f.bytes)
+    if (npy.length) {
+      const { batch, channels, height, width } = plan.shape
+      await write('samples.npy', writeNpy(result.samples, [batch, channels, height, width]))
     }
-    if (v.sheet) {
-      const images = Array.from({ length: batch }, (_, k) => imageOf(result.samples, result.shape, k))
-      await write(
-        'sheet.png',
-        encodeSheetPng(contactSheet(images, { scale: Math.max(1, Math.ceil(96 / width)) }), {
-          parameters: summarize(paramsFor(0)),
-          stepwise: { ...paramsFor(0), batch },
-        }),
-      )
-    }
-    if (v.gif) {
-      // The last frame is the final sample, held (encodeGif's holdLastMs).
-      const picked = selectFrames([...frames, result.samples], { count: gifCount, every: gifEvery })
-      await write(
-        'denoising.gif',
-        encodeGif(
-          picked.map((x) => tileBatch(x, result.shape)),
-          { delayMs: gifDelay },
-        ),
-      )
-    }
-    if (v['save-npy']) await write('samples.npy', writeNpy(result.samples, [batch, channels, height, width]))
+    const { sampler, seed } = plan.parameters
     const summary = {
       model: model.info.onnxPath,
       provider: model.info.provider,
       sampler: sampler.sampler,
       steps: sampler.steps,
       seed,
-      batch,
-      height,
-      width,
+      ...plan.shape,
       timesteps: result.timesteps,
       elapsedMs: Math.round(result.elapsedMs),
       files,
     }
-    print(
-      v.json
-        ? summary
-        : `${batch} image(s) in ${(result.elapsedMs / 1000).toFixed(2)} s on ${model.info.provider}:\n  ${files.join('\n  ')}`,
-    )
+    const took = `${plan.shape.batch} image(s) in ${(result.elapsedMs / 1000).toFixed(2)} s on ${model.info.provider}`
+    print(v.json ? summary : `${took}:\n  ${files.join('\n  ')}`)
   } finally {
     await model.release()
   }

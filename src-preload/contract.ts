@@ -1,24 +1,56 @@
 /**
- * The one IPC contract: every request channel with its payload schema and response type, every event
- * with its payload. Main (Electron shell), preload, renderer and the browser host all import this file,
- * so it imports nothing from electron or Node, and from the engine only types and one pure rule (the
- * diagnostics warnings, so the timeline and the engine flag the same steps).
+ * The one IPC contract: every request channel with its payload schema and response type, every event with
+ * its payload. Main (Electron shell), preload, renderer and the browser host all import this file, so it
+ * imports nothing from electron, Node or the engine: only zod, the channel names (channels.ts) and the
+ * vocabulary the engine speaks too (src-shared/).
  *
- * Errors cross as data (`Result`), never as rejections: across IPC only an Error's message survives.
- * Frames and samples cross as float32 ArrayBuffers (transferred, not copied into JSON arrays).
+ * Requests are validated once, where they enter (the shell that the IPC handlers and the WebSocket share:
+ * parseRequest); the engine behind it trusts typed input. Errors cross as data (`Result`), never as
+ * rejections: across IPC only an Error's message survives. Frames and samples cross as float32
+ * ArrayBuffers (transferred, not copied into JSON arrays).
  */
 import { z } from 'zod'
 
-import type { StepStats } from '../src-main/engine/diagnostics'
-import type { ErrorData } from '../src-main/engine/errors'
-import type { MetadataKey, MetadataSource } from '../src-main/engine/model/metadata'
-import type { ProviderName, ProviderNote } from '../src-main/engine/model/providers'
-import type { GenerationParameters } from '../src-main/engine/parameters'
-import type { PredictionType, SamplerConfig, SamplerName, TimestepSpacing } from '../src-main/engine/samplers/config'
-import type { ScheduleConfig, ScheduleName } from '../src-main/engine/schedule'
+import type { StepStats } from '../src-shared/diagnostics'
+import type { ErrorData } from '../src-shared/errors'
+import { EXPORT_KINDS, type ExportRequest } from '../src-shared/exports'
+import { MAX_BATCH, MAX_EXPORT_RUNS, MAX_GIF_FRAMES, MAX_TRAIN_STEPS } from '../src-shared/limits'
+import type { MetadataKey, MetadataSource, ProviderNote } from '../src-shared/model'
+import {
+  GIF_VIEWS,
+  PREDICTION_TYPES,
+  PROVIDER_CHOICES,
+  type ProviderChoice,
+  type ProviderName,
+  PROVIDERS,
+  SAMPLERS,
+  type ScheduleName,
+  SCHEDULES,
+  SPACINGS,
+} from '../src-shared/names'
+import type {
+  GenerationParameters,
+  GenerationRequest,
+  SamplerConfig,
+  SamplerSettings,
+  ScheduleConfig,
+  ScheduleSettings,
+  Shape,
+} from '../src-shared/parameters'
+import { type Channel, CHANNELS, type Command, type EngineChannel, type EventName, isChannel } from './channels'
 
-export type { ErrorData, GenerationParameters, StepStats }
-export { FAR_OUT_RANGES, OUT_OF_RANGE_FRACTION, type StatsWarning, statsWarnings } from '../src-main/engine/diagnostics'
+// The channel names, and the vocabulary's types this contract's messages are made of.
+export * from './channels'
+export type {
+  ErrorData,
+  ExportRequest,
+  GenerationParameters,
+  ProviderChoice,
+  SamplerSettings,
+  ScheduleSettings,
+  Shape,
+  StepStats,
+}
 
 // zod probes for eval with new Function(); the renderer's Content-Security-Policy forbids eval, so the
 // probe shows up as a CSP violation. Its interpreted mode needs no eval.
@@ -26,35 +58,26 @@ z.config({ jitless: true })
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorData }
 
-// The engine's name lists, repeated here as values (the contract imports engine types only);
-// the checks below fail to compile when the two drift apart.
-const SAMPLERS = ['ddim', 'ddpm'] as const
-const SPACINGS = ['leading', 'trailing', 'linspace'] as const
-const PREDICTION_TYPES = ['epsilon', 'sample', 'v_prediction'] as const
-const SCHEDULES = ['linear', 'scaled_linear', 'cosine', 'quadratic', 'sigmoid'] as const
-const PROVIDERS = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const
-
+/** Compile-time check that two name sets are equal (a channel added to one list and not the other fails). */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
 const same = <A, B>(ok: Same<A, B>) => ok
-same<(typeof SAMPLERS)[number], SamplerName>(true)
-same<(typeof SPACINGS)[number], TimestepSpacing>(true)
-same<(typeof PREDICTION_TYPES)[number], PredictionType>(true)
-same<(typeof SCHEDULES)[number], ScheduleName>(true)
-same<(typeof PROVIDERS)[number], ProviderName>(true)
-
-/** Largest batch one run may ask for. */
-export const MAX_BATCH = 64
 
 const unitInterval = z.number().gt(0).lt(1)
+const seed = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+const runId = z.string().min(1)
 
 // ---- request payloads ------------------------------------------------------------------------
 
-export const modelLoadRequest = z.object({
+export interface ModelLoadRequest {
   /** An .onnx file or a diffusers-style folder; the bundled default model when absent. */
-  path: z.string().min(1).optional(),
+  path?: string
   /** Execution providers to try in order; the platform's default order when absent. */
+  providers?: ProviderName[]
+}
+export const modelLoadRequest = z.object({
+  path: z.string().min(1).optional(),
   providers: z.array(z.enum(PROVIDERS)).min(1).optional(),
-})
+}) satisfies z.ZodType<ModelLoadRequest>
 
 /** Sampler settings over the model's training defaults; every field optional. */
 export const samplerSettings = z
@@ -68,116 +91,120 @@ export const samplerSettings = z
     clipSample: z.boolean(),
     setAlphaToOne: z.boolean(),
   })
-  .partial()
+  .partial() satisfies z.ZodType<SamplerSettings>
 
 /** Schedule settings over the model's training schedule; every field optional. */
 export const scheduleSettings = z
   .object({
     schedule: z.enum(SCHEDULES),
-    trainSteps: z.number().int().min(1).max(100_000),
+    trainSteps: z.number().int().min(1).max(MAX_TRAIN_STEPS),
     betaStart: unitInterval,
     betaEnd: unitInterval,
   })
-  .partial()
+  .partial() satisfies z.ZodType<ScheduleSettings>
 
-export const sampleStartRequest = z.object({
-  sampler: samplerSettings,
-  schedule: scheduleSettings.optional(),
-  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  batch: z.number().int().min(1).max(MAX_BATCH),
-  classLabel: z.number().int().min(0).optional(),
-  /** Classifier-free guidance scale; 1 = plain conditional. */
-  guidance: z.number().min(0).optional(),
-  height: z.number().int().min(1).optional(),
-  width: z.number().int().min(1).optional(),
+export interface SampleStartRequest extends GenerationRequest {
   /**
    * Fork: continue a run the engine holds from its step `step` (x_t entering that step), with these
    * settings. Seed, batch, size and class come from the parent; the fork's timeline shares the parent's
    * first `step` steps and its noise, so a fork with the parent's own settings reproduces it.
    */
-  fork: z.object({ runId: z.string().min(1), step: z.number().int().min(0) }).optional(),
+  fork?: { runId: string; step: number }
   /**
    * Denoise from an image (SDEdit): the image (float32 [channels, height, width] in [-1, 1], e.g. from
    * noise.preview) noised with the run's seed to `timestep`, then sampled from there; every image of the
    * batch starts from it.
    */
+  fromImage?: { image: ArrayBuffer; timestep: number }
+}
+export const sampleStartRequest = z.object({
+  sampler: samplerSettings.optional(),
+  schedule: scheduleSettings.optional(),
+  seed,
+  batch: z.number().int().min(1).max(MAX_BATCH),
+  classLabel: z.number().int().min(0).optional(),
+  guidance: z.number().min(0).optional(),
+  height: z.number().int().min(1).optional(),
+  width: z.number().int().min(1).optional(),
+  fork: z.object({ runId, step: z.number().int().min(0) }).optional(),
   fromImage: z.object({ image: z.instanceof(ArrayBuffer), timestep: z.number().int().min(0) }).optional(),
-})
+}) satisfies z.ZodType<SampleStartRequest>
 
-export const sampleCancelRequest = z.object({ runId: z.string().min(1) })
-const runRequest = z.object({ runId: z.string().min(1) })
+export type RunRequest = { runId: string }
+const runRequest = z.object({ runId }) satisfies z.ZodType<RunRequest>
 
-export const scheduleGetRequest = z.object({
-  schedule: z.enum(SCHEDULES),
-  trainSteps: z.number().int().min(1).max(100_000),
-  betaStart: unitInterval,
-  betaEnd: unitInterval,
-})
+export type ScheduleGetRequest = Required<ScheduleSettings>
+export const scheduleGetRequest = scheduleSettings.required() satisfies z.ZodType<ScheduleGetRequest>
 
-/** What to export from a run the engine still holds. */
 export const exportRequest = z.object({
-  runId: z.string().min(1),
-  /** png: the image `index`, or every image of the batch (one file each); sheet: the batch on one PNG;
-   *  gif: the denoising of image `index`, or of the whole batch tiled. */
-  kind: z.enum(['png', 'sheet', 'gif', 'compare-sheet', 'compare-gif', 'grid-sheet']),
+  runId,
+  kind: z.enum(EXPORT_KINDS),
   index: z.number().int().min(0).optional(),
-  /**
-   * compare-sheet / compare-gif: the runs side by side (image `index` of each, default 0), `runId` first.
-   * grid-sheet: one row a run (e.g. one a class), one column an image of its batch (a seed).
-   */
-  with: z.array(z.string().min(1)).max(63).optional(),
-  /** grid-sheet: a label a row (e.g. the class names); default each run's class. */
+  with: z
+    .array(runId)
+    .max(MAX_EXPORT_RUNS - 1)
+    .optional(),
   rowLabels: z.array(z.string().max(40)).optional(),
-  /** Which view the GIF animates: x_t (the sample) or the predicted x0. Default x_t. */
-  gifOf: z.enum(['xt', 'x0']).optional(),
-  /** At most this many frames, evenly picked (the last step always kept). Default: every step up to MAX_GIF_FRAMES. */
-  gifFrames: z.number().int().min(2).max(1000).optional(),
+  gifOf: z.enum(GIF_VIEWS).optional(),
+  gifFrames: z.number().int().min(2).max(MAX_GIF_FRAMES).optional(),
+  gifEvery: z.number().int().min(1).optional(),
   gifDelayMs: z.number().int().min(10).max(10_000).optional(),
-})
+}) satisfies z.ZodType<ExportRequest>
 
 /** Forward noising of an image under several schedules (q(x_t | x_0), one shared noise). */
-export const noisePreviewRequest = z.object({
+export interface NoisePreviewRequest {
   /** A PNG or JPEG file's bytes: converted to the loaded model's channels and size. */
+  image: { name: string; bytes: ArrayBuffer }
+  timesteps: number[]
+  /** Default: linear, cosine, quadratic, sigmoid with the model's T and beta range. */
+  schedules?: ScheduleName[]
+  seed: number
+}
+export const noisePreviewRequest = z.object({
   image: z.object({ name: z.string().min(1), bytes: z.instanceof(ArrayBuffer) }),
   timesteps: z.array(z.number().int().min(0)).min(1).max(256),
-  /** Default: linear, cosine, quadratic, sigmoid with the model's T and beta range. */
   schedules: z.array(z.enum(SCHEDULES)).min(1).optional(),
-  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-})
+  seed,
+}) satisfies z.ZodType<NoisePreviewRequest>
 
 /** A PNG dropped onto the window: are there Stepwise parameters inside? */
+export interface PngReadRequest {
+  name: string
+  bytes: ArrayBuffer
+}
 export const pngReadRequest = z.object({
   name: z.string().min(1),
   bytes: z.instanceof(ArrayBuffer),
-})
+}) satisfies z.ZodType<PngReadRequest>
 
 /** The parameters Stepwise embeds in a PNG (its `stepwise` text chunk), as far as the UI restores them. */
 export const generationParameters = z.object({
   model: z.string(),
   sampler: samplerSettings,
   schedule: scheduleSettings,
-  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  seed,
   height: z.number().int().min(1),
   width: z.number().int().min(1),
   classLabel: z.number().int().min(0).optional(),
   guidance: z.number().min(0).optional(),
   batch: z.number().int().min(1).optional(),
 })
+export type GenerationParametersData = z.infer<typeof generationParameters>
 
 /** The controls as the user left them: restored at start. */
 export const lastParameters = z
   .object({
     sampler: samplerSettings,
     schedule: scheduleSettings,
-    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    seed,
     seedLocked: z.boolean(),
     batch: z.number().int().min(1).max(MAX_BATCH),
     classLabel: z.number().int().min(0).nullable(),
     guidance: z.number().min(0),
   })
   .partial()
+export type LastParameters = z.infer<typeof lastParameters>
 
-export const PROVIDER_CHOICES = ['auto', ...PROVIDERS] as const
 export const MAX_RECENT_MODELS = 10
 
 /**
@@ -209,22 +236,10 @@ export const settingsSetRequest = z.object({
   parameters: lastParameters.optional(),
   provider: z.enum(PROVIDER_CHOICES).optional(),
 })
-
-const empty = z.object({})
-
-export type ModelLoadRequest = z.infer<typeof modelLoadRequest>
-export type SamplerSettings = z.infer<typeof samplerSettings>
-export type ScheduleSettings = z.infer<typeof scheduleSettings>
-export type SampleStartRequest = z.infer<typeof sampleStartRequest>
-export type SampleCancelRequest = z.infer<typeof sampleCancelRequest>
-export type ScheduleGetRequest = z.infer<typeof scheduleGetRequest>
-export type ExportRequest = z.infer<typeof exportRequest>
-export type NoisePreviewRequest = z.infer<typeof noisePreviewRequest>
-export type PngReadRequest = z.infer<typeof pngReadRequest>
-export type GenerationParametersData = z.infer<typeof generationParameters>
-export type LastParameters = z.infer<typeof lastParameters>
 export type SettingsSetRequest = z.infer<typeof settingsSetRequest>
-export type ProviderChoice = (typeof PROVIDER_CHOICES)[number]
+
+type Empty = Record<string, never>
+const empty = z.object({}).strict() as z.ZodType<Empty>
 
 // ---- responses -------------------------------------------------------------------------------
 
@@ -241,7 +256,7 @@ export interface ModelCard {
   /** Where the size came from: fixed in the graph, the metadata, or the smallest assumed. */
   sizeFrom: 'graph' | 'metadata' | 'smallest'
   classes: { names: string[]; nullClassId: number | null } | null
-  training: { schedule: ScheduleConfig; predictionType: PredictionType }
+  training: { schedule: ScheduleConfig; predictionType: SamplerConfig['predictionType'] }
   /** Sampler settings that follow from the training config (the start of every run). */
   samplerDefaults: SamplerConfig
   /** Which source gave each metadata key. */
@@ -256,7 +271,7 @@ export interface SampleStarted {
   runId: string
   /** Every step's timestep; for a fork, the parent's first `startStep` and then the fork's own. */
   timesteps: number[]
-  shape: { batch: number; channels: number; height: number; width: number }
+  shape: Shape
   /** The first step this run computes (frames before it are the parent's); 0 unless forked. */
   startStep: number
   parent?: { runId: string; step: number }
@@ -267,7 +282,7 @@ export interface SampleStarted {
 export interface RunSummary {
   runId: string
   parameters: GenerationParameters
-  shape: SampleStarted['shape']
+  shape: Shape
   steps: number
   finished: boolean
   /** Its frames were moved to disk to keep memory within the budget (they come back when asked for). */
@@ -275,21 +290,26 @@ export interface RunSummary {
   bytes: number
 }
 
+/** One step of a timeline; the buffers hold float32 values laid out [batch, channels, height, width]. */
+export interface FrameData {
+  index: number
+  timestep: number
+  alphaBar: number
+  /** x_t, the sample entering this step. */
+  sample: ArrayBuffer
+  predictedX0: ArrayBuffer
+  predictedNoise: ArrayBuffer
+  /** Diagnostics of this step, one entry an image. */
+  stats: StepStats[]
+}
+
 export interface RunFrames {
   runId: string
   parameters: GenerationParameters
-  shape: SampleStarted['shape']
+  shape: Shape
   timesteps: number[]
-  /** The timeline as the frame events carried it (float32 [batch, channels, height, width] each). */
-  frames: {
-    index: number
-    timestep: number
-    alphaBar: number
-    sample: ArrayBuffer
-    predictedX0: ArrayBuffer
-    predictedNoise: ArrayBuffer
-    stats: StepStats[]
-  }[]
+  /** The timeline as the frame events carried it. */
+  frames: FrameData[]
   /** The final samples; null for a cancelled or failed run. */
   samples: ArrayBuffer | null
 }
@@ -300,7 +320,10 @@ export interface NoisePreview {
   width: number
   /** The image as the model sees it: float32 [channels, height, width] in [-1, 1]. */
   image: ArrayBuffer
-  rows: { schedule: ScheduleName; frames: { timestep: number; alphaBar: number; snr: number; sample: ArrayBuffer }[] }[]
+  rows: {
+    schedule: ScheduleName
+    frames: { timestep: number; alphaBar: number; snr: number; sample: ArrayBuffer }[]
+  }[]
 }
 
 export interface ScheduleTables {
@@ -313,11 +336,11 @@ export interface EncodedFiles {
   files: { name: string; bytes: ArrayBuffer }[]
 }
 
-/** Channels the engine answers (in its worker), whoever carries them. */
+/** The engine's channels: each one's request and response. */
 export interface EngineRequests {
   'model.load': { request: ModelLoadRequest; response: ModelCard }
   'sample.start': { request: SampleStartRequest; response: SampleStarted }
-  'sample.cancel': { request: SampleCancelRequest; response: { cancelled: boolean } }
+  'sample.cancel': { request: RunRequest; response: { cancelled: boolean } }
   'schedule.get': { request: ScheduleGetRequest; response: ScheduleTables }
   /** PNG / sheet / GIF bytes of a run the engine still holds, with suggested file names. */
   'export.encode': { request: ExportRequest; response: EncodedFiles }
@@ -325,83 +348,52 @@ export interface EngineRequests {
   'png.read': { request: PngReadRequest; response: GenerationParametersData }
   'noise.preview': { request: NoisePreviewRequest; response: NoisePreview }
   /** The session's runs (the history), and how much of the frame memory budget they use. */
-  'runs.list': {
-    request: Record<string, never>
-    response: { runs: RunSummary[]; memoryBytes: number; budgetBytes: number }
-  }
+  'runs.list': { request: Empty; response: { runs: RunSummary[]; memoryBytes: number; budgetBytes: number } }
   /** A run's whole timeline (from memory or from disk), to reopen it. */
-  'runs.frames': { request: { runId: string }; response: RunFrames }
-  'runs.delete': { request: { runId: string }; response: { deleted: boolean } }
+  'runs.frames': { request: RunRequest; response: RunFrames }
+  'runs.delete': { request: RunRequest; response: { deleted: boolean } }
 }
 
-/** Channels the shell (Electron main, browser host) answers itself, using the engine where needed. */
+/** The shell's own channels (Electron main, browser host), using the engine where needed. */
 export interface ShellRequests {
   /** Encode, then write where the user says (save dialog; the browser host's export folder). No paths = cancelled. */
   'export.save': { request: ExportRequest; response: { paths: string[] } }
   /** The Open Model... dialog, then model.load; null when the user cancelled (Electron only). */
-  'model.open': { request: Record<string, never>; response: ModelCard | null }
-  'settings.get': { request: Record<string, never>; response: Settings }
+  'model.open': { request: Empty; response: ModelCard | null }
+  'settings.get': { request: Empty; response: Settings }
   'settings.set': { request: SettingsSetRequest; response: Settings }
 }
 
 /** Each channel's request payload and response value. */
 export interface Requests extends EngineRequests, ShellRequests {}
-export type Channel = keyof Requests
-export type EngineChannel = keyof EngineRequests
+same<keyof EngineRequests, EngineChannel>(true)
+same<keyof Requests, Channel>(true)
 export type RequestOf<C extends Channel> = Requests[C]['request']
 export type ResponseOf<C extends Channel> = Requests[C]['response']
 
 export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
   'model.load': modelLoadRequest,
   'sample.start': sampleStartRequest,
-  'sample.cancel': sampleCancelRequest,
+  'sample.cancel': runRequest,
   'schedule.get': scheduleGetRequest,
   'export.encode': exportRequest,
   'png.read': pngReadRequest,
   'noise.preview': noisePreviewRequest,
-  'runs.list': empty.strict() as z.ZodType<Record<string, never>>,
+  'runs.list': empty,
   'runs.frames': runRequest,
   'runs.delete': runRequest,
   'export.save': exportRequest,
-  'model.open': empty.strict() as z.ZodType<Record<string, never>>,
-  'settings.get': empty.strict() as z.ZodType<Record<string, never>>,
+  'model.open': empty,
+  'settings.get': empty,
   'settings.set': settingsSetRequest,
 }
-export const CHANNELS = Object.keys(requestSchemas) as Channel[]
-export const ENGINE_CHANNELS = [
-  'model.load',
-  'sample.start',
-  'sample.cancel',
-  'schedule.get',
-  'export.encode',
-  'png.read',
-  'noise.preview',
-  'runs.list',
-  'runs.frames',
-  'runs.delete',
-] as const satisfies readonly EngineChannel[]
-same<(typeof ENGINE_CHANNELS)[number], EngineChannel>(true)
-export const isEngineChannel = (name: string): name is EngineChannel =>
-  (ENGINE_CHANNELS as readonly string[]).includes(name)
 
 // ---- events ----------------------------------------------------------------------------------
 
 export interface Events {
   progress: { runId: string; step: number; total: number; timestep: number; elapsedMs: number }
-  /** One denoising step; the buffers hold float32 values laid out [batch, channels, height, width]. */
-  frame: {
-    runId: string
-    index: number
-    total: number
-    timestep: number
-    alphaBar: number
-    /** x_t, the sample entering this step. */
-    sample: ArrayBuffer
-    predictedX0: ArrayBuffer
-    predictedNoise: ArrayBuffer
-    /** Diagnostics of this step, one entry an image. */
-    stats: StepStats[]
-  }
+  /** One denoising step of a run. */
+  frame: FrameData & { runId: string; total: number }
   /** The final samples, float32 [batch, channels, height, width], nominally in [-1, 1]. */
   done: { runId: string; samples: ArrayBuffer; elapsedMs: number }
   failed: { runId: string; error: ErrorData }
@@ -410,32 +402,9 @@ export interface Events {
   /** A native menu item or shortcut the renderer carries out. */
   command: { name: Command }
 }
-export type EventName = keyof Events
-export const EVENTS = [
-  'progress',
-  'frame',
-  'done',
-  'failed',
-  'model',
-  'command',
-] as const satisfies readonly EventName[]
-/** Menu commands the renderer carries out (the menu lives in the shell, the state in the renderer). */
-export const COMMANDS = [
-  'open-model',
-  'export-png',
-  'export-all',
-  'export-sheet',
-  'export-gif',
-  'generate',
-  'cancel',
-] as const
-export type Command = (typeof COMMANDS)[number]
-same<(typeof EVENTS)[number], EventName>(true)
+same<keyof Events, EventName>(true)
 
 // ---- checks ----------------------------------------------------------------------------------
-
-export const isChannel = (name: unknown): name is Channel =>
-  typeof name === 'string' && Object.hasOwn(requestSchemas, name)
 
 export const badArgument = (message: string): { ok: false; error: ErrorData } => ({
   ok: false,

@@ -129,5 +129,5 @@ export function taskbarProgress(runs: ReadonlyMap<string, number>): number {
   return sum / runs.size
 }
 
-/** The one IPC channel events travel on, as (name, payload); the preload keeps a copy (it imports no values). */
-export const EVENT_CHANNEL = 'stepwise:event'
+/** The one IPC channel events travel on, as (name, payload): the preload's too. */
+export { EVENT_CHANNEL } from '../../src-preload/channels'

@@ -5,27 +5,30 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 
+import { randomSeed } from '../../src-shared/limits'
+import { MAX_VARIANTS, MIN_VARIANTS } from '../../src-shared/limits'
+import { parseScheduleName, SCHEDULES } from '../../src-shared/names'
+import { compareLabels } from '../../src-shared/parameters'
 import { EngineError } from '../engine/errors'
+import { encodeExport, exportFileNames } from '../engine/export/runs'
 import { contactSheet, encodeSheetPng } from '../engine/export/sheet'
-import { noiseImage, previewNoise } from '../engine/forward'
-import { imageForModel } from '../engine/image-input'
+import { previewForwardNoising } from '../engine/forward'
 import { defaultModelPath } from '../engine/model/default-model'
 import { loadModel } from '../engine/model/load'
-import { trainingOf } from '../engine/model/training'
+import { modelFacts, planRun } from '../engine/plan'
 import { runSampling } from '../engine/run'
-import { makeSchedule, parseScheduleName, SCHEDULES } from '../engine/schedule'
-import { compareLabels, encodeExport, type HeldRun } from '../service/run-exports'
+import { finishTimeline, recordStep, startTimeline, type Timeline } from '../engine/timeline'
 import {
   bad,
   fileWriter,
+  generationFrom,
+  gifOptionsFrom,
   int,
-  oneOf,
   over,
   print,
   progressPrinter,
   providersFrom,
   refuseExisting,
-  runSettings,
   type Values,
 } from './options'
 
@@ -33,68 +36,50 @@ import {
 export async function compareCommand(v: Values) {
   if (!v.out) throw bad('--out <dir> is required')
   const variants = v.variant ?? []
-  if (variants.length < 2 || variants.length > 4) throw bad(`--variant: give 2 to 4 variants, got ${variants.length}`)
-  const modelPath = v.model ?? defaultModelPath()
-  const model = await loadModel(modelPath, { providers: providersFrom(v) })
+  if (variants.length < MIN_VARIANTS || variants.length > MAX_VARIANTS) {
+    throw bad(`--variant: give ${MIN_VARIANTS} to ${MAX_VARIANTS} variants, got ${variants.length}`)
+  }
+  const model = await loadModel(v.model ?? defaultModelPath(), { providers: providersFrom(v) })
   try {
-    const seed = int(v, 'seed') ?? Math.floor(Math.random() * 2 ** 31)
+    const facts = modelFacts(model.info)
+    const seed = int(v, 'seed') ?? randomSeed()
     const index = int(v, 'index') ?? 0
-    const settings = variants.map((text) => runSettings(over(v, text, '--variant'), model))
-    const { batch, height, width, classLabel } = settings[0]
+    // Seed, batch, size and class are the first variant's: the runs differ only in how they sample.
+    const requests = variants.map((text) => generationFrom(over(v, text, '--variant')))
+    const { batch, height, width, classLabel } = requests[0]
+    const plans = requests.map((r) => planRun(facts, { ...r, seed, batch, height, width, classLabel }))
     if (index >= batch) throw bad(`--index: ${index} is outside the batch of ${batch}`)
-    const gifOf = oneOf(v, 'gif-of', ['xt', 'x0'] as const) ?? 'xt'
-    const request = {
-      runId: 'variant-0',
-      with: settings.slice(1).map((_, i) => `variant-${i + 1}`),
+    const ids = plans.map((_, i) => `variant-${i}`)
+    const exports = (['compare-sheet', 'compare-gif'] as const).map((kind) => ({
+      kind,
+      runId: ids[0],
+      with: ids.slice(1),
       index,
-      gifOf,
-      gifFrames: int(v, 'gif-count', 2),
-      gifDelayMs: int(v, 'gif-delay', 10),
-    }
+      ...gifOptionsFrom(v),
+    }))
     await mkdir(v.out, { recursive: true })
-    await refuseExisting(v, [`compare-seed-${seed + index}.png`, `compare-${gifOf}-seed-${seed + index}.gif`])
-    const runs: HeldRun[] = []
-    for (const [i, s] of settings.entries()) {
-      const frames: HeldRun['frames'] = []
-      const schedule = makeSchedule(s.schedule)
-      // Batch, size and class are the first variant's: the runs differ only in how they sample.
-      const result = await runSampling(
-        model,
-        { ...s, batch, height, width, classLabel, seed, schedule },
-        {
-          onStep: (f) => frames.push({ sample: f.sample.slice(), predictedX0: f.predictedX0.slice() }),
-          onProgress: progressPrinter(v, `variant ${i + 1}/${settings.length} `),
-        },
-      )
-      runs.push({
-        parameters: {
-          model: basename(modelPath),
-          sampler: s.sampler,
-          schedule: s.schedule,
-          seed,
-          height,
-          width,
-          classLabel,
-          guidance: s.guidance,
-        },
-        shape: result.shape,
-        frames,
-        samples: result.samples,
-        bytes: 0,
-        modelKey: modelPath,
-        timesteps: result.timesteps,
-        alphaBars: result.timesteps.map((t) => schedule.alphasCumprod[t]),
+    await refuseExisting(
+      v,
+      exports.flatMap((e) => exportFileNames(e, plans[0].parameters, batch)),
+    )
+    const runs: Timeline[] = []
+    for (const [i, plan] of plans.entries()) {
+      const timeline = startTimeline(plan)
+      const result = await runSampling(model, plan.run, {
+        onStep: (f) => recordStep(timeline, f),
+        onProgress: progressPrinter(v, `variant ${i + 1}/${plans.length} `),
       })
+      finishTimeline(timeline, result.samples)
+      runs.push(timeline)
     }
     const { files, write } = fileWriter(v)
-    for (const kind of ['compare-sheet', 'compare-gif'] as const) {
-      for (const f of encodeExport(runs, { ...request, kind })) await write(f.name, f.bytes)
-    }
-    const summary = { seed, index, variants: compareLabels(runs.map((r) => r.parameters)), files }
+    for (const e of exports) for (const f of encodeExport(runs, e)) await write(f.name, f.bytes)
+    const labels = compareLabels(runs.map((r) => r.parameters))
+    const summary = { seed, index, variants: labels, files }
     print(
       v.json
         ? summary
-        : `${runs.length} variants of seed ${seed + index}: ${summary.variants.join(' | ')}\n  ${files.join('\n  ')}`,
+        : `${runs.length} variants of seed ${seed + index}: ${labels.join(' | ')}\n  ${files.join('\n  ')}`,
     )
   } finally {
     await model.release()
@@ -111,13 +96,11 @@ export async function noiseCommand(v: Values, positionals: string[]) {
   if (!v.out) throw bad('--out <dir> is required')
   const model = await loadModel(v.model ?? defaultModelPath(), { providers: providersFrom(v) })
   try {
-    const t = trainingOf(model.info)
-    const size = { channels: model.info.signature.channels, height: t.size.height, width: t.size.width }
+    const facts = modelFacts(model.info)
+    const T = facts.training.schedule.trainSteps
     const bytes = await readFile(path).catch(() => {
       throw new EngineError('file-not-found', `${path}: no such file`)
     })
-    const x0 = imageForModel(new Uint8Array(bytes), basename(path), size).data
-    const T = t.schedule.trainSteps
     const timesteps =
       v.t === undefined
         ? DEFAULT_NOISE_TIMESTEPS.map((s) => Math.min(s, T - 1))
@@ -127,40 +110,30 @@ export async function noiseCommand(v: Values, positionals: string[]) {
               throw bad(`--t: "${s}" is not a timestep in [0, ${T - 1}]`)
             return n
           })
-    const schedules =
-      v.schedule === undefined
-        ? SCHEDULES.filter((s) => s !== 'scaled_linear')
-        : v.schedule.split(',').map((s) => {
-            const name = parseScheduleName(s)
-            if (!name) throw bad(`--schedule: "${s}" is not one of ${SCHEDULES.join(', ')}`)
-            return name
-          })
+    const schedules = v.schedule?.split(',').map((s) => {
+      const name = parseScheduleName(s)
+      if (!name) throw bad(`--schedule: "${s}" is not one of ${SCHEDULES.join(', ')}`)
+      return name
+    })
     const seed = int(v, 'seed') ?? 0
-    const noise = previewNoise(x0.length, seed)
-    const rows = schedules.map((schedule) => ({
-      schedule,
-      frames: noiseImage(x0, noise, makeSchedule({ ...t.schedule, schedule }), timesteps),
-    }))
+    const file = { bytes: new Uint8Array(bytes), name: basename(path) }
+    const { image, rows } = previewForwardNoising(file, facts, { timesteps, schedules, seed })
     const name = `noise-${basename(path).replace(/\.[^.]+$/, '')}.png`
     await mkdir(v.out, { recursive: true })
     await refuseExisting(v, [name])
     const sheet = contactSheet(
-      rows.flatMap((r) => r.frames.map((f) => ({ ...size, data: f.sample }))),
+      rows.flatMap((r) => r.frames.map((f) => ({ ...image, data: f.sample }))),
       {
         columns: timesteps.length,
-        rowLabels: schedules,
+        rowLabels: rows.map((r) => r.schedule),
         columnLabels: timesteps.map((s) => `t=${s}`),
-        scale: Math.max(1, Math.ceil(64 / size.width)),
+        scale: Math.max(1, Math.ceil(64 / image.width)),
       },
     )
     const { files, write } = fileWriter(v)
-    await write(
-      name,
-      encodeSheetPng(sheet, {
-        parameters: `forward noising of ${basename(path)}, seed: ${seed}, T=${T}`,
-        stepwise: { noise: { image: basename(path), seed, timesteps, schedules } },
-      }),
-    )
+    const noise = { image: basename(path), seed, timesteps, schedules: rows.map((r) => r.schedule) }
+    const parameters = `forward noising of ${basename(path)}, seed: ${seed}, T=${T}`
+    await write(name, encodeSheetPng(sheet, { parameters, stepwise: { noise } }))
     const table = rows.map((r) => ({
       schedule: r.schedule,
       alphaBar: r.frames.map((f) => f.alphaBar),

@@ -6,14 +6,14 @@ import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
+import type { ExportRequest } from '../../src-shared/exports'
+import { randomSeed } from '../../src-shared/limits'
+import { GIF_VIEWS, PREDICTION_TYPES, type ProviderName, PROVIDERS, SAMPLERS, SPACINGS } from '../../src-shared/names'
+import { parseScheduleName, SCHEDULES } from '../../src-shared/names'
+import type { GenerationRequest, SamplerSettings, ScheduleSettings } from '../../src-shared/parameters'
 import { EngineError } from '../engine/errors'
 import { writeFileAtomic } from '../engine/files'
-import type { Denoiser } from '../engine/model/load'
-import { type ProviderName, PROVIDERS } from '../engine/model/providers'
-import { classLabelProblem, trainingOf } from '../engine/model/training'
 import type { Progress } from '../engine/run'
-import { PREDICTION_TYPES, type SamplerConfig, SAMPLERS, samplerWith, SPACINGS } from '../engine/samplers/config'
-import { parseScheduleName, type ScheduleConfig } from '../engine/schedule'
 
 /** Every option of every command, once. */
 export const OPTIONS = {
@@ -60,9 +60,6 @@ export const OPTIONS = {
 export type Values = ReturnType<typeof parse>['values']
 export const parse = (args: string[]) => parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true })
 
-/** GIF frames when neither --gif-count nor --gif-every is given. */
-export const DEFAULT_GIF_FRAMES = 40
-
 export const bad = (message: string) => new EngineError('bad-argument', message)
 
 export function num(v: Values, key: keyof Values, check: (n: number) => boolean = Number.isFinite): number | undefined {
@@ -86,31 +83,50 @@ export function oneOf<T extends string>(v: Values, key: keyof Values, allowed: r
   return raw as T
 }
 
-/** Schedule options over a base (the model's training schedule, or the defaults). */
-export function scheduleFrom(v: Values, base: ScheduleConfig): ScheduleConfig {
-  const name = v.schedule === undefined ? base.schedule : parseScheduleName(v.schedule)
-  if (!name) throw bad(`--schedule: "${v.schedule}" is not one of linear, scaled_linear, cosine, quadratic, sigmoid`)
+/** The schedule options given (over the model's training schedule). */
+export function scheduleSettingsFrom(v: Values): ScheduleSettings {
+  const schedule = v.schedule === undefined ? undefined : parseScheduleName(v.schedule)
+  if (v.schedule !== undefined && !schedule)
+    throw bad(`--schedule: "${v.schedule}" is not one of ${SCHEDULES.join(', ')}`)
   return {
-    ...base,
-    schedule: name,
-    trainSteps: int(v, 'train-steps', 1) ?? base.trainSteps,
-    betaStart: num(v, 'beta-start', (n) => n > 0 && n < 1) ?? base.betaStart,
-    betaEnd: num(v, 'beta-end', (n) => n > 0 && n < 1) ?? base.betaEnd,
+    schedule,
+    trainSteps: int(v, 'train-steps', 1),
+    betaStart: num(v, 'beta-start', (n) => n > 0 && n < 1),
+    betaEnd: num(v, 'beta-end', (n) => n > 0 && n < 1),
   }
 }
 
-export function samplerFrom(v: Values, base: SamplerConfig): SamplerConfig {
-  return samplerWith(base, {
-    sampler: oneOf(v, 'sampler', SAMPLERS),
-    steps: int(v, 'steps', 1),
-    eta: num(v, 'eta', (n) => n >= 0 && n <= 1),
-    timestepSpacing: oneOf(v, 'spacing', SPACINGS),
-    stepsOffset: int(v, 'steps-offset'),
-    predictionType: oneOf(v, 'prediction', PREDICTION_TYPES),
-    clipSample: bool(v, 'clip-sample'),
-    setAlphaToOne: bool(v, 'set-alpha-to-one'),
-  })
-}
+/** The sampler options given (over the model's training defaults). */
+export const samplerSettingsFrom = (v: Values): SamplerSettings => ({
+  sampler: oneOf(v, 'sampler', SAMPLERS),
+  steps: int(v, 'steps', 1),
+  eta: num(v, 'eta', (n) => n >= 0 && n <= 1),
+  timestepSpacing: oneOf(v, 'spacing', SPACINGS),
+  stepsOffset: int(v, 'steps-offset'),
+  predictionType: oneOf(v, 'prediction', PREDICTION_TYPES),
+  clipSample: bool(v, 'clip-sample'),
+  setAlphaToOne: bool(v, 'set-alpha-to-one'),
+})
+
+/** What the sample options ask for: the same request the app's Generate sends (the engine plans it). */
+export const generationFrom = (v: Values): GenerationRequest => ({
+  sampler: samplerSettingsFrom(v),
+  schedule: scheduleSettingsFrom(v),
+  seed: int(v, 'seed') ?? randomSeed(),
+  batch: int(v, 'batch', 1) ?? 1,
+  classLabel: int(v, 'class'),
+  guidance: num(v, 'guidance', (n) => n >= 0),
+  height: int(v, 'height', 1),
+  width: int(v, 'width', 1),
+})
+
+/** The GIF options, as an export request's (which view, how many frames, how fast). */
+export const gifOptionsFrom = (v: Values): Pick<ExportRequest, 'gifOf' | 'gifFrames' | 'gifEvery' | 'gifDelayMs'> => ({
+  gifOf: oneOf(v, 'gif-of', GIF_VIEWS),
+  gifFrames: int(v, 'gif-count', 2),
+  gifEvery: int(v, 'gif-every', 1),
+  gifDelayMs: int(v, 'gif-delay', 10),
+})
 
 export function providersFrom(v: Values): ProviderName[] | undefined {
   if (!v.provider) return undefined
@@ -137,24 +153,6 @@ export function over(v: Values, extra: string | undefined, what: string): Values
       return [`--${m[1]}`, m[2]]
     })
   return { ...v, ...parse(args).values }
-}
-
-/** The settings sample options describe, over the model's training defaults. */
-export function runSettings(v: Values, model: Denoiser) {
-  const t = trainingOf(model.info)
-  const classLabel = int(v, 'class')
-  const classProblem = classLabel === undefined ? undefined : classLabelProblem(t, classLabel, model.info.name)
-  if (classProblem) throw bad(`--class: ${classProblem}`)
-  return {
-    sampler: samplerFrom(v, t.sampler),
-    schedule: scheduleFrom(v, t.schedule),
-    batch: int(v, 'batch', 1) ?? 1,
-    height: int(v, 'height', 1) ?? t.size.height,
-    width: int(v, 'width', 1) ?? t.size.width,
-    classLabel,
-    guidance: num(v, 'guidance', (n) => n >= 0),
-    nullClassId: t.classes?.nullClassId,
-  }
 }
 
 /** Progress on stderr: a bar on a terminal, JSON lines with --json, nothing otherwise. */

@@ -4,21 +4,9 @@
  * so adapters send `toErrorData(e)` rather than the Error itself.
  */
 
-export type ErrorCode =
-  | 'file-not-found'
-  | 'not-onnx'
-  | 'truncated'
-  | 'not-a-denoiser'
-  | 'unsupported-dtype'
-  | 'unsupported-operator'
-  | 'bad-metadata'
-  | 'bad-argument'
-  | 'file-exists'
-  | 'bad-npy'
-  | 'bad-png'
-  | 'provider-failed'
-  | 'cancelled'
-  | 'runtime-error'
+import type { ErrorCode, ErrorData } from '../../src-shared/errors'
+
+export type { ErrorCode, ErrorData }
 
 export class EngineError extends Error {
   constructor(
@@ -28,11 +16,6 @@ export class EngineError extends Error {
     super(message)
     this.name = 'EngineError'
   }
-}
-
-export interface ErrorData {
-  code: ErrorCode
-  message: string
 }
 
 /** An EngineError keeps its code; anything else thrown is an unexpected 'runtime-error'. */

@@ -3,11 +3,15 @@
  * what each schedule does to an image at a given t. One seeded noise for every schedule and t, so the
  * schedules differ only in how fast they destroy structure.
  */
+import { type ScheduleName, SCHEDULES } from '../../src-shared/names'
 import { EngineError } from './errors'
+import { imageForModel } from './image-input'
+import type { Training } from './model/training'
 import { Gaussian } from './rng'
 import type { RunStart } from './run'
 import { addNoise } from './samplers/common'
-import type { Schedule } from './schedule'
+import { makeSchedule, type Schedule } from './schedule'
+import type { PlanarImage } from './tensor'
 
 export interface NoisedImage {
   timestep: number
@@ -56,4 +60,33 @@ export function startFromImage(
   const alphaBar = opts.schedule.alphasCumprod[opts.timestep]
   for (let k = 0; k < opts.batch; k++) sample.set(addNoise(image, previewNoise(per, opts.seed + k), alphaBar), k * per)
   return { timestep: opts.timestep, skipDraws: 0, sample }
+}
+
+/** The schedules a forward-noising preview shows by default (scaled_linear is quadratic under diffusers' name). */
+export const PREVIEW_SCHEDULES = SCHEDULES.filter((s) => s !== 'scaled_linear')
+
+export interface ForwardPreview {
+  /** The image as the model sees it: [channels, height, width] in [-1, 1]. */
+  image: PlanarImage
+  rows: { schedule: ScheduleName; frames: NoisedImage[] }[]
+}
+
+/**
+ * An image file noised under each schedule (the model's T and beta range, one noise for all): what the
+ * app's Noise tab and the CLI's `noise` command show.
+ */
+export function previewForwardNoising(
+  file: { bytes: Uint8Array; name: string },
+  model: { channels: number; training: Training },
+  opts: { timesteps: number[]; schedules?: readonly ScheduleName[]; seed: number },
+): ForwardPreview {
+  const t = model.training
+  const size = { channels: model.channels, height: t.size.height, width: t.size.width }
+  const image = imageForModel(file.bytes, file.name, size)
+  const noise = previewNoise(image.data.length, opts.seed)
+  const rows = (opts.schedules ?? PREVIEW_SCHEDULES).map((schedule) => ({
+    schedule,
+    frames: noiseImage(image.data, noise, makeSchedule({ ...t.schedule, schedule }), opts.timesteps),
+  }))
+  return { image, rows }
 }

@@ -2,13 +2,13 @@
  * The sampling loop: initial noise, one model call and one sampler step a timestep, classifier-free
  * guidance, progress, cancellation and the timeline frames (x_t, predicted x0, predicted noise).
  */
+import type { SamplerConfig } from '../../src-shared/parameters'
 import { EngineError } from './errors'
 import type { Denoiser } from './model/load'
 import { Gaussian } from './rng'
-import type { SamplerConfig } from './samplers/config'
 import { makeSampler } from './samplers/sampler'
 import { type Schedule } from './schedule'
-import { imageSize, type Shape4 } from './tensor'
+import { imageSize, type Shape } from './tensor'
 
 export interface RunRequest {
   sampler: SamplerConfig
@@ -83,7 +83,7 @@ export interface RunHooks {
 }
 
 export interface RunResult {
-  shape: Shape4
+  shape: Shape
   /** The final x0 (the last step's output), values nominally in [-1, 1]. */
   samples: Float32Array
   timesteps: number[]
@@ -92,7 +92,7 @@ export interface RunResult {
 
 export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHooks = {}): Promise<RunResult> {
   const sig = model.info.signature
-  const shape: Shape4 = { batch: req.batch, channels: sig.channels, height: req.height, width: req.width }
+  const shape: Shape = { batch: req.batch, channels: sig.channels, height: req.height, width: req.width }
   const per = imageSize(shape)
   const sampler = makeSampler(req.sampler, req.schedule, { startAt: req.start?.timestep })
   const guidance = req.guidance ?? 1

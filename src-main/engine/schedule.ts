@@ -1,36 +1,13 @@
 /**
  * Noise schedules: beta_t for t = 0..T-1 and alphas_cumprod (alpha-bar) from them.
- * One function a schedule; the table below is the one place their names live.
+ * One function a schedule (their names live in src-shared/names.ts).
  * Formulas follow diffusers' `betas_for_alpha_bar` / DDPMScheduler.__init__.
  */
+import { parseScheduleName, type ScheduleName, SCHEDULES } from '../../src-shared/names'
+import { DEFAULT_SCHEDULE, type ScheduleConfig } from '../../src-shared/parameters'
 import { EngineError } from './errors'
 
-export const SCHEDULES = ['linear', 'scaled_linear', 'cosine', 'quadratic', 'sigmoid'] as const
-export type ScheduleName = (typeof SCHEDULES)[number]
-
-/** Names other tools use for the same schedules (diffusers' `beta_schedule`). */
-const ALIASES: Record<string, ScheduleName> = { squaredcos_cap_v2: 'cosine' }
-
-export interface ScheduleConfig {
-  schedule: ScheduleName
-  trainSteps: number
-  betaStart: number
-  betaEnd: number
-  /** Rescale to zero terminal SNR (Lin et al. 2023, Algorithm 1), diffusers' `rescale_betas_zero_snr`. */
-  rescaleZeroSnr?: boolean
-}
-
-export const DEFAULT_SCHEDULE: ScheduleConfig = {
-  schedule: 'linear',
-  trainSteps: 1000,
-  betaStart: 0.0001,
-  betaEnd: 0.02,
-}
-
-export function parseScheduleName(name: string): ScheduleName | undefined {
-  if ((SCHEDULES as readonly string[]).includes(name)) return name as ScheduleName
-  return ALIASES[name]
-}
+export { DEFAULT_SCHEDULE, parseScheduleName, type ScheduleConfig, type ScheduleName, SCHEDULES }
 
 const linspace = (a: number, b: number, n: number): number[] =>
   n === 1 ? [a] : Array.from({ length: n }, (_, i) => a + ((b - a) * i) / (n - 1))
@@ -90,6 +67,3 @@ export function makeSchedule(config: ScheduleConfig): Schedule {
   const betas = betasFor(config)
   return { config, betas, alphasCumprod: cumprodOfAlphas(betas) }
 }
-
-/** log SNR(t) = log(alpha-bar / (1 - alpha-bar)), for plots. */
-export const logSnr = (alphaBar: number): number => Math.log(alphaBar / (1 - alphaBar))

@@ -1,11 +1,7 @@
 /** Planar float images as the engine holds them: NCHW, values nominally in [-1, 1]. */
+import type { Shape } from '../../src-shared/parameters'
 
-export interface Shape4 {
-  batch: number
-  channels: number
-  height: number
-  width: number
-}
+export type { Shape }
 
 /** One image of a batch: CHW planar float32, values nominally in [-1, 1]. */
 export interface PlanarImage {
@@ -15,10 +11,10 @@ export interface PlanarImage {
   data: Float32Array
 }
 
-export const imageSize = (s: Pick<Shape4, 'channels' | 'height' | 'width'>): number => s.channels * s.height * s.width
+export const imageSize = (s: Pick<Shape, 'channels' | 'height' | 'width'>): number => s.channels * s.height * s.width
 
 /** Image k of a batch as a view (no copy). */
-export function imageOf(batch: Float32Array, shape: Shape4, k: number): PlanarImage {
+export function imageOf(batch: Float32Array, shape: Shape, k: number): PlanarImage {
   const n = imageSize(shape)
   return {
     channels: shape.channels,

@@ -12,10 +12,11 @@ import type { ErrorData } from '../engine/errors'
 import type { WorkerMessage, WorkerRequest } from './messages'
 
 export interface EngineClient {
-  /** One typed request; errors come back as `{ ok: false }`, never as a rejection. */
+  /**
+   * One typed request, checked against the contract already (the shell does that where requests enter);
+   * errors come back as `{ ok: false }`, never as a rejection.
+   */
   request<C extends EngineChannel>(channel: C, payload: RequestOf<C>): Promise<Result<ResponseOf<C>>>
-  /** The same for data not yet checked (what an adapter receives from a renderer): the worker validates it. */
-  forward(channel: string, payload: unknown): Promise<Result<unknown>>
   /** Listen to one event; returns the unsubscribe. */
   on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void
   /** Stop the worker for good; pending requests fail with 'runtime-error'. */
@@ -120,7 +121,7 @@ export function startEngine(options: EngineOptions = {}): EngineClient {
   }
   start()
 
-  const send = (channel: string, payload: unknown): Promise<Result<unknown>> => {
+  const send = (channel: EngineChannel, payload: unknown): Promise<Result<unknown>> => {
     if (closed)
       return Promise.resolve({ ok: false, error: { code: 'runtime-error', message: 'the engine has been closed' } })
     if (down) return Promise.resolve({ ok: false, error: down })
@@ -144,13 +145,9 @@ export function startEngine(options: EngineOptions = {}): EngineClient {
     })
   }
 
-  const forward = (channel: string, payload: unknown): Promise<Result<unknown>> =>
-    reloading.then(() => send(channel, payload))
-
   return {
     request: <C extends EngineChannel>(channel: C, payload: RequestOf<C>) =>
-      forward(channel, payload) as Promise<Result<ResponseOf<C>>>,
-    forward,
+      reloading.then(() => send(channel, payload)) as Promise<Result<ResponseOf<C>>>,
     on(event, listener) {
       let set = listeners.get(event)
       if (!set) listeners.set(event, (set = new Set()))

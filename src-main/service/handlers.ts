@@ -8,32 +8,27 @@ import {
   type EngineChannel,
   type EventName,
   type Events,
+  type FrameData,
   generationParameters,
-  isEngineChannel,
   type ModelCard,
-  parseRequest,
   type RequestOf,
   type ResponseOf,
   type Result,
+  type Shape,
 } from '../../src-preload/contract'
 import { stepStats } from '../engine/diagnostics'
 import { EngineError, toErrorData } from '../engine/errors'
 import { readStepwiseParameters } from '../engine/export/png'
-import { noiseImage, previewNoise, startFromImage } from '../engine/forward'
-import { imageForModel } from '../engine/image-input'
+import { encodeExport } from '../engine/export/runs'
+import { previewForwardNoising } from '../engine/forward'
 import { defaultModelPath } from '../engine/model/default-model'
 import { type Denoiser, loadModel } from '../engine/model/load'
-import { classLabelProblem, trainingOf } from '../engine/model/training'
-import type { GenerationParameters } from '../engine/parameters'
-import { forkPoint, type RunStart } from '../engine/run'
+import { trainingOf } from '../engine/model/training'
+import { modelFacts, planRun } from '../engine/plan'
 import { runSampling } from '../engine/run'
-import { samplerWith } from '../engine/samplers/config'
-import { makeSampler } from '../engine/samplers/sampler'
-import { SCHEDULES } from '../engine/schedule'
-import { makeSchedule, type ScheduleConfig } from '../engine/schedule'
-import { imageSize } from '../engine/tensor'
-import { encodeExport, type HeldRun } from './run-exports'
-import { FRAME_MEMORY_BUDGET_BYTES, RunStore } from './run-store'
+import { makeSchedule } from '../engine/schedule'
+import { finishTimeline, noiseOf, recordStep, startTimeline } from '../engine/timeline'
+import { FRAME_MEMORY_BUDGET_BYTES, type HeldRun, RunStore } from './run-store'
 
 export type Emit = <E extends EventName>(event: E, payload: Events[E], transfer?: ArrayBuffer[]) => void
 
@@ -47,8 +42,21 @@ const bufferOf = (x: Float32Array): ArrayBuffer => x.slice().buffer as ArrayBuff
 
 const bad = (message: string) => new EngineError('bad-argument', message)
 
-/** The schedules a forward-noising preview shows by default (scaled_linear is quadratic's diffusers name). */
-const PREVIEW_SCHEDULES = SCHEDULES.filter((s) => s !== 'scaled_linear')
+/** One step as a frame event and a reopened timeline carry it: buffers of their own, and its diagnostics. */
+function frameData(
+  step: { index: number; timestep: number; alphaBar: number },
+  arrays: { sample: Float32Array; predictedX0: Float32Array; predictedNoise: Float32Array },
+  shape: Shape,
+  clipRange: number,
+): FrameData {
+  return {
+    ...step,
+    sample: bufferOf(arrays.sample),
+    predictedX0: bufferOf(arrays.predictedX0),
+    predictedNoise: bufferOf(arrays.predictedNoise),
+    stats: stepStats(arrays, shape, clipRange),
+  }
+}
 
 function cardOf(model: Denoiser): ModelCard {
   const info = model.info
@@ -115,130 +123,41 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
 
     async 'sample.start'(req) {
       if (!model) throw bad('sample.start: no model loaded (send model.load first)')
-      const denoiser = model.denoiser
-      const modelKey = model.key
-      const t = trainingOf(denoiser.info)
-      const name = denoiser.info.name
-      if (req.fork && req.fromImage) throw bad('sample.start: fork and fromImage cannot be combined')
+      const { denoiser, key: modelKey } = model
       const parent = req.fork && (await heldRun(req.fork.runId, 'sample.start: fork'))
       if (parent && parent.modelKey !== modelKey) throw bad('sample.start: fork: that run was made with another model')
-      const sampler = samplerWith(t.sampler, req.sampler)
-      const scheduleConfig: ScheduleConfig = { ...t.schedule, ...req.schedule }
-      // A fork keeps its parent's seed, batch, size and class: it continues those images.
-      const seed = parent?.parameters.seed ?? req.seed
-      const classLabel = parent ? parent.parameters.classLabel : req.classLabel
-      const shape = parent?.shape ?? {
-        batch: req.batch,
-        channels: denoiser.info.signature.channels,
-        height: req.height ?? t.size.height,
-        width: req.width ?? t.size.width,
-      }
-      const classProblem = classLabel === undefined ? undefined : classLabelProblem(t, classLabel, name)
-      if (classProblem) throw bad(`sample.start: classLabel: ${classProblem}`)
-      const schedule = makeSchedule(scheduleConfig)
-      const per = imageSize(shape)
-
-      let start: RunStart | undefined
-      let startStep = 0
-      const parameters: GenerationParameters = {
-        model: name,
-        sampler,
-        schedule: scheduleConfig,
-        seed,
-        height: shape.height,
-        width: shape.width,
-        classLabel,
-        guidance: req.guidance,
-      }
-      if (parent && req.fork) {
-        const step = req.fork.step
-        if (step >= parent.frames.length)
-          throw bad(`sample.start: fork: step ${step} is beyond the ${parent.frames.length} steps that run has`)
-        start = {
-          ...forkPoint(
-            { sampler: parent.parameters.sampler, schedule: makeSchedule(parent.parameters.schedule) },
-            step,
-          ),
-          sample: parent.frames[step].sample,
-        }
-        startStep = step
-        parameters.forkedFrom = { step, parameters: parent.parameters }
-      } else if (req.fromImage) {
-        const image = new Float32Array(req.fromImage.image)
-        if (image.length !== per)
-          throw bad(
-            `sample.start: fromImage: the image has ${image.length} values; ${shape.channels}x${shape.height}x${shape.width} needs ${per}`,
-          )
-        start = startFromImage(image, { batch: shape.batch, seed, timestep: req.fromImage.timestep, schedule })
-        parameters.fromImageAt = req.fromImage.timestep
-      }
-      // The sampler refuses impossible settings (more steps than train steps...) here, as a response, not an event.
-      const own = makeSampler(sampler, schedule, { startAt: start?.timestep }).timesteps
-      const timesteps = parent ? [...parent.timesteps.slice(0, startStep), ...own] : own
+      const { fork, fromImage, ...generation } = req
+      const plan = planRun(
+        modelFacts(denoiser.info),
+        {
+          ...generation,
+          fork: fork && { step: fork.step },
+          fromImage: fromImage && { image: new Float32Array(fromImage.image), timestep: fromImage.timestep },
+        },
+        parent,
+      )
+      const { shape, startStep } = plan
       const runId = randomUUID()
       const controller = new AbortController()
       let settle!: () => void
       const finished = new Promise<void>((resolve) => (settle = resolve))
       runs.set(runId, { controller, finished })
-      // A fork's timeline begins with its parent's steps (shared, not copied).
-      const keep: HeldRun = {
-        parameters,
-        shape,
-        frames: parent ? parent.frames.slice(0, startStep) : [],
-        bytes: 0,
-        modelKey,
-        timesteps,
-        alphaBars: parent ? parent.alphaBars.slice(0, startStep) : [],
-      }
-      store.add(runId, keep)
+      const timeline: HeldRun = { ...startTimeline(plan, parent), modelKey }
+      store.add(runId, timeline)
       const run = async () => {
         try {
-          const result = await runSampling(
-            denoiser,
-            {
-              sampler,
-              schedule,
-              seed,
-              batch: shape.batch,
-              height: shape.height,
-              width: shape.width,
-              classLabel,
-              guidance: req.guidance,
-              nullClassId: t.classes?.nullClassId,
-              start,
+          const result = await runSampling(denoiser, plan.run, {
+            signal: controller.signal,
+            onStep: (f) => {
+              recordStep(timeline, f)
+              const step = { index: startStep + f.index, timestep: f.timestep, alphaBar: f.alphaBar }
+              const frame = frameData(step, f, shape, plan.run.sampler.clipSampleRange)
+              const transfer = [frame.sample, frame.predictedX0, frame.predictedNoise]
+              emit('frame', { runId, total: startStep + f.total, ...frame }, transfer)
             },
-            {
-              signal: controller.signal,
-              onStep: (f) => {
-                keep.frames.push({ sample: f.sample.slice(), predictedX0: f.predictedX0.slice() })
-                keep.alphaBars.push(f.alphaBar)
-                keep.bytes += 8 * f.sample.length
-                const stats = stepStats(f, shape, sampler.clipSampleRange)
-                const sample = bufferOf(f.sample),
-                  predictedX0 = bufferOf(f.predictedX0),
-                  predictedNoise = bufferOf(f.predictedNoise)
-                emit(
-                  'frame',
-                  {
-                    runId,
-                    index: startStep + f.index,
-                    total: startStep + f.total,
-                    timestep: f.timestep,
-                    alphaBar: f.alphaBar,
-                    sample,
-                    predictedX0,
-                    predictedNoise,
-                    stats,
-                  },
-                  [sample, predictedX0, predictedNoise],
-                )
-              },
-              onProgress: (p) =>
-                emit('progress', { runId, ...p, step: startStep + p.step, total: startStep + p.total }),
-            },
-          )
-          keep.samples = result.samples.slice()
-          keep.bytes += 4 * result.samples.length
+            onProgress: (p) => emit('progress', { runId, ...p, step: startStep + p.step, total: startStep + p.total }),
+          })
+          finishTimeline(timeline, result.samples)
           await store.keepWithinBudget()
           const samples = bufferOf(result.samples)
           emit('done', { runId, samples, elapsedMs: result.elapsedMs }, [samples])
@@ -250,7 +169,14 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
       }
       // Start after the response has gone out, so a run's events never arrive before its runId.
       setImmediate(() => void run().then(settle))
-      return { runId, timesteps, shape, startStep, parent: req.fork && { ...req.fork }, parameters }
+      return {
+        runId,
+        timesteps: plan.timesteps,
+        shape,
+        startStep,
+        parent: fork && { ...fork },
+        parameters: plan.parameters,
+      }
     },
 
     async 'sample.cancel'(req) {
@@ -287,22 +213,16 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
 
     async 'noise.preview'(req) {
       if (!model) throw bad('noise.preview: no model loaded (send model.load first)')
-      const t = trainingOf(model.denoiser.info)
-      const size = { channels: model.denoiser.info.signature.channels, height: t.size.height, width: t.size.width }
-      const x0 = imageForModel(new Uint8Array(req.image.bytes), req.image.name, size).data
-      const noise = previewNoise(x0.length, req.seed)
-      const names = req.schedules ?? PREVIEW_SCHEDULES
+      const file = { bytes: new Uint8Array(req.image.bytes), name: req.image.name }
+      const { image, rows } = previewForwardNoising(file, modelFacts(model.denoiser.info), req)
       return {
-        ...size,
-        image: bufferOf(x0),
-        rows: names.map((schedule) => ({
-          schedule,
-          frames: noiseImage(x0, noise, makeSchedule({ ...t.schedule, schedule }), req.timesteps).map((n) => ({
-            timestep: n.timestep,
-            alphaBar: n.alphaBar,
-            snr: n.snr,
-            sample: bufferOf(n.sample),
-          })),
+        channels: image.channels,
+        height: image.height,
+        width: image.width,
+        image: bufferOf(image.data),
+        rows: rows.map((r) => ({
+          schedule: r.schedule,
+          frames: r.frames.map((n) => ({ ...n, sample: bufferOf(n.sample) })),
         })),
       }
     },
@@ -317,19 +237,11 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
 
     async 'runs.frames'(req) {
       const run = await heldRun(req.runId, 'runs.frames')
-      const frames = run.frames.map((f, i) => {
-        const alphaBar = run.alphaBars[i]
-        // The noise the model predicted follows from x_t and its (unclipped) x0: x_t = sqrt(ab) x0 + sqrt(1 - ab) eps.
-        const noise = f.sample.map((x, j) => (x - Math.sqrt(alphaBar) * f.predictedX0[j]) / Math.sqrt(1 - alphaBar))
-        return {
-          index: i,
-          timestep: run.timesteps[i],
-          alphaBar,
-          sample: bufferOf(f.sample),
-          predictedX0: bufferOf(f.predictedX0),
-          predictedNoise: bufferOf(noise),
-          stats: stepStats({ ...f, predictedNoise: noise }, run.shape, run.parameters.sampler.clipSampleRange),
-        }
+      const clipRange = run.parameters.sampler.clipSampleRange
+      const frames = run.frames.map((f, index) => {
+        const alphaBar = run.alphaBars[index]
+        const step = { index, timestep: run.timesteps[index], alphaBar }
+        return frameData(step, { ...f, predictedNoise: noiseOf(f, alphaBar) }, run.shape, clipRange)
       })
       return {
         runId: req.runId,
@@ -356,15 +268,14 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
   }
 }
 
-/** Check a payload against its channel's schema, run the handler, and answer as data whatever happens. */
-export async function dispatch(handlers: Handlers, channel: string, payload: unknown): Promise<Result<unknown>> {
-  if (!isEngineChannel(channel))
-    return { ok: false, error: { code: 'bad-argument', message: `"${channel}" is not a channel of the engine` } }
-  const parsed = parseRequest(channel, payload)
-  if (!parsed.ok) return parsed
+/**
+ * Run the handler of a request the shell has already checked against the contract, and answer as data
+ * whatever happens.
+ */
+export async function dispatch(handlers: Handlers, channel: EngineChannel, request: unknown): Promise<Result<unknown>> {
   try {
     const handler = handlers[channel] as (request: unknown) => Promise<unknown>
-    return { ok: true, value: await handler(parsed.value) }
+    return { ok: true, value: await handler(request) }
   } catch (e) {
     return { ok: false, error: toErrorData(e) }
   }

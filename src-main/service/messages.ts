@@ -1,10 +1,13 @@
 /** What the engine worker and its client say to each other over the worker's message port. */
-import type { EventName, Events, Result } from '../../src-preload/contract'
+import type { EngineChannel, EventName, Events, Result } from '../../src-preload/contract'
 
-/** Client -> worker: one request, or (channel null) stop every run and release the model before exit. */
+/**
+ * Client -> worker: one request (already checked against the contract by the shell), or (channel null)
+ * stop every run and release the model before exit.
+ */
 export interface WorkerRequest {
   id: number
-  channel: string | null
+  channel: EngineChannel | null
   payload: unknown
 }
 

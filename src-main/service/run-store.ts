@@ -8,22 +8,16 @@ import { readFile, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import type { GenerationParameters } from '../engine/parameters'
+import type { RunSummary } from '../../src-preload/contract'
 import { imageSize } from '../engine/tensor'
-import type { HeldRun } from './run-exports'
+import type { Timeline } from '../engine/timeline'
 
 /** Frames of finished runs kept in memory before the oldest spill to disk (x_t and predicted x0 a step, float32). */
 export const FRAME_MEMORY_BUDGET_BYTES = 512 * 1024 * 1024
 
-export interface RunSummary {
-  runId: string
-  parameters: GenerationParameters
-  shape: HeldRun['shape']
-  steps: number
-  finished: boolean
-  /** Where its frames are: in memory, or spilled to disk. */
-  spilled: boolean
-  bytes: number
+/** A run the engine holds: its timeline, and the model it was made with (forks must use the same). */
+export interface HeldRun extends Timeline {
+  modelKey: string
 }
 
 interface Entry {
@@ -41,10 +35,6 @@ export class RunStore {
 
   add(runId: string, run: HeldRun): void {
     this.entries.set(runId, { run })
-  }
-
-  has(runId: string): boolean {
-    return this.entries.has(runId)
   }
 
   /** The run with all its frames (read back from disk when spilled; the copy read is not kept in memory). */

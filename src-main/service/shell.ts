@@ -1,6 +1,6 @@
 /**
  * What the Electron shell and the browser host both do with a request from the renderer: check it
- * against the contract, answer the shell's own channels (settings, saving exports, the open dialog) and
+ * against the contract (the one place requests are validated; the engine behind trusts them), answer the shell's own channels (settings, saving exports, the open dialog) and
  * hand the engine's to the engine worker. Each host supplies only what differs: where files are saved
  * and how a model is picked.
  */
@@ -14,7 +14,7 @@ import {
   type ProviderChoice,
   type Result,
 } from '../../src-preload/contract'
-import type { ProviderName } from '../engine/model/providers'
+import type { ProviderName } from '../../src-shared/names'
 import type { SettingsStore } from '../settings'
 import type { EngineClient } from './engine-client'
 
@@ -104,7 +104,7 @@ export function createShell(ports: ShellPorts): Shell {
       if (channel === 'model.load') return loadModel(parsed.value as ModelLoadRequest)
       const own = handlers[channel as keyof typeof handlers]
       if (own) return own(parsed.value as never)
-      if (isEngineChannel(channel)) return engine.forward(channel, parsed.value)
+      if (isEngineChannel(channel)) return engine.request(channel, parsed.value as never)
       return unavailable(channel)
     },
   }

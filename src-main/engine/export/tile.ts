@@ -1,9 +1,9 @@
 /** A batch laid out as one planar image (for GIF frames of a whole batch). */
-import { imageOf, type PlanarImage, type Shape4 } from '../tensor'
+import { imageOf, type PlanarImage, type Shape } from '../tensor'
 
 export function tileBatch(
   batch: Float32Array,
-  shape: Shape4,
+  shape: Shape,
   columns = Math.ceil(Math.sqrt(shape.batch)),
   gap = 1,
 ): PlanarImage {

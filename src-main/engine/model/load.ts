@@ -8,7 +8,7 @@ import { basename, join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 
 import { EngineError } from '../errors'
-import type { Shape4 } from '../tensor'
+import type { Shape } from '../tensor'
 import {
   mergeMetadata,
   type Metadata,
@@ -37,7 +37,7 @@ export interface ModelInfo {
 export interface Denoiser {
   info: ModelInfo
   /** Model output for x_t at one timestep, for the whole batch (run in groups when the graph fixes the batch). */
-  predict(sample: Float32Array, shape: Shape4, timestep: number, classLabels?: readonly number[]): Promise<Float32Array>
+  predict(sample: Float32Array, shape: Shape, timestep: number, classLabels?: readonly number[]): Promise<Float32Array>
   release(): Promise<void>
 }
 
@@ -211,7 +211,7 @@ async function predictInGroups(
   sig: Signature,
   file: string,
   sample: Float32Array,
-  shape: Shape4,
+  shape: Shape,
   t: number,
   labels?: readonly number[],
 ): Promise<Float32Array> {

@@ -6,6 +6,9 @@
  */
 import { z } from 'zod'
 
+import { type MetadataKey, type MetadataSource } from '../../../src-shared/model'
+import { PREDICTION_TYPES, SPACINGS } from '../../../src-shared/names'
+
 export const METADATA_PREFIX = 'stepwise.'
 
 export const metadataSchema = z.object({
@@ -13,13 +16,13 @@ export const metadataSchema = z.object({
   beta_schedule: z.string(),
   beta_start: z.number().positive(),
   beta_end: z.number().positive(),
-  prediction_type: z.enum(['epsilon', 'sample', 'v_prediction']),
+  prediction_type: z.enum(PREDICTION_TYPES),
   clip_sample: z.boolean(),
   clip_sample_range: z.number().positive(),
   thresholding: z.boolean(),
   dynamic_thresholding_ratio: z.number().gt(0).lte(1),
   sample_max_value: z.number().positive(),
-  timestep_spacing: z.enum(['leading', 'trailing', 'linspace']),
+  timestep_spacing: z.enum(SPACINGS),
   steps_offset: z.number().int().nonnegative(),
   set_alpha_to_one: z.boolean(),
   variance_type: z.string(),
@@ -36,10 +39,11 @@ export const metadataSchema = z.object({
 })
 
 export type Metadata = Partial<z.infer<typeof metadataSchema>>
-export type MetadataKey = keyof z.infer<typeof metadataSchema>
+export type { MetadataKey, MetadataSource }
+// The schema has exactly the vocabulary's keys (a key added to one and not the other fails to compile).
+const sameKeys: [MetadataKey, keyof Metadata] extends [keyof Metadata, MetadataKey] ? true : never = true
+void sameKeys
 export const METADATA_KEYS = Object.keys(metadataSchema.shape) as MetadataKey[]
-
-export type MetadataSource = 'scheduler-config' | 'unet-config' | 'sidecar' | 'onnx-metadata' | 'default'
 
 /** Metadata values with where each came from. */
 export interface ResolvedMetadata {

@@ -5,19 +5,16 @@ import { dirname, join } from 'node:path'
 
 import * as ort from 'onnxruntime-node'
 
-export const PROVIDERS = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const
-export type ProviderName = (typeof PROVIDERS)[number]
+import type { ProviderNote } from '../../../src-shared/model'
+import { type ProviderName, PROVIDERS } from '../../../src-shared/names'
+
+export { type ProviderName, type ProviderNote, PROVIDERS }
 
 const PLATFORM_ONLY: Partial<Record<ProviderName, NodeJS.Platform>> = { cuda: 'linux', dml: 'win32', coreml: 'darwin' }
 
 /** The default order on this platform: the platform's own GPU path, then WebGPU, then the CPU. */
 export function defaultProviderOrder(platform: NodeJS.Platform = process.platform): ProviderName[] {
   return PROVIDERS.filter((p) => !PLATFORM_ONLY[p] || PLATFORM_ONLY[p] === platform)
-}
-
-export interface ProviderNote {
-  provider: ProviderName
-  reason: string
 }
 
 /** Providers this build of onnxruntime-node knows, or why a requested one cannot even be tried. */

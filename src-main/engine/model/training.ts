@@ -1,6 +1,7 @@
 /** A model's training schedule and the sampler settings that follow from it, with what was assumed. */
+import { VARIANCE_TYPES, type VarianceType } from '../../../src-shared/names'
+import { DEFAULT_SAMPLER, type SamplerConfig } from '../../../src-shared/parameters'
 import { EngineError } from '../errors'
-import { DEFAULT_SAMPLER, type SamplerConfig, VARIANCE_TYPES, type VarianceType } from '../samplers/config'
 import { DEFAULT_SCHEDULE, parseScheduleName, type ScheduleConfig } from '../schedule'
 import type { ModelInfo } from './load'
 import type { MetadataKey } from './metadata'

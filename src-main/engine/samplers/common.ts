@@ -1,6 +1,7 @@
 /** What DDPM and DDIM share: timestep spacing, x0/noise from the model output, clipping. */
+import type { PredictionType, TimestepSpacing } from '../../../src-shared/names'
+import type { SamplerConfig } from '../../../src-shared/parameters'
 import { EngineError } from '../errors'
-import type { PredictionType, SamplerConfig, TimestepSpacing } from './config'
 
 /** numpy's round(): half to even. diffusers rounds timesteps with it, so 937.5 -> 938 and 812.5 -> 812. */
 export function roundHalfEven(x: number): number {

@@ -1,8 +1,8 @@
 /** DDIM (Song et al. 2021) with diffusers' DDIMScheduler semantics. */
+import type { SamplerConfig } from '../../../src-shared/parameters'
 import { EngineError } from '../errors'
 import type { Schedule } from '../schedule'
 import { clipPredictedX0, predictionOf, spacedTimesteps, startingAt } from './common'
-import type { SamplerConfig } from './config'
 import type { Sampler, SamplerStart } from './sampler'
 
 export function ddim(config: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {

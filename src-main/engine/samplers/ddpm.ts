@@ -1,7 +1,7 @@
 /** DDPM ancestral sampling (Ho et al. 2020) with diffusers' DDPMScheduler semantics. */
+import type { SamplerConfig } from '../../../src-shared/parameters'
 import type { Schedule } from '../schedule'
 import { clipPredictedX0, predictionOf, spacedTimesteps, startingAt } from './common'
-import type { SamplerConfig } from './config'
 import type { Sampler, SamplerStart } from './sampler'
 
 export function ddpm(config: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {

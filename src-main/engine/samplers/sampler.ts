@@ -1,6 +1,7 @@
-/** The interface every sampler file implements, and the one place that picks a sampler by name. */
+/** The interface every sampler file implements, and the table that picks a sampler by name. */
+import type { SamplerName } from '../../../src-shared/names'
+import type { SamplerConfig } from '../../../src-shared/parameters'
 import type { Schedule } from '../schedule'
-import type { SamplerConfig } from './config'
 import { ddim } from './ddim'
 import { ddpm } from './ddpm'
 
@@ -33,6 +34,13 @@ export interface SamplerStart {
   startAt?: number
 }
 
+/** One entry a sampler: its name (and label, default steps, options in src-shared/names.ts) -> its file. */
+const SAMPLER_TABLE: Record<SamplerName, (config: SamplerConfig, schedule: Schedule, start: SamplerStart) => Sampler> =
+  {
+    ddim,
+    ddpm,
+  }
+
 export function makeSampler(config: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {
-  return config.sampler === 'ddpm' ? ddpm(config, schedule, start) : ddim(config, schedule, start)
+  return SAMPLER_TABLE[config.sampler](config, schedule, start)
 }

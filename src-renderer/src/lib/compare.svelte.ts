@@ -5,14 +5,15 @@
  * One image a variant (batch 1): the renderer holds every frame of these few runs, x_t and predicted x0.
  */
 import type { Events, ModelCard, SampleStartRequest } from '../../../src-preload/contract'
+import { MAX_VARIANTS, MIN_VARIANTS } from '../../../src-shared/limits'
+import { compareLabels } from '../../../src-shared/parameters'
 import { api } from './api'
-import { type Parameters, type SamplerName, type ScheduleName } from './parameters.svelte'
+import { type Parameters, type SamplerName, SAMPLERS, type ScheduleName, settingsFor } from './parameters.svelte'
 import type { Shape } from './run.svelte'
 import { cancelRuns, startRuns, updateRun } from './side-runs'
 import { toasts } from './toasts.svelte'
 
-export const MIN_VARIANTS = 2
-export const MAX_VARIANTS = 4
+export { MAX_VARIANTS, MIN_VARIANTS }
 
 export interface Variant {
   sampler: SamplerName
@@ -44,23 +45,6 @@ const variantOf = (p: Parameters): Variant => ({
   guidance: p.guidance,
 })
 
-/**
- * Short labels: sampler and steps always, then only what differs between the variants (like the engine's
- * export labels), so they fit under small images.
- */
-export function variantLabels(variants: Variant[]): string[] {
-  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a count of distinct values, not state
-  const differs = (f: (v: Variant) => unknown) => new Set(variants.map(f)).size > 1
-  return variants.map((v) => {
-    const parts = [`${v.sampler.toUpperCase()} ${v.steps}`]
-    if (v.sampler === 'ddim' && (v.eta > 0 || differs((w) => (w.sampler === 'ddim' ? w.eta : null))))
-      parts.push(`η ${v.eta}`)
-    if (differs((w) => w.schedule)) parts.push(v.schedule)
-    if (differs((w) => w.guidance)) parts.push(`g ${v.guidance}`)
-    return parts.join(' · ')
-  })
-}
-
 /** Index into a run's frames plus its final sample (total + 1 positions) at fraction f of it. */
 export const indexAt = (f: number, total: number) => Math.round(f * total)
 
@@ -81,7 +65,8 @@ class Compare {
   ensureVariants(p: Parameters) {
     if (this.variants.length) return
     const current = variantOf(p)
-    this.variants = [current, { ...current, sampler: current.sampler === 'ddim' ? 'ddpm' : 'ddim' }]
+    const other = SAMPLERS.find((s) => s !== current.sampler) ?? current.sampler
+    this.variants = [current, { ...current, sampler: other }]
   }
 
   add(p: Parameters) {
@@ -98,13 +83,10 @@ class Compare {
     if (this.running) return
     const base = p.request(card, { redraw: false })
     const variants = $state.snapshot(this.variants)
-    const labels = variantLabels(variants)
-    const { eta: _eta, ...notDdim } = base.sampler
     const requests = variants.map((v): SampleStartRequest => {
       const steps = Number.isFinite(v.steps) ? Math.min(p.trainSteps, Math.max(1, Math.round(v.steps))) : p.steps
-      // eta means something to DDIM only.
       const eta = Number.isFinite(v.eta) ? Math.min(1, Math.max(0, v.eta)) : 0
-      const sampler = { ...notDdim, sampler: v.sampler, steps, ...(v.sampler === 'ddim' ? { eta } : {}) }
+      const sampler = settingsFor({ ...base.sampler, sampler: v.sampler, steps, eta })
       const req: SampleStartRequest = {
         ...base,
         batch: 1,
@@ -119,9 +101,12 @@ class Compare {
     this.runs = []
     this.seed = base.seed
     try {
-      this.runs = (await startRuns(requests, 'compare')).map(({ index, started }) => ({
+      const runs = (await startRuns(requests, 'compare')).map((r) => r.started)
+      // The engine's labels (what the exported sheet says too), from the parameters it resolved.
+      const labels = compareLabels(runs.map((r) => r.parameters))
+      this.runs = runs.map((started, i) => ({
         runId: started.runId,
-        label: labels[index],
+        label: labels[i],
         shape: started.shape,
         total: started.timesteps.length,
         frames: [],

@@ -4,8 +4,13 @@
  * The engine computes the numbers (StepStats on every frame); this file only reads them.
  */
 
-// The warning rule is the engine's, through the contract: one rule, the same steps flagged everywhere.
-export { FAR_OUT_RANGES, OUT_OF_RANGE_FRACTION, type StatsWarning, statsWarnings } from '../../../src-preload/contract'
+// The warning rule is the vocabulary's (src-shared): one rule, the same steps flagged in the engine and here.
+export {
+  FAR_OUT_RANGES,
+  OUT_OF_RANGE_FRACTION,
+  type StatsWarning,
+  statsWarnings,
+} from '../../../src-shared/diagnostics'
 
 /** The SVG path of `values` over `count` steps (x = step, up is larger), NaN/infinite values skipped. */
 export function sparkPath(

@@ -1,12 +1,13 @@
 /** Exporting the finished run: PNGs (parameters embedded by the engine), the contact sheet, a timeline GIF. */
 import type { ExportRequest } from '../../../src-preload/contract'
+import { DEFAULT_GIF_FRAMES } from '../../../src-shared/limits'
 import { api } from './api'
 import { run } from './run.svelte'
 import { timeline } from './timeline.svelte'
 import { toasts } from './toasts.svelte'
 
-export type ExportKind = 'png' | 'all' | 'sheet' | 'gif'
-export const DEFAULT_GIF_FRAMES = 50
+/** What the export bar saves: one PNG, every PNG of the batch, the contact sheet, a GIF. */
+export type SaveKind = 'png' | 'all' | 'sheet' | 'gif'
 export const DEFAULT_GIF_DELAY_MS = 80
 
 class Exporter {
@@ -18,7 +19,7 @@ class Exporter {
   /** The engine exports finished runs only (a cancelled one has no final samples). */
   ready = $derived(run.status === 'done' && run.runId !== null && !this.busy)
 
-  async save(kind: ExportKind): Promise<void> {
+  async save(kind: SaveKind): Promise<void> {
     if (!this.ready || !run.runId) return
     const req: ExportRequest = { runId: run.runId, kind: kind === 'all' ? 'png' : kind }
     if (kind === 'png' || kind === 'gif') req.index = timeline.image

@@ -2,45 +2,57 @@
  * The sampling controls as state: what the sidebar edits, what Generate sends, what is persisted between
  * sessions and what a dropped Stepwise PNG restores. Defaults follow the loaded model's card.
  */
-import {
-  type GenerationParametersData,
-  type LastParameters,
-  MAX_BATCH,
-  type ModelCard,
-  samplerSettings,
-  type SampleStartRequest,
-  scheduleSettings,
+import type {
+  GenerationParametersData,
+  LastParameters,
+  ModelCard,
+  SampleStartRequest,
 } from '../../../src-preload/contract'
+import { MAX_BATCH, MAX_TRAIN_STEPS, randomSeed } from '../../../src-shared/limits'
+import {
+  PREDICTION_TYPES,
+  type PredictionType,
+  SAMPLER_INFO,
+  type SamplerName,
+  samplerReads,
+  SAMPLERS,
+  type ScheduleName,
+  SCHEDULES,
+  SPACINGS,
+  type TimestepSpacing,
+} from '../../../src-shared/names'
+import { DEFAULT_SAMPLER, DEFAULT_SCHEDULE, type SamplerSettings } from '../../../src-shared/parameters'
 
-// Option lists come from the contract's schemas, the renderer's one source for the engine's names.
-export const SAMPLERS = samplerSettings.shape.sampler.unwrap().options
-export const SPACINGS = samplerSettings.shape.timestepSpacing.unwrap().options
-export const PREDICTION_TYPES = samplerSettings.shape.predictionType.unwrap().options
-export const SCHEDULES = scheduleSettings.shape.schedule.unwrap().options
-export type SamplerName = (typeof SAMPLERS)[number]
-export type SpacingName = (typeof SPACINGS)[number]
-export type PredictionTypeName = (typeof PREDICTION_TYPES)[number]
-export type ScheduleName = (typeof SCHEDULES)[number]
+// The name lists are the vocabulary's (src-shared/names.ts), shared with the engine and the CLI.
+export { MAX_BATCH, PREDICTION_TYPES, randomSeed, SAMPLER_INFO, samplerReads, SAMPLERS, SCHEDULES, SPACINGS }
+export type { PredictionType, SamplerName, ScheduleName, TimestepSpacing }
 
-export { MAX_BATCH }
 /** Classifier-free guidance: the default model was tuned at 3 (resources/models/README.md). */
 export const DEFAULT_GUIDANCE = 3
 export const MAX_GUIDANCE = 15
 export const DEFAULT_BATCH = 4
-/** Seeds stay below 2^32 so they read well and match other tools' habits. */
-export const randomSeed = () => Math.floor(Math.random() * 2 ** 32)
+
+/** Options some sampler reads and others ignore (eta: DDIM's). */
+const SAMPLER_OPTIONS = new Set(Object.values(SAMPLER_INFO).flatMap((info) => info.options))
+
+/** Sampler settings without the options this sampler ignores, so a request says only what it means. */
+export function settingsFor(s: SamplerSettings & { sampler: SamplerName }): SamplerSettings {
+  return Object.fromEntries(
+    Object.entries(s).filter(([option]) => !SAMPLER_OPTIONS.has(option) || samplerReads(s.sampler, option)),
+  ) as SamplerSettings
+}
 
 class Parameters {
-  sampler = $state<SamplerName>('ddim')
-  steps = $state(50)
-  eta = $state(0)
-  timestepSpacing = $state<SpacingName>('leading')
-  predictionType = $state<PredictionTypeName>('epsilon')
-  clipSample = $state(false)
-  schedule = $state<ScheduleName>('linear')
-  trainSteps = $state(1000)
-  betaStart = $state(0.0001)
-  betaEnd = $state(0.02)
+  sampler = $state<SamplerName>(DEFAULT_SAMPLER.sampler)
+  steps = $state(DEFAULT_SAMPLER.steps)
+  eta = $state(DEFAULT_SAMPLER.eta)
+  timestepSpacing = $state<TimestepSpacing>(DEFAULT_SAMPLER.timestepSpacing)
+  predictionType = $state<PredictionType>(DEFAULT_SAMPLER.predictionType)
+  clipSample = $state(DEFAULT_SAMPLER.clipSample)
+  schedule = $state<ScheduleName>(DEFAULT_SCHEDULE.schedule)
+  trainSteps = $state(DEFAULT_SCHEDULE.trainSteps)
+  betaStart = $state(DEFAULT_SCHEDULE.betaStart)
+  betaEnd = $state(DEFAULT_SCHEDULE.betaEnd)
   seed = $state(randomSeed())
   /** Locked: Generate keeps the seed. Unlocked (the default): each Generate draws a new one first. */
   seedLocked = $state(false)
@@ -134,7 +146,7 @@ class Parameters {
   /** Fields a user emptied or pushed out of range (number inputs give null for empty) back into range. */
   normalize(card: ModelCard) {
     const d = card.samplerDefaults
-    this.trainSteps = int(this.trainSteps, 1, 100_000, card.training.schedule.trainSteps)
+    this.trainSteps = int(this.trainSteps, 1, MAX_TRAIN_STEPS, card.training.schedule.trainSteps)
     this.steps = int(this.steps, 1, this.trainSteps, d.steps)
     this.eta = num(this.eta, 0, 1, d.eta)
     this.seed = int(this.seed, 0, Number.MAX_SAFE_INTEGER, randomSeed())
@@ -153,10 +165,8 @@ class Parameters {
     if (redraw && !this.seedLocked) this.seed = randomSeed()
     const p = this.persisted()
     const classes = card.classes
-    // eta means something to DDIM only.
-    const { eta: _eta, ...notDdim } = p.sampler ?? {}
     const req: SampleStartRequest = {
-      sampler: this.sampler === 'ddim' ? (p.sampler ?? {}) : notDdim,
+      sampler: settingsFor({ ...p.sampler, sampler: this.sampler }),
       schedule: p.schedule,
       seed: this.seed,
       batch: this.batch,

@@ -11,7 +11,6 @@ import { type MenuItemSpec, menuOptions, menuTemplate } from '../../../src-main/
 import {
   APP_URL,
   CONTENT_SECURITY_POLICY,
-  EVENT_CHANNEL,
   isTrustedSender,
   mimeType,
   modelPathFromArgv,
@@ -149,17 +148,5 @@ describe('taskbar progress', () => {
         ]),
       ),
     ).toBeCloseTo(0.4)
-  })
-})
-
-describe('the preload', () => {
-  it('imports only electron and types (a sandboxed preload can load nothing else)', () => {
-    const source = readFileSync(join(root, 'src-preload', 'index.ts'), 'utf8')
-    const imports = [...source.matchAll(/^import\s+(type\s+)?.*?from\s+'([^']+)'/gm)].map((m) => ({
-      type: !!m[1],
-      from: m[2],
-    }))
-    expect(imports.filter((i) => !i.type).map((i) => i.from)).toEqual(['electron'])
-    expect(source).toContain(`'${EVENT_CHANNEL}'`)
   })
 })

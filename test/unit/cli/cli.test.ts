@@ -65,7 +65,7 @@ describe('schedule and timesteps', () => {
 
 describe('sample', () => {
   const common = ['--steps', '5', '--seed', '7', '--class', '3', '--guidance', '3', '--provider', 'cpu']
-  const names = ['seed-7.png', 'seed-8.png', 'sheet.png', 'denoising.gif', 'samples.npy']
+  const names = ['seed-7.png', 'seed-8.png', 'sheet-seed-7.png', 'denoising-xt-seed-7-batch.gif', 'samples.npy']
   let out: string
 
   it('writes each image, the sheet, the GIF and the .npy, with the parameters inside the PNGs', async () => {
@@ -103,7 +103,7 @@ describe('sample', () => {
       const img = decodePng(png)
       expect([img.width, img.height, img.channels]).toEqual([28, 28, 1])
     }
-    const gif = await readFile(join(out, 'denoising.gif'))
+    const gif = await readFile(join(out, 'denoising-xt-seed-7-batch.gif'))
     expect(gif.subarray(0, 6).toString('latin1')).toMatch(/^GIF8[79]a$/)
   })
 
@@ -214,7 +214,7 @@ describe('exploring the process', () => {
     )
     expect(r.code, r.stderr).toBe(0)
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
-    expect(summary.variants).toEqual(['ddim 10', 'ddpm 30'])
+    expect(summary.variants).toEqual(['DDIM 10', 'DDPM 30'])
     expect(summary.files).toEqual([join(out, 'compare-seed-3.png'), join(out, 'compare-xt-seed-3.gif')])
     expect(readGifInfo(new Uint8Array(await readFile(join(out, 'compare-xt-seed-3.gif')))).frameCount).toBe(8)
     const bad = await cli('compare', ...base, '--variant', 'steps=10', '--out', out)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
-import { statsWarnings, stepStats } from '../../../src-main/engine/diagnostics'
+import { stepStats } from '../../../src-main/engine/diagnostics'
+import { statsWarnings } from '../../../src-shared/diagnostics'
 
 const shape = { batch: 2, channels: 1, height: 2, width: 5 }
 

@@ -7,9 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest'
 
 import { type Denoiser, loadModel } from '../../../src-main/engine/model/load'
 import { forkPoint, type RunRequest, runSampling, type StepFrame } from '../../../src-main/engine/run'
-import { DEFAULT_SAMPLER } from '../../../src-main/engine/samplers/config'
 import { makeSampler } from '../../../src-main/engine/samplers/sampler'
 import { DEFAULT_SCHEDULE, makeSchedule } from '../../../src-main/engine/schedule'
+import { DEFAULT_SAMPLER } from '../../../src-shared/parameters'
 import { gaussianOracle } from '../../fixtures/onnx-builder'
 
 const schedule = makeSchedule(DEFAULT_SCHEDULE)

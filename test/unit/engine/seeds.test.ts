@@ -8,8 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { type Denoiser, loadModel } from '../../../src-main/engine/model/load'
 import { Gaussian } from '../../../src-main/engine/rng'
 import { type RunRequest, runSampling } from '../../../src-main/engine/run'
-import { DEFAULT_SAMPLER } from '../../../src-main/engine/samplers/config'
 import { DEFAULT_SCHEDULE, makeSchedule } from '../../../src-main/engine/schedule'
+import { DEFAULT_SAMPLER } from '../../../src-shared/parameters'
 import { gaussianOracle } from '../../fixtures/onnx-builder'
 
 const schedule = makeSchedule(DEFAULT_SCHEDULE)

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { type EngineClient, startEngine } from '../../../src-main/service/engine-client'
-import type { EventName, Events } from '../../../src-preload/contract'
+import type { EngineChannel, EventName, Events } from '../../../src-preload/contract'
 
 let engine: EngineClient
 
@@ -132,18 +132,6 @@ describe('engine service through the worker', () => {
     }
   })
 
-  it('a payload failing its schema and an unknown channel come back as bad-argument', async () => {
-    const r = await engine.forward('sample.start', { sampler: {}, seed: -1, batch: 1 })
-    expect(r.ok).toBe(false)
-    if (!r.ok) {
-      expect(r.error.code).toBe('bad-argument')
-      expect(r.error.message).toMatch(/^sample\.start: seed: /)
-    }
-    const u = await engine.forward('model.explode', {})
-    expect(u.ok).toBe(false)
-    if (!u.ok) expect(u.error.code).toBe('bad-argument')
-  })
-
   it('schedule.get returns betas and alphas_cumprod', async () => {
     const r = await engine.request('schedule.get', {
       schedule: 'linear',
@@ -169,6 +157,10 @@ describe('engine service through the worker', () => {
 })
 
 describe('engine client', () => {
+  // The stand-in worker takes any payload: the contract's checks happen in the shell, before the client.
+  const ask = (client: EngineClient, channel: EngineChannel, payload: object) =>
+    client.request(channel, payload as never)
+
   // A stand-in worker: answers sample.start with run "r1", never answers model.load, dies on sample.cancel.
   const fake = `import { parentPort } from 'node:worker_threads'
 const seen = []
@@ -187,16 +179,16 @@ parentPort.on('message', (m) => {
     try {
       const failed: Events['failed'][] = []
       client.on('failed', (p) => failed.push(p))
-      expect((await client.forward('sample.start', {})).ok).toBe(true)
-      const inFlight = client.forward('model.load', {})
-      const crashing = await client.forward('sample.cancel', { runId: 'r1' })
+      expect((await ask(client, 'sample.start', {})).ok).toBe(true)
+      const inFlight = ask(client, 'model.load', {})
+      const crashing = await ask(client, 'sample.cancel', { runId: 'r1' })
       expect(crashing.ok).toBe(false)
       if (!crashing.ok) expect(crashing.error.code).toBe('runtime-error')
       const lost = await inFlight
       expect(lost.ok).toBe(false)
       if (!lost.ok) expect(lost.error.message).toMatch(/stopped unexpectedly .*restarted/)
       expect(failed).toEqual([{ runId: 'r1', error: expect.objectContaining({ code: 'runtime-error' }) }])
-      expect(await client.forward('schedule.get', {})).toEqual({ ok: true, value: { betas: [], alphasCumprod: [] } })
+      expect(await ask(client, 'schedule.get', {})).toEqual({ ok: true, value: { betas: [], alphasCumprod: [] } })
     } finally {
       await client.close()
     }
@@ -205,13 +197,13 @@ parentPort.on('message', (m) => {
   it('loads the last model again in a restarted worker before anything else reaches it', async () => {
     const client = startEngine({ workerUrl: new URL(`data:text/javascript,${encodeURIComponent(fake)}`) })
     try {
-      expect(await client.forward('model.load', { path: '/models/unet.onnx' })).toEqual({
+      expect(await ask(client, 'model.load', { path: '/models/unet.onnx' })).toEqual({
         ok: true,
         value: { path: '/models/unet.onnx' },
       })
-      expect((await client.forward('sample.cancel', { runId: 'x' })).ok).toBe(false) // the worker dies
+      expect((await ask(client, 'sample.cancel', { runId: 'x' })).ok).toBe(false) // the worker dies
       // The new worker saw the model load first, then this request.
-      expect(await client.forward('runs.list', {})).toEqual({ ok: true, value: ['model.load', 'runs.list'] })
+      expect(await ask(client, 'runs.list', {})).toEqual({ ok: true, value: ['model.load', 'runs.list'] })
     } finally {
       await client.close()
     }

@@ -284,7 +284,7 @@ describe('exploring the process through the engine', () => {
     value(await shell.handle('export.save', { runId: a.started.runId, with: [b.started.runId], kind: 'compare-sheet' }))
     const sheet = saved.at(-1)!.files[0]
     expect(sheet.name).toBe('compare-seed-8.png')
-    expect(readPngText(sheet.bytes, 'x').parameters).toBe('compare: ddim 5 | ddpm 20, seed: 8')
+    expect(readPngText(sheet.bytes, 'x').parameters).toBe('compare: DDIM 5 | DDPM 20, seed: 8')
     value(
       await shell.handle('export.save', {
         runId: a.started.runId,

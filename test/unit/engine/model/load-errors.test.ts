@@ -11,8 +11,8 @@ import { loadModel } from '../../../../src-main/engine/model/load'
 import { ModelProto } from '../../../../src-main/engine/model/onnx-proto'
 import { trainingOf } from '../../../../src-main/engine/model/training'
 import { runSampling } from '../../../../src-main/engine/run'
-import { DEFAULT_SAMPLER, type SamplerConfig } from '../../../../src-main/engine/samplers/config'
 import { DEFAULT_SCHEDULE, makeSchedule } from '../../../../src-main/engine/schedule'
+import { DEFAULT_SAMPLER, type SamplerConfig } from '../../../../src-shared/parameters'
 import { buildOnnx, dummyModel, gaussianOracle } from '../../../fixtures/onnx-builder'
 
 let dir: string

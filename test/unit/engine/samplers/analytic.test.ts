@@ -20,9 +20,9 @@ import { describe, expect, it } from 'vitest'
 
 import { loadModel } from '../../../../src-main/engine/model/load'
 import { runSampling } from '../../../../src-main/engine/run'
-import { DEFAULT_SAMPLER, type SamplerConfig } from '../../../../src-main/engine/samplers/config'
 import { makeSampler } from '../../../../src-main/engine/samplers/sampler'
 import { DEFAULT_SCHEDULE, makeSchedule, type Schedule, type ScheduleName } from '../../../../src-main/engine/schedule'
+import { DEFAULT_SAMPLER, type SamplerConfig } from '../../../../src-shared/parameters'
 import { gaussianOracle } from '../../../fixtures/onnx-builder'
 
 const MU = [0.3, -0.4, 0]

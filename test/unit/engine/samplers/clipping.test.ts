@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 
 import { clipPredictedX0, quantile } from '../../../../src-main/engine/samplers/common'
-import { DEFAULT_SAMPLER } from '../../../../src-main/engine/samplers/config'
+import { DEFAULT_SAMPLER } from '../../../../src-shared/parameters'
 
 describe('predicted x0 clipping', () => {
   it('clip_sample clamps to clip_sample_range', () => {

@@ -8,9 +8,9 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { type Denoiser, loadModel } from '../../../../src-main/engine/model/load'
 import { runSampling } from '../../../../src-main/engine/run'
 import { spacedTimesteps } from '../../../../src-main/engine/samplers/common'
-import { DEFAULT_SAMPLER, type SamplerConfig } from '../../../../src-main/engine/samplers/config'
 import { ddim } from '../../../../src-main/engine/samplers/ddim'
 import { DEFAULT_SCHEDULE, makeSchedule } from '../../../../src-main/engine/schedule'
+import { DEFAULT_SAMPLER, type SamplerConfig } from '../../../../src-shared/parameters'
 import { dummyModel } from '../../../fixtures/onnx-builder'
 
 /** diffusers' dummy_sample_deter: arange(4*3*8*8) / n reshaped (C, H, W, B) and permuted to (B, C, H, W). */

@@ -1,0 +1,189 @@
+/**
+ * The files made from kept runs (timelines): PNGs named by seed with their parameters, the contact sheet,
+ * the denoising GIF, comparisons of runs side by side (one shared scrubber: frames aligned by fraction of
+ * each run) and class x seed grids. The CLI and the app's export both make their files here.
+ */
+import type { ExportRequest } from '../../../src-shared/exports'
+import { DEFAULT_GIF_FRAMES } from '../../../src-shared/limits'
+import { compareLabels, type GenerationParameters, summarize } from '../../../src-shared/parameters'
+import { EngineError } from '../errors'
+import { imageOf, type PlanarImage } from '../tensor'
+import type { Timeline } from '../timeline'
+import { textWidth } from './font'
+import { encodeGif, selectFrames } from './gif'
+import type { Pixels } from './pixels'
+import { encodePng } from './png'
+import { contactSheet, encodeSheetPng } from './sheet'
+import { tileBatch } from './tile'
+
+export interface EncodedFile {
+  name: string
+  bytes: Uint8Array
+}
+
+/** Sheet cells are enlarged (nearest neighbour) to at least this many pixels wide. */
+const SHEET_CELL_MIN_PX = 96
+/** Grid cells at least this wide (and wide enough for their seed label). */
+const GRID_CELL_MIN_PX = 64
+
+const bad = (message: string) => new EngineError('bad-argument', message)
+
+/** Frames evenly spread over a run: the frame at fraction j / (count - 1) of it, the final sample last. */
+export function framesByFraction<T>(frames: T[], count: number): T[] {
+  return Array.from({ length: count }, (_, j) => frames[Math.round((j * (frames.length - 1)) / Math.max(1, count - 1))])
+}
+
+/** 8-bit interleaved pixels back to planar floats (exactly: toByte(v / 127.5 - 1) = v). */
+function planarOf(img: Pixels): PlanarImage {
+  const { channels, height, width, pixels } = img
+  const data = new Float32Array(pixels.length)
+  for (let i = 0; i < height * width; i++)
+    for (let c = 0; c < channels; c++) data[c * height * width + i] = pixels[i * channels + c] / 127.5 - 1
+  return { channels, height, width, data }
+}
+
+/**
+ * The names of the files a request makes from a run with these parameters and batch, known before the run
+ * exists (the CLI refuses to overwrite before it samples).
+ */
+export function exportFileNames(req: Omit<ExportRequest, 'runId'>, p: GenerationParameters, batch: number): string[] {
+  const what = req.gifOf ?? 'xt'
+  const k = req.index ?? 0
+  switch (req.kind) {
+    case 'png':
+      return (req.index === undefined ? Array.from({ length: batch }, (_, i) => i) : [req.index]).map(
+        (i) => `seed-${p.seed + i}.png`,
+      )
+    case 'sheet':
+      return [`sheet-seed-${p.seed}.png`]
+    case 'gif':
+      return [
+        req.index === undefined
+          ? `denoising-${what}-seed-${p.seed}-batch.gif`
+          : `denoising-${what}-seed-${p.seed + req.index}.gif`,
+      ]
+    case 'grid-sheet':
+      return [`grid-seed-${p.seed}.png`]
+    case 'compare-sheet':
+      return [`compare-seed-${p.seed + k}.png`]
+    case 'compare-gif':
+      return [`compare-${what}-seed-${p.seed + k}.gif`]
+  }
+}
+
+const finished = (run: Timeline, id: string): Float32Array => {
+  if (!run.samples) throw bad(`export: run ${id} has not finished (cancelled or still sampling)`)
+  return run.samples
+}
+
+/** Which frames a GIF shows: `gifEvery`-th, or `gifFrames` (default DEFAULT_GIF_FRAMES) evenly spread. */
+const gifPick = <T>(frames: T[], req: ExportRequest): T[] =>
+  selectFrames(frames, {
+    every: req.gifEvery,
+    count: req.gifFrames ?? (req.gifEvery ? undefined : DEFAULT_GIF_FRAMES),
+  })
+
+/** The files one export request makes. `runs` are the request's run, then those of `with`. */
+export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[] {
+  const [run] = runs
+  const { parameters: p, shape } = run
+  const samples = finished(run, req.runId)
+  if (req.index !== undefined && req.index >= shape.batch) {
+    throw bad(`export: index ${req.index} is outside the batch of ${shape.batch}`)
+  }
+  const names = exportFileNames(req, p, shape.batch)
+  const paramsOf = (k: number): GenerationParameters => ({ ...p, seed: p.seed + k })
+  const meta = (q: GenerationParameters & { batch?: number }) => ({ parameters: summarize(q), stepwise: q })
+  const viewOf = (f: Timeline['frames'][number]) => (req.gifOf === 'x0' ? f.predictedX0 : f.sample)
+  const idOf = (i: number) => (i === 0 ? req.runId : req.with![i - 1])
+  const indices = req.index === undefined ? Array.from({ length: shape.batch }, (_, k) => k) : [req.index]
+  switch (req.kind) {
+    case 'png':
+      return indices.map((k, i) => ({
+        name: names[i],
+        bytes: encodePng(imageOf(samples, shape, k), meta(paramsOf(k))),
+      }))
+    case 'sheet': {
+      const images = indices.map((k) => imageOf(samples, shape, k))
+      const sheet = contactSheet(images, { scale: Math.max(1, Math.ceil(SHEET_CELL_MIN_PX / shape.width)) })
+      return [{ name: names[0], bytes: encodeSheetPng(sheet, meta({ ...p, batch: shape.batch })) }]
+    }
+    case 'gif': {
+      // The final sample closes the animation (held by encodeGif).
+      const picked = gifPick([...run.frames.map(viewOf), samples], req)
+      const image = (x: Float32Array): PlanarImage =>
+        req.index === undefined ? tileBatch(x, shape) : imageOf(x, shape, req.index)
+      return [{ name: names[0], bytes: encodeGif(picked.map(image), { delayMs: req.gifDelayMs }) }]
+    }
+    case 'grid-sheet': {
+      // Rows: the runs (a class each); columns: the images of each batch (seed + k), all the same size.
+      runs.forEach((r, i) => {
+        finished(r, idOf(i))
+        if (
+          r.shape.batch !== shape.batch ||
+          r.shape.channels !== shape.channels ||
+          r.shape.height !== shape.height ||
+          r.shape.width !== shape.width
+        ) {
+          throw bad('export: a grid needs runs of the same batch and image size')
+        }
+      })
+      const rowLabels =
+        req.rowLabels ??
+        runs.map((r) => (r.parameters.classLabel === undefined ? 'uncond.' : `class ${r.parameters.classLabel}`))
+      const columnLabels = Array.from({ length: shape.batch }, (_, k) => `seed ${p.seed + k}`)
+      const images = runs.flatMap((r) => Array.from({ length: shape.batch }, (_, k) => imageOf(r.samples!, r.shape, k)))
+      const scale = Math.max(
+        1,
+        Math.ceil(GRID_CELL_MIN_PX / shape.width),
+        Math.ceil((textWidth(columnLabels.at(-1)!, 1) + 4) / shape.width),
+      )
+      const sheet = contactSheet(images, { columns: shape.batch, rowLabels, columnLabels, scale, labelScale: 1 })
+      const stepwise = { grid: runs.map((r) => r.parameters), rows: rowLabels }
+      const parameters = `grid: ${rowLabels.length} rows x ${shape.batch} seeds from ${p.seed}, ${compareLabels([p])[0]}`
+      return [{ name: names[0], bytes: encodeSheetPng(sheet, { parameters, stepwise }) }]
+    }
+    case 'compare-sheet':
+    case 'compare-gif': {
+      if (runs.length < 2) throw bad('export: a comparison needs at least two runs (runId and with)')
+      const k = req.index ?? 0
+      runs.forEach((r, i) => {
+        finished(r, idOf(i))
+        if (k >= r.shape.batch) throw bad(`export: index ${k} is outside the batch of ${r.shape.batch}`)
+        if (r.shape.channels !== shape.channels || r.shape.height !== shape.height || r.shape.width !== shape.width) {
+          throw bad('export: the runs compared have images of different sizes')
+        }
+      })
+      const labels = compareLabels(runs.map((r) => r.parameters))
+      // Cells wide enough for their labels at the smallest text size, and at least SHEET_CELL_MIN_PX.
+      const labelScale = 1
+      const scale = Math.max(
+        1,
+        Math.ceil(SHEET_CELL_MIN_PX / shape.width),
+        ...labels.map((l) => Math.ceil((textWidth(l, labelScale) + 4) / shape.width)),
+      )
+      const layout = { columns: runs.length, columnLabels: labels, scale, labelScale }
+      if (req.kind === 'compare-sheet') {
+        const sheet = contactSheet(
+          runs.map((r) => imageOf(r.samples!, r.shape, k)),
+          layout,
+        )
+        const stepwise = { compare: runs.map((r) => ({ ...r.parameters, seed: r.parameters.seed + k })) }
+        const parameters = `compare: ${labels.join(' | ')}, seed: ${p.seed + k}`
+        return [{ name: names[0], bytes: encodeSheetPng(sheet, { parameters, stepwise }) }]
+      }
+      // One shared scrubber: frame j shows every run at the same fraction of its own steps.
+      const count = req.gifFrames ?? Math.min(DEFAULT_GIF_FRAMES, Math.max(...runs.map((r) => r.frames.length + 1)))
+      const perRun = runs.map((r) => framesByFraction([...r.frames.map(viewOf), r.samples!], count))
+      const frames = Array.from({ length: count }, (_, j) =>
+        planarOf(
+          contactSheet(
+            perRun.map((fs, i) => imageOf(fs[j], runs[i].shape, k)),
+            layout,
+          ),
+        ),
+      )
+      return [{ name: names[0], bytes: encodeGif(frames, { delayMs: req.gifDelayMs, scale: 1 }) }]
+    }
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The one planner: what a request means for a model. From the model's facts, a request (over the model's
+ * training defaults) and, for a fork, the run it continues, to the run the sampling loop executes, the
+ * parameters its images record and every step's timestep. The CLI and the service call this and plan
+ * nothing themselves, so the same request gives the same parameters wherever it is made.
+ */
+import { SAMPLER_INFO } from '../../src-shared/names'
+import type {
+  GenerationParameters,
+  GenerationRequest,
+  SamplerConfig,
+  SamplerSettings,
+  ScheduleConfig,
+  ScheduleSettings,
+  Shape,
+} from '../../src-shared/parameters'
+import { EngineError } from './errors'
+import { startFromImage } from './forward'
+import type { ModelInfo } from './model/load'
+import { classLabelProblem, type Training, trainingOf } from './model/training'
+import { forkPoint, type RunRequest, type RunStart } from './run'
+import { makeSampler } from './samplers/sampler'
+import { makeSchedule } from './schedule'
+import { imageSize } from './tensor'
+import type { Timeline } from './timeline'
+
+/** What a plan needs to know of the model. */
+export interface ModelFacts {
+  name: string
+  channels: number
+  training: Training
+}
+
+export const modelFacts = (info: ModelInfo): ModelFacts => ({
+  name: info.name,
+  channels: info.signature.channels,
+  training: trainingOf(info),
+})
+
+export interface PlanRequest extends GenerationRequest {
+  /**
+   * Continue the parent run (passed beside the request) from its step `step`: x_t entering that step,
+   * with its seed, batch, size, class and noise, so a fork with the parent's own settings reproduces it.
+   */
+  fork?: { step: number }
+  /**
+   * Denoise an image (SDEdit): float32 [channels, height, width] in [-1, 1], noised with each image's
+   * seed to `timestep`, or to the sampler's own timestep at `step`; every image of the batch starts there.
+   */
+  fromImage?: { image: Float32Array; timestep: number } | { image: Float32Array; step: number }
+  /** x_T for the whole batch instead of seeded noise (e.g. from a .npy file). */
+  initNoise?: Float32Array
+}
+
+export interface RunPlan {
+  /** What runSampling executes. */
+  run: RunRequest
+  /** What the images record (PNG parameters), and what sample.start answers. */
+  parameters: GenerationParameters
+  shape: Shape
+  /** Every step's timestep; a fork's first `startStep` are its parent's. */
+  timesteps: number[]
+  /** The first step this run computes (the steps before it are its parent's); 0 unless forked. */
+  startStep: number
+}
+
+const bad = (message: string) => new EngineError('bad-argument', message)
+
+const given = <T extends object>(over: T | undefined): Partial<T> =>
+  Object.fromEntries(Object.entries(over ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>
+
+/** Sampler settings over a base (the model's training defaults); steps default to the chosen sampler's own. */
+export function samplerWith(base: SamplerConfig, over: SamplerSettings = {}): SamplerConfig {
+  const settings = given(over)
+  const sampler = settings.sampler ?? base.sampler
+  return { ...base, ...settings, sampler, steps: settings.steps ?? SAMPLER_INFO[sampler].defaultSteps }
+}
+
+export const scheduleWith = (base: ScheduleConfig, over: ScheduleSettings = {}): ScheduleConfig => ({
+  ...base,
+  ...given(over),
+})
+
+/** The images a request makes: its batch, the model's channels, its size or the model's. */
+export const shapeOf = (model: ModelFacts, req: GenerationRequest): Shape => ({
+  batch: req.batch,
+  channels: model.channels,
+  height: req.height ?? model.training.size.height,
+  width: req.width ?? model.training.size.width,
+})
+
+export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline): RunPlan {
+  const t = model.training
+  if (req.fork && req.fromImage) throw bad('a fork cannot also start from an image')
+  if (req.fork && !parent) throw bad('fork: the run to continue is missing')
+  const sampler = samplerWith(t.sampler, req.sampler)
+  const scheduleConfig = scheduleWith(t.schedule, req.schedule)
+  const schedule = makeSchedule(scheduleConfig)
+  // A fork keeps its parent's seed, batch, size and class: it continues those images.
+  const seed = parent ? parent.parameters.seed : req.seed
+  const classLabel = parent ? parent.parameters.classLabel : req.classLabel
+  const shape = parent?.shape ?? shapeOf(model, req)
+  const classProblem = classLabel === undefined ? undefined : classLabelProblem(t, classLabel, model.name)
+  if (classProblem) throw bad(`class: ${classProblem}`)
+  const parameters: GenerationParameters = {
+    model: model.name,
+    sampler,
+    schedule: scheduleConfig,
+    seed,
+    height: shape.height,
+    width: shape.width,
+    ...(classLabel !== undefined && { classLabel }),
+    ...(req.guidance !== undefined && { guidance: req.guidance }),
+  }
+
+  let start: RunStart | undefined
+  let startStep = 0
+  if (req.fork && parent) {
+    const { step } = req.fork
+    if (!Number.isInteger(step) || step < 0 || step >= parent.frames.length) {
+      throw bad(`fork: step ${step} is outside the ${parent.frames.length} steps that run has`)
+    }
+    const from = { sampler: parent.parameters.sampler, schedule: makeSchedule(parent.parameters.schedule) }
+    start = { ...forkPoint(from, step), sample: parent.frames[step].sample }
+    startStep = step
+    parameters.forkedFrom = { step, parameters: parent.parameters }
+  } else if (req.fromImage) {
+    const { image } = req.fromImage
+    const per = imageSize(shape)
+    if (image.length !== per) {
+      throw bad(`image: it has ${image.length} values; ${shape.channels}x${shape.height}x${shape.width} needs ${per}`)
+    }
+    let timestep: number
+    if ('step' in req.fromImage) {
+      const own = makeSampler(sampler, schedule).timesteps
+      const { step } = req.fromImage
+      if (!Number.isInteger(step) || step < 0 || step >= own.length) {
+        throw bad(`image: step ${step} is outside the ${own.length} steps of the run`)
+      }
+      timestep = own[step]
+    } else timestep = req.fromImage.timestep
+    start = startFromImage(image, { batch: shape.batch, seed, timestep, schedule })
+    parameters.fromImageAt = timestep
+  }
+  // The sampler refuses impossible settings (more steps than train steps...) here, before anything runs.
+  const own = makeSampler(sampler, schedule, { startAt: start?.timestep }).timesteps
+  return {
+    run: {
+      sampler,
+      schedule,
+      seed,
+      batch: shape.batch,
+      height: shape.height,
+      width: shape.width,
+      classLabel,
+      guidance: req.guidance,
+      nullClassId: t.classes?.nullClassId,
+      initNoise: req.initNoise,
+      start,
+    },
+    parameters,
+    shape,
+    timesteps: parent ? [...parent.timesteps.slice(0, startStep), ...own] : own,
+    startStep,
+  }
+}

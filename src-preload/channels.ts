@@ -1,0 +1,47 @@
+/**
+ * The contract's names without its schemas: every request channel, every event, the menu commands and
+ * the IPC channel events travel on. The preload imports this (it bundles no zod); contract.ts checks
+ * that these lists and its request and event types name the same things.
+ */
+
+/** Channels the engine answers (in its worker), whoever carries them. */
+export const ENGINE_CHANNELS = [
+  'model.load',
+  'sample.start',
+  'sample.cancel',
+  'schedule.get',
+  'export.encode',
+  'png.read',
+  'noise.preview',
+  'runs.list',
+  'runs.frames',
+  'runs.delete',
+] as const
+/** Channels the shell (Electron main, browser host) answers itself, using the engine where needed. */
+export const SHELL_CHANNELS = ['export.save', 'model.open', 'settings.get', 'settings.set'] as const
+export const CHANNELS = [...ENGINE_CHANNELS, ...SHELL_CHANNELS] as const
+export type Channel = (typeof CHANNELS)[number]
+export type EngineChannel = (typeof ENGINE_CHANNELS)[number]
+
+export const isChannel = (name: unknown): name is Channel =>
+  typeof name === 'string' && (CHANNELS as readonly string[]).includes(name)
+export const isEngineChannel = (name: unknown): name is EngineChannel =>
+  typeof name === 'string' && (ENGINE_CHANNELS as readonly string[]).includes(name)
+
+export const EVENTS = ['progress', 'frame', 'done', 'failed', 'model', 'command'] as const
+export type EventName = (typeof EVENTS)[number]
+
+/** Menu commands the renderer carries out (the menu lives in the shell, the state in the renderer). */
+export const COMMANDS = [
+  'open-model',
+  'export-png',
+  'export-all',
+  'export-sheet',
+  'export-gif',
+  'generate',
+  'cancel',
+] as const
+export type Command = (typeof COMMANDS)[number]
+
+/** The one Electron IPC channel events travel on, as (name, payload). */
+export const EVENT_CHANNEL = 'stepwise:event'

@@ -1,0 +1,26 @@
+/**
+ * Errors as data: every failure carries a code an adapter can branch on and a message a user can act on
+ * (naming the file, saying what was expected). Across IPC and the WebSocket only data survives.
+ */
+export const ERROR_CODES = [
+  'file-not-found',
+  'not-onnx',
+  'truncated',
+  'not-a-denoiser',
+  'unsupported-dtype',
+  'unsupported-operator',
+  'bad-metadata',
+  'bad-argument',
+  'file-exists',
+  'bad-npy',
+  'bad-png',
+  'provider-failed',
+  'cancelled',
+  'runtime-error',
+] as const
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+export interface ErrorData {
+  code: ErrorCode
+  message: string
+}

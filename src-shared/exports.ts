@@ -1,0 +1,27 @@
+/** What can be exported from a run the engine holds, and how it is asked for. */
+import type { GifView } from './names'
+
+export const EXPORT_KINDS = ['png', 'sheet', 'gif', 'compare-sheet', 'compare-gif', 'grid-sheet'] as const
+export type ExportKind = (typeof EXPORT_KINDS)[number]
+
+export interface ExportRequest {
+  runId: string
+  /**
+   * png: the image `index`, or every image of the batch (one file each); sheet: the batch on one PNG;
+   * gif: the denoising of image `index`, or of the whole batch tiled; compare-sheet / compare-gif: the
+   * runs `runId` and `with` side by side (image `index` of each, default 0); grid-sheet: one row a run
+   * (e.g. one a class), one column an image of its batch (a seed).
+   */
+  kind: ExportKind
+  index?: number
+  with?: string[]
+  /** grid-sheet: a label a row (e.g. the class names); default each run's class. */
+  rowLabels?: string[]
+  /** Which view a GIF animates; default x_t. */
+  gifOf?: GifView
+  /** At most this many frames, evenly picked (first and last always in); default DEFAULT_GIF_FRAMES. */
+  gifFrames?: number
+  /** Or every k-th step (the last always in). */
+  gifEvery?: number
+  gifDelayMs?: number
+}
