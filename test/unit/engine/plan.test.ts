@@ -1,0 +1,206 @@
+/**
+ * The one planner: a request over the model's defaults becomes the run, its parameters and timesteps.
+ * The CLI and the service both plan with it, so the same request gives the same parameters in a PNG
+ * written by `stepwise sample` and in the app's sample.start answer.
+ */
+import { mkdtemp, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+
+import { main } from '../../../src-main/cli'
+import { readStepwiseParameters } from '../../../src-main/engine/export/png'
+import { imageForModel } from '../../../src-main/engine/image-input'
+import { defaultModelPath } from '../../../src-main/engine/model/default-model'
+import { type Denoiser, loadModel } from '../../../src-main/engine/model/load'
+import { type ModelFacts, modelFacts, planRun, samplerWith } from '../../../src-main/engine/plan'
+import { runSampling } from '../../../src-main/engine/run'
+import { finishTimeline, recordStep, startTimeline, type Timeline } from '../../../src-main/engine/timeline'
+import { createHandlers, type Handlers } from '../../../src-main/service/handlers'
+import type { Events, SampleStartRequest } from '../../../src-preload/contract'
+import { DEFAULT_SAMPLER } from '../../../src-shared/parameters'
+
+let model: Denoiser
+let facts: ModelFacts
+let handlers: Handlers
+let tmp: string
+const events: { event: string; payload: unknown }[] = []
+
+beforeAll(async () => {
+  model = await loadModel(defaultModelPath(), { providers: ['cpu'] })
+  facts = modelFacts(model.info)
+  handlers = createHandlers((event, payload) => events.push({ event, payload }))
+  await handlers['model.load']({ providers: ['cpu'] })
+  tmp = await mkdtemp(join(tmpdir(), 'stepwise-plan-'))
+})
+afterAll(async () => {
+  await handlers.dispose()
+  await model.release()
+})
+
+/** `stepwise sample ...` in this process; the parameters its first PNG records. */
+async function cliParameters(name: string, ...argv: string[]): Promise<unknown> {
+  const out = join(tmp, name)
+  vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+  try {
+    const code = await main(['sample', ...argv, '--provider', 'cpu', '--out', out])
+    expect(code, String(err.mock.calls.at(-1)?.[0])).toBe(0)
+  } finally {
+    vi.restoreAllMocks()
+  }
+  const seed = Number(argv[argv.indexOf('--seed') + 1])
+  return readStepwiseParameters(new Uint8Array(await readFile(join(out, `seed-${seed}.png`))), 'seed.png')
+}
+
+/** sample.start through the service's handlers, waiting for the run to end; the parameters it answered. */
+async function serviceRun(req: SampleStartRequest) {
+  const started = await handlers['sample.start'](req)
+  await vi.waitFor(
+    () => {
+      const end = events.find(
+        (e) => (e.event === 'done' || e.event === 'failed') && (e.payload as Events['done']).runId === started.runId,
+      )
+      if (!end) throw new Error('still running')
+      expect(end.event).toBe('done')
+    },
+    { timeout: 30_000, interval: 20 },
+  )
+  return started
+}
+
+/** A plain JSON copy (the PNG holds JSON: undefined fields are gone there too). */
+const json = (x: unknown) => JSON.parse(JSON.stringify(x))
+
+describe('the CLI and the service plan alike', () => {
+  it('a guided DDIM request gives the same parameters', async () => {
+    const fromService = await serviceRun({
+      sampler: { steps: 6, eta: 0.3 },
+      seed: 11,
+      batch: 2,
+      classLabel: 4,
+      guidance: 2.5,
+    })
+    const fromCli = await cliParameters(
+      'ddim',
+      ...['--steps', '6', '--eta', '0.3', '--seed', '11', '--batch', '2', '--class', '4', '--guidance', '2.5'],
+    )
+    expect(fromCli).toEqual(json(fromService.parameters))
+  })
+
+  it('a DDPM request on another schedule and spacing gives the same parameters', async () => {
+    const req: SampleStartRequest = {
+      sampler: { sampler: 'ddpm', steps: 8, timestepSpacing: 'trailing', clipSample: true },
+      schedule: { schedule: 'cosine' },
+      seed: 5,
+      batch: 1,
+    }
+    const fromService = await serviceRun(req)
+    const fromCli = await cliParameters(
+      'ddpm',
+      ...['--sampler', 'ddpm', '--steps', '8', '--spacing', 'trailing', '--clip-sample', 'true'],
+      ...['--schedule', 'cosine', '--seed', '5'],
+    )
+    expect(fromCli).toEqual(json(fromService.parameters))
+  })
+
+  it('a fork gives the same parameters, its parent recorded inside', async () => {
+    const parent = await serviceRun({ sampler: { steps: 10 }, seed: 3, batch: 1, classLabel: 5, guidance: 3 })
+    const fork = await serviceRun({
+      sampler: { sampler: 'ddpm', steps: 20 },
+      seed: 0, // a fork keeps its parent's seed, batch and class whatever it asks
+      batch: 4,
+      guidance: 5,
+      fork: { runId: parent.runId, step: 4 },
+    })
+    const fromCli = await cliParameters(
+      'fork',
+      ...['--steps', '10', '--seed', '3', '--class', '5', '--guidance', '3'],
+      ...['--from-step', '4', '--then', 'sampler=ddpm steps=20 guidance=5'],
+    )
+    expect(fork.parameters.forkedFrom).toEqual({ step: 4, parameters: parent.parameters })
+    expect(fromCli).toEqual(json(fork.parameters))
+  })
+
+  it('denoising an image gives the same parameters', async () => {
+    const png = join(tmp, 'ddim', 'seed-11.png')
+    const image = imageForModel(new Uint8Array(await readFile(png)), 'seed-11.png', {
+      channels: 1,
+      height: 28,
+      width: 28,
+    })
+    // The CLI names the sampler's step; the app sends that step's timestep (DDIM 20, leading: 50 apart).
+    const fromService = await serviceRun({
+      sampler: { steps: 20 },
+      seed: 9,
+      batch: 1,
+      fromImage: { image: image.data.slice().buffer as ArrayBuffer, timestep: 950 - 12 * 50 },
+    })
+    const fromCli = await cliParameters(
+      'image',
+      '--steps',
+      '20',
+      '--seed',
+      '9',
+      '--from-step',
+      '12',
+      '--init-image',
+      png,
+    )
+    expect(fromCli).toEqual(json(fromService.parameters))
+    expect(fromService.parameters.fromImageAt).toBe(350)
+  })
+})
+
+describe('planRun', () => {
+  /** A finished run of the default model, as the service keeps it. */
+  async function timelineOf(plan: ReturnType<typeof planRun>): Promise<Timeline> {
+    const timeline = startTimeline(plan)
+    const result = await runSampling(model, plan.run, { onStep: (f) => recordStep(timeline, f) })
+    finishTimeline(timeline, result.samples)
+    return timeline
+  }
+
+  it("fills the model's training defaults, and a sampler's own default steps", () => {
+    const plan = planRun(facts, { sampler: { sampler: 'ddpm' }, seed: 1, batch: 3 })
+    expect(plan.parameters.sampler).toEqual({ ...facts.training.sampler, sampler: 'ddpm', steps: 1000 })
+    expect(plan.parameters.schedule).toEqual(facts.training.schedule)
+    expect(plan.shape).toEqual({ batch: 3, channels: 1, height: 28, width: 28 })
+    expect(plan.timesteps).toHaveLength(1000)
+    expect(plan.startStep).toBe(0)
+    expect(samplerWith(DEFAULT_SAMPLER, { steps: undefined, eta: 0.5 })).toEqual({ ...DEFAULT_SAMPLER, eta: 0.5 })
+  })
+
+  it("a fork continues its parent: the parent's seed, batch and class, its first steps, its x_t at the fork", async () => {
+    const parentPlan = planRun(facts, { sampler: { steps: 8 }, seed: 21, batch: 2, classLabel: 7 })
+    const parent = await timelineOf(parentPlan)
+    const fork = planRun(
+      facts,
+      { sampler: { steps: 30 }, seed: 99, batch: 5, classLabel: 1, fork: { step: 3 } },
+      parent,
+    )
+    expect(fork.parameters).toMatchObject({ seed: 21, classLabel: 7, forkedFrom: { step: 3 } })
+    expect(fork.shape).toEqual(parent.shape)
+    expect(fork.startStep).toBe(3)
+    expect(fork.timesteps.slice(0, 3)).toEqual(parentPlan.timesteps.slice(0, 3))
+    expect(fork.timesteps[3]).toBe(parentPlan.timesteps[3])
+    expect(fork.run.start?.sample).toBe(parent.frames[3].sample)
+    expect(startTimeline(fork, parent).frames).toHaveLength(3)
+  })
+
+  it('refuses what cannot be planned, saying what is wrong', async () => {
+    const parent = await timelineOf(planRun(facts, { sampler: { steps: 4 }, seed: 1, batch: 1 }))
+    const image = { image: new Float32Array(784), timestep: 500 }
+    expect(() => planRun(facts, { seed: 1, batch: 1, fork: { step: 1 }, fromImage: image }, parent)).toThrow(
+      /fork cannot also start from an image/,
+    )
+    expect(() => planRun(facts, { seed: 1, batch: 1, fork: { step: 4 } }, parent)).toThrow(/outside the 4 steps/)
+    expect(() => planRun(facts, { seed: 1, batch: 1, fork: { step: 1 } })).toThrow(/run to continue is missing/)
+    expect(() => planRun(facts, { seed: 1, batch: 1, classLabel: 12 })).toThrow(/12 is not a class/)
+    expect(() =>
+      planRun(facts, { seed: 1, batch: 1, fromImage: { image: new Float32Array(10), timestep: 1 } }),
+    ).toThrow(/10 values; 1x28x28 needs 784/)
+    expect(() => planRun(facts, { seed: 1, batch: 1, sampler: { steps: 2000 } })).toThrow(/cannot exceed/)
+  })
+})
