@@ -22,19 +22,38 @@ export function spacedTimesteps(
     throw new EngineError('bad-argument', `steps (${steps}) cannot exceed the model's ${trainSteps} training timesteps`)
   }
   if (spacing === 'linspace') {
-    // np.linspace(0, T - 1, N).round()[::-1]
+    // np.linspace(0, T - 1, N).round()[::-1]. numpy computes i * ((T - 1) / (N - 1)) and sets the last value
+    // to T - 1 (one value: 0); (T - 1) * i / (N - 1) differs in the last bit, which decides some .5 ties
+    // (N = 27 of 1000).
+    if (steps === 1) return [0]
     const last = trainSteps - 1
-    return Array.from({ length: steps }, (_, i) => roundHalfEven(steps === 1 ? 0 : (last * i) / (steps - 1))).reverse()
+    const step = last / (steps - 1)
+    return Array.from({ length: steps }, (_, i) => (i === steps - 1 ? last : roundHalfEven(i * step))).reverse()
   }
   if (spacing === 'leading') {
     // (np.arange(0, N) * (T // N)).round()[::-1] + steps_offset
     const ratio = Math.floor(trainSteps / steps)
+    const first = (steps - 1) * ratio + stepsOffset
+    if (first >= trainSteps) {
+      // diffusers' first step would fail indexing alphas_cumprod[first].
+      throw new EngineError(
+        'bad-argument',
+        `steps offset ${stepsOffset} puts the first of ${steps} steps at timestep ${first}; the model's last is ${trainSteps - 1}`,
+      )
+    }
     return Array.from({ length: steps }, (_, i) => i * ratio + stepsOffset).reverse()
   }
-  // trailing: np.round(np.arange(T, 0, -T / N)) - 1
-  const ratio = trainSteps / steps
+  // trailing: np.round(np.arange(T, 0, -T / N)) - 1, the way numpy's arange computes it: ceil(T / (T / N))
+  // values T + i * delta, delta = (T - T / N) - T. T - i * T / N rounds differently at some .5 ties
+  // (N = 48 of 1000). The count can come out N + 1 (N = 61 of 1000), the extra value rounding to
+  // timestep -1, where diffusers would sample at alphas_cumprod[-1] (the last); we keep the first N.
+  const stride = -trainSteps / steps
+  const count = Math.ceil(-trainSteps / stride)
+  const delta = trainSteps + stride - trainSteps
   const out: number[] = []
-  for (let i = 0; trainSteps - i * ratio > 0; i++) out.push(roundHalfEven(trainSteps - i * ratio) - 1)
+  for (let i = 0; i < Math.min(count, steps); i++) {
+    out.push(roundHalfEven(i === 1 ? trainSteps + stride : trainSteps + i * delta) - 1)
+  }
   return out
 }
 
