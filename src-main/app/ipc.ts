@@ -1,12 +1,15 @@
 /**
- * The contract over Electron's IPC: one ipcMain.handle a channel of the contract, each refusing any
- * sender but our window's main frame on our page, and the engine's events sent to the window on one
- * channel. Payloads are checked by the shell (the contract's schemas), errors cross as data.
+ * Electron security checklist, 17. Validate the sender of all IPC messages. The contract over Electron's
+ * IPC: one ipcMain.handle a channel of the contract, each refusing any sender but our window's main frame
+ * on our page, and the engine's events sent to the window on one channel. Payloads are checked by the
+ * shell (the contract's schemas), errors cross as data.
  */
 import { type BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron'
 
 import { badArgument, CHANNELS, type EventName, type Events, type Result } from '../../src-preload/contract'
-import { EVENT_CHANNEL } from './rules'
+
+/** The one IPC channel events travel on, as (name, payload); the preload keeps a copy (it imports no values). */
+export const EVENT_CHANNEL = 'stepwise:event'
 
 export interface IpcOptions {
   window: () => BrowserWindow | undefined
