@@ -42,7 +42,7 @@ export function handleRequests(options: IpcOptions): void {
         // The shell answers with Results; this is for the unforeseen (a settings file that cannot be written).
         return {
           ok: false,
-          error: { code: 'runtime-error', message: `${channel}: ${(e as Error).message ?? String(e)}` },
+          error: { code: 'runtime-error', message: `${channel}: ${e instanceof Error ? e.message : String(e)}` },
         }
       }
     })

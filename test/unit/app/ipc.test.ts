@@ -77,6 +77,14 @@ describe('the IPC handlers', () => {
       error: { code: 'runtime-error', message: 'settings.get: EACCES: settings.json' },
     })
   })
+
+  it('answer with a Result even for a thrown value that is no Error', async () => {
+    handle.mockRejectedValueOnce(undefined)
+    expect(await ipcMain.invoke('settings.get', fromFrame(), {})).toEqual({
+      ok: false,
+      error: { code: 'runtime-error', message: 'settings.get: undefined' },
+    })
+  })
 })
 
 describe('events to the window', () => {
