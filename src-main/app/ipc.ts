@@ -1,12 +1,19 @@
 /**
- * The contract over Electron's IPC: one ipcMain.handle a channel of the contract, each refusing any
- * sender but our window's main frame on our page, and the engine's events sent to the window on one
- * channel. Payloads are checked by the shell (the contract's schemas), errors cross as data.
+ * Electron security checklist, 17. Validate the sender of all IPC messages. The contract over Electron's
+ * IPC: one ipcMain.handle a channel of the contract, each refusing any sender but our window's main frame
+ * on our page, and the engine's events sent to the window on one channel. Payloads are checked by the
+ * shell (the contract's schemas), errors cross as data.
  */
 import { type BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron'
 
-import { badArgument, CHANNELS, type EventName, type Events, type Result } from '../../src-preload/contract'
-import { EVENT_CHANNEL } from './rules'
+import {
+  badArgument,
+  CHANNELS,
+  EVENT_CHANNEL,
+  type EventName,
+  type Events,
+  type Result,
+} from '../../src-preload/contract'
 
 export interface IpcOptions {
   window: () => BrowserWindow | undefined
@@ -39,7 +46,7 @@ export function handleRequests(options: IpcOptions): void {
         // The shell answers with Results; this is for the unforeseen (a settings file that cannot be written).
         return {
           ok: false,
-          error: { code: 'runtime-error', message: `${channel}: ${(e as Error).message ?? String(e)}` },
+          error: { code: 'runtime-error', message: `${channel}: ${e instanceof Error ? e.message : String(e)}` },
         }
       }
     })

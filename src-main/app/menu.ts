@@ -9,7 +9,8 @@ import type { Command } from '../../src-preload/contract'
 
 export interface MenuItemSpec {
   label?: string
-  role?: string
+  /** Electron's own type, so a misspelt role fails to compile instead of making an empty item. */
+  role?: MenuItemConstructorOptions['role']
   accelerator?: string
   command?: Command
   type?: 'separator'
@@ -27,7 +28,7 @@ export function menuTemplate(platform: NodeJS.Platform, appName: string): MenuIt
       { label: 'Export All PNGs...', accelerator: 'CmdOrCtrl+Alt+S', command: 'export-all' },
       { label: 'Export Contact Sheet...', command: 'export-sheet' },
       { label: 'Export GIF...', accelerator: 'CmdOrCtrl+Shift+S', command: 'export-gif' },
-      ...(mac ? [] : [{ type: 'separator' } as const, { role: 'quit', accelerator: 'CmdOrCtrl+Q' }]),
+      ...(mac ? [] : ([{ type: 'separator' }, { role: 'quit', accelerator: 'CmdOrCtrl+Q' }] satisfies MenuItemSpec[])),
     ],
   }
   const run: MenuItemSpec = {
@@ -38,23 +39,20 @@ export function menuTemplate(platform: NodeJS.Platform, appName: string): MenuIt
       { label: 'Cancel', accelerator: 'CmdOrCtrl+.', command: 'cancel' },
     ],
   }
+  const macApp: MenuItemSpec = {
+    label: appName,
+    submenu: [
+      { role: 'about' },
+      { type: 'separator' },
+      { role: 'hide' },
+      { role: 'hideOthers' },
+      { role: 'unhide' },
+      { type: 'separator' },
+      { role: 'quit' },
+    ],
+  }
   return [
-    ...(mac
-      ? [
-          {
-            label: appName,
-            submenu: [
-              { role: 'about' },
-              { type: 'separator' as const },
-              { role: 'hide' },
-              { role: 'hideOthers' },
-              { role: 'unhide' },
-              { type: 'separator' as const },
-              { role: 'quit' },
-            ],
-          },
-        ]
-      : []),
+    ...(mac ? [macApp] : []),
     file,
     {
       label: 'Edit',
@@ -91,9 +89,8 @@ export function menuOptions(
   items: MenuItemSpec[],
   onCommand: (command: Command) => void,
 ): MenuItemConstructorOptions[] {
-  return items.map(({ command, submenu, role, ...rest }) => ({
+  return items.map(({ command, submenu, ...rest }) => ({
     ...rest,
-    ...(role ? { role: role as MenuItemConstructorOptions['role'] } : {}),
     ...(submenu ? { submenu: menuOptions(submenu, onCommand) } : {}),
     ...(command ? { click: () => onCommand(command) } : {}),
   }))

@@ -1,12 +1,16 @@
 /**
- * app://stepwise: the built renderer served from its own folder and nothing else, each response with the
- * Content-Security-Policy header; in development the dev server's responses get the same header.
+ * Electron security checklist, 18. Avoid usage of the file:// protocol and prefer usage of custom
+ * protocols, and 7. Define a Content Security Policy. app://stepwise: the built renderer served from its
+ * own folder and nothing else, each response with the Content-Security-Policy header; in development the
+ * dev server's responses get the same header.
  */
 import { readFile } from 'node:fs/promises'
 
 import { protocol, type Session } from 'electron'
 
-import { APP_SCHEME, CONTENT_SECURITY_POLICY, mimeType, rendererFile } from './rules'
+import { CONTENT_SECURITY_POLICY } from '../static/csp'
+import { mimeType } from '../static/mime'
+import { APP_SCHEME, rendererFile } from './app-scheme'
 
 /**
  * Before the app is ready: app:// as a standard, secure scheme, so relative URLs, module scripts and

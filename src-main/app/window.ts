@@ -1,7 +1,8 @@
 /**
- * The one window, locked down per Electron's security checklist: a sandboxed, context-isolated renderer
- * without Node, web security on, no navigation away from our page, no new windows, no <webview>. A
- * crashed renderer is reloaded; the bounds are handed back on close to be remembered.
+ * The one window, locked down per Electron's security checklist: 2. no Node.js integration, 3. context
+ * isolation, 4. the process sandbox, 6. webSecurity on, 8. no insecure content, 12. no <webview>,
+ * 13. no navigation away from our page, 14. no new windows. A crashed renderer is reloaded; the bounds
+ * are handed back on close to be remembered.
  */
 import { BrowserWindow } from 'electron'
 

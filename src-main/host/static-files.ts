@@ -5,47 +5,13 @@
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
-import { extname, resolve, sep } from 'node:path'
 
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "img-src 'self' data: blob:",
-  "style-src 'self' 'unsafe-inline'",
-  "connect-src 'self' ws://127.0.0.1:* ws://localhost:*",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ')
+import { CONTENT_SECURITY_POLICY } from '../static/csp'
+import { fileInside } from '../static/file-inside'
+import { mimeType } from '../static/mime'
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.gif': 'image/gif',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-  '.onnx': 'application/octet-stream',
-}
-
-/** A file under `root` for a URL path ('/' is index.html); undefined for anything that leaves it. */
-export function fileFor(root: string, pathname: string): string | undefined {
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(pathname)
-  } catch {
-    return undefined
-  }
-  if (decoded.includes('\0') || decoded.includes('\\')) return undefined
-  const relative = decoded === '/' ? 'index.html' : decoded.replace(/^\/+/, '')
-  const base = resolve(root)
-  const file = resolve(base, relative)
-  return file.startsWith(base + sep) ? file : undefined
-}
+/** The renderer's policy in Electron, and the contract's WebSocket to this host (sockets.ts). */
+export const HOST_CONTENT_SECURITY_POLICY = `${CONTENT_SECURITY_POLICY}; connect-src 'self' ws://127.0.0.1:* ws://localhost:*`
 
 /** Serve one file of `root`; false when there is no such file (the caller answers 404). */
 export async function serveFile(
@@ -54,11 +20,11 @@ export async function serveFile(
   res: ServerResponse,
   headers: Record<string, string> = {},
 ): Promise<boolean> {
-  const file = fileFor(root, pathname)
+  const file = fileInside(root, pathname)
   if (!file) return false
   const info = await stat(file).catch(() => undefined)
   if (!info?.isFile()) return false
-  const type = CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream'
+  const type = mimeType(file)
   const html = type.startsWith('text/html')
   res.writeHead(200, {
     ...headers,
@@ -66,7 +32,7 @@ export async function serveFile(
     'content-length': String(info.size),
     // The hashed assets never change under one name; the page itself must be fetched fresh.
     'cache-control': html ? 'no-store' : 'private, max-age=3600',
-    ...(html ? { 'content-security-policy': CONTENT_SECURITY_POLICY } : {}),
+    ...(html ? { 'content-security-policy': HOST_CONTENT_SECURITY_POLICY } : {}),
   })
   await new Promise<void>((done) =>
     createReadStream(file)

@@ -1,0 +1,100 @@
+/**
+ * A stand-in for the `electron` module, as Electron Fiddle's tests/mocks/electron.ts is: just enough of
+ * ipcMain, BrowserWindow, dialog, app and protocol for the shell's handlers to run under plain Node, each
+ * recording what it was asked. Tests with it check our handlers and claim nothing about the real binary.
+ *
+ *   vi.mock('electron', () => import('./mock-electron'))
+ */
+import { EventEmitter } from 'node:events'
+
+import { vi } from 'vitest'
+
+type Handler = (event: unknown, ...args: unknown[]) => unknown
+
+class IpcMainMock {
+  readonly handlers = new Map<string, Handler>()
+  /** Electron refuses a second handler on a channel; so does this. */
+  readonly handle = vi.fn((channel: string, handler: Handler) => {
+    if (this.handlers.has(channel)) throw new Error(`Attempted to register a second handler for '${channel}'`)
+    this.handlers.set(channel, handler)
+  })
+  /** What ipcRenderer.invoke(channel, payload) would get back, sent with `event`. */
+  invoke(channel: string, event: unknown, payload?: unknown): Promise<unknown> {
+    const handler = this.handlers.get(channel)
+    if (!handler) throw new Error(`No handler registered for '${channel}'`)
+    return Promise.resolve(handler(event, payload))
+  }
+}
+
+export const ipcMain = new IpcMainMock()
+
+export class WebContentsMock extends EventEmitter {
+  destroyed = false
+  windowOpenHandler?: (details: { url: string }) => { action: 'allow' | 'deny' }
+  readonly send = vi.fn()
+  readonly reload = vi.fn()
+  isDestroyed(): boolean {
+    return this.destroyed
+  }
+  setWindowOpenHandler(handler: (details: { url: string }) => { action: 'allow' | 'deny' }): void {
+    this.windowOpenHandler = handler
+  }
+}
+
+export class BrowserWindow extends EventEmitter {
+  /** Every window made since the test file started, newest last. */
+  static readonly made: BrowserWindow[] = []
+  readonly webContents = new WebContentsMock()
+  destroyed = false
+  maximized = false
+  readonly show = vi.fn()
+  readonly loadURL = vi.fn(async (_url: string) => {})
+  constructor(readonly options: Record<string, unknown> = {}) {
+    super()
+    BrowserWindow.made.push(this)
+  }
+  isDestroyed(): boolean {
+    return this.destroyed
+  }
+  maximize(): void {
+    this.maximized = true
+  }
+  isMaximized(): boolean {
+    return this.maximized
+  }
+  getNormalBounds() {
+    const { x = 0, y = 0, width = 800, height = 600 } = this.options as Record<string, number>
+    return { x, y, width, height }
+  }
+  destroy(): void {
+    this.destroyed = true
+    this.webContents.destroyed = true
+    this.emit('closed')
+  }
+}
+
+export const dialog = { showSaveDialog: vi.fn(), showOpenDialog: vi.fn() }
+
+export const app = { getPath: vi.fn((name: string) => `/home/me/${name}`) }
+
+export const protocol = { registerSchemesAsPrivileged: vi.fn() }
+
+type ProtocolHandler = (request: Request) => Promise<Response>
+type HeadersListener = (
+  details: { responseHeaders?: Record<string, string[]> },
+  callback: (response: { responseHeaders?: Record<string, string[]> }) => void,
+) => void
+
+/** A Session (protocol.ts takes one as an argument): its protocol handlers and header listeners, recorded. */
+export class SessionMock {
+  readonly handlers = new Map<string, ProtocolHandler>()
+  readonly headerListeners: { filter: { urls: string[] }; listener: HeadersListener }[] = []
+  readonly protocol = {
+    handle: vi.fn((scheme: string, handler: ProtocolHandler) => void this.handlers.set(scheme, handler)),
+  }
+  readonly webRequest = {
+    onHeadersReceived: vi.fn((filter: { urls: string[] }, listener: HeadersListener) => {
+      this.headerListeners.push({ filter, listener })
+    }),
+  }
+}
