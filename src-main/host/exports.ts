@@ -3,12 +3,12 @@
  * manager's "name (2).png" instead of replacing anything. The files written are also offered for
  * download at /exports/<name>, since the page may be on another machine than the folder.
  */
-import { createReadStream } from 'node:fs'
-import { mkdir, stat } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
 import { basename, join, resolve } from 'node:path'
 
 import { nonClashingPath, writeFileAtomic } from '../engine/files'
+import { sendFile } from '../static/send-file'
 
 export interface ExportFolder {
   readonly dir: string
@@ -39,20 +39,11 @@ export function exportFolder(dir: string): ExportFolder {
     },
     async download(name, res) {
       const path = written.get(name)
-      const info = path ? await stat(path).catch(() => undefined) : undefined
-      if (!path || !info?.isFile()) return false
-      res.writeHead(200, {
+      if (!path) return false
+      return sendFile(path, res, () => ({
         'content-type': 'application/octet-stream',
-        'content-length': String(info.size),
         'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(name)}`,
-      })
-      await new Promise<void>((done) =>
-        createReadStream(path)
-          .on('error', () => (res.destroy(), done()))
-          .on('end', done)
-          .pipe(res),
-      )
-      return true
+      }))
     },
   }
 }

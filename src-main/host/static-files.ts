@@ -2,13 +2,12 @@
  * The built renderer (out/renderer), served as files. Only files inside that folder, never a listing;
  * the HTML gets the same Content-Security-Policy as in Electron plus the WebSocket back to this host.
  */
-import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
 
 import { CONTENT_SECURITY_POLICY } from '../static/csp'
 import { fileInside } from '../static/file-inside'
 import { mimeType } from '../static/mime'
+import { sendFile } from '../static/send-file'
 
 /** The renderer's policy in Electron, and the contract's WebSocket to this host (sockets.ts). */
 export const HOST_CONTENT_SECURITY_POLICY = `${CONTENT_SECURITY_POLICY}; connect-src 'self' ws://127.0.0.1:* ws://localhost:*`
@@ -22,23 +21,13 @@ export async function serveFile(
 ): Promise<boolean> {
   const file = fileInside(root, pathname)
   if (!file) return false
-  const info = await stat(file).catch(() => undefined)
-  if (!info?.isFile()) return false
   const type = mimeType(file)
   const html = type.startsWith('text/html')
-  res.writeHead(200, {
+  return sendFile(file, res, () => ({
     ...headers,
     'content-type': type,
-    'content-length': String(info.size),
     // The hashed assets never change under one name; the page itself must be fetched fresh.
     'cache-control': html ? 'no-store' : 'private, max-age=3600',
     ...(html ? { 'content-security-policy': HOST_CONTENT_SECURITY_POLICY } : {}),
-  })
-  await new Promise<void>((done) =>
-    createReadStream(file)
-      .on('error', () => (res.destroy(), done()))
-      .on('end', done)
-      .pipe(res),
-  )
-  return true
+  }))
 }

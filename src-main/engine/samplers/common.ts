@@ -125,7 +125,6 @@ export function quantile(values: Float64Array, q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo)
 }
 
-/** q(x_t | x_0) (DDPM eq. 4): sqrt(ab) x0 + sqrt(1 - ab) noise; diffusers' `add_noise`. */
 /**
  * The timesteps of a run that starts at timestep `t` (a fork, or denoising a noised image): `t` itself,
  * then the sampler's own timesteps below it. Starting at one of the sampler's own timesteps gives
@@ -137,6 +136,7 @@ export function startingAt(timesteps: number[], t: number, trainSteps: number): 
   return [t, ...timesteps.filter((s) => s < t)]
 }
 
+/** q(x_t | x_0) (DDPM eq. 4): sqrt(ab) x0 + sqrt(1 - ab) noise; diffusers' `add_noise`. */
 export function addNoise(x0: Float32Array, noise: Float32Array, alphaBar: number): Float32Array {
   const a = Math.sqrt(alphaBar)
   const b = Math.sqrt(1 - alphaBar)

@@ -1,59 +1,14 @@
-/**
- * The built renderer served as files: the browser host's serveFile, and the path check and MIME table it
- * shares with Electron's app:// (src-main/static).
- */
+/** The built renderer served as files by the browser host (serveFile, over src-main/static). */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer, get as httpGet, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { HOST_CONTENT_SECURITY_POLICY, serveFile } from '../../../src-main/host/static-files'
 import { CONTENT_SECURITY_POLICY } from '../../../src-main/static/csp'
-import { fileInside } from '../../../src-main/static/file-inside'
-import { mimeType } from '../../../src-main/static/mime'
-
-describe('a file inside the served folder', () => {
-  const root = '/srv/renderer'
-  it('is named by the URL path, decoded once', () => {
-    expect(fileInside(root, '/')).toBe('/srv/renderer/index.html')
-    expect(fileInside(root, '/assets/index-abc.js')).toBe('/srv/renderer/assets/index-abc.js')
-    expect(fileInside(root, '/assets/a%20b.css')).toBe('/srv/renderer/assets/a b.css')
-    expect(fileInside(root, '//assets/x.js')).toBe('/srv/renderer/assets/x.js')
-    expect(fileInside(root, '/%2e%2e-not-a-parent.js')).toBe('/srv/renderer/..-not-a-parent.js')
-    // Decoded twice, this would be ../
-    expect(fileInside(root, '/%252e%252e/x')).toBe('/srv/renderer/%2e%2e/x')
-    expect(fileInside('relative/renderer', '/x.js')).toBe(resolve('relative/renderer/x.js'))
-  })
-  it('is refused when it leaves the folder or cannot be read plainly', () => {
-    for (const path of [
-      '/../secret',
-      '/assets/../../secret',
-      '/assets/..%2F..%2Fsecret',
-      '/%2e%2e/secret',
-      '/..',
-      '/assets/..%5C..%5Csecret',
-      '/a%00.js',
-      '/%E0%A4%A',
-      '/../renderer-evil/x.js', // a sibling whose name starts like the root's
-    ])
-      expect(fileInside(root, path), path).toBeUndefined()
-  })
-})
-
-describe('the MIME table', () => {
-  it('types what the renderer build holds, and anything else as bytes', () => {
-    expect(mimeType('/x/index.html')).toBe('text/html; charset=utf-8')
-    expect(mimeType('/x/index-abc.js')).toMatch(/^text\/javascript/)
-    expect(mimeType('/x/worker.MJS')).toMatch(/^text\/javascript/)
-    expect(mimeType('/x/ort.wasm')).toBe('application/wasm')
-    expect(mimeType('/x/a.gif')).toBe('image/gif')
-    expect(mimeType('/x/blob.bin')).toBe('application/octet-stream')
-    expect(mimeType('/x/model.onnx')).toBe('application/octet-stream')
-  })
-})
 
 describe("the browser host's static files", () => {
   let server: Server
