@@ -51,10 +51,12 @@ const variantOf = (p: Parameters): Variant => ({
 export function variantLabels(variants: Variant[]): string[] {
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a count of distinct values, not state
   const differs = (f: (v: Variant) => unknown) => new Set(variants.map(f)).size > 1
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a count of distinct values, not state
+  const ddimEtas = new Set(variants.filter((v) => v.sampler === 'ddim').map((v) => v.eta))
   return variants.map((v) => {
     const parts = [`${v.sampler.toUpperCase()} ${v.steps}`]
-    if (v.sampler === 'ddim' && (v.eta > 0 || differs((w) => (w.sampler === 'ddim' ? w.eta : null))))
-      parts.push(`η ${v.eta}`)
+    // eta where it says something: a stochastic DDIM, or DDIM variants that differ in it (DDPM has none).
+    if (v.sampler === 'ddim' && (v.eta > 0 || ddimEtas.size > 1)) parts.push(`η ${v.eta}`)
     if (differs((w) => w.schedule)) parts.push(v.schedule)
     if (differs((w) => w.guidance)) parts.push(`g ${v.guidance}`)
     return parts.join(' · ')
