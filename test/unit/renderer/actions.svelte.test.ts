@@ -1,0 +1,292 @@
+/** What the user does across the state modules (lib/actions.ts): start up, generate, fork, reopen, drops, menus. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+
+import { DEFAULT_SETTINGS, type ModelCard, type RunFrames } from '../../../src-preload/contract'
+import {
+  card,
+  classCard,
+  fail,
+  floats,
+  frameEvent,
+  generationParameters,
+  loadRenderer,
+  ok,
+  type Renderer,
+  started,
+} from './fake-api'
+
+let r: Renderer
+let stopListening: () => void
+
+beforeEach(async () => {
+  vi.useFakeTimers()
+  r = await loadRenderer()
+  stopListening = r.run.listen()
+  r.api.answer('settings.get', ok(DEFAULT_SETTINGS))
+})
+afterEach(() => {
+  stopListening()
+  vi.useRealTimers()
+})
+
+/** A model loaded through model.load, as at start (its card adopted by the parameters). */
+async function loadModel(c: ModelCard = card()) {
+  r.api.answer('model.load', ok(c))
+  await r.model.load()
+}
+
+/** A finished run 'parent' of 4 steps shown, its 4 frames in. */
+async function finishedRun(parameters = generationParameters({ seed: 900 })) {
+  r.api.answer('sample.start', ok(started('parent', { parameters })))
+  await r.run.start({ sampler: {}, seed: 900, batch: 2 })
+  for (let i = 0; i < 4; i++) r.api.emit('frame', frameEvent('parent', i))
+  r.api.emit('done', { runId: 'parent', samples: floats(9), elapsedMs: 1 })
+}
+
+describe('startUp', () => {
+  it("loads the default model, then puts last session's controls over its defaults", async () => {
+    r.api.answer('settings.get', ok({ ...DEFAULT_SETTINGS, parameters: { sampler: { steps: 12 }, seed: 3 } }))
+    r.api.answer('model.load', ok(card({ samplerDefaults: { sampler: 'ddpm', steps: 1000 } })))
+    expect(r.isRestored()).toBe(false)
+    await r.startUp()
+    expect(r.api.requests('model.load')).toEqual([{}])
+    expect(r.parameters).toMatchObject({ sampler: 'ddpm', steps: 12, seed: 3 })
+    expect(r.isRestored()).toBe(true)
+  })
+
+  it('without the settings: the defaults, a toast, and persisting may begin', async () => {
+    r.api.answer('settings.get', fail('settings unreadable'))
+    r.api.answer('model.load', ok(card({ samplerDefaults: { steps: 40 } })))
+    await r.startUp()
+    expect(r.parameters.steps).toBe(40)
+    expect(r.toasts.items).toMatchObject([{ kind: 'error', message: 'settings unreadable' }])
+    expect(r.isRestored()).toBe(true)
+  })
+
+  it('a newly loaded model resets the noising preview made for another size', async () => {
+    r.noise.preview = { channels: 1, height: 8, width: 8, image: new ArrayBuffer(0), rows: [] }
+    await loadModel(card({ height: 32, width: 32 }))
+    expect(r.noise.preview).toBeNull()
+  })
+})
+
+describe('generate', () => {
+  it('samples with a new seed, following the new run from the start in the results tab', async () => {
+    await loadModel()
+    vi.spyOn(Math, 'random').mockReturnValue(0.5)
+    r.view.tab = 'grid'
+    Object.assign(r.parameters, { batch: 2, seed: 1 })
+    r.timeline.select(3)
+    r.timeline.scrub(5)
+    r.api.answer('sample.start', ok(started('a')))
+    await r.generate()
+    expect(r.api.requests('sample.start')).toMatchObject([{ seed: 2 ** 31, batch: 2 }])
+    expect(r.view.tab).toBe('results')
+    expect(r.timeline).toMatchObject({ image: 0, follow: true, position: 0 })
+    expect(r.run).toMatchObject({ runId: 'a', status: 'running' })
+    vi.restoreAllMocks()
+  })
+
+  it('does nothing without a model, while a run runs, or while a model loads', async () => {
+    r.api.answer('sample.start', ok(started('a')))
+    await r.generate()
+    expect(r.api.requests('sample.start')).toEqual([])
+
+    await loadModel()
+    await r.generate()
+    await r.generate()
+    expect(r.api.requests('sample.start')).toHaveLength(1)
+
+    r.api.emit('done', { runId: 'a', samples: floats(1), elapsedMs: 1 })
+    r.model.loading = true
+    await r.generate()
+    expect(r.api.requests('sample.start')).toHaveLength(1)
+  })
+})
+
+describe('forkHere', () => {
+  it('is possible on a finished run with frames, at the step shown', async () => {
+    await loadModel()
+    expect(r.canFork()).toBe(false)
+    await finishedRun()
+    expect(r.canFork()).toBe(true)
+    r.run.clear()
+    expect(r.canFork()).toBe(false)
+  })
+
+  it("continues the run shown from the step shown with the sidebar's sampler, the parent's seed and batch", async () => {
+    await loadModel()
+    await finishedRun()
+    Object.assign(r.parameters, { sampler: 'ddpm', steps: 100, seed: 1, seedLocked: false, batch: 7 })
+    r.timeline.select(1)
+    r.timeline.scrub(2)
+    r.api.answer('sample.start', ok(started('fork', { startStep: 2, parent: { runId: 'parent', step: 2 } })))
+    await r.forkHere()
+    const [, req] = r.api.requests('sample.start')
+    expect(req).toMatchObject({ fork: { runId: 'parent', step: 2 }, seed: 900, batch: 2 })
+    expect(req.sampler).toMatchObject({ sampler: 'ddpm', steps: 100 })
+    expect(req).not.toHaveProperty('classLabel') // the parent's
+    expect(req).not.toHaveProperty('guidance')
+    expect(r.run.frames).toHaveLength(2) // the parent's first two
+    expect(r.timeline).toMatchObject({ image: 1, follow: true })
+  })
+
+  it("guides the fork with the sidebar's guidance when the parent sampled a class", async () => {
+    const digits = classCard(10)
+    await loadModel(digits)
+    r.parameters.guidance = 6
+    await finishedRun(generationParameters({ seed: 900, classLabel: 4, guidance: 2 }))
+    r.api.answer('sample.start', ok(started('fork')))
+    await r.forkHere()
+    expect(r.api.requests('sample.start')[1].guidance).toBe(6)
+
+    r.api.emit('done', { runId: 'fork', samples: floats(1), elapsedMs: 1 })
+    await finishedRun(generationParameters({ seed: 900, classLabel: 10 })) // the null class: unconditional
+    r.api.answer('sample.start', ok(started('fork2')))
+    await r.forkHere()
+    expect(r.api.requests('sample.start')[3]).not.toHaveProperty('guidance')
+  })
+})
+
+describe('denoiseFrom', () => {
+  it('samples from a copy of the image at that timestep', async () => {
+    await loadModel()
+    const image = new Float32Array([0.25, -0.5]).buffer
+    r.api.answer('sample.start', ok(started('sdedit')))
+    await r.denoiseFrom(image, 300)
+    const [req] = r.api.requests('sample.start')
+    expect(req.fromImage?.timestep).toBe(300)
+    expect(req.fromImage?.image).not.toBe(image)
+    expect([...new Float32Array(req.fromImage!.image)]).toEqual([0.25, -0.5])
+    expect(r.history.origins.sdedit.kind).toBe('image')
+  })
+})
+
+describe('reopen and deleteRun', () => {
+  const frames = (runId: string, samples: ArrayBuffer | null = floats(3)): RunFrames => ({
+    runId,
+    parameters: generationParameters(),
+    shape: { batch: 2, channels: 1, height: 2, width: 2 },
+    timesteps: [10, 0],
+    frames: [],
+    samples,
+  })
+
+  it('shows a run of the history, keeping its thumbnail, in the results tab', async () => {
+    r.view.tab = 'compare'
+    r.api.answer('runs.frames', (req) => ok(frames(req.runId)))
+    await r.reopen('old')
+    expect(r.view.tab).toBe('results')
+    expect(r.run).toMatchObject({ runId: 'old', reopened: true, status: 'done' })
+    expect(r.history.thumbnails.old.values[0]).toBe(3)
+    await r.reopen('old') // already shown: not fetched again
+    expect(r.api.requests('runs.frames')).toHaveLength(1)
+  })
+
+  it('not while a run runs, nor when the frames cannot be had', async () => {
+    r.api.answer('runs.frames', fail('gone'))
+    await r.reopen('old')
+    expect(r.run.runId).toBeNull()
+    await loadModel()
+    r.api.answer('sample.start', ok(started('live')))
+    await r.generate()
+    await r.reopen('old')
+    expect(r.api.requests('runs.frames')).toHaveLength(1)
+    expect(r.run.runId).toBe('live')
+  })
+
+  it('deleting the run shown clears it; deleting another leaves it', async () => {
+    r.api.answer('runs.frames', (req) => ok(frames(req.runId)))
+    r.api.answer('runs.delete', ok({ deleted: true }))
+    r.api.answer('runs.list', ok({ runs: [], memoryBytes: 0, budgetBytes: 0 }))
+    await r.reopen('shown')
+    await r.deleteRun('other')
+    expect(r.run.runId).toBe('shown')
+    await r.deleteRun('shown')
+    expect(r.run).toMatchObject({ runId: null, status: 'idle' })
+  })
+})
+
+describe('PNGs and drops', () => {
+  const png = (name: string) => new File([new Uint8Array([1, 2, 3])], name, { type: 'image/png' })
+  const pngParameters = (model: string) => ({
+    model,
+    sampler: { sampler: 'ddpm' as const, steps: 250 },
+    schedule: {},
+    seed: 31337,
+    height: 8,
+    width: 8,
+  })
+
+  it("restores a Stepwise PNG's parameters, its seed locked, and says so", async () => {
+    await loadModel(card({ name: 'tiny' }))
+    r.api.answer('png.read', ok(pngParameters('tiny')))
+    await r.restoreFromPng(png('seed-31337.png'))
+    expect(r.api.requests('png.read')).toMatchObject([{ name: 'seed-31337.png' }])
+    expect([...new Uint8Array(r.api.requests('png.read')[0].bytes)]).toEqual([1, 2, 3])
+    expect(r.parameters).toMatchObject({ sampler: 'ddpm', steps: 250, seed: 31337, seedLocked: true })
+    expect(r.toasts.items.map((t) => t.message)).toEqual([
+      'Parameters restored from seed-31337.png (seed 31337, locked)',
+    ])
+  })
+
+  it('says when the PNG was made with another model; a PNG without parameters is an error', async () => {
+    await loadModel(card({ name: 'tiny' }))
+    r.api.answer('png.read', ok(pngParameters('huge')))
+    await r.restoreFromPng(png('a.png'))
+    expect(r.toasts.items[0].message).toBe('a.png was made with huge; its parameters are applied to tiny')
+    r.api.answer('png.read', fail('b.png has no Stepwise parameters', 'bad-png'))
+    await r.restoreFromPng(png('b.png'))
+    expect(r.toasts.items.at(-1)).toMatchObject({ kind: 'error', message: 'b.png has no Stepwise parameters' })
+  })
+
+  it('a drop: PNGs restore parameters, the rest is offered to the engine as a model', async () => {
+    await loadModel()
+    r.api.answer('png.read', ok(pngParameters('tiny')))
+    r.api.staged = ok(['/staged/model.onnx'])
+    const onnx = new File(['x'], 'model.onnx')
+    await r.acceptDrop({ items: [], files: [png('p.png'), onnx] } as unknown as DataTransfer)
+    expect(r.api.requests('png.read')).toHaveLength(1)
+    expect(r.api.stageCalls).toEqual([{ top: [onnx], files: [{ file: onnx, relativePath: '' }] }])
+    expect(r.api.requests('model.load').at(-1)).toEqual({ path: '/staged/model.onnx' })
+  })
+
+  it('a drop of PNGs only loads no model', async () => {
+    r.api.answer('png.read', ok(pngParameters('tiny')))
+    await r.acceptDrop({ items: [], files: [png('p.png'), png('q.png')] } as unknown as DataTransfer)
+    expect(r.api.requests('png.read')).toHaveLength(2)
+    expect(r.api.stageCalls).toEqual([])
+  })
+})
+
+describe('runCommand', () => {
+  it('opens a model with the dialog in Electron, the page file input in the browser', async () => {
+    const openInBrowser = vi.fn()
+    r.api.answer('model.open', ok(null))
+    r.runCommand('open-model', openInBrowser)
+    await vi.waitFor(() => expect(r.api.requests('model.open')).toHaveLength(1))
+    expect(openInBrowser).not.toHaveBeenCalled()
+    r.api.host = 'browser'
+    r.runCommand('open-model', openInBrowser)
+    expect(openInBrowser).toHaveBeenCalledOnce()
+    expect(r.api.requests('model.open')).toHaveLength(1)
+  })
+
+  it('generate, cancel and the exports', async () => {
+    await loadModel()
+    r.api.answer('sample.start', ok(started('a')))
+    r.api.answer('sample.cancel', ok({ cancelled: true }))
+    r.api.answer('export.save', ok({ paths: [] }))
+    r.api.answer('runs.list', ok({ runs: [], memoryBytes: 0, budgetBytes: 0 })) // waitFor runs the timers
+    r.runCommand('generate', () => {})
+    await vi.waitFor(() => expect(r.run.status).toBe('running'))
+    r.runCommand('cancel', () => {})
+    await vi.waitFor(() => expect(r.api.requests('sample.cancel')).toEqual([{ runId: 'a' }]))
+    r.api.emit('done', { runId: 'a', samples: floats(1), elapsedMs: 1 })
+    for (const c of ['export-png', 'export-all', 'export-sheet', 'export-gif'] as const) {
+      r.runCommand(c, () => {})
+      await vi.waitFor(() => expect(r.exporter.busy).toBe(false))
+    }
+    expect(r.api.requests('export.save').map((q) => q.kind)).toEqual(['png', 'png', 'sheet', 'gif'])
+  })
+})

@@ -1,0 +1,90 @@
+/** Exporting the run shown (lib/export.svelte.ts): PNGs, sheet, GIF; finished runs only. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+
+import type { Result } from '../../../src-preload/contract'
+import { fail, floats, loadRenderer, ok, type Renderer, started } from './fake-api'
+
+let r: Renderer
+let stopListening: () => void
+
+beforeEach(async () => {
+  vi.useFakeTimers()
+  r = await loadRenderer()
+  stopListening = r.run.listen()
+})
+afterEach(() => {
+  stopListening()
+  vi.useRealTimers()
+})
+
+async function runTo(end: 'done' | 'cancelled' | 'running') {
+  r.api.answer('sample.start', ok(started('a', { parameters: { ...started('a').parameters, seed: 5 } })))
+  await r.run.start({ sampler: {}, seed: 5, batch: 2 })
+  if (end === 'done') r.api.emit('done', { runId: 'a', samples: floats(1), elapsedMs: 1 })
+  if (end === 'cancelled') r.api.emit('failed', { runId: 'a', error: { code: 'cancelled', message: 'cancelled' } })
+}
+
+describe('exporter', () => {
+  it('is ready for a finished run only', async () => {
+    expect(r.exporter.ready).toBe(false)
+    await runTo('running')
+    expect(r.exporter.ready).toBe(false)
+    r.api.emit('failed', { runId: 'a', error: { code: 'cancelled', message: 'cancelled' } })
+    expect(r.exporter.ready).toBe(false) // no final samples
+    await runTo('done')
+    expect(r.exporter.ready).toBe(true)
+  })
+
+  it('asks nothing of the engine before the run is done', async () => {
+    await runTo('running')
+    await r.exporter.save('png')
+    expect(r.api.requests('export.save')).toEqual([])
+  })
+
+  it('saves the image the timeline shows, or all of them, a sheet or a GIF of the chosen view', async () => {
+    await runTo('done')
+    r.timeline.select(1)
+    r.api.answer('export.save', ok({ paths: ['/out/x'] }))
+    r.exporter.gifOf = 'xt'
+    r.exporter.gifFrames = 30
+    r.exporter.gifDelayMs = 120
+    for (const kind of ['png', 'all', 'sheet', 'gif'] as const) await r.exporter.save(kind)
+    expect(r.api.requests('export.save')).toEqual([
+      { runId: 'a', kind: 'png', index: 1 },
+      { runId: 'a', kind: 'png' },
+      { runId: 'a', kind: 'sheet' },
+      { runId: 'a', kind: 'gif', index: 1, gifOf: 'xt', gifFrames: 30, gifDelayMs: 120 },
+    ])
+  })
+
+  it('says where the files went; nothing when the save dialog was cancelled; errors in a toast', async () => {
+    await runTo('done')
+    const messages = () => r.toasts.items.map((t) => `${t.kind}: ${t.message}`)
+    r.api.answer('export.save', ok({ paths: ['/out/seed-5.png'] }))
+    await r.exporter.save('png')
+    r.api.answer('export.save', ok({ paths: ['/out/seed-5.png', '/out/seed-6.png'] }))
+    await r.exporter.save('all')
+    r.api.answer('export.save', ok({ paths: [] }))
+    await r.exporter.save('sheet')
+    r.api.answer('export.save', fail('disk full'))
+    await r.exporter.save('gif')
+    expect(messages()).toEqual([
+      'info: Saved /out/seed-5.png',
+      'info: Saved 2 files: /out/seed-5.png, /out/seed-6.png',
+      'error: disk full',
+    ])
+  })
+
+  it('one export at a time', async () => {
+    await runTo('done')
+    let answer!: (r: Result<{ paths: string[] }>) => void
+    r.api.answer('export.save', () => new Promise((resolve) => (answer = resolve)))
+    const first = r.exporter.save('gif')
+    expect(r.exporter).toMatchObject({ busy: true, ready: false })
+    await r.exporter.save('png')
+    answer(ok({ paths: [] }))
+    await first
+    expect(r.api.requests('export.save')).toHaveLength(1)
+    expect(r.exporter).toMatchObject({ busy: false, ready: true })
+  })
+})

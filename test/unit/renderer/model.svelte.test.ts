@@ -1,0 +1,121 @@
+/** The loaded model (lib/model.svelte.ts): loading, the dialog, dropped files, the provider, recent models. */
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+
+import { DEFAULT_SETTINGS, type ModelCard, type Result } from '../../../src-preload/contract'
+import { card, fail, loadRenderer, ok, type Renderer } from './fake-api'
+
+let r: Renderer
+let loaded: ModelCard[]
+
+beforeEach(async () => {
+  r = await loadRenderer()
+  loaded = []
+  r.model.onLoad((c) => loaded.push(c))
+  r.api.answer('settings.get', ok({ ...DEFAULT_SETTINGS, recentModels: ['/m/a.onnx'], provider: 'cpu' }))
+})
+
+const named = (name: string) => card({ name, path: `/m/${name}.onnx` })
+const file = (name: string) => new File(['x'], name)
+
+describe('load', () => {
+  it('loads the bundled default, tells the listeners, then reads the recent models and provider', async () => {
+    r.api.answer('model.load', ok(named('default')))
+    const pending = r.model.load()
+    expect(r.model.loading).toBe(true)
+    expect(await pending).toBe(true)
+    expect(r.api.requests('model.load')).toEqual([{}])
+    expect(r.model.card?.name).toBe('default')
+    expect(loaded.map((c) => c.name)).toEqual(['default'])
+    expect(r.model.loading).toBe(false)
+    await vi.waitFor(() => expect(r.model.recent).toEqual(['/m/a.onnx']))
+    expect(r.model.preferred).toBe('cpu')
+  })
+
+  it('a failed load keeps the model there was and says why', async () => {
+    r.api.answer('model.load', ok(named('first')))
+    await r.model.load('/m/first.onnx')
+    r.api.answer('model.load', fail('not an ONNX file', 'not-onnx'))
+    expect(await r.model.load('/m/bad.onnx')).toBe(false)
+    expect(r.api.requests('model.load')).toEqual([{ path: '/m/first.onnx' }, { path: '/m/bad.onnx' }])
+    expect(r.model.card?.name).toBe('first')
+    expect(loaded).toHaveLength(1)
+    expect(r.model.loading).toBe(false)
+    expect(r.toasts.items).toMatchObject([{ kind: 'error', message: 'not an ONNX file' }])
+  })
+
+  it('the Open Model... dialog: a cancelled one changes nothing, a picked model becomes the current one', async () => {
+    r.api.answer('model.open', ok(null))
+    await r.model.open()
+    expect(r.model.card).toBeNull()
+    expect(loaded).toEqual([])
+
+    r.api.answer('model.open', ok(named('picked')))
+    await r.model.open()
+    expect(r.model.card?.name).toBe('picked')
+    expect(loaded).toHaveLength(1)
+  })
+
+  it('adopts a model the shell loaded on its own', () => {
+    r.model.adopt(named('from menu'))
+    expect(r.model.card?.name).toBe('from menu')
+    expect(loaded).toHaveLength(1)
+  })
+})
+
+describe('loadFiles', () => {
+  beforeEach(() => {
+    r.api.answer('model.load', (req) => ok(card({ path: req.path! })))
+  })
+
+  it('loads the .onnx of a dropped .onnx + .json pair', async () => {
+    r.api.staged = ok(['/staged/config.json', '/staged/model.onnx'])
+    const top = [file('config.json'), file('model.ONNX')]
+    await r.model.loadFiles(top, [])
+    expect(r.api.stageCalls).toEqual([{ top, files: [] }])
+    expect(r.api.requests('model.load')).toEqual([{ path: '/staged/model.onnx' }])
+  })
+
+  it('loads the first item of anything else (a folder; the engine says when it is no model)', async () => {
+    r.api.staged = ok(['/staged/my-model', '/staged/readme.txt'])
+    await r.model.loadFiles([file('my-model'), file('readme.txt')], [])
+    expect(r.api.requests('model.load')).toEqual([{ path: '/staged/my-model' }])
+  })
+
+  it('nothing dropped: nothing staged; staging failed: a toast and no load', async () => {
+    await r.model.loadFiles([], [])
+    expect(r.api.stageCalls).toEqual([])
+    r.api.staged = fail('upload failed')
+    await r.model.loadFiles([file('model.onnx')], [])
+    expect(r.api.requests('model.load')).toEqual([])
+    expect(r.toasts.items).toMatchObject([{ message: 'upload failed' }])
+    expect(r.model.loading).toBe(false)
+  })
+})
+
+describe('prefer', () => {
+  it('keeps the choice in the settings and reloads the current model from where it came', async () => {
+    let settings = { ...DEFAULT_SETTINGS }
+    r.api.answer('settings.get', () => ok(settings))
+    r.api.answer('settings.set', (req) => ok((settings = { ...settings, provider: req.provider! })))
+    r.model.adopt(named('current'))
+    r.api.answer('model.load', ok(named('current')))
+    await r.model.prefer('webgpu')
+    expect(r.api.requests('settings.set')).toEqual([{ provider: 'webgpu' }])
+    expect(r.api.requests('model.load')).toEqual([{ path: '/m/current.onnx' }])
+    expect(r.model.preferred).toBe('webgpu')
+  })
+
+  it('a refused choice reloads nothing', async () => {
+    r.api.answer('settings.set', fail('settings are read-only') as Result<never>)
+    await r.model.prefer('cuda')
+    expect(r.api.requests('model.load')).toEqual([])
+    expect(r.model.preferred).toBe('auto')
+    expect(r.toasts.items).toMatchObject([{ message: 'settings are read-only' }])
+  })
+})
+
+it('baseName takes the last part of a POSIX or Windows path', () => {
+  expect(r.baseName('/a/b/model.onnx')).toBe('model.onnx')
+  expect(r.baseName('C:\\models\\digits\\')).toBe('digits')
+  expect(r.baseName('plain')).toBe('plain')
+})

@@ -1,0 +1,272 @@
+/** The sidebar's controls (lib/parameters.svelte.ts): model defaults, restoring, PNGs, ranges, the sample.start request. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+
+import type { GenerationParametersData } from '../../../src-preload/contract'
+import { card, classCard, loadRenderer, type Renderer } from './fake-api'
+
+let m: Renderer
+let p: Renderer['parameters']
+
+beforeEach(async () => {
+  m = await loadRenderer()
+  p = m.parameters
+})
+afterEach(() => vi.restoreAllMocks())
+
+const png = (o: Partial<GenerationParametersData> = {}): GenerationParametersData => ({
+  model: 'tiny',
+  sampler: { sampler: 'ddpm', steps: 200, timestepSpacing: 'trailing' },
+  schedule: { schedule: 'cosine', trainSteps: 500 },
+  seed: 1234,
+  height: 8,
+  width: 8,
+  ...o,
+})
+
+describe('adoptCard', () => {
+  it("takes the model's sampler and schedule defaults, keeping seed, batch and guidance", () => {
+    p.seed = 99
+    p.batch = 9
+    p.guidance = 5
+    p.adoptCard(
+      card({
+        samplerDefaults: { sampler: 'ddpm', steps: 1000, eta: 0.5, timestepSpacing: 'linspace', clipSample: true },
+        schedule: { schedule: 'cosine', trainSteps: 4000, betaStart: 0.001, betaEnd: 0.05 },
+      }),
+    )
+    expect(p).toMatchObject({
+      sampler: 'ddpm',
+      steps: 1000,
+      eta: 0.5,
+      timestepSpacing: 'linspace',
+      predictionType: 'epsilon',
+      clipSample: true,
+      schedule: 'cosine',
+      trainSteps: 4000,
+      betaStart: 0.001,
+      betaEnd: 0.05,
+      seed: 99,
+      batch: 9,
+      guidance: 5,
+    })
+  })
+
+  it('picks class 0 for a model without a null class, unconditional (null) otherwise', () => {
+    p.adoptCard(classCard(null))
+    expect(p.classLabel).toBe(0)
+    p.adoptCard(classCard(10))
+    expect(p.classLabel).toBeNull()
+    p.classLabel = 3
+    p.adoptCard(card())
+    expect(p.classLabel).toBeNull()
+  })
+})
+
+describe('restore', () => {
+  it("puts back last session's controls over the model's defaults", () => {
+    p.adoptCard(card())
+    p.restore(
+      {
+        sampler: { sampler: 'ddpm', steps: 300, clipSample: true },
+        schedule: { schedule: 'sigmoid', betaEnd: 0.03 },
+        seed: 42,
+        seedLocked: true,
+        batch: 16,
+        guidance: 2.5,
+      },
+      card(),
+    )
+    expect(p).toMatchObject({
+      sampler: 'ddpm',
+      steps: 300,
+      eta: 0, // not in the settings: the model's default stays
+      clipSample: true,
+      schedule: 'sigmoid',
+      trainSteps: 1000,
+      betaEnd: 0.03,
+      seed: 42,
+      seedLocked: true,
+      batch: 16,
+      guidance: 2.5,
+    })
+  })
+
+  it('clamps a guidance above the maximum, and keeps a class the model does not have out', () => {
+    const digits = classCard(10)
+    p.adoptCard(digits)
+    p.classLabel = 4
+    p.restore({ guidance: 40, classLabel: 12 }, digits)
+    expect(p.guidance).toBe(m.MAX_GUIDANCE)
+    expect(p.classLabel).toBe(4)
+    p.restore({ classLabel: 7 }, digits)
+    expect(p.classLabel).toBe(7)
+  })
+
+  it('does not restore unconditional sampling on a model that has no null class', () => {
+    const noNull = classCard(null)
+    p.adoptCard(noNull)
+    p.restore({ classLabel: null }, noNull)
+    expect(p.classLabel).toBe(0)
+    p.restore({ classLabel: null }, classCard(10))
+    expect(p.classLabel).toBeNull()
+  })
+
+  it('restores what persisted() saved', () => {
+    p.adoptCard(classCard(10))
+    Object.assign(p, { sampler: 'ddpm', steps: 77, eta: 0.3, seed: 5, seedLocked: true, batch: 3, classLabel: 2 })
+    const saved = p.persisted()
+    // Plain data (it crosses IPC): a structured clone of it is equal to it.
+    expect(structuredClone(saved)).toEqual(saved)
+    const other = new (Object.getPrototypeOf(p).constructor as new () => typeof p)()
+    other.restore(saved, classCard(10))
+    expect(other.persisted()).toEqual(saved)
+  })
+})
+
+describe('applyPng', () => {
+  it("applies a Stepwise PNG's parameters and locks its seed", () => {
+    p.adoptCard(card())
+    expect(p.seedLocked).toBe(false)
+    p.applyPng(png({ batch: 200, guidance: 4 }), card())
+    expect(p).toMatchObject({
+      sampler: 'ddpm',
+      steps: 200,
+      timestepSpacing: 'trailing',
+      schedule: 'cosine',
+      trainSteps: 500,
+      seed: 1234,
+      seedLocked: true,
+      batch: m.MAX_BATCH,
+      guidance: 4,
+    })
+  })
+
+  it("reads the model's null class as unconditional, and ignores a class the model lacks", () => {
+    const digits = classCard(10)
+    p.adoptCard(digits)
+    p.classLabel = 3
+    p.applyPng(png({ classLabel: 10 }), digits)
+    expect(p.classLabel).toBeNull()
+    p.applyPng(png({ classLabel: 6 }), digits)
+    expect(p.classLabel).toBe(6)
+    p.applyPng(png({ classLabel: 25 }), digits)
+    expect(p.classLabel).toBe(6)
+  })
+
+  it('keeps the batch when the PNG does not say', () => {
+    p.batch = 6
+    p.applyPng(png(), card())
+    expect(p.batch).toBe(6)
+  })
+})
+
+describe('normalize', () => {
+  it('puts emptied fields back to the defaults and pushes the rest into range', () => {
+    const c = card({ samplerDefaults: { steps: 40, eta: 0.2 }, schedule: { trainSteps: 800 } })
+    p.adoptCard(c)
+    // Number inputs give null when emptied.
+    Object.assign(p, { eta: null, seed: NaN, guidance: null, betaStart: Infinity, trainSteps: null })
+    Object.assign(p, { steps: 5000, batch: 0 })
+    p.normalize(c)
+    expect(p.trainSteps).toBe(800)
+    expect(p.steps).toBe(800) // at most the training steps
+    expect(p.eta).toBe(0.2)
+    expect(p.batch).toBe(1)
+    expect(p.guidance).toBe(m.DEFAULT_GUIDANCE)
+    expect(p.betaStart).toBe(c.training.schedule.betaStart)
+    expect(Number.isInteger(p.seed) && p.seed >= 0).toBe(true)
+  })
+
+  it('rounds counts, clamps eta, guidance, batch and betas', () => {
+    const c = card()
+    p.adoptCard(c)
+    Object.assign(p, { steps: 12.6, eta: 3, batch: 500, guidance: 99, betaEnd: 2, seed: -4, trainSteps: 1e9 })
+    p.normalize(c)
+    expect(p).toMatchObject({ steps: 13, eta: 1, batch: m.MAX_BATCH, guidance: m.MAX_GUIDANCE, seed: 0 })
+    expect(p.betaEnd).toBe(0.999)
+    expect(p.trainSteps).toBe(100_000)
+  })
+})
+
+describe('request', () => {
+  it('sends eta to DDIM only', () => {
+    const c = card({ samplerDefaults: { eta: 0.4 } })
+    p.adoptCard(c)
+    expect(p.request(c).sampler).toMatchObject({ sampler: 'ddim', eta: 0.4, steps: 50 })
+    p.sampler = 'ddpm'
+    const ddpm = p.request(c).sampler
+    expect(ddpm).toMatchObject({ sampler: 'ddpm', steps: 50 })
+    expect(ddpm).not.toHaveProperty('eta')
+  })
+
+  it('sends schedule, seed and batch, but no class for an unconditional model', () => {
+    const c = card()
+    p.adoptCard(c)
+    Object.assign(p, { seedLocked: true, seed: 3, batch: 5, classLabel: 2 })
+    const req = p.request(c)
+    expect(req).toMatchObject({
+      schedule: { schedule: 'linear', trainSteps: 1000, betaStart: 0.0001, betaEnd: 0.02 },
+      seed: 3,
+      batch: 5,
+    })
+    expect(req).not.toHaveProperty('classLabel')
+    expect(req).not.toHaveProperty('guidance')
+  })
+
+  it('sends guidance only for a class of a model with a null class', () => {
+    const guided = classCard(10)
+    p.adoptCard(guided)
+    p.guidance = 6
+
+    p.classLabel = 3
+    expect(p.request(guided)).toMatchObject({ classLabel: 3, guidance: 6 })
+
+    p.classLabel = null // unconditional: the null class, unguided
+    const unconditional = p.request(guided)
+    expect(unconditional.classLabel).toBe(10)
+    expect(unconditional).not.toHaveProperty('guidance')
+
+    const noNull = classCard(null)
+    p.adoptCard(noNull)
+    p.classLabel = 3
+    const plain = p.request(noNull)
+    expect(plain.classLabel).toBe(3)
+    expect(plain).not.toHaveProperty('guidance')
+  })
+
+  it('draws a new seed when unlocked, keeps a locked one, and keeps it for redraw: false', () => {
+    const c = card()
+    p.adoptCard(c)
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.25)
+    p.seed = 11
+    expect(p.request(c).seed).toBe(2 ** 30)
+    expect(p.seed).toBe(2 ** 30) // the sidebar shows the seed used
+
+    random.mockReturnValue(0.5)
+    expect(p.request(c, { redraw: false }).seed).toBe(2 ** 30)
+
+    p.seedLocked = true
+    expect(p.request(c).seed).toBe(2 ** 30)
+  })
+
+  it('normalizes first: an out-of-range field never reaches the engine', () => {
+    const c = card()
+    p.adoptCard(c)
+    Object.assign(p, { seedLocked: true, steps: 0, batch: 1000 })
+    expect(p.request(c)).toMatchObject({ sampler: { steps: 1 }, batch: m.MAX_BATCH })
+  })
+})
+
+describe('scheduleDiffers', () => {
+  it("says when the schedule asked for is not the model's", () => {
+    const c = card()
+    p.adoptCard(c)
+    expect(m.scheduleDiffers(p, c)).toBeNull()
+    expect(m.scheduleDiffers(p, null)).toBeNull()
+    p.schedule = 'cosine'
+    expect(m.scheduleDiffers(p, c)).toMatch(/cosine schedule; this model was trained with linear/)
+    p.schedule = 'linear'
+    p.trainSteps = 500
+    expect(m.scheduleDiffers(p, c)).toMatch(/differ from training \(T=1000/)
+  })
+})

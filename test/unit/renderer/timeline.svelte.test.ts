@@ -1,0 +1,136 @@
+/** The timeline of one image (lib/timeline.svelte.ts): following the newest step, scrubbing, playback. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+
+import type { RunFrames } from '../../../src-preload/contract'
+import { frameEvent, generationParameters, loadRenderer, ok, type Renderer, started } from './fake-api'
+
+let r: Renderer
+let stopListening: () => void
+
+beforeEach(async () => {
+  vi.useFakeTimers()
+  r = await loadRenderer()
+  stopListening = r.run.listen()
+})
+afterEach(() => {
+  stopListening()
+  r.timeline.pause()
+  vi.useRealTimers()
+})
+
+/** A finished run of `count` steps, as reopened from the history. */
+function finished(count: number) {
+  const frames: RunFrames['frames'] = Array.from({ length: count }, (_, i) => {
+    const { runId: _runId, total: _total, ...f } = frameEvent('done', i, count)
+    return f
+  })
+  r.run.open({
+    runId: 'done',
+    parameters: generationParameters(),
+    shape: { batch: 2, channels: 1, height: 2, width: 2 },
+    timesteps: frames.map((f) => f.timestep),
+    frames,
+    samples: new Float32Array(8).buffer,
+  })
+}
+
+/** A run sampling, `count` of its `total` frames in. */
+async function sampling(count: number, total = 10) {
+  r.api.answer('sample.start', ok(started('live', { steps: total })))
+  await r.run.start({ sampler: {}, seed: 1, batch: 2 })
+  for (let i = 0; i < count; i++) r.api.emit('frame', frameEvent('live', i, total))
+}
+
+describe('following and scrubbing', () => {
+  it('shows the newest step as frames arrive, nothing before the first', async () => {
+    await sampling(0)
+    expect(r.timeline.shown).toBe(-1)
+    expect(r.timeline.frame).toBeNull()
+    r.api.emit('frame', frameEvent('live', 0, 10))
+    r.api.emit('frame', frameEvent('live', 1, 10))
+    expect(r.timeline.shown).toBe(1)
+    expect(r.timeline.frame?.index).toBe(1)
+  })
+
+  it('scrubbing back stops following; back to the newest step while sampling follows again', async () => {
+    await sampling(5)
+    r.timeline.scrub(2)
+    expect(r.timeline).toMatchObject({ follow: false, position: 2, shown: 2 })
+    r.api.emit('frame', frameEvent('live', 5, 10))
+    expect(r.timeline.shown).toBe(2) // stays where the user put it
+
+    r.timeline.scrub(99) // past the end: the newest step
+    expect(r.timeline).toMatchObject({ follow: true, position: 5, shown: 5 })
+    r.api.emit('frame', frameEvent('live', 6, 10))
+    expect(r.timeline.shown).toBe(6)
+
+    r.timeline.scrub(-3)
+    expect(r.timeline.position).toBe(0)
+  })
+
+  it('a finished run is not followed, even at its last step', () => {
+    finished(4)
+    r.timeline.scrub(3)
+    expect(r.timeline).toMatchObject({ follow: false, shown: 3 })
+  })
+
+  it('reset follows a new run from the start, keeping the image while the batch holds it', () => {
+    finished(4)
+    r.timeline.scrub(1)
+    r.timeline.select(1)
+    r.timeline.reset(2)
+    expect(r.timeline).toMatchObject({ follow: true, position: 0, image: 1, shown: 3 })
+    r.timeline.reset(1)
+    expect(r.timeline.image).toBe(0)
+  })
+})
+
+describe('playback', () => {
+  it('plays from the start when at the end, a step each 4000 / steps ms, and stops at the last', () => {
+    finished(20) // 200 ms a step
+    expect(r.timeline.shown).toBe(19)
+    r.timeline.play()
+    expect(r.timeline).toMatchObject({ playing: true, follow: false, position: 0, shown: 0 })
+    vi.advanceTimersByTime(199)
+    expect(r.timeline.position).toBe(0)
+    vi.advanceTimersByTime(1)
+    expect(r.timeline.position).toBe(1)
+    vi.advanceTimersByTime(200 * 18)
+    expect(r.timeline.position).toBe(19)
+    expect(r.timeline.playing).toBe(true)
+    vi.advanceTimersByTime(200)
+    expect(r.timeline.playing).toBe(false)
+    vi.advanceTimersByTime(10_000)
+    expect(r.timeline.position).toBe(19)
+  })
+
+  it('plays on from the step shown; frame delays stay within 16..250 ms', () => {
+    finished(4) // 4000 / 4 = 1000 ms, capped at 250
+    r.timeline.scrub(1)
+    r.timeline.play()
+    expect(r.timeline.position).toBe(1)
+    vi.advanceTimersByTime(250)
+    expect(r.timeline.position).toBe(2)
+
+    finished(1000) // 4 ms, raised to 16
+    r.timeline.reset(2)
+    r.timeline.play()
+    vi.advanceTimersByTime(16 * 10)
+    expect(r.timeline.position).toBe(10)
+  })
+
+  it('pause stops it where it is; one frame is nothing to play', () => {
+    finished(10)
+    r.timeline.play()
+    vi.advanceTimersByTime(800)
+    r.timeline.pause()
+    const at = r.timeline.position
+    vi.advanceTimersByTime(5000)
+    expect(r.timeline).toMatchObject({ playing: false, position: at })
+
+    finished(1)
+    r.timeline.reset(2)
+    r.timeline.play()
+    expect(r.timeline.playing).toBe(false)
+  })
+})

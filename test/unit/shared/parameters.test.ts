@@ -1,0 +1,59 @@
+/** The vocabulary's texts about a generation: the PNG's parameters line and labels for runs side by side. */
+import { describe, expect, it } from 'vitest'
+
+import {
+  compareLabels,
+  DEFAULT_SAMPLER,
+  DEFAULT_SCHEDULE,
+  type GenerationParameters,
+  summarize,
+} from '../../../src-shared/parameters'
+
+type Over = Omit<Partial<GenerationParameters>, 'sampler' | 'schedule'> & { sampler?: object; schedule?: object }
+const p = (o: Over = {}): GenerationParameters => ({
+  model: 'digits',
+  seed: 7,
+  height: 28,
+  width: 28,
+  ...o,
+  sampler: { ...DEFAULT_SAMPLER, ...o.sampler },
+  schedule: { ...DEFAULT_SCHEDULE, ...o.schedule },
+})
+
+describe('compareLabels', () => {
+  it('say sampler and steps, then only what differs', () => {
+    expect(compareLabels([p(), p({ sampler: { sampler: 'ddpm', steps: 1000 } })])).toEqual(['DDIM 50', 'DDPM 1000'])
+    expect(compareLabels([p(), p({ sampler: { eta: 1 } })])).toEqual(['DDIM 50 eta 0', 'DDIM 50 eta 1'])
+    // DDPM reads no eta: a DDIM at eta 0.5 is stochastic, so it says so; the DDPM's eta is nobody's business.
+    expect(
+      compareLabels([p({ sampler: { eta: 0.5 } }), p({ sampler: { sampler: 'ddpm', steps: 50, eta: 0.5 } })]),
+    ).toEqual(['DDIM 50 eta 0.5', 'DDPM 50'])
+    expect(compareLabels([p({ guidance: 3 }), p({ schedule: { schedule: 'cosine' }, guidance: 5 })])).toEqual([
+      'DDIM 50 linear g 3',
+      'DDIM 50 cosine g 5',
+    ])
+    expect(compareLabels([p(), p({ sampler: { timestepSpacing: 'trailing' } })])).toEqual([
+      'DDIM 50 leading',
+      'DDIM 50 trailing',
+    ])
+  })
+
+  it('one run alone names its schedule (a grid row says what it is)', () => {
+    expect(compareLabels([p()])).toEqual(['DDIM 50 linear'])
+  })
+})
+
+describe('summarize', () => {
+  it("names the sampler as PNG-info readers do, eta only where the sampler reads it, and a fork's parent", () => {
+    const ddim = summarize(p({ sampler: { eta: 0.2 }, classLabel: 3, guidance: 2 }))
+    expect(ddim).toBe(
+      'model: digits, sampler: DDIM, steps: 50, schedule: linear (T=1000), spacing: leading, prediction: epsilon, ' +
+        'eta: 0.2, seed: 7, size: 28x28, class: 3, guidance: 2',
+    )
+    const fork = summarize(p({ sampler: { sampler: 'ddpm', steps: 20 }, forkedFrom: { step: 4, parameters: p() } }))
+    expect(fork).not.toContain('eta')
+    expect(fork).toContain('sampler: DDPM, steps: 20')
+    expect(fork).toContain('forked at step 4 from: DDIM 50 steps')
+    expect(summarize(p({ fromImageAt: 350 }))).toContain('from an image at t=350')
+  })
+})
