@@ -16,6 +16,7 @@ import { restorableBounds } from './app/bounds'
 import { dialogPorts } from './app/dialogs'
 import { handleRequests, sendEvent } from './app/ipc'
 import { menuOptions, menuTemplate } from './app/menu'
+import { refusePermissions } from './app/permissions'
 import { addCspToDevServer, registerAppScheme, serveRenderer } from './app/protocol'
 import { isTrustedSender } from './app/sender'
 import { taskbarProgress } from './app/taskbar'
@@ -28,6 +29,8 @@ import { openSettings } from './settings'
 /** electron-vite sets this in `npm start` (the dev server, with hot reload); the built app has none. */
 const renderer = { devUrl: process.env.ELECTRON_RENDERER_URL }
 const isOurPage = (url: string) => isTrustedSender(url, renderer)
+/** DevTools (the window's and the menu's toggle) only in development: a packaged app has none. */
+const devTools = !app.isPackaged
 
 // A second start hands its arguments to the first (second-instance below) and goes.
 if (!app.requestSingleInstanceLock()) {
@@ -112,6 +115,7 @@ if (!app.requestSingleInstanceLock()) {
       preload: join(import.meta.dirname, '..', 'preload', 'index.cjs'),
       url: renderer.devUrl ?? APP_URL,
       isOurPage,
+      devTools,
       onClose: (windowBounds) => settings.update({ windowBounds }),
     })
     win.on('closed', () => (win = undefined))
@@ -146,13 +150,12 @@ if (!app.requestSingleInstanceLock()) {
   })
 
   app.whenReady().then(() => {
-    // The renderer asks for no permission (camera, notifications, ...): refuse them all.
-    session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
+    refusePermissions(session.defaultSession)
     if (renderer.devUrl) addCspToDevServer(session.defaultSession, renderer.devUrl)
     else serveRenderer(session.defaultSession, join(import.meta.dirname, '..', 'renderer'))
     Menu.setApplicationMenu(
       Menu.buildFromTemplate(
-        menuOptions(menuTemplate(process.platform, app.name), (name) => send('command', { name })),
+        menuOptions(menuTemplate(process.platform, app.name, { devTools }), (name) => send('command', { name })),
       ),
     )
     createWindow()

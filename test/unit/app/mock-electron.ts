@@ -85,8 +85,27 @@ type HeadersListener = (
   callback: (response: { responseHeaders?: Record<string, string[]> }) => void,
 ) => void
 
-/** A Session (protocol.ts takes one as an argument): its protocol handlers and header listeners, recorded. */
+type PermissionRequestHandler = (
+  contents: unknown,
+  permission: string,
+  callback: (granted: boolean) => void,
+  details: object,
+) => void
+type PermissionCheckHandler = (contents: unknown, permission: string, origin: string, details: object) => boolean
+
+/**
+ * A Session (protocol.ts and permissions.ts take one as an argument): its protocol handlers, header
+ * listeners and permission handlers, recorded.
+ */
 export class SessionMock {
+  permissionRequestHandler?: PermissionRequestHandler | null
+  permissionCheckHandler?: PermissionCheckHandler | null
+  readonly setPermissionRequestHandler = vi.fn((h: PermissionRequestHandler | null) => {
+    this.permissionRequestHandler = h
+  })
+  readonly setPermissionCheckHandler = vi.fn((h: PermissionCheckHandler | null) => {
+    this.permissionCheckHandler = h
+  })
   readonly handlers = new Map<string, ProtocolHandler>()
   readonly headerListeners: { filter: { urls: string[] }; listener: HeadersListener }[] = []
   readonly protocol = {
