@@ -17,6 +17,7 @@ import { dialogPorts } from './app/dialogs'
 import { handleRequests, sendEvent } from './app/ipc'
 import { menuOptions, menuTemplate } from './app/menu'
 import { refusePermissions } from './app/permissions'
+import { utilityProbeRunner } from './app/probe-runner'
 import { addCspToDevServer, registerAppScheme, serveRenderer } from './app/protocol'
 import { isTrustedSender } from './app/sender'
 import { taskbarProgress } from './app/taskbar'
@@ -52,7 +53,10 @@ if (!app.requestSingleInstanceLock()) {
     console.warn(`stepwise: the settings file was unreadable; set aside as ${settings.setAside}, defaults used`)
 
   // Its own build entry (electron.vite.config.ts), beside this file in out/main.
-  const engine = startEngine({ workerUrl: new URL('./engine-worker.js', import.meta.url) })
+  const engine = startEngine({
+    workerUrl: new URL('./engine-worker.js', import.meta.url),
+    runProbe: utilityProbeRunner,
+  })
   const send = <E extends EventName>(event: E, payload: Events[E]) => sendEvent(win, event, payload)
 
   const shell = createShell({

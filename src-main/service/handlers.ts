@@ -76,6 +76,7 @@ function cardOf(model: Denoiser): ModelCard {
     metadataOrigin: info.metadata.origin,
     assumed: t.assumed,
     provider: info.provider,
+    adapter: info.adapter ?? null,
     skippedProviders: info.skippedProviders,
   }
 }

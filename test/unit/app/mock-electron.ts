@@ -6,6 +6,7 @@
  *   vi.mock('electron', () => import('./mock-electron'))
  */
 import { EventEmitter } from 'node:events'
+import { PassThrough } from 'node:stream'
 
 import { vi } from 'vitest'
 
@@ -78,6 +79,33 @@ export const dialog = { showSaveDialog: vi.fn(), showOpenDialog: vi.fn() }
 export const app = { getPath: vi.fn((name: string) => `/home/me/${name}`) }
 
 export const protocol = { registerSchemesAsPrivileged: vi.fn() }
+
+/** A utility process: its stdout and stderr are streams the test writes to; `exit(code)` ends it. */
+export class UtilityProcessMock extends EventEmitter {
+  readonly stdout = new PassThrough()
+  readonly stderr = new PassThrough()
+  readonly kill = vi.fn(() => (this.exit(-1), true))
+  constructor(
+    readonly modulePath: string,
+    readonly options: { env?: Record<string, string | undefined>; stdio?: unknown } = {},
+  ) {
+    super()
+  }
+  exit(code: number): void {
+    this.stdout.end()
+    this.stderr.end()
+    this.emit('exit', code)
+  }
+}
+export const utilityProcess = {
+  /** Every process forked since the test file started, newest last. */
+  forked: [] as UtilityProcessMock[],
+  fork: vi.fn((modulePath: string, _args: string[] = [], options = {}) => {
+    const child = new UtilityProcessMock(modulePath, options)
+    utilityProcess.forked.push(child)
+    return child
+  }),
+}
 
 type ProtocolHandler = (request: Request) => Promise<Response>
 type HeadersListener = (
