@@ -123,11 +123,16 @@ export function verdictOf(out: ChildOutput): WebGpuVerdict {
 export const shortReason = (message: string): string =>
   (/(Failed to[^\n]*)/.exec(message)?.[1] ?? message.split('\n')[0]).trim()
 
-/** A Node child process: this Node (or Electron running as Node, where its fuses allow). */
+/**
+ * A Node child process of this Node. Not from Electron: with its RunAsNode fuse off, its binary would start
+ * a second app instead (the Electron shell passes its utility process, see engine-client.ts).
+ */
 export const nodeChild: ProbeRunner = (script, env) =>
   new Promise((resolve) => {
+    if (process.versions.electron)
+      return resolve({ stdout: '', stderr: 'Warning: no way to start the check from Electron here', code: -1 })
     const child = spawn(process.execPath, ['-e', script], {
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...env },
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: PROBE_TIMEOUT_MS,
     })
