@@ -5,6 +5,7 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 
+import { providerLabel } from '../src-shared/model'
 import { GIF_VIEWS, PREDICTION_TYPES, SAMPLERS, SCHEDULES, SPACINGS } from '../src-shared/names'
 import { DEFAULT_SAMPLER, DEFAULT_SCHEDULE } from '../src-shared/parameters'
 import { compareCommand, noiseCommand } from './cli/explore'
@@ -29,7 +30,7 @@ import { encodeExport, exportFileNames } from './engine/export/runs'
 import { imageForModel } from './engine/image-input'
 import { defaultModelPath } from './engine/model/default-model'
 import { type Denoiser, loadModel } from './engine/model/load'
-import { defaultProviderOrder, unavailableReason } from './engine/model/providers'
+import { defaultProviderOrder, skipReason } from './engine/model/providers'
 import { trainingOf } from './engine/model/training'
 import { readNpy, writeNpy } from './engine/npy'
 import { modelFacts, type PlanRequest, planRun, type RunPlan, samplerWith, scheduleWith, shapeOf } from './engine/plan'
@@ -60,11 +61,13 @@ async function inspect(v: Values, positionals: string[]) {
   const model = await loadModel(path, { providers: providersFrom(v) })
   try {
     const t = trainingOf(model.info)
-    const providers = defaultProviderOrder().map((p) => ({
-      provider: p,
-      available: !unavailableReason(p),
-      reason: unavailableReason(p),
-    }))
+    // What the automatic order would do with each provider here.
+    const providers = await Promise.all(
+      defaultProviderOrder().map(async (p) => {
+        const reason = await skipReason(p, false)
+        return { provider: p, available: !reason, reason }
+      }),
+    )
     const out = {
       ...model.info,
       training: t,
@@ -91,7 +94,7 @@ async function inspect(v: Values, positionals: string[]) {
             .join(', ') || 'nothing'
         }`,
         t.assumed.length ? `  assumed         ${t.assumed.join(', ')} (no source gave them; defaults used)` : '',
-        `  provider        ${model.info.provider}${model.info.skippedProviders.map((p) => `\n    skipped ${p.provider}: ${p.reason}`).join('')}`,
+        `  provider        ${providerLabel(model.info.provider, model.info.adapter)}${model.info.skippedProviders.map((p) => `\n    skipped ${p.provider}: ${p.reason}`).join('')}`,
       ]
         .filter(Boolean)
         .join('\n'),

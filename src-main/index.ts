@@ -16,6 +16,8 @@ import { restorableBounds } from './app/bounds'
 import { dialogPorts } from './app/dialogs'
 import { handleRequests, sendEvent } from './app/ipc'
 import { menuOptions, menuTemplate } from './app/menu'
+import { refusePermissions } from './app/permissions'
+import { utilityProbeRunner } from './app/probe-runner'
 import { addCspToDevServer, registerAppScheme, serveRenderer } from './app/protocol'
 import { isTrustedSender } from './app/sender'
 import { taskbarProgress } from './app/taskbar'
@@ -28,6 +30,8 @@ import { openSettings } from './settings'
 /** electron-vite sets this in `npm start` (the dev server, with hot reload); the built app has none. */
 const renderer = { devUrl: process.env.ELECTRON_RENDERER_URL }
 const isOurPage = (url: string) => isTrustedSender(url, renderer)
+/** DevTools (the window's and the menu's toggle) only in development: a packaged app has none. */
+const devTools = !app.isPackaged
 
 // A second start hands its arguments to the first (second-instance below) and goes.
 if (!app.requestSingleInstanceLock()) {
@@ -49,7 +53,10 @@ if (!app.requestSingleInstanceLock()) {
     console.warn(`stepwise: the settings file was unreadable; set aside as ${settings.setAside}, defaults used`)
 
   // Its own build entry (electron.vite.config.ts), beside this file in out/main.
-  const engine = startEngine({ workerUrl: new URL('./engine-worker.js', import.meta.url) })
+  const engine = startEngine({
+    workerUrl: new URL('./engine-worker.js', import.meta.url),
+    runProbe: utilityProbeRunner,
+  })
   const send = <E extends EventName>(event: E, payload: Events[E]) => sendEvent(win, event, payload)
 
   const shell = createShell({
@@ -112,6 +119,7 @@ if (!app.requestSingleInstanceLock()) {
       preload: join(import.meta.dirname, '..', 'preload', 'index.cjs'),
       url: renderer.devUrl ?? APP_URL,
       isOurPage,
+      devTools,
       onClose: (windowBounds) => settings.update({ windowBounds }),
     })
     win.on('closed', () => (win = undefined))
@@ -146,13 +154,12 @@ if (!app.requestSingleInstanceLock()) {
   })
 
   app.whenReady().then(() => {
-    // The renderer asks for no permission (camera, notifications, ...): refuse them all.
-    session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
+    refusePermissions(session.defaultSession)
     if (renderer.devUrl) addCspToDevServer(session.defaultSession, renderer.devUrl)
     else serveRenderer(session.defaultSession, join(import.meta.dirname, '..', 'renderer'))
     Menu.setApplicationMenu(
       Menu.buildFromTemplate(
-        menuOptions(menuTemplate(process.platform, app.name), (name) => send('command', { name })),
+        menuOptions(menuTemplate(process.platform, app.name, { devTools }), (name) => send('command', { name })),
       ),
     )
     createWindow()

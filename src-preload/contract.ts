@@ -15,7 +15,7 @@ import type { StepStats } from '../src-shared/diagnostics'
 import type { ErrorData } from '../src-shared/errors'
 import { EXPORT_KINDS, type ExportRequest } from '../src-shared/exports'
 import { MAX_BATCH, MAX_EXPORT_RUNS, MAX_GIF_FRAMES, MAX_TRAIN_STEPS } from '../src-shared/limits'
-import type { MetadataKey, MetadataSource, ProviderNote } from '../src-shared/model'
+import type { Adapter, MetadataKey, MetadataSource, ProviderNote } from '../src-shared/model'
 import {
   GIF_VIEWS,
   PREDICTION_TYPES,
@@ -264,6 +264,8 @@ export interface ModelCard {
   /** Keys no source gave, so defaults were assumed. */
   assumed: MetadataKey[]
   provider: ProviderName
+  /** The device the provider runs on, where it can be told (a software one is a CPU). */
+  adapter: Adapter | null
   skippedProviders: ProviderNote[]
 }
 

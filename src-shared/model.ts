@@ -36,3 +36,13 @@ export interface ProviderNote {
   provider: ProviderName
   reason: string
 }
+
+/** The device a GPU provider runs on, where it can be told; a software one is a CPU under a GPU's API. */
+export interface Adapter {
+  name: string
+  software: boolean
+}
+
+/** The provider as the CLI and the app show it: "cpu", "webgpu (NVIDIA GeForce RTX 4070)", "webgpu (SwiftShader, CPU)". */
+export const providerLabel = (provider: ProviderName, adapter?: Adapter | null): string =>
+  adapter ? `${provider} (${adapter.name}${adapter.software ? ', CPU' : ''})` : provider

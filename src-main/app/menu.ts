@@ -17,7 +17,12 @@ export interface MenuItemSpec {
   submenu?: MenuItemSpec[]
 }
 
-export function menuTemplate(platform: NodeJS.Platform, appName: string): MenuItemSpec[] {
+/** `devTools`: offer View > Toggle Developer Tools (development builds only). */
+export function menuTemplate(
+  platform: NodeJS.Platform,
+  appName: string,
+  { devTools }: { devTools: boolean } = { devTools: false },
+): MenuItemSpec[] {
   const mac = platform === 'darwin'
   const file: MenuItemSpec = {
     label: 'File',
@@ -71,7 +76,7 @@ export function menuTemplate(platform: NodeJS.Platform, appName: string): MenuIt
       label: 'View',
       submenu: [
         { role: 'reload' },
-        { role: 'toggleDevTools' },
+        ...(devTools ? ([{ role: 'toggleDevTools' }] satisfies MenuItemSpec[]) : []),
         { type: 'separator' },
         { role: 'resetZoom' },
         { role: 'zoomIn' },

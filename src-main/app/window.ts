@@ -1,8 +1,8 @@
 /**
  * The one window, locked down per Electron's security checklist: 2. no Node.js integration, 3. context
  * isolation, 4. the process sandbox, 6. webSecurity on, 8. no insecure content, 12. no <webview>,
- * 13. no navigation away from our page, 14. no new windows. A crashed renderer is reloaded; the bounds
- * are handed back on close to be remembered.
+ * 13. no navigation away from our page, 14. no new windows; DevTools only in development builds. A
+ * crashed renderer is reloaded; the bounds are handed back on close to be remembered.
  */
 import { BrowserWindow } from 'electron'
 
@@ -17,10 +17,19 @@ export interface MainWindowOptions {
   url: string
   /** Is this URL our own page (the only place the window may navigate to)? */
   isOurPage(url: string): boolean
+  /** DevTools can open (development builds only). */
+  devTools: boolean
   onClose(bounds: Bounds): void
 }
 
-export function createMainWindow({ bounds, preload, url, isOurPage, onClose }: MainWindowOptions): BrowserWindow {
+export function createMainWindow({
+  bounds,
+  preload,
+  url,
+  isOurPage,
+  devTools,
+  onClose,
+}: MainWindowOptions): BrowserWindow {
   const win = new BrowserWindow({
     width: bounds?.width ?? 1280,
     height: bounds?.height ?? 820,
@@ -39,6 +48,7 @@ export function createMainWindow({ bounds, preload, url, isOurPage, onClose }: M
       allowRunningInsecureContent: false,
       webviewTag: false,
       spellcheck: false,
+      devTools,
     },
   })
   if (bounds?.maximized) win.maximize()

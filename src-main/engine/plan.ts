@@ -14,6 +14,7 @@ import type {
   ScheduleSettings,
   Shape,
 } from '../../src-shared/parameters'
+import { checkRequest } from './checks'
 import { EngineError } from './errors'
 import { startFromImage } from './forward'
 import type { ModelInfo } from './model/load'
@@ -29,12 +30,15 @@ export interface ModelFacts {
   name: string
   channels: number
   training: Training
+  /** The height and width the graph fixes (undefined where dynamic). */
+  graph: { height?: number; width?: number }
 }
 
 export const modelFacts = (info: ModelInfo): ModelFacts => ({
   name: info.name,
   channels: info.signature.channels,
   training: trainingOf(info),
+  graph: { height: info.signature.height, width: info.signature.width },
 })
 
 export interface PlanRequest extends GenerationRequest {
@@ -102,6 +106,10 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
   const shape = parent?.shape ?? shapeOf(model, req)
   const classProblem = classLabel === undefined ? undefined : classLabelProblem(t, classLabel, model.name)
   if (classProblem) throw bad(`class: ${classProblem}`)
+  checkRequest(
+    { name: model.name, graph: model.graph, trainedSize: t.size, trainSteps: scheduleConfig.trainSteps },
+    { shape, seed, sampler, guided: req.guidance !== undefined && req.guidance !== 1 && t.classes !== undefined },
+  )
   const parameters: GenerationParameters = {
     model: model.name,
     sampler,

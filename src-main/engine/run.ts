@@ -90,6 +90,19 @@ export interface RunResult {
   elapsedMs: number
 }
 
+/** A model output with NaN or infinity ends the run: every later step would carry it into the images. */
+function checkFinite(output: Float32Array, modelName: string, index: number, total: number, t: number): void {
+  for (let j = 0; j < output.length; j++) {
+    const v = output[j]
+    if (Number.isFinite(v)) continue
+    const what = Number.isNaN(v) ? 'NaN' : 'an infinite value'
+    throw new EngineError(
+      'runtime-error',
+      `${modelName}: the model produced ${what} at step ${index + 1} of ${total} (t=${t})`,
+    )
+  }
+}
+
 export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHooks = {}): Promise<RunResult> {
   const sig = model.info.signature
   const shape: Shape = { batch: req.batch, channels: sig.channels, height: req.height, width: req.width }
@@ -163,6 +176,7 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
         label === undefined ? undefined : Array(req.batch).fill(label),
       )
     }
+    checkFinite(modelOutput, model.info.name, i, total, t)
     let noise: Float32Array | undefined
     if (sampler.isStochastic(i)) {
       noise = new Float32Array(sample.length)

@@ -3,6 +3,7 @@
  * One function a schedule (their names live in src-shared/names.ts).
  * Formulas follow diffusers' `betas_for_alpha_bar` / DDPMScheduler.__init__.
  */
+import { MAX_TRAIN_STEPS } from '../../src-shared/limits'
 import { parseScheduleName, type ScheduleName, SCHEDULES } from '../../src-shared/names'
 import { DEFAULT_SCHEDULE, type ScheduleConfig } from '../../src-shared/parameters'
 import { EngineError } from './errors'
@@ -33,8 +34,11 @@ const BETAS: Record<ScheduleName, (c: ScheduleConfig) => number[]> = {
 }
 
 export function betasFor(config: ScheduleConfig): Float64Array {
-  if (!Number.isInteger(config.trainSteps) || config.trainSteps < 1) {
-    throw new EngineError('bad-argument', `train steps must be a positive integer, got ${config.trainSteps}`)
+  if (!Number.isInteger(config.trainSteps) || config.trainSteps < 1 || config.trainSteps > MAX_TRAIN_STEPS) {
+    throw new EngineError(
+      'bad-argument',
+      `train steps must be an integer from 1 to ${MAX_TRAIN_STEPS}, got ${config.trainSteps}`,
+    )
   }
   const betas = Float64Array.from(BETAS[config.schedule](config))
   return config.rescaleZeroSnr ? rescaleZeroTerminalSnr(betas) : betas

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads'
 
 import type { EngineChannel, EventName, Events, RequestOf, ResponseOf, Result } from '../../src-preload/contract'
 import type { ErrorData } from '../engine/errors'
+import type { ChildOutput, ProbeRunner } from '../engine/model/webgpu-probe'
 import type { WorkerMessage, WorkerRequest } from './messages'
 
 export interface EngineClient {
@@ -26,6 +27,11 @@ export interface EngineClient {
 export interface EngineOptions {
   /** The worker module; engine-worker.ts beside this file by default (a .ts file runs through tsx). */
   workerUrl?: URL
+  /**
+   * Starts the WebGPU probe's child process for the worker, where the worker cannot (Electron: its
+   * utilityProcess, as the RunAsNode fuse is off); by default the worker starts a Node child itself.
+   */
+  runProbe?: ProbeRunner
 }
 
 /** More restarts than this within RESTART_WINDOW_MS and the engine stays down (a crash at start-up would loop). */
@@ -39,15 +45,15 @@ const CLOSE_TIMEOUT_MS = 10_000
  * worker (the worker fails with ERR_UNKNOWN_FILE_EXTENSION), so a tiny bootstrap registers tsx's ESM
  * loader in the worker itself, then imports the module.
  */
-function spawn(url: URL): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url)
+function spawn(url: URL, workerData: unknown): Worker {
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData })
   // tsx's ESM entry (its CommonJS one cannot register the ESM hooks), found through its package exports.
   const require = createRequire(import.meta.url)
   const pkg = require.resolve('tsx/package.json')
   const entry: string = require('tsx/package.json').exports['./esm/api'].import.default
   const tsxApi = pathToFileURL(join(dirname(pkg), entry)).href
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then(async (m) => { m.register(); await import(${JSON.stringify(url.href)}) })`
-  return new Worker(bootstrap, { eval: true })
+  return new Worker(bootstrap, { eval: true, workerData })
 }
 
 export function startEngine(options: EngineOptions = {}): EngineClient {
@@ -80,6 +86,17 @@ export function startEngine(options: EngineOptions = {}): EngineClient {
   }
 
   const onMessage = (message: WorkerMessage) => {
+    if ('probe' in message) {
+      const { probe, script, env } = message
+      const self = worker
+      const failed = (e: unknown): ChildOutput => ({ stdout: '', stderr: `Warning: ${(e as Error).message}`, code: -1 })
+      void options.runProbe!(script, env)
+        .then(undefined, failed)
+        .then((output) => {
+          if (self === worker && !closed) worker.postMessage({ probe, output } satisfies WorkerRequest)
+        })
+      return
+    }
     if ('id' in message) {
       const resolve = pending.get(message.id)
       pending.delete(message.id)
@@ -91,7 +108,7 @@ export function startEngine(options: EngineOptions = {}): EngineClient {
   }
 
   const start = () => {
-    worker = spawn(url)
+    worker = spawn(url, { probeThroughClient: options.runProbe !== undefined })
     worker.on('message', onMessage)
     // An 'error' (uncaught exception in the worker) is followed by 'exit'; the restart happens there.
     let crash: Error | undefined

@@ -3,8 +3,10 @@
  * here and the main thread stays free. Requests arrive as {id, channel, payload} and are answered as
  * {id, result}; events go out as {event, payload} with their float32 buffers transferred, not copied.
  */
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 
+import { useProbeRunner } from '../engine/model/providers'
+import type { ChildOutput } from '../engine/model/webgpu-probe'
 import { createHandlers, dispatch } from './handlers'
 import type { WorkerMessage, WorkerRequest } from './messages'
 
@@ -15,7 +17,26 @@ const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []) => port.post
 
 const handlers = createHandlers((event, payload, transfer) => post({ event, payload } as WorkerMessage, transfer))
 
+/** The client starts the WebGPU probe's child process when it says so (see ProbeAsk). */
+const probes = new Map<number, (output: ChildOutput) => void>()
+if ((workerData as { probeThroughClient?: boolean } | undefined)?.probeThroughClient) {
+  let next = 1
+  useProbeRunner(
+    (script, env) =>
+      new Promise((resolve) => {
+        const probe = next++
+        probes.set(probe, resolve)
+        post({ probe, script, env })
+      }),
+  )
+}
+
 port.on('message', (message: WorkerRequest) => {
+  if ('probe' in message) {
+    probes.get(message.probe)?.(message.output)
+    probes.delete(message.probe)
+    return
+  }
   // Terminating a worker inside onnxruntime's session.run aborts the whole process: the client asks for
   // this first, so runs stop between steps and the session is released before the thread goes.
   if (message.channel === null) {

@@ -76,6 +76,7 @@ function cardOf(model: Denoiser): ModelCard {
     metadataOrigin: info.metadata.origin,
     assumed: t.assumed,
     provider: info.provider,
+    adapter: info.adapter ?? null,
     skippedProviders: info.skippedProviders,
   }
 }
@@ -137,19 +138,26 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
         parent,
       )
       const { shape, startStep } = plan
+      const steps = plan.timesteps.length
+      await store.checkRoom(
+        shape,
+        steps,
+        `a run of ${steps} steps of ${shape.batch} ${shape.width}x${shape.height} image(s)`,
+      )
       const runId = randomUUID()
       const controller = new AbortController()
       let settle!: () => void
       const finished = new Promise<void>((resolve) => (settle = resolve))
       runs.set(runId, { controller, finished })
       const timeline: HeldRun = { ...startTimeline(plan, parent), modelKey }
-      store.add(runId, timeline)
+      store.add(runId, timeline, steps)
       const run = async () => {
         try {
           const result = await runSampling(denoiser, plan.run, {
             signal: controller.signal,
             onStep: (f) => {
               recordStep(timeline, f)
+              store.recorded()
               const step = { index: startStep + f.index, timestep: f.timestep, alphaBar: f.alphaBar }
               const frame = frameData(step, f, shape, plan.run.sampler.clipSampleRange)
               const transfer = [frame.sample, frame.predictedX0, frame.predictedNoise]
@@ -158,10 +166,12 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
             onProgress: (p) => emit('progress', { runId, ...p, step: startStep + p.step, total: startStep + p.total }),
           })
           finishTimeline(timeline, result.samples)
-          await store.keepWithinBudget()
+          await store.ended(runId)
           const samples = bufferOf(result.samples)
           emit('done', { runId, samples, elapsedMs: result.elapsedMs }, [samples])
         } catch (e) {
+          // A cancelled or failed run keeps the steps it made: they count against the budget too.
+          await store.ended(runId)
           emit('failed', { runId, error: toErrorData(e) })
         } finally {
           runs.delete(runId)

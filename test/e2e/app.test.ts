@@ -58,7 +58,7 @@ describe('Stepwise in the browser host', () => {
   test('loads the default model: the card shows its name and the provider in use', async () => {
     await byId('model-card').waitFor({ timeout: 60_000 })
     expect(await byId('model-name').textContent()).toContain('Stepwise digits')
-    expect((await byId('model-provider').textContent())?.trim()).toMatch(/^(cpu|cuda|dml|coreml|webgpu)$/)
+    expect((await byId('model-provider').textContent())?.trim()).toMatch(/^(cpu|cuda|dml|coreml|webgpu)( \(.+\))?$/)
     await h.screenshot('01-loaded')
   })
 

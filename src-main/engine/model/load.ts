@@ -18,7 +18,15 @@ import {
   validateMetadata,
 } from './metadata'
 import { type DecodedModel, ModelProto } from './onnx-proto'
-import { defaultProviderOrder, type ProviderName, type ProviderNote, shortReason, unavailableReason } from './providers'
+import {
+  type Adapter,
+  defaultProviderOrder,
+  type ProviderName,
+  type ProviderNote,
+  shortReason,
+  skipReason,
+  webgpuAdapter,
+} from './providers'
 import { findSignature, type Signature, tensorSigOf } from './signature'
 
 export interface ModelInfo {
@@ -30,6 +38,8 @@ export interface ModelInfo {
   signature: Signature
   metadata: ResolvedMetadata
   provider: ProviderName
+  /** The device it runs on, where it can be told (WebGPU on Linux). */
+  adapter?: Adapter
   /** Providers tried before the one that runs, and why each was skipped. */
   skippedProviders: ProviderNote[]
 }
@@ -124,10 +134,11 @@ export async function inspectOnnx(bytes: Uint8Array, file: string) {
   return { signature, metadata: validated(props, `${file} (metadata_props)`) }
 }
 
-async function startSession(bytes: Uint8Array, file: string, order: ProviderName[]) {
+/** `chosen`: the user named the providers (a software WebGPU adapter is then used; else the CPU wins). */
+async function startSession(bytes: Uint8Array, file: string, order: ProviderName[], chosen: boolean) {
   const skipped: ProviderNote[] = []
   for (const provider of order) {
-    const why = unavailableReason(provider)
+    const why = await skipReason(provider, chosen)
     if (why) {
       skipped.push({ provider, reason: why })
       continue
@@ -165,7 +176,8 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   sources.push(['onnx-metadata', metadata])
   const merged = mergeMetadata(sources)
   const order = options.providers ?? defaultProviderOrder()
-  const { session, provider, skipped } = await startSession(bytes, onnxPath, order)
+  const { session, provider, skipped } = await startSession(bytes, onnxPath, order, options.providers !== undefined)
+  const adapter = provider === 'webgpu' ? await webgpuAdapter() : undefined
   const info: ModelInfo = {
     path,
     onnxPath,
@@ -174,6 +186,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     signature,
     metadata: merged,
     provider,
+    ...(adapter && { adapter }),
     skippedProviders: skipped,
   }
   return {

@@ -6,13 +6,14 @@
  */
 import { z } from 'zod'
 
+import { MAX_TRAIN_STEPS } from '../../../src-shared/limits'
 import { type MetadataKey, type MetadataSource } from '../../../src-shared/model'
 import { PREDICTION_TYPES, SPACINGS } from '../../../src-shared/names'
 
 export const METADATA_PREFIX = 'stepwise.'
 
 export const metadataSchema = z.object({
-  num_train_timesteps: z.number().int().positive(),
+  num_train_timesteps: z.number().int().positive().max(MAX_TRAIN_STEPS),
   beta_schedule: z.string(),
   beta_start: z.number().positive(),
   beta_end: z.number().positive(),

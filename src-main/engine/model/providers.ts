@@ -1,14 +1,19 @@
-/** Execution providers: which to try, in what order, and why one was skipped. */
+/**
+ * Execution providers: which to try, in what order, and why one was skipped. WebGPU is asked once a
+ * process whether it works and on which adapter (webgpu-probe.ts), so Dawn's native warnings never reach
+ * the terminal and a software adapter is known for what it is.
+ */
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 
 import * as ort from 'onnxruntime-node'
 
-import type { ProviderNote } from '../../../src-shared/model'
+import type { Adapter, ProviderNote } from '../../../src-shared/model'
 import { type ProviderName, PROVIDERS } from '../../../src-shared/names'
+import { type ProbeRunner, probeWebGpu, shortReason, type WebGpuVerdict } from './webgpu-probe'
 
-export { type ProviderName, type ProviderNote, PROVIDERS }
+export { type Adapter, type ProviderName, type ProviderNote, PROVIDERS, shortReason }
 
 const PLATFORM_ONLY: Partial<Record<ProviderName, NodeJS.Platform>> = { cuda: 'linux', dml: 'win32', coreml: 'darwin' }
 
@@ -46,9 +51,37 @@ function cudaBinariesInstalled(): boolean {
   }
 }
 
-/** The runtime's own first line is long; keep the sentence a user can read. */
-export const shortReason = (message: string): string =>
-  (/(Failed to[^\n]*)/.exec(message)?.[1] ?? message.split('\n')[0]).trim()
+let webgpu: Promise<WebGpuVerdict> | undefined
+let probeRunner: ProbeRunner | undefined
+
+/** Whether WebGPU works here and on which adapter: probed the first time it is asked, then remembered. */
+export const webgpuVerdict = (): Promise<WebGpuVerdict> => (webgpu ??= probeWebGpu(probeRunner))
+
+/** How the probe's child process is started, for a host that cannot start Node children itself (Electron). */
+export function useProbeRunner(run: ProbeRunner): void {
+  probeRunner = run
+  webgpu = undefined
+}
+
+/**
+ * Why `provider` will not be used here, or undefined when it will be tried. `chosen`: the user asked for
+ * it by name, so a software WebGPU adapter is used; in the automatic order the CPU provider wins over it.
+ */
+export async function skipReason(provider: ProviderName, chosen: boolean): Promise<string | undefined> {
+  const why = unavailableReason(provider)
+  if (why || provider !== 'webgpu') return why
+  const v = await webgpuVerdict()
+  if (!v.ok) return v.reason
+  if (v.adapter?.software && !chosen)
+    return `its adapter, ${v.adapter.name}, runs on the CPU, slower than the CPU provider (ask for webgpu to use it)`
+  return undefined
+}
+
+/** The adapter WebGPU runs on, once probed and where it can be told. */
+export async function webgpuAdapter(): Promise<Adapter | undefined> {
+  const v = await webgpuVerdict()
+  return v.ok ? v.adapter : undefined
+}
 
 /**
  * WebGPU on Linux runs on Vulkan. Without the loader the runtime prints a native warning before failing;

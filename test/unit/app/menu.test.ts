@@ -32,6 +32,16 @@ describe('the native menu', () => {
     expect(menuTemplate('darwin', 'Stepwise')[0].label).toBe('Stepwise')
     expect(menuTemplate('linux', 'Stepwise')[0].label).toBe('File')
   })
+  it('offers Toggle Developer Tools in development builds only', () => {
+    for (const platform of ['darwin', 'win32', 'linux'] as const) {
+      const roles = (devTools?: boolean) =>
+        items(menuTemplate(platform, 'Stepwise', devTools === undefined ? undefined : { devTools })).map((i) => i.role)
+      expect(roles(true)).toContain('toggleDevTools')
+      expect(roles(false)).not.toContain('toggleDevTools')
+      expect(roles()).not.toContain('toggleDevTools')
+      expect(roles(false)).toContain('reload')
+    }
+  })
   it("hands a command item's click to the renderer as its command", () => {
     const sent: string[] = []
     const options = menuOptions(menuTemplate('linux', 'Stepwise'), (command) => sent.push(command))

@@ -6,6 +6,7 @@
  *   vi.mock('electron', () => import('./mock-electron'))
  */
 import { EventEmitter } from 'node:events'
+import { PassThrough } from 'node:stream'
 
 import { vi } from 'vitest'
 
@@ -79,14 +80,60 @@ export const app = { getPath: vi.fn((name: string) => `/home/me/${name}`) }
 
 export const protocol = { registerSchemesAsPrivileged: vi.fn() }
 
+/** A utility process: its stdout and stderr are streams the test writes to; `exit(code)` ends it. */
+export class UtilityProcessMock extends EventEmitter {
+  readonly stdout = new PassThrough()
+  readonly stderr = new PassThrough()
+  readonly kill = vi.fn(() => (this.exit(-1), true))
+  constructor(
+    readonly modulePath: string,
+    readonly options: { env?: Record<string, string | undefined>; stdio?: unknown } = {},
+  ) {
+    super()
+  }
+  exit(code: number): void {
+    this.stdout.end()
+    this.stderr.end()
+    this.emit('exit', code)
+  }
+}
+export const utilityProcess = {
+  /** Every process forked since the test file started, newest last. */
+  forked: [] as UtilityProcessMock[],
+  fork: vi.fn((modulePath: string, _args: string[] = [], options = {}) => {
+    const child = new UtilityProcessMock(modulePath, options)
+    utilityProcess.forked.push(child)
+    return child
+  }),
+}
+
 type ProtocolHandler = (request: Request) => Promise<Response>
 type HeadersListener = (
   details: { responseHeaders?: Record<string, string[]> },
   callback: (response: { responseHeaders?: Record<string, string[]> }) => void,
 ) => void
 
-/** A Session (protocol.ts takes one as an argument): its protocol handlers and header listeners, recorded. */
+type PermissionRequestHandler = (
+  contents: unknown,
+  permission: string,
+  callback: (granted: boolean) => void,
+  details: object,
+) => void
+type PermissionCheckHandler = (contents: unknown, permission: string, origin: string, details: object) => boolean
+
+/**
+ * A Session (protocol.ts and permissions.ts take one as an argument): its protocol handlers, header
+ * listeners and permission handlers, recorded.
+ */
 export class SessionMock {
+  permissionRequestHandler?: PermissionRequestHandler | null
+  permissionCheckHandler?: PermissionCheckHandler | null
+  readonly setPermissionRequestHandler = vi.fn((h: PermissionRequestHandler | null) => {
+    this.permissionRequestHandler = h
+  })
+  readonly setPermissionCheckHandler = vi.fn((h: PermissionCheckHandler | null) => {
+    this.permissionCheckHandler = h
+  })
   readonly handlers = new Map<string, ProtocolHandler>()
   readonly headerListeners: { filter: { urls: string[] }; listener: HeadersListener }[] = []
   readonly protocol = {

@@ -19,6 +19,7 @@ function open(over: Partial<MainWindowOptions> = {}): BrowserWindow {
     preload: '/app/out/preload/index.cjs',
     url: OUR_PAGE,
     isOurPage: (url) => isTrustedSender(url, {}),
+    devTools: false,
     onClose,
     ...over,
   })
@@ -48,6 +49,11 @@ describe('the main window', () => {
       webviewTag: false,
     })
     expect(win.loadURL).toHaveBeenCalledExactlyOnceWith(OUR_PAGE)
+  })
+
+  it('has DevTools only when asked (development builds: !app.isPackaged)', () => {
+    expect(open().options.webPreferences).toMatchObject({ devTools: false })
+    expect(open({ devTools: true }).options.webPreferences).toMatchObject({ devTools: true })
   })
 
   it('opens where it was, maximized if it was, else at its default size, and shows once ready', () => {

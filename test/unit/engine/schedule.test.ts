@@ -45,10 +45,11 @@ describe('noise schedules', () => {
     // symmetric about the middle
     expect(betas[0] + betas[T - 1]).toBeCloseTo(0.02 + 1e-4, 12)
   })
-  it('any number of training steps, and zero terminal SNR when asked', () => {
+  it('any number of training steps up to the bound, and zero terminal SNR when asked', () => {
     for (const name of SCHEDULES) expect(sched(name, { trainSteps: 37 }).betas).toHaveLength(37)
     const { alphasCumprod } = sched('scaled_linear', { rescaleZeroSnr: true, betaStart: 0.00085, betaEnd: 0.012 })
     expect(alphasCumprod[T - 1]).toBeCloseTo(0, 12)
-    expect(() => sched('linear', { trainSteps: 0 })).toThrow(/positive integer/)
+    expect(() => sched('linear', { trainSteps: 0 })).toThrow(/an integer from 1 to 100000, got 0/)
+    expect(() => sched('linear', { trainSteps: 1e12 })).toThrow(/an integer from 1 to 100000, got 1000000000000/)
   })
 })

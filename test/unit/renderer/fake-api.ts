@@ -155,6 +155,7 @@ export function card(o: CardOptions = {}): ModelCard {
     metadataOrigin: {},
     assumed: [],
     provider: 'cpu',
+    adapter: null,
     skippedProviders: [],
     ...rest,
   }

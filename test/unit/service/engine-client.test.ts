@@ -1,5 +1,10 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import { unavailableReason } from '../../../src-main/engine/model/providers'
+import type { ChildOutput } from '../../../src-main/engine/model/webgpu-probe'
 import { type EngineClient, startEngine } from '../../../src-main/service/engine-client'
 import type { EngineChannel, EventName, Events } from '../../../src-preload/contract'
 
@@ -228,5 +233,36 @@ describe('closing the engine', () => {
     expect(
       await other.request('schedule.get', { schedule: 'linear', trainSteps: 10, betaStart: 0.1, betaEnd: 0.2 }),
     ).toMatchObject({ ok: false, error: { message: 'the engine has been closed' } })
+  })
+})
+
+describe('the WebGPU probe through the client', () => {
+  it("starts the probe's child for a worker that cannot (Electron's utility process) and uses its verdict", async () => {
+    const recorded = JSON.parse(
+      readFileSync(join(import.meta.dirname, '../../fixtures/webgpu-probe/swiftshader.json'), 'utf8'),
+    ) as ChildOutput
+    const scripts: string[] = []
+    const other = startEngine({
+      runProbe: async (script) => {
+        scripts.push(script)
+        return recorded
+      },
+    })
+    try {
+      const r = await other.request('model.load', {})
+      if (!r.ok) throw new Error(r.error.message)
+      expect(r.value.provider).toBe('cpu')
+      const webgpu = r.value.skippedProviders.find((s) => s.provider === 'webgpu')
+      // Where WebGPU cannot even be tried (no Vulkan loader) there is nothing to probe.
+      const cannot = unavailableReason('webgpu')
+      if (cannot) expect({ scripts, reason: webgpu?.reason }).toEqual({ scripts: [], reason: cannot })
+      else {
+        expect(scripts).toHaveLength(1)
+        expect(scripts[0]).toContain("executionProviders: ['webgpu']")
+        expect(webgpu?.reason).toMatch(/^its adapter, SwiftShader, runs on the CPU/)
+      }
+    } finally {
+      await other.close()
+    }
   })
 })

@@ -3,7 +3,8 @@
  * loader, schema, file matcher and icon resolver (app-builder-lib, electron-builder's engine, pinned by it)
  * run over our files.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 
 import type { Configuration, PlatformSpecificBuildOptions } from 'app-builder-lib'
@@ -179,6 +180,49 @@ describe('electron-builder configuration', () => {
         mimeType: 'application/x-onnx',
       }),
     ])
+  })
+
+  it('flips the fuses: no running as Node, no NODE_OPTIONS or --inspect, the app only from a checked asar', async () => {
+    // electron-builder's own translation of `electronFuses`, applied by @electron/fuses to a stand-in for the
+    // binary: the sentinel, wire version 1, eight fuses as Electron ships them ('1' on, '0' off).
+    const { FuseV1Options, FuseVersion, flipFuses, getCurrentFuseWire } = await import('@electron/fuses')
+    const { PlatformPackager } = await import('app-builder-lib')
+    // generateFuseConfig is private in its typings; it uses no instance state.
+    const fuses = await (PlatformPackager.prototype as any).generateFuseConfig.call({}, config.electronFuses)
+    expect(fuses.version).toBe(FuseVersion.V1)
+    const binary = join(mkdtempSync(join(tmpdir(), 'stepwise-fuses-')), 'electron')
+    writeFileSync(
+      binary,
+      Buffer.concat([
+        Buffer.from('ELF...dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX'),
+        Buffer.from([1, 8]),
+        Buffer.from('10110001'),
+      ]),
+    )
+    await flipFuses(binary, fuses)
+    const wire = await getCurrentFuseWire(binary)
+    const state = (fuse: number) => String.fromCharCode(wire[fuse as keyof typeof wire] as number)
+    expect({
+      RunAsNode: state(FuseV1Options.RunAsNode),
+      EnableNodeOptionsEnvironmentVariable: state(FuseV1Options.EnableNodeOptionsEnvironmentVariable),
+      EnableNodeCliInspectArguments: state(FuseV1Options.EnableNodeCliInspectArguments),
+      EnableEmbeddedAsarIntegrityValidation: state(FuseV1Options.EnableEmbeddedAsarIntegrityValidation),
+      OnlyLoadAppFromAsar: state(FuseV1Options.OnlyLoadAppFromAsar),
+      EnableCookieEncryption: state(FuseV1Options.EnableCookieEncryption),
+      // The page is served on app://, never file://.
+      GrantFileProtocolExtraPrivileges: state(FuseV1Options.GrantFileProtocolExtraPrivileges),
+      // Left as Electron ships it.
+      LoadBrowserProcessSpecificV8Snapshot: state(FuseV1Options.LoadBrowserProcessSpecificV8Snapshot),
+    }).toEqual({
+      RunAsNode: '0',
+      EnableNodeOptionsEnvironmentVariable: '0',
+      EnableNodeCliInspectArguments: '0',
+      EnableEmbeddedAsarIntegrityValidation: '1',
+      OnlyLoadAppFromAsar: '1',
+      EnableCookieEncryption: '1',
+      GrantFileProtocolExtraPrivileges: '0',
+      LoadBrowserProcessSpecificV8Snapshot: '0',
+    })
   })
 
   it('does not rebuild native modules: onnxruntime-node is a prebuilt N-API addon', () => {

@@ -1,0 +1,98 @@
+/**
+ * A request checked against the model where the two meet (the planner calls this before anything runs):
+ * image sizes the graph can take and the machine can hold, seeds that stay exact, a steps offset inside
+ * the schedule. Each refusal says what was asked and what the model allows.
+ */
+import { totalmem } from 'node:os'
+
+import { DYNAMIC_SIZE_MULTIPLE, MAX_IMAGE_SIDE, MODEL_BYTES_PER_PIXEL } from '../../src-shared/limits'
+import type { SamplerConfig, Shape } from '../../src-shared/parameters'
+import { EngineError } from './errors'
+
+/** What the checks need to know of the model. */
+export interface CheckedModel {
+  name: string
+  /** The height and width the graph fixes (undefined where a dimension is dynamic). */
+  graph: { height?: number; width?: number }
+  /** The size it was trained at (from the graph, its metadata, or assumed). */
+  trainedSize: { height: number; width: number }
+  trainSteps: number
+}
+
+export interface CheckedRequest {
+  shape: Shape
+  seed: number
+  sampler: Pick<SamplerConfig, 'stepsOffset'>
+  /** Guidance runs the batch twice in one model call. */
+  guided: boolean
+}
+
+const bad = (message: string) => new EngineError('bad-argument', message)
+
+const GIB = 1024 ** 3
+const gib = (bytes: number) => `${(bytes / GIB).toFixed(bytes < 10 * GIB ? 1 : 0)} GiB`
+
+export function checkRequest(model: CheckedModel, req: CheckedRequest, memoryBytes = totalmem()): void {
+  checkSide(model, 'height', req.shape.height)
+  checkSide(model, 'width', req.shape.width)
+  checkModelCallMemory(req, memoryBytes)
+  // Subtracting keeps the comparison exact: past 2^53, seed + batch - 1 rounds.
+  if (req.seed > Number.MAX_SAFE_INTEGER - (req.shape.batch - 1)) {
+    const top = Number.MAX_SAFE_INTEGER
+    throw bad(
+      `seed ${req.seed} with batch ${req.shape.batch}: image k uses seed + k, and the last is past ${top}, ` +
+        `the largest exact integer; use a seed up to ${top - req.shape.batch + 1}`,
+    )
+  }
+  const offset = req.sampler.stepsOffset
+  if (!Number.isInteger(offset) || offset < 0 || offset >= model.trainSteps) {
+    throw bad(
+      `steps offset ${offset}: ${model.name} has ${model.trainSteps} training timesteps, so it must be in [0, ${model.trainSteps - 1}]`,
+    )
+  }
+}
+
+/**
+ * A dimension the graph fixes takes only that size. A dynamic one takes the model's own size or a
+ * multiple of DYNAMIC_SIZE_MULTIPLE (a U-Net halves the image three times and joins the halves back)
+ * up to MAX_IMAGE_SIDE.
+ */
+function checkSide(model: CheckedModel, side: 'height' | 'width', value: number) {
+  const fixed = model.graph[side]
+  if (fixed !== undefined) {
+    if (value !== fixed) {
+      const { height, width } = model.graph
+      const size =
+        height === width
+          ? `${height}x${width} images`
+          : `images of height ${height ?? 'any'} and width ${width ?? 'any'}`
+      throw bad(`${side} ${value}: ${model.name}'s graph takes ${size} only`)
+    }
+    return
+  }
+  if (value === model.trainedSize[side]) return
+  if (
+    !Number.isInteger(value) ||
+    value < DYNAMIC_SIZE_MULTIPLE ||
+    value > MAX_IMAGE_SIDE ||
+    value % DYNAMIC_SIZE_MULTIPLE
+  )
+    throw bad(
+      `${side} ${value}: ${model.name} takes its own ${model.trainedSize[side]} or a multiple of ${DYNAMIC_SIZE_MULTIPLE} ` +
+        `from ${DYNAMIC_SIZE_MULTIPLE} to ${MAX_IMAGE_SIDE}`,
+    )
+}
+
+/** One model call holds about MODEL_BYTES_PER_PIXEL for each pixel of its batch (twice the batch when guided). */
+function checkModelCallMemory(req: CheckedRequest, memoryBytes: number) {
+  const { batch, height, width } = req.shape
+  const images = batch * (req.guided ? 2 : 1)
+  const needs = images * height * width * MODEL_BYTES_PER_PIXEL
+  if (needs > memoryBytes) {
+    throw bad(
+      `${batch} image(s) of ${width}x${height}${req.guided ? ' with guidance (twice the batch a call)' : ''}: ` +
+        `one model call would need about ${gib(needs)} of memory (${MODEL_BYTES_PER_PIXEL / 1024} KiB a pixel) ` +
+        `and this machine has ${gib(memoryBytes)}; ask for fewer or smaller images`,
+    )
+  }
+}
