@@ -20,3 +20,13 @@ export const MAX_EXPORT_RUNS = 64
 /** A comparison shows this many variants of one run side by side. */
 export const MIN_VARIANTS = 2
 export const MAX_VARIANTS = 4
+
+/** Largest message one WebSocket of the browser host takes (a request with a dropped image is the largest). */
+export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+
+/**
+ * How long the browser host keeps a page's runs going after its last socket closed. A reload takes well
+ * under a second and the page's reconnection attempts come at 0.25, 0.75, 1.75, 3.75 and 8.75 s: half a
+ * minute covers those and a restarted SSH tunnel, and a closed tab still stops costing the GPU soon.
+ */
+export const DISCONNECT_GRACE_MS = 30_000

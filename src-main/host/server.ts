@@ -41,6 +41,8 @@ export interface HostOptions {
   /** A fixed token (tests); default a fresh random one. */
   token?: string
   maxUploadBytes?: number
+  /** How long a page's runs outlive its last socket (DISCONNECT_GRACE_MS by default). */
+  disconnectGraceMs?: number
   /** An engine to use instead of starting one (closed with the host all the same). */
   engine?: EngineClient
   log?: (line: string) => void
@@ -97,7 +99,11 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
     save: (files) => exports.save(files),
     remember: (path) => !uploads.holds(resolve(path)),
   })
-  const hub = createSocketHub(shell, engine, (card) => log(providerNote(card)))
+  const hub = createSocketHub(shell, engine, {
+    onModelLoaded: (card) => log(providerNote(card)),
+    graceMs: options.disconnectGraceMs,
+    log,
+  })
   let port = 0
 
   // Headers of every answer: the token must never leak through a Referer, nor the page be framed.
@@ -140,6 +146,8 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
   })
 
   server.on('upgrade', (req, socket, head) => {
+    // A client that resets the connection before its answer must not take the host along.
+    socket.on('error', () => socket.destroy())
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const allowed =
       url.pathname === '/ws' &&

@@ -27,9 +27,28 @@ const randomId = () =>
 /** The page URL's token (as printed by the host); absent, the host's cookie set when the URL was opened does. */
 const tokenOf = (where: Location) => new URLSearchParams(where.search).get('token') ?? undefined
 
+const CLIENT_KEY = 'stepwise-client'
+
+/**
+ * This tab's name for the host, which sends its runs' events here and keeps them going through a reload:
+ * sessionStorage lives as long as the tab. Without it (storage off, tests in Node) each load is a new page.
+ */
+function clientId(): string {
+  try {
+    const kept = sessionStorage.getItem(CLIENT_KEY)
+    if (kept) return kept
+    const id = randomId()
+    sessionStorage.setItem(CLIENT_KEY, id)
+    return id
+  } catch {
+    return randomId()
+  }
+}
+
 export function connectBrowserHost(where: Location = location): StepwiseApi {
   const token = tokenOf(where)
-  const socketUrl = `${where.protocol === 'https:' ? 'wss' : 'ws'}://${where.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`
+  const query = new URLSearchParams({ client: clientId(), ...(token ? { token } : {}) })
+  const socketUrl = `${where.protocol === 'https:' ? 'wss' : 'ws'}://${where.host}/ws?${query}`
   const pending = new Map<number, (result: Result<unknown>) => void>()
   /** Requests made while the socket is not open, sent when it opens (or failed when the attempt fails). */
   let queued: { id: number; bytes: Uint8Array<ArrayBuffer> }[] = []

@@ -1,122 +1,33 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { createServer, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { WebSocket } from 'ws'
 
 import { defaultModelPath } from '../../../src-main/engine/model/default-model'
-import { type Host, startHost } from '../../../src-main/host/server'
 import { createUploads } from '../../../src-main/host/uploads'
-import type {
-  Channel,
-  EventName,
-  Events,
-  ModelCard,
-  Result,
-  SampleStarted,
-  Settings,
-} from '../../../src-preload/contract'
-import { decodeMessage, encodeMessage, type WireMessage } from '../../../src-preload/wire'
+import type { Events, ModelCard, SampleStarted, Settings } from '../../../src-preload/contract'
+import { connect as connectTo, http as httpTo, startTestHost, type TestHost, value } from './test-host'
 
-let host: Host
-let temp: string
+let host: TestHost
 let settingsDir: string
 let outDir: string
-const logged: string[] = []
+let logged: string[]
 
 beforeAll(async () => {
-  temp = mkdtempSync(join(tmpdir(), 'stepwise-host-'))
-  // A stand-in renderer: these tests are about the host, the e2e tests serve the real build.
-  const rendererDir = join(temp, 'renderer')
-  mkdirSync(join(rendererDir, 'assets'), { recursive: true })
-  writeFileSync(
-    join(rendererDir, 'index.html'),
-    '<!doctype html><title>Stepwise</title><script type="module" src="/assets/app.js"></script>',
-  )
-  writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log("hi")')
-  settingsDir = join(temp, 'settings')
-  outDir = join(temp, 'exports')
-  host = await startHost({ port: 0, rendererDir, settingsDir, outDir, log: (line) => logged.push(line) })
+  host = await startTestHost()
+  ;({ settingsDir, outDir, logged } = host)
 })
 
 afterAll(async () => {
   await host?.close()
 })
 
-interface Answer {
-  status: number
-  headers: Record<string, string | string[] | undefined>
-  body: Buffer
-}
+const http = (method: string, path: string, headers: Record<string, string> = {}, body?: Buffer | string) =>
+  httpTo(host.port, method, path, headers, body)
 
-function http(
-  method: string,
-  path: string,
-  headers: Record<string, string> = {},
-  body?: Buffer | string,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: host.port, method, path, headers }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
-    })
-    req.on('error', reject)
-    req.end(body)
-  })
-}
-
-/** A client of the contract over the host's WebSocket, as the page's browser-api is. */
-async function connect(headers: Record<string, string> = {}, token = host.token) {
-  const ws = new WebSocket(`ws://127.0.0.1:${host.port}/ws?token=${token}`, { headers })
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve())
-    ws.once('error', reject)
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade answered ${res.statusCode}`)))
-  })
-  const pending = new Map<number, (r: Result<unknown>) => void>()
-  const events: { event: EventName; payload: unknown }[] = []
-  const waiters: (() => void)[] = []
-  ws.on('message', (data: Buffer) => {
-    const m = decodeMessage(data)
-    if (m.kind === 'response') pending.get(m.id)?.(m.result)
-    if (m.kind === 'event') {
-      events.push({ event: m.event, payload: m.payload })
-      waiters.forEach((w) => w())
-    }
-  })
-  let nextId = 1
-  return {
-    ws,
-    events,
-    request<T>(channel: Channel, payload: unknown): Promise<Result<T>> {
-      const id = nextId++
-      return new Promise((resolve) => {
-        pending.set(id, resolve as (r: Result<unknown>) => void)
-        ws.send(encodeMessage({ kind: 'request', id, channel, payload } as WireMessage))
-      })
-    },
-    /** Resolves once an event of this name passes the test. */
-    until<E extends EventName>(event: E, test: (p: Events[E]) => boolean): Promise<Events[E]> {
-      return new Promise((resolve) => {
-        const check = () => {
-          const hit = events.find((e) => e.event === event && test(e.payload as Events[E]))
-          if (hit) resolve(hit.payload as Events[E])
-        }
-        waiters.push(check)
-        check()
-      })
-    },
-  }
-}
-
-const value = <T>(r: Result<T>): T => {
-  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`)
-  return r.value
-}
+const connect = (headers: Record<string, string> = {}, token = host.token) => connectTo(host, { headers, token })
 
 const upgradeStatus = (headers: Record<string, string>, token = host.token) =>
   connect(headers, token).then(
