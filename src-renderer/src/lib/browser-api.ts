@@ -24,8 +24,18 @@ const lost = (message: string): { ok: false; error: { code: 'runtime-error'; mes
 const randomId = () =>
   Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('')
 
-/** The page URL's token (as printed by the host); absent, the host's cookie set when the URL was opened does. */
+/**
+ * The token, where the page's URL carries it: only outside a browser (tests). A browser is sent on from the
+ * printed URL to the page's own path, which the host's cookie (HttpOnly) lets in.
+ */
 const tokenOf = (where: Location) => new URLSearchParams(where.search).get('token') ?? undefined
+
+/** A URL of the host relative to the page's own path ("/<prefix>/"), where the cookie goes. */
+const hostUrl = (where: Location, path: string, protocol = where.protocol) => {
+  const url = new URL(path, where.href)
+  url.protocol = protocol
+  return url.href
+}
 
 const CLIENT_KEY = 'stepwise-client'
 
@@ -48,7 +58,7 @@ function clientId(): string {
 export function connectBrowserHost(where: Location = location): StepwiseApi {
   const token = tokenOf(where)
   const query = new URLSearchParams({ client: clientId(), ...(token ? { token } : {}) })
-  const socketUrl = `${where.protocol === 'https:' ? 'wss' : 'ws'}://${where.host}/ws?${query}`
+  const socketUrl = hostUrl(where, `ws?${query}`, where.protocol === 'https:' ? 'wss:' : 'ws:')
   const pending = new Map<number, (result: Result<unknown>) => void>()
   /** Requests made while the socket is not open, sent when it opens (or failed when the attempt fails). */
   let queued: { id: number; bytes: Uint8Array<ArrayBuffer> }[] = []
@@ -147,7 +157,7 @@ export function connectBrowserHost(where: Location = location): StepwiseApi {
   /** One file to the host; answers the folder or file path of the top-level item it belongs to. */
   const upload = async (batch: string, dropped: DroppedFile): Promise<{ top: string; name: string }> => {
     const parts = dropped.relativePath ? dropped.relativePath.split('/') : [dropped.file.name]
-    const url = `${where.protocol}//${where.host}/upload/${batch}/${parts.map(encodeURIComponent).join('/')}`
+    const url = hostUrl(where, `upload/${batch}/${parts.map(encodeURIComponent).join('/')}`)
     const response = await fetch(url, {
       method: 'PUT',
       body: dropped.file,

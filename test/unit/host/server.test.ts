@@ -36,25 +36,42 @@ const upgradeStatus = (headers: Record<string, string>, token = host.token) =>
   )
 
 describe('the browser host lets in only the printed URL', () => {
-  it('the page: 403 without or with a wrong token, 200 with it, and a cookie for the page’s assets', async () => {
+  it('the printed URL: 403 without or with a wrong token, else on to the page’s own path with a cookie', async () => {
     expect((await http('GET', '/')).status).toBe(403)
     expect((await http('GET', '/?token=wrong')).status).toBe(403)
     expect((await http('GET', '/assets/app.js')).status).toBe(403)
-    const page = await http('GET', `/?token=${host.token}`)
+    const opened = await http('GET', `/?token=${host.token}`)
+    expect(opened.status).toBe(303)
+    const prefix = String(opened.headers.location).replace(/\/$/, '')
+    // 128 random bits, new at each start: the only path the cookie is sent to.
+    expect(prefix).toMatch(/^\/[A-Za-z0-9_-]{22}$/)
+    const [cookie, ...attributes] = String(opened.headers['set-cookie']).split('; ')
+    expect(cookie).toBe(`stepwise-${host.port}=${host.token}`)
+    expect(attributes.sort()).toEqual(['HttpOnly', `Path=${prefix}`, 'SameSite=Strict'])
+    expect(opened.headers['referrer-policy']).toBe('no-referrer')
+
+    const page = await http('GET', `${prefix}/`, { cookie })
     expect(page.status).toBe(200)
     expect(page.body.toString()).toContain('<title>Stepwise</title>')
     expect(page.headers['content-security-policy']).toContain("connect-src 'self' ws://127.0.0.1:*")
-    expect(page.headers['referrer-policy']).toBe('no-referrer')
-    const cookie = String(page.headers['set-cookie']).split(';')[0]
-    const asset = await http('GET', '/assets/app.js', { cookie })
+    expect(page.headers['set-cookie']).toBeUndefined()
+    const asset = await http('GET', `${prefix}/assets/app.js`, { cookie })
     expect(asset.status).toBe(200)
     expect(asset.body.toString()).toBe('console.log("hi")')
-    expect((await http('GET', '/assets/app.js', { cookie: cookie.replace(/=.*/, '=nope') })).status).toBe(403)
+    expect((await http('GET', `${prefix}`, { cookie })).headers.location).toBe(`${prefix}/`)
+    // The cookie lets in nothing outside the prefix, and a wrong one nothing at all.
+    expect((await http('GET', '/assets/app.js', { cookie })).status).toBe(403)
+    expect((await http('GET', `${prefix}/assets/app.js`, { cookie: cookie.replace(/=.*/, '=nope') })).status).toBe(403)
+    // The page's socket under the prefix, with the cookie alone.
+    const socket = await connectTo({ port: host.port, token: '' }, { headers: { cookie }, path: `${prefix}/ws` })
+    await socket.close()
+    // The favicon a browser asks for at the root, where no cookie goes: nothing, and no error.
+    expect((await http('GET', '/favicon.ico')).status).toBe(204)
   })
 
   it('refuses another host name (DNS rebinding) even with the token', async () => {
     expect((await http('GET', `/?token=${host.token}`, { host: `evil.example:${host.port}` })).status).toBe(403)
-    expect((await http('GET', `/?token=${host.token}`, { host: `localhost:${host.port}` })).status).toBe(200)
+    expect((await http('GET', `/?token=${host.token}`, { host: `localhost:${host.port}` })).status).toBe(303)
   })
 
   it('the WebSocket: the token and a same-origin (or no) Origin', async () => {

@@ -73,14 +73,19 @@ export function http(
 
 export type Client = Awaited<ReturnType<typeof connect>>
 
-/** A client of the contract over the host's WebSocket; `query` is added to the socket URL (e.g. client=...). */
+/**
+ * A client of the contract over the host's WebSocket at `path` (default /ws); `query` is added to the socket
+ * URL (e.g. client=...), and the token too unless it is ''.
+ */
 export async function connect(
   host: Pick<Host, 'port' | 'token'>,
-  options: { headers?: Record<string, string>; token?: string; query?: string } = {},
+  options: { headers?: Record<string, string>; token?: string; query?: string; path?: string } = {},
 ) {
   const token = options.token ?? host.token
-  const query = options.query ? `&${options.query}` : ''
-  const ws = new WebSocket(`ws://127.0.0.1:${host.port}/ws?token=${token}${query}`, { headers: options.headers })
+  const query = new URLSearchParams(options.query)
+  if (token) query.set('token', token)
+  const url = `ws://127.0.0.1:${host.port}${options.path ?? '/ws'}?${query}`
+  const ws = new WebSocket(url, { headers: options.headers })
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve())
     ws.once('error', reject)
