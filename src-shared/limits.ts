@@ -30,3 +30,12 @@ export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024
  * minute covers those and a restarted SSH tunnel, and a closed tab still stops costing the GPU soon.
  */
 export const DISCONNECT_GRACE_MS = 30_000
+
+/** The largest model file dropped into the browser host: any U-Net worth sampling on a laptop. */
+export const MAX_UPLOAD_BYTES = 2 * 1024 ** 3
+
+/**
+ * All of one browser host's uploads together (`serve --upload-quota-gib` changes it): two of the largest
+ * files, or a diffusers folder and its variants, before the temp folder fills the disk.
+ */
+export const DEFAULT_UPLOAD_QUOTA_BYTES = 4 * 1024 ** 3

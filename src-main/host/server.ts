@@ -30,7 +30,7 @@ import { exportFolder } from './exports'
 import { RENDERER_OUT } from './renderer-build'
 import { createSocketHub } from './sockets'
 import { serveFile } from './static-files'
-import { createUploads, MAX_UPLOAD_BYTES } from './uploads'
+import { createUploads } from './uploads'
 
 export interface HostOptions {
   /** 0 (the default) picks a free port. */
@@ -43,7 +43,9 @@ export interface HostOptions {
   rendererDir?: string
   /** A fixed token (tests); default a fresh random one. */
   token?: string
+  /** The largest upload (MAX_UPLOAD_BYTES by default) and all uploads together (DEFAULT_UPLOAD_QUOTA_BYTES). */
   maxUploadBytes?: number
+  uploadQuotaBytes?: number
   /** How long a page's runs outlive its last socket (DISCONNECT_GRACE_MS by default). */
   disconnectGraceMs?: number
   /** An engine to use instead of starting one (closed with the host all the same). */
@@ -95,13 +97,15 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
   })
   if (settings.setAside) log(`Stepwise: the settings file was damaged; it was moved to ${settings.setAside}`)
   const exports = exportFolder(options.outDir ?? DEFAULT_OUT_DIR)
-  const uploads = await createUploads({ maxBytes: options.maxUploadBytes ?? MAX_UPLOAD_BYTES })
+  const uploads = await createUploads({ maxBytes: options.maxUploadBytes, quotaBytes: options.uploadQuotaBytes })
   const engine = options.engine ?? startEngine()
   const shell = createShell({
     engine,
     settings,
     save: (files) => exports.save(files),
     remember: (path) => !uploads.holds(resolve(path)),
+    // The page names uploads relative to their folder: the temp folder's path is none of its business.
+    paths: { open: (path) => uploads.resolve(path) ?? path, show: uploads.hide },
   })
   const hub = createSocketHub(shell, engine, {
     onModelLoaded: (card) => log(providerNote(card)),

@@ -29,6 +29,11 @@ export interface ShellPorts {
   defaultModelPath?: string
   /** Whether a loaded model belongs in the recent list (not, say, a temporary upload). Default: yes. */
   remember?(path: string): boolean
+  /**
+   * Model paths as the page names them and as the engine opens them, where they differ (the browser host's
+   * uploads): `open` turns the page's into the engine's, `show` the engine's back in an answer's text.
+   */
+  paths?: { open(path: string): string; show(text: string): string }
 }
 
 export interface Shell {
@@ -50,10 +55,14 @@ export function createShell(ports: ShellPorts): Shell {
 
   const loadModel = async (request: ModelLoadRequest): Promise<Result<ModelCard>> => {
     const providers = request.providers ?? providersFor(settings.get().provider)
-    const path = request.path ?? ports.defaultModelPath
+    const path = request.path === undefined ? ports.defaultModelPath : (ports.paths?.open(request.path) ?? request.path)
     const result = await engine.request('model.load', { path, providers })
-    if (result.ok && request.path && (ports.remember?.(request.path) ?? true)) settings.rememberModel(request.path)
-    return result
+    if (result.ok && path && request.path && (ports.remember?.(path) ?? true)) settings.rememberModel(path)
+    const show = ports.paths?.show
+    if (!show) return result
+    return result.ok
+      ? { ok: true, value: { ...result.value, path: show(result.value.path), onnxPath: show(result.value.onnxPath) } }
+      : { ok: false, error: { ...result.error, message: show(result.error.message) } }
   }
 
   const handlers: { [C in Exclude<Channel, 'model.load'>]?: (request: never) => Promise<Result<unknown>> } = {
