@@ -144,7 +144,13 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
       return uploads.receive(req, res, rawPath.slice('/upload/'.length))
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'method not allowed')
     if (pathname.startsWith('/exports/')) {
-      if (await exports.download(decodeURIComponent(pathname.slice('/exports/'.length)), res)) return
+      let name: string
+      try {
+        name = decodeURIComponent(pathname.slice('/exports/'.length))
+      } catch {
+        return refuse(res, 400, 'Stepwise: that export name is not valid percent-encoding')
+      }
+      if (await exports.download(name, res)) return
       return refuse(res, 404, 'no such export')
     }
     // The page's relative links (./assets/...) resolve under the prefix only from "/<prefix>/".

@@ -15,6 +15,7 @@ import {
   type Result,
 } from '../../src-preload/contract'
 import type { ProviderName } from '../../src-shared/names'
+import { toErrorData } from '../engine/errors'
 import type { SettingsStore } from '../settings'
 import type { EngineClient } from './engine-client'
 
@@ -93,14 +94,7 @@ export function createShell(ports: ShellPorts): Shell {
         )
         return { ok: true, value: { paths } }
       } catch (e) {
-        const error = e as { code?: string; message?: string }
-        return {
-          ok: false,
-          error: {
-            code: error.code === 'file-exists' ? 'file-exists' : 'runtime-error',
-            message: error.message ?? String(e),
-          },
-        }
+        return { ok: false, error: toErrorData(e) }
       }
     },
   }

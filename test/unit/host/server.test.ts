@@ -163,6 +163,10 @@ describe('the contract over the WebSocket', () => {
     expect(download.status).toBe(200)
     expect(download.body).toEqual(png)
     expect((await http('GET', '/exports/seed-3.png')).status).toBe(403)
+    // A name that is not valid percent-encoding: a plain refusal, not a server error.
+    const malformed = await http('GET', `/exports/%E0%A4%A?token=${host.token}`)
+    expect(malformed.status).toBe(400)
+    expect(malformed.body.toString()).toMatch(/not valid percent-encoding/)
   })
 
   it('loads an uploaded model without adding it to the recent models', async () => {
