@@ -39,3 +39,16 @@ export const MAX_UPLOAD_BYTES = 2 * 1024 ** 3
  * files, or a diffusers folder and its variants, before the temp folder fills the disk.
  */
 export const DEFAULT_UPLOAD_QUOTA_BYTES = 4 * 1024 ** 3
+
+/**
+ * Largest image decoded for a noise preview or an init image: 4096 x 4096, more than a 12-megapixel
+ * photo. Models see a few hundred pixels a side, and the size is checked in the file's header first.
+ */
+export const MAX_IMAGE_PIXELS = 4096 * 4096
+
+/**
+ * Largest image file a page sends over the socket (a PNG to restore parameters from, an image to noise):
+ * any 8-bit RGB image within MAX_IMAGE_PIXELS fits even uncompressed (48 MiB), and a quarter of
+ * MAX_MESSAGE_BYTES leaves room for what else the message holds. Larger files are refused in the page.
+ */
+export const MAX_IMAGE_BYTES = 64 * 1024 * 1024
