@@ -14,7 +14,7 @@ import { z } from 'zod'
 import type { StepStats } from '../src-shared/diagnostics'
 import type { ErrorData } from '../src-shared/errors'
 import { EXPORT_KINDS, type ExportRequest } from '../src-shared/exports'
-import { MAX_BATCH, MAX_EXPORT_RUNS, MAX_GIF_FRAMES, MAX_TRAIN_STEPS } from '../src-shared/limits'
+import { MAX_BATCH, MAX_EXPORT_RUNS, MAX_GIF_FRAMES, MAX_IMAGE_BYTES, MAX_TRAIN_STEPS } from '../src-shared/limits'
 import type { MetadataKey, MetadataSource, ProviderNote } from '../src-shared/model'
 import {
   GIF_VIEWS,
@@ -65,6 +65,10 @@ const same = <A, B>(ok: Same<A, B>) => ok
 const unitInterval = z.number().gt(0).lt(1)
 const seed = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 const runId = z.string().min(1)
+/** An image file's bytes (the page refuses larger files before sending them). */
+const imageBytes = z
+  .instanceof(ArrayBuffer)
+  .refine((b) => b.byteLength <= MAX_IMAGE_BYTES, `larger than ${MAX_IMAGE_BYTES / 1024 ** 2} MiB`)
 
 // ---- request payloads ------------------------------------------------------------------------
 
@@ -161,7 +165,7 @@ export interface NoisePreviewRequest {
   seed: number
 }
 export const noisePreviewRequest = z.object({
-  image: z.object({ name: z.string().min(1), bytes: z.instanceof(ArrayBuffer) }),
+  image: z.object({ name: z.string().min(1), bytes: imageBytes }),
   timesteps: z.array(z.number().int().min(0)).min(1).max(256),
   schedules: z.array(z.enum(SCHEDULES)).min(1).optional(),
   seed,
@@ -174,7 +178,7 @@ export interface PngReadRequest {
 }
 export const pngReadRequest = z.object({
   name: z.string().min(1),
-  bytes: z.instanceof(ArrayBuffer),
+  bytes: imageBytes,
 }) satisfies z.ZodType<PngReadRequest>
 
 /** The parameters Stepwise embeds in a PNG (its `stepwise` text chunk), as far as the UI restores them. */

@@ -4,7 +4,7 @@
  */
 import type { Command } from '../../../src-preload/contract'
 import { api } from './api'
-import { isPng, readDrop, readPicked } from './drop'
+import { imageTooLarge, isPng, readDrop, readPicked } from './drop'
 import { exporter } from './export.svelte'
 import { history } from './history.svelte'
 import { model } from './model.svelte'
@@ -118,6 +118,8 @@ export async function acceptPicked(list: FileList | null): Promise<void> {
 }
 
 export async function restoreFromPng(file: File): Promise<void> {
+  const tooLarge = imageTooLarge(file)
+  if (tooLarge) return toasts.error(tooLarge)
   const bytes = await file.arrayBuffer()
   const r = await api.invoke('png.read', { name: file.name, bytes })
   if (!r.ok) {

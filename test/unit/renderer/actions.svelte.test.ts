@@ -240,6 +240,17 @@ describe('PNGs and drops', () => {
     expect(r.toasts.items.at(-1)).toMatchObject({ kind: 'error', message: 'b.png has no Stepwise parameters' })
   })
 
+  it('a PNG larger than MAX_IMAGE_BYTES is refused in the page, never read nor sent', async () => {
+    const huge = png('huge.png')
+    Object.defineProperty(huge, 'size', { value: 300 * 1024 ** 2 })
+    huge.arrayBuffer = () => Promise.reject(new Error('read'))
+    await r.restoreFromPng(huge)
+    expect(r.api.calls).toEqual([])
+    expect(r.toasts.items).toMatchObject([
+      { kind: 'error', message: 'huge.png is 300 MiB; images dropped here may be up to 64 MiB' },
+    ])
+  })
+
   it('a drop: PNGs restore parameters, the rest is offered to the engine as a model', async () => {
     await loadModel()
     r.api.answer('png.read', ok(pngParameters('tiny')))
