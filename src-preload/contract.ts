@@ -212,15 +212,15 @@ export type LastParameters = z.infer<typeof lastParameters>
 export const MAX_RECENT_MODELS = 10
 
 /**
- * Settings kept between sessions (electron-store in the app, a JSON file for the browser host). Every
- * field falls back to its default on its own when the stored value is bad, so one bad field never costs
- * the rest.
+ * Settings kept between sessions (electron-store in the app, a JSON file for the browser host). A value
+ * that breaks this schema is reset to its default on its own (src-main/settings.ts repairs the file field
+ * by field), so one bad field never costs the rest.
  */
 export const settingsSchema = z.object({
-  parameters: lastParameters.catch({}),
-  recentModels: z.array(z.string().min(1)).max(MAX_RECENT_MODELS).catch([]),
+  parameters: lastParameters.default({}),
+  recentModels: z.array(z.string().min(1)).max(MAX_RECENT_MODELS).default([]),
   /** 'auto' tries the platform's order (cuda/dml/coreml, webgpu, cpu); otherwise this one first, cpu after. */
-  provider: z.enum(PROVIDER_CHOICES).catch('auto'),
+  provider: z.enum(PROVIDER_CHOICES).default('auto'),
   windowBounds: z
     .object({
       x: z.number().int(),
@@ -229,11 +229,16 @@ export const settingsSchema = z.object({
       height: z.number().int().min(200),
       maximized: z.boolean(),
     })
-    .optional()
-    .catch(undefined),
+    .optional(),
 })
 export type Settings = z.infer<typeof settingsSchema>
 export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({})
+
+/** settings.get's answer: the settings and, the first time only, what was wrong with the file at start. */
+export interface SettingsAnswer extends Settings {
+  /** For the user: what was reset and where the original file was kept. */
+  problem?: string
+}
 
 /** What the renderer may change (recent models and window bounds are the shell's to keep). */
 export const settingsSetRequest = z.object({
@@ -364,7 +369,7 @@ export interface ShellRequests {
   'export.save': { request: ExportRequest; response: { paths: string[] } }
   /** The Open Model... dialog, then model.load; null when the user cancelled (Electron only). */
   'model.open': { request: Empty; response: ModelCard | null }
-  'settings.get': { request: Empty; response: Settings }
+  'settings.get': { request: Empty; response: SettingsAnswer }
   'settings.set': { request: SettingsSetRequest; response: Settings }
 }
 

@@ -95,7 +95,7 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
     file: join(settingsDir, 'browser-host.json'),
     make: () => new Conf({ cwd: settingsDir, configName: 'browser-host', projectName: 'stepwise' }),
   })
-  if (settings.setAside) log(`Stepwise: the settings file was damaged; it was moved to ${settings.setAside}`)
+  if (settings.problem) log(`Stepwise: ${settings.problem}`)
   const exports = exportFolder(options.outDir ?? DEFAULT_OUT_DIR)
   const uploads = await createUploads({ maxBytes: options.maxUploadBytes, quotaBytes: options.uploadQuotaBytes })
   const engine = options.engine ?? startEngine()

@@ -53,6 +53,7 @@ const unavailable = (channel: string) =>
 
 export function createShell(ports: ShellPorts): Shell {
   const { engine, settings } = ports
+  let problem = settings.problem
 
   const loadModel = async (request: ModelLoadRequest): Promise<Result<ModelCard>> => {
     const providers = request.providers ?? providersFor(settings.get().provider)
@@ -67,7 +68,12 @@ export function createShell(ports: ShellPorts): Shell {
   }
 
   const handlers: { [C in Exclude<Channel, 'model.load'>]?: (request: never) => Promise<Result<unknown>> } = {
-    'settings.get': async () => ({ ok: true, value: settings.get() }),
+    'settings.get': async () => {
+      // What was wrong with the settings file goes to the first page that asks: it is said once.
+      const value = problem ? { ...settings.get(), problem } : settings.get()
+      problem = undefined
+      return { ok: true, value }
+    },
     'settings.set': async (patch: { parameters?: object; provider?: ProviderChoice }) => {
       const current = settings.get()
       return {

@@ -25,6 +25,8 @@ model.onLoad((card) => noise.adoptCard(card))
 /** First start: the last session's controls, the default model under them. */
 export async function startUp(): Promise<void> {
   const settings = await api.invoke('settings.get', {})
+  // A settings file with bad values was repaired (or set aside) at start: said here, once.
+  if (settings.ok && settings.value.problem) toasts.error(settings.value.problem)
   await model.load()
   if (settings.ok) parameters.restore(settings.value.parameters, model.card)
   else toasts.error(settings.error)

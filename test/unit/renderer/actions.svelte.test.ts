@@ -54,6 +54,15 @@ describe('startUp', () => {
     expect(r.isRestored()).toBe(true)
   })
 
+  it('says what was wrong with the settings file, when the host repaired it', async () => {
+    const problem = 'settings.json: a saved setting was invalid and reset to the default: parameters.batch (1e9)'
+    r.api.answer('settings.get', ok({ ...DEFAULT_SETTINGS, parameters: { seed: 3 }, problem }))
+    r.api.answer('model.load', ok(card()))
+    await r.startUp()
+    expect(r.toasts.items).toMatchObject([{ kind: 'error', message: problem }])
+    expect(r.parameters).toMatchObject({ seed: 3 })
+  })
+
   it('without the settings: the defaults, a toast, and persisting may begin', async () => {
     r.api.answer('settings.get', fail('settings unreadable'))
     r.api.answer('model.load', ok(card({ samplerDefaults: { steps: 40 } })))
