@@ -4,10 +4,13 @@
  *
  * Like the Electron preload it never rejects: a request the host cannot get or answer resolves with a
  * 'runtime-error'. When the socket drops it comes back by itself (with backoff); requests in flight then
- * fail, and runs in flight get a 'failed' event, since their remaining frames are lost with the socket.
+ * fail, and runs in flight get a 'failed' event here, since the frames sent meanwhile are lost with the
+ * socket. The host keeps such runs going while the page comes back within DISCONNECT_GRACE_MS (they land
+ * in the History, whole); their later events are not passed on, as a timeline with a gap.
  */
 import type { DroppedFile, EventName, Events, Result, StepwiseApi } from '../../../src-preload/contract'
 import { decodeMessage, encodeMessage, type WireMessage } from '../../../src-preload/wire'
+import { DISCONNECT_GRACE_MS } from '../../../src-shared/limits'
 
 /** Waits between reconnection attempts; the last one repeats. */
 const RETRY_DELAYS_MS = [250, 500, 1000, 2000, 5000]
@@ -65,6 +68,8 @@ export function connectBrowserHost(where: Location = location): StepwiseApi {
   const listeners = new Map<EventName, Set<Listener>>()
   /** Runs started and not yet done or failed: a lost socket loses their events, so they are failed here. */
   const activeRuns = new Set<string>()
+  /** Runs failed here when the socket dropped: the host may go on with them, their events stay out. */
+  const abandoned = new Set<string>()
   let nextId = 1
   let failures = 0
   let socket: WebSocket
@@ -94,7 +99,12 @@ export function connectBrowserHost(where: Location = location): StepwiseApi {
       resolve?.(message.result)
     } else if (message.kind === 'event') {
       const payload = message.payload as { runId?: string }
-      if ((message.event === 'done' || message.event === 'failed') && payload.runId) activeRuns.delete(payload.runId)
+      const ended = message.event === 'done' || message.event === 'failed'
+      if (payload.runId && abandoned.has(payload.runId)) {
+        if (ended) abandoned.delete(payload.runId)
+        return
+      }
+      if (ended && payload.runId) activeRuns.delete(payload.runId)
       emit(message.event, message.payload as never)
     }
   }
@@ -124,7 +134,11 @@ export function connectBrowserHost(where: Location = location): StepwiseApi {
         resolve(lost(why))
       }
       queued = []
-      for (const runId of activeRuns) emit('failed', { runId, error: lost(why).error })
+      const runWhy = `${why}; the run goes on in the host if this page is back within ${DISCONNECT_GRACE_MS / 1000} s (see the History)`
+      for (const runId of activeRuns) {
+        abandoned.add(runId)
+        emit('failed', { runId, error: lost(runWhy).error })
+      }
       activeRuns.clear()
       const delay = RETRY_DELAYS_MS[Math.min(failures, RETRY_DELAYS_MS.length - 1)]
       failures++
