@@ -2,7 +2,7 @@
  * Stepwise's command line: parse arguments, call the engine, write files. Nothing the engine does not do.
  *   npm run -s cli -- inspect|schedule|timesteps|sample|compare|noise ...   (see README.md)
  */
-import { mkdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 
 import { providerLabel } from '../src-shared/model'
@@ -27,6 +27,7 @@ import {
 } from './cli/options'
 import { EngineError, toErrorData } from './engine/errors'
 import { encodeExport, exportFileNames } from './engine/export/runs'
+import { ensureFolder } from './engine/files'
 import { imageForModel } from './engine/image-input'
 import { defaultModelPath } from './engine/model/default-model'
 import { type Denoiser, loadModel } from './engine/model/load'
@@ -174,7 +175,7 @@ async function sampleCommand(v: Values) {
       ...(v.gif ? [{ kind: 'gif' as const, ...gifOptionsFrom(v) }] : []),
     ].map((e) => ({ ...e, runId: 'cli' }))
     const npy = v['save-npy'] ? ['samples.npy'] : []
-    await mkdir(v.out, { recursive: true })
+    await ensureFolder(v.out)
     await refuseExisting(v, [...exports.flatMap((e) => exportFileNames(e, first.parameters, request.batch)), ...npy])
 
     let plan = first

@@ -49,8 +49,8 @@ if (!app.requestSingleInstanceLock()) {
     file: join(userData, 'settings.json'),
     make: () => new Store({ name: 'settings', cwd: userData }),
   })
-  if (settings.setAside)
-    console.warn(`stepwise: the settings file was unreadable; set aside as ${settings.setAside}, defaults used`)
+  // The page shows it too (settings.get), once.
+  if (settings.problem) console.warn(`stepwise: ${settings.problem}`)
 
   // Its own build entry (electron.vite.config.ts), beside this file in out/main.
   const engine = startEngine({
@@ -123,19 +123,6 @@ if (!app.requestSingleInstanceLock()) {
       onClose: (windowBounds) => settings.update({ windowBounds }),
     })
     win.on('closed', () => (win = undefined))
-    if (settings.setAside) {
-      const detail = `It was set aside as ${settings.setAside}; Stepwise started with its default settings.`
-      win.once(
-        'ready-to-show',
-        () =>
-          win &&
-          void dialog.showMessageBox(win, {
-            type: 'warning',
-            message: 'Your Stepwise settings could not be read',
-            detail,
-          }),
-      )
-    }
   }
 
   app.on('second-instance', (_e, argv) => {

@@ -3,10 +3,16 @@
  * the window bounds, checked against the contract's schema. The app keeps them with electron-store, the
  * browser host with conf (electron-store's base, no electron): both are handed in as `make`.
  *
- * A settings file that is not JSON is set aside (renamed beside itself) and replaced with defaults; a field
- * with a bad value falls back to its default alone. Neither stops the app.
+ * Nothing in the file can stop the app or cost more than the values that are wrong:
+ * - a file that is not JSON is moved aside (`settings.corrupt-<time>.json`) and the defaults are used;
+ * - JSON that is not an object of settings (null, an array) is copied aside (`settings.invalid-<time>.json`)
+ *   and the defaults are used;
+ * - a bad value (a batch of 1e9, an unknown provider) is reset to its default alone, every valid field is
+ *   kept, and the original file is copied aside as well.
+ * `problem` says what happened, for the user: the shell hands it to the page once (settings.get).
  */
-import { existsSync, renameSync } from 'node:fs'
+import { copyFileSync, existsSync, readFileSync, renameSync } from 'node:fs'
+import { basename } from 'node:path'
 
 import { DEFAULT_SETTINGS, MAX_RECENT_MODELS, type Settings, settingsSchema } from '../src-preload/contract'
 
@@ -21,8 +27,10 @@ export interface SettingsStore {
   update(patch: Partial<Settings>): Settings
   /** Put a model first in the recent list (once, at most MAX_RECENT_MODELS kept). */
   rememberModel(path: string): Settings
-  /** Where a corrupt settings file was moved to, when it was. */
+  /** Where the settings file was moved or copied because something in it was wrong. */
   readonly setAside?: string
+  /** What was wrong with the settings file and what was done about it, in a sentence for the user. */
+  readonly problem?: string
 }
 
 export interface SettingsOptions {
@@ -32,18 +40,116 @@ export interface SettingsOptions {
   now?: () => Date
 }
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** A value as the message shows it: short, on one line. */
+const shown = (v: unknown): string => {
+  const json = JSON.stringify(v) ?? String(v)
+  return json.length > 40 ? `${json.slice(0, 37)}...` : json
+}
+
+/**
+ * Take out the value at `path`; when nothing is there (a required field is missing), its container goes
+ * instead. Answers the path taken out.
+ */
+function removeAt(root: Record<string, unknown>, path: PropertyKey[]): PropertyKey[] {
+  const parent = valueAt(root, path.slice(0, -1)) as Record<PropertyKey, unknown> | unknown[] | undefined
+  const key = path.at(-1)!
+  if ((parent as Record<PropertyKey, unknown> | undefined)?.[key] === undefined && path.length > 1)
+    return removeAt(root, path.slice(0, -1))
+  if (Array.isArray(parent)) parent.splice(Number(key), 1)
+  else if (parent) delete parent[key]
+  return path
+}
+
+const valueAt = (root: unknown, path: PropertyKey[]): unknown =>
+  path.reduce<unknown>((v, key) => (v as Record<PropertyKey, unknown> | undefined)?.[key], root)
+
+/** More bad values than a settings file has fields: not a settings file, whatever it says. */
+const MAX_REPAIRS = 1000
+
+const within = (inner: PropertyKey[], outer: PropertyKey[]) =>
+  outer.length < inner.length && outer.every((key, i) => key === inner[i])
+
+/**
+ * The settings in `raw` with each value that breaks the schema taken out, so that field alone gets its
+ * default; `reset` names each one with the value it had ("parameters.batch (1000000000)").
+ */
+export function repairSettings(raw: Record<string, unknown>): { settings: Settings; reset: string[] } {
+  const value = structuredClone(raw)
+  const removed: PropertyKey[][] = []
+  // Each round takes out at least one value, so the rounds are bounded by the file's size.
+  for (let round = 0; round < MAX_REPAIRS; round++) {
+    const parsed = settingsSchema.safeParse(value)
+    if (parsed.success) {
+      const reset = removed
+        .filter((path) => !removed.some((other) => within(path, other)))
+        .map((path) => `${path.join('.')} (${shown(valueAt(raw, path))})`)
+      return { settings: parsed.data, reset }
+    }
+    removed.push(removeAt(value, parsed.error.issues[0].path))
+  }
+  return { settings: DEFAULT_SETTINGS, reset: ['everything (the file is too far from the settings to repair)'] }
+}
+
+type Found =
+  | { kind: 'missing' }
+  | { kind: 'corrupt'; why: string }
+  | { kind: 'not-settings'; raw: unknown }
+  | { kind: 'settings'; raw: Record<string, unknown> }
+
+function readSettingsFile(file: string): Found {
+  if (!existsSync(file)) return { kind: 'missing' }
+  let raw: unknown
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (e) {
+    return { kind: 'corrupt', why: (e as Error).message }
+  }
+  return isPlainObject(raw) ? { kind: 'settings', raw } : { kind: 'not-settings', raw }
+}
+
 export function openSettings({ file, make, now = () => new Date() }: SettingsOptions): SettingsStore {
-  let kv: KeyValueFile
+  const aside = (kind: string) =>
+    file.replace(/\.json$/, '') + `.${kind}-${now().toISOString().replace(/[:.]/g, '-')}.json`
+  const name = basename(file)
+  const found = readSettingsFile(file)
   let setAside: string | undefined
+  let problem: string | undefined
+  let raw: Record<string, unknown> = {}
+  if (found.kind === 'corrupt') {
+    setAside = aside('corrupt')
+    renameSync(file, setAside)
+    problem = `${name} could not be read (${found.why}); it was moved to ${setAside} and the default settings are used`
+  } else if (found.kind === 'not-settings') {
+    setAside = aside('invalid')
+    copyFileSync(file, setAside)
+    problem = `${name} holds ${shown(found.raw)}, not settings; the default settings are used and the file was kept as ${setAside}`
+  } else if (found.kind === 'settings') {
+    raw = found.raw
+  }
+  const { settings, reset } = repairSettings(raw)
+  if (reset.length > 0) {
+    setAside = aside('invalid')
+    copyFileSync(file, setAside)
+    problem =
+      `${name}: ${reset.length === 1 ? 'a saved setting was' : `${reset.length} saved settings were`} invalid and ` +
+      `reset to the default: ${reset.join(', ')}; the other settings were kept, and the file as it was is ${setAside}`
+  }
+
+  let kv: KeyValueFile
   try {
     kv = make()
   } catch (e) {
+    // What was read above parsed; the store may still refuse it (a file changed since, unreadable).
     if (!existsSync(file)) throw e
-    setAside = file.replace(/\.json$/, '') + `.corrupt-${now().toISOString().replace(/[:.]/g, '-')}.json`
+    setAside = aside('corrupt')
     renameSync(file, setAside)
+    problem = `${name} could not be read (${(e as Error).message}); it was moved to ${setAside} and the default settings are used`
     kv = make()
   }
-  let current = settingsSchema.parse(kv.store)
+  let current = settings
   const write = (next: Settings) => {
     current = settingsSchema.parse(next)
     // JSON has no undefined: drop absent optional fields rather than writing them.
@@ -61,6 +167,7 @@ export function openSettings({ file, make, now = () => new Date() }: SettingsOpt
         recentModels: [path, ...current.recentModels.filter((p) => p !== path)].slice(0, MAX_RECENT_MODELS),
       }),
     setAside,
+    problem,
   }
 }
 

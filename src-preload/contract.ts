@@ -14,7 +14,7 @@ import { z } from 'zod'
 import type { StepStats } from '../src-shared/diagnostics'
 import type { ErrorData } from '../src-shared/errors'
 import { EXPORT_KINDS, type ExportRequest } from '../src-shared/exports'
-import { MAX_BATCH, MAX_EXPORT_RUNS, MAX_GIF_FRAMES, MAX_TRAIN_STEPS } from '../src-shared/limits'
+import { MAX_BATCH, MAX_EXPORT_RUNS, MAX_GIF_FRAMES, MAX_IMAGE_BYTES, MAX_TRAIN_STEPS } from '../src-shared/limits'
 import type { Adapter, MetadataKey, MetadataSource, ProviderNote } from '../src-shared/model'
 import {
   GIF_VIEWS,
@@ -65,6 +65,10 @@ const same = <A, B>(ok: Same<A, B>) => ok
 const unitInterval = z.number().gt(0).lt(1)
 const seed = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 const runId = z.string().min(1)
+/** An image file's bytes (the page refuses larger files before sending them). */
+const imageBytes = z
+  .instanceof(ArrayBuffer)
+  .refine((b) => b.byteLength <= MAX_IMAGE_BYTES, `larger than ${MAX_IMAGE_BYTES / 1024 ** 2} MiB`)
 
 // ---- request payloads ------------------------------------------------------------------------
 
@@ -161,7 +165,7 @@ export interface NoisePreviewRequest {
   seed: number
 }
 export const noisePreviewRequest = z.object({
-  image: z.object({ name: z.string().min(1), bytes: z.instanceof(ArrayBuffer) }),
+  image: z.object({ name: z.string().min(1), bytes: imageBytes }),
   timesteps: z.array(z.number().int().min(0)).min(1).max(256),
   schedules: z.array(z.enum(SCHEDULES)).min(1).optional(),
   seed,
@@ -174,7 +178,7 @@ export interface PngReadRequest {
 }
 export const pngReadRequest = z.object({
   name: z.string().min(1),
-  bytes: z.instanceof(ArrayBuffer),
+  bytes: imageBytes,
 }) satisfies z.ZodType<PngReadRequest>
 
 /** The parameters Stepwise embeds in a PNG (its `stepwise` text chunk), as far as the UI restores them. */
@@ -208,15 +212,15 @@ export type LastParameters = z.infer<typeof lastParameters>
 export const MAX_RECENT_MODELS = 10
 
 /**
- * Settings kept between sessions (electron-store in the app, a JSON file for the browser host). Every
- * field falls back to its default on its own when the stored value is bad, so one bad field never costs
- * the rest.
+ * Settings kept between sessions (electron-store in the app, a JSON file for the browser host). A value
+ * that breaks this schema is reset to its default on its own (src-main/settings.ts repairs the file field
+ * by field), so one bad field never costs the rest.
  */
 export const settingsSchema = z.object({
-  parameters: lastParameters.catch({}),
-  recentModels: z.array(z.string().min(1)).max(MAX_RECENT_MODELS).catch([]),
+  parameters: lastParameters.default({}),
+  recentModels: z.array(z.string().min(1)).max(MAX_RECENT_MODELS).default([]),
   /** 'auto' tries the platform's order (cuda/dml/coreml, webgpu, cpu); otherwise this one first, cpu after. */
-  provider: z.enum(PROVIDER_CHOICES).catch('auto'),
+  provider: z.enum(PROVIDER_CHOICES).default('auto'),
   windowBounds: z
     .object({
       x: z.number().int(),
@@ -225,11 +229,16 @@ export const settingsSchema = z.object({
       height: z.number().int().min(200),
       maximized: z.boolean(),
     })
-    .optional()
-    .catch(undefined),
+    .optional(),
 })
 export type Settings = z.infer<typeof settingsSchema>
 export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({})
+
+/** settings.get's answer: the settings and, the first time only, what was wrong with the file at start. */
+export interface SettingsAnswer extends Settings {
+  /** For the user: what was reset and where the original file was kept. */
+  problem?: string
+}
 
 /** What the renderer may change (recent models and window bounds are the shell's to keep). */
 export const settingsSetRequest = z.object({
@@ -362,7 +371,7 @@ export interface ShellRequests {
   'export.save': { request: ExportRequest; response: { paths: string[] } }
   /** The Open Model... dialog, then model.load; null when the user cancelled (Electron only). */
   'model.open': { request: Empty; response: ModelCard | null }
-  'settings.get': { request: Empty; response: Settings }
+  'settings.get': { request: Empty; response: SettingsAnswer }
   'settings.set': { request: SettingsSetRequest; response: Settings }
 }
 

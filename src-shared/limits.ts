@@ -34,3 +34,35 @@ export const MAX_EXPORT_RUNS = 64
 /** A comparison shows this many variants of one run side by side. */
 export const MIN_VARIANTS = 2
 export const MAX_VARIANTS = 4
+
+/** Largest message one WebSocket of the browser host takes (a request with a dropped image is the largest). */
+export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+
+/**
+ * How long the browser host keeps a page's runs going after its last socket closed. A reload takes well
+ * under a second and the page's reconnection attempts come at 0.25, 0.75, 1.75, 3.75 and 8.75 s: half a
+ * minute covers those and a restarted SSH tunnel, and a closed tab still stops costing the GPU soon.
+ */
+export const DISCONNECT_GRACE_MS = 30_000
+
+/** The largest model file dropped into the browser host: any U-Net worth sampling on a laptop. */
+export const MAX_UPLOAD_BYTES = 2 * 1024 ** 3
+
+/**
+ * All of one browser host's uploads together (`serve --upload-quota-gib` changes it): two of the largest
+ * files, or a diffusers folder and its variants, before the temp folder fills the disk.
+ */
+export const DEFAULT_UPLOAD_QUOTA_BYTES = 4 * 1024 ** 3
+
+/**
+ * Largest image decoded for a noise preview or an init image: 4096 x 4096, more than a 12-megapixel
+ * photo. Models see a few hundred pixels a side, and the size is checked in the file's header first.
+ */
+export const MAX_IMAGE_PIXELS = 4096 * 4096
+
+/**
+ * Largest image file a page sends over the socket (a PNG to restore parameters from, an image to noise):
+ * any 8-bit RGB image within MAX_IMAGE_PIXELS fits even uncompressed (48 MiB), and a quarter of
+ * MAX_MESSAGE_BYTES leaves room for what else the message holds. Larger files are refused in the page.
+ */
+export const MAX_IMAGE_BYTES = 64 * 1024 * 1024

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path'
 
 import { app, type BrowserWindow, dialog } from 'electron'
 
-import { nonClashingPath, writeFileAtomic } from '../engine/files'
+import { writeFileAtomic, writeFileNumbered } from '../engine/files'
 import type { ShellPorts } from '../service/shell'
 
 export function dialogPorts(window: () => BrowserWindow | undefined): Pick<ShellPorts, 'save' | 'pickModel'> {
@@ -34,11 +34,7 @@ export function dialogPorts(window: () => BrowserWindow | undefined): Pick<Shell
       exportDir = r.filePaths[0]
       // Nobody was asked about these names: never replace a file, take "seed-3 (2).png" instead.
       const paths: string[] = []
-      for (const f of files) {
-        const path = await nonClashingPath(join(exportDir, f.name))
-        await writeFileAtomic(path, f.bytes)
-        paths.push(path)
-      }
+      for (const f of files) paths.push(await writeFileNumbered(join(exportDir, f.name), f.bytes))
       return paths
     },
     async pickModel() {

@@ -2,7 +2,7 @@
  * The commands that look into the process: `compare` (variants of one run from the same seed and noise)
  * and `noise` (forward noising of an image under each schedule).
  */
-import { mkdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 
 import { randomSeed } from '../../src-shared/limits'
@@ -12,6 +12,7 @@ import { compareLabels } from '../../src-shared/parameters'
 import { EngineError } from '../engine/errors'
 import { encodeExport, exportFileNames } from '../engine/export/runs'
 import { contactSheet, encodeSheetPng } from '../engine/export/sheet'
+import { ensureFolder } from '../engine/files'
 import { previewForwardNoising } from '../engine/forward'
 import { defaultModelPath } from '../engine/model/default-model'
 import { loadModel } from '../engine/model/load'
@@ -57,7 +58,7 @@ export async function compareCommand(v: Values) {
       index,
       ...gifOptionsFrom(v),
     }))
-    await mkdir(v.out, { recursive: true })
+    await ensureFolder(v.out)
     await refuseExisting(
       v,
       exports.flatMap((e) => exportFileNames(e, plans[0].parameters, batch)),
@@ -119,7 +120,7 @@ export async function noiseCommand(v: Values, positionals: string[]) {
     const file = { bytes: new Uint8Array(bytes), name: basename(path) }
     const { image, rows } = previewForwardNoising(file, facts, { timesteps, schedules, seed })
     const name = `noise-${basename(path).replace(/\.[^.]+$/, '')}.png`
-    await mkdir(v.out, { recursive: true })
+    await ensureFolder(v.out)
     await refuseExisting(v, [name])
     const sheet = contactSheet(
       rows.flatMap((r) => r.frames.map((f) => ({ ...image, data: f.sample }))),

@@ -6,7 +6,9 @@
 import { decode as decodePng, hasPngSignature } from 'fast-png'
 import jpeg from 'jpeg-js'
 
+import { MAX_IMAGE_PIXELS } from '../../src-shared/limits'
 import { EngineError } from './errors'
+import { readPngSize } from './export/png'
 import type { PlanarImage } from './tensor'
 
 /** Decoded 8-bit pixels, interleaved, with 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA) channels. */
@@ -20,7 +22,19 @@ interface Decoded {
 
 const isJpeg = (b: Uint8Array) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff
 
+/** Refused before decoding: a few hundred KiB of PNG can say 20000 x 20000 pixels, gigabytes once decoded. */
+const tooLarge = (name: string, size: string) =>
+  new EngineError(
+    'bad-argument',
+    `${name}: ${size} is more than Stepwise decodes (${(MAX_IMAGE_PIXELS / 1e6).toFixed(1)} megapixels, ` +
+      `e.g. ${Math.sqrt(MAX_IMAGE_PIXELS)} x ${Math.sqrt(MAX_IMAGE_PIXELS)}); scale it down first`,
+  )
+
 function decodeImage(bytes: Uint8Array, name: string): Decoded {
+  if (hasPngSignature(bytes)) {
+    const { width, height } = readPngSize(bytes, name)
+    if (width * height > MAX_IMAGE_PIXELS) throw tooLarge(name, `${width} x ${height} pixels`)
+  }
   try {
     if (hasPngSignature(bytes)) {
       const png = decodePng(bytes)
@@ -42,7 +56,7 @@ function decodeImage(bytes: Uint8Array, name: string): Decoded {
       }
     }
     if (isJpeg(bytes)) {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 100 })
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6 })
       return {
         width: img.width,
         height: img.height,
@@ -51,6 +65,8 @@ function decodeImage(bytes: Uint8Array, name: string): Decoded {
       }
     }
   } catch (e) {
+    // jpeg-js checks the size in the frame header, before it decodes a pixel.
+    if (e instanceof Error && e.message.startsWith('maxResolutionInMP')) throw tooLarge(name, 'the image')
     throw new EngineError(
       'bad-png',
       `${name}: the image cannot be decoded (${e instanceof Error ? e.message : String(e)})`,

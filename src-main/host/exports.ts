@@ -1,13 +1,12 @@
 /**
  * Where the browser host puts exports: one folder (--out), no dialog. A name already taken gets the file
- * manager's "name (2).png" instead of replacing anything. The files written are also offered for
+ * manager's "name (2).png" instead of replacing anything, however many exports run at once. The files written are also offered for
  * download at /exports/<name>, since the page may be on another machine than the folder.
  */
-import { mkdir } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
 import { basename, join, resolve } from 'node:path'
 
-import { nonClashingPath, writeFileAtomic } from '../engine/files'
+import { ensureFolder, writeFileNumbered } from '../engine/files'
 import { sendFile } from '../static/send-file'
 
 export interface ExportFolder {
@@ -27,11 +26,10 @@ export function exportFolder(dir: string): ExportFolder {
   return {
     dir: root,
     async save(files) {
-      await mkdir(root, { recursive: true })
+      await ensureFolder(root)
       const paths: string[] = []
       for (const f of files) {
-        const path = await nonClashingPath(join(root, safeName(f.name)))
-        await writeFileAtomic(path, f.bytes)
+        const path = await writeFileNumbered(join(root, safeName(f.name)), f.bytes)
         written.set(basename(path), path)
         paths.push(path)
       }

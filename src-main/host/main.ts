@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util'
 
+import { DEFAULT_UPLOAD_QUOTA_BYTES } from '../../src-shared/limits'
 import { ensureRendererBuilt } from './renderer-build'
 import { DEFAULT_OUT_DIR, defaultSettingsDir, startHost } from './server'
 
@@ -18,6 +19,11 @@ const OPTIONS = {
     help: 'folder for exports (created if needed; nothing is overwritten)',
   },
   'settings-dir': { type: 'string', default: defaultSettingsDir(), help: 'folder of the settings file' },
+  'upload-quota-gib': {
+    type: 'string',
+    default: String(DEFAULT_UPLOAD_QUOTA_BYTES / 1024 ** 3),
+    help: 'GiB all models dropped into the page may take together',
+  },
   renderer: { type: 'string', help: 'serve this built renderer folder instead of building out/renderer' },
   help: { type: 'boolean', short: 'h', default: false, help: 'show this help' },
 } as const
@@ -50,8 +56,19 @@ async function main() {
     console.error(`stepwise serve: --port: "${values.port}" is not a port number (0-65535)`)
     process.exit(2)
   }
+  const quotaGib = Number(values['upload-quota-gib'])
+  if (!(quotaGib > 0)) {
+    console.error(`stepwise serve: --upload-quota-gib: "${values['upload-quota-gib']}" is not a size in GiB (e.g. 8)`)
+    process.exit(2)
+  }
   const rendererDir = values.renderer ?? (await ensureRendererBuilt())
-  const host = await startHost({ port, outDir: values.out, settingsDir: values['settings-dir'], rendererDir })
+  const host = await startHost({
+    port,
+    outDir: values.out,
+    settingsDir: values['settings-dir'],
+    rendererDir,
+    uploadQuotaBytes: Math.floor(quotaGib * 1024 ** 3),
+  })
   console.log(`Stepwise is running. Open this URL in a browser on this machine:\n\n  ${host.url}\n`)
   console.log(`Exports go to ${host.outDir}. Press Ctrl+C to stop.`)
 

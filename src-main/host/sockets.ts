@@ -1,16 +1,28 @@
 /**
  * The contract over WebSockets: each binary message from a page is a request, answered by the shell as a
- * `Result`; every engine event goes to every connected page. The wire format is src-preload/wire.ts.
+ * `Result`. The wire format is src-preload/wire.ts.
+ *
+ * A run's events go to the page that started it; the shell's own events (a model loaded, a menu command)
+ * go to every page, and requests such as runs.list answer about every run (the history is shared). A page
+ * is known by the client id in its socket URL (`?client=`, kept in the tab's sessionStorage by
+ * browser-api, so a reload keeps it). When a page's last socket closes its runs go on for a grace period
+ * (DISCONNECT_GRACE_MS): a reload or a reconnection within it takes them back, and after it they are
+ * cancelled, so a closed tab stops costing the GPU. Their frames stay in the engine's history.
+ *
+ * Nothing a page sends can stop the host: a frame ws refuses (over MAX_MESSAGE_BYTES, reserved bits or
+ * opcodes, unmasked, invalid UTF-8) closes that socket with ws's close code, and an event that cannot be
+ * encoded fails its run for its page instead of throwing inside the engine's event loop.
  */
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+
 import { WebSocket, WebSocketServer } from 'ws'
 
-import { EVENTS, type ModelCard } from '../../src-preload/contract'
+import { type EventName, EVENTS, type ModelCard } from '../../src-preload/contract'
 import { decodeMessage, encodeMessage, type WireMessage } from '../../src-preload/wire'
+import { DISCONNECT_GRACE_MS, MAX_MESSAGE_BYTES } from '../../src-shared/limits'
 import type { EngineClient } from '../service/engine-client'
 import type { Shell } from '../service/shell'
-
-/** Requests carry dropped PNGs and images; the largest model upload goes over HTTP, not here. */
-export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
 export interface SocketHub {
   readonly server: WebSocketServer
@@ -23,35 +35,133 @@ export interface SocketHub {
   close(): Promise<void>
 }
 
-export function createSocketHub(
-  shell: Shell,
-  engine: EngineClient,
-  onModelLoaded?: (card: ModelCard) => void,
-): SocketHub {
+export interface SocketHubOptions {
+  onModelLoaded?: (card: ModelCard) => void
+  /** How long a page's runs outlive its last socket; default DISCONNECT_GRACE_MS. */
+  graceMs?: number
+  log?: (line: string) => void
+}
+
+/** One browser tab, over its reloads and reconnections. */
+interface Page {
+  readonly id: string
+  readonly sockets: Set<WebSocket>
+  /** The runs it started that have not ended. */
+  readonly runs: Set<string>
+  /** Set while it has runs and no socket: cancels them when it fires. */
+  leaving?: NodeJS.Timeout
+}
+
+const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/
+
+/** The page's client id from its socket URL; a client without one (not a browser) is a page of its own. */
+const clientIdOf = (req: IncomingMessage | undefined): string => {
+  const id = new URL(req?.url ?? '/', 'http://127.0.0.1').searchParams.get('client')
+  return id && CLIENT_ID.test(id) ? id : randomUUID()
+}
+
+const runIdOf = (payload: unknown): string | undefined => (payload as { runId?: string }).runId
+
+export function createSocketHub(shell: Shell, engine: EngineClient, options: SocketHubOptions = {}): SocketHub {
+  const { graceMs = DISCONNECT_GRACE_MS, log = () => {} } = options
   const server = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES })
+  const pages = new Map<string, Page>()
+  /** The page of each run that has not ended. */
+  const owners = new Map<string, Page>()
+  /** Runs an event of which could not be encoded: their page has been told they failed. */
+  const unsendable = new Set<string>()
+  let settled = () => {}
 
   const send = (socket: WebSocket, message: WireMessage | Uint8Array) => {
     if (socket.readyState !== WebSocket.OPEN) return
     socket.send(message instanceof Uint8Array ? message : encodeMessage(message), { binary: true })
   }
 
-  const running = new Set<string>()
-  let settled = () => {}
+  const cancel = (runId: string) => void engine.request('sample.cancel', { runId })
 
-  // Encoded once, sent to every page.
+  /** A page is kept while it has a socket or a run; gone with runs, it has graceMs to come back for them. */
+  const review = (page: Page) => {
+    if (page.sockets.size > 0 || page.runs.size === 0) {
+      clearTimeout(page.leaving)
+      page.leaving = undefined
+      if (page.sockets.size === 0) pages.delete(page.id)
+      return
+    }
+    page.leaving ??= setTimeout(() => {
+      log(
+        `Stepwise: a page left ${graceMs / 1000} s ago and did not come back; cancelling its ${page.runs.size} run(s)`,
+      )
+      page.runs.forEach(cancel)
+    }, graceMs).unref()
+  }
+
+  /** A run started by a page (which may have left while its sample.start was answered). */
+  const adopt = (page: Page, runId: string) => {
+    const current = pages.get(page.id) ?? page
+    pages.set(current.id, current)
+    current.runs.add(runId)
+    owners.set(runId, current)
+    review(current)
+  }
+
+  const ended = (runId: string) => {
+    const page = owners.get(runId)
+    owners.delete(runId)
+    unsendable.delete(runId)
+    if (page) {
+      page.runs.delete(runId)
+      review(page)
+    }
+    if (owners.size === 0) settled()
+  }
+
+  /**
+   * The event encoded once for all its sockets. One that cannot be (a frame too large to allocate, data that
+   * is not plain) fails its run for its page, and the run is stopped: the page could not follow it.
+   */
+  const encodeEvent = (event: EventName, payload: unknown, runId: string | undefined): Uint8Array | undefined => {
+    try {
+      return encodeMessage({ kind: 'event', event, payload } as WireMessage)
+    } catch (e) {
+      const why = (e as Error).message
+      log(`Stepwise: a '${event}' event cannot be sent to its page (${why})`)
+      if (runId === undefined) return undefined
+      unsendable.add(runId)
+      if (event !== 'done' && event !== 'failed') cancel(runId)
+      const message = `run ${runId}: its ${event} event cannot be sent to this page (${why}); the run was stopped`
+      return encodeMessage({
+        kind: 'event',
+        event: 'failed',
+        payload: { runId, error: { code: 'runtime-error', message } },
+      })
+    }
+  }
+
   const unsubscribe = EVENTS.map((event) =>
     engine.on(event, (payload) => {
-      if (event === 'done' || event === 'failed') {
-        running.delete((payload as { runId: string }).runId)
-        if (running.size === 0) settled()
+      const runId = runIdOf(payload)
+      if (runId === undefined || !unsendable.has(runId)) {
+        const sockets = runId === undefined ? server.clients : (owners.get(runId)?.sockets ?? new Set<WebSocket>())
+        const bytes = sockets.size > 0 ? encodeEvent(event, payload, runId) : undefined
+        if (bytes) for (const socket of sockets) send(socket, bytes)
       }
-      if (server.clients.size === 0) return
-      const bytes = encodeMessage({ kind: 'event', event, payload })
-      for (const socket of server.clients) send(socket, bytes)
+      if (runId !== undefined && (event === 'done' || event === 'failed')) ended(runId)
     }),
   )
 
-  server.on('connection', (socket) => {
+  server.on('connection', (socket: WebSocket, req?: IncomingMessage) => {
+    const id = clientIdOf(req)
+    const page = pages.get(id) ?? { id, sockets: new Set<WebSocket>(), runs: new Set<string>() }
+    pages.set(id, page)
+    page.sockets.add(socket)
+    review(page)
+    // ws answers a frame it refuses with this 'error', then closes the socket with the code saying why;
+    // without a listener the error would be thrown and end the host.
+    socket.on('error', (e) => log(`Stepwise: a page's connection was closed: ${e.message}`))
+    socket.on('close', () => {
+      page.sockets.delete(socket)
+      review(page)
+    })
     socket.on('message', async (data, isBinary) => {
       let message: WireMessage
       try {
@@ -66,9 +176,9 @@ export function createSocketHub(
       }
       if (message.kind !== 'request') return
       const result = await shell.handle(message.channel, message.payload)
-      if (message.channel === 'model.load' && result.ok) onModelLoaded?.(result.value as ModelCard)
+      if (message.channel === 'model.load' && result.ok) options.onModelLoaded?.(result.value as ModelCard)
       // The response comes before any event of the run (the engine starts it after answering).
-      if (message.channel === 'sample.start' && result.ok) running.add((result.value as { runId: string }).runId)
+      if (message.channel === 'sample.start' && result.ok) adopt(page, (result.value as { runId: string }).runId)
       try {
         send(socket, { kind: 'response', id: message.id, result })
       } catch (e) {
@@ -90,13 +200,14 @@ export function createSocketHub(
   return {
     server,
     async stopRuns(timeoutMs = 10_000) {
-      if (running.size === 0) return
+      if (owners.size === 0) return
       const stopped = new Promise<void>((resolve) => (settled = resolve))
-      for (const runId of running) void engine.request('sample.cancel', { runId })
+      for (const runId of owners.keys()) cancel(runId)
       await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())])
     },
     async close() {
       unsubscribe.forEach((off) => off())
+      for (const page of pages.values()) clearTimeout(page.leaving)
       for (const socket of server.clients) socket.close(1001, 'the Stepwise host is stopping')
       await new Promise<void>((resolve) => server.close(() => resolve()))
       for (const socket of server.clients) socket.terminate()

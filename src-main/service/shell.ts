@@ -15,6 +15,7 @@ import {
   type Result,
 } from '../../src-preload/contract'
 import type { ProviderName } from '../../src-shared/names'
+import { toErrorData } from '../engine/errors'
 import type { SettingsStore } from '../settings'
 import type { EngineClient } from './engine-client'
 
@@ -29,6 +30,11 @@ export interface ShellPorts {
   defaultModelPath?: string
   /** Whether a loaded model belongs in the recent list (not, say, a temporary upload). Default: yes. */
   remember?(path: string): boolean
+  /**
+   * Model paths as the page names them and as the engine opens them, where they differ (the browser host's
+   * uploads): `open` turns the page's into the engine's, `show` the engine's back in an answer's text.
+   */
+  paths?: { open(path: string): string; show(text: string): string }
 }
 
 export interface Shell {
@@ -47,17 +53,27 @@ const unavailable = (channel: string) =>
 
 export function createShell(ports: ShellPorts): Shell {
   const { engine, settings } = ports
+  let problem = settings.problem
 
   const loadModel = async (request: ModelLoadRequest): Promise<Result<ModelCard>> => {
     const providers = request.providers ?? providersFor(settings.get().provider)
-    const path = request.path ?? ports.defaultModelPath
+    const path = request.path === undefined ? ports.defaultModelPath : (ports.paths?.open(request.path) ?? request.path)
     const result = await engine.request('model.load', { path, providers })
-    if (result.ok && request.path && (ports.remember?.(request.path) ?? true)) settings.rememberModel(request.path)
-    return result
+    if (result.ok && path && request.path && (ports.remember?.(path) ?? true)) settings.rememberModel(path)
+    const show = ports.paths?.show
+    if (!show) return result
+    return result.ok
+      ? { ok: true, value: { ...result.value, path: show(result.value.path), onnxPath: show(result.value.onnxPath) } }
+      : { ok: false, error: { ...result.error, message: show(result.error.message) } }
   }
 
   const handlers: { [C in Exclude<Channel, 'model.load'>]?: (request: never) => Promise<Result<unknown>> } = {
-    'settings.get': async () => ({ ok: true, value: settings.get() }),
+    'settings.get': async () => {
+      // What was wrong with the settings file goes to the first page that asks: it is said once.
+      const value = problem ? { ...settings.get(), problem } : settings.get()
+      problem = undefined
+      return { ok: true, value }
+    },
     'settings.set': async (patch: { parameters?: object; provider?: ProviderChoice }) => {
       const current = settings.get()
       return {
@@ -84,14 +100,7 @@ export function createShell(ports: ShellPorts): Shell {
         )
         return { ok: true, value: { paths } }
       } catch (e) {
-        const error = e as { code?: string; message?: string }
-        return {
-          ok: false,
-          error: {
-            code: error.code === 'file-exists' ? 'file-exists' : 'runtime-error',
-            message: error.message ?? String(e),
-          },
-        }
+        return { ok: false, error: toErrorData(e) }
       }
     },
   }

@@ -43,19 +43,72 @@ describe('settings', () => {
     const s = open(dir)
     expect(s.get()).toEqual(DEFAULT_SETTINGS)
     expect(s.setAside).toMatch(/settings\.corrupt-.*\.json$/)
+    expect(s.problem).toMatch(/^settings\.json could not be read \(.*\); it was moved to .*settings\.corrupt-/)
     expect(readFileSync(s.setAside!, 'utf8')).toBe('{"provider": "cpu", oops')
     expect(readdirSync(dir).sort()).toEqual(['settings.json', s.setAside!.split('/').pop()].sort())
   })
 
-  it('replace only the fields with bad values, on disk too', () => {
+  it('replace only the fields with bad values, keeping a copy of the file and saying so', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stepwise-settings-'))
-    writeFileSync(
-      join(dir, 'settings.json'),
-      JSON.stringify({ provider: 'tpu', recentModels: ['/x.onnx'], windowBounds: { x: 'left' } }),
-    )
+    const original = JSON.stringify({ provider: 'tpu', recentModels: ['/x.onnx'], windowBounds: { x: 'left' } })
+    writeFileSync(join(dir, 'settings.json'), original)
     const s = open(dir)
     expect(s.get()).toEqual({ ...DEFAULT_SETTINGS, recentModels: ['/x.onnx'] })
-    expect(s.setAside).toBeUndefined()
     expect(JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8')).provider).toBe('auto')
+    expect(readFileSync(s.setAside!, 'utf8')).toBe(original)
+    expect(s.problem).toBe(
+      `settings.json: 2 saved settings were invalid and reset to the default: provider ("tpu"), ` +
+        `windowBounds ({"x":"left"}); the other settings were kept, and the file as it was is ${s.setAside}`,
+    )
   })
+
+  it('one bad parameter (batch 1e9) costs only itself: every other saved parameter is kept', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepwise-settings-'))
+    const parameters = {
+      sampler: { sampler: 'ddpm', steps: 30, eta: 7 },
+      schedule: { schedule: 'cosine' },
+      seed: 42,
+      seedLocked: true,
+      batch: 1e9,
+      classLabel: 3,
+      guidance: 2.5,
+    }
+    writeFileSync(
+      join(dir, 'settings.json'),
+      JSON.stringify({ parameters, provider: 'cpu', recentModels: ['/a.onnx'] }),
+    )
+    const s = open(dir)
+    expect(s.get()).toEqual({
+      ...DEFAULT_SETTINGS,
+      parameters: { ...parameters, sampler: { sampler: 'ddpm', steps: 30 }, batch: undefined },
+      provider: 'cpu',
+      recentModels: ['/a.onnx'],
+    })
+    expect(s.get().parameters).not.toHaveProperty('batch')
+    expect(s.problem).toMatch(/^settings\.json: 2 saved settings were invalid and reset to the default: /)
+    expect(s.problem).toContain('parameters.sampler.eta (7)')
+    expect(s.problem).toContain('parameters.batch (1000000000)')
+    // The repaired file is what the next start reads: nothing left to repair.
+    expect(open(dir).problem).toBeUndefined()
+  })
+
+  for (const [what, json] of [
+    ['null', 'null'],
+    ['an array', '[{"provider":"cpu"}]'],
+    ['a number', '42'],
+  ])
+    it(`a file holding ${what} is no settings: defaults, a copy of the file, and a problem to show`, () => {
+      const dir = mkdtempSync(join(tmpdir(), 'stepwise-settings-'))
+      writeFileSync(join(dir, 'settings.json'), json)
+      const s = open(dir)
+      expect(s.get()).toEqual(DEFAULT_SETTINGS)
+      expect(s.setAside).toMatch(/settings\.invalid-.*\.json$/)
+      expect(readFileSync(s.setAside!, 'utf8')).toBe(json)
+      expect(s.problem).toBe(
+        `settings.json holds ${json}, not settings; the default settings are used and the file was kept as ${s.setAside}`,
+      )
+      expect(JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8'))).toEqual(
+        JSON.parse(JSON.stringify(DEFAULT_SETTINGS)),
+      )
+    })
 })

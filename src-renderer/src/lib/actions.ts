@@ -4,7 +4,7 @@
  */
 import type { Command } from '../../../src-preload/contract'
 import { api } from './api'
-import { isPng, readDrop, readPicked } from './drop'
+import { imageTooLarge, isPng, readDrop, readPicked } from './drop'
 import { exporter } from './export.svelte'
 import { history } from './history.svelte'
 import { model } from './model.svelte'
@@ -25,6 +25,8 @@ model.onLoad((card) => noise.adoptCard(card))
 /** First start: the last session's controls, the default model under them. */
 export async function startUp(): Promise<void> {
   const settings = await api.invoke('settings.get', {})
+  // A settings file with bad values was repaired (or set aside) at start: said here, once.
+  if (settings.ok && settings.value.problem) toasts.error(settings.value.problem)
   await model.load()
   if (settings.ok) parameters.restore(settings.value.parameters, model.card)
   else toasts.error(settings.error)
@@ -118,6 +120,8 @@ export async function acceptPicked(list: FileList | null): Promise<void> {
 }
 
 export async function restoreFromPng(file: File): Promise<void> {
+  const tooLarge = imageTooLarge(file)
+  if (tooLarge) return toasts.error(tooLarge)
   const bytes = await file.arrayBuffer()
   const r = await api.invoke('png.read', { name: file.name, bytes })
   if (!r.ok) {

@@ -4,10 +4,13 @@
  *
  * Like the Electron preload it never rejects: a request the host cannot get or answer resolves with a
  * 'runtime-error'. When the socket drops it comes back by itself (with backoff); requests in flight then
- * fail, and runs in flight get a 'failed' event, since their remaining frames are lost with the socket.
+ * fail, and runs in flight get a 'failed' event here, since the frames sent meanwhile are lost with the
+ * socket. The host keeps such runs going while the page comes back within DISCONNECT_GRACE_MS (they land
+ * in the History, whole); their later events are not passed on, as a timeline with a gap.
  */
 import type { DroppedFile, EventName, Events, Result, StepwiseApi } from '../../../src-preload/contract'
 import { decodeMessage, encodeMessage, type WireMessage } from '../../../src-preload/wire'
+import { DISCONNECT_GRACE_MS } from '../../../src-shared/limits'
 
 /** Waits between reconnection attempts; the last one repeats. */
 const RETRY_DELAYS_MS = [250, 500, 1000, 2000, 5000]
@@ -24,18 +27,49 @@ const lost = (message: string): { ok: false; error: { code: 'runtime-error'; mes
 const randomId = () =>
   Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('')
 
-/** The page URL's token (as printed by the host); absent, the host's cookie set when the URL was opened does. */
+/**
+ * The token, where the page's URL carries it: only outside a browser (tests). A browser is sent on from the
+ * printed URL to the page's own path, which the host's cookie (HttpOnly) lets in.
+ */
 const tokenOf = (where: Location) => new URLSearchParams(where.search).get('token') ?? undefined
+
+/** A URL of the host relative to the page's own path ("/<prefix>/"), where the cookie goes. */
+const hostUrl = (where: Location, path: string, protocol = where.protocol) => {
+  const url = new URL(path, where.href)
+  url.protocol = protocol
+  return url.href
+}
+
+const CLIENT_KEY = 'stepwise-client'
+
+/**
+ * This tab's name for the host, which sends its runs' events here and keeps them going through a reload:
+ * sessionStorage lives as long as the tab. Without it (storage off, tests in Node) each load is a new page.
+ */
+function clientId(): string {
+  try {
+    const kept = sessionStorage.getItem(CLIENT_KEY)
+    if (kept) return kept
+    const id = randomId()
+    sessionStorage.setItem(CLIENT_KEY, id)
+    return id
+  } catch {
+    return randomId()
+  }
+}
 
 export function connectBrowserHost(where: Location = location): StepwiseApi {
   const token = tokenOf(where)
-  const socketUrl = `${where.protocol === 'https:' ? 'wss' : 'ws'}://${where.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`
+  const query = new URLSearchParams({ client: clientId(), ...(token ? { token } : {}) })
+  const socketUrl = hostUrl(where, `ws?${query}`, where.protocol === 'https:' ? 'wss:' : 'ws:')
   const pending = new Map<number, (result: Result<unknown>) => void>()
   /** Requests made while the socket is not open, sent when it opens (or failed when the attempt fails). */
   let queued: { id: number; bytes: Uint8Array<ArrayBuffer> }[] = []
   const listeners = new Map<EventName, Set<Listener>>()
   /** Runs started and not yet done or failed: a lost socket loses their events, so they are failed here. */
   const activeRuns = new Set<string>()
+  /** Runs failed here when the socket dropped: the host may go on with them, their events stay out. */
+  const abandoned = new Set<string>()
   let nextId = 1
   let failures = 0
   let socket: WebSocket
@@ -65,7 +99,12 @@ export function connectBrowserHost(where: Location = location): StepwiseApi {
       resolve?.(message.result)
     } else if (message.kind === 'event') {
       const payload = message.payload as { runId?: string }
-      if ((message.event === 'done' || message.event === 'failed') && payload.runId) activeRuns.delete(payload.runId)
+      const ended = message.event === 'done' || message.event === 'failed'
+      if (payload.runId && abandoned.has(payload.runId)) {
+        if (ended) abandoned.delete(payload.runId)
+        return
+      }
+      if (ended && payload.runId) activeRuns.delete(payload.runId)
       emit(message.event, message.payload as never)
     }
   }
@@ -95,7 +134,11 @@ export function connectBrowserHost(where: Location = location): StepwiseApi {
         resolve(lost(why))
       }
       queued = []
-      for (const runId of activeRuns) emit('failed', { runId, error: lost(why).error })
+      const runWhy = `${why}; the run goes on in the host if this page is back within ${DISCONNECT_GRACE_MS / 1000} s (see the History)`
+      for (const runId of activeRuns) {
+        abandoned.add(runId)
+        emit('failed', { runId, error: lost(runWhy).error })
+      }
       activeRuns.clear()
       const delay = RETRY_DELAYS_MS[Math.min(failures, RETRY_DELAYS_MS.length - 1)]
       failures++
@@ -128,7 +171,7 @@ export function connectBrowserHost(where: Location = location): StepwiseApi {
   /** One file to the host; answers the folder or file path of the top-level item it belongs to. */
   const upload = async (batch: string, dropped: DroppedFile): Promise<{ top: string; name: string }> => {
     const parts = dropped.relativePath ? dropped.relativePath.split('/') : [dropped.file.name]
-    const url = `${where.protocol}//${where.host}/upload/${batch}/${parts.map(encodeURIComponent).join('/')}`
+    const url = hostUrl(where, `upload/${batch}/${parts.map(encodeURIComponent).join('/')}`)
     const response = await fetch(url, {
       method: 'PUT',
       body: dropped.file,

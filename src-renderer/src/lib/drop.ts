@@ -4,6 +4,7 @@
  * File.webkitRelativePath does for an <input webkitdirectory>.
  */
 import type { DroppedFile } from '../../../src-preload/contract'
+import { MAX_IMAGE_BYTES } from '../../../src-shared/limits'
 
 export interface Dropped {
   top: File[]
@@ -74,3 +75,12 @@ export function readPicked(list: FileList): Dropped {
 }
 
 export const isPng = (f: File) => f.type === 'image/png' || /\.png$/i.test(f.name)
+
+/**
+ * Why an image file is not sent to the engine, or undefined: the whole file travels in one request (over
+ * the browser host's socket, or IPC), so a file too large is refused here, before it is read.
+ */
+export const imageTooLarge = (f: File): string | undefined =>
+  f.size > MAX_IMAGE_BYTES
+    ? `${f.name} is ${Math.ceil(f.size / 1024 ** 2)} MiB; images dropped here may be up to ${MAX_IMAGE_BYTES / 1024 ** 2} MiB`
+    : undefined

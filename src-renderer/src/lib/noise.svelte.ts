@@ -5,6 +5,7 @@
  */
 import type { ModelCard, NoisePreview } from '../../../src-preload/contract'
 import { api } from './api'
+import { imageTooLarge } from './drop'
 import { toasts } from './toasts.svelte'
 
 /** Timesteps previewed: every NOISE_STEP (more apart for long schedules: the engine takes 256 at most)... */
@@ -51,6 +52,8 @@ class Noise {
       toasts.error(`${file.name}: not a PNG or JPEG image`)
       return
     }
+    const tooLarge = imageTooLarge(file)
+    if (tooLarge) return toasts.error(tooLarge)
     this.loading = true
     try {
       const bytes = await file.arrayBuffer()

@@ -1,11 +1,33 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import type * as FsPromises from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, sep } from 'node:path'
 
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 
 import { EngineError, toErrorData } from '../../../src-main/engine/errors'
-import { nonClashingPath, writeFileAtomic } from '../../../src-main/engine/files'
+import { ensureFolder, writeFileAtomic, writeFileNumbered } from '../../../src-main/engine/files'
+
+/** A folder name standing for a read-only file system: creating anything inside it fails with EROFS. */
+const READ_ONLY = 'read-only-fs'
+
+// Tests run as root on CI, for whom no folder is read-only: the file system's answer is played here.
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof FsPromises>()
+  const readOnly = (path: unknown, syscall: string) => {
+    const inside = String(path).includes(`${sep}read-only-fs${sep}`)
+    return inside && Object.assign(new Error(`EROFS: read-only file system, ${syscall} '${path}'`), { code: 'EROFS' })
+  }
+  const open: typeof fs.open = (path, ...rest) => {
+    const e = readOnly(path, 'open')
+    return e ? Promise.reject(e) : fs.open(path, ...rest)
+  }
+  const mkdir = ((path: string, options?: object) => {
+    const e = readOnly(path, 'mkdir')
+    return e ? Promise.reject(e) : fs.mkdir(path, options)
+  }) as typeof fs.mkdir
+  return { ...fs, open, mkdir, default: { ...fs, open, mkdir } }
+})
 
 let dir: string
 beforeEach(async () => {
@@ -70,22 +92,80 @@ describe('writeFileAtomic', () => {
   })
 })
 
-describe('nonClashingPath', () => {
+describe('writeFileNumbered', () => {
   test('a free name is kept', async () => {
-    expect(await nonClashingPath(join(dir, 'seed-42.png'))).toBe(join(dir, 'seed-42.png'))
+    expect(await writeFileNumbered(join(dir, 'seed-42.png'), 'a')).toBe(join(dir, 'seed-42.png'))
+    expect(await readFile(join(dir, 'seed-42.png'), 'utf8')).toBe('a')
   })
 
-  test('a taken name gets the next free "(n)"', async () => {
-    await writeFile(join(dir, 'seed-42.png'), '')
-    expect(await nonClashingPath(join(dir, 'seed-42.png'))).toBe(join(dir, 'seed-42 (2).png'))
-    await writeFile(join(dir, 'seed-42 (2).png'), '')
-    expect(await nonClashingPath(join(dir, 'seed-42.png'))).toBe(join(dir, 'seed-42 (3).png'))
-    expect(await nonClashingPath(join(dir, 'seed-42 (2).png'))).toBe(join(dir, 'seed-42 (3).png'))
+  test('a taken name gets the next free "(n)"; "name (2)" goes on as "name (3)"', async () => {
+    await writeFile(join(dir, 'seed-42.png'), 'old')
+    expect(await writeFileNumbered(join(dir, 'seed-42.png'), 'b')).toBe(join(dir, 'seed-42 (2).png'))
+    expect(await writeFileNumbered(join(dir, 'seed-42.png'), 'c')).toBe(join(dir, 'seed-42 (3).png'))
+    expect(await writeFileNumbered(join(dir, 'seed-42 (2).png'), 'd')).toBe(join(dir, 'seed-42 (4).png'))
+    expect(await readFile(join(dir, 'seed-42.png'), 'utf8')).toBe('old')
+    expect(await readFile(join(dir, 'seed-42 (3).png'), 'utf8')).toBe('c')
   })
 
   test('names without an extension', async () => {
     await writeFile(join(dir, 'noise'), '')
-    expect(await nonClashingPath(join(dir, 'noise'))).toBe(join(dir, 'noise (2)'))
+    expect(await writeFileNumbered(join(dir, 'noise'), 'x')).toBe(join(dir, 'noise (2)'))
+  })
+
+  test('10 writers of one name at once: 10 files, each whole, none replaced', async () => {
+    const path = join(dir, 'seed-3.png')
+    const payloads = Array.from({ length: 10 }, (_, k) => new Uint8Array(64 * 1024).fill(k + 1))
+    const written = await Promise.all(payloads.map((p) => writeFileNumbered(path, p)))
+    expect(new Set(written).size).toBe(10)
+    expect(written.sort()).toEqual(
+      ['seed-3.png', ...Array.from({ length: 9 }, (_, k) => `seed-3 (${k + 2}).png`)].map((n) => join(dir, n)).sort(),
+    )
+    const fills = await Promise.all(written.map(async (p) => new Set(await readFile(p))))
+    expect(fills.every((f) => f.size === 1)).toBe(true)
+    expect(new Set(fills.map((f) => [...f][0])).size).toBe(10)
+    expect((await readdir(dir)).length).toBe(10)
+  })
+
+  test('a dangling link or a folder at the name is something there: the next name is taken', async () => {
+    await symlink(join(dir, 'nowhere.png'), join(dir, 'seed-7.png'))
+    await mkdir(join(dir, 'seed-7 (2).png'))
+    expect(await writeFileNumbered(join(dir, 'seed-7.png'), 'x')).toBe(join(dir, 'seed-7 (3).png'))
+    expect(await readlink(join(dir, 'seed-7.png'))).toBe(join(dir, 'nowhere.png'))
+  })
+})
+
+describe('ensureFolder', () => {
+  test('makes a missing folder with its parents, and is content with one that exists', async () => {
+    await ensureFolder(join(dir, 'a', 'b'))
+    await ensureFolder(join(dir, 'a', 'b'))
+    expect(await readdir(join(dir, 'a'))).toEqual(['b'])
+  })
+
+  test('a file at the name, or above it, is said to be no folder', async () => {
+    await writeFile(join(dir, 'out'), '')
+    for (const target of [join(dir, 'out'), join(dir, 'out', 'sub')]) {
+      const e = await rejection(ensureFolder(target))
+      expect(e.code).toBe('bad-argument')
+      expect(e.message).toBe(`${target}: not a folder (a file has that name); choose a folder`)
+    }
+  })
+})
+
+describe('a read-only file system', () => {
+  test('is named as such, with the file, and leaves nothing behind', async () => {
+    const readOnly = join(dir, READ_ONLY)
+    await mkdir(readOnly)
+    for (const write of [
+      () => writeFileAtomic(join(readOnly, 'seed-1.png'), 'x'),
+      () => writeFileNumbered(join(readOnly, 'seed-1.png'), 'x'),
+    ]) {
+      const e = await rejection(write())
+      expect(e.code).toBe('runtime-error')
+      expect(e.message).toBe(`${join(readOnly, 'seed-1.png')}: the file system is read-only; choose another folder`)
+    }
+    const e = await rejection(ensureFolder(join(readOnly, 'sub')))
+    expect(e.message).toBe(`${join(readOnly, 'sub')}: the file system is read-only; choose another folder`)
+    expect(await readdir(readOnly)).toEqual([])
   })
 })
 

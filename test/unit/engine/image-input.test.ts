@@ -2,7 +2,10 @@ import { encode as encodePng } from 'fast-png'
 import jpeg from 'jpeg-js'
 import { describe, expect, it } from 'vitest'
 
+import { EngineError } from '../../../src-main/engine/errors'
 import { imageForModel } from '../../../src-main/engine/image-input'
+import { MAX_IMAGE_PIXELS } from '../../../src-shared/limits'
+import { grayPng } from '../../fixtures/png-builder'
 
 /** A W x H RGB PNG whose left half is white and right half black. */
 function halves(width: number, height: number, channels = 3): Uint8Array {
@@ -53,5 +56,32 @@ describe('images given to a model', () => {
     expect(() =>
       imageForModel(new TextEncoder().encode('hello'), 'notes.txt', { channels: 1, height: 8, width: 8 }),
     ).toThrow('notes.txt: not a PNG or JPEG image')
+  })
+
+  it('refuses an image of more than MAX_IMAGE_PIXELS from its header, before decoding a pixel', () => {
+    const model = { channels: 1, height: 28, width: 28 }
+    const side = Math.sqrt(MAX_IMAGE_PIXELS)
+    const refused = (bytes: Uint8Array, name: string) => {
+      try {
+        imageForModel(bytes, name, model)
+      } catch (e) {
+        expect(e).toBeInstanceOf(EngineError)
+        expect((e as EngineError).code).toBe('bad-argument')
+        return (e as EngineError).message
+      }
+      throw new Error(`${name} was decoded`)
+    }
+    // A few KiB of PNG each: one pixel row over the limit, and the 20000 x 20000 bomb.
+    expect(refused(grayPng({ width: side, height: side + 1, depth: 1 }), 'tall.png')).toBe(
+      `tall.png: 4096 x 4097 pixels is more than Stepwise decodes (16.8 megapixels, e.g. 4096 x 4096); scale it down first`,
+    )
+    expect(refused(grayPng({ width: 20_000, height: 20_000, depth: 1 }), 'bomb.png')).toMatch(
+      /^bomb\.png: 20000 x 20000/,
+    )
+    // A JPEG's frame header saying 5000 x 5000 (then nothing): refused from the header too.
+    const sof = [0xff, 0xc0, 0, 17, 8, 0x13, 0x88, 0x13, 0x88, 3, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0]
+    expect(refused(new Uint8Array([0xff, 0xd8, ...sof, 0xff, 0xd9]), 'big.jpg')).toMatch(/^big\.jpg: the image is more/)
+    // At the limit an image is taken.
+    expect(imageForModel(grayPng({ width: side, height: side, depth: 8 }), 'ok.png', model).data).toHaveLength(784)
   })
 })

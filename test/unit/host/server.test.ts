@@ -1,122 +1,30 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer, request as httpRequest } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { WebSocket } from 'ws'
 
 import { defaultModelPath } from '../../../src-main/engine/model/default-model'
-import { type Host, startHost } from '../../../src-main/host/server'
-import { createUploads } from '../../../src-main/host/uploads'
-import type {
-  Channel,
-  EventName,
-  Events,
-  ModelCard,
-  Result,
-  SampleStarted,
-  Settings,
-} from '../../../src-preload/contract'
-import { decodeMessage, encodeMessage, type WireMessage } from '../../../src-preload/wire'
+import type { Events, ModelCard, SampleStarted, Settings } from '../../../src-preload/contract'
+import { connect as connectTo, http as httpTo, startTestHost, type TestHost, value } from './test-host'
 
-let host: Host
-let temp: string
+let host: TestHost
 let settingsDir: string
 let outDir: string
-const logged: string[] = []
+let logged: string[]
 
 beforeAll(async () => {
-  temp = mkdtempSync(join(tmpdir(), 'stepwise-host-'))
-  // A stand-in renderer: these tests are about the host, the e2e tests serve the real build.
-  const rendererDir = join(temp, 'renderer')
-  mkdirSync(join(rendererDir, 'assets'), { recursive: true })
-  writeFileSync(
-    join(rendererDir, 'index.html'),
-    '<!doctype html><title>Stepwise</title><script type="module" src="/assets/app.js"></script>',
-  )
-  writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log("hi")')
-  settingsDir = join(temp, 'settings')
-  outDir = join(temp, 'exports')
-  host = await startHost({ port: 0, rendererDir, settingsDir, outDir, log: (line) => logged.push(line) })
+  host = await startTestHost()
+  ;({ settingsDir, outDir, logged } = host)
 })
 
 afterAll(async () => {
   await host?.close()
 })
 
-interface Answer {
-  status: number
-  headers: Record<string, string | string[] | undefined>
-  body: Buffer
-}
+const http = (method: string, path: string, headers: Record<string, string> = {}, body?: Buffer | string) =>
+  httpTo(host.port, method, path, headers, body)
 
-function http(
-  method: string,
-  path: string,
-  headers: Record<string, string> = {},
-  body?: Buffer | string,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: host.port, method, path, headers }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
-    })
-    req.on('error', reject)
-    req.end(body)
-  })
-}
-
-/** A client of the contract over the host's WebSocket, as the page's browser-api is. */
-async function connect(headers: Record<string, string> = {}, token = host.token) {
-  const ws = new WebSocket(`ws://127.0.0.1:${host.port}/ws?token=${token}`, { headers })
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve())
-    ws.once('error', reject)
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade answered ${res.statusCode}`)))
-  })
-  const pending = new Map<number, (r: Result<unknown>) => void>()
-  const events: { event: EventName; payload: unknown }[] = []
-  const waiters: (() => void)[] = []
-  ws.on('message', (data: Buffer) => {
-    const m = decodeMessage(data)
-    if (m.kind === 'response') pending.get(m.id)?.(m.result)
-    if (m.kind === 'event') {
-      events.push({ event: m.event, payload: m.payload })
-      waiters.forEach((w) => w())
-    }
-  })
-  let nextId = 1
-  return {
-    ws,
-    events,
-    request<T>(channel: Channel, payload: unknown): Promise<Result<T>> {
-      const id = nextId++
-      return new Promise((resolve) => {
-        pending.set(id, resolve as (r: Result<unknown>) => void)
-        ws.send(encodeMessage({ kind: 'request', id, channel, payload } as WireMessage))
-      })
-    },
-    /** Resolves once an event of this name passes the test. */
-    until<E extends EventName>(event: E, test: (p: Events[E]) => boolean): Promise<Events[E]> {
-      return new Promise((resolve) => {
-        const check = () => {
-          const hit = events.find((e) => e.event === event && test(e.payload as Events[E]))
-          if (hit) resolve(hit.payload as Events[E])
-        }
-        waiters.push(check)
-        check()
-      })
-    },
-  }
-}
-
-const value = <T>(r: Result<T>): T => {
-  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`)
-  return r.value
-}
+const connect = (headers: Record<string, string> = {}, token = host.token) => connectTo(host, { headers, token })
 
 const upgradeStatus = (headers: Record<string, string>, token = host.token) =>
   connect(headers, token).then(
@@ -125,25 +33,42 @@ const upgradeStatus = (headers: Record<string, string>, token = host.token) =>
   )
 
 describe('the browser host lets in only the printed URL', () => {
-  it('the page: 403 without or with a wrong token, 200 with it, and a cookie for the page’s assets', async () => {
+  it('the printed URL: 403 without or with a wrong token, else on to the page’s own path with a cookie', async () => {
     expect((await http('GET', '/')).status).toBe(403)
     expect((await http('GET', '/?token=wrong')).status).toBe(403)
     expect((await http('GET', '/assets/app.js')).status).toBe(403)
-    const page = await http('GET', `/?token=${host.token}`)
+    const opened = await http('GET', `/?token=${host.token}`)
+    expect(opened.status).toBe(303)
+    const prefix = String(opened.headers.location).replace(/\/$/, '')
+    // 128 random bits, new at each start: the only path the cookie is sent to.
+    expect(prefix).toMatch(/^\/[A-Za-z0-9_-]{22}$/)
+    const [cookie, ...attributes] = String(opened.headers['set-cookie']).split('; ')
+    expect(cookie).toBe(`stepwise-${host.port}=${host.token}`)
+    expect(attributes.sort()).toEqual(['HttpOnly', `Path=${prefix}`, 'SameSite=Strict'])
+    expect(opened.headers['referrer-policy']).toBe('no-referrer')
+
+    const page = await http('GET', `${prefix}/`, { cookie })
     expect(page.status).toBe(200)
     expect(page.body.toString()).toContain('<title>Stepwise</title>')
     expect(page.headers['content-security-policy']).toContain("connect-src 'self' ws://127.0.0.1:*")
-    expect(page.headers['referrer-policy']).toBe('no-referrer')
-    const cookie = String(page.headers['set-cookie']).split(';')[0]
-    const asset = await http('GET', '/assets/app.js', { cookie })
+    expect(page.headers['set-cookie']).toBeUndefined()
+    const asset = await http('GET', `${prefix}/assets/app.js`, { cookie })
     expect(asset.status).toBe(200)
     expect(asset.body.toString()).toBe('console.log("hi")')
-    expect((await http('GET', '/assets/app.js', { cookie: cookie.replace(/=.*/, '=nope') })).status).toBe(403)
+    expect((await http('GET', `${prefix}`, { cookie })).headers.location).toBe(`${prefix}/`)
+    // The cookie lets in nothing outside the prefix, and a wrong one nothing at all.
+    expect((await http('GET', '/assets/app.js', { cookie })).status).toBe(403)
+    expect((await http('GET', `${prefix}/assets/app.js`, { cookie: cookie.replace(/=.*/, '=nope') })).status).toBe(403)
+    // The page's socket under the prefix, with the cookie alone.
+    const socket = await connectTo({ port: host.port, token: '' }, { headers: { cookie }, path: `${prefix}/ws` })
+    await socket.close()
+    // The favicon a browser asks for at the root, where no cookie goes: nothing, and no error.
+    expect((await http('GET', '/favicon.ico')).status).toBe(204)
   })
 
   it('refuses another host name (DNS rebinding) even with the token', async () => {
     expect((await http('GET', `/?token=${host.token}`, { host: `evil.example:${host.port}` })).status).toBe(403)
-    expect((await http('GET', `/?token=${host.token}`, { host: `localhost:${host.port}` })).status).toBe(200)
+    expect((await http('GET', `/?token=${host.token}`, { host: `localhost:${host.port}` })).status).toBe(303)
   })
 
   it('the WebSocket: the token and a same-origin (or no) Origin', async () => {
@@ -173,10 +98,9 @@ describe('the browser host lets in only the printed URL', () => {
     expect(readdirSync(host.uploadDir)).toEqual([])
     const ok = await http('PUT', '/upload/b1/my%20model/unet/model.onnx', t, 'bytes')
     expect(ok.status).toBe(201)
-    const { path, top } = JSON.parse(ok.body.toString()) as { path: string; top: string }
-    expect(path).toBe(join(host.uploadDir, 'b1', 'my model', 'unet', 'model.onnx'))
-    expect(top).toBe(join(host.uploadDir, 'b1', 'my model'))
-    expect(readFileSync(path, 'utf8')).toBe('bytes')
+    // Names relative to the upload folder: its absolute temp path is none of the page's business.
+    expect(JSON.parse(ok.body.toString())).toEqual({ path: 'b1/my model/unet/model.onnx', top: 'b1/my model' })
+    expect(readFileSync(join(host.uploadDir, 'b1', 'my model', 'unet', 'model.onnx'), 'utf8')).toBe('bytes')
     expect((await http('PUT', '/upload/b1/my%20model/unet/model.onnx', t, 'again')).status).toBe(409)
   })
 })
@@ -239,6 +163,10 @@ describe('the contract over the WebSocket', () => {
     expect(download.status).toBe(200)
     expect(download.body).toEqual(png)
     expect((await http('GET', '/exports/seed-3.png')).status).toBe(403)
+    // A name that is not valid percent-encoding: a plain refusal, not a server error.
+    const malformed = await http('GET', `/exports/%E0%A4%A?token=${host.token}`)
+    expect(malformed.status).toBe(400)
+    expect(malformed.body.toString()).toMatch(/not valid percent-encoding/)
   })
 
   it('loads an uploaded model without adding it to the recent models', async () => {
@@ -246,10 +174,20 @@ describe('the contract over the WebSocket', () => {
     const up = await http('PUT', '/upload/b2/digits.onnx', { 'x-stepwise-token': host.token }, body)
     expect(up.status).toBe(201)
     const { top } = JSON.parse(up.body.toString()) as { top: string }
+    expect(top).toBe('b2/digits.onnx')
     const card = value(await client.request<ModelCard>('model.load', { path: top, providers: ['cpu'] }))
     expect(card.path).toBe(top)
+    expect(card.onnxPath).toBe(top)
     const settings = value(await client.request<Settings>('settings.get', {}))
     expect(settings.recentModels).toEqual([])
+    // An error about an upload names it the same way.
+    await http('PUT', '/upload/b3/broken.onnx', { 'x-stepwise-token': host.token }, 'not a model')
+    const broken = await client.request<ModelCard>('model.load', { path: 'b3/broken.onnx', providers: ['cpu'] })
+    expect(broken).toMatchObject({ ok: false, error: { message: expect.stringContaining('b3/broken.onnx') } })
+    expect(JSON.stringify(broken)).not.toContain(host.uploadDir)
+    // A name that leaves the upload folder is no upload: the engine gets it as it is (and finds nothing there).
+    const outside = await client.request<ModelCard>('model.load', { path: '../b3/broken.onnx', providers: ['cpu'] })
+    expect(outside).toMatchObject({ ok: false, error: { code: 'file-not-found' } })
   })
 
   it('settings.set persists in the settings folder', async () => {
@@ -278,36 +216,5 @@ describe('the contract over the WebSocket', () => {
     await host.close()
     expect(await closed).toBe(1001)
     expect(existsSync(uploads)).toBe(false)
-  })
-})
-
-describe('uploads past the size limit', () => {
-  it('are refused, whether the size is declared or only streamed, and leave no file behind', async () => {
-    const uploads = await createUploads({ maxBytes: 10 })
-    const server = createServer((req, res) => void uploads.receive(req, res, (req.url ?? '').slice('/upload/'.length)))
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const port = (server.address() as AddressInfo).port
-    const put = (path: string, chunks: string[], headers: Record<string, string> = {}) =>
-      new Promise<number>((resolve) => {
-        const req = httpRequest(
-          { host: '127.0.0.1', port, method: 'PUT', path, headers },
-          (res) => (res.resume(), resolve(res.statusCode ?? 0)),
-        )
-        req.on('error', () => resolve(-1)) // the server may hang up mid-body
-        for (const c of chunks) req.write(c)
-        req.end()
-      })
-    try {
-      expect(await put('/upload/b/declared.onnx', ['x'.repeat(11)])).toBe(413)
-      const streamed = await put('/upload/b/streamed.onnx', ['x'.repeat(6), 'x'.repeat(6)], {
-        'transfer-encoding': 'chunked',
-      })
-      expect([413, -1]).toContain(streamed)
-      expect(await put('/upload/b/fits.onnx', ['x'.repeat(10)])).toBe(201)
-      await expect.poll(() => readdirSync(join(uploads.root, 'b'))).toEqual(['fits.onnx'])
-    } finally {
-      server.close()
-      await uploads.remove()
-    }
   })
 })

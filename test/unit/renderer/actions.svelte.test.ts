@@ -54,6 +54,15 @@ describe('startUp', () => {
     expect(r.isRestored()).toBe(true)
   })
 
+  it('says what was wrong with the settings file, when the host repaired it', async () => {
+    const problem = 'settings.json: a saved setting was invalid and reset to the default: parameters.batch (1e9)'
+    r.api.answer('settings.get', ok({ ...DEFAULT_SETTINGS, parameters: { seed: 3 }, problem }))
+    r.api.answer('model.load', ok(card()))
+    await r.startUp()
+    expect(r.toasts.items).toMatchObject([{ kind: 'error', message: problem }])
+    expect(r.parameters).toMatchObject({ seed: 3 })
+  })
+
   it('without the settings: the defaults, a toast, and persisting may begin', async () => {
     r.api.answer('settings.get', fail('settings unreadable'))
     r.api.answer('model.load', ok(card({ samplerDefaults: { steps: 40 } })))
@@ -238,6 +247,17 @@ describe('PNGs and drops', () => {
     r.api.answer('png.read', fail('b.png has no Stepwise parameters', 'bad-png'))
     await r.restoreFromPng(png('b.png'))
     expect(r.toasts.items.at(-1)).toMatchObject({ kind: 'error', message: 'b.png has no Stepwise parameters' })
+  })
+
+  it('a PNG larger than MAX_IMAGE_BYTES is refused in the page, never read nor sent', async () => {
+    const huge = png('huge.png')
+    Object.defineProperty(huge, 'size', { value: 300 * 1024 ** 2 })
+    huge.arrayBuffer = () => Promise.reject(new Error('read'))
+    await r.restoreFromPng(huge)
+    expect(r.api.calls).toEqual([])
+    expect(r.toasts.items).toMatchObject([
+      { kind: 'error', message: 'huge.png is 300 MiB; images dropped here may be up to 64 MiB' },
+    ])
   })
 
   it('a drop: PNGs restore parameters, the rest is offered to the engine as a model', async () => {

@@ -19,8 +19,19 @@ let api: StepwiseApi
 
 const locationOf = (url: string) => new URL(url) as unknown as Location
 
+/** Every socket the page opened, to drop one as a network would. */
+const sockets: WebSocket[] = []
+
 beforeAll(async () => {
-  vi.stubGlobal('WebSocket', WebSocket)
+  vi.stubGlobal(
+    'WebSocket',
+    class extends WebSocket {
+      constructor(url: string) {
+        super(url)
+        sockets.push(this)
+      }
+    },
+  )
   const temp = mkdtempSync(join(tmpdir(), 'stepwise-browser-api-'))
   mkdirSync(join(temp, 'renderer'))
   writeFileSync(join(temp, 'renderer', 'index.html'), '<!doctype html><title>Stepwise</title>')
@@ -67,11 +78,11 @@ describe('the browser host from the page', () => {
       ],
     )
     if (!staged.ok) throw new Error(staged.error.message)
+    // Names within the host's upload folder: "<batch>/digits.onnx", "<batch>/my model".
     const [file, folder] = staged.value
-    expect(file.startsWith(host.uploadDir)).toBe(true)
-    expect(file.endsWith('digits.onnx')).toBe(true)
-    expect(folder).toBe(join(file, '..', 'my model'))
-    expect(readFileSync(join(folder, 'unet', 'model.onnx'), 'utf8')).toBe('not really onnx')
+    const batch = file.split('/')[0]
+    expect(staged.value).toEqual([`${batch}/digits.onnx`, `${batch}/my model`])
+    expect(readFileSync(join(host.uploadDir, folder, 'unet', 'model.onnx'), 'utf8')).toBe('not really onnx')
     const card = await api.invoke('model.load', { path: file, providers: ['cpu'] })
     expect(card).toMatchObject({ ok: true, value: { channels: 1, provider: 'cpu' } })
   })
@@ -92,6 +103,37 @@ describe('the browser host from the page', () => {
     expect((await done).samples.byteLength).toBe(28 * 28 * 4)
     off()
     expect(frames).toEqual([3136, 3136, 3136])
+  })
+
+  it('a dropped socket fails the run in the page; the host keeps it for the page that reconnects', async () => {
+    const events: { event: string; runId: string }[] = []
+    const offs = (['frame', 'done', 'failed'] as const).map((event) =>
+      api.on(event, (p: { runId: string }) => events.push({ event, runId: p.runId })),
+    )
+    // 200 DDPM steps: a few seconds, so the drop comes while it samples.
+    const started = await api.invoke('sample.start', { sampler: { sampler: 'ddpm', steps: 200 }, seed: 2, batch: 1 })
+    if (!started.ok) throw new Error(started.error.message)
+    const { runId } = started.value
+    await expect.poll(() => events.some((e) => e.event === 'frame' && e.runId === runId)).toBe(true)
+    sockets
+      .filter((w) => w.url.includes(`token=${host.token}`))
+      .at(-1)!
+      .terminate()
+    await expect.poll(() => events.find((e) => e.event === 'failed')).toEqual({ event: 'failed', runId })
+    const shown = events.length
+    // The page reconnects by itself (as the same page) and the run finishes in the host, whole.
+    await expect
+      .poll(
+        async () => {
+          const list = await api.invoke('runs.list', {})
+          return list.ok && list.value.runs.find((r) => r.runId === runId)
+        },
+        { timeout: 20_000, interval: 250 },
+      )
+      .toMatchObject({ finished: true, steps: 200 })
+    // Its later events, after a gap, were not passed on to the page's listeners.
+    expect(events.slice(shown)).toEqual([])
+    offs.forEach((off) => off())
   })
 
   it('when the host stops, a run in flight ends with a failed event and later requests get an error', async () => {

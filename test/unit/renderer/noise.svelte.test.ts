@@ -86,6 +86,17 @@ describe('load', () => {
     expect(r.isImageFile(png('anim.gif', 'image/gif'))).toBe(false)
   })
 
+  it('refuses an image larger than MAX_IMAGE_BYTES without reading or sending it', async () => {
+    const huge = png('huge.png')
+    Object.defineProperty(huge, 'size', { value: 65 * 1024 ** 2 })
+    huge.arrayBuffer = () => Promise.reject(new Error('read'))
+    await r.noise.load(huge, card(), 1)
+    expect(r.api.calls).toEqual([])
+    expect(r.toasts.items).toMatchObject([
+      { kind: 'error', message: 'huge.png is 65 MiB; images dropped here may be up to 64 MiB' },
+    ])
+  })
+
   it('an engine error is a toast; the previous preview stays', async () => {
     r.api.answer('noise.preview', (req) => ok(previewOf(req)))
     await r.noise.load(png(), card(), 1)

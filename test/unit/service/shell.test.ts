@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -11,7 +11,7 @@ import { encodePng } from '../../../src-main/engine/export/png'
 import { type EngineClient, startEngine } from '../../../src-main/service/engine-client'
 import { createShell, providersFor, type Shell } from '../../../src-main/service/shell'
 import { openSettings } from '../../../src-main/settings'
-import type { ExportRequest, ModelCard, Result, SampleStarted } from '../../../src-preload/contract'
+import type { ExportRequest, ModelCard, Result, SampleStarted, SettingsAnswer } from '../../../src-preload/contract'
 
 let engine: EngineClient
 let shell: Shell
@@ -196,6 +196,22 @@ describe('the shell', () => {
     expect(s.recentModels).toEqual([model])
     expect(s.provider).toBe('cpu')
     expect(value(await shell.handle('settings.get', {}))).toMatchObject({ provider: 'cpu', parameters: { seed: 3 } })
+  })
+
+  it('tells the first settings.get what was wrong with the settings file, and only the first', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepwise-shell-settings-'))
+    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ provider: 'cpu', parameters: { batch: 1e9 } }))
+    const settings = openSettings({
+      file: join(dir, 'settings.json'),
+      make: () => new Conf({ cwd: dir, configName: 'settings', projectName: 'stepwise-test' }),
+    })
+    const own = createShell({ engine, settings, save: async () => [] })
+    const first = value(await own.handle('settings.get', {})) as SettingsAnswer
+    expect(first).toMatchObject({ provider: 'cpu', parameters: {} })
+    expect(first.problem).toMatch(
+      /^settings\.json: a saved setting was invalid and reset to the default: parameters\.batch/,
+    )
+    expect(value(await own.handle('settings.get', {}))).not.toHaveProperty('problem')
   })
 
   it('turns the provider preference into an order to try', () => {

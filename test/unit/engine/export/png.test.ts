@@ -2,8 +2,15 @@ import { describe, expect, test } from 'vitest'
 
 import { EngineError } from '../../../../src-main/engine/errors'
 import { toPixels, upscaleNearest } from '../../../../src-main/engine/export/pixels'
-import { decodePng, encodePng, readPngText, readStepwiseParameters } from '../../../../src-main/engine/export/png'
+import {
+  decodePng,
+  encodePng,
+  readPngSize,
+  readPngText,
+  readStepwiseParameters,
+} from '../../../../src-main/engine/export/png'
 import type { PlanarImage } from '../../../../src-main/engine/tensor'
+import { grayPng } from '../../../fixtures/png-builder'
 
 const image = (channels: number, width: number, height: number, values: number[]): PlanarImage => ({
   channels,
@@ -98,6 +105,26 @@ describe('png', () => {
     } catch (e) {
       expect((e as EngineError).code).toBe('bad-png')
     }
+  })
+
+  test('reads the text without inflating the pixels: pixel data that is no zlib stream does not matter', () => {
+    const png = grayPng({ width: 4, height: 4, text: { stepwise: '{"seed":1}' }, idat: Buffer.from('not zlib') })
+    expect(readStepwiseParameters(png, 'odd.png')).toEqual({ seed: 1 })
+  })
+
+  test('a PNG bomb (20000 x 20000 pixels in a few KiB) gives its text and its size from the header', () => {
+    const bomb = grayPng({ width: 20_000, height: 20_000, depth: 1, text: { parameters: 'seed 1', stepwise: '{}' } })
+    expect(bomb.length).toBeLessThan(100 * 1024)
+    expect(readPngText(bomb, 'bomb.png')).toEqual({ parameters: 'seed 1', stepwise: '{}' })
+    expect(readPngSize(bomb, 'bomb.png')).toEqual({ width: 20_000, height: 20_000 })
+  })
+
+  test('a chunk that runs past the end, or no header first, gives bad-png naming the file', () => {
+    const png = grayPng({ width: 2, height: 2, text: { stepwise: '{}' } })
+    const cut = png.subarray(0, png.length - 20)
+    expect(() => readPngText(cut, 'cut.png')).toThrowError(/^cut\.png: damaged PNG \(its IDAT chunk runs past the end/)
+    const headless = Buffer.concat([png.subarray(0, 8), png.subarray(33)])
+    expect(() => readPngSize(headless, 'headless.png')).toThrowError(/^headless\.png: damaged PNG \(it does not start/)
   })
 
   test('a damaged PNG gives bad-png naming the file', () => {
