@@ -14,6 +14,9 @@ export const randomSeed = (): number => Math.floor(Math.random() * RANDOM_SEED_R
 export const DEFAULT_GIF_FRAMES = 40
 export const MAX_GIF_FRAMES = 1000
 
+/** Exports enlarge each image pixel to at most this many pixels a side (nearest neighbour). */
+export const MAX_EXPORT_SCALE = 16
+
 /** Runs one export may lay out side by side (a grid's rows, a comparison's columns). */
 export const MAX_EXPORT_RUNS = 64
 
