@@ -102,6 +102,8 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
   const shape = parent?.shape ?? shapeOf(model, req)
   const classProblem = classLabel === undefined ? undefined : classLabelProblem(t, classLabel, model.name)
   if (classProblem) throw bad(`class: ${classProblem}`)
+  // The null class is no class: recorded as none, so a PNG says nothing of "class 10" (the run gets it anyway).
+  const recordedClass = classLabel === t.classes?.nullClassId ? undefined : classLabel
   const parameters: GenerationParameters = {
     model: model.name,
     sampler,
@@ -109,7 +111,7 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
     seed,
     height: shape.height,
     width: shape.width,
-    ...(classLabel !== undefined && { classLabel }),
+    ...(recordedClass !== undefined && { classLabel: recordedClass }),
     ...(req.guidance !== undefined && { guidance: req.guidance }),
   }
 
