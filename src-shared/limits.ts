@@ -9,6 +9,8 @@ export const MAX_TRAIN_STEPS = 100_000
 /** Random seeds are drawn below this: they read well and match other tools' habits. */
 export const RANDOM_SEED_RANGE = 2 ** 32
 export const randomSeed = (): number => Math.floor(Math.random() * RANDOM_SEED_RANGE)
+/** A seed field holding this means "a random seed each run" (as in other diffusion UIs). */
+export const RANDOM_SEED = -1
 
 /** Frames of a denoising GIF when none are asked for (evenly spread, first and last always in). */
 export const DEFAULT_GIF_FRAMES = 40
