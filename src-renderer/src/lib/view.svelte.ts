@@ -18,6 +18,9 @@ export type StageView = 'x0' | 'xt' | 'eps'
 export const TILE_MIN = 40
 export const TILE_MAX = 200
 export const TILE_DEFAULT = 64
+/** Below this window width tiles start smaller, leaving the image the room. */
+const NARROW_WIDTH = 1200
+const TILE_NARROW = 52
 /** Below this window width the history starts closed (it takes space from the image). */
 export const HISTORY_OPEN_MIN_WIDTH = 1500
 
@@ -27,13 +30,13 @@ export const ZOOM_MAX = 16
 /** From this many screen pixels an image pixel, the large view draws the pixel grid. */
 export const PIXEL_GRID_MIN_PX = 12
 
-const wide = () => typeof window === 'undefined' || window.innerWidth >= HISTORY_OPEN_MIN_WIDTH
+const windowWidth = () => (typeof window === 'undefined' ? Infinity : window.innerWidth)
 
 class View {
   tab = $state<Tab>('results')
-  historyOpen = $state(wide())
+  historyOpen = $state(windowWidth() >= HISTORY_OPEN_MIN_WIDTH)
   sidebarOpen = $state(true)
-  tile = $state(TILE_DEFAULT)
+  tile = $state(windowWidth() < NARROW_WIDTH ? TILE_NARROW : TILE_DEFAULT)
   stage = $state<StageView>('x0')
   /** The large view of the selected image. */
   closer = $state(false)
