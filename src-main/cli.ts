@@ -22,6 +22,7 @@ import {
   progressPrinter,
   providersFrom,
   refuseExisting,
+  scaleFrom,
   scheduleSettingsFrom,
   type Values,
 } from './cli/options'
@@ -48,7 +49,7 @@ const USAGE = `usage: stepwise <command> [options]
          [--beta-start x] [--beta-end y] [--prediction ${PREDICTION_TYPES.join('|')}] [--spacing s] [--steps-offset k] [--clip-sample true|false]
          [--set-alpha-to-one true|false] [--seed n] [--batch n] [--class k] [--height h] [--width w] [--guidance g]
          [--init-noise x.npy] [--provider p[,p...]] --out <dir> [--gif [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N | --gif-every k] [--gif-delay ms]]
-         [--sheet] [--save-npy] [--json] [--overwrite]
+         [--sheet] [--scale 1-16] [--save-npy] [--json] [--overwrite]
          [--from-step K [--then "name=value ..."] | --from-step K --init-image <png|jpg>]
            fork: run to step K, then go on with --then's settings (the same by default) and the same noise;
            with --init-image: noise the image to the sampler's K-th timestep and denoise from there (SDEdit)
@@ -173,7 +174,7 @@ async function sampleCommand(v: Values) {
       { kind: 'png' as const },
       ...(v.sheet ? [{ kind: 'sheet' as const }] : []),
       ...(v.gif ? [{ kind: 'gif' as const, ...gifOptionsFrom(v) }] : []),
-    ].map((e) => ({ ...e, runId: 'cli' }))
+    ].map((e) => ({ ...e, ...scaleFrom(v), runId: 'cli' }))
     const npy = v['save-npy'] ? ['samples.npy'] : []
     await ensureFolder(v.out)
     await refuseExisting(v, [...exports.flatMap((e) => exportFileNames(e, first.parameters, request.batch)), ...npy])

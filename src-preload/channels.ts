@@ -43,5 +43,19 @@ export const COMMANDS = [
 ] as const
 export type Command = (typeof COMMANDS)[number]
 
+/**
+ * The commands' keyboard shortcuts in Electron's accelerator syntax: the native menu shows and fires them,
+ * and the renderer fires them itself in the browser host (which has no menu).
+ */
+export const SHORTCUTS: Partial<Record<Command, string>> = {
+  'open-model': 'CmdOrCtrl+O',
+  'export-png': 'CmdOrCtrl+S',
+  'export-all': 'CmdOrCtrl+Alt+S',
+  'export-gif': 'CmdOrCtrl+Shift+S',
+  generate: 'CmdOrCtrl+Enter',
+  // Not Escape: that belongs to text fields and dialogs.
+  cancel: 'CmdOrCtrl+.',
+}
+
 /** The one Electron IPC channel events travel on, as (name, payload). */
 export const EVENT_CHANNEL = 'stepwise:event'

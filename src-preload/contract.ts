@@ -14,7 +14,15 @@ import { z } from 'zod'
 import type { StepStats } from '../src-shared/diagnostics'
 import type { ErrorData } from '../src-shared/errors'
 import { EXPORT_KINDS, type ExportRequest } from '../src-shared/exports'
-import { MAX_BATCH, MAX_EXPORT_RUNS, MAX_GIF_FRAMES, MAX_IMAGE_BYTES, MAX_TRAIN_STEPS } from '../src-shared/limits'
+import {
+  MAX_BATCH,
+  MAX_EXPORT_RUNS,
+  MAX_EXPORT_SCALE,
+  MAX_GIF_FRAMES,
+  MAX_IMAGE_BYTES,
+  MAX_TRAIN_STEPS,
+  RANDOM_SEED,
+} from '../src-shared/limits'
 import type { Adapter, MetadataKey, MetadataSource, ProviderNote } from '../src-shared/model'
 import {
   GIF_VIEWS,
@@ -153,6 +161,7 @@ export const exportRequest = z.object({
   gifFrames: z.number().int().min(2).max(MAX_GIF_FRAMES).optional(),
   gifEvery: z.number().int().min(1).optional(),
   gifDelayMs: z.number().int().min(10).max(10_000).optional(),
+  scale: z.number().int().min(1).max(MAX_EXPORT_SCALE).optional(),
 }) satisfies z.ZodType<ExportRequest>
 
 /** Forward noising of an image under several schedules (q(x_t | x_0), one shared noise). */
@@ -200,7 +209,8 @@ export const lastParameters = z
   .object({
     sampler: samplerSettings,
     schedule: scheduleSettings,
-    seed,
+    // RANDOM_SEED (-1) too: the field as the user left it.
+    seed: z.number().int().min(RANDOM_SEED).max(Number.MAX_SAFE_INTEGER),
     seedLocked: z.boolean(),
     batch: z.number().int().min(1).max(MAX_BATCH),
     classLabel: z.number().int().min(0).nullable(),

@@ -24,4 +24,10 @@ export interface ExportRequest {
   /** Or every k-th step (the last always in). */
   gifEvery?: number
   gifDelayMs?: number
+  /**
+   * png, sheet, gif: each image pixel becomes a scale x scale block (nearest neighbour, 1..MAX_EXPORT_SCALE).
+   * Default: png 1; sheet and gif their own (cells at least 96 px, a GIF's long side at least 256 px). A
+   * sheet never goes below what its labels need.
+   */
+  scale?: number
 }

@@ -31,6 +31,9 @@ export const samplerReads = (sampler: SamplerName, option: string): boolean =>
 export const SCHEDULES = ['linear', 'scaled_linear', 'cosine', 'quadratic', 'sigmoid'] as const
 export type ScheduleName = (typeof SCHEDULES)[number]
 /** Names other tools give the same schedules. */
+/** Schedules made from beta_start and beta_end; the others (cosine: Nichol & Dhariwal 2021, eq. 17) ignore them. */
+export const usesBetaRange = (schedule: ScheduleName): boolean => schedule !== 'cosine'
+
 export const SCHEDULE_ALIASES: Readonly<Record<string, ScheduleName>> = { squaredcos_cap_v2: 'cosine' }
 
 export function parseScheduleName(name: string): ScheduleName | undefined {

@@ -5,7 +5,7 @@
  */
 import type { MenuItemConstructorOptions } from 'electron'
 
-import type { Command } from '../../src-preload/contract'
+import { type Command, SHORTCUTS } from '../../src-preload/contract'
 
 export interface MenuItemSpec {
   label?: string
@@ -27,21 +27,20 @@ export function menuTemplate(
   const file: MenuItemSpec = {
     label: 'File',
     submenu: [
-      { label: 'Open Model...', accelerator: 'CmdOrCtrl+O', command: 'open-model' },
+      { label: 'Open Model...', accelerator: SHORTCUTS['open-model'], command: 'open-model' },
       { type: 'separator' },
-      { label: 'Export PNG...', accelerator: 'CmdOrCtrl+S', command: 'export-png' },
-      { label: 'Export All PNGs...', accelerator: 'CmdOrCtrl+Alt+S', command: 'export-all' },
+      { label: 'Export PNG...', accelerator: SHORTCUTS['export-png'], command: 'export-png' },
+      { label: 'Export All PNGs...', accelerator: SHORTCUTS['export-all'], command: 'export-all' },
       { label: 'Export Contact Sheet...', command: 'export-sheet' },
-      { label: 'Export GIF...', accelerator: 'CmdOrCtrl+Shift+S', command: 'export-gif' },
+      { label: 'Export GIF...', accelerator: SHORTCUTS['export-gif'], command: 'export-gif' },
       ...(mac ? [] : ([{ type: 'separator' }, { role: 'quit', accelerator: 'CmdOrCtrl+Q' }] satisfies MenuItemSpec[])),
     ],
   }
   const run: MenuItemSpec = {
     label: 'Run',
     submenu: [
-      { label: 'Generate', accelerator: 'CmdOrCtrl+Enter', command: 'generate' },
-      // Not Escape: that belongs to text fields and dialogs.
-      { label: 'Cancel', accelerator: 'CmdOrCtrl+.', command: 'cancel' },
+      { label: 'Generate', accelerator: SHORTCUTS['generate'], command: 'generate' },
+      { label: 'Cancel', accelerator: SHORTCUTS['cancel'], command: 'cancel' },
     ],
   }
   const macApp: MenuItemSpec = {

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
 import type { ExportRequest } from '../../src-shared/exports'
-import { randomSeed } from '../../src-shared/limits'
+import { MAX_EXPORT_SCALE, randomSeed } from '../../src-shared/limits'
 import { GIF_VIEWS, PREDICTION_TYPES, type ProviderName, PROVIDERS, SAMPLERS, SPACINGS } from '../../src-shared/names'
 import { parseScheduleName, SCHEDULES } from '../../src-shared/names'
 import type { GenerationRequest, SamplerSettings, ScheduleSettings } from '../../src-shared/parameters'
@@ -44,6 +44,7 @@ export const OPTIONS = {
   'gif-count': { type: 'string' },
   'gif-every': { type: 'string' },
   'gif-delay': { type: 'string' },
+  scale: { type: 'string' },
   'save-npy': { type: 'boolean' },
   json: { type: 'boolean' },
   overwrite: { type: 'boolean' },
@@ -118,6 +119,11 @@ export const generationFrom = (v: Values): GenerationRequest => ({
   guidance: num(v, 'guidance', (n) => n >= 0),
   height: int(v, 'height', 1),
   width: int(v, 'width', 1),
+})
+
+/** --scale: each image pixel as scale x scale pixels in the PNGs, the sheet and the GIF (nearest neighbour). */
+export const scaleFrom = (v: Values): Pick<ExportRequest, 'scale'> => ({
+  scale: num(v, 'scale', (n) => Number.isInteger(n) && n >= 1 && n <= MAX_EXPORT_SCALE),
 })
 
 /** The GIF options, as an export request's (which view, how many frames, how fast). */

@@ -110,6 +110,8 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
     { name: model.name, graph: model.graph, trainedSize: t.size, trainSteps: scheduleConfig.trainSteps },
     { shape, seed, sampler, guided: req.guidance !== undefined && req.guidance !== 1 && t.classes !== undefined },
   )
+  // The null class is no class: recorded as none, so a PNG says nothing of "class 10" (the run gets it anyway).
+  const recordedClass = classLabel === t.classes?.nullClassId ? undefined : classLabel
   const parameters: GenerationParameters = {
     model: model.name,
     sampler,
@@ -117,7 +119,7 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
     seed,
     height: shape.height,
     width: shape.width,
-    ...(classLabel !== undefined && { classLabel }),
+    ...(recordedClass !== undefined && { classLabel: recordedClass }),
     ...(req.guidance !== undefined && { guidance: req.guidance }),
   }
 

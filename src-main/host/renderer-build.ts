@@ -11,8 +11,11 @@ import { fileURLToPath } from 'node:url'
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 export const RENDERER_OUT = join(REPO_ROOT, 'out', 'renderer')
 
-/** What the renderer bundle is made of, beyond src-renderer itself. */
-const EXTRA_SOURCES = ['src-preload/contract.ts', 'src-preload/wire.ts', 'electron.vite.config.ts', 'package-lock.json']
+/**
+ * What the renderer bundle is made of, beyond src-renderer itself: the contract and its names, and the
+ * vocabulary (a changed warning rule or name list must rebuild the page, not serve the old one).
+ */
+const EXTRA_SOURCES = ['src-preload', 'src-shared', 'electron.vite.config.ts', 'package-lock.json']
 
 function newestMtime(path: string): number {
   const info = statSync(path, { throwIfNoEntry: false })

@@ -76,6 +76,16 @@ const finished = (run: Timeline, id: string): Float32Array => {
   return run.samples
 }
 
+/** The class of a run as sheets label it (the grid's default row labels too). */
+const classText = (p: GenerationParameters) => (p.classLabel === undefined ? 'uncond.' : `class ${p.classLabel}`)
+
+/** The scale asked for, or the least that makes an image `minPx` wide. */
+const scaleOr = (req: ExportRequest, width: number, minPx: number) => req.scale ?? Math.max(1, Math.ceil(minPx / width))
+
+/** The least scale that fits `labels` (in the 1x font) over cells of this width. */
+const labelScale = (labels: string[], width: number) =>
+  Math.max(1, ...labels.map((l) => Math.ceil((textWidth(l, 1) + 4) / width)))
+
 /** Which frames a GIF shows: `gifEvery`-th, or `gifFrames` (default DEFAULT_GIF_FRAMES) evenly spread. */
 const gifPick = <T>(frames: T[], req: ExportRequest): T[] =>
   selectFrames(frames, {
@@ -87,7 +97,10 @@ const gifPick = <T>(frames: T[], req: ExportRequest): T[] =>
 export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[] {
   const [run] = runs
   const { parameters: p, shape } = run
-  const samples = finished(run, req.runId)
+  // A cancelled run's steps still make a GIF; everything else needs the final samples.
+  if (req.kind === 'gif' && !run.samples && run.frames.length === 0)
+    throw bad(`export: run ${req.runId} has no steps to animate yet`)
+  const samples = req.kind === 'gif' && !run.samples ? null : finished(run, req.runId)
   if (req.index !== undefined && req.index >= shape.batch) {
     throw bad(`export: index ${req.index} is outside the batch of ${shape.batch}`)
   }
@@ -101,19 +114,23 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
     case 'png':
       return indices.map((k, i) => ({
         name: names[i],
-        bytes: encodePng(imageOf(samples, shape, k), meta(paramsOf(k))),
+        bytes: encodePng(imageOf(samples!, shape, k), meta(paramsOf(k)), { scale: req.scale ?? 1 }),
       }))
     case 'sheet': {
-      const images = indices.map((k) => imageOf(samples, shape, k))
-      const sheet = contactSheet(images, { scale: Math.max(1, Math.ceil(SHEET_CELL_MIN_PX / shape.width)) })
+      // Each cell captioned with its seed; the class (and sampler) on top.
+      const images = indices.map((k) => imageOf(samples!, shape, k))
+      const cellLabels = indices.map((k) => `seed ${p.seed + k}`)
+      const title = `${classText(p)}, ${compareLabels([p])[0]}`
+      const scale = Math.max(scaleOr(req, shape.width, SHEET_CELL_MIN_PX), labelScale(cellLabels, shape.width))
+      const sheet = contactSheet(images, { scale, cellLabels, title, labelScale: 1 })
       return [{ name: names[0], bytes: encodeSheetPng(sheet, meta({ ...p, batch: shape.batch })) }]
     }
     case 'gif': {
-      // The final sample closes the animation (held by encodeGif).
-      const picked = gifPick([...run.frames.map(viewOf), samples], req)
+      // The final sample closes the animation (held by encodeGif); a cancelled run ends at its last step.
+      const picked = gifPick([...run.frames.map(viewOf), ...(samples ? [samples] : [])], req)
       const image = (x: Float32Array): PlanarImage =>
         req.index === undefined ? tileBatch(x, shape) : imageOf(x, shape, req.index)
-      return [{ name: names[0], bytes: encodeGif(picked.map(image), { delayMs: req.gifDelayMs }) }]
+      return [{ name: names[0], bytes: encodeGif(picked.map(image), { delayMs: req.gifDelayMs, scale: req.scale }) }]
     }
     case 'grid-sheet': {
       // Rows: the runs (a class each); columns: the images of each batch (seed + k), all the same size.
@@ -128,16 +145,10 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
           throw bad('export: a grid needs runs of the same batch and image size')
         }
       })
-      const rowLabels =
-        req.rowLabels ??
-        runs.map((r) => (r.parameters.classLabel === undefined ? 'uncond.' : `class ${r.parameters.classLabel}`))
+      const rowLabels = req.rowLabels ?? runs.map((r) => classText(r.parameters))
       const columnLabels = Array.from({ length: shape.batch }, (_, k) => `seed ${p.seed + k}`)
       const images = runs.flatMap((r) => Array.from({ length: shape.batch }, (_, k) => imageOf(r.samples!, r.shape, k)))
-      const scale = Math.max(
-        1,
-        Math.ceil(GRID_CELL_MIN_PX / shape.width),
-        Math.ceil((textWidth(columnLabels.at(-1)!, 1) + 4) / shape.width),
-      )
+      const scale = Math.max(Math.ceil(GRID_CELL_MIN_PX / shape.width), labelScale(columnLabels, shape.width))
       const sheet = contactSheet(images, { columns: shape.batch, rowLabels, columnLabels, scale, labelScale: 1 })
       const stepwise = { grid: runs.map((r) => r.parameters), rows: rowLabels }
       const parameters = `grid: ${rowLabels.length} rows x ${shape.batch} seeds from ${p.seed}, ${compareLabels([p])[0]}`
@@ -156,13 +167,8 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
       })
       const labels = compareLabels(runs.map((r) => r.parameters))
       // Cells wide enough for their labels at the smallest text size, and at least SHEET_CELL_MIN_PX.
-      const labelScale = 1
-      const scale = Math.max(
-        1,
-        Math.ceil(SHEET_CELL_MIN_PX / shape.width),
-        ...labels.map((l) => Math.ceil((textWidth(l, labelScale) + 4) / shape.width)),
-      )
-      const layout = { columns: runs.length, columnLabels: labels, scale, labelScale }
+      const scale = Math.max(Math.ceil(SHEET_CELL_MIN_PX / shape.width), labelScale(labels, shape.width))
+      const layout = { columns: runs.length, columnLabels: labels, scale, labelScale: 1 }
       if (req.kind === 'compare-sheet') {
         const sheet = contactSheet(
           runs.map((r) => imageOf(r.samples!, r.shape, k)),

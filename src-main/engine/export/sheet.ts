@@ -20,6 +20,10 @@ export interface SheetOptions {
   scale?: number
   rowLabels?: string[]
   columnLabels?: string[]
+  /** A caption above each cell (e.g. its seed), clipped to the cell's width. */
+  cellLabels?: string[]
+  /** A line above everything (e.g. the class of a batch). */
+  title?: string
   /** Text size of the labels (1 = 7 px glyphs); default grows with the cells to stay legible. */
   labelScale?: number
 }
@@ -45,22 +49,34 @@ export function contactSheet(images: PlanarImage[], opts: SheetOptions = {}): Sh
   const textScale = opts.labelScale ?? Math.max(1, Math.floor(cellH / 64))
   const rowLabels = opts.rowLabels?.slice(0, rows) ?? []
   const columnLabels = opts.columnLabels?.slice(0, columns) ?? []
+  const cellLabels = opts.cellLabels ?? []
+  const line = GLYPH_HEIGHT * textScale + padding
   const left = rowLabels.length ? Math.max(...rowLabels.map((t) => textWidth(t, textScale))) + padding : 0
-  const top = columnLabels.length ? GLYPH_HEIGHT * textScale + padding : 0
+  const titleHeight = opts.title ? line : 0
+  const top = titleHeight + (columnLabels.length ? line : 0)
+  const caption = cellLabels.length ? line : 0
 
-  const width = left + padding + columns * (cellW + padding)
-  const height = top + padding + rows * (cellH + padding)
+  const width = Math.max(
+    left + padding + columns * (cellW + padding),
+    opts.title ? 2 * padding + textWidth(opts.title, textScale) : 0,
+  )
+  const height = top + padding + rows * (caption + cellH + padding)
   const sheet: Sheet = { width, height, channels, pixels: new Uint8Array(width * height * channels) }
   fillBackground(sheet, background)
 
   const cellX = (col: number) => left + padding + col * (cellW + padding)
-  const cellY = (row: number) => top + padding + row * (cellH + padding)
+  const cellY = (row: number) => top + padding + row * (caption + cellH + padding) + caption
   cells.forEach((cell, k) => blit(sheet, cell, cellX(k % columns), cellY(Math.floor(k / columns))))
 
   const text = { scale: textScale, color: background < 128 ? 255 : 0 }
+  if (opts.title) drawText(sheet, opts.title, padding, padding, text)
   columnLabels.forEach((label, col) =>
-    drawText(sheet, label, cellX(col), padding, { ...text, maxX: cellX(col) + cellW }),
+    drawText(sheet, label, cellX(col), titleHeight + padding, { ...text, maxX: cellX(col) + cellW }),
   )
+  cellLabels.slice(0, cells.length).forEach((label, k) => {
+    const x = cellX(k % columns)
+    drawText(sheet, label, x, cellY(Math.floor(k / columns)) - caption, { ...text, maxX: x + cellW })
+  })
   rowLabels.forEach((label, row) =>
     drawText(sheet, label, padding, cellY(row) + Math.floor((cellH - GLYPH_HEIGHT * textScale) / 2), text),
   )

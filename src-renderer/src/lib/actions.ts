@@ -4,6 +4,7 @@
  */
 import type { Command } from '../../../src-preload/contract'
 import { api } from './api'
+import { compare } from './compare.svelte'
 import { imageTooLarge, isPng, readDrop, readPicked } from './drop'
 import { exporter } from './export.svelte'
 import { history } from './history.svelte'
@@ -11,6 +12,7 @@ import { model } from './model.svelte'
 import { noise } from './noise.svelte'
 import { parameters } from './parameters.svelte'
 import { run } from './run.svelte'
+import { commandOf } from './shortcuts'
 import { timeline } from './timeline.svelte'
 import { toasts } from './toasts.svelte'
 import { view } from './view.svelte'
@@ -71,11 +73,14 @@ export async function forkHere(): Promise<void> {
   await run.start(req)
 }
 
-/** Denoise an image (float32 [C, H, W] in [-1, 1]) from timestep t with the sidebar's settings (SDEdit). */
+/**
+ * Denoise an image (float32 [C, H, W] in [-1, 1]) from timestep t with the sidebar's settings (SDEdit),
+ * from the seed in the seed field (the noise the preview showed), not a new one.
+ */
 export async function denoiseFrom(image: ArrayBuffer, timestep: number): Promise<void> {
   const card = model.card
   if (!card || run.running || model.loading) return
-  const req = parameters.request(card)
+  const req = parameters.request(card, { redraw: false })
   // A copy: the request may be transferred, and the caller keeps the image for the next try.
   req.fromImage = { image: image.slice(0), timestep }
   timeline.reset(req.batch)
@@ -129,10 +134,87 @@ export async function restoreFromPng(file: File): Promise<void> {
     return
   }
   const p = r.value
+  // The model's name is what every PNG records (the planner's, in the app and the CLI alike).
   if (model.card && p.model !== model.card.name)
     toasts.info(`${file.name} was made with ${p.model}; its parameters are applied to ${model.card.name}`)
   parameters.applyPng(p, model.card)
   toasts.info(`Parameters restored from ${file.name} (seed ${p.seed}, locked)`)
+}
+
+// ---- one image of the run shown: the tiles' menu and the stage's buttons ----------------------------
+
+/** The seed image `index` of the run shown was made with. */
+export const seedOf = (index: number) => (run.parameters ? run.parameters.seed + index : null)
+
+/** Put image `index`'s seed in the seed field (locked): Generate makes it again, with the sidebar's settings. */
+export function reuseSeed(index: number): void {
+  const seed = seedOf(index)
+  if (seed === null) return
+  parameters.typeSeed(seed)
+  toasts.info(`Seed ${seed} in the seed field (the dice is off)`)
+}
+
+/** Fork the run shown from the step shown, with image `index` selected. */
+export async function forkImage(index: number): Promise<void> {
+  timeline.select(index)
+  await forkHere()
+}
+
+/**
+ * Compare samplers on image `index`: its seed and class in the sidebar, the run's own settings as the
+ * first variant, and the Compare tab open to run them.
+ */
+export function compareWith(index: number): void {
+  const p = run.parameters
+  const seed = seedOf(index)
+  if (!p || seed === null) return
+  parameters.typeSeed(seed)
+  const nullId = model.card?.classes?.nullClassId ?? null
+  parameters.classLabel = p.classLabel === undefined || p.classLabel === nullId ? null : p.classLabel
+  if (p.guidance !== undefined) parameters.guidance = p.guidance
+  compare.adoptFirst({
+    sampler: p.sampler.sampler,
+    steps: p.sampler.steps,
+    eta: p.sampler.eta,
+    schedule: p.schedule.schedule,
+    guidance: p.guidance ?? parameters.guidance,
+  })
+  view.tab = 'compare'
+}
+
+/** Look closer: image `index` large. */
+export function openCloser(index = timeline.image): void {
+  if (!run.shape) return
+  timeline.select(index)
+  view.openCloser()
+}
+
+/** Keys of the whole window: the menu's shortcuts in the browser host, the page's own keys everywhere. */
+export function handleKey(event: KeyboardEvent, openInBrowser: () => void): void {
+  // The native menu fires its shortcuts in Electron; the browser host has none, so the page does.
+  const command = api.host === 'browser' ? commandOf(event) : undefined
+  if (command) {
+    event.preventDefault()
+    runCommand(command, openInBrowser)
+    return
+  }
+  const target = event.target as HTMLElement | null
+  const typing = !!target?.closest('input, select, textarea, [contenteditable]')
+  if (typing || event.ctrlKey || event.metaKey || event.altKey) return
+  if (event.key === '?') {
+    event.preventDefault()
+    view.shortcutsOpen = !view.shortcutsOpen
+  } else if (event.key === 'Escape') {
+    if (view.menu) view.menu = null
+    else if (view.shortcutsOpen) view.shortcutsOpen = false
+  } else if (view.closer || view.shortcutsOpen || view.tab !== 'results' || target?.closest('[role=dialog]')) {
+    // The large view and the sheet handle their own keys.
+  } else if (event.key === ' ' && !target?.closest('button, a, [role=listbox]')) {
+    event.preventDefault()
+    openCloser()
+  } else if (event.key === 'k' || event.key === 'K') {
+    timeline.toggle()
+  }
 }
 
 /** Menu commands; opening a model needs the page's file input in the browser host (passed in). */

@@ -54,7 +54,9 @@ class Compare {
   /** The shared scrubber, 0..SCRUB_MAX. */
   position = $state(SCRUB_MAX)
   of = $state<'xt' | 'x0'>('x0')
+  /** The seed and class the runs shown were sampled with (the sidebar may have moved on since). */
   seed = $state<number | null>(null)
+  className = $state<string | null>(null)
   starting = $state(false)
   exporting = $state(false)
 
@@ -67,6 +69,14 @@ class Compare {
     const current = variantOf(p)
     const other = SAMPLERS.find((s) => s !== current.sampler) ?? current.sampler
     this.variants = [current, { ...current, sampler: other }]
+  }
+
+  /** "Compare with" an image: its run's settings as the first variant (the others stay). */
+  adoptFirst(v: Variant) {
+    if (this.variants.length === 0) {
+      const other = SAMPLERS.find((s) => s !== v.sampler) ?? v.sampler
+      this.variants = [v, { ...v, sampler: other }]
+    } else this.variants[0] = v
   }
 
   add(p: Parameters) {
@@ -100,6 +110,11 @@ class Compare {
     this.starting = true
     this.runs = []
     this.seed = base.seed
+    const label = base.classLabel
+    this.className =
+      label === undefined || label === card.classes?.nullClassId
+        ? null
+        : (card.classes?.names[label] ?? `class ${label}`)
     try {
       const runs = (await startRuns(requests, 'compare')).map((r) => r.started)
       // The engine's labels (what the exported sheet says too), from the parameters it resolved.

@@ -1,7 +1,12 @@
-/** Exporting the finished run: PNGs (parameters embedded by the engine), the contact sheet, a timeline GIF. */
+/**
+ * Exporting the run shown: PNGs (parameters embedded by the engine), the contact sheet, a timeline GIF,
+ * each scaled 1x-16x (nearest); and one image copied to the clipboard or downloaded (the browser's way
+ * to drag an image out as a PNG with its parameters).
+ */
 import type { ExportRequest } from '../../../src-preload/contract'
-import { DEFAULT_GIF_FRAMES } from '../../../src-shared/limits'
+import { DEFAULT_GIF_FRAMES, MAX_EXPORT_SCALE } from '../../../src-shared/limits'
 import { api } from './api'
+import { imageDataOf, SAMPLE_RANGE } from './draw'
 import { run } from './run.svelte'
 import { timeline } from './timeline.svelte'
 import { toasts } from './toasts.svelte'
@@ -9,22 +14,40 @@ import { toasts } from './toasts.svelte'
 /** What the export bar saves: one PNG, every PNG of the batch, the contact sheet, a GIF. */
 export type SaveKind = 'png' | 'all' | 'sheet' | 'gif'
 export const DEFAULT_GIF_DELAY_MS = 80
+export { MAX_EXPORT_SCALE }
+/** The scales offered: powers of two up to MAX_EXPORT_SCALE. */
+export const EXPORT_SCALES = [1, 2, 4, 8, 16].filter((s) => s <= MAX_EXPORT_SCALE)
 
 class Exporter {
   gifOf = $state<'xt' | 'x0'>('x0')
   gifFrames = $state(DEFAULT_GIF_FRAMES)
   gifDelayMs = $state(DEFAULT_GIF_DELAY_MS)
+  /** Nearest-neighbour enlargement of every export (and of copied images); 1 keeps the model's size. */
+  scale = $state(1)
   busy = $state(false)
 
-  /** The engine exports finished runs only (a cancelled one has no final samples). */
+  /** A finished run exports everything; a cancelled one the GIF of the steps it made. */
   ready = $derived(run.status === 'done' && run.runId !== null && !this.busy)
+  gifReady = $derived(
+    (run.status === 'done' || (run.status === 'cancelled' && run.frames.length > 0)) &&
+      run.runId !== null &&
+      !this.busy,
+  )
 
-  async save(kind: SaveKind): Promise<void> {
-    if (!this.ready || !run.runId) return
-    const req: ExportRequest = { runId: run.runId, kind: kind === 'all' ? 'png' : kind }
-    if (kind === 'png' || kind === 'gif') req.index = timeline.image
+  /** The request for `kind`, of image `index` (default: the one the timeline shows). */
+  request(kind: SaveKind, index = timeline.image): ExportRequest | null {
+    if (!run.runId) return null
+    const req: ExportRequest = { runId: run.runId, kind: kind === 'all' ? 'png' : kind, scale: this.scale }
+    if (kind === 'png' || kind === 'gif') req.index = index
     if (kind === 'gif')
       Object.assign(req, { gifOf: this.gifOf, gifFrames: this.gifFrames, gifDelayMs: this.gifDelayMs })
+    return req
+  }
+
+  async save(kind: SaveKind, index?: number): Promise<void> {
+    if (!(kind === 'gif' ? this.gifReady : this.ready)) return
+    const req = this.request(kind, index)
+    if (!req) return
     this.busy = true
     try {
       const r = await api.invoke('export.save', req)
@@ -34,6 +57,60 @@ class Exporter {
       // No paths: the user cancelled the save dialog; nothing to say.
     } finally {
       this.busy = false
+    }
+  }
+
+  /** The engine's PNG of image `index` (parameters inside), as a file to hand to the browser. */
+  async pngFile(index: number): Promise<File | null> {
+    const req = this.ready ? this.request('png', index) : null
+    if (!req) return null
+    const r = await api.invoke('export.encode', req)
+    if (!r.ok) {
+      toasts.error(r.error)
+      return null
+    }
+    const [f] = r.value.files
+    return new File([f.bytes], f.name, { type: 'image/png' })
+  }
+
+  /**
+   * Download image `index` as the engine's PNG with its parameters: in the browser host the way to take an
+   * image out of the page (a drag out of a browser can only carry a URL).
+   */
+  async download(index: number): Promise<void> {
+    const file = await this.pngFile(index)
+    if (!file) return
+    const url = URL.createObjectURL(file)
+    const a = Object.assign(document.createElement('a'), { href: url, download: file.name })
+    a.click()
+    setTimeout(() => URL.revokeObjectURL(url), 60_000)
+  }
+
+  /** Image `index` of the final samples onto the clipboard as a PNG, at the export scale. */
+  async copy(index: number): Promise<void> {
+    const values = run.samples
+    const shape = run.shape
+    if (!values || !shape) return
+    const canvas = document.createElement('canvas')
+    canvas.width = shape.width * this.scale
+    canvas.height = shape.height * this.scale
+    const context = canvas.getContext('2d')!
+    const small = document.createElement('canvas')
+    small.width = shape.width
+    small.height = shape.height
+    small.getContext('2d')!.putImageData(imageDataOf(values, shape, index, SAMPLE_RANGE), 0, 0)
+    context.imageSmoothingEnabled = false
+    context.drawImage(small, 0, 0, canvas.width, canvas.height)
+    try {
+      // The promise, not the blob: Safari wants the ClipboardItem made inside the user's gesture.
+      const png = new Promise<Blob>((resolve, reject) =>
+        canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the image could not be encoded'))), 'image/png'),
+      )
+      await navigator.clipboard.write([new ClipboardItem({ 'image/png': png })])
+      const seed = run.parameters ? ` (seed ${run.parameters.seed + index})` : ''
+      toasts.info(`Copied image ${index + 1}${seed} to the clipboard`)
+    } catch (e) {
+      toasts.error(`Copy failed: ${(e as Error).message}`)
     }
   }
 }

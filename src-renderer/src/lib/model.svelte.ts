@@ -2,13 +2,31 @@
  * The loaded model and how to get another: the default at start, a drop, Open Model..., a recent one.
  * A failed load leaves the previous model in place and says why in a toast.
  */
-import type { DroppedFile, ModelCard, ProviderChoice } from '../../../src-preload/contract'
+import { type DroppedFile, MAX_RECENT_MODELS, type ModelCard, type ProviderChoice } from '../../../src-preload/contract'
 import { api } from './api'
 import { toasts } from './toasts.svelte'
 
+/** What Stepwise opens, as a dropped file that is none of them is told. */
+export const OPENS =
+  'Stepwise opens an .onnx model (with its .json sidecar if it has one) or a diffusers-style folder; ' +
+  'a Stepwise PNG restores its parameters'
+const isModelFile = (name: string) => /\.(onnx|json)$/i.test(name)
+
+/** A model staged for the engine (an upload in the browser host): where it is, and the name it was dropped as. */
+export interface Staged {
+  path: string
+  name: string
+}
+
 class Model {
   card = $state.raw<ModelCard | null>(null)
+  /** Models loaded by path before, newest first (the settings' list). */
   recent = $state.raw<string[]>([])
+  /**
+   * Models dropped into this page and loaded (browser host): uploads live as long as the host runs, so
+   * they are recent for this session only, under the names they were dropped as.
+   */
+  dropped = $state.raw<Staged[]>([])
   loading = $state(false)
   /** The execution provider to try first ('auto': the platform's order), kept in the settings. */
   preferred = $state<ProviderChoice>('auto')
@@ -27,17 +45,22 @@ class Model {
     void this.refreshRecent()
   }
 
-  /** Load a model file or folder (the bundled default when no path). */
-  async load(path?: string): Promise<boolean> {
+  /**
+   * Load a model file or folder (the bundled default when no path). A staged file's errors name it as it
+   * was dropped, never by the host's temporary path.
+   */
+  async load(path?: string, staged?: Staged): Promise<boolean> {
     this.loading = true
     try {
       const r = await api.invoke('model.load', path ? { path } : {})
       if (!r.ok) {
-        toasts.error(r.error)
+        toasts.error(staged ? { ...r.error, message: r.error.message.split(staged.path).join(staged.name) } : r.error)
         return false
       }
       this.#path = path
       this.#set(r.value)
+      if (staged && api.host === 'browser')
+        this.dropped = [staged, ...this.dropped.filter((d) => d.name !== staged.name)].slice(0, MAX_RECENT_MODELS)
       return true
     } finally {
       this.loading = false
@@ -65,6 +88,13 @@ class Model {
    */
   async loadFiles(top: File[], files: DroppedFile[]): Promise<void> {
     if (top.length === 0) return
+    // A single file that is no model (a folder arrives as a stand-in with files under its name).
+    const folder = (f: File) => files.some((d) => d.relativePath.startsWith(`${f.name}/`))
+    const strays = top.filter((f) => !folder(f) && !isModelFile(f.name))
+    if (strays.length === top.length) {
+      toasts.error(`${strays.map((f) => f.name).join(', ')}: not a model. ${OPENS}.`)
+      return
+    }
     this.loading = true
     let staged: string[]
     try {
@@ -78,8 +108,8 @@ class Model {
       this.loading = false
     }
     const onnx = top.findIndex((f) => /\.onnx$/i.test(f.name))
-    const path = staged[onnx >= 0 ? onnx : 0]
-    if (path) await this.load(path)
+    const k = onnx >= 0 ? onnx : top.findIndex((f) => !strays.includes(f))
+    if (staged[k]) await this.load(staged[k], { path: staged[k], name: top[k].name })
   }
 
   /** A model the shell loaded on its own (menu, file association). */

@@ -8,7 +8,7 @@ import type {
   ModelCard,
   SampleStartRequest,
 } from '../../../src-preload/contract'
-import { MAX_BATCH, MAX_TRAIN_STEPS, randomSeed } from '../../../src-shared/limits'
+import { MAX_BATCH, MAX_TRAIN_STEPS, RANDOM_SEED, randomSeed } from '../../../src-shared/limits'
 import {
   PREDICTION_TYPES,
   type PredictionType,
@@ -20,11 +20,22 @@ import {
   SCHEDULES,
   SPACINGS,
   type TimestepSpacing,
+  usesBetaRange,
 } from '../../../src-shared/names'
 import { DEFAULT_SAMPLER, DEFAULT_SCHEDULE, type SamplerSettings } from '../../../src-shared/parameters'
 
 // The name lists are the vocabulary's (src-shared/names.ts), shared with the engine and the CLI.
-export { MAX_BATCH, PREDICTION_TYPES, randomSeed, SAMPLER_INFO, samplerReads, SAMPLERS, SCHEDULES, SPACINGS }
+export {
+  MAX_BATCH,
+  PREDICTION_TYPES,
+  RANDOM_SEED,
+  randomSeed,
+  SAMPLER_INFO,
+  samplerReads,
+  SAMPLERS,
+  SCHEDULES,
+  SPACINGS,
+}
 export type { PredictionType, SamplerName, ScheduleName, TimestepSpacing }
 
 /** Classifier-free guidance: the default model was tuned at 3 (resources/models/README.md). */
@@ -53,13 +64,23 @@ class Parameters {
   trainSteps = $state(DEFAULT_SCHEDULE.trainSteps)
   betaStart = $state(DEFAULT_SCHEDULE.betaStart)
   betaEnd = $state(DEFAULT_SCHEDULE.betaEnd)
+  /** The seed the next run uses (image k of the batch: seed + k); RANDOM_SEED (-1): a random one each run. */
   seed = $state(randomSeed())
-  /** Locked: Generate keeps the seed. Unlocked (the default): each Generate draws a new one first. */
+  /**
+   * Locked (the dice off): Generate uses the seed field as it is. Unlocked (the dice on, the default): each
+   * Generate draws a new seed into the field first. Typing a seed locks it (typeSeed).
+   */
   seedLocked = $state(false)
   batch = $state(DEFAULT_BATCH)
   /** A class index, or null for unconditional (the model's null class). */
   classLabel = $state<number | null>(null)
   guidance = $state(DEFAULT_GUIDANCE)
+
+  /** A seed typed into the field: it is the one to use, so the dice stops drawing new ones. */
+  typeSeed(seed: number) {
+    this.seed = seed
+    this.seedLocked = true
+  }
 
   /** Sampler and schedule defaults of a newly loaded model; seed, batch and guidance stay. */
   adoptCard(card: ModelCard) {
@@ -149,7 +170,7 @@ class Parameters {
     this.trainSteps = int(this.trainSteps, 1, MAX_TRAIN_STEPS, card.training.schedule.trainSteps)
     this.steps = int(this.steps, 1, this.trainSteps, d.steps)
     this.eta = num(this.eta, 0, 1, d.eta)
-    this.seed = int(this.seed, 0, Number.MAX_SAFE_INTEGER, randomSeed())
+    this.seed = int(this.seed, RANDOM_SEED, Number.MAX_SAFE_INTEGER, randomSeed())
     this.batch = int(this.batch, 1, MAX_BATCH, DEFAULT_BATCH)
     this.guidance = num(this.guidance, 0, MAX_GUIDANCE, DEFAULT_GUIDANCE)
     this.betaStart = num(this.betaStart, 1e-9, 0.999, card.training.schedule.betaStart)
@@ -158,7 +179,8 @@ class Parameters {
 
   /**
    * The sample.start request for this model; an unlocked seed is redrawn first (Generate), unless
-   * `redraw` is false (a fork, a comparison or a grid keeps the seed shown).
+   * `redraw` is false (a fork, a comparison, a grid or "Denoise from here" keep the seed shown). A seed of
+   * RANDOM_SEED gives the run a random one and stays in the field.
    */
   request(card: ModelCard, { redraw = true }: { redraw?: boolean } = {}): SampleStartRequest {
     this.normalize(card)
@@ -168,7 +190,7 @@ class Parameters {
     const req: SampleStartRequest = {
       sampler: settingsFor({ ...p.sampler, sampler: this.sampler }),
       schedule: p.schedule,
-      seed: this.seed,
+      seed: this.seed === RANDOM_SEED ? randomSeed() : this.seed,
       batch: this.batch,
     }
     if (classes) {
@@ -194,8 +216,9 @@ export function scheduleDiffers(p: Parameters, card: ModelCard | null): string |
   const t = card.training.schedule
   if (p.schedule !== t.schedule)
     return `Sampling with the ${p.schedule} schedule; this model was trained with ${t.schedule}.`
-  if (p.trainSteps !== t.trainSteps || p.betaStart !== t.betaStart || p.betaEnd !== t.betaEnd) {
-    return `Schedule settings differ from training (T=${t.trainSteps}, β ${t.betaStart}…${t.betaEnd}).`
+  const betas = usesBetaRange(p.schedule)
+  if (p.trainSteps !== t.trainSteps || (betas && (p.betaStart !== t.betaStart || p.betaEnd !== t.betaEnd))) {
+    return `Schedule settings differ from training (T=${t.trainSteps}${betas ? `, β ${t.betaStart}…${t.betaEnd}` : ''}).`
   }
   return null
 }

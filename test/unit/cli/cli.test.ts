@@ -107,6 +107,18 @@ describe('sample', () => {
     expect(gif.subarray(0, 6).toString('latin1')).toMatch(/^GIF8[79]a$/)
   })
 
+  it('--scale enlarges the PNGs, the sheet and the GIF by whole pixels (1 to 16)', async () => {
+    const scaled = join(tmp, 'scaled')
+    const r = await cli('sample', ...common, '--out', scaled, '--scale', '3', '--gif', '--gif-count', '2')
+    expect(r.code, r.stderr).toBe(0)
+    expect(decodePng(await readFile(join(scaled, 'seed-7.png'))).width).toBe(84)
+    const gif = await readFile(join(scaled, 'denoising-xt-seed-7-batch.gif'))
+    expect(gif.readUInt16LE(6)).toBe(84) // the logical screen width
+    const refused = await cli('sample', ...common, '--out', join(tmp, 'x'), '--scale', '17')
+    expect(refused.stderr).toContain('--scale')
+    expect(refused.code).toBe(2)
+  })
+
   it('refuses to overwrite without --overwrite, leaving the files unchanged', async () => {
     const before = await Promise.all(
       names.map(async (n) => ({ bytes: await readFile(join(out, n)), mtime: (await stat(join(out, n))).mtimeMs })),

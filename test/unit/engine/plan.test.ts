@@ -19,7 +19,7 @@ import { runSampling } from '../../../src-main/engine/run'
 import { finishTimeline, recordStep, startTimeline, type Timeline } from '../../../src-main/engine/timeline'
 import { createHandlers, type Handlers } from '../../../src-main/service/handlers'
 import type { Events, SampleStartRequest } from '../../../src-preload/contract'
-import { DEFAULT_SAMPLER } from '../../../src-shared/parameters'
+import { DEFAULT_SAMPLER, summarize } from '../../../src-shared/parameters'
 
 let model: Denoiser
 let facts: ModelFacts
@@ -87,6 +87,16 @@ describe('the CLI and the service plan alike', () => {
       ...['--steps', '6', '--eta', '0.3', '--seed', '11', '--batch', '2', '--class', '4', '--guidance', '2.5'],
     )
     expect(fromCli).toEqual(json(fromService.parameters))
+  })
+
+  it('the null class is recorded as no class (a PNG says nothing of "class: 10"), by the CLI and the service', async () => {
+    const fromService = await serviceRun({ sampler: { steps: 3 }, seed: 13, batch: 1, classLabel: 10 })
+    const fromCli = await cliParameters('uncond', ...['--steps', '3', '--seed', '13', '--class', '10'])
+    expect(fromCli).toEqual(json(fromService.parameters))
+    expect(fromService.parameters.classLabel).toBeUndefined()
+    expect(fromService.parameters.model).toBe(facts.name)
+    expect(summarize(fromService.parameters)).not.toMatch(/class/)
+    expect(summarize(planRun(facts, { seed: 1, batch: 1, classLabel: 3 }).parameters)).toMatch(/class: 3/)
   })
 
   it('a DDPM request on another schedule and spacing gives the same parameters', async () => {

@@ -171,6 +171,97 @@ describe('denoiseFrom', () => {
   })
 })
 
+describe('denoiseFrom uses the seed field', () => {
+  it('the seed shown, not a new one, even with the dice on', async () => {
+    await loadModel()
+    r.parameters.typeSeed(77)
+    r.parameters.seedLocked = false
+    r.api.answer('sample.start', ok(started('sdedit')))
+    await r.denoiseFrom(new Float32Array(2).buffer, 300)
+    expect(r.api.requests('sample.start')[0].seed).toBe(77)
+    expect(r.parameters.seed).toBe(77)
+  })
+})
+
+describe('one image of the run shown', () => {
+  it('reuse seed puts seed + k in the field and turns the dice off', async () => {
+    await loadModel()
+    await finishedRun()
+    r.parameters.seedLocked = false
+    r.reuseSeed(1)
+    expect([r.parameters.seed, r.parameters.seedLocked]).toEqual([901, true])
+  })
+
+  it("compare with: the image's seed and class in the sidebar, its run's settings as variant A, the tab open", async () => {
+    await loadModel(classCard())
+    const parameters = generationParameters({ seed: 900, classLabel: 3, guidance: 4 })
+    parameters.sampler = { ...parameters.sampler, sampler: 'ddpm', steps: 30 }
+    await finishedRun(parameters)
+    r.compareWith(1)
+    expect(r.parameters).toMatchObject({ seed: 901, seedLocked: true, classLabel: 3, guidance: 4 })
+    expect(r.compare.variants[0]).toMatchObject({ sampler: 'ddpm', steps: 30, guidance: 4 })
+    expect(r.compare.variants).toHaveLength(2)
+    expect(r.view.tab).toBe('compare')
+  })
+})
+
+describe('keys', () => {
+  const press = (key: string, o: Partial<KeyboardEvent> & { code?: string } = {}) => {
+    const event = {
+      key,
+      code: o.code ?? '',
+      ctrlKey: false,
+      metaKey: false,
+      shiftKey: false,
+      altKey: false,
+      target: null,
+      preventDefault: vi.fn(),
+      ...o,
+    } as unknown as KeyboardEvent
+    r.handleKey(event, () => {})
+    return event
+  }
+
+  it("the browser host fires the menu's shortcuts itself: Ctrl+S exports the PNG, not the page", async () => {
+    r.api.host = 'browser'
+    await loadModel()
+    await finishedRun()
+    r.api.answer('export.save', ok({ paths: ['/out/seed-900.png'] }))
+    r.api.answer('runs.list', ok({ runs: [], memoryBytes: 0, budgetBytes: 0 })) // waitFor runs the timers
+    const save = press('s', { code: 'KeyS', ctrlKey: true })
+    expect(save.preventDefault).toHaveBeenCalled()
+    await vi.waitFor(() => expect(r.exporter.busy).toBe(false))
+    press('S', { code: 'KeyS', ctrlKey: true, shiftKey: true })
+    await vi.waitFor(() => expect(r.exporter.busy).toBe(false))
+    press('ß', { code: 'KeyS', ctrlKey: true, altKey: true })
+    await vi.waitFor(() => expect(r.api.requests('export.save')).toHaveLength(3))
+    expect(r.api.requests('export.save').map((q) => [q.kind, q.index])).toEqual([
+      ['png', 0],
+      ['gif', 0],
+      ['png', undefined],
+    ])
+  })
+
+  it('in Electron the native menu fires them: the page leaves them alone', async () => {
+    await loadModel()
+    await finishedRun()
+    const save = press('s', { code: 'KeyS', ctrlKey: true })
+    expect(save.preventDefault).not.toHaveBeenCalled()
+    expect(r.api.requests('export.save')).toEqual([])
+  })
+
+  it('? opens and closes the shortcuts sheet; Escape closes it; Space looks closer', async () => {
+    press('?')
+    expect(r.view.shortcutsOpen).toBe(true)
+    press('Escape')
+    expect(r.view.shortcutsOpen).toBe(false)
+    await loadModel()
+    await finishedRun()
+    press(' ')
+    expect(r.view.closer).toBe(true)
+  })
+})
+
 describe('reopen and deleteRun', () => {
   const frames = (runId: string, samples: ArrayBuffer | null = floats(3)): RunFrames => ({
     runId,

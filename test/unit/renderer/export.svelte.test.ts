@@ -1,8 +1,8 @@
-/** Exporting the run shown (lib/export.svelte.ts): PNGs, sheet, GIF; finished runs only. */
+/** Exporting the run shown (lib/export.svelte.ts): PNGs, sheet, GIF at a scale; a cancelled run's GIF. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 import type { Result } from '../../../src-preload/contract'
-import { fail, floats, loadRenderer, ok, type Renderer, started } from './fake-api'
+import { fail, floats, frameEvent, loadRenderer, ok, type Renderer, started } from './fake-api'
 
 let r: Renderer
 let stopListening: () => void
@@ -50,11 +50,45 @@ describe('exporter', () => {
     r.exporter.gifDelayMs = 120
     for (const kind of ['png', 'all', 'sheet', 'gif'] as const) await r.exporter.save(kind)
     expect(r.api.requests('export.save')).toEqual([
-      { runId: 'a', kind: 'png', index: 1 },
-      { runId: 'a', kind: 'png' },
-      { runId: 'a', kind: 'sheet' },
-      { runId: 'a', kind: 'gif', index: 1, gifOf: 'xt', gifFrames: 30, gifDelayMs: 120 },
+      { runId: 'a', kind: 'png', index: 1, scale: 1 },
+      { runId: 'a', kind: 'png', scale: 1 },
+      { runId: 'a', kind: 'sheet', scale: 1 },
+      { runId: 'a', kind: 'gif', index: 1, gifOf: 'xt', gifFrames: 30, gifDelayMs: 120, scale: 1 },
     ])
+  })
+
+  it('exports at the scale chosen; one image by its index (a tile menu)', async () => {
+    await runTo('done')
+    r.api.answer('export.save', ok({ paths: ['/out/x'] }))
+    r.exporter.scale = 8
+    await r.exporter.save('png', 0)
+    await r.exporter.save('sheet')
+    expect(r.api.requests('export.save')).toEqual([
+      { runId: 'a', kind: 'png', index: 0, scale: 8 },
+      { runId: 'a', kind: 'sheet', scale: 8 },
+    ])
+  })
+
+  it("a cancelled run's steps export as a GIF; its PNGs and sheet wait for a finished run", async () => {
+    await runTo('running')
+    expect(r.exporter.gifReady).toBe(false)
+    r.api.emit('frame', frameEvent('a', 0))
+    r.api.emit('failed', { runId: 'a', error: { code: 'cancelled', message: 'cancelled' } })
+    expect(r.exporter.ready).toBe(false)
+    expect(r.exporter.gifReady).toBe(true)
+    r.api.answer('export.save', ok({ paths: ['/out/x.gif'] }))
+    await r.exporter.save('png')
+    await r.exporter.save('gif')
+    expect(r.api.requests('export.save').map((q) => q.kind)).toEqual(['gif'])
+  })
+
+  it("the engine's PNG of one image, with its parameters, as a file (the browser's download)", async () => {
+    await runTo('done')
+    const bytes = new Uint8Array([137, 80, 78, 71]).buffer
+    r.api.answer('export.encode', ok({ files: [{ name: 'seed-8.png', bytes }] }))
+    const f = await r.exporter.pngFile(1)
+    expect(r.api.requests('export.encode')).toEqual([{ runId: 'a', kind: 'png', index: 1, scale: 1 }])
+    expect([f?.name, f?.type, f?.size]).toEqual(['seed-8.png', 'image/png', 4])
   })
 
   it('says where the files went; nothing when the save dialog was cancelled; errors in a toast', async () => {

@@ -77,8 +77,35 @@ describe('loadFiles', () => {
 
   it('loads the first item of anything else (a folder; the engine says when it is no model)', async () => {
     r.api.staged = ok(['/staged/my-model', '/staged/readme.txt'])
-    await r.model.loadFiles([file('my-model'), file('readme.txt')], [])
+    const inFolder = { file: file('model_index.json'), relativePath: 'my-model/model_index.json' }
+    await r.model.loadFiles([file('my-model'), file('readme.txt')], [inFolder])
     expect(r.api.requests('model.load')).toEqual([{ path: '/staged/my-model' }])
+  })
+
+  it('a file that is no model is not uploaded: the toast says what Stepwise opens, no server path', async () => {
+    await r.model.loadFiles([file('notes.txt')], [{ file: file('notes.txt'), relativePath: '' }])
+    expect(r.api.stageCalls).toEqual([])
+    expect(r.toasts.items).toMatchObject([
+      { kind: 'error', message: expect.stringMatching(/^notes\.txt: not a model/) },
+    ])
+    expect(r.toasts.items[0].message).toContain('.onnx')
+  })
+
+  it("an upload the engine cannot open is named as it was dropped, not by the host's temporary path", async () => {
+    r.api.host = 'browser'
+    r.api.staged = ok(['/tmp/stepwise-uploads-x/b1/broken.onnx'])
+    r.api.answer('model.load', fail('/tmp/stepwise-uploads-x/b1/broken.onnx: the file ends early', 'truncated'))
+    await r.model.loadFiles([file('broken.onnx')], [{ file: file('broken.onnx'), relativePath: '' }])
+    expect(r.toasts.items.map((t) => t.message)).toEqual(['broken.onnx: the file ends early'])
+  })
+
+  it('models dropped into the browser host are recent for the session, under their names', async () => {
+    r.api.host = 'browser'
+    r.api.staged = ok(['/tmp/up/b1/mine.onnx'])
+    r.api.answer('model.load', ok(card({ path: '/tmp/up/b1/mine.onnx' })))
+    r.api.answer('settings.get', ok(DEFAULT_SETTINGS))
+    await r.model.loadFiles([file('mine.onnx')], [{ file: file('mine.onnx'), relativePath: '' }])
+    expect(r.model.dropped).toEqual([{ path: '/tmp/up/b1/mine.onnx', name: 'mine.onnx' }])
   })
 
   it('nothing dropped: nothing staged; staging failed: a toast and no load', async () => {

@@ -182,9 +182,47 @@ describe('normalize', () => {
     p.adoptCard(c)
     Object.assign(p, { steps: 12.6, eta: 3, batch: 500, guidance: 99, betaEnd: 2, seed: -4, trainSteps: 1e9 })
     p.normalize(c)
-    expect(p).toMatchObject({ steps: 13, eta: 1, batch: m.MAX_BATCH, guidance: m.MAX_GUIDANCE, seed: 0 })
+    // Below RANDOM_SEED (-1, "random each run") is no seed at all.
+    expect(p).toMatchObject({ steps: 13, eta: 1, batch: m.MAX_BATCH, guidance: m.MAX_GUIDANCE, seed: -1 })
     expect(p.betaEnd).toBe(0.999)
     expect(p.trainSteps).toBe(100_000)
+  })
+})
+
+describe('the seed field', () => {
+  it('is the seed the run uses: a typed seed turns the dice off and is kept', () => {
+    const c = card()
+    p.adoptCard(c)
+    expect(p.seedLocked).toBe(false) // the dice is on at first
+    p.typeSeed(42)
+    expect(p.seedLocked).toBe(true)
+    expect(p.request(c).seed).toBe(42)
+    expect(p.request(c).seed).toBe(42)
+    expect(p.seed).toBe(42)
+  })
+
+  it('the dice draws a new seed at each Generate and shows it in the field', () => {
+    const c = card()
+    p.adoptCard(c)
+    p.typeSeed(42)
+    p.seedLocked = false
+    const first = p.request(c).seed
+    expect(first).not.toBe(42)
+    expect(p.seed).toBe(first)
+    expect(p.request(c).seed).not.toBe(first)
+    // A fork, a comparison, a grid, "Denoise from here" use the field as it is.
+    expect(p.request(c, { redraw: false }).seed).toBe(p.seed)
+  })
+
+  it('-1 gives each run a random seed and stays in the field', () => {
+    const c = card()
+    p.adoptCard(c)
+    p.typeSeed(m.RANDOM_SEED)
+    const seeds = [p.request(c).seed, p.request(c, { redraw: false }).seed]
+    for (const seed of seeds) expect(seed).toBeGreaterThanOrEqual(0)
+    expect(seeds[0]).not.toBe(seeds[1])
+    expect(p.seed).toBe(-1)
+    expect(p.persisted().seed).toBe(-1)
   })
 })
 

@@ -134,3 +134,55 @@ describe('playback', () => {
     expect(r.timeline.playing).toBe(false)
   })
 })
+
+describe('speed and modes', () => {
+  it('speed scales the step delay: 2x halves it, 0.25x makes it four times as long', () => {
+    finished(20) // 200 ms a step at 1x
+    r.timeline.scrub(0)
+    r.timeline.setSpeed(2)
+    r.timeline.play()
+    vi.advanceTimersByTime(100)
+    expect(r.timeline.position).toBe(1)
+    r.timeline.setSpeed(0.25) // takes effect at once, from where it is
+    vi.advanceTimersByTime(799)
+    expect(r.timeline.position).toBe(1)
+    vi.advanceTimersByTime(1)
+    expect(r.timeline.position).toBe(2)
+  })
+
+  it('past one display frame a step, it skips steps instead of ticking faster', () => {
+    finished(1000) // 16 ms a step at 1x; 4 ms at 4x
+    r.timeline.scrub(0)
+    r.timeline.setSpeed(4)
+    r.timeline.play()
+    vi.advanceTimersByTime(16)
+    expect(r.timeline.position).toBe(4)
+  })
+
+  it('loop starts again at the first step; ping-pong turns at either end', () => {
+    finished(4) // 250 ms a step
+    r.timeline.setMode('loop')
+    r.timeline.scrub(2)
+    r.timeline.play()
+    vi.advanceTimersByTime(250 * 2)
+    expect([r.timeline.position, r.timeline.playing]).toEqual([0, true])
+
+    r.timeline.setMode('pingpong')
+    const seen: number[] = []
+    for (let i = 0; i < 8; i++) {
+      vi.advanceTimersByTime(250)
+      seen.push(r.timeline.position)
+    }
+    expect(seen).toEqual([1, 2, 3, 2, 1, 0, 1, 2])
+    expect(r.timeline.playing).toBe(true)
+  })
+
+  it('the last step of a finished run is its end (the final sample); not while sampling', async () => {
+    finished(4)
+    expect(r.timeline.atEnd).toBe(true)
+    r.timeline.scrub(2)
+    expect(r.timeline.atEnd).toBe(false)
+    await sampling(3)
+    expect(r.timeline.atEnd).toBe(false)
+  })
+})

@@ -1,0 +1,31 @@
+/**
+ * The diffusion terms the screen shows, each with its one-line meaning: the tooltips of
+ * components/Term.svelte, one home for every label and explanation.
+ */
+export const TERMS = {
+  xt: {
+    label: 'x_t',
+    meaning: 'x_t: the noisy sample entering this step (pure noise at the start, the image at the end)',
+  },
+  x0: {
+    label: 'x̂0',
+    meaning: "x̂0 (predicted x0): the model's guess of the clean image from x_t at this step",
+  },
+  eps: { label: 'ε̂', meaning: 'ε̂ (predicted noise): the noise the model thinks is in x_t; about unit Gaussian' },
+  eta: {
+    label: 'η',
+    meaning: 'η (eta): DDIM\u2019s randomness; 0 is deterministic, 1 adds as much fresh noise as DDPM',
+  },
+  alphaBar: {
+    label: 'ᾱ_t',
+    meaning: 'ᾱ_t (alpha-bar): the share of the signal left in x_t at timestep t; 1 is clean, 0 is pure noise',
+  },
+  snr: { label: 'SNR', meaning: 'SNR: signal-to-noise ratio ᾱ_t / (1 − ᾱ_t); how much image there is against noise' },
+  guidance: {
+    label: 'guidance',
+    meaning: 'guidance (classifier-free): how hard the sample is pushed towards the class; 1 is plain conditional',
+  },
+  t: { label: 't', meaning: 't: the timestep of the training schedule this step denoises (T − 1 is noise, 0 clean)' },
+} as const
+
+export type TermName = keyof typeof TERMS
