@@ -312,9 +312,15 @@ describe('the workspace', () => {
     expect(await saved('Control+Alt+s')).toMatch(/Saved 4 files/)
     await page.keyboard.press('Control+Enter')
     await waitForStatus('done')
-    const chooser = page.waitForEvent('filechooser')
+    // Ctrl+O opens the page's file picker: its input is clicked (the chooser itself is the browser's).
+    await page.evaluate(() => {
+      const input = document.querySelector<HTMLInputElement>('input[type=file]:not([webkitdirectory])')!
+      input.addEventListener('click', (e) => (e.preventDefault(), (document.body.dataset.picked = 'yes')), {
+        once: true,
+      })
+    })
     await page.keyboard.press('Control+o')
-    await chooser
+    await page.waitForFunction(() => document.body.dataset.picked === 'yes', undefined, { timeout: 10_000 })
     await page.keyboard.press('?')
     await byId('shortcuts').waitFor()
     expect(await byId('shortcuts').textContent()).toContain('Export the selected image as PNG')
