@@ -21,6 +21,7 @@ import { isTrustedSender } from './app/sender'
 import { taskbarProgress } from './app/taskbar'
 import { createMainWindow } from './app/window'
 import { DEFAULT_MODEL_FILE, defaultModelPath } from './engine/model/default-model'
+import { MODEL_CACHE_DIR } from './engine/model/graph-cache'
 import { startEngine } from './service/engine-client'
 import { createShell } from './service/shell'
 import { openSettings } from './settings'
@@ -49,7 +50,10 @@ if (!app.requestSingleInstanceLock()) {
     console.warn(`stepwise: the settings file was unreadable; set aside as ${settings.setAside}, defaults used`)
 
   // Its own build entry (electron.vite.config.ts), beside this file in out/main.
-  const engine = startEngine({ workerUrl: new URL('./engine-worker.js', import.meta.url) })
+  const engine = startEngine({
+    workerUrl: new URL('./engine-worker.js', import.meta.url),
+    cacheDir: join(userData, MODEL_CACHE_DIR),
+  })
   const send = <E extends EventName>(event: E, payload: Events[E]) => sendEvent(win, event, payload)
 
   const shell = createShell({

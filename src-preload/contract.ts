@@ -15,7 +15,7 @@ import type { StepStats } from '../src-shared/diagnostics'
 import type { ErrorData } from '../src-shared/errors'
 import { EXPORT_KINDS, type ExportRequest } from '../src-shared/exports'
 import { MAX_BATCH, MAX_EXPORT_RUNS, MAX_GIF_FRAMES, MAX_TRAIN_STEPS } from '../src-shared/limits'
-import type { MetadataKey, MetadataSource, ProviderNote } from '../src-shared/model'
+import type { MetadataKey, MetadataSource, ModelLayout, ProviderNote } from '../src-shared/model'
 import {
   GIF_VIEWS,
   PREDICTION_TYPES,
@@ -249,7 +249,10 @@ export interface ModelCard {
   /** What was asked for, and the .onnx file actually loaded. */
   path: string
   onnxPath: string
-  layout: 'onnx' | 'onnx+sidecar' | 'diffusers-folder'
+  layout: ModelLayout
+  /** The source format as the card names it ("ONNX", "diffusers UNet2DModel"), and the weights' parameter count when read. */
+  sourceFormat: string
+  parameters: number | null
   channels: number
   height: number
   width: number

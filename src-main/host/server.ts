@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path'
 import Conf from 'conf'
 
 import type { ModelCard } from '../../src-preload/contract'
+import { MODEL_CACHE_DIR } from '../engine/model/graph-cache'
 import { type EngineClient, startEngine } from '../service/engine-client'
 import { createShell } from '../service/shell'
 import { openSettings } from '../settings'
@@ -90,7 +91,7 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
   if (settings.setAside) log(`Stepwise: the settings file was damaged; it was moved to ${settings.setAside}`)
   const exports = exportFolder(options.outDir ?? DEFAULT_OUT_DIR)
   const uploads = await createUploads({ maxBytes: options.maxUploadBytes ?? MAX_UPLOAD_BYTES })
-  const engine = options.engine ?? startEngine()
+  const engine = options.engine ?? startEngine({ cacheDir: join(settingsDir, MODEL_CACHE_DIR) })
   const shell = createShell({
     engine,
     settings,

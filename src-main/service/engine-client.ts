@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads'
 
 import type { EngineChannel, EventName, Events, RequestOf, ResponseOf, Result } from '../../src-preload/contract'
 import type { ErrorData } from '../engine/errors'
-import type { WorkerMessage, WorkerRequest } from './messages'
+import type { WorkerData, WorkerMessage, WorkerRequest } from './messages'
 
 export interface EngineClient {
   /**
@@ -26,6 +26,8 @@ export interface EngineClient {
 export interface EngineOptions {
   /** The worker module; engine-worker.ts beside this file by default (a .ts file runs through tsx). */
   workerUrl?: URL
+  /** Where graphs built from weights are cached (the app's user-data folder, the host's settings folder). */
+  cacheDir?: string
 }
 
 /** More restarts than this within RESTART_WINDOW_MS and the engine stays down (a crash at start-up would loop). */
@@ -39,15 +41,15 @@ const CLOSE_TIMEOUT_MS = 10_000
  * worker (the worker fails with ERR_UNKNOWN_FILE_EXTENSION), so a tiny bootstrap registers tsx's ESM
  * loader in the worker itself, then imports the module.
  */
-function spawn(url: URL): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url)
+function spawn(url: URL, workerData: WorkerData): Worker {
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData })
   // tsx's ESM entry (its CommonJS one cannot register the ESM hooks), found through its package exports.
   const require = createRequire(import.meta.url)
   const pkg = require.resolve('tsx/package.json')
   const entry: string = require('tsx/package.json').exports['./esm/api'].import.default
   const tsxApi = pathToFileURL(join(dirname(pkg), entry)).href
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then(async (m) => { m.register(); await import(${JSON.stringify(url.href)}) })`
-  return new Worker(bootstrap, { eval: true })
+  return new Worker(bootstrap, { eval: true, workerData })
 }
 
 export function startEngine(options: EngineOptions = {}): EngineClient {
@@ -91,7 +93,7 @@ export function startEngine(options: EngineOptions = {}): EngineClient {
   }
 
   const start = () => {
-    worker = spawn(url)
+    worker = spawn(url, { cacheDir: options.cacheDir })
     worker.on('message', onMessage)
     // An 'error' (uncaught exception in the worker) is followed by 'exit'; the restart happens there.
     let crash: Error | undefined

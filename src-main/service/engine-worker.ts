@@ -3,17 +3,20 @@
  * here and the main thread stays free. Requests arrive as {id, channel, payload} and are answered as
  * {id, result}; events go out as {event, payload} with their float32 buffers transferred, not copied.
  */
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 
 import { createHandlers, dispatch } from './handlers'
-import type { WorkerMessage, WorkerRequest } from './messages'
+import type { WorkerData, WorkerMessage, WorkerRequest } from './messages'
 
 const port = parentPort
 if (!port) throw new Error('engine-worker.ts runs inside a worker thread (see engine-client.ts)')
 
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer)
 
-const handlers = createHandlers((event, payload, transfer) => post({ event, payload } as WorkerMessage, transfer))
+const { cacheDir } = (workerData ?? {}) as WorkerData
+const handlers = createHandlers((event, payload, transfer) => post({ event, payload } as WorkerMessage, transfer), {
+  cacheDir,
+})
 
 port.on('message', (message: WorkerRequest) => {
   // Terminating a worker inside onnxruntime's session.run aborts the whole process: the client asks for

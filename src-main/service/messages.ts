@@ -12,5 +12,10 @@ export interface WorkerRequest {
 }
 
 /** Worker -> client: the answer to request `id`, or an event. */
+/** What the worker is started with. */
+export interface WorkerData {
+  cacheDir?: string
+}
+
 export type WorkerMessage =
   { id: number; result: Result<unknown> } | { [E in EventName]: { event: E; payload: Events[E] } }[EventName]

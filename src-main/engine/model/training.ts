@@ -78,6 +78,10 @@ function sizeOf(info: ModelInfo): Training['size'] {
   return { height: height ?? SMALLEST_DYNAMIC_SIZE, width: width ?? SMALLEST_DYNAMIC_SIZE, from: 'smallest' }
 }
 
+/** The image channels: fixed in the graph, else the metadata's in_channels; undefined when neither says. */
+export const channelsOf = (info: ModelInfo): number | undefined =>
+  info.signature.channels ?? info.metadata.values.in_channels
+
 /** Why a class label cannot be used with this model, or undefined when it can. One wording for every adapter. */
 export function classLabelProblem(t: Training, label: number, modelName: string): string | undefined {
   if (!t.classes) return `${modelName} takes no class label`
