@@ -3,6 +3,7 @@
  * A failed load leaves the previous model in place and says why in a toast.
  */
 import type { DroppedFile, ModelCard, ProviderChoice } from '../../../src-preload/contract'
+import { isWeightsFile } from '../../../src-shared/model'
 import { api } from './api'
 import { toasts } from './toasts.svelte'
 
@@ -61,7 +62,8 @@ class Model {
 
   /**
    * Stage dropped or picked files where the engine can open them, then load: of an .onnx + .json pair the
-   * .onnx, of anything else the first item (a folder, or a file the engine will say is no model).
+   * .onnx, of a weights file + its config.json the weights, of anything else the first item (a folder, or
+   * a file the engine will say is no model).
    */
   async loadFiles(top: File[], files: DroppedFile[]): Promise<void> {
     if (top.length === 0) return
@@ -78,7 +80,8 @@ class Model {
       this.loading = false
     }
     const onnx = top.findIndex((f) => /\.onnx$/i.test(f.name))
-    const path = staged[onnx >= 0 ? onnx : 0]
+    const weights = top.findIndex((f) => isWeightsFile(f.name))
+    const path = staged[onnx >= 0 ? onnx : weights >= 0 ? weights : 0]
     if (path) await this.load(path)
   }
 
