@@ -153,7 +153,8 @@ async function convertCommand(v: Values, positionals: string[]) {
   const path = positionals[0] ?? v.model
   if (!path) throw bad('convert: which model? (convert <model> --out model.onnx)')
   if (!v.out) throw bad('convert: --out model.onnx is required')
-  const opened = await openModel(path, { cacheDir: defaultCacheDir() })
+  // Not from the cache: there the weights lie in a file of their own; the shared file holds them inline.
+  const opened = await openModel(path)
   const onnx = typeof opened.onnx === 'string' ? await readInput(opened.onnx) : opened.onnx
   const values = mergeMetadata(opened.sources).values
   const bytes = withOnnxMetadata(onnx, { ...values, name: values.name ?? opened.name })

@@ -1,34 +1,48 @@
 /**
  * Graphs built from a config and weights, kept by the content hash of what they were built from, so the
- * second open of a model is a file read. Two levels: `graphs/<content>.onnx` (+ `.json`, what the build
- * found out) by the SHA-256 of the builder version and the source files' bytes; and `seen/<stat>.json`
- * mapping the files' paths, sizes and modification times to that hash, so an unchanged model is found
- * without reading (and hashing) its weights again. A model copied elsewhere hashes to the same graph.
+ * second open of a model is a file read. Two levels: `graphs/<content>.onnx` + `.onnx.data` (the weights as
+ * ONNX external data, which onnxruntime maps instead of copying) + `.json` (what the build found out,
+ * written last: an entry without it is unfinished) by the SHA-256 of the builder version and the source
+ * files' bytes; and `seen/<stat>.json` mapping the files' paths, sizes and modification times to that
+ * hash, so an unchanged model is found without reading (and hashing) its weights again. A model copied
+ * elsewhere hashes to the same graph.
  */
 import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 
 import { writeFileAtomic } from '../files'
+import { type OnnxGraph, writeOnnxExternal } from './graph/onnx-graph'
 
 export interface GraphCache {
   /** The built graph and what was recorded with it, found by the files' stats or their content. */
   find<T>(key: CacheKey): Promise<{ path: string; info: T } | undefined>
-  store<T>(key: CacheKey, bytes: Uint8Array, info: T): Promise<string | undefined>
+  /** Write the graph; its path, or undefined when the cache cannot be written (never an error). */
+  store<T>(key: CacheKey, graph: OnnxGraph, info: T): Promise<string | undefined>
 }
 
 export interface CacheKey {
   /** The builder's version: a change to how graphs are built makes new entries. */
   builder: string
+  /** The files the graph is built from; their bytes are hashed (streamed) only when their stats are new. */
   files: string[]
-  /** The files' bytes, read only when the stats are unknown to the cache. */
-  contents: () => Promise<Uint8Array[]>
 }
 
-const sha256 = (parts: (string | Uint8Array)[]) => {
+const sha256 = (parts: string[]) => {
   const h = createHash('sha256')
-  for (const p of parts) h.update(typeof p === 'string' ? `${p.length}:${p}` : p)
+  for (const p of parts) h.update(`${p.length}:${p}`)
+  return h.digest('hex')
+}
+
+/** The builder's version and the files' bytes, each file streamed through the hash (never held whole). */
+async function contentHash(key: CacheKey): Promise<string> {
+  const h = createHash('sha256').update(`${key.builder.length}:${key.builder}`)
+  for (const file of key.files) {
+    h.update(`${(await stat(file)).size}:`)
+    for await (const chunk of createReadStream(file)) h.update(chunk as Buffer)
+  }
   return h.digest('hex')
 }
 
@@ -52,17 +66,18 @@ export function graphCache(dir: string): GraphCache {
   const entry = async <T>(hash: string) => {
     const path = join(graphs, `${hash}.onnx`)
     const info = await readJson<T>(join(graphs, `${hash}.json`))
-    const exists = await stat(path).then(
-      (s) => s.isFile(),
-      () => false,
-    )
-    return info !== undefined && exists ? { path, info } : undefined
+    const isFile = (p: string) =>
+      stat(p).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    return info !== undefined && (await isFile(path)) && (await isFile(`${path}.data`)) ? { path, info } : undefined
   }
   // A miss hashes the contents once for find and store alike.
   const hashes = new WeakMap<CacheKey, Promise<string>>()
-  const contentHash = (key: CacheKey) => {
+  const hashOf = (key: CacheKey) => {
     let h = hashes.get(key)
-    if (!h) hashes.set(key, (h = key.contents().then((c) => sha256([key.builder, ...c]))))
+    if (!h) hashes.set(key, (h = contentHash(key)))
     return h
   }
 
@@ -74,17 +89,17 @@ export function graphCache(dir: string): GraphCache {
         const found = await entry<T>(known.hash)
         if (found) return found
       }
-      const hash = await contentHash(key)
+      const hash = await hashOf(key)
       const found = await entry<T>(hash)
       if (found) await remember(seen, stats, hash)
       return found
     },
-    async store<T>(key: CacheKey, bytes: Uint8Array, info: T) {
+    async store<T>(key: CacheKey, graph: OnnxGraph, info: T) {
       try {
-        const hash = await contentHash(key)
+        const hash = await hashOf(key)
         await mkdir(graphs, { recursive: true })
         const path = join(graphs, `${hash}.onnx`)
-        await writeFileAtomic(path, bytes, { overwrite: true })
+        await writeOnnxExternal(graph, path)
         await writeFileAtomic(join(graphs, `${hash}.json`), JSON.stringify(info), { overwrite: true })
         await remember(seen, await statKey(key), hash)
         return path

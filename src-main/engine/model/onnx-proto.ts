@@ -67,6 +67,8 @@ export const onnxRoot = protobuf.Root.fromJSON({
             int64Data: [7, 'int64', 'repeated'],
             name: [8, 'string'],
             rawData: [9, 'bytes'],
+            externalData: [13, 'StringStringEntryProto', 'repeated'],
+            dataLocation: [14, 'int32'],
           }),
         },
         ValueInfoProto: { fields: fields({ name: [1, 'string'], type: [2, 'TypeProto'] }) },
@@ -82,6 +84,8 @@ export const onnxRoot = protobuf.Root.fromJSON({
 })
 
 export const ModelProto = onnxRoot.lookupType('onnx.ModelProto')
+export const GraphProto = onnxRoot.lookupType('onnx.GraphProto')
+export const TensorProto = onnxRoot.lookupType('onnx.TensorProto')
 
 /** What `ModelProto.toObject(..., { longs: Number, defaults: false })` gives for the fields Stepwise reads. */
 export interface DecodedValueInfo {

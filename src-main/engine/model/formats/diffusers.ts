@@ -15,7 +15,7 @@ import { parseUNet2DConfig, type UNet2DKey } from '../graph/unet2d-config'
 import { graphCache } from '../graph-cache'
 import type { Metadata, MetadataSource } from '../metadata'
 import { findSignature, type TensorSig } from '../signature'
-import { isWeightsFile, readFileBytes, readWeights } from '../weights/read'
+import { isWeightsFile, openWeightsFile, readFileBytes } from '../weights/read'
 import {
   exists,
   type ModelFormat,
@@ -107,14 +107,8 @@ async function builtUNet(
       `${configPath}: class_embed_type "identity" adds a caller-made vector to the time embedding, not a class id; Stepwise cannot give one yet`,
     )
 
-  let weightsBytes: Uint8Array | undefined
-  const weightsOnce = async () => (weightsBytes ??= await readFileBytes(weightsPath))
   const cache = options.cacheDir ? graphCache(options.cacheDir) : undefined
-  const key = {
-    builder: UNET2D_BUILDER,
-    files: [configPath, weightsPath],
-    contents: async () => [configBytes, await weightsOnce()],
-  }
+  const key = { builder: UNET2D_BUILDER, files: [configPath, weightsPath] }
 
   let onnx: Uint8Array | string
   let onnxPath: string
@@ -124,19 +118,27 @@ async function builtUNet(
     onnx = onnxPath = hit.path
     info = hit.info
   } else {
-    const weights = readWeights(await weightsOnce(), weightsPath)
-    const built = UNet2DModel(config, weights, { weights: weightsPath, config: configPath })
-    info = {
-      inputs: built.graph.inputs,
-      outputs: built.graph.outputs,
-      parameters: built.parameters,
-      unused: built.unused,
-      dtypes: [...new Set([...weights.values()].map((w) => w.dtype))],
+    // The weights are read from the file tensor by tensor as the graph is written: never all in memory.
+    const file = openWeightsFile(weightsPath)
+    try {
+      const { weights } = file
+      const built = UNet2DModel(config, weights, { weights: weightsPath, config: configPath })
+      info = {
+        inputs: built.graph.inputs,
+        outputs: built.graph.outputs,
+        parameters: built.parameters,
+        unused: built.unused,
+        dtypes: [...new Set([...weights.values()].map((w) => w.dtype))],
+      }
+      const graph = { ...built.graph, producer: 'stepwise', docString: `diffusers UNet2DModel from ${weightsPath}` }
+      const stored = await cache?.store(key, graph, info)
+      // Cached: onnxruntime maps the weights from the cache's data file; else they go into the model's bytes.
+      onnx = onnxPath = stored ?? ''
+      if (!stored) onnx = encodeOnnx(graph)
+    } finally {
+      file.close()
     }
-    onnx = encodeOnnx({ ...built.graph, producer: 'stepwise', docString: `diffusers UNet2DModel from ${weightsPath}` })
-    onnxPath = (await cache?.store(key, onnx, info)) ?? ''
   }
-  weightsBytes = undefined
 
   const sources: [MetadataSource, Metadata][] = []
   if (opened.schedulerPath)
@@ -219,7 +221,7 @@ async function openFolder(path: string, options: OpenOptions): Promise<OpenedMod
   )
 }
 
-async function openWeightsFile(path: string, options: OpenOptions): Promise<OpenedModel> {
+async function openLoneWeights(path: string, options: OpenOptions): Promise<OpenedModel> {
   const folder = dirname(path)
   const configPath = join(folder, 'config.json')
   if (!(await exists(configPath)))
@@ -242,6 +244,6 @@ export const diffusersFormat: ModelFormat = {
   claims: async (path, isDirectory) => isDirectory || isWeightsFile(path),
   open: async (path, options) => {
     const s = await exists(path)
-    return s?.isDirectory() ? openFolder(path, options) : openWeightsFile(path, options)
+    return s?.isDirectory() ? openFolder(path, options) : openLoneWeights(path, options)
   },
 }

@@ -14,21 +14,24 @@ export class GraphBuilder {
   readonly #constants = new Map<string, string>()
   #count = 0
 
+  /** Without weights, the builder records the shape each weight would have (stateDictShapes). */
+  readonly shapes = new Map<string, number[]>()
+
   /** `describe` names the file the weights came from and the config that shaped them, for errors. */
   constructor(
-    readonly weights: Weights,
+    readonly weights: Weights | undefined,
     readonly describe: { weights: string; config: string },
   ) {}
-
-  has(name: string): boolean {
-    return this.weights.has(name)
-  }
 
   /**
    * The weight `name` as an initializer, float32, checked to have the shape the config implies;
    * `dims` declares it with another shape of the same values ([C] as [C, 1, 1] to broadcast over H, W).
    */
   param(name: string, expected: number[], dims: number[] = expected): string {
+    if (!this.weights) {
+      this.shapes.set(name, expected)
+      return name
+    }
     const t = this.weights.get(name)
     if (!t)
       throw new EngineError(
@@ -42,14 +45,15 @@ export class GraphBuilder {
       )
     if (!this.#used.has(name)) {
       this.#used.add(name)
-      this.initializers.push({ name, dims, data: float32Of(t, `${this.describe.weights}: ${name}`) })
+      // Read when the graph is written: a weights file on disk is then read one tensor at a time.
+      this.initializers.push({ name, dims, data: () => float32Of(t, `${this.describe.weights}: ${name}`) })
     }
     return name
   }
 
   /** Weights no part of the graph used. */
   unused(): string[] {
-    return [...this.weights.keys()].filter((k) => !this.#used.has(k))
+    return [...(this.weights?.keys() ?? [])].filter((k) => !this.#used.has(k))
   }
 
   /** A float32 constant (shared by value). */

@@ -298,14 +298,34 @@ export function fixDeprecatedAttentionKeys(weights: Weights): Weights {
   return out
 }
 
+/**
+ * The state dict a config implies, as save_pretrained writes it: every weight's name and shape (the
+ * bench makes random weights of google/ddpm-cifar10-32's size from it).
+ */
+export function stateDictShapes(c: UNet2DConfig): Map<string, number[]> {
+  const g = new GraphBuilder(undefined, { weights: 'state dict', config: 'config' })
+  build(g, c)
+  return g.shapes
+}
+
 /** UNet2DModel.forward as a graph: sample [B, C, H, W] float32, timestep [B] float32 (diffusers casts to float). */
 export function UNet2DModel(
   c: UNet2DConfig,
   stateDict: Weights,
   describe: { weights: string; config: string },
 ): UNet2DGraph {
-  const weights = fixDeprecatedAttentionKeys(stateDict)
-  const g = new GraphBuilder(weights, describe)
+  const g = new GraphBuilder(fixDeprecatedAttentionKeys(stateDict), describe)
+  const { inputs, output } = build(g, c)
+  let parameters = 0
+  for (const w of stateDict.values()) parameters += w.shape.reduce((a, b) => a * b, 1)
+  return {
+    graph: { inputs, outputs: [output], nodes: g.nodes, initializers: g.initializers },
+    parameters,
+    unused: g.unused(),
+  }
+}
+
+function build(g: GraphBuilder, c: UNet2DConfig): { inputs: OnnxValue[]; output: OnnxValue } {
   const blocks = c.block_out_channels
   const tembDim = timeEmbedDim(c)
   const inputs: OnnxValue[] = [
@@ -384,17 +404,8 @@ export function UNet2DModel(
     x = g.op('fourier', 'Div', [x, g.op('fourier', 'Reshape', [t, g.ints([-1, 1, 1, 1])])])
   }
   g.output(x, UNET2D_IO.output)
-
-  let parameters = 0
-  for (const w of stateDict.values()) parameters += w.shape.reduce((a, b) => a * b, 1)
   return {
-    graph: {
-      inputs,
-      outputs: [{ name: UNET2D_IO.output, dtype: 'float32', shape: ['batch', c.out_channels, 'height', 'width'] }],
-      nodes: g.nodes,
-      initializers: g.initializers,
-    },
-    parameters,
-    unused: g.unused(),
+    inputs,
+    output: { name: UNET2D_IO.output, dtype: 'float32', shape: ['batch', c.out_channels, 'height', 'width'] },
   }
 }

@@ -1,6 +1,6 @@
 /**
- * A tensor as a weights file stores it: dtype, shape and its little-endian bytes (a view into the file
- * where possible, never a copy made just to hold it), and the float32 values the graph needs.
+ * A tensor as a weights file stores it: dtype, shape and its little-endian bytes (read when asked for: a
+ * view into the file's bytes in memory, or read from the file), and the float32 values the graph needs.
  */
 import { EngineError } from '../../errors'
 
@@ -22,8 +22,8 @@ export type WeightDType = keyof typeof WEIGHT_DTYPES
 export interface StoredTensor {
   dtype: WeightDType
   shape: number[]
-  /** Contiguous row-major values, little-endian. */
-  bytes: Uint8Array
+  /** Contiguous row-major values, little-endian; read (again) at each access when the file is not in memory. */
+  readonly bytes: Uint8Array
 }
 
 /** Parameter name -> tensor, in the file's order. */
@@ -85,15 +85,14 @@ export function float32Of(t: StoredTensor, name: string): Float32Array {
   }
 }
 
-/** Check a stored tensor's byte length against its dtype and shape. */
-export function checkedTensor(t: StoredTensor, where: string): StoredTensor {
-  if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
-    throw new EngineError('bad-weights', `${where}: shape [${t.shape.join(', ')}] is not a list of sizes`)
-  const expected = numel(t.shape) * WEIGHT_DTYPES[t.dtype]
-  if (t.bytes.byteLength !== expected)
+/** Check the byte length a file gives a tensor against its dtype and shape. */
+export function checkTensorSize(dtype: WeightDType, shape: number[], byteLength: number, where: string): void {
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    throw new EngineError('bad-weights', `${where}: shape [${shape.join(', ')}] is not a list of sizes`)
+  const expected = numel(shape) * WEIGHT_DTYPES[dtype]
+  if (byteLength !== expected)
     throw new EngineError(
       'bad-weights',
-      `${where}: ${t.dtype} [${t.shape.join(', ')}] needs ${expected} bytes, the file gives ${t.bytes.byteLength}`,
+      `${where}: ${dtype} [${shape.join(', ')}] needs ${expected} bytes, the file gives ${byteLength}`,
     )
-  return t
 }

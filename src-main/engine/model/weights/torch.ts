@@ -4,10 +4,12 @@
  * little-endian bytes) and `<root>/version` (`<root>/byteorder` in newer versions). A tensor in the pickle
  * is `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks)`, its storage a
  * persistent id `('storage', torch.FloatStorage, key, location, numel)`. Only those, the storage types
- * and `collections.OrderedDict` are known to the unpickler (pickle.ts): anything else is refused.
+ * and `collections.OrderedDict` are known to the unpickler (pickle.ts): anything else is refused. A
+ * tensor's bytes are read when asked for (stored entries of a file in memory: views, never copies).
  */
 import { EngineError } from '../../errors'
 import { isDict, type PyDict, type PyGlobal, pyGlobal, type PyValue, unpickle } from './pickle'
+import { type ByteSource, bytesSource } from './source'
 import { type StoredTensor, WEIGHT_DTYPES, type WeightDType, type Weights } from './tensor'
 import { isZip, openZip } from './zip'
 
@@ -28,7 +30,9 @@ const STORAGE_DTYPES: Record<string, WeightDType> = {
 interface Storage {
   readonly kind: 'storage'
   dtype: WeightDType
-  bytes: Uint8Array
+  byteLength: number
+  /** Its entry's bytes (a view of a file in memory, else read from the file). */
+  read(): Uint8Array
 }
 
 /** A tensor of the archive: its bytes are read (a view when contiguous) only when asked for. */
@@ -61,30 +65,41 @@ function rebuildTensor(file: string, args: PyValue[]): TorchTensor {
         expected *= shape[d]
       }
       const last = offset + shape.reduce((s, dim, d) => s + (dim - 1) * stride[d], 0)
-      if (n > 0 && (offset < 0 || (last + 1) * item > storage.bytes.byteLength))
+      if (n > 0 && (offset < 0 || (last + 1) * item > storage.byteLength))
         throw new EngineError(
           'bad-weights',
-          `${file}: a tensor [${shape.join(', ')}] reaches past its storage of ${storage.bytes.byteLength / item} values`,
+          `${file}: a tensor [${shape.join(', ')}] reaches past its storage of ${storage.byteLength / item} values`,
         )
-      if (contiguous)
-        return { dtype: storage.dtype, shape, bytes: storage.bytes.subarray(offset * item, (offset + n) * item) }
-      // A strided view (a transposed or sliced tensor saved as it was): gather it in row-major order.
-      const out = new Uint8Array(n * item)
-      const index = new Array<number>(shape.length).fill(0)
-      for (let k = 0; k < n; k++) {
-        const from = (offset + index.reduce((s, i, d) => s + i * stride[d], 0)) * item
-        out.set(storage.bytes.subarray(from, from + item), k * item)
-        for (let d = shape.length - 1; d >= 0 && ++index[d] === shape[d]; d--) index[d] = 0
+      const bytes = (): Uint8Array => {
+        const all = storage.read()
+        if (contiguous) return all.subarray(offset * item, (offset + n) * item)
+        // A strided view (a transposed or sliced tensor saved as it was): gather it in row-major order.
+        const out = new Uint8Array(n * item)
+        const index = new Array<number>(shape.length).fill(0)
+        for (let k = 0; k < n; k++) {
+          const from = (offset + index.reduce((s, i, d) => s + i * stride[d], 0)) * item
+          out.set(all.subarray(from, from + item), k * item)
+          for (let d = shape.length - 1; d >= 0 && ++index[d] === shape[d]; d--) index[d] = 0
+        }
+        return out
       }
-      return { dtype: storage.dtype, shape, bytes: out }
+      return {
+        dtype: storage.dtype,
+        shape,
+        get bytes() {
+          return bytes()
+        },
+      }
     },
   }
 }
 
 /** The object a `torch.save` archive holds, with its tensors as TorchTensor. */
-export function readTorchArchive(bytes: Uint8Array, file: string): PyValue {
-  if (!isZip(bytes)) {
-    const legacy = bytes[0] === 0x80 && bytes.length > 2
+export function readTorchArchive(bytes: Uint8Array | ByteSource, file: string): PyValue {
+  const source = bytes instanceof Uint8Array ? bytesSource(bytes) : bytes
+  const start = source.read(0, Math.min(4, source.size))
+  if (!isZip(start)) {
+    const legacy = start[0] === 0x80 && source.size > 2
     throw new EngineError(
       'bad-weights',
       legacy
@@ -92,7 +107,7 @@ export function readTorchArchive(bytes: Uint8Array, file: string): PyValue {
         : `${file}: not a PyTorch checkpoint (no zip archive)`,
     )
   }
-  const zip = openZip(bytes, file)
+  const zip = openZip(source, file)
   const pkl = [...zip.entries.keys()].find((name) => name === 'data.pkl' || name.endsWith('/data.pkl'))
   if (!pkl) throw new EngineError('bad-weights', `${file}: a zip archive, but not a PyTorch checkpoint (no data.pkl)`)
   const root = pkl.slice(0, -'data.pkl'.length)
@@ -110,7 +125,8 @@ export function readTorchArchive(bytes: Uint8Array, file: string): PyValue {
     if (!storage) {
       const entry = zip.entries.get(`${root}data/${key}`)
       if (!entry) throw new EngineError('bad-weights', `${file}: storage ${key} is missing from the archive`)
-      storage = { kind: 'storage', dtype, bytes: zip.read(entry) }
+      const found = entry
+      storage = { kind: 'storage', dtype, byteLength: entry.size, read: () => zip.read(found) }
       storages.set(key, storage)
     }
     return storage
@@ -133,7 +149,7 @@ export function weightsOfStateDict(dict: PyDict): Weights {
 }
 
 /** A `torch.save(state_dict)` file as weights; what the dict is not is said in the error. */
-export function readTorchStateDict(bytes: Uint8Array, file: string): Weights {
+export function readTorchStateDict(bytes: Uint8Array | ByteSource, file: string): Weights {
   const value = readTorchArchive(bytes, file)
   if (!isDict(value)) throw new EngineError('bad-weights', `${file}: holds no state dict (a ${typeName(value)})`)
   const weights = weightsOfStateDict(value)

@@ -8,8 +8,13 @@ import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { describe, expect, it } from 'vitest'
 
-import { encodeOnnx } from '../../../../../src-main/engine/model/graph/onnx-graph'
-import { fixDeprecatedAttentionKeys, UNET2D_IO, UNet2DModel } from '../../../../../src-main/engine/model/graph/unet2d'
+import { encodeOnnx, valuesOf } from '../../../../../src-main/engine/model/graph/onnx-graph'
+import {
+  fixDeprecatedAttentionKeys,
+  stateDictShapes,
+  UNET2D_IO,
+  UNet2DModel,
+} from '../../../../../src-main/engine/model/graph/unet2d'
 import { parseUNet2DConfig } from '../../../../../src-main/engine/model/graph/unet2d-config'
 import { readWeights } from '../../../../../src-main/engine/model/weights/read'
 import { readNpy } from '../../../../../src-main/engine/npy'
@@ -150,7 +155,7 @@ describe('graphs every execution provider runs', () => {
   it('weights keep their state-dict names; F32 weights are not copied', () => {
     const { built, weights } = build(join(FIXTURES, 'peers', 'diffusers', 'uncond-rgb32'))
     const init = new Map(built.graph.initializers!.map((i) => [i.name, i]))
-    for (const [name, w] of weights) expect((init.get(name)!.data as Float32Array).buffer, name).toBe(w.bytes.buffer)
+    for (const [name, w] of weights) expect(valuesOf(init.get(name)!).buffer, name).toBe(w.bytes.buffer)
   })
 })
 
@@ -176,6 +181,12 @@ describe('weights that do not fit the config are named', () => {
     )
     const more = new Map(weights).set('extra.weight', weights.get('conv_in.bias')!)
     expect(UNet2DModel(parsed.config, more, { weights: 'w', config: 'c' }).unused).toEqual(['extra.weight'])
+  })
+
+  it('the state dict a config implies is the one save_pretrained wrote, name for name and shape for shape', () => {
+    const shapes = stateDictShapes(parseUNet2DConfig(raw, 'c').config)
+    expect([...shapes.keys()].sort()).toEqual([...weights.keys()].sort())
+    for (const [name, w] of weights) expect(shapes.get(name), name).toEqual(w.shape)
   })
 
   it("pre-0.14 attention names become diffusers' current ones, as from_pretrained renames them", () => {
