@@ -19,34 +19,14 @@ import * as ort from 'onnxruntime-node'
 import { stateDictShapes } from '../../src-main/engine/model/graph/unet2d'
 import { parseUNet2DConfig } from '../../src-main/engine/model/graph/unet2d-config'
 import { Gaussian } from '../../src-main/engine/rng'
+import { DDPM_CIFAR10_CONFIG } from '../fixtures/diffusers/ddpm-cifar10-config'
 
 const ROOT = new URL('../..', import.meta.url).pathname
 const OPENS_FROM_CACHE = 3
 const RUNS = 10
 const BATCH = 4
 
-/** google/ddpm-cifar10-32's unet/config.json. */
-const CIFAR10 = {
-  _class_name: 'UNet2DModel',
-  _diffusers_version: '0.0.4',
-  act_fn: 'silu',
-  attention_head_dim: null,
-  block_out_channels: [128, 256, 256, 256],
-  center_input_sample: false,
-  down_block_types: ['DownBlock2D', 'AttnDownBlock2D', 'DownBlock2D', 'DownBlock2D'],
-  downsample_padding: 0,
-  flip_sin_to_cos: false,
-  freq_shift: 1,
-  in_channels: 3,
-  layers_per_block: 2,
-  mid_block_scale_factor: 1,
-  norm_eps: 1e-6,
-  norm_num_groups: 32,
-  out_channels: 3,
-  sample_size: 32,
-  time_embedding_type: 'positional',
-  up_block_types: ['UpBlock2D', 'UpBlock2D', 'AttnUpBlock2D', 'UpBlock2D'],
-}
+const CIFAR10 = DDPM_CIFAR10_CONFIG
 
 /** Seeded weights of every shape the config implies, scaled 1/sqrt(fan-in) (norms around 1), as safetensors. */
 function randomSafetensors(): { bytes: Uint8Array; parameters: number } {

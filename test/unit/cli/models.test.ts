@@ -9,24 +9,12 @@ import { join } from 'node:path'
 
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 
-import { main } from '../../../src-main/cli'
 import { readNpy, writeNpy } from '../../../src-main/engine/npy'
 import { dummyModel } from '../../fixtures/onnx-builder'
+import { cli } from './capture'
 
 const PEERS = join(import.meta.dirname, '..', '..', 'fixtures', 'peers', 'diffusers')
 
-async function cli(...argv: string[]) {
-  let stdout = '',
-    stderr = ''
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => ((stdout += String(chunk)), true))
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: any) => ((stderr += String(chunk)), true))
-  try {
-    return { code: await main(argv), stdout, stderr }
-  } finally {
-    out.mockRestore()
-    err.mockRestore()
-  }
-}
 afterEach(() => vi.restoreAllMocks())
 
 let tmp: string
@@ -40,6 +28,26 @@ afterAll(() => {
   else process.env.XDG_CACHE_HOME = savedCache
 })
 
+/** The issue's command: `sample --model M --sampler ddim --steps 20 --eta 0 [--class k] --init-noise x_T.npy --save-npy`. */
+const ddim20 = (model: string, xT: string, out: string, extra: readonly string[] = []) =>
+  cli(
+    'sample',
+    '--model',
+    model,
+    '--sampler',
+    'ddim',
+    '--steps',
+    '20',
+    '--eta',
+    '0',
+    ...extra,
+    '--init-noise',
+    xT,
+    '--save-npy',
+    '--out',
+    out,
+  )
+
 const npy = async (path: string) => readNpy(new Uint8Array(await readFile(path)), path)
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0)
 
@@ -50,23 +58,7 @@ describe("sample reproduces the peers' references with only the README's flags",
   ] as const) {
     it(`${name}: sample --model pipeline --sampler ddim --steps 20 --eta 0 ${extra.join(' ')} --init-noise x_T.npy --save-npy`, async () => {
       const out = join(tmp, `sample-${name}`)
-      const r = await cli(
-        'sample',
-        '--model',
-        join(PEERS, name, 'pipeline'),
-        '--sampler',
-        'ddim',
-        '--steps',
-        '20',
-        '--eta',
-        '0',
-        ...extra,
-        '--init-noise',
-        join(PEERS, name, 'x_T.npy'),
-        '--save-npy',
-        '--out',
-        out,
-      )
+      const r = await ddim20(join(PEERS, name, 'pipeline'), join(PEERS, name, 'x_T.npy'), out, extra)
       expect(r.stderr).toBe('')
       expect(r.code).toBe(0)
       const got = await npy(join(out, 'samples.npy'))
@@ -99,24 +91,7 @@ describe('convert writes the ONNX Stepwise runs, with the training config as ste
     expect(inspected.training.assumed).toEqual([])
 
     const out = join(tmp, 'converted-sample')
-    const s = await cli(
-      'sample',
-      '--model',
-      onnx,
-      '--sampler',
-      'ddim',
-      '--steps',
-      '20',
-      '--eta',
-      '0',
-      '--class',
-      '3',
-      '--init-noise',
-      join(PEERS, 'class-gray28', 'x_T.npy'),
-      '--save-npy',
-      '--out',
-      out,
-    )
+    const s = await ddim20(onnx, join(PEERS, 'class-gray28', 'x_T.npy'), out, ['--class', '3'])
     expect(s.code).toBe(0)
     expect(
       maxDiff(

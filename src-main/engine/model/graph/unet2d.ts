@@ -133,6 +133,15 @@ function Upsample2D(ctx: Ctx, x: string, prefix: string, channels: number): stri
 
 const headDimOf = (c: UNet2DConfig, channels: number) => c.attention_head_dim ?? channels
 
+/** The Attention of AttnDownBlock2D and AttnUpBlock2D: norm_num_groups groups, no rescaling. */
+const blockAttention = (ctx: Ctx, x: string, prefix: string, channels: number) =>
+  Attention(ctx, x, prefix, {
+    channels,
+    headDim: headDimOf(ctx.c, channels),
+    groups: ctx.c.norm_num_groups,
+    rescale: 1,
+  })
+
 interface DownArgs {
   index: number
   inC: number
@@ -148,13 +157,7 @@ function DownBlock2D(ctx: Ctx, x: string, a: DownArgs): { x: string; states: str
   const states: string[] = []
   for (let j = 0; j < c.layers_per_block; j++) {
     x = ResnetBlock2D(ctx, x, `${prefix}.resnets.${j}`, { inC: j === 0 ? a.inC : a.outC, outC: a.outC })
-    if (a.attention)
-      x = Attention(ctx, x, `${prefix}.attentions.${j}`, {
-        channels: a.outC,
-        headDim: headDimOf(c, a.outC),
-        groups: c.norm_num_groups,
-        rescale: 1,
-      })
+    if (a.attention) x = blockAttention(ctx, x, `${prefix}.attentions.${j}`, a.outC)
     states.push(x)
   }
   if (a.addDownsample) {
@@ -207,13 +210,7 @@ function UpBlock2D(ctx: Ctx, x: string, skips: string[], a: UpArgs): string {
     const resnetInC = j === 0 ? a.prevC : a.outC
     x = g.op(prefix, 'Concat', [x, skips.pop()!], { axis: 1 })
     x = ResnetBlock2D(ctx, x, `${prefix}.resnets.${j}`, { inC: resnetInC + skipC, outC: a.outC })
-    if (a.attention)
-      x = Attention(ctx, x, `${prefix}.attentions.${j}`, {
-        channels: a.outC,
-        headDim: headDimOf(c, a.outC),
-        groups: c.norm_num_groups,
-        rescale: 1,
-      })
+    if (a.attention) x = blockAttention(ctx, x, `${prefix}.attentions.${j}`, a.outC)
   }
   if (!a.addUpsample) return x
   const up = `${prefix}.upsamplers.0`

@@ -2,30 +2,10 @@
 import { describe, expect, it } from 'vitest'
 
 import { parseUNet2DConfig, timeEmbedDim } from '../../../../../src-main/engine/model/graph/unet2d-config'
+import { DDPM_CIFAR10_CONFIG } from '../../../../fixtures/diffusers/ddpm-cifar10-config'
 
 describe('an old config means what diffusers makes of it', () => {
-  // google/ddpm-cifar10-32's unet/config.json (diffusers 0.0.4)
-  const cifar = {
-    _class_name: 'UNet2DModel',
-    _diffusers_version: '0.0.4',
-    act_fn: 'silu',
-    attention_head_dim: null,
-    block_out_channels: [128, 256, 256, 256],
-    center_input_sample: false,
-    down_block_types: ['DownBlock2D', 'AttnDownBlock2D', 'DownBlock2D', 'DownBlock2D'],
-    downsample_padding: 0,
-    flip_sin_to_cos: false,
-    freq_shift: 1,
-    in_channels: 3,
-    layers_per_block: 2,
-    mid_block_scale_factor: 1,
-    norm_eps: 1e-6,
-    norm_num_groups: 32,
-    out_channels: 3,
-    sample_size: 32,
-    time_embedding_type: 'positional',
-    up_block_types: ['UpBlock2D', 'UpBlock2D', 'AttnUpBlock2D', 'UpBlock2D'],
-  }
+  const cifar = DDPM_CIFAR10_CONFIG
 
   it('the keys it gives win; every other key takes UNet2DModel.__init__ default, listed as assumed', () => {
     const { config, given, assumed, ignored } = parseUNet2DConfig(cifar, 'unet/config.json')
