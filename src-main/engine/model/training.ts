@@ -87,5 +87,8 @@ export function classLabelProblem(t: Training, label: number, modelName: string)
   if (!t.classes) return `${modelName} takes no class label`
   const { names, nullClassId } = t.classes
   if (Number.isInteger(label) && label >= 0 && (label < names.length || label === nullClassId)) return undefined
+  // e.g. a diffusers UNet2DModel with class_embed_type "timestep": it takes labels but says not how many.
+  if (names.length === 0 && nullClassId === undefined)
+    return `${modelName} takes class labels but its config says not how many: add "class_names" or "num_class_embeds" to it`
   return `${label} is not a class of ${modelName} (0..${names.length - 1}${nullClassId !== undefined ? `, or ${nullClassId} for none` : ''})`
 }

@@ -13,7 +13,7 @@ import { encodeOnnx, type OnnxValue } from '../graph/onnx-graph'
 import { UNet2DModel } from '../graph/unet2d'
 import { parseUNet2DConfig, type UNet2DKey } from '../graph/unet2d-config'
 import { graphCache } from '../graph-cache'
-import type { Metadata, MetadataSource } from '../metadata'
+import { type Metadata, METADATA_KEYS, type MetadataSource } from '../metadata'
 import { findSignature, type TensorSig } from '../signature'
 import { isWeightsFile, openWeightsFile, readFileBytes } from '../weights/read'
 import {
@@ -151,8 +151,10 @@ async function builtUNet(
     from: parsed.given.includes(key) ? 'config' : 'assumed',
   })
   const notes: string[] = []
-  if (parsed.ignored.length)
-    notes.push(`${basename(configPath)}: ignored keys UNet2DModel does not take: ${parsed.ignored.join(', ')}`)
+  // Keys Stepwise reads as metadata (class_names, name...) are not ignored, though UNet2DModel does not take them.
+  const ignored = parsed.ignored.filter((k) => !(METADATA_KEYS as readonly string[]).includes(k))
+  if (ignored.length)
+    notes.push(`${basename(configPath)}: ignored keys UNet2DModel does not take: ${ignored.join(', ')}`)
   if (info.unused.length)
     notes.push(
       `${basename(weightsPath)}: ${info.unused.length} weights the config does not use: ${info.unused.slice(0, 5).join(', ')}${info.unused.length > 5 ? ', ...' : ''}`,

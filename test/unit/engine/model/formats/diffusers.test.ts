@@ -107,6 +107,30 @@ describe("the peers' pipelines sample as diffusers' DDIMPipeline does, from the 
   })
 })
 
+describe('class labels of class_embed_type "timestep" (any integer, no count in the config)', () => {
+  it('are refused until the config names the classes, then sample', async () => {
+    const pipe = join(dir, 'timestep-classes')
+    await cp(join(OWN, 'class-timestep-mish', 'pipeline'), pipe, { recursive: true })
+    const request = { sampler: { sampler: 'ddim' as const, steps: 3 }, seed: 0, batch: 1, classLabel: 3 }
+    const refused = await loadModel(pipe, { providers: ['cpu'] })
+    await refused.release()
+    expect(() => planRun(modelFacts(refused.info), request)).toThrow(
+      'class: timestep-classes takes class labels but its config says not how many: add "class_names" or "num_class_embeds" to it',
+    )
+    const configPath = join(pipe, 'unet', 'config.json')
+    const config = JSON.parse(await readFile(configPath, 'utf8'))
+    await writeFile(configPath, JSON.stringify({ ...config, class_names: ['a', 'b', 'c', 'd'] }))
+    const named = await loadModel(pipe, { providers: ['cpu'] })
+    try {
+      const plan = planRun(modelFacts(named.info), request)
+      expect((await runSampling(named, plan.run)).samples).toHaveLength(16 * 16)
+      expect(named.info.source.notes).toEqual(['diffusion_pytorch_model.safetensors: BF16 weights upcast to float32'])
+    } finally {
+      await named.release()
+    }
+  })
+})
+
 describe('the places a diffusers model may be dropped from', () => {
   const copyPipeline = async (to: string) => {
     await cp(join(PEERS, 'class-gray28', 'pipeline'), join(dir, to), { recursive: true })
