@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 
-import { providerLabel } from '../src-shared/model'
+import { MODEL_FORMATS, providerLabel, type SourceFact } from '../src-shared/model'
 import { GIF_VIEWS, PREDICTION_TYPES, SAMPLERS, SCHEDULES, SPACINGS } from '../src-shared/names'
 import { DEFAULT_SAMPLER, DEFAULT_SCHEDULE } from '../src-shared/parameters'
 import { compareCommand, noiseCommand } from './cli/explore'
@@ -28,12 +28,15 @@ import {
 } from './cli/options'
 import { EngineError, toErrorData } from './engine/errors'
 import { encodeExport, exportFileNames } from './engine/export/runs'
-import { ensureFolder } from './engine/files'
+import { ensureFolder, writeFileAtomic } from './engine/files'
 import { imageForModel } from './engine/image-input'
 import { defaultModelPath } from './engine/model/default-model'
+import { openModel } from './engine/model/formats'
+import { defaultCacheDir } from './engine/model/graph-cache'
 import { type Denoiser, loadModel } from './engine/model/load'
+import { mergeMetadata, withOnnxMetadata } from './engine/model/metadata'
 import { defaultProviderOrder, skipReason } from './engine/model/providers'
-import { trainingOf } from './engine/model/training'
+import { channelsOf, trainingOf } from './engine/model/training'
 import { readNpy, writeNpy } from './engine/npy'
 import { modelFacts, type PlanRequest, planRun, type RunPlan, samplerWith, scheduleWith, shapeOf } from './engine/plan'
 import { runSampling } from './engine/run'
@@ -43,12 +46,15 @@ import { finishTimeline, recordStep, startTimeline, type Timeline } from './engi
 
 const USAGE = `usage: stepwise <command> [options]
   inspect [<model>] [--json]
+  convert <model> --out model.onnx [--overwrite]
+           the ONNX graph Stepwise runs for a model (a diffusers folder or weights file built into one),
+           with its training config as stepwise.* metadata: one file to share
   schedule --schedule ${SCHEDULES.join('|')} [--train-steps T] [--beta-start x] [--beta-end y] --json
   timesteps --sampler ${SAMPLERS.join('|')} --steps N [--spacing ${SPACINGS.join('|')}] [--steps-offset k] [--train-steps T] --json
   sample [--model <path>] [--sampler ${SAMPLERS.join('|')}] [--steps N] [--eta e] [--schedule s] [--train-steps T]
          [--beta-start x] [--beta-end y] [--prediction ${PREDICTION_TYPES.join('|')}] [--spacing s] [--steps-offset k] [--clip-sample true|false]
          [--set-alpha-to-one true|false] [--seed n] [--batch n] [--class k] [--height h] [--width w] [--guidance g]
-         [--init-noise x.npy] [--provider p[,p...]] --out <dir> [--gif [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N | --gif-every k] [--gif-delay ms]]
+         [--init-noise x.npy] [--channels C] [--provider p[,p...]] --out <dir> [--gif [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N | --gif-every k] [--gif-delay ms]]
          [--sheet] [--scale 1-16] [--save-npy] [--json] [--overwrite]
          [--from-step K [--then "name=value ..."] | --from-step K --init-image <png|jpg>]
            fork: run to step K, then go on with --then's settings (the same by default) and the same noise;
@@ -60,7 +66,7 @@ const USAGE = `usage: stepwise <command> [options]
 
 async function inspect(v: Values, positionals: string[]) {
   const path = positionals[0] ?? v.model ?? defaultModelPath()
-  const model = await loadModel(path, { providers: providersFrom(v) })
+  const model = await loadModel(path, { providers: providersFrom(v), cacheDir: defaultCacheDir() })
   try {
     const t = trainingOf(model.info)
     // What the automatic order would do with each provider here.
@@ -78,11 +84,16 @@ async function inspect(v: Values, positionals: string[]) {
     }
     if (v.json) return print(out)
     const s = model.info.signature
+    const src = model.info.source
     const sig = (x: { name: string; dtype: string; shape: unknown[] }) => `${x.name} ${x.dtype} [${x.shape.join(', ')}]`
     print(
       [
-        `${model.info.name}  (${model.info.layout}: ${model.info.onnxPath})`,
-        `  image input     ${sig(s.image)}`,
+        `${model.info.name}  (${model.info.layout}: ${model.info.onnxPath || model.info.path})`,
+        `  source          ${MODEL_FORMATS[src.format]}${src.parameters !== undefined ? `, ${src.parameters.toLocaleString('en-US')} parameters` : ''}${src.graph ? `, graph ${src.graph}` : ''}`,
+        ...src.files.map((f) => `    read ${f}`),
+        ...sourceFacts(src.facts),
+        ...src.notes.map((n) => `  note            ${n}`),
+        `  image input     ${sig(s.image)}${s.channels === undefined ? `  (channels: ${channelsOf(model.info) ?? 'open'}${channelsOf(model.info) !== undefined ? ' from in_channels' : ''})` : ''}`,
         `  timestep input  ${sig(s.timestep)}`,
         s.classLabels
           ? `  class input     ${sig(s.classLabels)}  classes: ${t.classes?.names.join(' ')}  null class: ${t.classes?.nullClassId ?? 'none'}`
@@ -104,6 +115,59 @@ async function inspect(v: Values, positionals: string[]) {
   } finally {
     await model.release()
   }
+}
+
+/** The network's facts by origin: what its config gave, and what was assumed (with the values assumed). */
+function sourceFacts(facts: SourceFact[]): string[] {
+  const from = (o: SourceFact['from']) => facts.filter((f) => f.from === o)
+  const lines: string[] = []
+  if (from('config').length)
+    lines.push(
+      `  from config     ${from('config')
+        .map((f) => `${f.key}=${f.value}`)
+        .join(', ')}`,
+    )
+  if (from('assumed').length)
+    lines.push(
+      `  assumed         ${from('assumed')
+        .map((f) => `${f.key}=${f.value}`)
+        .join(', ')} (the config left them out)`,
+    )
+  return lines
+}
+
+/** Batch, channels and size from an --init-noise array [B, C, H, W], where the options leave them out. */
+function shapeFromNoise(v: Values, shape: number[] | undefined) {
+  const channels = int(v, 'channels', 1)
+  if (!shape) return { channels }
+  if (shape.length !== 4)
+    throw bad(`--init-noise: the array is [${shape.join(', ')}]; expected [batch, channels, height, width]`)
+  const [batch, c, height, width] = shape
+  return {
+    ...(v.batch === undefined && { batch }),
+    ...(v.height === undefined && { height }),
+    ...(v.width === undefined && { width }),
+    channels: channels ?? c,
+  }
+}
+
+/** Write the ONNX graph Stepwise runs for a model, its resolved training config as stepwise.* metadata. */
+async function convertCommand(v: Values, positionals: string[]) {
+  const path = positionals[0] ?? v.model
+  if (!path) throw bad('convert: which model? (convert <model> --out model.onnx)')
+  if (!v.out) throw bad('convert: --out model.onnx is required')
+  // Not from the cache: there the weights lie in a file of their own; the shared file holds them inline.
+  const opened = await openModel(path)
+  const onnx = typeof opened.onnx === 'string' ? await readInput(opened.onnx) : opened.onnx
+  const values = mergeMetadata(opened.sources).values
+  const bytes = withOnnxMetadata(onnx, { ...values, name: values.name ?? opened.name })
+  await writeFileAtomic(v.out, bytes, { overwrite: v.overwrite })
+  const what = `${MODEL_FORMATS[opened.source.format]}${opened.source.parameters !== undefined ? `, ${opened.source.parameters.toLocaleString('en-US')} parameters` : ''}`
+  print(
+    v.json
+      ? { model: path, out: v.out, bytes: bytes.length, format: opened.source.format }
+      : `${v.out}: ${what} (${bytes.length} bytes)`,
+  )
 }
 
 function scheduleCommand(v: Values) {
@@ -162,12 +226,16 @@ async function sampleCommand(v: Values) {
   if (fromStep === undefined && (v.then || v['init-image']))
     throw bad(`--${v.then ? 'then' : 'init-image'} needs --from-step`)
   if (v.then && v['init-image']) throw bad('--then (a fork) and --init-image cannot be combined')
-  const model = await loadModel(v.model ?? defaultModelPath(), { providers: providersFrom(v) })
+  const model = await loadModel(v.model ?? defaultModelPath(), {
+    providers: providersFrom(v),
+    cacheDir: defaultCacheDir(),
+  })
   try {
     const facts = modelFacts(model.info)
-    const request = generationFrom(v)
     const noisePath = v['init-noise']
-    const initNoise = noisePath ? readNpy(await readInput(noisePath), noisePath).data : undefined
+    const noise = noisePath ? readNpy(await readInput(noisePath), noisePath) : undefined
+    const request = { ...generationFrom(v), ...shapeFromNoise(v, noise?.shape) }
+    const initNoise = noise?.data
     // The plain run (a fork's parent): its seed and batch name the files, checked before anything runs.
     const first = planRun(facts, { ...request, initNoise })
     const exports = [
@@ -188,7 +256,11 @@ async function sampleCommand(v: Values) {
     } else if (fromStep !== undefined) {
       // The parent runs to the fork step with the command's settings; the fork goes on with --then's.
       parent = await runUntil(model, first, fromStep)
-      const fork: PlanRequest = { ...generationFrom(over(v, v.then, '--then')), fork: { step: fromStep } }
+      const fork: PlanRequest = {
+        ...generationFrom(over(v, v.then, '--then')),
+        channels: request.channels,
+        fork: { step: fromStep },
+      }
       plan = planRun(facts, fork, parent)
     }
     const timeline = startTimeline(plan, parent)
@@ -205,7 +277,7 @@ async function sampleCommand(v: Values) {
     }
     const { sampler, seed } = plan.parameters
     const summary = {
-      model: model.info.onnxPath,
+      model: model.info.onnxPath || model.info.path,
       provider: model.info.provider,
       sampler: sampler.sampler,
       steps: sampler.steps,
@@ -231,6 +303,7 @@ export async function main(argv: string[]): Promise<number> {
       return values.help ? 0 : 2
     }
     if (command === 'inspect') await inspect(values, rest)
+    else if (command === 'convert') await convertCommand(values, rest)
     else if (command === 'schedule') scheduleCommand(values)
     else if (command === 'timesteps') timestepsCommand(values)
     else if (command === 'sample') await sampleCommand(values)

@@ -23,6 +23,7 @@ import { isTrustedSender } from './app/sender'
 import { taskbarProgress } from './app/taskbar'
 import { createMainWindow } from './app/window'
 import { DEFAULT_MODEL_FILE, defaultModelPath } from './engine/model/default-model'
+import { MODEL_CACHE_DIR } from './engine/model/graph-cache'
 import { startEngine } from './service/engine-client'
 import { createShell } from './service/shell'
 import { openSettings } from './settings'
@@ -56,6 +57,7 @@ if (!app.requestSingleInstanceLock()) {
   const engine = startEngine({
     workerUrl: new URL('./engine-worker.js', import.meta.url),
     runProbe: utilityProbeRunner,
+    cacheDir: join(userData, MODEL_CACHE_DIR),
   })
   const send = <E extends EventName>(event: E, payload: Events[E]) => sendEvent(win, event, payload)
 

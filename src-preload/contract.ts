@@ -23,7 +23,7 @@ import {
   MAX_TRAIN_STEPS,
   RANDOM_SEED,
 } from '../src-shared/limits'
-import type { Adapter, MetadataKey, MetadataSource, ProviderNote } from '../src-shared/model'
+import type { Adapter, MetadataKey, MetadataSource, ModelLayout, ProviderNote } from '../src-shared/model'
 import {
   GIF_VIEWS,
   PREDICTION_TYPES,
@@ -268,7 +268,10 @@ export interface ModelCard {
   /** What was asked for, and the .onnx file actually loaded. */
   path: string
   onnxPath: string
-  layout: 'onnx' | 'onnx+sidecar' | 'diffusers-folder'
+  layout: ModelLayout
+  /** The source format as the card names it ("ONNX", "diffusers UNet2DModel"), and the weights' parameter count when read. */
+  sourceFormat: string
+  parameters: number | null
   channels: number
   height: number
   width: number

@@ -9,6 +9,12 @@ export const ERROR_CODES = [
   'not-a-denoiser',
   'unsupported-dtype',
   'unsupported-operator',
+  /** A model kind or option Stepwise cannot build yet (a text-conditioned U-Net, an unknown block type). */
+  'unsupported-model',
+  /** A weights file that is damaged or not what its name says (safetensors, PyTorch zip, pickle). */
+  'bad-weights',
+  /** A pickle that would call something other than what a state dict uses: refused, never run. */
+  'unsafe-pickle',
   'bad-metadata',
   'bad-argument',
   'file-exists',

@@ -19,6 +19,7 @@ export const METADATA_KEYS = [
   'variance_type',
   'rescale_betas_zero_snr',
   'sample_size',
+  'in_channels',
   'class_names',
   'num_class_embeds',
   'null_class_id',
@@ -30,6 +31,32 @@ export type MetadataKey = (typeof METADATA_KEYS)[number]
 /** Where a metadata value came from, in the order the sources win. */
 export const METADATA_SOURCES = ['scheduler-config', 'unet-config', 'sidecar', 'onnx-metadata', 'default'] as const
 export type MetadataSource = (typeof METADATA_SOURCES)[number]
+
+/** The source formats Stepwise opens (one file each in src-main/engine/model/formats/), as the model card names them. */
+export const MODEL_FORMATS = {
+  onnx: 'ONNX',
+  diffusers: 'diffusers UNet2DModel',
+} as const
+export type ModelFormatName = keyof typeof MODEL_FORMATS
+
+/** Files of weights Stepwise reads (safetensors, and PyTorch's zip archives under their usual names). */
+export const WEIGHTS_EXTENSIONS = ['.safetensors', '.bin', '.pt', '.pth', '.ckpt'] as const
+export const isWeightsFile = (name: string) => WEIGHTS_EXTENSIONS.some((e) => name.toLowerCase().endsWith(e))
+
+/** How a model lies on disk: an .onnx alone or with its sidecar .json, a diffusers folder, a weights file beside its config.json. */
+export const MODEL_LAYOUTS = ['onnx', 'onnx+sidecar', 'diffusers-folder', 'diffusers-weights'] as const
+export type ModelLayout = (typeof MODEL_LAYOUTS)[number]
+
+/** Where a fact about the network came from: its config file, or a default because the file left it out. */
+export const FACT_ORIGINS = ['config', 'assumed'] as const
+export type FactOrigin = (typeof FACT_ORIGINS)[number]
+
+/** One fact about the network (an option of its config, its parameter count) and where it came from. */
+export interface SourceFact {
+  key: string
+  value: string
+  from: FactOrigin
+}
 
 /** An execution provider that was tried (or not) before the one that runs, and why it was skipped. */
 export interface ProviderNote {

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path'
 
 import { app, type BrowserWindow, dialog } from 'electron'
 
+import { WEIGHTS_EXTENSIONS } from '../../src-shared/model'
 import { writeFileAtomic, writeFileNumbered } from '../engine/files'
 import type { ShellPorts } from '../service/shell'
 
@@ -41,14 +42,14 @@ export function dialogPorts(window: () => BrowserWindow | undefined): Pick<Shell
       const win = window()
       if (!win) return undefined
       // macOS lets one dialog pick a file or a folder; elsewhere a dialog picks one or the other, so
-      // it picks .onnx files there and a diffusers folder is dropped onto the window.
+      // it picks .onnx and weights files there and a diffusers folder is dropped onto the window.
       const properties: ('openFile' | 'openDirectory')[] =
         process.platform === 'darwin' ? ['openFile', 'openDirectory'] : ['openFile']
       const r = await dialog.showOpenDialog(win, {
         title: 'Open Model',
         properties,
         filters: [
-          { name: 'ONNX models', extensions: ['onnx'] },
+          { name: 'Models', extensions: ['onnx', ...WEIGHTS_EXTENSIONS.map((e) => e.slice(1))] },
           { name: 'All files', extensions: ['*'] },
         ],
       })

@@ -37,6 +37,7 @@ export const OPTIONS = {
   width: { type: 'string' },
   guidance: { type: 'string' },
   'init-noise': { type: 'string' },
+  channels: { type: 'string' },
   out: { type: 'string' },
   gif: { type: 'boolean' },
   sheet: { type: 'boolean' },

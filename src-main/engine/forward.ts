@@ -77,11 +77,12 @@ export interface ForwardPreview {
  */
 export function previewForwardNoising(
   file: { bytes: Uint8Array; name: string },
-  model: { channels: number; training: Training },
+  model: { channels?: number; training: Training },
   opts: { timesteps: number[]; schedules?: readonly ScheduleName[]; seed: number },
 ): ForwardPreview {
   const t = model.training
-  const size = { channels: model.channels, height: t.size.height, width: t.size.width }
+  // Noising needs no model call: a graph that leaves the channels open previews the image in colour.
+  const size = { channels: model.channels ?? 3, height: t.size.height, width: t.size.width }
   const image = imageForModel(file.bytes, file.name, size)
   const noise = previewNoise(image.data.length, opts.seed)
   const rows = (opts.schedules ?? PREVIEW_SCHEDULES).map((schedule) => ({

@@ -18,7 +18,7 @@ import { checkRequest } from './checks'
 import { EngineError } from './errors'
 import { startFromImage } from './forward'
 import type { ModelInfo } from './model/load'
-import { classLabelProblem, type Training, trainingOf } from './model/training'
+import { channelsOf, classLabelProblem, type Training, trainingOf } from './model/training'
 import { forkPoint, type RunRequest, type RunStart } from './run'
 import { makeSampler } from './samplers/sampler'
 import { makeSchedule } from './schedule'
@@ -28,7 +28,8 @@ import type { Timeline } from './timeline'
 /** What a plan needs to know of the model. */
 export interface ModelFacts {
   name: string
-  channels: number
+  /** Fixed in the graph, else the metadata's in_channels; undefined when neither gives them. */
+  channels?: number
   training: Training
   /** The height and width the graph fixes (undefined where dynamic). */
   graph: { height?: number; width?: number }
@@ -36,7 +37,7 @@ export interface ModelFacts {
 
 export const modelFacts = (info: ModelInfo): ModelFacts => ({
   name: info.name,
-  channels: info.signature.channels,
+  channels: channelsOf(info),
   training: trainingOf(info),
   graph: { height: info.signature.height, width: info.signature.width },
 })
@@ -54,6 +55,8 @@ export interface PlanRequest extends GenerationRequest {
   fromImage?: { image: Float32Array; timestep: number } | { image: Float32Array; step: number }
   /** x_T for the whole batch instead of seeded noise (e.g. from a .npy file). */
   initNoise?: Float32Array
+  /** The image channels, for a model whose graph leaves them dynamic and whose metadata does not say. */
+  channels?: number
 }
 
 export interface RunPlan {
@@ -85,13 +88,22 @@ export const scheduleWith = (base: ScheduleConfig, over: ScheduleSettings = {}):
   ...given(over),
 })
 
-/** The images a request makes: its batch, the model's channels, its size or the model's. */
-export const shapeOf = (model: ModelFacts, req: GenerationRequest): Shape => ({
-  batch: req.batch,
-  channels: model.channels,
-  height: req.height ?? model.training.size.height,
-  width: req.width ?? model.training.size.width,
-})
+/** The images a request makes: its batch, the model's channels (or the request's), its size or the model's. */
+export function shapeOf(model: ModelFacts, req: GenerationRequest & { channels?: number }): Shape {
+  if (model.channels !== undefined && req.channels !== undefined && req.channels !== model.channels)
+    throw bad(`channels: ${model.name} takes ${model.channels}, not ${req.channels}`)
+  const channels = model.channels ?? req.channels
+  if (channels === undefined)
+    throw bad(
+      `${model.name}: the graph leaves the channel count open and no metadata gives in_channels; give the channels (--channels, or an --init-noise array)`,
+    )
+  return {
+    batch: req.batch,
+    channels,
+    height: req.height ?? model.training.size.height,
+    width: req.width ?? model.training.size.width,
+  }
+}
 
 export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline): RunPlan {
   const t = model.training
@@ -160,6 +172,7 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
       schedule,
       seed,
       batch: shape.batch,
+      channels: shape.channels,
       height: shape.height,
       width: shape.width,
       classLabel,

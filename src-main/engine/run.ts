@@ -15,6 +15,8 @@ export interface RunRequest {
   schedule: Schedule
   seed: number
   batch: number
+  /** The image channels; the graph's own when left out (the planner always gives them). */
+  channels?: number
   height: number
   width: number
   /** Class id for every image, when the model takes class labels. */
@@ -105,7 +107,10 @@ function checkFinite(output: Float32Array, modelName: string, index: number, tot
 
 export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHooks = {}): Promise<RunResult> {
   const sig = model.info.signature
-  const shape: Shape = { batch: req.batch, channels: sig.channels, height: req.height, width: req.width }
+  const channels = req.channels ?? sig.channels
+  if (channels === undefined)
+    throw new EngineError('bad-argument', `${model.info.name}: the graph leaves the channel count open; give channels`)
+  const shape: Shape = { batch: req.batch, channels, height: req.height, width: req.width }
   const per = imageSize(shape)
   const sampler = makeSampler(req.sampler, req.schedule, { startAt: req.start?.timestep })
   const guidance = req.guidance ?? 1

@@ -22,6 +22,7 @@ import { join, resolve } from 'node:path'
 import Conf from 'conf'
 
 import type { ModelCard } from '../../src-preload/contract'
+import { MODEL_CACHE_DIR } from '../engine/model/graph-cache'
 import { type EngineClient, startEngine } from '../service/engine-client'
 import { createShell } from '../service/shell'
 import { openSettings } from '../settings'
@@ -98,7 +99,7 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
   if (settings.problem) log(`Stepwise: ${settings.problem}`)
   const exports = exportFolder(options.outDir ?? DEFAULT_OUT_DIR)
   const uploads = await createUploads({ maxBytes: options.maxUploadBytes, quotaBytes: options.uploadQuotaBytes })
-  const engine = options.engine ?? startEngine()
+  const engine = options.engine ?? startEngine({ cacheDir: join(settingsDir, MODEL_CACHE_DIR) })
   const shell = createShell({
     engine,
     settings,

@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads'
 import type { EngineChannel, EventName, Events, RequestOf, ResponseOf, Result } from '../../src-preload/contract'
 import type { ErrorData } from '../engine/errors'
 import type { ChildOutput, ProbeRunner } from '../engine/model/webgpu-probe'
-import type { WorkerMessage, WorkerRequest } from './messages'
+import type { WorkerData, WorkerMessage, WorkerRequest } from './messages'
 
 export interface EngineClient {
   /**
@@ -32,6 +32,8 @@ export interface EngineOptions {
    * utilityProcess, as the RunAsNode fuse is off); by default the worker starts a Node child itself.
    */
   runProbe?: ProbeRunner
+  /** Where graphs built from weights are cached (the app's user-data folder, the host's settings folder). */
+  cacheDir?: string
 }
 
 /** More restarts than this within RESTART_WINDOW_MS and the engine stays down (a crash at start-up would loop). */
@@ -45,7 +47,7 @@ const CLOSE_TIMEOUT_MS = 10_000
  * worker (the worker fails with ERR_UNKNOWN_FILE_EXTENSION), so a tiny bootstrap registers tsx's ESM
  * loader in the worker itself, then imports the module.
  */
-function spawn(url: URL, workerData: unknown): Worker {
+function spawn(url: URL, workerData: WorkerData): Worker {
   if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData })
   // tsx's ESM entry (its CommonJS one cannot register the ESM hooks), found through its package exports.
   const require = createRequire(import.meta.url)
@@ -108,7 +110,7 @@ export function startEngine(options: EngineOptions = {}): EngineClient {
   }
 
   const start = () => {
-    worker = spawn(url, { probeThroughClient: options.runProbe !== undefined })
+    worker = spawn(url, { cacheDir: options.cacheDir, probeThroughClient: options.runProbe !== undefined })
     worker.on('message', onMessage)
     // An 'error' (uncaught exception in the worker) is followed by 'exit'; the restart happens there.
     let crash: Error | undefined

@@ -8,14 +8,17 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { useProbeRunner } from '../engine/model/providers'
 import type { ChildOutput } from '../engine/model/webgpu-probe'
 import { createHandlers, dispatch } from './handlers'
-import type { WorkerMessage, WorkerRequest } from './messages'
+import type { WorkerData, WorkerMessage, WorkerRequest } from './messages'
 
 const port = parentPort
 if (!port) throw new Error('engine-worker.ts runs inside a worker thread (see engine-client.ts)')
 
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer)
 
-const handlers = createHandlers((event, payload, transfer) => post({ event, payload } as WorkerMessage, transfer))
+const { cacheDir } = (workerData ?? {}) as WorkerData
+const handlers = createHandlers((event, payload, transfer) => post({ event, payload } as WorkerMessage, transfer), {
+  cacheDir,
+})
 
 /** The client starts the WebGPU probe's child process when it says so (see ProbeAsk). */
 const probes = new Map<number, (output: ChildOutput) => void>()

@@ -16,6 +16,7 @@ import {
   type Result,
   type Shape,
 } from '../../src-preload/contract'
+import { MODEL_FORMATS } from '../../src-shared/model'
 import { stepStats } from '../engine/diagnostics'
 import { EngineError, toErrorData } from '../engine/errors'
 import { readStepwiseParameters } from '../engine/export/png'
@@ -23,7 +24,7 @@ import { encodeExport } from '../engine/export/runs'
 import { previewForwardNoising } from '../engine/forward'
 import { defaultModelPath } from '../engine/model/default-model'
 import { type Denoiser, loadModel } from '../engine/model/load'
-import { trainingOf } from '../engine/model/training'
+import { channelsOf, trainingOf } from '../engine/model/training'
 import { modelFacts, planRun } from '../engine/plan'
 import { runSampling } from '../engine/run'
 import { makeSchedule } from '../engine/schedule'
@@ -61,12 +62,20 @@ function frameData(
 function cardOf(model: Denoiser): ModelCard {
   const info = model.info
   const t = trainingOf(info)
+  const channels = channelsOf(info)
+  if (channels === undefined)
+    throw new EngineError(
+      'bad-metadata',
+      `${info.path}: the graph leaves the channel count open and no metadata gives it; add "in_channels" to a sidecar .json beside it`,
+    )
   return {
     name: info.name,
     path: info.path,
     onnxPath: info.onnxPath,
     layout: info.layout,
-    channels: info.signature.channels,
+    sourceFormat: MODEL_FORMATS[info.source.format],
+    parameters: info.source.parameters ?? null,
+    channels,
     height: t.size.height,
     width: t.size.width,
     sizeFrom: t.size.from,
@@ -81,7 +90,10 @@ function cardOf(model: Denoiser): ModelCard {
   }
 }
 
-export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number } = {}): Handlers {
+export function createHandlers(
+  emit: Emit,
+  options: { frameBudgetBytes?: number; /** Where graphs built from weights are cached. */ cacheDir?: string } = {},
+): Handlers {
   let model: { denoiser: Denoiser; key: string } | undefined
   const runs = new Map<string, { controller: AbortController; finished: Promise<void> }>()
   /** Every run of the session, oldest first; frames past the memory budget spill to disk. */
@@ -104,7 +116,7 @@ export function createHandlers(emit: Emit, options: { frameBudgetBytes?: number 
       const path = req.path ?? defaultModelPath()
       const key = JSON.stringify([path, req.providers ?? null])
       if (model?.key === key) return cardOf(model.denoiser)
-      const denoiser = await loadModel(path, { providers: req.providers })
+      const denoiser = await loadModel(path, { providers: req.providers, cacheDir: options.cacheDir })
       let card: ModelCard
       try {
         card = cardOf(denoiser)

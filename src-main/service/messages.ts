@@ -31,3 +31,11 @@ export interface ProbeAnswer {
   probe: number
   output: ChildOutput
 }
+
+/** What the worker is started with. */
+export interface WorkerData {
+  /** Where graphs built from weights are cached. */
+  cacheDir?: string
+  /** Ask the client to start the WebGPU probe's child process (Electron: a utilityProcess). */
+  probeThroughClient?: boolean
+}

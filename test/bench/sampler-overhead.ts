@@ -38,13 +38,13 @@ const session = await ort.InferenceSession.create(new Uint8Array(await readFile(
 
 const guided = t.classes?.nullClassId !== undefined
 const runBatch = guided ? 2 * batch : batch
-const x = new Float32Array(runBatch * sig.channels * height * width).fill(0.1)
+const x = new Float32Array(runBatch * sig.channels! * height * width).fill(0.1)
 
 async function bare(): Promise<number> {
   const start = performance.now()
   for (let i = 0; i < STEPS; i++) {
     const feeds: Record<string, ort.Tensor> = {
-      [sig.image.name]: new ort.Tensor('float32', x, [runBatch, sig.channels, height, width]),
+      [sig.image.name]: new ort.Tensor('float32', x, [runBatch, sig.channels!, height, width]),
       [sig.timestep.name]: new ort.Tensor('int64', new BigInt64Array(runBatch).fill(BigInt(980 - 20 * i)), [runBatch]),
     }
     if (sig.classLabels)

@@ -1,9 +1,10 @@
 /**
  * The app end to end in Chromium against the browser host: load, generate, scrub the timeline, export,
- * a bad drop, cancel. One page for the whole file, in order, like a user's session. Screenshots of each
+ * a bad drop, cancel, a diffusers weights file. One page for the whole file, in order, like a user's session. Screenshots of each
  * state land in test-results/e2e/.
  */
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -42,6 +43,19 @@ const dropFile = (name: string, bytes: Uint8Array, type: string) =>
         .dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }))
     },
     { name, bytes: [...bytes], type },
+  )
+
+/** Drop several files at once (a weights file with its config.json), as one synthetic drop. */
+const dropFiles = (files: { name: string; bytes: Uint8Array; type: string }[]) =>
+  page.evaluate(
+    (files) => {
+      const data = new DataTransfer()
+      for (const f of files) data.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.type }))
+      document
+        .querySelector('[data-testid=drop-zone]')!
+        .dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }))
+    },
+    files.map((f) => ({ ...f, bytes: [...f.bytes] })),
   )
 
 let exportedPng = ''
@@ -189,5 +203,24 @@ describe('Stepwise in the browser host', () => {
     expect(await byId('steps').inputValue()).toBe('1000')
     await byId('provider-preference').selectOption('auto')
     await expect.poll(() => byId('provider-preference').inputValue()).toBe('auto')
+  })
+
+  test('a diffusers .bin dropped with its config.json: built into a graph, the card shows its source, and it samples', async () => {
+    await dismissToasts()
+    const unet = join(import.meta.dirname, '..', 'fixtures', 'peers', 'diffusers', 'class-gray28', 'pipeline', 'unet')
+    await dropFiles([
+      { name: 'config.json', bytes: readFileSync(join(unet, 'config.json')), type: 'application/json' },
+      { name: 'diffusion_pytorch_model.bin', bytes: readFileSync(join(unet, 'diffusion_pytorch_model.bin')), type: '' },
+    ])
+    await expect.poll(() => byId('model-source').textContent(), { timeout: 60_000 }).toContain('diffusers UNet2DModel')
+    expect(await byId('model-source').textContent()).toContain('281 k parameters')
+    expect(await byId('model-name').textContent()).toContain('diffusion_pytorch_model.bin')
+    expect(await page.locator('[data-testid=model-card] dd').nth(1).textContent()).toContain('1 × 28 × 28')
+    await byId('sampler').selectOption('ddim')
+    await byId('steps').fill('10')
+    await byId('generate').click()
+    await waitForStatus('done')
+    expect(await progressText()).toContain('10 / 10')
+    await h.screenshot('08-diffusers-weights')
   })
 })

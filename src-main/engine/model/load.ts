@@ -1,23 +1,14 @@
 /**
- * Load a denoiser: resolve the path (.onnx, .onnx + sidecar .json, diffusers folder), read its graph and
- * metadata, start an inference session on the first execution provider that works.
+ * Load a denoiser: open what the user pointed at with its source format (formats/: an .onnx, a diffusers
+ * folder or weights file built into a graph), merge its metadata, start an inference session on the first
+ * execution provider that works.
  */
-import { readFile, stat } from 'node:fs/promises'
-import { basename, join } from 'node:path'
-
 import * as ort from 'onnxruntime-node'
 
 import { EngineError } from '../errors'
 import type { Shape } from '../tensor'
-import {
-  mergeMetadata,
-  type Metadata,
-  metadataFromOnnxProps,
-  type MetadataSource,
-  type ResolvedMetadata,
-  validateMetadata,
-} from './metadata'
-import { type DecodedModel, ModelProto } from './onnx-proto'
+import { type ModelLayout, type ModelSource, openModel } from './formats'
+import { mergeMetadata, type ResolvedMetadata } from './metadata'
 import {
   type Adapter,
   defaultProviderOrder,
@@ -27,13 +18,15 @@ import {
   skipReason,
   webgpuAdapter,
 } from './providers'
-import { findSignature, type Signature, tensorSigOf } from './signature'
+import type { Signature } from './signature'
 
 export interface ModelInfo {
-  /** What the user pointed at, and the .onnx file actually loaded. */
+  /** What the user pointed at, and the .onnx file run (for a built graph: its cache file, or ''). */
   path: string
   onnxPath: string
-  layout: 'onnx' | 'onnx+sidecar' | 'diffusers-folder'
+  layout: ModelLayout
+  /** The source format, the files read, and where each fact of the network came from. */
+  source: ModelSource
   name: string
   signature: Signature
   metadata: ResolvedMetadata
@@ -53,89 +46,12 @@ export interface Denoiser {
 
 export interface LoadOptions {
   providers?: ProviderName[]
-}
-
-async function exists(p: string) {
-  return stat(p).then(
-    (s) => s,
-    () => undefined,
-  )
-}
-
-async function readJson(path: string, shown: string): Promise<Record<string, unknown>> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8'))
-  } catch (e) {
-    throw new EngineError('bad-metadata', `${shown}: not valid JSON (${(e as Error).message})`)
-  }
-}
-
-function validated(raw: Record<string, unknown>, shown: string): Metadata {
-  try {
-    return validateMetadata(raw, shown)
-  } catch (e) {
-    throw new EngineError('bad-metadata', (e as Error).message)
-  }
-}
-
-/** Where the .onnx lives and which JSON sources stand beside it. */
-async function resolveLayout(path: string) {
-  const s = await exists(path)
-  if (!s) throw new EngineError('file-not-found', `${path}: no such file or folder`)
-  const sources: [MetadataSource, Metadata][] = []
-  if (s.isDirectory()) {
-    const onnxPath = join(path, 'unet', 'model.onnx')
-    if (!(await exists(join(path, 'model_index.json'))) || !(await exists(onnxPath))) {
-      throw new EngineError(
-        'file-not-found',
-        `${path}: not a diffusers-style folder (needs model_index.json and unet/model.onnx)`,
-      )
-    }
-    const sched = join(path, 'scheduler', 'scheduler_config.json')
-    if (await exists(sched)) sources.push(['scheduler-config', validated(await readJson(sched, sched), sched)])
-    const unetConfig = join(path, 'unet', 'config.json')
-    if (await exists(unetConfig))
-      sources.push(['unet-config', validated(await readJson(unetConfig, unetConfig), unetConfig)])
-    return { onnxPath, layout: 'diffusers-folder' as const, sources, name: basename(path) }
-  }
-  const sidecar = path.replace(/\.onnx$/i, '') + '.json'
-  if (sidecar !== path && (await exists(sidecar))) {
-    sources.push(['sidecar', validated(await readJson(sidecar, sidecar), sidecar)])
-    return { onnxPath: path, layout: 'onnx+sidecar' as const, sources, name: basename(path) }
-  }
-  return { onnxPath: path, layout: 'onnx' as const, sources, name: basename(path) }
-}
-
-/** Decode the ModelProto, turning protobuf failures into errors a user can act on. */
-function decodeModel(bytes: Uint8Array, file: string): DecodedModel & { graph: NonNullable<DecodedModel['graph']> } {
-  if (bytes.length === 0) throw new EngineError('not-onnx', `${file}: the file is empty`)
-  let model: DecodedModel
-  try {
-    model = ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, defaults: false }) as DecodedModel
-  } catch (e) {
-    const msg = (e as Error).message
-    if (/index out of range/.test(msg))
-      throw new EngineError('truncated', `${file}: the file ends early (truncated download or copy?)`)
-    throw new EngineError('not-onnx', `${file}: not an ONNX model (${msg})`)
-  }
-  if (!model.graph || !model.irVersion || !model.opsetImport?.length) {
-    throw new EngineError('not-onnx', `${file}: not an ONNX model (no graph or opset)`)
-  }
-  return { ...model, graph: model.graph }
-}
-
-export async function inspectOnnx(bytes: Uint8Array, file: string) {
-  const model = decodeModel(bytes, file)
-  const initializers = new Set((model.graph.initializer ?? []).map((t) => t.name))
-  const inputs = (model.graph.input ?? []).filter((v) => !initializers.has(v.name)).map(tensorSigOf)
-  const outputs = (model.graph.output ?? []).map(tensorSigOf)
-  const signature = findSignature(inputs, outputs, file)
-  const props = metadataFromOnnxProps(model.metadataProps ?? [])
-  return { signature, metadata: validated(props, `${file} (metadata_props)`) }
+  /** Where graphs built from weights are kept, so the second open is instant (the app's user-data folder). */
+  cacheDir?: string
 }
 
 /** `chosen`: the user named the providers (a software WebGPU adapter is then used; else the CPU wins). */
-async function startSession(bytes: Uint8Array, file: string, order: ProviderName[], chosen: boolean) {
+async function startSession(model: Uint8Array | string, file: string, order: ProviderName[], chosen: boolean) {
   const skipped: ProviderNote[] = []
   for (const provider of order) {
     const why = await skipReason(provider, chosen)
@@ -144,11 +60,14 @@ async function startSession(bytes: Uint8Array, file: string, order: ProviderName
       continue
     }
     try {
-      const session = await ort.InferenceSession.create(bytes, {
+      const options: ort.InferenceSession.SessionOptions = {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
-      })
+      }
+      const session = await (typeof model === 'string'
+        ? ort.InferenceSession.create(model, options)
+        : ort.InferenceSession.create(model, options))
       return { session, provider, skipped }
     } catch (e) {
       const msg = (e as Error).message.split('\n')[0]
@@ -168,21 +87,19 @@ async function startSession(bytes: Uint8Array, file: string, order: ProviderName
 ort.env.logLevel = 'fatal'
 
 export async function loadModel(path: string, options: LoadOptions = {}): Promise<Denoiser> {
-  const { onnxPath, layout, sources, name } = await resolveLayout(path)
-  const s = await exists(onnxPath)
-  if (!s || !s.isFile()) throw new EngineError('file-not-found', `${onnxPath}: no such file`)
-  const bytes = new Uint8Array(await readFile(onnxPath))
-  const { signature, metadata } = await inspectOnnx(bytes, onnxPath)
-  sources.push(['onnx-metadata', metadata])
-  const merged = mergeMetadata(sources)
+  const opened = await openModel(path, { cacheDir: options.cacheDir })
+  const merged = mergeMetadata(opened.sources)
   const order = options.providers ?? defaultProviderOrder()
-  const { session, provider, skipped } = await startSession(bytes, onnxPath, order, options.providers !== undefined)
+  const file = opened.source.files[0] ?? path
+  const { session, provider, skipped } = await startSession(opened.onnx, file, order, options.providers !== undefined)
   const adapter = provider === 'webgpu' ? await webgpuAdapter() : undefined
+  const { signature } = opened
   const info: ModelInfo = {
     path,
-    onnxPath,
-    layout,
-    name: merged.values.name ?? name,
+    onnxPath: opened.onnxPath,
+    layout: opened.layout,
+    source: opened.source,
+    name: merged.values.name ?? opened.name,
     signature,
     metadata: merged,
     provider,
@@ -191,7 +108,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   }
   return {
     info,
-    predict: (sample, shape, t, labels) => predictInGroups(session, signature, onnxPath, sample, shape, t, labels),
+    predict: (sample, shape, t, labels) => predictInGroups(session, signature, file, sample, shape, t, labels),
     release: () => session.release(),
   }
 }

@@ -2,13 +2,14 @@
  * Training metadata: the keys Stepwise reads, their validation, and how the three sources map onto them.
  * The keys are diffusers' config names; ONNX `metadata_props` carry them as `stepwise.<key>` strings,
  * a sidecar `<model>.json` as plain JSON, a diffusers folder in `scheduler/scheduler_config.json`
- * (and `unet/config.json` for `sample_size` and `num_class_embeds`).
+ * (and `unet/config.json` for `sample_size`, `in_channels` and `num_class_embeds`).
  */
 import { z } from 'zod'
 
 import { MAX_TRAIN_STEPS } from '../../../src-shared/limits'
 import { type MetadataKey, type MetadataSource } from '../../../src-shared/model'
 import { PREDICTION_TYPES, SPACINGS } from '../../../src-shared/names'
+import { ModelProto } from './onnx-proto'
 
 export const METADATA_PREFIX = 'stepwise.'
 
@@ -32,6 +33,7 @@ export const metadataSchema = z.object({
     z.number().int().positive(),
     z.tuple([z.number().int().positive(), z.number().int().positive()]),
   ]),
+  in_channels: z.number().int().positive(),
   class_names: z.array(z.string()),
   num_class_embeds: z.number().int().positive(),
   null_class_id: z.number().int().nonnegative(),
@@ -66,6 +68,28 @@ export function metadataFromOnnxProps(props: { key: string; value: string }[]): 
   for (const { key, value } of props) {
     if (key.startsWith(METADATA_PREFIX)) out[key.slice(METADATA_PREFIX.length)] = fromMetadataString(value)
   }
+  return out
+}
+
+/** A value as ONNX metadata keeps it: names as they are, anything else (or a name that reads as JSON) as JSON. */
+function toMetadataString(value: unknown): string {
+  if (typeof value !== 'string') return JSON.stringify(value)
+  return fromMetadataString(value) === value ? value : JSON.stringify(value)
+}
+
+/**
+ * The model with `stepwise.<key>` metadata_props added. Protobuf merges a message's fields when two
+ * encodings are concatenated (repeated fields append), so this appends and never decodes the graph; a
+ * key the model already had is given again, and readers keep the last.
+ */
+export function withOnnxMetadata(model: Uint8Array, values: Metadata): Uint8Array {
+  const metadataProps = Object.entries(values)
+    .filter(([, v]) => v !== undefined)
+    .map(([key, value]) => ({ key: METADATA_PREFIX + key, value: toMetadataString(value) }))
+  const extra = ModelProto.encode({ metadataProps }).finish()
+  const out = new Uint8Array(model.length + extra.length)
+  out.set(model)
+  out.set(extra, model.length)
   return out
 }
 

@@ -1,6 +1,6 @@
 /**
- * The part of onnx.proto (github.com/onnx/onnx, onnx/onnx.proto) that Stepwise reads and the tests write,
- * as a protobufjs schema. Field numbers are ONNX's.
+ * The part of onnx.proto (github.com/onnx/onnx, onnx/onnx.proto) that Stepwise reads and writes (graphs
+ * built from a config and weights, see graph/onnx-graph.ts), as a protobufjs schema. Field numbers are ONNX's.
  */
 import protobuf from 'protobufjs'
 
@@ -18,6 +18,7 @@ export const onnxRoot = protobuf.Root.fromJSON({
             irVersion: [1, 'int64'],
             producerName: [2, 'string'],
             producerVersion: [3, 'string'],
+            domain: [4, 'string'],
             docString: [6, 'string'],
             graph: [7, 'GraphProto'],
             opsetImport: [8, 'OperatorSetIdProto', 'repeated'],
@@ -31,6 +32,7 @@ export const onnxRoot = protobuf.Root.fromJSON({
             node: [1, 'NodeProto', 'repeated'],
             name: [2, 'string'],
             initializer: [5, 'TensorProto', 'repeated'],
+            docString: [10, 'string'],
             input: [11, 'ValueInfoProto', 'repeated'],
             output: [12, 'ValueInfoProto', 'repeated'],
           }),
@@ -52,6 +54,7 @@ export const onnxRoot = protobuf.Root.fromJSON({
             i: [3, 'int64'],
             s: [4, 'bytes'],
             t: [5, 'TensorProto'],
+            floats: [7, 'float', 'repeated'],
             ints: [8, 'int64', 'repeated'],
             type: [20, 'int32'],
           }),
@@ -64,6 +67,8 @@ export const onnxRoot = protobuf.Root.fromJSON({
             int64Data: [7, 'int64', 'repeated'],
             name: [8, 'string'],
             rawData: [9, 'bytes'],
+            externalData: [13, 'StringStringEntryProto', 'repeated'],
+            dataLocation: [14, 'int32'],
           }),
         },
         ValueInfoProto: { fields: fields({ name: [1, 'string'], type: [2, 'TypeProto'] }) },
@@ -79,6 +84,8 @@ export const onnxRoot = protobuf.Root.fromJSON({
 })
 
 export const ModelProto = onnxRoot.lookupType('onnx.ModelProto')
+export const GraphProto = onnxRoot.lookupType('onnx.GraphProto')
+export const TensorProto = onnxRoot.lookupType('onnx.TensorProto')
 
 /** What `ModelProto.toObject(..., { longs: Number, defaults: false })` gives for the fields Stepwise reads. */
 export interface DecodedValueInfo {

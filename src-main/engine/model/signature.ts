@@ -14,7 +14,8 @@ export interface Signature {
   timestep: TensorSig
   classLabels?: TensorSig
   output: TensorSig
-  channels: number
+  /** Fixed in the graph, or undefined when its channel dimension is dynamic (see channelsOf). */
+  channels?: number
   /** Output has 2C channels (learned variance): the first C are used. */
   learnedVariance: boolean
   /** A batch size fixed in the graph, honoured by running in groups. */
@@ -45,8 +46,9 @@ export function findSignature(inputs: TensorSig[], outputs: TensorSig[], file: s
   if (image.dtype !== 'float32') {
     throw new EngineError('unsupported-dtype', `${file}: image input ${describe(image)} must be float32`)
   }
+  // A dynamic channel dimension is allowed: the channels then come from the metadata or the request.
   const channels = fixed(image.shape[1])
-  if (channels === undefined || ![1, 3, 4].includes(channels)) {
+  if (channels !== undefined && ![1, 3, 4].includes(channels)) {
     throw new EngineError('not-a-denoiser', `${file}: image input ${describe(image)} must have 1, 3 or 4 channels`)
   }
   // A classifier has a 4-D input too: the output's shape tells a denoiser apart, so check it first.
@@ -58,7 +60,7 @@ export function findSignature(inputs: TensorSig[], outputs: TensorSig[], file: s
     )
   }
   const outChannels = fixed(output.shape[1])
-  if (outChannels !== undefined && outChannels !== channels && outChannels !== 2 * channels) {
+  if (channels !== undefined && outChannels !== undefined && outChannels !== channels && outChannels !== 2 * channels) {
     throw new EngineError(
       'not-a-denoiser',
       `${file}: output ${describe(output)} has ${outChannels} channels; the image has ${channels}`,
@@ -88,7 +90,7 @@ export function findSignature(inputs: TensorSig[], outputs: TensorSig[], file: s
     classLabels,
     output,
     channels,
-    learnedVariance: outChannels === 2 * channels,
+    learnedVariance: channels !== undefined && outChannels === 2 * channels,
     fixedBatch: fixed(image.shape[0]),
     height: fixed(image.shape[2]),
     width: fixed(image.shape[3]),

@@ -78,10 +78,17 @@ function sizeOf(info: ModelInfo): Training['size'] {
   return { height: height ?? SMALLEST_DYNAMIC_SIZE, width: width ?? SMALLEST_DYNAMIC_SIZE, from: 'smallest' }
 }
 
+/** The image channels: fixed in the graph, else the metadata's in_channels; undefined when neither says. */
+export const channelsOf = (info: ModelInfo): number | undefined =>
+  info.signature.channels ?? info.metadata.values.in_channels
+
 /** Why a class label cannot be used with this model, or undefined when it can. One wording for every adapter. */
 export function classLabelProblem(t: Training, label: number, modelName: string): string | undefined {
   if (!t.classes) return `${modelName} takes no class label`
   const { names, nullClassId } = t.classes
   if (Number.isInteger(label) && label >= 0 && (label < names.length || label === nullClassId)) return undefined
+  // e.g. a diffusers UNet2DModel with class_embed_type "timestep": it takes labels but says not how many.
+  if (names.length === 0 && nullClassId === undefined)
+    return `${modelName} takes class labels but its config says not how many: add "class_names" or "num_class_embeds" to it`
   return `${label} is not a class of ${modelName} (0..${names.length - 1}${nullClassId !== undefined ? `, or ${nullClassId} for none` : ''})`
 }

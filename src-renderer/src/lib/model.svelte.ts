@@ -3,14 +3,15 @@
  * A failed load leaves the previous model in place and says why in a toast.
  */
 import { type DroppedFile, MAX_RECENT_MODELS, type ModelCard, type ProviderChoice } from '../../../src-preload/contract'
+import { isWeightsFile } from '../../../src-shared/model'
 import { api } from './api'
 import { toasts } from './toasts.svelte'
 
 /** What Stepwise opens, as a dropped file that is none of them is told. */
 export const OPENS =
-  'Stepwise opens an .onnx model (with its .json sidecar if it has one) or a diffusers-style folder; ' +
-  'a Stepwise PNG restores its parameters'
-const isModelFile = (name: string) => /\.(onnx|json)$/i.test(name)
+  'Stepwise opens an .onnx model (with its .json sidecar if it has one), a diffusers folder, or a ' +
+  '.safetensors / .bin weights file with its config.json; a Stepwise PNG restores its parameters'
+const isModelFile = (name: string) => /\.(onnx|json)$/i.test(name) || isWeightsFile(name)
 
 /** A model staged for the engine (an upload in the browser host): where it is, and the name it was dropped as. */
 export interface Staged {
@@ -84,7 +85,8 @@ class Model {
 
   /**
    * Stage dropped or picked files where the engine can open them, then load: of an .onnx + .json pair the
-   * .onnx, of anything else the first item (a folder, or a file the engine will say is no model).
+   * .onnx, of a weights file + its config.json the weights, of anything else the first item (a folder, or
+   * a file the engine will say is no model).
    */
   async loadFiles(top: File[], files: DroppedFile[]): Promise<void> {
     if (top.length === 0) return
@@ -108,7 +110,8 @@ class Model {
       this.loading = false
     }
     const onnx = top.findIndex((f) => /\.onnx$/i.test(f.name))
-    const k = onnx >= 0 ? onnx : top.findIndex((f) => !strays.includes(f))
+    const weights = top.findIndex((f) => isWeightsFile(f.name))
+    const k = onnx >= 0 ? onnx : weights >= 0 ? weights : top.findIndex((f) => !strays.includes(f))
     if (staged[k]) await this.load(staged[k], { path: staged[k], name: top[k].name })
   }
 

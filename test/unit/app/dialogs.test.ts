@@ -90,7 +90,7 @@ describe('picking a model', () => {
   const platform = process.platform
   afterEach(() => Object.defineProperty(process, 'platform', { value: platform }))
 
-  it('offers .onnx files, and folders too where one dialog can pick either (macOS)', async () => {
+  it('offers .onnx and weights files, and folders too where one dialog can pick either (macOS)', async () => {
     dialog.showOpenDialog.mockResolvedValue({ canceled: false, filePaths: ['/models/unet.onnx'] })
     for (const [os, properties] of [
       ['linux', ['openFile']],
@@ -103,7 +103,9 @@ describe('picking a model', () => {
         win,
         expect.objectContaining({
           properties,
-          filters: expect.arrayContaining([{ name: 'ONNX models', extensions: ['onnx'] }]),
+          filters: expect.arrayContaining([
+            { name: 'Models', extensions: ['onnx', 'safetensors', 'bin', 'pt', 'pth', 'ckpt'] },
+          ]),
         }),
       )
     }

@@ -6,27 +6,12 @@ import { join } from 'node:path'
 
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 
-import { main } from '../../../src-main/cli'
 import { readGifInfo } from '../../../src-main/engine/export/gif'
 import { decodePng, readStepwiseParameters } from '../../../src-main/engine/export/png'
 import { readNpy } from '../../../src-main/engine/npy'
+import { cli } from './capture'
 
 const ROOT = join(import.meta.dirname, '..', '..', '..')
-
-/** Run main() in this process, capturing what it writes. */
-async function cli(...argv: string[]) {
-  let stdout = '',
-    stderr = ''
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => ((stdout += String(chunk)), true))
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: any) => ((stderr += String(chunk)), true))
-  try {
-    const code = await main(argv)
-    return { code, stdout, stderr }
-  } finally {
-    out.mockRestore()
-    err.mockRestore()
-  }
-}
 
 /** Run the CLI as a real subprocess, as a user would. */
 function cliProcess(...argv: string[]) {

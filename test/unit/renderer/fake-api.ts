@@ -127,6 +127,8 @@ export function card(o: CardOptions = {}): ModelCard {
     path: '/models/tiny.onnx',
     onnxPath: '/models/tiny.onnx',
     layout: 'onnx',
+    sourceFormat: 'ONNX',
+    parameters: null,
     channels: 1,
     height: 8,
     width: 8,

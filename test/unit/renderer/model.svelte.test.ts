@@ -75,6 +75,17 @@ describe('loadFiles', () => {
     expect(r.api.requests('model.load')).toEqual([{ path: '/staged/model.onnx' }])
   })
 
+  it('loads the weights of a dropped .safetensors or .bin + config.json pair', async () => {
+    r.api.staged = ok(['/staged/config.json', '/staged/diffusion_pytorch_model.safetensors'])
+    await r.model.loadFiles([file('config.json'), file('diffusion_pytorch_model.safetensors')], [])
+    r.api.staged = ok(['/staged/config.json', '/staged/diffusion_pytorch_model.bin'])
+    await r.model.loadFiles([file('config.json'), file('diffusion_pytorch_model.bin')], [])
+    expect(r.api.requests('model.load')).toEqual([
+      { path: '/staged/diffusion_pytorch_model.safetensors' },
+      { path: '/staged/diffusion_pytorch_model.bin' },
+    ])
+  })
+
   it('loads the first item of anything else (a folder; the engine says when it is no model)', async () => {
     r.api.staged = ok(['/staged/my-model', '/staged/readme.txt'])
     const inFolder = { file: file('model_index.json'), relativePath: 'my-model/model_index.json' }
