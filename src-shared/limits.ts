@@ -6,11 +6,7 @@ export const MAX_BATCH = 64
 /** Largest number of training timesteps a schedule may have. */
 export const MAX_TRAIN_STEPS = 100_000
 
-/**
- * Image sizes a graph with a dynamic height or width is asked for (one it fixes takes only its own):
- * multiples of this (a U-Net halves the image three times and joins the halves back) up to the side.
- */
-export const DYNAMIC_SIZE_MULTIPLE = 8
+/** The largest height or width a graph with a dynamic size is asked for. */
 export const MAX_IMAGE_SIDE = 2048
 
 /**

@@ -5,7 +5,7 @@
  */
 import { totalmem } from 'node:os'
 
-import { DYNAMIC_SIZE_MULTIPLE, MAX_IMAGE_SIDE, MODEL_BYTES_PER_PIXEL } from '../../src-shared/limits'
+import { MAX_IMAGE_SIDE, MODEL_BYTES_PER_PIXEL } from '../../src-shared/limits'
 import type { SamplerConfig, Shape } from '../../src-shared/parameters'
 import { EngineError } from './errors'
 
@@ -53,9 +53,9 @@ export function checkRequest(model: CheckedModel, req: CheckedRequest, memoryByt
 }
 
 /**
- * A dimension the graph fixes takes only that size. A dynamic one takes the model's own size or a
- * multiple of DYNAMIC_SIZE_MULTIPLE (a U-Net halves the image three times and joins the halves back)
- * up to MAX_IMAGE_SIDE.
+ * A dimension the graph fixes takes only that size. A dynamic one takes any size from 1 to MAX_IMAGE_SIDE
+ * (the memory check bounds the whole call): an ONNX graph does not say which sizes its U-Net can halve
+ * and join back, so a size it cannot take fails at its first model call, naming the model and t.
  */
 function checkSide(model: CheckedModel, side: 'height' | 'width', value: number) {
   const fixed = model.graph[side]
@@ -70,17 +70,9 @@ function checkSide(model: CheckedModel, side: 'height' | 'width', value: number)
     }
     return
   }
-  if (value === model.trainedSize[side]) return
-  if (
-    !Number.isInteger(value) ||
-    value < DYNAMIC_SIZE_MULTIPLE ||
-    value > MAX_IMAGE_SIDE ||
-    value % DYNAMIC_SIZE_MULTIPLE
-  )
-    throw bad(
-      `${side} ${value}: ${model.name} takes its own ${model.trainedSize[side]} or a multiple of ${DYNAMIC_SIZE_MULTIPLE} ` +
-        `from ${DYNAMIC_SIZE_MULTIPLE} to ${MAX_IMAGE_SIDE}`,
-    )
+  if (!Number.isInteger(value) || value < 1 || value > MAX_IMAGE_SIDE) {
+    throw bad(`${side} ${value}: ${model.name} takes sizes from 1 to ${MAX_IMAGE_SIDE}`)
+  }
 }
 
 /** One model call holds about MODEL_BYTES_PER_PIXEL for each pixel of its batch (twice the batch when guided). */

@@ -372,7 +372,7 @@ describe('the workspace', () => {
   test('a cosine model: its card shows no beta range; models dropped into the page are recent', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stepwise-ws-cosine-'))
     writeFileSync(join(dir, 'cosine-digits.json'), JSON.stringify({ beta_schedule: 'squaredcos_cap_v2' }))
-    await page.locator('input[type=file][accept=".onnx,.json"]').setInputFiles([
+    await page.locator('input[type=file]:not([webkitdirectory])').setInputFiles([
       { name: 'cosine-digits.onnx', mimeType: 'application/octet-stream', buffer: readFileSync(defaultModelPath()) },
       {
         name: 'cosine-digits.json',
