@@ -33,7 +33,7 @@ export const MAX_GUIDANCE = 15
 export const DEFAULT_BATCH = 4
 
 /** Options some sampler reads and others ignore (eta: DDIM's). */
-const SAMPLER_OPTIONS = new Set(Object.values(SAMPLER_INFO).flatMap((info) => info.options))
+const SAMPLER_OPTIONS = new Set(Object.values(SAMPLER_INFO).flatMap((info) => Object.keys(info.options)))
 
 /** Sampler settings without the options this sampler ignores, so a request says only what it means. */
 export function settingsFor(s: SamplerSettings & { sampler: SamplerName }): SamplerSettings {
@@ -66,10 +66,10 @@ class Parameters {
     const d = card.samplerDefaults
     this.sampler = d.sampler
     this.steps = d.steps
-    this.eta = d.eta
+    this.eta = d.eta ?? this.eta
     this.timestepSpacing = d.timestepSpacing
     this.predictionType = d.predictionType
-    this.clipSample = d.clipSample
+    this.clipSample = d.clipSample ?? this.clipSample
     const s = card.training.schedule
     this.schedule = s.schedule
     this.trainSteps = s.trainSteps
@@ -148,7 +148,7 @@ class Parameters {
     const d = card.samplerDefaults
     this.trainSteps = int(this.trainSteps, 1, MAX_TRAIN_STEPS, card.training.schedule.trainSteps)
     this.steps = int(this.steps, 1, this.trainSteps, d.steps)
-    this.eta = num(this.eta, 0, 1, d.eta)
+    this.eta = num(this.eta, 0, 1, d.eta ?? 0)
     this.seed = int(this.seed, 0, Number.MAX_SAFE_INTEGER, randomSeed())
     this.batch = int(this.batch, 1, MAX_BATCH, DEFAULT_BATCH)
     this.guidance = num(this.guidance, 0, MAX_GUIDANCE, DEFAULT_GUIDANCE)
