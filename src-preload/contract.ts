@@ -18,15 +18,15 @@ import { MAX_BATCH, MAX_EXPORT_RUNS, MAX_GIF_FRAMES, MAX_TRAIN_STEPS } from '../
 import type { MetadataKey, MetadataSource, ProviderNote } from '../src-shared/model'
 import {
   GIF_VIEWS,
-  PREDICTION_TYPES,
+  type OptionSpec,
   PROVIDER_CHOICES,
   type ProviderChoice,
   type ProviderName,
   PROVIDERS,
+  SAMPLER_OPTIONS,
   SAMPLERS,
   type ScheduleName,
   SCHEDULES,
-  SPACINGS,
 } from '../src-shared/names'
 import type {
   GenerationParameters,
@@ -79,19 +79,22 @@ export const modelLoadRequest = z.object({
   providers: z.array(z.enum(PROVIDERS)).min(1).optional(),
 }) satisfies z.ZodType<ModelLoadRequest>
 
-/** Sampler settings over the model's training defaults; every field optional. */
+/** The schema of one sampler option, from its spec in the table (SAMPLER_OPTIONS). */
+function optionSchema(spec: OptionSpec): z.ZodType {
+  if (spec.kind === 'boolean') return z.boolean()
+  if (spec.kind === 'choice') return z.enum(spec.values as [string, ...string[]])
+  const n = z.number().min(spec.min).max(spec.max)
+  return spec.kind === 'integer' ? n.int() : n
+}
+
+/** Sampler settings over the model's training defaults; every field optional, one for each option of the table. */
 export const samplerSettings = z
   .object({
     sampler: z.enum(SAMPLERS),
     steps: z.number().int().min(1),
-    eta: z.number().min(0).max(1),
-    timestepSpacing: z.enum(SPACINGS),
-    stepsOffset: z.number().int().min(0),
-    predictionType: z.enum(PREDICTION_TYPES),
-    clipSample: z.boolean(),
-    setAlphaToOne: z.boolean(),
+    ...Object.fromEntries(Object.entries(SAMPLER_OPTIONS).map(([name, spec]) => [name, optionSchema(spec)])),
   })
-  .partial() satisfies z.ZodType<SamplerSettings>
+  .partial() as unknown as z.ZodType<SamplerSettings>
 
 /** Schedule settings over the model's training schedule; every field optional. */
 export const scheduleSettings = z

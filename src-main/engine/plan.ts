@@ -4,7 +4,7 @@
  * parameters its images record and every step's timestep. The CLI and the service call this and plan
  * nothing themselves, so the same request gives the same parameters wherever it is made.
  */
-import { optionProblem, optionsOf, type SamplerName } from '../../src-shared/names'
+import { optionProblem, optionsOf, SAMPLER_OPTIONS, type SamplerName } from '../../src-shared/names'
 import {
   configOf,
   type GenerationParameters,
@@ -85,7 +85,8 @@ export function samplerWith(
   const config = configOf(sampler, { ...base, ...settings, steps: settings.steps })
   for (const option of optionsOf(sampler)) {
     const problem = optionProblem(sampler, option, config[option as keyof typeof config])
-    if (problem) throw bad(`${sampler}: ${option} ${String(config[option as keyof typeof config])}: ${problem}`)
+    const value = String(config[option as keyof typeof config])
+    if (problem) throw bad(`${sampler}: ${option} (--${SAMPLER_OPTIONS[option].flag}) ${value}: ${problem}`)
   }
   return config
 }

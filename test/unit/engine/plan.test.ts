@@ -221,7 +221,7 @@ describe('planRun', () => {
 
   it('refuses a value a sampler does not take, naming it', () => {
     expect(() => planRun(facts, { seed: 1, batch: 1, sampler: { sampler: 'dpmpp-2m', solverOrder: 3 } })).toThrow(
-      /dpmpp-2m: solverOrder 3: expected an integer in \[1, 2\]/,
+      /dpmpp-2m: solverOrder \(--solver-order\) 3: expected an integer in \[1, 2\]/,
     )
   })
 
