@@ -59,7 +59,17 @@ export type SolverType = (typeof SOLVER_TYPES)[number]
  * name (the sampler option `timestepSpacing` is diffusers' `timestep_spacing` is `--spacing`). Which
  * sampler reads which, with diffusers' default for it, is SAMPLER_INFO's.
  */
-export type OptionSpec = { label: string; flag: string; diffusers: string; hint?: string } & (
+export type OptionSpec = {
+  label: string
+  flag: string
+  diffusers: string
+  hint?: string
+  /**
+   * Where the app shows a control for it, for the samplers that read it: the sidebar, or also each row of
+   * a comparison. (Steps, eta, prediction, clipping and spacing have controls of their own.)
+   */
+  app?: 'sidebar' | 'compare'
+} & (
   | { kind: 'boolean' }
   | { kind: 'number' | 'integer'; min: number; max: number; step: number }
   | { kind: 'choice'; values: readonly string[] }
@@ -161,6 +171,7 @@ export const SAMPLER_OPTIONS = {
     label: 'Sigmas',
     flag: 'sigmas',
     diffusers: 'use_karras_sigmas / use_exponential_sigmas / use_beta_sigmas',
+    app: 'compare',
     hint: 'Where the noise levels of the steps lie: at the spaced timesteps, or Karras, exponential or beta sigmas',
   },
   solverOrder: {
@@ -171,6 +182,7 @@ export const SAMPLER_OPTIONS = {
     label: 'Order',
     flag: 'solver-order',
     diffusers: 'solver_order',
+    app: 'sidebar',
   },
   solverType: {
     kind: 'choice',
@@ -178,6 +190,7 @@ export const SAMPLER_OPTIONS = {
     label: 'Solver',
     flag: 'solver-type',
     diffusers: 'solver_type',
+    app: 'sidebar',
     hint: 'The second-order update: midpoint or heun (DPM-Solver++ paper, algorithm 2 and its variant)',
   },
   lowerOrderFinal: {
@@ -185,6 +198,7 @@ export const SAMPLER_OPTIONS = {
     label: 'Lower order at the end',
     flag: 'lower-order-final',
     diffusers: 'lower_order_final',
+    app: 'sidebar',
     hint: 'First order for the last steps of runs under 15 steps (stabler at few steps)',
   },
   finalSigmas: {
@@ -193,6 +207,7 @@ export const SAMPLER_OPTIONS = {
     label: 'Final sigma',
     flag: 'final-sigmas',
     diffusers: 'final_sigmas_type',
+    app: 'sidebar',
     hint: "The last step goes to sigma 0 (x0) or to the schedule's smallest sigma",
   },
 } as const satisfies Record<string, OptionSpec>
@@ -341,3 +356,10 @@ export type ProviderChoice = (typeof PROVIDER_CHOICES)[number]
 /** Which view of the timeline a GIF animates: the sample x_t, or the predicted x0. */
 export const GIF_VIEWS = ['xt', 'x0'] as const
 export type GifView = (typeof GIF_VIEWS)[number]
+
+/** The options the app shows a control for (beside its own for steps, eta, prediction, clipping, spacing). */
+export const APP_OPTIONS = (Object.keys(SAMPLER_OPTIONS) as SamplerOptionName[]).filter(
+  (o) => (SAMPLER_OPTIONS[o] as OptionSpec).app !== undefined,
+)
+/** The ones a comparison's rows also set, each for its own sampler. */
+export const COMPARE_OPTIONS = APP_OPTIONS.filter((o) => (SAMPLER_OPTIONS[o] as OptionSpec).app === 'compare')

@@ -110,6 +110,24 @@ export interface GenerationParameters {
   fromImageAt?: number
 }
 
+/**
+ * Why diffusers itself breaks on a configuration (the app warns before such a run), or undefined. The one
+ * known: DPM-Solver++ with the heun solver type, sigma_min final sigmas and Karras, exponential or beta
+ * sigmas, whose last sigma is then the final one: the second-order last step divides 0 by 0.
+ */
+export function samplerProblem(settings: SamplerSettings & { sampler: SamplerName }): string | undefined {
+  const c: Partial<SamplerOptionValues> & { steps: number } = configOf(settings.sampler, settings)
+  const secondOrderAtEnd = (c.solverOrder ?? 1) >= 2 && (c.steps >= 15 || c.lowerOrderFinal === false)
+  const edgeSigmas = c.sigmas !== undefined && c.sigmas !== 'spacing'
+  if (c.solverType === 'heun' && c.finalSigmas === 'sigma_min' && edgeSigmas && secondOrderAtEnd) {
+    return (
+      `${SAMPLER_INFO[settings.sampler].label} with the heun solver, sigma_min final sigmas and ${c.sigmas} ` +
+      `sigmas ends in NaN in diffusers (its last step divides 0 by 0), and here too`
+    )
+  }
+  return undefined
+}
+
 /** A sampler's name with its sigma schedule, as A1111 writes it ("DPM++ 2M Karras"), or as the app labels it. */
 function nameWithSigmas(config: SamplerConfig, name: 'a1111' | 'label'): string {
   const base = SAMPLER_INFO[config.sampler][name]
