@@ -394,7 +394,16 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
 // ---- events ----------------------------------------------------------------------------------
 
 export interface Events {
-  progress: { runId: string; step: number; total: number; timestep: number; elapsedMs: number }
+  /** Steps finished of the run's steps, and model calls made of those it makes (a Heun step makes two). */
+  progress: {
+    runId: string
+    step: number
+    total: number
+    calls?: number
+    totalCalls?: number
+    timestep: number
+    elapsedMs: number
+  }
   /** One denoising step of a run. */
   frame: FrameData & { runId: string; total: number }
   /** The final samples, float32 [batch, channels, height, width], nominally in [-1, 1]. */

@@ -175,11 +175,12 @@ export function progressPrinter(v: Values, label = '') {
     if (v.json) process.stderr.write(JSON.stringify({ event: 'progress', ...p }) + '\n')
     else if (isTty) {
       const w = 30,
-        done = Math.round((p.step / p.total) * w)
+        done = Math.round((p.calls / p.totalCalls) * w)
+      const calls = p.totalCalls !== p.total ? ` (${p.calls}/${p.totalCalls} model calls)` : ''
       process.stderr.write(
-        `\r${label}[${'#'.repeat(done)}${'.'.repeat(w - done)}] ${p.step}/${p.total} t=${p.timestep} ${(p.elapsedMs / 1000).toFixed(1)}s`,
+        `\r${label}[${'#'.repeat(done)}${'.'.repeat(w - done)}] ${p.step}/${p.total}${calls} t=${p.timestep} ${(p.elapsedMs / 1000).toFixed(1)}s`,
       )
-      if (p.step === p.total) process.stderr.write('\n')
+      if (p.calls === p.totalCalls) process.stderr.write('\n')
     }
   }
 }

@@ -71,9 +71,12 @@ export interface StepFrame {
 }
 
 export interface Progress {
-  /** Model calls made, of `total` (a Heun step makes two). */
+  /** Steps finished, of `total` (the timeline's frames). */
   step: number
   total: number
+  /** Model calls made, of `totalCalls`: a Heun step makes two. One progress event a model call. */
+  calls: number
+  totalCalls: number
   timestep: number
   elapsedMs: number
 }
@@ -200,7 +203,9 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
         hooks.onStep?.({ index: i, total, timestep: t, alphaBar, sample: input, predictedX0, predictedNoise, fork })
       }
       calls++
-      hooks.onProgress?.({ step: calls, total: totalCalls, timestep: t, elapsedMs: performance.now() - started })
+      const step = call === sampler.callsAt(i) - 1 ? i + 1 : i
+      const elapsedMs = performance.now() - started
+      hooks.onProgress?.({ step, total, calls, totalCalls, timestep: t, elapsedMs })
     }
     sample = x
     // Let cancellation and other events in between steps.
