@@ -12,14 +12,12 @@ import type { Schedule } from '../schedule'
 import { clipPredictedX0, npLinspace, predictionAt, roundHalfEven, spacedTimesteps, vpSampler } from './common'
 import type { Sampler, SamplerStart, SamplerState } from './sampler'
 import {
-  alphaBarOfSigma,
   checkSteps,
   interpAtTimestep,
   logSigmasOf,
   sigmasBetween,
-  sigmaStart,
+  sigmaSteps,
   sigmaToTimestep,
-  startSigma,
   trainingSigmas,
 } from './sigmas'
 
@@ -89,9 +87,8 @@ function dpmSchedule(
 export function dpmpp2m(settings: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {
   const config: DpmSolverMultistepConfig = configOf('dpmpp-2m', settings)
   const train = trainingSigmas(schedule)
-  const own = dpmSchedule(config, schedule, train)
-  const from = startSigma(train, start)
-  const { timesteps, sigmas } = from === undefined ? own : sigmaStart(own, { timestep: start.startAt!, sigma: from })
+  const steps = sigmaSteps(dpmSchedule(config, schedule, train), train, start)
+  const { timesteps, sigmas } = steps
   const order = config.solverOrder
   const carried = start.state?.kind === KIND ? (start.state as DpmSolverState) : undefined
   let outputs = carried?.outputs.slice(-order) ?? []
@@ -100,9 +97,7 @@ export function dpmpp2m(settings: SamplerConfig, schedule: Schedule, start: Samp
   const fewSteps = config.lowerOrderFinal && config.steps < 15
 
   return vpSampler({
-    timesteps,
-    sigmas,
-    alphaBars: timesteps.map((_, i) => alphaBarOfSigma(sigmas[i])),
+    ...steps,
     isStochastic: () => false,
     state: (): DpmSolverState => ({ kind: KIND, outputs: outputs.slice(), lowerOrderNums }),
     step(modelOutput, index, sample, imageSize) {

@@ -6,33 +6,19 @@
 import { configOf, type SamplerConfig, type SamplerConfigOf } from '../../../src-shared/parameters'
 import type { Schedule } from '../schedule'
 import type { Sampler, SamplerStart } from './sampler'
-import {
-  alphaBarOfSigma,
-  eulerFamilySchedule,
-  eulerInitNoiseSigma,
-  predictionAtSigma,
-  scaleBySigma,
-  sigmaStart,
-  startSigma,
-  trainingSigmas,
-} from './sigmas'
+import { eulerFamilySteps, predictionAtSigma, scaleBySigma } from './sigmas'
 
 /** EulerDiscreteScheduler's configuration: the options Euler reads, with diffusers' defaults (SAMPLER_INFO.euler). */
 export type EulerConfig = SamplerConfigOf<'euler'>
 
 export function euler(settings: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {
   const config: EulerConfig = configOf('euler', settings)
-  const train = trainingSigmas(schedule)
-  const own = eulerFamilySchedule(config, train, config.finalSigmas)
-  const from = startSigma(train, start)
-  const { timesteps, sigmas } = from === undefined ? own : sigmaStart(own, { timestep: start.startAt!, sigma: from })
+  const steps = eulerFamilySteps(config, schedule, start, config.finalSigmas)
+  const { timesteps, sigmas } = steps
 
   return {
-    timesteps,
-    sigmas,
-    alphaBars: timesteps.map((_, i) => alphaBarOfSigma(sigmas[i])),
+    ...steps,
     order: 1,
-    initNoiseSigma: eulerInitNoiseSigma(own.sigmas, config.timestepSpacing),
     callsAt: () => 1,
     timestepAt: (index) => timesteps[index],
     // x_sigma = x_vp sqrt(sigma^2 + 1): the model takes the variance-preserving x_t.

@@ -8,26 +8,15 @@ import { configOf, type SamplerConfig, type SamplerConfigOf } from '../../../src
 import type { Schedule } from '../schedule'
 import { clipPredictedX0 } from './common'
 import type { Sampler, SamplerStart } from './sampler'
-import {
-  alphaBarOfSigma,
-  eulerFamilySchedule,
-  eulerInitNoiseSigma,
-  predictionAtSigma,
-  scaleBySigma,
-  sigmaStart,
-  startSigma,
-  trainingSigmas,
-} from './sigmas'
+import { eulerFamilySteps, predictionAtSigma, scaleBySigma } from './sigmas'
 
 /** HeunDiscreteScheduler's configuration: the options Heun reads, with diffusers' defaults (SAMPLER_INFO.heun). */
 export type HeunConfig = SamplerConfigOf<'heun'>
 
 export function heun(settings: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {
   const config: HeunConfig = configOf('heun', settings)
-  const train = trainingSigmas(schedule)
-  const own = eulerFamilySchedule(config, train)
-  const from = startSigma(train, start)
-  const { timesteps, sigmas } = from === undefined ? own : sigmaStart(own, { timestep: start.startAt!, sigma: from })
+  const steps = eulerFamilySteps(config, schedule, start)
+  const { timesteps, sigmas } = steps
   const callsAt = (index: number) => (sigmas[index + 1] > 0 ? 2 : 1)
   const sigmaAt = (index: number, call = 0) => sigmas[index + call]
   // Between a step's two calls: its start x, the first slope and the step in sigma (diffusers' `sample`,
@@ -35,11 +24,8 @@ export function heun(settings: SamplerConfig, schedule: Schedule, start: Sampler
   let first: { sample: Float32Array; derivative: Float32Array; dt: number } | undefined
 
   return {
-    timesteps,
-    sigmas,
-    alphaBars: timesteps.map((_, i) => alphaBarOfSigma(sigmas[i])),
+    ...steps,
     order: 2,
-    initNoiseSigma: eulerInitNoiseSigma(own.sigmas, config.timestepSpacing),
     callsAt,
     // The second call evaluates at the end of the step: the next step's timestep and sigma.
     timestepAt: (index, call) => timesteps[index + call],

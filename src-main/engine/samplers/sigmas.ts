@@ -8,6 +8,7 @@ import type { FinalSigmas, PredictionType, SigmaSchedule, TimestepSpacing } from
 import { EngineError } from '../errors'
 import type { Schedule } from '../schedule'
 import { npLinspace, type Prediction, spacedTimesteps } from './common'
+import type { SamplerStart } from './sampler'
 
 /**
  * diffusers' sigmas of the training schedule (index = training timestep), float32 as torch computes them:
@@ -181,6 +182,32 @@ export function sigmaStart(
     sigmas: [start.sigma, ...own.sigmas.slice(from)],
     offset: -1,
   }
+}
+
+/**
+ * A sigma-space sampler's steps: its own (set_timesteps' timesteps and sigmas), or from a start part-way
+ * (sigmaStart), with each step's variance-preserving alpha_bar.
+ */
+export function sigmaSteps(
+  own: { timesteps: number[]; sigmas: number[] },
+  train: Float64Array,
+  start: SamplerStart,
+): { timesteps: number[]; sigmas: number[]; alphaBars: number[] } {
+  const from = startSigma(train, start)
+  const { timesteps, sigmas } = from === undefined ? own : sigmaStart(own, { timestep: start.startAt!, sigma: from })
+  return { timesteps, sigmas, alphaBars: timesteps.map((_, i) => alphaBarOfSigma(sigmas[i])) }
+}
+
+/** The steps of an EulerDiscreteScheduler-family sampler (Euler, Heun), and its init_noise_sigma. */
+export function eulerFamilySteps(
+  config: Parameters<typeof eulerFamilySchedule>[0],
+  schedule: Schedule,
+  start: SamplerStart,
+  finalSigmas: FinalSigmas = 'zero',
+) {
+  const train = trainingSigmas(schedule)
+  const own = eulerFamilySchedule(config, train, finalSigmas)
+  return { ...sigmaSteps(own, train, start), initNoiseSigma: eulerInitNoiseSigma(own.sigmas, config.timestepSpacing) }
 }
 
 /** A start's sigma: the one it carries (a sigma-space parent's), else the training schedule's at its timestep. */
