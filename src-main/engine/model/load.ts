@@ -37,7 +37,10 @@ export interface ModelInfo {
 
 export interface Denoiser {
   info: ModelInfo
-  /** Model output for x_t at one timestep, for the whole batch (run in groups when the graph fixes the batch). */
+  /**
+   * Model output for x_t at one timestep, for the whole batch (run in groups when the graph fixes the batch).
+   * The timestep may be fractional (sigma-space samplers): timestepTensor gives it as the graph's input takes it.
+   */
   predict(sample: Float32Array, shape: Shape, timestep: number, classLabels?: readonly number[]): Promise<Float32Array>
   release(): Promise<void>
 }
