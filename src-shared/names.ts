@@ -213,6 +213,13 @@ export const SAMPLER_OPTIONS = {
 } as const satisfies Record<string, OptionSpec>
 export type SamplerOptionName = keyof typeof SAMPLER_OPTIONS
 
+/** The options the app shows a control for (beside its own for steps, eta, prediction, clipping, spacing). */
+export const APP_OPTIONS = (Object.keys(SAMPLER_OPTIONS) as SamplerOptionName[]).filter(
+  (o) => (SAMPLER_OPTIONS[o] as OptionSpec).app !== undefined,
+)
+/** The ones a comparison's rows also set, each for its own sampler. */
+export const COMPARE_OPTIONS = APP_OPTIONS.filter((o) => (SAMPLER_OPTIONS[o] as OptionSpec).app === 'compare')
+
 /** The value an option holds: true/false, a number, or one of its names. */
 export type OptionValue<N extends SamplerOptionName> = (typeof SAMPLER_OPTIONS)[N] extends { kind: 'boolean' }
   ? boolean
@@ -356,10 +363,3 @@ export type ProviderChoice = (typeof PROVIDER_CHOICES)[number]
 /** Which view of the timeline a GIF animates: the sample x_t, or the predicted x0. */
 export const GIF_VIEWS = ['xt', 'x0'] as const
 export type GifView = (typeof GIF_VIEWS)[number]
-
-/** The options the app shows a control for (beside its own for steps, eta, prediction, clipping, spacing). */
-export const APP_OPTIONS = (Object.keys(SAMPLER_OPTIONS) as SamplerOptionName[]).filter(
-  (o) => (SAMPLER_OPTIONS[o] as OptionSpec).app !== undefined,
-)
-/** The ones a comparison's rows also set, each for its own sampler. */
-export const COMPARE_OPTIONS = APP_OPTIONS.filter((o) => (SAMPLER_OPTIONS[o] as OptionSpec).app === 'compare')
