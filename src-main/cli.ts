@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 
 import { MODEL_FORMATS, providerLabel, type SourceFact } from '../src-shared/model'
-import { GIF_VIEWS, PREDICTION_TYPES, SAMPLERS, SCHEDULES, SPACINGS } from '../src-shared/names'
+import { GIF_VIEWS, SAMPLER_INFO, SAMPLER_OPTIONS, samplerReads, SAMPLERS, SCHEDULES } from '../src-shared/names'
 import { DEFAULT_SAMPLER, DEFAULT_SCHEDULE } from '../src-shared/parameters'
 import { compareCommand, noiseCommand } from './cli/explore'
 import {
@@ -15,13 +15,13 @@ import {
   generationFrom,
   gifOptionsFrom,
   int,
-  oneOf,
   over,
   parse,
   print,
   progressPrinter,
   providersFrom,
   refuseExisting,
+  samplerSettingsFrom,
   scaleFrom,
   scheduleSettingsFrom,
   type Values,
@@ -44,25 +44,38 @@ import { makeSampler } from './engine/samplers/sampler'
 import { makeSchedule } from './engine/schedule'
 import { finishTimeline, recordStep, startTimeline, type Timeline } from './engine/timeline'
 
+/** One line a sampler option of the table: its flag, its values, the samplers that read it. */
+const samplerOptionsUsage = Object.entries(SAMPLER_OPTIONS)
+  .map(([name, o]) => {
+    const kind = o.kind === 'integer' ? 'k' : 'x'
+    const values = o.kind === 'boolean' ? 'true|false' : o.kind === 'choice' ? o.values.join('|') : kind
+    const readers = SAMPLERS.filter((s) => samplerReads(s, name))
+    return `           --${`${o.flag} ${values}`.padEnd(46)} ${readers.length === SAMPLERS.length ? 'every sampler' : readers.join(', ')}`
+  })
+  .join('\n')
+
 const USAGE = `usage: stepwise <command> [options]
   inspect [<model>] [--json]
   convert <model> --out model.onnx [--overwrite]
            the ONNX graph Stepwise runs for a model (a diffusers folder or weights file built into one),
            with its training config as stepwise.* metadata: one file to share
   schedule --schedule ${SCHEDULES.join('|')} [--train-steps T] [--beta-start x] [--beta-end y] --json
-  timesteps --sampler ${SAMPLERS.join('|')} --steps N [--spacing ${SPACINGS.join('|')}] [--steps-offset k] [--train-steps T] --json
-  sample [--model <path>] [--sampler ${SAMPLERS.join('|')}] [--steps N] [--eta e] [--schedule s] [--train-steps T]
-         [--beta-start x] [--beta-end y] [--prediction ${PREDICTION_TYPES.join('|')}] [--spacing s] [--steps-offset k] [--clip-sample true|false]
-         [--set-alpha-to-one true|false] [--seed n] [--batch n] [--class k] [--height h] [--width w] [--guidance g]
+  timesteps --sampler ${SAMPLERS.join('|')} --steps N [<sampler options>] [--train-steps T] --json
+  sample [--model <path>] [--sampler ${SAMPLERS.join('|')}] [--steps N] [<sampler options>] [--schedule s] [--train-steps T]
+         [--beta-start x] [--beta-end y] [--seed n] [--batch n] [--class k] [--height h] [--width w] [--guidance g]
          [--init-noise x.npy] [--channels C] [--provider p[,p...]] --out <dir> [--gif [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N | --gif-every k] [--gif-delay ms]]
          [--sheet] [--scale 1-16] [--save-npy] [--json] [--overwrite]
          [--from-step K [--then "name=value ..."] | --from-step K --init-image <png|jpg>]
            fork: run to step K, then go on with --then's settings (the same by default) and the same noise;
            with --init-image: noise the image to the sampler's K-th timestep and denoise from there (SDEdit)
+         sampler options (diffusers' config under its names; a sampler ignores those it does not read;
+         left out, they come from the model's config, else diffusers' default for the sampler):
+${samplerOptionsUsage}
   compare [<sample options>] --variant "name=value ..." --variant "..." [--index k] --out <dir> [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N]
            2 to 4 variants of one run from the same seed and noise: compare-seed-N.png and compare-xt-seed-N.gif
   noise <png|jpg> [--model <path>] [--t 0,100,...] [--schedule s[,s...]] [--seed n] --out <dir> [--json]
-           forward noising q(x_t|x_0) of an image under each schedule, one noise: a sheet, alpha_bar and SNR`
+           forward noising q(x_t|x_0) of an image under each schedule, one noise: a sheet, alpha_bar and SNR
+  samplers: ${SAMPLERS.map((s) => `${s} (${SAMPLER_INFO[s].label}, ${SAMPLER_INFO[s].defaultSteps} steps)`).join(', ')}`
 
 async function inspect(v: Values, positionals: string[]) {
   const path = positionals[0] ?? v.model ?? defaultModelPath()
@@ -178,12 +191,8 @@ function scheduleCommand(v: Values) {
 function timestepsCommand(v: Values) {
   const steps = int(v, 'steps', 1)
   if (steps === undefined) throw bad('--steps is required')
-  const sampler = samplerWith(DEFAULT_SAMPLER, {
-    sampler: oneOf(v, 'sampler', SAMPLERS),
-    steps,
-    timestepSpacing: oneOf(v, 'spacing', SPACINGS),
-    stepsOffset: int(v, 'steps-offset'),
-  })
+  // No model: each sampler's own diffusers defaults.
+  const sampler = samplerWith({ sampler: DEFAULT_SAMPLER.sampler }, { ...samplerSettingsFrom(v), steps })
   const schedule = makeSchedule({
     ...DEFAULT_SCHEDULE,
     trainSteps: int(v, 'train-steps', 1) ?? DEFAULT_SCHEDULE.trainSteps,

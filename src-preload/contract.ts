@@ -26,15 +26,15 @@ import {
 import type { Adapter, MetadataKey, MetadataSource, ModelLayout, ProviderNote } from '../src-shared/model'
 import {
   GIF_VIEWS,
-  PREDICTION_TYPES,
+  type OptionSpec,
   PROVIDER_CHOICES,
   type ProviderChoice,
   type ProviderName,
   PROVIDERS,
+  SAMPLER_OPTIONS,
   SAMPLERS,
   type ScheduleName,
   SCHEDULES,
-  SPACINGS,
 } from '../src-shared/names'
 import type {
   GenerationParameters,
@@ -91,19 +91,22 @@ export const modelLoadRequest = z.object({
   providers: z.array(z.enum(PROVIDERS)).min(1).optional(),
 }) satisfies z.ZodType<ModelLoadRequest>
 
-/** Sampler settings over the model's training defaults; every field optional. */
+/** The schema of one sampler option, from its spec in the table (SAMPLER_OPTIONS). */
+function optionSchema(spec: OptionSpec): z.ZodType {
+  if (spec.kind === 'boolean') return z.boolean()
+  if (spec.kind === 'choice') return z.enum(spec.values as [string, ...string[]])
+  const n = z.number().min(spec.min).max(spec.max)
+  return spec.kind === 'integer' ? n.int() : n
+}
+
+/** Sampler settings over the model's training defaults; every field optional, one for each option of the table. */
 export const samplerSettings = z
   .object({
     sampler: z.enum(SAMPLERS),
     steps: z.number().int().min(1),
-    eta: z.number().min(0).max(1),
-    timestepSpacing: z.enum(SPACINGS),
-    stepsOffset: z.number().int().min(0),
-    predictionType: z.enum(PREDICTION_TYPES),
-    clipSample: z.boolean(),
-    setAlphaToOne: z.boolean(),
+    ...Object.fromEntries(Object.entries(SAMPLER_OPTIONS).map(([name, spec]) => [name, optionSchema(spec)])),
   })
-  .partial() satisfies z.ZodType<SamplerSettings>
+  .partial() as unknown as z.ZodType<SamplerSettings>
 
 /** Schedule settings over the model's training schedule; every field optional. */
 export const scheduleSettings = z
@@ -415,7 +418,16 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
 // ---- events ----------------------------------------------------------------------------------
 
 export interface Events {
-  progress: { runId: string; step: number; total: number; timestep: number; elapsedMs: number }
+  /** Steps finished of the run's steps, and model calls made of those it makes (a Heun step makes two). */
+  progress: {
+    runId: string
+    step: number
+    total: number
+    calls?: number
+    totalCalls?: number
+    timestep: number
+    elapsedMs: number
+  }
   /** One denoising step of a run. */
   frame: FrameData & { runId: string; total: number }
   /** The final samples, float32 [batch, channels, height, width], nominally in [-1, 1]. */

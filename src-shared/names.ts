@@ -1,31 +1,10 @@
 /**
  * The names Stepwise's engine, contract, CLI and renderer all speak: samplers, schedules, spacings,
  * prediction types, execution providers. One list each; everything else (zod enums, CLI checks, menus)
- * is built from these. This folder imports nothing.
+ * is built from these. The vocabulary (src-shared) imports nothing outside itself.
  */
 
-/** The samplers (diffusers' scheduler classes, under CLI names). */
-export const SAMPLERS = ['ddim', 'ddpm'] as const
-export type SamplerName = (typeof SAMPLERS)[number]
-
-export interface SamplerInfo {
-  label: string
-  /** The name A1111-style PNG-info readers show. */
-  a1111: string
-  defaultSteps: number
-  /** Sampler options (beyond steps, spacing, prediction and clipping) this sampler reads. */
-  options: readonly string[]
-}
-
-/** What each sampler is called where people meet it, and which options mean something to it. */
-export const SAMPLER_INFO: Record<SamplerName, SamplerInfo> = {
-  ddim: { label: 'DDIM', a1111: 'DDIM', defaultSteps: 50, options: ['eta', 'setAlphaToOne'] },
-  ddpm: { label: 'DDPM', a1111: 'DDPM', defaultSteps: 1000, options: ['varianceType'] },
-}
-
-/** Does this sampler read this option? (eta means something to DDIM only.) */
-export const samplerReads = (sampler: SamplerName, option: string): boolean =>
-  SAMPLER_INFO[sampler].options.includes(option)
+import { MAX_TRAIN_STEPS } from './limits'
 
 /** Beta schedules (diffusers' `beta_schedule`, under our names). */
 export const SCHEDULES = ['linear', 'scaled_linear', 'cosine', 'quadratic', 'sigmoid'] as const
@@ -52,6 +31,333 @@ export type PredictionType = (typeof PREDICTION_TYPES)[number]
 /** diffusers' DDPM `variance_type` (the ones Stepwise samples with). */
 export const VARIANCE_TYPES = ['fixed_small', 'fixed_large'] as const
 export type VarianceType = (typeof VARIANCE_TYPES)[number]
+
+/** The samplers (diffusers' scheduler classes, under CLI names). */
+export const SAMPLERS = ['ddim', 'ddpm', 'dpmpp-2m', 'euler', 'heun'] as const
+export type SamplerName = (typeof SAMPLERS)[number]
+
+/**
+ * Sigma schedules of the sigma-space samplers: the sigmas at the spaced timesteps (diffusers' default),
+ * or Karras et al. 2022 (eq. 5, rho 7), exponential (log-linear) or beta (Lee et al. 2024) sigmas between
+ * the same ends (diffusers' use_karras_sigmas, use_exponential_sigmas, use_beta_sigmas).
+ */
+export const SIGMA_SCHEDULES = ['spacing', 'karras', 'exponential', 'beta'] as const
+export type SigmaSchedule = (typeof SIGMA_SCHEDULES)[number]
+/** What A1111 and the app add after a sampler's name for each ("DPM++ 2M Karras"). */
+export const SIGMA_SCHEDULE_NAMES: Record<SigmaSchedule, string> = {
+  spacing: '',
+  karras: 'Karras',
+  exponential: 'Exponential',
+  beta: 'Beta',
+}
+
+/** diffusers' `final_sigmas_type`: the last step goes to sigma 0 (x0) or to the training schedule's smallest sigma. */
+export const FINAL_SIGMAS = ['zero', 'sigma_min'] as const
+export type FinalSigmas = (typeof FINAL_SIGMAS)[number]
+
+/** diffusers' `solver_type` of the second-order multistep solvers (UniPC adds bh1, bh2; DEIS logrho). */
+export const SOLVER_TYPES = ['midpoint', 'heun'] as const
+export type SolverType = (typeof SOLVER_TYPES)[number]
+
+/**
+ * Every sampler option: the kind of value, the label the app shows, the CLI flag, and diffusers' config
+ * name (the sampler option `timestepSpacing` is diffusers' `timestep_spacing` is `--spacing`). Which
+ * sampler reads which, with diffusers' default for it, is SAMPLER_INFO's.
+ */
+export type OptionSpec = {
+  label: string
+  flag: string
+  diffusers: string
+  hint?: string
+  /**
+   * Where the app shows a control for it, for the samplers that read it: the sidebar, or also each row of
+   * a comparison. (Steps, eta, prediction, clipping and spacing have controls of their own.)
+   */
+  app?: 'sidebar' | 'compare'
+} & (
+  | { kind: 'boolean' }
+  | { kind: 'number' | 'integer'; min: number; max: number; step: number }
+  | { kind: 'choice'; values: readonly string[] }
+)
+
+export const SAMPLER_OPTIONS = {
+  timestepSpacing: {
+    kind: 'choice',
+    values: SPACINGS,
+    label: 'Spacing',
+    flag: 'spacing',
+    diffusers: 'timestep_spacing',
+    hint: 'How the inference timesteps spread over the training ones (Lin et al. 2023, table 2)',
+  },
+  stepsOffset: {
+    kind: 'integer',
+    min: 0,
+    // Any model's T: the planner checks it against the model's own (src-main/engine/checks.ts).
+    max: MAX_TRAIN_STEPS - 1,
+    step: 1,
+    label: 'Offset',
+    flag: 'steps-offset',
+    diffusers: 'steps_offset',
+  },
+  predictionType: {
+    kind: 'choice',
+    values: PREDICTION_TYPES,
+    label: 'Predicts',
+    flag: 'prediction',
+    diffusers: 'prediction_type',
+  },
+  clipSample: {
+    kind: 'boolean',
+    label: 'Clip predicted x0',
+    flag: 'clip-sample',
+    diffusers: 'clip_sample',
+    hint: 'Clip the predicted x0 to [-clip_sample_range, clip_sample_range] at every step',
+  },
+  clipSampleRange: {
+    kind: 'number',
+    min: 0,
+    max: 100,
+    step: 0.1,
+    label: 'Clip range',
+    flag: 'clip-sample-range',
+    diffusers: 'clip_sample_range',
+  },
+  thresholding: {
+    kind: 'boolean',
+    label: 'Dynamic thresholding',
+    flag: 'thresholding',
+    diffusers: 'thresholding',
+    hint: 'Imagen (Saharia et al. 2022, section 2.3); replaces clipping when on',
+  },
+  dynamicThresholdingRatio: {
+    kind: 'number',
+    min: 0,
+    max: 1,
+    step: 0.005,
+    label: 'Threshold quantile',
+    flag: 'dynamic-thresholding-ratio',
+    diffusers: 'dynamic_thresholding_ratio',
+  },
+  sampleMaxValue: {
+    kind: 'number',
+    min: 1,
+    max: 100,
+    step: 0.1,
+    label: 'Threshold max',
+    flag: 'sample-max-value',
+    diffusers: 'sample_max_value',
+  },
+  eta: {
+    kind: 'number',
+    min: 0,
+    max: 1,
+    step: 0.05,
+    label: 'η (eta)',
+    flag: 'eta',
+    diffusers: 'eta',
+    hint: "0 is deterministic, 1 matches DDPM's variance (DDIM paper, eq. 16)",
+  },
+  setAlphaToOne: {
+    kind: 'boolean',
+    label: 'Final alpha-bar 1',
+    flag: 'set-alpha-to-one',
+    diffusers: 'set_alpha_to_one',
+    hint: "The step after the last goes to alpha-bar 1 (else the schedule's alphas_cumprod[0])",
+  },
+  varianceType: {
+    kind: 'choice',
+    values: VARIANCE_TYPES,
+    label: 'Variance',
+    flag: 'variance-type',
+    diffusers: 'variance_type',
+  },
+  sigmas: {
+    kind: 'choice',
+    values: SIGMA_SCHEDULES,
+    label: 'Sigmas',
+    flag: 'sigmas',
+    diffusers: 'use_karras_sigmas / use_exponential_sigmas / use_beta_sigmas',
+    app: 'compare',
+    hint: 'Where the noise levels of the steps lie: at the spaced timesteps, or Karras, exponential or beta sigmas',
+  },
+  solverOrder: {
+    kind: 'integer',
+    min: 1,
+    max: 3,
+    step: 1,
+    label: 'Order',
+    flag: 'solver-order',
+    diffusers: 'solver_order',
+    app: 'sidebar',
+  },
+  solverType: {
+    kind: 'choice',
+    values: SOLVER_TYPES,
+    label: 'Solver',
+    flag: 'solver-type',
+    diffusers: 'solver_type',
+    app: 'sidebar',
+    hint: 'The second-order update: midpoint or heun (DPM-Solver++ paper, algorithm 2 and its variant)',
+  },
+  lowerOrderFinal: {
+    kind: 'boolean',
+    label: 'Lower order at the end',
+    flag: 'lower-order-final',
+    diffusers: 'lower_order_final',
+    app: 'sidebar',
+    hint: 'First order for the last steps of runs under 15 steps (stabler at few steps)',
+  },
+  finalSigmas: {
+    kind: 'choice',
+    values: FINAL_SIGMAS,
+    label: 'Final sigma',
+    flag: 'final-sigmas',
+    diffusers: 'final_sigmas_type',
+    app: 'sidebar',
+    hint: "The last step goes to sigma 0 (x0) or to the schedule's smallest sigma",
+  },
+} as const satisfies Record<string, OptionSpec>
+export type SamplerOptionName = keyof typeof SAMPLER_OPTIONS
+
+/** The options the app shows a control for (beside its own for steps, eta, prediction, clipping, spacing). */
+export const APP_OPTIONS = (Object.keys(SAMPLER_OPTIONS) as SamplerOptionName[]).filter(
+  (o) => (SAMPLER_OPTIONS[o] as OptionSpec).app !== undefined,
+)
+/** The ones a comparison's rows also set, each for its own sampler. */
+export const COMPARE_OPTIONS = APP_OPTIONS.filter((o) => (SAMPLER_OPTIONS[o] as OptionSpec).app === 'compare')
+
+/** The value an option holds: true/false, a number, or one of its names. */
+export type OptionValue<N extends SamplerOptionName> = (typeof SAMPLER_OPTIONS)[N] extends { kind: 'boolean' }
+  ? boolean
+  : (typeof SAMPLER_OPTIONS)[N] extends { values: readonly (infer V)[] }
+    ? V
+    : number
+export type SamplerOptionValues = { -readonly [N in SamplerOptionName]: OptionValue<N> }
+
+/** What a sampler reads of an option: diffusers' default, and where it allows less than the option does. */
+type Reads<N extends SamplerOptionName> = { default: OptionValue<N> } & (OptionValue<N> extends number
+  ? { max?: number }
+  : OptionValue<N> extends string
+    ? { values?: readonly OptionValue<N>[] }
+    : unknown)
+
+export interface SamplerInfo {
+  label: string
+  /** The name A1111-style PNG-info readers show (with " Karras" etc. after it for sigma schedules: a1111Name). */
+  a1111: string
+  defaultSteps: number
+  /** The options it reads, each with diffusers' default for this sampler. */
+  options: { readonly [N in SamplerOptionName]?: Reads<N> }
+}
+
+/** What DDPM and DDIM share with diffusers' defaults: leading spacing, clipping on. */
+const DDPM_FAMILY = {
+  timestepSpacing: { default: 'leading' },
+  stepsOffset: { default: 0 },
+  predictionType: { default: 'epsilon' },
+  clipSample: { default: true },
+  clipSampleRange: { default: 1 },
+  thresholding: { default: false },
+  dynamicThresholdingRatio: { default: 0.995 },
+  sampleMaxValue: { default: 1 },
+} as const
+/** The sigma-space samplers' (Euler, Heun...) shared defaults: linspace spacing, their own sigmas. */
+const SIGMA_FAMILY = {
+  timestepSpacing: { default: 'linspace' },
+  stepsOffset: { default: 0 },
+  predictionType: { default: 'epsilon' },
+  sigmas: { default: 'spacing' },
+} as const
+
+/**
+ * What each sampler is called where people meet it, and which options it reads with diffusers' defaults.
+ * The engine's half of the table (name -> code) is src-main/engine/samplers/sampler.ts.
+ */
+export const SAMPLER_INFO = {
+  ddim: {
+    label: 'DDIM',
+    a1111: 'DDIM',
+    defaultSteps: 50,
+    options: { ...DDPM_FAMILY, eta: { default: 0 }, setAlphaToOne: { default: true } },
+  },
+  ddpm: {
+    label: 'DDPM',
+    a1111: 'DDPM',
+    defaultSteps: 1000,
+    options: { ...DDPM_FAMILY, varianceType: { default: 'fixed_small' } },
+  },
+  'dpmpp-2m': {
+    label: 'DPM++ 2M',
+    a1111: 'DPM++ 2M',
+    defaultSteps: 20,
+    options: {
+      ...SIGMA_FAMILY,
+      solverOrder: { default: 2, max: 2 },
+      solverType: { default: 'midpoint' },
+      lowerOrderFinal: { default: true },
+      finalSigmas: { default: 'zero' },
+      thresholding: { default: false },
+      dynamicThresholdingRatio: { default: 0.995 },
+      sampleMaxValue: { default: 1 },
+    },
+  },
+  euler: {
+    label: 'Euler',
+    a1111: 'Euler',
+    defaultSteps: 30,
+    options: { ...SIGMA_FAMILY, finalSigmas: { default: 'zero' } },
+  },
+  heun: {
+    label: 'Heun',
+    a1111: 'Heun',
+    defaultSteps: 20,
+    options: { ...SIGMA_FAMILY, clipSample: { default: false }, clipSampleRange: { default: 1 } },
+  },
+} as const satisfies Record<SamplerName, SamplerInfo>
+
+/** The options sampler S reads. */
+export type OptionsOf<S extends SamplerName> = keyof (typeof SAMPLER_INFO)[S]['options'] & SamplerOptionName
+
+/** Does this sampler read this option? (eta means something to DDIM only.) */
+export const samplerReads = (sampler: SamplerName, option: string): option is SamplerOptionName =>
+  Object.hasOwn(SAMPLER_INFO[sampler].options, option)
+
+/** The options this sampler reads, in the table's order. */
+export const optionsOf = (sampler: SamplerName): SamplerOptionName[] =>
+  (Object.keys(SAMPLER_OPTIONS) as SamplerOptionName[]).filter((o) => samplerReads(sampler, o))
+
+/** diffusers' default of an option for a sampler that reads it. */
+export const optionDefault = <N extends SamplerOptionName>(sampler: SamplerName, option: N): OptionValue<N> =>
+  (SAMPLER_INFO[sampler].options as SamplerInfo['options'])[option]!.default as OptionValue<N>
+
+/** An option's spec as one sampler reads it (its own maximum or names where it allows less). */
+export function optionSpec(sampler: SamplerName, option: SamplerOptionName): OptionSpec {
+  const reads = (SAMPLER_INFO[sampler].options as SamplerInfo['options'])[option] as {
+    max?: number
+    values?: readonly string[]
+  }
+  return {
+    ...SAMPLER_OPTIONS[option],
+    ...(reads?.max !== undefined && { max: reads.max }),
+    ...(reads?.values && { values: reads.values }),
+  }
+}
+
+/** Why a value is not one this sampler's option takes, or undefined when it is. */
+export function optionProblem(sampler: SamplerName, option: SamplerOptionName, value: unknown): string | undefined {
+  const spec = optionSpec(sampler, option)
+  if (spec.kind === 'boolean') return typeof value === 'boolean' ? undefined : 'expected true or false'
+  if (spec.kind === 'choice')
+    return spec.values.includes(value as string) ? undefined : `expected one of ${spec.values.join(', ')}`
+  const ok =
+    typeof value === 'number' &&
+    value >= spec.min &&
+    value <= spec.max &&
+    (spec.kind === 'number' ? Number.isFinite(value) : Number.isInteger(value))
+  return ok
+    ? undefined
+    : `expected ${spec.kind === 'integer' ? 'an integer' : 'a number'} in [${spec.min}, ${spec.max}]`
+}
 
 /** onnxruntime execution providers, in the order they are tried where the platform has them. */
 export const PROVIDERS = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const

@@ -4,51 +4,53 @@
  * asks for, and the parameters a finished image records (embedded in every exported PNG).
  */
 import {
+  optionDefault,
+  type OptionsOf,
+  optionsOf,
   type PredictionType,
   SAMPLER_INFO,
   type SamplerName,
+  type SamplerOptionValues,
   samplerReads,
   type ScheduleName,
+  SIGMA_SCHEDULE_NAMES,
   type TimestepSpacing,
-  type VarianceType,
 } from './names'
 
-export interface SamplerConfig {
-  sampler: SamplerName
+/**
+ * One sampler's configuration: diffusers' scheduler config under camelCase names, every option the
+ * sampler reads (SAMPLER_INFO) and no other. Its defaults are diffusers' own for that scheduler.
+ */
+export type SamplerConfigOf<S extends SamplerName> = {
+  sampler: S
   /** Number of denoising steps (diffusers' `num_inference_steps`). */
   steps: number
-  /** DDIM: 0 is deterministic DDIM, 1 matches DDPM's posterior variance (DDIM paper, eq. 16). */
-  eta: number
+} & Pick<SamplerOptionValues, OptionsOf<S>>
+
+/**
+ * A run's sampler configuration as it travels and is recorded: the sampler, its steps, the options every
+ * sampler reads, and the ones this sampler reads (the planner fills exactly those: configOf).
+ */
+export interface SamplerConfig extends Partial<SamplerOptionValues> {
+  sampler: SamplerName
+  steps: number
+  predictionType: PredictionType
   timestepSpacing: TimestepSpacing
   stepsOffset: number
-  predictionType: PredictionType
-  clipSample: boolean
-  clipSampleRange: number
-  /** Dynamic thresholding (Imagen, Saharia et al. 2022, section 2.3); replaces clipping when on. */
-  thresholding: boolean
-  dynamicThresholdingRatio: number
-  sampleMaxValue: number
-  /** DDIM: alpha-bar of the step after the last is 1 (else alphas_cumprod[0]). */
-  setAlphaToOne: boolean
-  /** DDPM: the posterior variance (fixed_small) or beta_t (fixed_large). */
-  varianceType: VarianceType
 }
 
-export const DEFAULT_SAMPLER: SamplerConfig = {
-  sampler: 'ddim',
-  steps: SAMPLER_INFO.ddim.defaultSteps,
-  eta: 0,
-  timestepSpacing: 'leading',
-  stepsOffset: 0,
-  predictionType: 'epsilon',
-  clipSample: true,
-  clipSampleRange: 1,
-  thresholding: false,
-  dynamicThresholdingRatio: 0.995,
-  sampleMaxValue: 1,
-  setAlphaToOne: true,
-  varianceType: 'fixed_small',
+/** A sampler's full configuration: the options it reads, from `config` where given, else diffusers' defaults. */
+export function configOf<S extends SamplerName>(sampler: S, config: Partial<SamplerConfig>): SamplerConfigOf<S> {
+  const out: Record<string, unknown> = {
+    sampler,
+    steps: config.steps ?? SAMPLER_INFO[sampler].defaultSteps,
+  }
+  for (const option of optionsOf(sampler)) out[option] = config[option] ?? optionDefault(sampler, option)
+  return out as SamplerConfigOf<S>
 }
+
+/** The default run when a model says nothing: DDIM with diffusers' DDIMScheduler defaults. */
+export const DEFAULT_SAMPLER: SamplerConfigOf<'ddim'> = configOf('ddim', {})
 
 export interface ScheduleConfig {
   schedule: ScheduleName
@@ -67,12 +69,7 @@ export const DEFAULT_SCHEDULE: ScheduleConfig = {
 }
 
 /** The sampler settings a user (the app's controls, the CLI's flags) may change over the model's defaults. */
-export type SamplerSettings = Partial<
-  Pick<
-    SamplerConfig,
-    'sampler' | 'steps' | 'eta' | 'timestepSpacing' | 'stepsOffset' | 'predictionType' | 'clipSample' | 'setAlphaToOne'
-  >
->
+export type SamplerSettings = Partial<SamplerConfig>
 /** The schedule settings a user may change over the model's training schedule. */
 export type ScheduleSettings = Partial<Pick<ScheduleConfig, 'schedule' | 'trainSteps' | 'betaStart' | 'betaEnd'>>
 
@@ -113,11 +110,38 @@ export interface GenerationParameters {
   fromImageAt?: number
 }
 
+/**
+ * Why diffusers itself breaks on a configuration (the app warns before such a run), or undefined. The one
+ * known: DPM-Solver++ with the heun solver type, sigma_min final sigmas and Karras, exponential or beta
+ * sigmas, whose last sigma is then the final one: the second-order last step divides 0 by 0.
+ */
+export function samplerProblem(settings: SamplerSettings & { sampler: SamplerName }): string | undefined {
+  const c: Partial<SamplerOptionValues> & { steps: number } = configOf(settings.sampler, settings)
+  const secondOrderAtEnd = (c.solverOrder ?? 1) >= 2 && (c.steps >= 15 || c.lowerOrderFinal === false)
+  const edgeSigmas = c.sigmas !== undefined && c.sigmas !== 'spacing'
+  if (c.solverType === 'heun' && c.finalSigmas === 'sigma_min' && edgeSigmas && secondOrderAtEnd) {
+    return (
+      `${SAMPLER_INFO[settings.sampler].label} with the heun solver, sigma_min final sigmas and ${c.sigmas} ` +
+      `sigmas ends in NaN in diffusers (its last step divides 0 by 0), and here too`
+    )
+  }
+  return undefined
+}
+
+/** A sampler's name with its sigma schedule, as A1111 writes it ("DPM++ 2M Karras"), or as the app labels it. */
+function nameWithSigmas(config: SamplerConfig, name: 'a1111' | 'label'): string {
+  const base = SAMPLER_INFO[config.sampler][name]
+  const suffix = config.sigmas === undefined ? '' : SIGMA_SCHEDULE_NAMES[config.sigmas]
+  return suffix ? `${base} ${suffix}` : base
+}
+export const a1111Name = (config: SamplerConfig): string => nameWithSigmas(config, 'a1111')
+export const samplerLabel = (config: SamplerConfig): string => nameWithSigmas(config, 'label')
+
 /** The readable one-line `parameters` text of a PNG. */
 export function summarize(p: GenerationParameters): string {
   const parts = [
     `model: ${p.model}`,
-    `sampler: ${SAMPLER_INFO[p.sampler.sampler].a1111}`,
+    `sampler: ${a1111Name(p.sampler)}`,
     `steps: ${p.sampler.steps}`,
     `schedule: ${p.schedule.schedule} (T=${p.schedule.trainSteps})`,
     `spacing: ${p.sampler.timestepSpacing}`,
@@ -129,7 +153,7 @@ export function summarize(p: GenerationParameters): string {
   if (p.guidance !== undefined) parts.push(`guidance: ${p.guidance}`)
   if (p.forkedFrom) {
     const parent = p.forkedFrom.parameters.sampler
-    parts.push(`forked at step ${p.forkedFrom.step} from: ${SAMPLER_INFO[parent.sampler].a1111} ${parent.steps} steps`)
+    parts.push(`forked at step ${p.forkedFrom.step} from: ${a1111Name(parent)} ${parent.steps} steps`)
   }
   if (p.fromImageAt !== undefined) parts.push(`from an image at t=${p.fromImageAt}`)
   return parts.join(', ')
@@ -144,7 +168,7 @@ export function compareLabels(runs: GenerationParameters[]): string[] {
   const etaOf = (p: GenerationParameters) => (samplerReads(p.sampler.sampler, 'eta') ? p.sampler.eta : undefined)
   const etas = new Set(runs.map(etaOf).filter((e) => e !== undefined))
   return runs.map((p) => {
-    const parts = [`${SAMPLER_INFO[p.sampler.sampler].label} ${p.sampler.steps}`]
+    const parts = [`${samplerLabel(p.sampler)} ${p.sampler.steps}`]
     // eta where it says something: a stochastic run, or runs that differ in it.
     const eta = etaOf(p)
     if (eta !== undefined && (eta > 0 || etas.size > 1)) parts.push(`eta ${eta}`)

@@ -8,28 +8,37 @@ import { parseArgs } from 'node:util'
 
 import type { ExportRequest } from '../../src-shared/exports'
 import { MAX_EXPORT_SCALE, randomSeed } from '../../src-shared/limits'
-import { GIF_VIEWS, PREDICTION_TYPES, type ProviderName, PROVIDERS, SAMPLERS, SPACINGS } from '../../src-shared/names'
+import {
+  GIF_VIEWS,
+  type OptionSpec,
+  type ProviderName,
+  PROVIDERS,
+  SAMPLER_OPTIONS,
+  type SamplerOptionName,
+  SAMPLERS,
+} from '../../src-shared/names'
 import { parseScheduleName, SCHEDULES } from '../../src-shared/names'
 import type { GenerationRequest, SamplerSettings, ScheduleSettings } from '../../src-shared/parameters'
 import { EngineError } from '../engine/errors'
 import { writeFileAtomic } from '../engine/files'
 import type { Progress } from '../engine/run'
 
-/** Every option of every command, once. */
+/** A sampler option's flag (SAMPLER_OPTIONS: --spacing is timestepSpacing is diffusers' timestep_spacing). */
+type SamplerFlag = (typeof SAMPLER_OPTIONS)[SamplerOptionName]['flag']
+const SAMPLER_FLAGS = Object.fromEntries(
+  Object.values(SAMPLER_OPTIONS).map((o) => [o.flag, { type: 'string' }]),
+) as Record<SamplerFlag, { type: 'string' }>
+
+/** Every option of every command, once; a flag for each sampler option of the table. */
 export const OPTIONS = {
   model: { type: 'string' },
   sampler: { type: 'string' },
   steps: { type: 'string' },
-  eta: { type: 'string' },
+  ...SAMPLER_FLAGS,
   schedule: { type: 'string' },
   'train-steps': { type: 'string' },
   'beta-start': { type: 'string' },
   'beta-end': { type: 'string' },
-  prediction: { type: 'string' },
-  spacing: { type: 'string' },
-  'steps-offset': { type: 'string' },
-  'clip-sample': { type: 'string' },
-  'set-alpha-to-one': { type: 'string' },
   seed: { type: 'string' },
   batch: { type: 'string' },
   class: { type: 'string' },
@@ -98,17 +107,21 @@ export function scheduleSettingsFrom(v: Values): ScheduleSettings {
   }
 }
 
-/** The sampler options given (over the model's training defaults). */
-export const samplerSettingsFrom = (v: Values): SamplerSettings => ({
-  sampler: oneOf(v, 'sampler', SAMPLERS),
-  steps: int(v, 'steps', 1),
-  eta: num(v, 'eta', (n) => n >= 0 && n <= 1),
-  timestepSpacing: oneOf(v, 'spacing', SPACINGS),
-  stepsOffset: int(v, 'steps-offset'),
-  predictionType: oneOf(v, 'prediction', PREDICTION_TYPES),
-  clipSample: bool(v, 'clip-sample'),
-  setAlphaToOne: bool(v, 'set-alpha-to-one'),
-})
+/** A sampler option's value from its flag: true or false, a number in its range, or one of its names. */
+function optionFrom(v: Values, spec: OptionSpec): SamplerSettings[SamplerOptionName] {
+  const key = spec.flag as keyof Values
+  if (spec.kind === 'boolean') return bool(v, key)
+  if (spec.kind === 'choice') return oneOf(v, key, spec.values) as SamplerSettings[SamplerOptionName]
+  const inRange = (n: number) => n >= spec.min && n <= spec.max && (spec.kind === 'number' || Number.isInteger(n))
+  return num(v, key, (n) => Number.isFinite(n) && inRange(n))
+}
+
+/** The sampler options given (over the model's training defaults); each sampler reads its own (SAMPLER_INFO). */
+export function samplerSettingsFrom(v: Values): SamplerSettings {
+  const settings: Record<string, unknown> = { sampler: oneOf(v, 'sampler', SAMPLERS), steps: int(v, 'steps', 1) }
+  for (const [name, spec] of Object.entries(SAMPLER_OPTIONS)) settings[name] = optionFrom(v, spec)
+  return settings as SamplerSettings
+}
 
 /** What the sample options ask for: the same request the app's Generate sends (the engine plans it). */
 export const generationFrom = (v: Values): GenerationRequest => ({
@@ -169,11 +182,12 @@ export function progressPrinter(v: Values, label = '') {
     if (v.json) process.stderr.write(JSON.stringify({ event: 'progress', ...p }) + '\n')
     else if (isTty) {
       const w = 30,
-        done = Math.round((p.step / p.total) * w)
+        done = Math.round((p.calls / p.totalCalls) * w)
+      const calls = p.totalCalls !== p.total ? ` (${p.calls}/${p.totalCalls} model calls)` : ''
       process.stderr.write(
-        `\r${label}[${'#'.repeat(done)}${'.'.repeat(w - done)}] ${p.step}/${p.total} t=${p.timestep} ${(p.elapsedMs / 1000).toFixed(1)}s`,
+        `\r${label}[${'#'.repeat(done)}${'.'.repeat(w - done)}] ${p.step}/${p.total}${calls} t=${p.timestep} ${(p.elapsedMs / 1000).toFixed(1)}s`,
       )
-      if (p.step === p.total) process.stderr.write('\n')
+      if (p.calls === p.totalCalls) process.stderr.write('\n')
     }
   }
 }

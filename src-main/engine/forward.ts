@@ -46,20 +46,23 @@ export function noiseImage(
 /**
  * Where a run that denoises an image starts (SDEdit, Meng et al. 2022): the image noised to `timestep`
  * with each image's own x_T as the noise, so the run's stochastic noise goes on after it (skipDraws 0).
+ * A sampler's own step may give its noise level (alphaBar, and a sigma-space sampler's sigma) where it is
+ * not the schedule's at a training timestep.
  */
 export function startFromImage(
   image: Float32Array,
-  opts: { batch: number; seed: number; timestep: number; schedule: Schedule },
+  opts: { batch: number; seed: number; timestep: number; schedule: Schedule; alphaBar?: number; sigma?: number },
 ): RunStart {
   const T = opts.schedule.alphasCumprod.length
-  if (!Number.isInteger(opts.timestep) || opts.timestep < 0 || opts.timestep >= T) {
+  const onGrid = Number.isInteger(opts.timestep) || opts.alphaBar !== undefined
+  if (!onGrid || !(opts.timestep >= 0 && opts.timestep < T)) {
     throw new EngineError('bad-argument', `start timestep must be an integer in [0, ${T - 1}], got ${opts.timestep}`)
   }
   const per = image.length
   const sample = new Float32Array(opts.batch * per)
-  const alphaBar = opts.schedule.alphasCumprod[opts.timestep]
+  const alphaBar = opts.alphaBar ?? opts.schedule.alphasCumprod[opts.timestep]
   for (let k = 0; k < opts.batch; k++) sample.set(addNoise(image, previewNoise(per, opts.seed + k), alphaBar), k * per)
-  return { timestep: opts.timestep, skipDraws: 0, sample }
+  return { timestep: opts.timestep, ...(opts.sigma !== undefined && { sigma: opts.sigma }), skipDraws: 0, sample }
 }
 
 /** The schedules a forward-noising preview shows by default (scaled_linear is quadratic under diffusers' name). */

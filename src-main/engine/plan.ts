@@ -4,26 +4,27 @@
  * parameters its images record and every step's timestep. The CLI and the service call this and plan
  * nothing themselves, so the same request gives the same parameters wherever it is made.
  */
-import { SAMPLER_INFO } from '../../src-shared/names'
-import type {
-  GenerationParameters,
-  GenerationRequest,
-  SamplerConfig,
-  SamplerSettings,
-  ScheduleConfig,
-  ScheduleSettings,
-  Shape,
+import { optionProblem, optionsOf, SAMPLER_OPTIONS, type SamplerName } from '../../src-shared/names'
+import {
+  configOf,
+  type GenerationParameters,
+  type GenerationRequest,
+  type SamplerConfig,
+  type SamplerSettings,
+  type ScheduleConfig,
+  type ScheduleSettings,
+  type Shape,
 } from '../../src-shared/parameters'
 import { checkRequest } from './checks'
 import { EngineError } from './errors'
 import { startFromImage } from './forward'
 import type { ModelInfo } from './model/load'
 import { channelsOf, classLabelProblem, type Training, trainingOf } from './model/training'
-import { forkPoint, type RunRequest, type RunStart } from './run'
+import type { RunRequest, RunStart } from './run'
 import { makeSampler } from './samplers/sampler'
 import { makeSchedule } from './schedule'
 import { imageSize } from './tensor'
-import type { Timeline } from './timeline'
+import { forkStart, type Timeline } from './timeline'
 
 /** What a plan needs to know of the model. */
 export interface ModelFacts {
@@ -76,11 +77,25 @@ const bad = (message: string) => new EngineError('bad-argument', message)
 const given = <T extends object>(over: T | undefined): Partial<T> =>
   Object.fromEntries(Object.entries(over ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>
 
-/** Sampler settings over a base (the model's training defaults); steps default to the chosen sampler's own. */
-export function samplerWith(base: SamplerConfig, over: SamplerSettings = {}): SamplerConfig {
+/**
+ * Sampler settings over a base (the model's training config: the options it states, and the sampler it
+ * samples with by default). The chosen sampler reads each of its options from the settings, else the base,
+ * else diffusers' default for it (SAMPLER_INFO), as diffusers' `from_config` carries a config across
+ * schedulers; steps default to the chosen sampler's own. Values a sampler does not take are refused.
+ */
+export function samplerWith(
+  base: SamplerSettings & { sampler: SamplerName },
+  over: SamplerSettings = {},
+): SamplerConfig {
   const settings = given(over)
   const sampler = settings.sampler ?? base.sampler
-  return { ...base, ...settings, sampler, steps: settings.steps ?? SAMPLER_INFO[sampler].defaultSteps }
+  const config = configOf(sampler, { ...base, ...settings, steps: settings.steps })
+  for (const option of optionsOf(sampler)) {
+    const problem = optionProblem(sampler, option, config[option as keyof typeof config])
+    const value = String(config[option as keyof typeof config])
+    if (problem) throw bad(`${sampler}: ${option} (--${SAMPLER_OPTIONS[option].flag}) ${value}: ${problem}`)
+  }
+  return config
 }
 
 export const scheduleWith = (base: ScheduleConfig, over: ScheduleSettings = {}): ScheduleConfig => ({
@@ -109,7 +124,7 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
   const t = model.training
   if (req.fork && req.fromImage) throw bad('a fork cannot also start from an image')
   if (req.fork && !parent) throw bad('fork: the run to continue is missing')
-  const sampler = samplerWith(t.sampler, req.sampler)
+  const sampler = samplerWith({ ...t.samplerOptions, sampler: t.sampler.sampler }, req.sampler)
   const scheduleConfig = scheduleWith(t.schedule, req.schedule)
   const schedule = makeSchedule(scheduleConfig)
   // A fork keeps its parent's seed, batch, size and class: it continues those images.
@@ -139,11 +154,8 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
   let startStep = 0
   if (req.fork && parent) {
     const { step } = req.fork
-    if (!Number.isInteger(step) || step < 0 || step >= parent.frames.length) {
-      throw bad(`fork: step ${step} is outside the ${parent.frames.length} steps that run has`)
-    }
-    const from = { sampler: parent.parameters.sampler, schedule: makeSchedule(parent.parameters.schedule) }
-    start = { ...forkPoint(from, step), sample: parent.frames[step].sample }
+    // The parent's x_t at the step, its noise so far and its sampler's state (a multistep history).
+    start = forkStart(parent, step)
     startStep = step
     parameters.forkedFrom = { step, parameters: parent.parameters }
   } else if (req.fromImage) {
@@ -152,20 +164,22 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
     if (image.length !== per) {
       throw bad(`image: it has ${image.length} values; ${shape.channels}x${shape.height}x${shape.width} needs ${per}`)
     }
-    let timestep: number
+    let at: { timestep: number; alphaBar?: number; sigma?: number }
     if ('step' in req.fromImage) {
-      const own = makeSampler(sampler, schedule).timesteps
+      // The sampler's own step: its timestep and noise level (a sigma-space sampler's sigma need not be a
+      // training timestep's), so the run is the tail of the sampler's full run.
+      const own = makeSampler(sampler, schedule)
       const { step } = req.fromImage
-      if (!Number.isInteger(step) || step < 0 || step >= own.length) {
-        throw bad(`image: step ${step} is outside the ${own.length} steps of the run`)
+      if (!Number.isInteger(step) || step < 0 || step >= own.timesteps.length) {
+        throw bad(`image: step ${step} is outside the ${own.timesteps.length} steps of the run`)
       }
-      timestep = own[step]
-    } else timestep = req.fromImage.timestep
-    start = startFromImage(image, { batch: shape.batch, seed, timestep, schedule })
-    parameters.fromImageAt = timestep
+      at = { timestep: own.timesteps[step], alphaBar: own.alphaBars[step], sigma: own.sigmas?.[step] }
+    } else at = { timestep: req.fromImage.timestep }
+    start = startFromImage(image, { batch: shape.batch, seed, schedule, ...at })
+    parameters.fromImageAt = at.timestep
   }
   // The sampler refuses impossible settings (more steps than train steps...) here, before anything runs.
-  const own = makeSampler(sampler, schedule, { startAt: start?.timestep }).timesteps
+  const own = makeSampler(sampler, schedule, { startAt: start?.timestep, sigma: start?.sigma }).timesteps
   return {
     run: {
       sampler,

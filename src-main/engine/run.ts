@@ -1,12 +1,18 @@
 /**
- * The sampling loop: initial noise, one model call and one sampler step a timestep, classifier-free
- * guidance, progress, cancellation and the timeline frames (x_t, predicted x0, predicted noise).
+ * The sampling loop: initial noise, the model calls each sampler step asks for, classifier-free guidance,
+ * progress (in model calls), cancellation and the timeline frames (x_t, predicted x0, predicted noise, one
+ * a step) with what a fork needs to go on from each.
+ *
+ * Between steps the loop keeps x_t in the variance-preserving space: what the model is given
+ * (scale_model_input), what the timeline shows and what a fork starts from. A sigma-space sampler's sample
+ * is rebuilt from it at each step (x_vp * sqrt(sigma^2 + 1)): one float32 rounding a step beyond diffusers'
+ * arithmetic, so that a fork with its parent's settings goes on from exactly the sample its parent did.
  */
 import type { SamplerConfig } from '../../src-shared/parameters'
 import { EngineError } from './errors'
 import type { Denoiser } from './model/load'
 import { Gaussian } from './rng'
-import { makeSampler } from './samplers/sampler'
+import { makeSampler, type SamplerState } from './samplers/sampler'
 import { type Schedule } from './schedule'
 import { imageSize, type Shape } from './tensor'
 
@@ -24,56 +30,55 @@ export interface RunRequest {
   /** Classifier-free guidance scale (>= 0); needs the model's null class. 1 = plain conditional. */
   guidance?: number
   nullClassId?: number
-  /** x_T for the whole batch instead of seeded noise (e.g. from a .npy file). */
+  /** x_T for the whole batch instead of seeded noise (e.g. from a .npy file), before init_noise_sigma. */
   initNoise?: Float32Array
   /** Start part-way: a fork of another run, or a noised image to denoise (SDEdit). */
   start?: RunStart
 }
 
-/** Where a run starts when it does not start from pure noise at the first timestep. */
-export interface RunStart {
-  /** The training timestep of `sample`: the first model call is made there. */
+/** What a run needs to go on from one of its steps, beside that step's x_t: every frame carries it. */
+export interface ForkPoint {
+  /** The model timestep of the step (fractional for sigma-space samplers). */
   timestep: number
-  /** x_t for the whole batch, [batch, channels, height, width]. */
-  sample: Float32Array
+  /** Its sigma, when the sampler works in sigma space (Karras sigmas need not be any timestep's). */
+  sigma?: number
   /**
-   * Per-step noise draws each image's generator skips (after x_T) before this run's first stochastic
-   * step: a fork skips its parent's stochastic steps before the fork, so it continues the parent's noise.
+   * Per-step noise draws each image's generator had made (after x_T) before this step: a fork skips them,
+   * so it continues the parent's noise.
    */
   skipDraws: number
+  /** The sampler's state entering the step (a multistep solver's history); a fork with the same kind carries it. */
+  state?: SamplerState
 }
 
-/**
- * Where a fork of a run at step `index` starts: that step's timestep and the noise its parent drew
- * before it. A fork with the parent's own settings then reproduces the parent's remaining steps exactly.
- */
-export function forkPoint(
-  parent: { sampler: SamplerConfig; schedule: Schedule },
-  index: number,
-): Omit<RunStart, 'sample'> {
-  const s = makeSampler(parent.sampler, parent.schedule)
-  if (!Number.isInteger(index) || index < 0 || index >= s.timesteps.length) {
-    throw new EngineError('bad-argument', `fork step must be in [0, ${s.timesteps.length - 1}], got ${index}`)
-  }
-  let skipDraws = 0
-  for (let i = 0; i < index; i++) if (s.isStochastic(i)) skipDraws++
-  return { timestep: s.timesteps[index], skipDraws }
+/** Where a run starts when it does not start from pure noise at the first timestep. */
+export interface RunStart extends ForkPoint {
+  /** x_t for the whole batch in the variance-preserving space, [batch, channels, height, width]. */
+  sample: Float32Array
 }
 
 export interface StepFrame {
   index: number
   total: number
   timestep: number
+  /** alpha_bar of x_t entering the step (its sigma's, for sigma-space samplers). */
   alphaBar: number
-  /** The sample entering this step. */
+  /** x_t entering this step, variance-preserving (what the model is given). */
   sample: Float32Array
+  /** The step's first model call's estimates. */
   predictedX0: Float32Array
   predictedNoise: Float32Array
+  /** How a fork goes on from this step. */
+  fork: ForkPoint
 }
 
 export interface Progress {
+  /** Steps finished, of `total` (the timeline's frames). */
   step: number
   total: number
+  /** Model calls made, of `totalCalls`: a Heun step makes two. One progress event a model call. */
+  calls: number
+  totalCalls: number
   timestep: number
   elapsedMs: number
 }
@@ -112,7 +117,11 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
     throw new EngineError('bad-argument', `${model.info.name}: the graph leaves the channel count open; give channels`)
   const shape: Shape = { batch: req.batch, channels, height: req.height, width: req.width }
   const per = imageSize(shape)
-  const sampler = makeSampler(req.sampler, req.schedule, { startAt: req.start?.timestep })
+  const sampler = makeSampler(req.sampler, req.schedule, {
+    startAt: req.start?.timestep,
+    sigma: req.start?.sigma,
+    state: req.start?.state,
+  })
   const guidance = req.guidance ?? 1
   if (!(guidance >= 0)) throw new EngineError('bad-argument', `guidance must be >= 0, got ${req.guidance}`)
   const cond = sig.classLabels ? (req.classLabel ?? req.nullClassId ?? 0) : undefined
@@ -128,8 +137,29 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
     )
   }
 
+  /** The model output for x_t (variance-preserving) at timestep t, guided when asked. */
+  const predict = async (x: Float32Array, t: number): Promise<Float32Array> => {
+    if (guided) {
+      // Conditional and unconditional halves in one session.run (classifier-free guidance, Ho & Salimans 2022).
+      const both = new Float32Array(2 * x.length)
+      both.set(x)
+      both.set(x, x.length)
+      const labels = [...Array(req.batch).fill(cond), ...Array(req.batch).fill(req.nullClassId)]
+      const out = await model.predict(both, { ...shape, batch: 2 * req.batch }, t, labels)
+      const guidedOutput = new Float32Array(x.length)
+      for (let j = 0; j < x.length; j++) {
+        const u = out[x.length + j]
+        guidedOutput[j] = u + guidance * (out[j] - u)
+      }
+      return guidedOutput
+    }
+    const label = guidance === 0 ? req.nullClassId : cond
+    return model.predict(x, shape, t, label === undefined ? undefined : Array(req.batch).fill(label))
+  }
+
   // One generator an image (seed + k): its x_T first, then each stochastic step's noise.
   const rngs = Array.from({ length: req.batch }, (_, k) => new Gaussian(req.seed + k))
+  let draws = req.start?.skipDraws ?? 0
   let sample: Float32Array = new Float32Array(req.batch * per)
   if (req.start) {
     if (req.start.sample.length !== sample.length) {
@@ -141,64 +171,62 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
     // The generators pass x_T and the skipped steps' noise, so the noise to come is the parent's.
     const scratch = new Float32Array(per)
     for (const g of rngs) for (let d = 0; d <= req.start.skipDraws; d++) g.fill(scratch)
-    sample.set(req.start.sample)
-  } else if (req.initNoise) {
-    if (req.initNoise.length !== sample.length) {
-      throw new EngineError(
-        'bad-argument',
-        `initial noise has ${req.initNoise.length} values; [${req.batch},${shape.channels},${req.height},${req.width}] needs ${sample.length}`,
-      )
-    }
-    sample.set(req.initNoise)
+    sample = sampler.fromModelInput(req.start.sample.slice(), 0)
   } else {
-    rngs.forEach((g, k) => g.fill(sample.subarray(k * per, (k + 1) * per)))
+    if (req.initNoise) {
+      if (req.initNoise.length !== sample.length) {
+        throw new EngineError(
+          'bad-argument',
+          `initial noise has ${req.initNoise.length} values; [${req.batch},${shape.channels},${req.height},${req.width}] needs ${sample.length}`,
+        )
+      }
+      sample.set(req.initNoise)
+    } else rngs.forEach((g, k) => g.fill(sample.subarray(k * per, (k + 1) * per)))
+    // diffusers' prepare_latents: x_T = noise * init_noise_sigma (1 for a variance-preserving sampler).
+    if (sampler.initNoiseSigma !== 1) sample = sample.map((v) => v * sampler.initNoiseSigma)
   }
 
   const started = performance.now()
   const total = sampler.timesteps.length
+  const totalCalls = sampler.timesteps.reduce((n, _, i) => n + sampler.callsAt(i), 0)
+  let calls = 0
   for (let i = 0; i < total; i++) {
     if (hooks.signal?.aborted) throw new EngineError('cancelled', `cancelled at step ${i} of ${total}`)
-    const t = sampler.timesteps[i]
-    let modelOutput: Float32Array
-    if (guided) {
-      // Conditional and unconditional halves in one session.run (classifier-free guidance, Ho & Salimans 2022).
-      const both = new Float32Array(2 * sample.length)
-      both.set(sample)
-      both.set(sample, sample.length)
-      const labels = [...Array(req.batch).fill(cond), ...Array(req.batch).fill(req.nullClassId)]
-      const out = await model.predict(both, { ...shape, batch: 2 * req.batch }, t, labels)
-      modelOutput = new Float32Array(sample.length)
-      for (let j = 0; j < sample.length; j++) {
-        const u = out[sample.length + j]
-        modelOutput[j] = u + guidance * (out[j] - u)
-      }
-    } else {
-      const label = guidance === 0 ? req.nullClassId : cond
-      modelOutput = await model.predict(
-        sample,
-        shape,
-        t,
-        label === undefined ? undefined : Array(req.batch).fill(label),
-      )
+    const state = sampler.state()
+    const fork: ForkPoint = {
+      timestep: sampler.timesteps[i],
+      ...(sampler.sigmas && { sigma: sampler.sigmas[i] }),
+      skipDraws: draws,
+      ...(state && { state }),
     }
-    checkFinite(modelOutput, model.info.name, i, total, t)
+    // x_t as the model sees it, and the sampler's sample rebuilt from it (see the top of this file).
+    const input = sampler.scaleModelInput(sample, i)
+    if (input !== sample) sample = sampler.fromModelInput(input, i)
     let noise: Float32Array | undefined
     if (sampler.isStochastic(i)) {
       noise = new Float32Array(sample.length)
       rngs.forEach((g, k) => g.fill(noise!.subarray(k * per, (k + 1) * per)))
+      draws++
     }
-    const r = sampler.step(modelOutput, i, sample, per, noise)
-    hooks.onStep?.({
-      index: i,
-      total,
-      timestep: t,
-      alphaBar: req.schedule.alphasCumprod[t],
-      sample,
-      predictedX0: r.predictedX0,
-      predictedNoise: r.predictedNoise,
-    })
-    sample = r.prevSample
-    hooks.onProgress?.({ step: i + 1, total, timestep: t, elapsedMs: performance.now() - started })
+    // The calls the sampler asks for; the frame is the first call's (x_t entering the step).
+    let x = sample
+    for (let call = 0; call < sampler.callsAt(i); call++) {
+      const t = sampler.timestepAt(i, call)
+      const modelOutput = await predict(call === 0 ? input : sampler.scaleModelInput(x, i, call), t)
+      checkFinite(modelOutput, model.info.name, i, total, t)
+      const r = sampler.step(modelOutput, i, x, per, noise, call)
+      x = r.prevSample
+      if (call === 0) {
+        const { predictedX0, predictedNoise } = r
+        const alphaBar = sampler.alphaBars[i]
+        hooks.onStep?.({ index: i, total, timestep: t, alphaBar, sample: input, predictedX0, predictedNoise, fork })
+      }
+      calls++
+      const step = call === sampler.callsAt(i) - 1 ? i + 1 : i
+      const elapsedMs = performance.now() - started
+      hooks.onProgress?.({ step, total, calls, totalCalls, timestep: t, elapsedMs })
+    }
+    sample = x
     // Let cancellation and other events in between steps.
     await new Promise((resolve) => setImmediate(resolve))
   }

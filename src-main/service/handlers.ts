@@ -171,7 +171,7 @@ export function createHandlers(
               recordStep(timeline, f)
               store.recorded()
               const step = { index: startStep + f.index, timestep: f.timestep, alphaBar: f.alphaBar }
-              const frame = frameData(step, f, shape, plan.run.sampler.clipSampleRange)
+              const frame = frameData(step, f, shape, plan.run.sampler.clipSampleRange ?? 1)
               const transfer = [frame.sample, frame.predictedX0, frame.predictedNoise]
               emit('frame', { runId, total: startStep + f.total, ...frame }, transfer)
             },
@@ -259,7 +259,7 @@ export function createHandlers(
 
     async 'runs.frames'(req) {
       const run = await heldRun(req.runId, 'runs.frames')
-      const clipRange = run.parameters.sampler.clipSampleRange
+      const clipRange = run.parameters.sampler.clipSampleRange ?? 1
       const frames = run.frames.map((f, index) => {
         const alphaBar = run.alphaBars[index]
         const step = { index, timestep: run.timesteps[index], alphaBar }

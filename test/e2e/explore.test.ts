@@ -233,4 +233,20 @@ describe('Exploring a model in the browser host', () => {
     expect(step).toBeGreaterThan(1)
     await shoot('explore-08-warning')
   })
+
+  test("DPM++ 2M Karras from the sampler table: each sampler's own controls, its name in the history", async () => {
+    await byId('guidance').fill('3')
+    await byId('sampler').selectOption('dpmpp-2m')
+    expect(await byId('eta').count()).toBe(0) // DDIM's option, not DPM-Solver's
+    await byId('option-sigmas').selectOption('karras')
+    expect(await byId('option-solver-type').inputValue()).toBe('midpoint')
+    await byId('steps').fill('10')
+    await byId('generate').click()
+    await waitForStatus('done')
+    await expect.poll(() => byId('history-item').first().textContent()).toContain('DPM++ 2M Karras 10')
+    await byId('sampler').selectOption('heun')
+    expect(await byId('option-sigmas').inputValue()).toBe('karras') // kept where the sampler reads it
+    expect(await byId('option-solver-type').count()).toBe(0)
+    await shoot('explore-09-dpmpp-2m-karras')
+  })
 })

@@ -6,6 +6,7 @@
 import * as ort from 'onnxruntime-node'
 
 import { EngineError } from '../errors'
+import { roundHalfEven } from '../samplers/common'
 import type { Shape } from '../tensor'
 import { type ModelLayout, type ModelSource, openModel } from './formats'
 import { mergeMetadata, type ResolvedMetadata } from './metadata'
@@ -39,7 +40,10 @@ export interface ModelInfo {
 
 export interface Denoiser {
   info: ModelInfo
-  /** Model output for x_t at one timestep, for the whole batch (run in groups when the graph fixes the batch). */
+  /**
+   * Model output for x_t at one timestep, for the whole batch (run in groups when the graph fixes the batch).
+   * The timestep may be fractional (sigma-space samplers): timestepTensor gives it as the graph's input takes it.
+   */
   predict(sample: Float32Array, shape: Shape, timestep: number, classLabels?: readonly number[]): Promise<Float32Array>
   release(): Promise<void>
 }
@@ -113,14 +117,20 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   }
 }
 
+/**
+ * The timestep as the graph's input takes it. Sigma-space samplers (Euler, Heun...) call the model at
+ * fractional timesteps, as diffusers does: a float input gets the value itself (float32, or float16 rounded
+ * to nearest even); an integer input gets it rounded half to even (numpy's and torch's round), which is
+ * what an integer-timestep model was trained on nearest to.
+ */
 function timestepTensor(sig: Signature, t: number, batch: number): ort.Tensor {
   const shape = sig.timestep.shape.length === 0 ? [] : sig.timestep.shape.length === 2 ? [batch, 1] : [batch]
   const n = shape.length === 0 ? 1 : batch
   switch (sig.timestep.dtype) {
     case 'int64':
-      return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(t)), shape)
+      return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(roundHalfEven(t))), shape)
     case 'int32':
-      return new ort.Tensor('int32', new Int32Array(n).fill(t), shape)
+      return new ort.Tensor('int32', new Int32Array(n).fill(roundHalfEven(t)), shape)
     case 'float16':
       return new ort.Tensor('float16', new Uint16Array(n).fill(toHalf(t)), shape)
     default:
@@ -128,12 +138,16 @@ function timestepTensor(sig: Signature, t: number, batch: number): ort.Tensor {
   }
 }
 
-/** IEEE 754 half from a small non-negative integer timestep (exact up to 2048). */
-function toHalf(v: number): number {
-  if (v === 0) return 0
-  const e = Math.floor(Math.log2(v))
-  const m = Math.round((v / 2 ** e - 1) * 1024)
-  return ((e + 15) << 10) | m
+/** IEEE 754 half of a non-negative timestep, rounded to nearest even (integers exact up to 2048). */
+export function toHalf(v: number): number {
+  // Below 2^-14 the subnormals: units of 2^-24 (1024 of them is the smallest normal, the same bits).
+  if (v < 2 ** -14) return roundHalfEven(v * 2 ** 24)
+  let e = Math.floor(Math.log2(v))
+  if (v / 2 ** e >= 2) e++
+  if (v / 2 ** e < 1) e--
+  if (e > 15) return 0x7c00
+  // The significand in 1024ths; rounding up to 2048 carries into the exponent through the addition.
+  return ((e + 15) << 10) + roundHalfEven((v / 2 ** e) * 1024) - 1024
 }
 
 async function predictInGroups(

@@ -1,6 +1,6 @@
 /** A model's training schedule and the sampler settings that follow from it, with what was assumed. */
 import { VARIANCE_TYPES, type VarianceType } from '../../../src-shared/names'
-import { DEFAULT_SAMPLER, type SamplerConfig } from '../../../src-shared/parameters'
+import { configOf, DEFAULT_SAMPLER, type SamplerConfig, type SamplerSettings } from '../../../src-shared/parameters'
 import { EngineError } from '../errors'
 import { DEFAULT_SCHEDULE, parseScheduleName, type ScheduleConfig } from '../schedule'
 import type { ModelInfo } from './load'
@@ -8,7 +8,12 @@ import type { MetadataKey } from './metadata'
 
 export interface Training {
   schedule: ScheduleConfig
-  /** Sampler defaults that come from the training config (prediction type, clipping, spacing...). */
+  /**
+   * The sampler options the training config states (prediction type, clipping, spacing...): every sampler
+   * that reads one takes it from here before its own default, as diffusers' `from_config` does.
+   */
+  samplerOptions: SamplerSettings
+  /** The run a request without sampler settings makes: the default sampler over those options. */
   sampler: SamplerConfig
   /** Keys no source gave, so defaults were assumed. */
   assumed: MetadataKey[]
@@ -40,21 +45,22 @@ export function trainingOf(info: ModelInfo): Training {
   }
   // diffusers' fixed_small_log is the same variance as fixed_small; learned variances fall back to it.
   const vt = m.variance_type?.replace(/_log$/, '')
-  const sampler: SamplerConfig = {
-    ...DEFAULT_SAMPLER,
+  const stated: SamplerSettings = {
     predictionType: m.prediction_type ?? DEFAULT_SAMPLER.predictionType,
-    clipSample: m.clip_sample ?? DEFAULT_SAMPLER.clipSample,
-    clipSampleRange: m.clip_sample_range ?? DEFAULT_SAMPLER.clipSampleRange,
-    thresholding: m.thresholding ?? DEFAULT_SAMPLER.thresholding,
-    dynamicThresholdingRatio: m.dynamic_thresholding_ratio ?? DEFAULT_SAMPLER.dynamicThresholdingRatio,
-    sampleMaxValue: m.sample_max_value ?? DEFAULT_SAMPLER.sampleMaxValue,
-    timestepSpacing: m.timestep_spacing ?? DEFAULT_SAMPLER.timestepSpacing,
-    stepsOffset: m.steps_offset ?? DEFAULT_SAMPLER.stepsOffset,
-    setAlphaToOne: m.set_alpha_to_one ?? DEFAULT_SAMPLER.setAlphaToOne,
-    varianceType: (VARIANCE_TYPES as readonly string[]).includes(vt ?? '')
-      ? (vt as VarianceType)
-      : DEFAULT_SAMPLER.varianceType,
+    clipSample: m.clip_sample,
+    clipSampleRange: m.clip_sample_range,
+    thresholding: m.thresholding,
+    dynamicThresholdingRatio: m.dynamic_thresholding_ratio,
+    sampleMaxValue: m.sample_max_value,
+    timestepSpacing: m.timestep_spacing,
+    stepsOffset: m.steps_offset,
+    setAlphaToOne: m.set_alpha_to_one,
+    varianceType: (VARIANCE_TYPES as readonly string[]).includes(vt ?? '') ? (vt as VarianceType) : undefined,
   }
+  const samplerOptions = Object.fromEntries(
+    Object.entries(stated).filter(([, v]) => v !== undefined),
+  ) as SamplerSettings
+  const sampler = configOf(DEFAULT_SAMPLER.sampler, samplerOptions)
   const numClasses =
     m.class_names?.length ??
     (m.num_class_embeds !== undefined ? m.num_class_embeds - (m.null_class_id !== undefined ? 1 : 0) : undefined)
@@ -64,7 +70,7 @@ export function trainingOf(info: ModelInfo): Training {
         nullClassId: m.null_class_id,
       }
     : undefined
-  return { schedule, sampler, assumed, classes, size: sizeOf(info) }
+  return { schedule, samplerOptions, sampler, assumed, classes, size: sizeOf(info) }
 }
 
 function sizeOf(info: ModelInfo): Training['size'] {

@@ -1,12 +1,22 @@
-/** What DDPM and DDIM share: timestep spacing, x0/noise from the model output, clipping. */
-import type { PredictionType, TimestepSpacing } from '../../../src-shared/names'
-import type { SamplerConfig } from '../../../src-shared/parameters'
+/** What the samplers share: timestep spacing, x0/noise from the model output, clipping, starts part-way. */
+import type { PredictionType, SamplerOptionValues, TimestepSpacing } from '../../../src-shared/names'
 import { EngineError } from '../errors'
+import type { Sampler } from './sampler'
 
 /** numpy's round(): half to even. diffusers rounds timesteps with it, so 937.5 -> 938 and 812.5 -> 812. */
 export function roundHalfEven(x: number): number {
   const r = Math.round(x)
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r
+}
+
+/**
+ * np.linspace(start, stop, n): numpy computes start + i * ((stop - start) / (n - 1)) and sets the last value
+ * to `stop`; the last bits decide some of the roundings after it.
+ */
+export function npLinspace(start: number, stop: number, n: number): number[] {
+  if (n === 1) return [start]
+  const step = (stop - start) / (n - 1)
+  return Array.from({ length: n }, (_, i) => (i === n - 1 ? stop : i * step + start))
 }
 
 /** diffusers' `set_timesteps` (DDPMScheduler and DDIMScheduler share it), descending. */
@@ -63,14 +73,21 @@ export interface Prediction {
 }
 
 /** x0 and epsilon from the model output; DDIM paper eq. 12 and the v-parameterisation (Salimans & Ho 2022, eq. 9). */
-export function predictionOf(
+export const predictionOf = (
   type: PredictionType,
   modelOutput: Float32Array,
   sample: Float32Array,
   alphaBar: number,
+): Prediction => predictionAt(type, modelOutput, sample, Math.sqrt(alphaBar), Math.sqrt(1 - alphaBar))
+
+/** The same with x_t = a x0 + b eps given as a and b (DPM-Solver's alpha_t and sigma_t). */
+export function predictionAt(
+  type: PredictionType,
+  modelOutput: Float32Array,
+  sample: Float32Array,
+  a: number,
+  b: number,
 ): Prediction {
-  const a = Math.sqrt(alphaBar)
-  const b = Math.sqrt(1 - alphaBar)
   const n = sample.length
   const predictedX0 = new Float32Array(n)
   const predictedNoise = new Float32Array(n)
@@ -91,26 +108,33 @@ export function predictionOf(
   return { predictedX0, predictedNoise }
 }
 
+/** The clipping options; a sampler that reads none of them (Euler) leaves x0 as it is. */
+export type Clipping = Partial<
+  Pick<
+    SamplerOptionValues,
+    'clipSample' | 'clipSampleRange' | 'thresholding' | 'dynamicThresholdingRatio' | 'sampleMaxValue'
+  >
+>
+
 /**
- * Clip or dynamically threshold predicted x0 in place, one image (`imageSize` values) at a time.
- * Returns the clipped x0 (a copy when anything changes, so the timeline can still show the raw one).
+ * Clip or dynamically threshold predicted x0, one image (`imageSize` values) at a time. Returns the
+ * clipped x0 (a copy when anything changes, so the timeline can still show the raw one).
  */
-export function clipPredictedX0(x0: Float32Array, config: SamplerConfig, imageSize: number): Float32Array {
+export function clipPredictedX0(x0: Float32Array, config: Clipping, imageSize: number): Float32Array {
   if (config.thresholding) return dynamicThreshold(x0, config, imageSize)
   if (!config.clipSample) return x0
-  const r = config.clipSampleRange
+  const r = config.clipSampleRange ?? 1
   return x0.map((v) => Math.min(r, Math.max(-r, v)))
 }
 
 /** diffusers' `_threshold_sample`: s = clamp(quantile(|x0|, ratio), 1, sample_max_value); x0 = clamp(x0, -s, s) / s. */
-function dynamicThreshold(x0: Float32Array, config: SamplerConfig, imageSize: number): Float32Array {
+function dynamicThreshold(x0: Float32Array, config: Clipping, imageSize: number): Float32Array {
+  const ratio = config.dynamicThresholdingRatio ?? 0.995
+  const max = config.sampleMaxValue ?? 1
   const out = new Float32Array(x0.length)
   for (let start = 0; start < x0.length; start += imageSize) {
     const img = x0.subarray(start, start + imageSize)
-    const s = Math.min(
-      config.sampleMaxValue,
-      Math.max(1, quantile(Float64Array.from(img, Math.abs), config.dynamicThresholdingRatio)),
-    )
+    const s = Math.min(max, Math.max(1, quantile(Float64Array.from(img, Math.abs), ratio)))
     for (let i = 0; i < img.length; i++) out[start + i] = Math.min(s, Math.max(-s, img[i])) / s
   }
   return out
@@ -136,9 +160,35 @@ export function startingAt(timesteps: number[], t: number, trainSteps: number): 
   return [t, ...timesteps.filter((s) => s < t)]
 }
 
+/**
+ * The training timestep a timestep-space sampler (DDPM, DDIM) starts at: a sigma-space parent's fractional
+ * timestep goes to the nearest training one (half to even), where x_t is then taken to be.
+ */
+export const timestepStart = (start: { startAt?: number }): number | undefined =>
+  start.startAt === undefined ? undefined : roundHalfEven(start.startAt)
+
 /** q(x_t | x_0) (DDPM eq. 4): sqrt(ab) x0 + sqrt(1 - ab) noise; diffusers' `add_noise`. */
 export function addNoise(x0: Float32Array, noise: Float32Array, alphaBar: number): Float32Array {
   const a = Math.sqrt(alphaBar)
   const b = Math.sqrt(1 - alphaBar)
   return x0.map((v, i) => a * v + b * noise[i])
+}
+
+/**
+ * A variance-preserving sampler with one model call a step (DDPM, DDIM, DPM-Solver): its steps' timesteps
+ * and alpha_bars, the rest diffusers' defaults (order 1, init_noise_sigma 1, scale_model_input the identity).
+ */
+export function vpSampler(
+  s: Pick<Sampler, 'timesteps' | 'alphaBars' | 'isStochastic' | 'step'> & Partial<Pick<Sampler, 'sigmas' | 'state'>>,
+): Sampler {
+  return {
+    order: 1,
+    initNoiseSigma: 1,
+    callsAt: () => 1,
+    timestepAt: (index) => s.timesteps[index],
+    scaleModelInput: (sample) => sample,
+    fromModelInput: (input) => input,
+    state: () => undefined,
+    ...s,
+  }
 }

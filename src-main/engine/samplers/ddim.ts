@@ -1,29 +1,35 @@
 /** DDIM (Song et al. 2021) with diffusers' DDIMScheduler semantics. */
-import type { SamplerConfig } from '../../../src-shared/parameters'
+import { configOf, type SamplerConfig, type SamplerConfigOf } from '../../../src-shared/parameters'
 import { EngineError } from '../errors'
 import type { Schedule } from '../schedule'
-import { clipPredictedX0, predictionOf, spacedTimesteps, startingAt } from './common'
+import { clipPredictedX0, predictionOf, spacedTimesteps, startingAt, timestepStart, vpSampler } from './common'
 import type { Sampler, SamplerStart } from './sampler'
 
-export function ddim(config: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {
+/** DDIMScheduler's configuration: the options DDIM reads, with diffusers' defaults (SAMPLER_INFO.ddim). */
+export type DdimConfig = SamplerConfigOf<'ddim'>
+
+export function ddim(settings: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {
+  const config: DdimConfig = configOf('ddim', settings)
   const { alphasCumprod } = schedule
   const T = alphasCumprod.length
   const spaced = spacedTimesteps(T, config.steps, config.timestepSpacing, config.stepsOffset)
-  const timesteps = start.startAt === undefined ? spaced : startingAt(spaced, start.startAt, T)
+  const startAt = timestepStart(start)
+  const timesteps = startAt === undefined ? spaced : startingAt(spaced, startAt, T)
   const finalAlphaCumprod = config.setAlphaToOne ? 1 : alphasCumprod[0]
   // diffusers quirk: the previous timestep is always t - T // steps, whatever the spacing, so with
   // "trailing" or "linspace" spacing it need not be the next entry of `timesteps`. We match it. A start
   // timestep off the spacing's grid steps to the next entry instead (where the run goes on).
   const stride = Math.floor(T / config.steps)
-  const offGrid = start.startAt !== undefined && !spaced.includes(start.startAt)
+  const offGrid = startAt !== undefined && !spaced.includes(startAt)
   const prevOf = (index: number) => (offGrid && index === 0 ? (timesteps[1] ?? -1) : timesteps[index] - stride)
   const alphaBarPrev = (index: number) => (prevOf(index) >= 0 ? alphasCumprod[prevOf(index)] : finalAlphaCumprod)
   if (config.eta < 0 || config.eta > 1 || !Number.isFinite(config.eta)) {
     throw new EngineError('bad-argument', `eta must be in [0, 1], got ${config.eta}`)
   }
 
-  return {
+  return vpSampler({
     timesteps,
+    alphaBars: timesteps.map((t) => alphasCumprod[t]),
     isStochastic: () => config.eta > 0,
     step(modelOutput, index, sample, imageSize, noise) {
       const t = timesteps[index]
@@ -45,5 +51,5 @@ export function ddim(config: SamplerConfig, schedule: Schedule, start: SamplerSt
       }
       return { prevSample, predictedX0, predictedNoise }
     },
-  }
+  })
 }

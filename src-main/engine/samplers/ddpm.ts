@@ -1,18 +1,24 @@
 /** DDPM ancestral sampling (Ho et al. 2020) with diffusers' DDPMScheduler semantics. */
-import type { SamplerConfig } from '../../../src-shared/parameters'
+import { configOf, type SamplerConfig, type SamplerConfigOf } from '../../../src-shared/parameters'
 import type { Schedule } from '../schedule'
-import { clipPredictedX0, predictionOf, spacedTimesteps, startingAt } from './common'
+import { clipPredictedX0, predictionOf, spacedTimesteps, startingAt, timestepStart, vpSampler } from './common'
 import type { Sampler, SamplerStart } from './sampler'
 
-export function ddpm(config: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {
+/** DDPMScheduler's configuration: the options DDPM reads, with diffusers' defaults (SAMPLER_INFO.ddpm). */
+export type DdpmConfig = SamplerConfigOf<'ddpm'>
+
+export function ddpm(settings: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {
+  const config: DdpmConfig = configOf('ddpm', settings)
   const { alphasCumprod } = schedule
   const spaced = spacedTimesteps(alphasCumprod.length, config.steps, config.timestepSpacing, config.stepsOffset)
-  const timesteps = start.startAt === undefined ? spaced : startingAt(spaced, start.startAt, alphasCumprod.length)
+  const startAt = timestepStart(start)
+  const timesteps = startAt === undefined ? spaced : startingAt(spaced, startAt, alphasCumprod.length)
   // The previous timestep is the next entry of `timesteps` (diffusers' `previous_timestep`), -1 after the last.
   const prevOf = (index: number) => (index + 1 < timesteps.length ? timesteps[index + 1] : -1)
 
-  return {
+  return vpSampler({
     timesteps,
+    alphaBars: timesteps.map((t) => alphasCumprod[t]),
     isStochastic: (index) => timesteps[index] > 0,
     step(modelOutput, index, sample, imageSize, noise) {
       const t = timesteps[index]
@@ -39,5 +45,5 @@ export function ddpm(config: SamplerConfig, schedule: Schedule, start: SamplerSt
       }
       return { prevSample, predictedX0, predictedNoise }
     },
-  }
+  })
 }

@@ -10,7 +10,7 @@ import { exporter } from './export.svelte'
 import { history } from './history.svelte'
 import { model } from './model.svelte'
 import { noise } from './noise.svelte'
-import { parameters } from './parameters.svelte'
+import { COMPARE_OPTIONS, parameters } from './parameters.svelte'
 import { run } from './run.svelte'
 import { commandOf } from './shortcuts'
 import { timeline } from './timeline.svelte'
@@ -172,12 +172,16 @@ export function compareWith(index: number): void {
   const nullId = model.card?.classes?.nullClassId ?? null
   parameters.classLabel = p.classLabel === undefined || p.classLabel === nullId ? null : p.classLabel
   if (p.guidance !== undefined) parameters.guidance = p.guidance
+  // The row's own options as the run had them (its sigma schedule), eta where its sampler reads one.
+  const set = COMPARE_OPTIONS.filter((o) => p.sampler[o] !== undefined)
+  const options = Object.fromEntries(set.map((o) => [o, p.sampler[o]]))
   compare.adoptFirst({
     sampler: p.sampler.sampler,
     steps: p.sampler.steps,
-    eta: p.sampler.eta,
+    eta: p.sampler.eta ?? 0,
     schedule: p.schedule.schedule,
     guidance: p.guidance ?? parameters.guidance,
+    ...(Object.keys(options).length > 0 && { options }),
   })
   view.tab = 'compare'
 }

@@ -1,6 +1,6 @@
 /**
- * Compare: 2 to 4 variants of the current settings (each row overrides sampler, steps, eta, schedule,
- * guidance) sampled from the same seed, so the same x_T and the same noise (the engine's rule: same seed,
+ * Compare: 2 to 4 variants of the current settings (each row overrides sampler, steps, eta, the sigma
+ * schedule, schedule, guidance) sampled from the same seed, so the same x_T and the same noise (the engine's rule: same seed,
  * same noise), shown side by side with one scrubber aligned by fraction of each run's steps.
  * One image a variant (batch 1): the renderer holds every frame of these few runs, x_t and predicted x0.
  */
@@ -8,7 +8,15 @@ import type { Events, ModelCard, SampleStartRequest } from '../../../src-preload
 import { MAX_VARIANTS, MIN_VARIANTS } from '../../../src-shared/limits'
 import { compareLabels } from '../../../src-shared/parameters'
 import { api } from './api'
-import { type Parameters, type SamplerName, SAMPLERS, type ScheduleName, settingsFor } from './parameters.svelte'
+import {
+  type AppOptions,
+  COMPARE_OPTIONS,
+  type Parameters,
+  type SamplerName,
+  SAMPLERS,
+  type ScheduleName,
+  settingsFor,
+} from './parameters.svelte'
 import type { Shape } from './run.svelte'
 import { cancelRuns, startRuns, updateRun } from './side-runs'
 import { toasts } from './toasts.svelte'
@@ -21,6 +29,8 @@ export interface Variant {
   eta: number
   schedule: ScheduleName
   guidance: number
+  /** The table's options a row sets for its own sampler (COMPARE_OPTIONS: the sigma schedule). */
+  options?: AppOptions
 }
 
 export interface CompareRun {
@@ -37,13 +47,18 @@ export interface CompareRun {
 /** The scrubber's resolution: positions 0..SCRUB_MAX are fractions 0..1 of each run. */
 export const SCRUB_MAX = 1000
 
-const variantOf = (p: Parameters): Variant => ({
-  sampler: p.sampler,
-  steps: p.steps,
-  eta: p.eta,
-  schedule: p.schedule,
-  guidance: p.guidance,
-})
+function variantOf(p: Parameters): Variant {
+  const set = COMPARE_OPTIONS.filter((o) => p.options[o] !== undefined)
+  const options = Object.fromEntries(set.map((o) => [o, p.options[o]]))
+  return {
+    sampler: p.sampler,
+    steps: p.steps,
+    eta: p.eta,
+    schedule: p.schedule,
+    guidance: p.guidance,
+    ...(set.length > 0 && { options }),
+  }
+}
 
 /** Index into a run's frames plus its final sample (total + 1 positions) at fraction f of it. */
 export const indexAt = (f: number, total: number) => Math.round(f * total)
@@ -96,7 +111,7 @@ class Compare {
     const requests = variants.map((v): SampleStartRequest => {
       const steps = Number.isFinite(v.steps) ? Math.min(p.trainSteps, Math.max(1, Math.round(v.steps))) : p.steps
       const eta = Number.isFinite(v.eta) ? Math.min(1, Math.max(0, v.eta)) : 0
-      const sampler = settingsFor({ ...base.sampler, sampler: v.sampler, steps, eta })
+      const sampler = settingsFor({ ...base.sampler, ...v.options, sampler: v.sampler, steps, eta })
       const req: SampleStartRequest = {
         ...base,
         batch: 1,

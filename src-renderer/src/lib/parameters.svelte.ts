@@ -10,10 +10,17 @@ import type {
 } from '../../../src-preload/contract'
 import { MAX_BATCH, MAX_TRAIN_STEPS, RANDOM_SEED, randomSeed } from '../../../src-shared/limits'
 import {
+  APP_OPTIONS,
+  COMPARE_OPTIONS,
+  optionDefault,
+  optionSpec,
   PREDICTION_TYPES,
   type PredictionType,
   SAMPLER_INFO,
+  SAMPLER_OPTIONS,
   type SamplerName,
+  type SamplerOptionName,
+  type SamplerOptionValues,
   samplerReads,
   SAMPLERS,
   type ScheduleName,
@@ -22,34 +29,47 @@ import {
   type TimestepSpacing,
   usesBetaRange,
 } from '../../../src-shared/names'
-import { DEFAULT_SAMPLER, DEFAULT_SCHEDULE, type SamplerSettings } from '../../../src-shared/parameters'
+import { DEFAULT_SAMPLER, DEFAULT_SCHEDULE, samplerProblem, type SamplerSettings } from '../../../src-shared/parameters'
 
 // The name lists are the vocabulary's (src-shared/names.ts), shared with the engine and the CLI.
 export {
+  APP_OPTIONS,
+  COMPARE_OPTIONS,
   MAX_BATCH,
+  optionSpec,
   PREDICTION_TYPES,
   RANDOM_SEED,
   randomSeed,
   SAMPLER_INFO,
+  SAMPLER_OPTIONS,
+  samplerProblem,
   samplerReads,
   SAMPLERS,
   SCHEDULES,
   SPACINGS,
 }
-export type { PredictionType, SamplerName, ScheduleName, TimestepSpacing }
+export type { PredictionType, SamplerName, SamplerOptionName, SamplerOptionValues, ScheduleName, TimestepSpacing }
+
+/** The sampler options the table's controls set (APP_OPTIONS): only those a user changed. */
+export type AppOptions = Partial<Pick<SamplerOptionValues, (typeof APP_OPTIONS)[number]>>
+
+/** What a control shows for an option: the value set, else diffusers' default for this sampler. */
+export const optionValue = (options: AppOptions, sampler: SamplerName, option: SamplerOptionName) =>
+  (options as Partial<SamplerOptionValues>)[option] ?? optionDefault(sampler, option)
+
+/** The table's options a settings object holds (a PNG's, last session's), for the controls. */
+const appOptionsOf = (s: SamplerSettings): AppOptions =>
+  Object.fromEntries(APP_OPTIONS.filter((o) => s[o] !== undefined).map((o) => [o, s[o]]))
 
 /** Classifier-free guidance: the default model was tuned at 3 (resources/models/README.md). */
 export const DEFAULT_GUIDANCE = 3
 export const MAX_GUIDANCE = 15
 export const DEFAULT_BATCH = 4
 
-/** Options some sampler reads and others ignore (eta: DDIM's). */
-const SAMPLER_OPTIONS = new Set(Object.values(SAMPLER_INFO).flatMap((info) => info.options))
-
 /** Sampler settings without the options this sampler ignores, so a request says only what it means. */
 export function settingsFor(s: SamplerSettings & { sampler: SamplerName }): SamplerSettings {
   return Object.fromEntries(
-    Object.entries(s).filter(([option]) => !SAMPLER_OPTIONS.has(option) || samplerReads(s.sampler, option)),
+    Object.entries(s).filter(([option]) => !Object.hasOwn(SAMPLER_OPTIONS, option) || samplerReads(s.sampler, option)),
   ) as SamplerSettings
 }
 
@@ -60,6 +80,8 @@ class Parameters {
   timestepSpacing = $state<TimestepSpacing>(DEFAULT_SAMPLER.timestepSpacing)
   predictionType = $state<PredictionType>(DEFAULT_SAMPLER.predictionType)
   clipSample = $state(DEFAULT_SAMPLER.clipSample)
+  /** The other options the table gives controls (sigma schedule, solver...), as the user set them. */
+  options = $state<AppOptions>({})
   schedule = $state<ScheduleName>(DEFAULT_SCHEDULE.schedule)
   trainSteps = $state(DEFAULT_SCHEDULE.trainSteps)
   betaStart = $state(DEFAULT_SCHEDULE.betaStart)
@@ -87,10 +109,11 @@ class Parameters {
     const d = card.samplerDefaults
     this.sampler = d.sampler
     this.steps = d.steps
-    this.eta = d.eta
+    this.eta = d.eta ?? this.eta
     this.timestepSpacing = d.timestepSpacing
     this.predictionType = d.predictionType
-    this.clipSample = d.clipSample
+    this.clipSample = d.clipSample ?? this.clipSample
+    this.options = appOptionsOf(d)
     const s = card.training.schedule
     this.schedule = s.schedule
     this.trainSteps = s.trainSteps
@@ -130,6 +153,7 @@ class Parameters {
     if (s.timestepSpacing) this.timestepSpacing = s.timestepSpacing
     if (s.predictionType) this.predictionType = s.predictionType
     if (s.clipSample !== undefined) this.clipSample = s.clipSample
+    this.options = { ...this.options, ...appOptionsOf(s) }
   }
 
   #applySchedule(s: LastParameters['schedule'] & object) {
@@ -149,6 +173,7 @@ class Parameters {
         timestepSpacing: this.timestepSpacing,
         predictionType: this.predictionType,
         clipSample: this.clipSample,
+        ...this.options,
       },
       schedule: {
         schedule: this.schedule,
@@ -169,7 +194,7 @@ class Parameters {
     const d = card.samplerDefaults
     this.trainSteps = int(this.trainSteps, 1, MAX_TRAIN_STEPS, card.training.schedule.trainSteps)
     this.steps = int(this.steps, 1, this.trainSteps, d.steps)
-    this.eta = num(this.eta, 0, 1, d.eta)
+    this.eta = num(this.eta, 0, 1, d.eta ?? 0)
     this.seed = int(this.seed, RANDOM_SEED, Number.MAX_SAFE_INTEGER, randomSeed())
     this.batch = int(this.batch, 1, MAX_BATCH, DEFAULT_BATCH)
     this.guidance = num(this.guidance, 0, MAX_GUIDANCE, DEFAULT_GUIDANCE)

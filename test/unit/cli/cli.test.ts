@@ -46,6 +46,17 @@ describe('schedule and timesteps', () => {
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toEqual({ timesteps: [801, 601, 401, 201, 1] })
   })
+
+  it("sampler options are flags under diffusers' names, from the sampler table", async () => {
+    // DPM-Solver's Karras timesteps (rounded), Euler's fractional linspace ones (diffusers' own lists).
+    const dpm = await cli('timesteps', '--sampler', 'dpmpp-2m', '--steps', '10', '--sigmas', 'karras', '--json')
+    expect(JSON.parse(dpm.stdout).timesteps).toEqual([999, 937, 864, 775, 663, 511, 301, 102, 18, 0])
+    const eul = await cli('timesteps', '--sampler', 'euler', '--steps', '4', '--spacing', 'linspace', '--json')
+    expect(JSON.parse(eul.stdout).timesteps).toEqual([999, 666, 333, 0])
+    const help = await cli('--help')
+    for (const flag of ['--sigmas', '--solver-type', '--solver-order', '--lower-order-final', '--final-sigmas'])
+      expect(help.stdout).toContain(flag)
+  })
 })
 
 describe('sample', () => {
@@ -271,6 +282,15 @@ describe('bad arguments exit 2 with a one-line error', () => {
     expect(r.code).toBe(2)
     expect(oneLine(r.stderr)).toContain('--sampler')
     expect(r.stdout).toBe('')
+  })
+
+  it('--sigmas foo, and a solver order dpmpp-2m does not take', async () => {
+    const sigmas = await cli('timesteps', '--sampler', 'euler', '--steps', '5', '--sigmas', 'foo')
+    expect(sigmas.code).toBe(2)
+    expect(oneLine(sigmas.stderr)).toBe('stepwise: --sigmas: "foo" is not one of spacing, karras, exponential, beta')
+    const order = await cli('timesteps', '--sampler', 'dpmpp-2m', '--steps', '5', '--solver-order', '3')
+    expect(order.code).toBe(2)
+    expect(oneLine(order.stderr)).toContain('--solver-order')
   })
 
   it('--model /nonexistent.onnx', async () => {

@@ -6,10 +6,11 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 
 import { type Denoiser, loadModel } from '../../../src-main/engine/model/load'
-import { forkPoint, type RunRequest, runSampling, type StepFrame } from '../../../src-main/engine/run'
+import { type RunRequest, runSampling, type StepFrame } from '../../../src-main/engine/run'
 import { makeSampler } from '../../../src-main/engine/samplers/sampler'
 import { DEFAULT_SCHEDULE, makeSchedule } from '../../../src-main/engine/schedule'
-import { DEFAULT_SAMPLER } from '../../../src-shared/parameters'
+import { forkStart, type Timeline } from '../../../src-main/engine/timeline'
+import { configOf, DEFAULT_SAMPLER } from '../../../src-shared/parameters'
 import { gaussianOracle } from '../../fixtures/onnx-builder'
 
 const schedule = makeSchedule(DEFAULT_SCHEDULE)
@@ -54,11 +55,18 @@ describe('shared noise and forks', () => {
     for (const sampler of [
       { ...DEFAULT_SAMPLER, sampler: 'ddpm' as const, steps: 20 },
       { ...DEFAULT_SAMPLER, sampler: 'ddim' as const, steps: 20, eta: 0.7 },
+      // Sigma-space samplers: a fork starts at the parent's sigma (Karras sigmas are no timestep's) from
+      // the variance-preserving x_t the frame holds, as the parent went on from it. Heun's second call.
+      configOf('euler', { steps: 20, sigmas: 'karras' }),
+      configOf('heun', { steps: 20 }),
+      // A multistep solver: the fork carries the parent's model-output history (its state at the step).
+      configOf('dpmpp-2m', { steps: 20, sigmas: 'karras' }),
+      configOf('dpmpp-2m', { steps: 20, solverType: 'heun', finalSigmas: 'sigma_min', lowerOrderFinal: false }),
     ]) {
       const parent = await framesOf(req({ sampler }))
       for (const k of [0, 1, 7, 19]) {
         const fork = await framesOf(
-          req({ sampler, start: { ...forkPoint({ sampler, schedule }, k), sample: parent.frames[k].sample } }),
+          req({ sampler, start: { ...parent.frames[k].fork, sample: parent.frames[k].sample } }),
         )
         expect(fork.timesteps).toEqual(parent.timesteps.slice(k))
         fork.frames.forEach((f, i) => expect(f.sample).toEqual(parent.frames[k + i].sample))
@@ -67,10 +75,20 @@ describe('shared noise and forks', () => {
     }
   })
 
+  it('a fork of a multistep run without its history would differ: the state is what reproduces it', async () => {
+    const sampler = configOf('dpmpp-2m', { steps: 10, sigmas: 'karras' })
+    const parent = await framesOf(req({ sampler }))
+    const { state, ...withoutState } = parent.frames[4].fork
+    expect(state).toMatchObject({ kind: 'dpm-solver-multistep', lowerOrderNums: 2 })
+    const fresh = await framesOf(req({ sampler, start: { ...withoutState, sample: parent.frames[4].sample } }))
+    expect(fresh.frames[0].sample).toEqual(parent.frames[4].sample)
+    expect(fresh.frames[1].sample).not.toEqual(parent.frames[5].sample)
+  })
+
   it("a fork with another sampler and step count starts at the parent's timestep and goes on below it", async () => {
     const sampler = { ...DEFAULT_SAMPLER, sampler: 'ddpm' as const, steps: 20 }
     const parent = await framesOf(req({ sampler }))
-    const at = forkPoint({ sampler, schedule }, 5)
+    const at = parent.frames[5].fork
     expect(at).toEqual({ timestep: parent.timesteps[5], skipDraws: 5 })
     const other = { ...DEFAULT_SAMPLER, sampler: 'ddim' as const, steps: 7 }
     const fork = await framesOf(req({ sampler: other, start: { ...at, sample: parent.frames[5].sample } }))
@@ -82,8 +100,8 @@ describe('shared noise and forks', () => {
   })
 
   it('refuses a fork step outside the run or a start sample of the wrong size', async () => {
-    const sampler = { ...DEFAULT_SAMPLER, sampler: 'ddpm' as const, steps: 20 }
-    expect(() => forkPoint({ sampler, schedule }, 20)).toThrow(/fork step must be in \[0, 19\]/)
+    const timeline = { frames: [{}, {}], forkPoints: [] } as unknown as Timeline
+    expect(() => forkStart(timeline, 2)).toThrow(/fork: step 2 is outside the 2 steps that run has/)
     await expect(
       runSampling(model, req({ start: { timestep: 500, skipDraws: 0, sample: new Float32Array(5) } })),
     ).rejects.toThrow(/start sample has 5 values/)

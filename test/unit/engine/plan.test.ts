@@ -165,8 +165,8 @@ describe('the CLI and the service plan alike', () => {
 
 describe('planRun', () => {
   /** A finished run of the default model, as the service keeps it. */
-  async function timelineOf(plan: ReturnType<typeof planRun>): Promise<Timeline> {
-    const timeline = startTimeline(plan)
+  async function timelineOf(plan: ReturnType<typeof planRun>, parent?: Timeline): Promise<Timeline> {
+    const timeline = startTimeline(plan, parent)
     const result = await runSampling(model, plan.run, { onStep: (f) => recordStep(timeline, f) })
     finishTimeline(timeline, result.samples)
     return timeline
@@ -174,7 +174,9 @@ describe('planRun', () => {
 
   it("fills the model's training defaults, and a sampler's own default steps", () => {
     const plan = planRun(facts, { sampler: { sampler: 'ddpm' }, seed: 1, batch: 3 })
-    expect(plan.parameters.sampler).toEqual({ ...facts.training.sampler, sampler: 'ddpm', steps: 1000 })
+    // DDPM's options: the model's stated ones (clip_sample false), diffusers' defaults for the rest; no eta.
+    const { eta: _eta, setAlphaToOne: _one, ...shared } = facts.training.sampler
+    expect(plan.parameters.sampler).toEqual({ ...shared, sampler: 'ddpm', steps: 1000, varianceType: 'fixed_small' })
     expect(plan.parameters.schedule).toEqual(facts.training.schedule)
     expect(plan.shape).toEqual({ batch: 3, channels: 1, height: 28, width: 28 })
     expect(plan.timesteps).toHaveLength(1000)
@@ -197,6 +199,40 @@ describe('planRun', () => {
     expect(fork.timesteps[3]).toBe(parentPlan.timesteps[3])
     expect(fork.run.start?.sample).toBe(parent.frames[3].sample)
     expect(startTimeline(fork, parent).frames).toHaveLength(3)
+  })
+
+  it('a fork of a fork with its own settings reproduces it: each timeline keeps how to go on from each step', async () => {
+    const a = await timelineOf(planRun(facts, { sampler: { steps: 12 }, seed: 5, batch: 1, classLabel: 2 }))
+    const bPlan = planRun(
+      facts,
+      { sampler: { sampler: 'dpmpp-2m', steps: 8 }, fork: { step: 3 }, seed: 0, batch: 1 },
+      a,
+    )
+    const b = await timelineOf(bPlan, a)
+    const cPlan = planRun(
+      facts,
+      { sampler: { sampler: 'dpmpp-2m', steps: 8 }, fork: { step: 6 }, seed: 0, batch: 1 },
+      b,
+    )
+    const c = await timelineOf(cPlan, b)
+    expect(cPlan.timesteps).toEqual(bPlan.timesteps)
+    expect(c.frames.slice(6).map((f) => f.sample)).toEqual(b.frames.slice(6).map((f) => f.sample))
+    expect(c.samples).toEqual(b.samples)
+  })
+
+  it("an image denoised from a sigma-space sampler's own step starts at that step's sigma: the tail of its run", () => {
+    const sampler = { sampler: 'euler' as const, steps: 10, sigmas: 'karras' as const }
+    const full = planRun(facts, { sampler, seed: 1, batch: 1 })
+    const plan = planRun(facts, { sampler, seed: 1, batch: 1, fromImage: { image: new Float32Array(784), step: 4 } })
+    expect(plan.timesteps).toEqual(full.timesteps.slice(4))
+    expect(plan.parameters.fromImageAt).toBe(full.timesteps[4])
+    expect(plan.run.start?.sigma).toBeGreaterThan(0)
+  })
+
+  it('refuses a value a sampler does not take, naming it', () => {
+    expect(() => planRun(facts, { seed: 1, batch: 1, sampler: { sampler: 'dpmpp-2m', solverOrder: 3 } })).toThrow(
+      /dpmpp-2m: solverOrder \(--solver-order\) 3: expected an integer in \[1, 2\]/,
+    )
   })
 
   it('refuses what cannot be planned, saying what is wrong', async () => {

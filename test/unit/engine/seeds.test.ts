@@ -9,7 +9,7 @@ import { type Denoiser, loadModel } from '../../../src-main/engine/model/load'
 import { Gaussian } from '../../../src-main/engine/rng'
 import { type RunRequest, runSampling } from '../../../src-main/engine/run'
 import { DEFAULT_SCHEDULE, makeSchedule } from '../../../src-main/engine/schedule'
-import { DEFAULT_SAMPLER } from '../../../src-shared/parameters'
+import { configOf, DEFAULT_SAMPLER } from '../../../src-shared/parameters'
 import { gaussianOracle } from '../../fixtures/onnx-builder'
 
 const schedule = makeSchedule(DEFAULT_SCHEDULE)
@@ -53,10 +53,13 @@ describe('seeded noise', () => {
     expect(c.samples).not.toEqual(a.samples)
   })
 
-  it('image k of a batch equals a batch of one with seed + k (stochastic DDPM and DDIM eta 1)', async () => {
+  it('image k of a batch equals a batch of one with seed + k (stochastic DDPM and DDIM eta 1, and the others)', async () => {
     for (const sampler of [
       { ...DEFAULT_SAMPLER, sampler: 'ddpm' as const, steps: 20 },
       { ...DEFAULT_SAMPLER, eta: 1, steps: 10 },
+      configOf('dpmpp-2m', { steps: 10, sigmas: 'karras', thresholding: true }),
+      configOf('euler', { steps: 10 }),
+      configOf('heun', { steps: 5, sigmas: 'exponential' }),
     ]) {
       const batch = await runSampling(model, req({ sampler, batch: 3 }))
       const per = 3 * 8 * 8

@@ -103,6 +103,19 @@ describe('start', () => {
     expect(r.history.origins).toMatchObject({ v0: { kind: 'compare' }, v1: { kind: 'compare' } })
   })
 
+  it("a row's sigma schedule goes to its own sampler only, over the sidebar's", async () => {
+    r.compare.ensureVariants(r.parameters)
+    r.compare.variants[0] = { sampler: 'dpmpp-2m', steps: 10, eta: 0, schedule: 'linear', guidance: 3 }
+    r.compare.variants[0].options = { sigmas: 'karras' }
+    r.compare.variants[1] = { sampler: 'ddim', steps: 10, eta: 0, schedule: 'linear', guidance: 3 }
+    r.compare.variants[1].options = { sigmas: 'karras' } // DDIM reads no sigmas
+    answerStarts()
+    await r.compare.start(card(), r.parameters)
+    const [dpm, ddim] = r.api.requests('sample.start')
+    expect(dpm.sampler).toMatchObject({ sampler: 'dpmpp-2m', steps: 10, sigmas: 'karras' })
+    expect(ddim.sampler).not.toHaveProperty('sigmas')
+  })
+
   it('brings fields a user emptied or pushed too far back into range', async () => {
     r.compare.ensureVariants(r.parameters)
     Object.assign(r.compare.variants[0], { steps: 5000, eta: 7 })

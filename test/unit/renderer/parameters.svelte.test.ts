@@ -237,6 +237,37 @@ describe('request', () => {
     expect(ddpm).not.toHaveProperty('eta')
   })
 
+  it("sends the table's other options (sigma schedule, solver) only to samplers that read them", () => {
+    const c = card()
+    p.adoptCard(c)
+    p.sampler = 'dpmpp-2m'
+    p.steps = 10
+    p.options = { sigmas: 'karras', solverType: 'heun' }
+    expect(p.request(c).sampler).toMatchObject({ sampler: 'dpmpp-2m', sigmas: 'karras', solverType: 'heun' })
+    p.sampler = 'euler'
+    const euler = p.request(c).sampler
+    expect(euler).toMatchObject({ sigmas: 'karras' })
+    expect(euler).not.toHaveProperty('solverType')
+    p.sampler = 'ddim'
+    expect(p.request(c).sampler).not.toHaveProperty('sigmas')
+    // What a control shows: the value set, else diffusers' default for the sampler.
+    expect(m.optionValue(p.options, 'dpmpp-2m', 'finalSigmas')).toBe('zero')
+    expect(m.optionValue(p.options, 'euler', 'sigmas')).toBe('karras')
+  })
+
+  it('keeps those options across sessions and takes them from a PNG; a new model starts from its defaults', () => {
+    const c = card()
+    p.adoptCard(c)
+    p.options = { sigmas: 'exponential', lowerOrderFinal: false }
+    const saved = p.persisted()
+    p.adoptCard(c)
+    expect(p.options).toEqual({})
+    p.restore(saved, c)
+    expect(p.options).toEqual({ sigmas: 'exponential', lowerOrderFinal: false })
+    p.applyPng(png({ sampler: { sampler: 'dpmpp-2m', steps: 20, sigmas: 'karras' } }), c)
+    expect(p).toMatchObject({ sampler: 'dpmpp-2m', options: { sigmas: 'karras', lowerOrderFinal: false } })
+  })
+
   it('sends schedule, seed and batch, but no class for an unconditional model', () => {
     const c = card()
     p.adoptCard(c)

@@ -207,5 +207,5 @@ const pick = (r: RunSummary) => ({ steps: r.steps, spilled: r.spilled, finished:
 
 function emptyTimeline(shape: RunSummary['shape']) {
   const parameters = {} as RunSummary['parameters']
-  return { parameters, shape, timesteps: [], alphaBars: [], frames: [], bytes: 0 }
+  return { parameters, shape, timesteps: [], alphaBars: [], frames: [], forkPoints: [], bytes: 0 }
 }

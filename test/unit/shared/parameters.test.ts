@@ -1,13 +1,19 @@
 /** The vocabulary's texts about a generation: the PNG's parameters line and labels for runs side by side. */
 import { describe, expect, it } from 'vitest'
 
+import { makeSampler } from '../../../src-main/engine/samplers/sampler'
+import { makeSchedule } from '../../../src-main/engine/schedule'
 import {
   compareLabels,
+  configOf,
   DEFAULT_SAMPLER,
   DEFAULT_SCHEDULE,
   type GenerationParameters,
+  samplerProblem,
+  type SamplerSettings,
   summarize,
 } from '../../../src-shared/parameters'
+import { npy, pipelineLoop } from '../../fixtures/samplers/reference'
 
 type Over = Omit<Partial<GenerationParameters>, 'sampler' | 'schedule'> & { sampler?: object; schedule?: object }
 const p = (o: Over = {}): GenerationParameters => ({
@@ -55,5 +61,41 @@ describe('summarize', () => {
     expect(fork).toContain('sampler: DDPM, steps: 20')
     expect(fork).toContain('forked at step 4 from: DDIM 50 steps')
     expect(summarize(p({ fromImageAt: 350 }))).toContain('from an image at t=350')
+  })
+})
+
+describe('sampler names with their sigma schedule', () => {
+  it('as A1111 writes them in the PNG line, and in labels side by side', () => {
+    const dpm = { ...configOf('dpmpp-2m', { steps: 10 }), sigmas: 'karras' as const }
+    expect(summarize(p({ sampler: dpm }))).toContain('sampler: DPM++ 2M Karras, steps: 10')
+    expect(summarize(p({ sampler: configOf('euler', {}) }))).toContain('sampler: Euler, steps: 30')
+    expect(compareLabels([p({ sampler: dpm }), p({ sampler: { ...dpm, sigmas: 'exponential' } })])).toEqual([
+      'DPM++ 2M Karras 10',
+      'DPM++ 2M Exponential 10',
+    ])
+  })
+})
+
+describe('samplerProblem', () => {
+  it('warns exactly where diffusers itself ends in NaN (our DPM-Solver++ does too)', () => {
+    const schedule = makeSchedule(DEFAULT_SCHEDULE)
+    const nan = (s: SamplerSettings & { sampler: 'dpmpp-2m' }) => {
+      const final = pipelineLoop(makeSampler(configOf('dpmpp-2m', s), schedule), npy('x_T.npy').data, 3)
+      return final.some(Number.isNaN)
+    }
+    const heun = { sampler: 'dpmpp-2m' as const, solverType: 'heun' as const, finalSigmas: 'sigma_min' as const }
+    const cases: (SamplerSettings & { sampler: 'dpmpp-2m' })[] = [
+      { ...heun, steps: 15, sigmas: 'karras' },
+      { ...heun, steps: 20, sigmas: 'beta' },
+      { ...heun, steps: 8, sigmas: 'exponential', lowerOrderFinal: false },
+      { ...heun, steps: 14, sigmas: 'karras' },
+      { ...heun, steps: 20, sigmas: 'spacing' },
+      { ...heun, steps: 20, sigmas: 'karras', finalSigmas: 'zero' },
+      { ...heun, steps: 20, sigmas: 'karras', solverType: 'midpoint' },
+      { ...heun, steps: 20, sigmas: 'karras', solverOrder: 1 },
+    ]
+    for (const c of cases) expect([c, samplerProblem(c) !== undefined]).toEqual([c, nan(c)])
+    expect(cases.filter((c) => samplerProblem(c)).length).toBe(3)
+    expect(samplerProblem({ sampler: 'ddim' })).toBeUndefined()
   })
 })

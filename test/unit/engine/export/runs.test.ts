@@ -30,6 +30,7 @@ function timeline(steps: number, finished = true, classLabel?: number): Timeline
     },
     shape,
     timesteps: Array.from({ length: steps }, (_, i) => steps - 1 - i),
+    forkPoints: [],
     alphaBars: Array.from({ length: steps }, (_, i) => (i + 1) / (steps + 1)),
     frames: Array.from({ length: steps }, (_, i) => frame(i)),
     ...(finished && { samples: new Float32Array(2 * per).map((_, j) => (j < per ? -0.5 : 0.5)) }),

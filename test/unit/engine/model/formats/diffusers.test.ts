@@ -92,7 +92,7 @@ describe("the peers' pipelines sample as diffusers' DDIMPipeline does, from the 
       })
       expect(facts.add_attention.from).toBe('assumed')
       const t = trainingOf(model.info)
-      expect(t.sampler.varianceType).toBe('fixed_small')
+      expect(t.samplerOptions.varianceType).toBe('fixed_small')
       expect(t.assumed).toEqual(['prediction_type'])
     } finally {
       await model.release()
