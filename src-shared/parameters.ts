@@ -9,6 +9,7 @@ import {
   optionsOf,
   type PredictionType,
   SAMPLER_INFO,
+  type SamplerInfo,
   type SamplerName,
   type SamplerOptionValues,
   samplerReads,
@@ -130,7 +131,8 @@ export function samplerProblem(settings: SamplerSettings & { sampler: SamplerNam
 
 /** A sampler's name with its sigma schedule, as A1111 writes it ("DPM++ 2M Karras"), or as the app labels it. */
 function nameWithSigmas(config: SamplerConfig, name: 'a1111' | 'label'): string {
-  const base = SAMPLER_INFO[config.sampler][name]
+  const info: SamplerInfo = SAMPLER_INFO[config.sampler]
+  const base = info.namedBy && config[info.namedBy.option] === info.namedBy.value ? info.namedBy[name] : info[name]
   const suffix = config.sigmas === undefined ? '' : SIGMA_SCHEDULE_NAMES[config.sigmas]
   return suffix ? `${base} ${suffix}` : base
 }

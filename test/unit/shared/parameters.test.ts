@@ -74,6 +74,20 @@ describe('sampler names with their sigma schedule', () => {
       'DPM++ 2M Exponential 10',
     ])
   })
+
+  it("Euler a, DPM2, LMS and PNDM under A1111's names; PNDM without its warm-up is A1111's PLMS", () => {
+    const name = (sampler: Parameters<typeof configOf>[0], over = {}) =>
+      /sampler: ([^,]*),/.exec(summarize(p({ sampler: { ...configOf(sampler, {}), ...over } })))![1]
+    expect(name('euler-a')).toBe('Euler a')
+    expect(name('dpm2', { sigmas: 'karras' })).toBe('DPM2 Karras')
+    expect(name('lms', { sigmas: 'karras' })).toBe('LMS Karras')
+    expect(name('pndm')).toBe('PNDM')
+    expect(name('pndm', { skipPrkSteps: true })).toBe('PLMS')
+    expect(compareLabels([p({ sampler: configOf('pndm', { skipPrkSteps: true }) }), p()])).toEqual([
+      'PLMS 50',
+      'DDIM 50',
+    ])
+  })
 })
 
 describe('samplerProblem', () => {
