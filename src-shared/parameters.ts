@@ -112,9 +112,10 @@ export interface GenerationParameters {
 }
 
 /**
- * Why diffusers itself breaks on a configuration (the app warns before such a run), or undefined. The one
- * known: DPM-Solver++ with the heun solver type, sigma_min final sigmas and Karras, exponential or beta
- * sigmas, whose last sigma is then the final one: the second-order last step divides 0 by 0.
+ * Why diffusers itself breaks on a configuration (the app warns before such a run), or undefined. Known:
+ * DPM-Solver++ with the heun solver type, sigma_min final sigmas and Karras, exponential or beta sigmas,
+ * whose last sigma is then the final one: the second-order last step divides 0 by 0; PNDM's Runge-Kutta
+ * warm-up with fewer than 4 steps, where diffusers' set_timesteps fails (and ours refuses).
  */
 export function samplerProblem(settings: SamplerSettings & { sampler: SamplerName }): string | undefined {
   const c: Partial<SamplerOptionValues> & { steps: number } = configOf(settings.sampler, settings)
@@ -125,6 +126,9 @@ export function samplerProblem(settings: SamplerSettings & { sampler: SamplerNam
       `${SAMPLER_INFO[settings.sampler].label} with the heun solver, sigma_min final sigmas and ${c.sigmas} ` +
       `sigmas ends in NaN in diffusers (its last step divides 0 by 0), and here too`
     )
+  }
+  if (c.skipPrkSteps === false && c.steps < 4) {
+    return `${SAMPLER_INFO[settings.sampler].label}'s Runge-Kutta warm-up needs 4 steps or more (diffusers fails below); skip it (PLMS) or take more steps`
   }
   return undefined
 }

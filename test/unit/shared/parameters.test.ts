@@ -112,4 +112,23 @@ describe('samplerProblem', () => {
     expect(cases.filter((c) => samplerProblem(c)).length).toBe(3)
     expect(samplerProblem({ sampler: 'ddim' })).toBeUndefined()
   })
+
+  it("warns exactly where PNDM's Runge-Kutta warm-up has too few steps (diffusers fails, our planner refuses)", () => {
+    const schedule = makeSchedule(DEFAULT_SCHEDULE)
+    for (const steps of [1, 3, 4, 10]) {
+      for (const skipPrkSteps of [false, true]) {
+        const settings = { sampler: 'pndm' as const, steps, skipPrkSteps }
+        const refused = (() => {
+          try {
+            makeSampler(configOf('pndm', settings), schedule)
+            return false
+          } catch {
+            return true
+          }
+        })()
+        expect([settings, samplerProblem(settings) !== undefined]).toEqual([settings, refused])
+      }
+    }
+    expect(samplerProblem({ sampler: 'pndm', steps: 3 })).toMatch(/PNDM's Runge-Kutta warm-up needs 4 steps/)
+  })
 })
