@@ -19,7 +19,7 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 
 import { type Denoiser, loadModel } from '../../../../src-main/engine/model/load'
-import { runSampling, type StepFrame } from '../../../../src-main/engine/run'
+import { type Progress, runSampling, type StepFrame } from '../../../../src-main/engine/run'
 import { pndm, type PndmState } from '../../../../src-main/engine/samplers/pndm'
 import { DEFAULT_SCHEDULE, makeSchedule, type ScheduleConfig } from '../../../../src-main/engine/schedule'
 import { configOf, type SamplerConfig } from '../../../../src-shared/parameters'
@@ -97,6 +97,26 @@ describe("pndm matches diffusers' PNDMScheduler call by call", () => {
   it.each(scheduleCases('pndm'))('set_timesteps (one timestep a model call): %s', (_name, c) =>
     expectScheduleMatches(c),
   )
+
+  it("the loop calls the model at each call's timestep; progress counts the warm-up's four calls a step", async () => {
+    const seen: number[] = []
+    const predict = model.predict
+    const progress: Progress[] = []
+    const sampler = testConfig({ steps: 5 })
+    const schedule = makeSchedule(DEFAULT_SCHEDULE)
+    try {
+      model.predict = (x, shape, t, labels) => (seen.push(t), predict(x, shape, t, labels))
+      const req = { sampler, schedule, seed: 3, batch: 1, height: 8, width: 8 }
+      await runSampling(model, req, { onProgress: (p) => progress.push(p) })
+    } finally {
+      model.predict = predict
+    }
+    expect(seen).toEqual(callTimesteps(pndm(sampler, schedule)))
+    expect(progress.map((p) => p.calls)).toEqual(Array.from({ length: 14 }, (_, k) => k + 1))
+    expect(progress.every((p) => p.totalCalls === 14 && p.total === 5)).toBe(true)
+    // The step count moves after each step's last call: 4, 4, 4, 1, 1.
+    expect(progress.map((p) => p.step)).toEqual([0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 4, 5])
+  })
 
   it('refuses fewer than 4 steps with the Runge-Kutta warm-up, as diffusers fails there', () => {
     const schedule = makeSchedule(DEFAULT_SCHEDULE)
