@@ -33,7 +33,7 @@ export const VARIANCE_TYPES = ['fixed_small', 'fixed_large'] as const
 export type VarianceType = (typeof VARIANCE_TYPES)[number]
 
 /** The samplers (diffusers' scheduler classes, under CLI names). */
-export const SAMPLERS = ['ddim', 'ddpm', 'dpmpp-2m', 'euler', 'heun'] as const
+export const SAMPLERS = ['ddim', 'ddpm', 'dpm2', 'dpmpp-2m', 'euler', 'euler-a', 'heun', 'lms', 'pndm'] as const
 export type SamplerName = (typeof SAMPLERS)[number]
 
 /**
@@ -216,6 +216,14 @@ export const SAMPLER_OPTIONS = {
     app: 'sidebar',
     hint: "The last step goes to sigma 0 (x0) or to the schedule's smallest sigma",
   },
+  skipPrkSteps: {
+    kind: 'boolean',
+    label: 'Skip PRK warm-up',
+    flag: 'skip-prk-steps',
+    diffusers: 'skip_prk_steps',
+    app: 'sidebar',
+    hint: 'PLMS: start the linear multistep method with one improved Euler step instead of three Runge-Kutta steps (12 model calls)',
+  },
 } as const satisfies Record<string, OptionSpec>
 export type SamplerOptionName = keyof typeof SAMPLER_OPTIONS
 
@@ -245,6 +253,8 @@ export interface SamplerInfo {
   label: string
   /** The name A1111-style PNG-info readers show (with " Karras" etc. after it for sigma schedules: a1111Name). */
   a1111: string
+  /** Another name while an option has a value (PNDM without its Runge-Kutta warm-up is PLMS). */
+  namedBy?: { option: SamplerOptionName; value: boolean; label: string; a1111: string }
   defaultSteps: number
   /** The options it reads, each with diffusers' default for this sampler. */
   options: { readonly [N in SamplerOptionName]?: Reads<N> }
@@ -269,6 +279,9 @@ const SIGMA_FAMILY = {
   sigmas: { default: 'spacing' },
 } as const
 
+/** The samplers that take no prediction_type "sample" (diffusers raises NotImplementedError for it). */
+const NO_SAMPLE_PREDICTION = { default: 'epsilon', values: ['epsilon', 'v_prediction'] } as const
+
 /**
  * What each sampler is called where people meet it, and which options it reads with diffusers' defaults.
  * The engine's half of the table (name -> code) is src-main/engine/samplers/sampler.ts.
@@ -285,6 +298,12 @@ export const SAMPLER_INFO = {
     a1111: 'DDPM',
     defaultSteps: 1000,
     options: { ...DDPM_FAMILY, varianceType: { default: 'fixed_small' } },
+  },
+  dpm2: {
+    label: 'DPM2',
+    a1111: 'DPM2',
+    defaultSteps: 20,
+    options: { ...SIGMA_FAMILY, predictionType: NO_SAMPLE_PREDICTION },
   },
   'dpmpp-2m': {
     label: 'DPM++ 2M',
@@ -307,11 +326,42 @@ export const SAMPLER_INFO = {
     defaultSteps: 30,
     options: { ...SIGMA_FAMILY, finalSigmas: { default: 'zero' } },
   },
+  'euler-a': {
+    label: 'Euler a',
+    a1111: 'Euler a',
+    defaultSteps: 30,
+    // EulerAncestralDiscreteScheduler takes no use_karras_sigmas & co.
+    options: {
+      timestepSpacing: { default: 'linspace' },
+      stepsOffset: { default: 0 },
+      predictionType: NO_SAMPLE_PREDICTION,
+    },
+  },
   heun: {
     label: 'Heun',
     a1111: 'Heun',
     defaultSteps: 20,
     options: { ...SIGMA_FAMILY, clipSample: { default: false }, clipSampleRange: { default: 1 } },
+  },
+  lms: {
+    label: 'LMS',
+    a1111: 'LMS',
+    defaultSteps: 30,
+    options: SIGMA_FAMILY,
+  },
+  pndm: {
+    label: 'PNDM',
+    // A1111 has no PNDM with the Runge-Kutta warm-up; its PLMS is this sampler with skip_prk_steps.
+    a1111: 'PNDM',
+    namedBy: { option: 'skipPrkSteps', value: true, label: 'PLMS', a1111: 'PLMS' },
+    defaultSteps: 50,
+    options: {
+      timestepSpacing: { default: 'leading' },
+      stepsOffset: { default: 0 },
+      predictionType: NO_SAMPLE_PREDICTION,
+      setAlphaToOne: { default: false },
+      skipPrkSteps: { default: false },
+    },
   },
 } as const satisfies Record<SamplerName, SamplerInfo>
 

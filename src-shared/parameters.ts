@@ -9,6 +9,7 @@ import {
   optionsOf,
   type PredictionType,
   SAMPLER_INFO,
+  type SamplerInfo,
   type SamplerName,
   type SamplerOptionValues,
   samplerReads,
@@ -111,9 +112,10 @@ export interface GenerationParameters {
 }
 
 /**
- * Why diffusers itself breaks on a configuration (the app warns before such a run), or undefined. The one
- * known: DPM-Solver++ with the heun solver type, sigma_min final sigmas and Karras, exponential or beta
- * sigmas, whose last sigma is then the final one: the second-order last step divides 0 by 0.
+ * Why diffusers itself breaks on a configuration (the app warns before such a run), or undefined. Known:
+ * DPM-Solver++ with the heun solver type, sigma_min final sigmas and Karras, exponential or beta sigmas,
+ * whose last sigma is then the final one: the second-order last step divides 0 by 0; PNDM's Runge-Kutta
+ * warm-up with fewer than 4 steps, where diffusers' set_timesteps fails (and ours refuses).
  */
 export function samplerProblem(settings: SamplerSettings & { sampler: SamplerName }): string | undefined {
   const c: Partial<SamplerOptionValues> & { steps: number } = configOf(settings.sampler, settings)
@@ -125,12 +127,16 @@ export function samplerProblem(settings: SamplerSettings & { sampler: SamplerNam
       `sigmas ends in NaN in diffusers (its last step divides 0 by 0), and here too`
     )
   }
+  if (c.skipPrkSteps === false && c.steps < 4) {
+    return `${SAMPLER_INFO[settings.sampler].label}'s Runge-Kutta warm-up needs 4 steps or more (diffusers fails below); skip it (PLMS) or take more steps`
+  }
   return undefined
 }
 
 /** A sampler's name with its sigma schedule, as A1111 writes it ("DPM++ 2M Karras"), or as the app labels it. */
 function nameWithSigmas(config: SamplerConfig, name: 'a1111' | 'label'): string {
-  const base = SAMPLER_INFO[config.sampler][name]
+  const info: SamplerInfo = SAMPLER_INFO[config.sampler]
+  const base = info.namedBy && config[info.namedBy.option] === info.namedBy.value ? info.namedBy[name] : info[name]
   const suffix = config.sigmas === undefined ? '' : SIGMA_SCHEDULE_NAMES[config.sigmas]
   return suffix ? `${base} ${suffix}` : base
 }

@@ -22,6 +22,14 @@ const rows: [string, SamplerSettings, number[]][] = [
   // Heun makes 2N - 1 model calls for N steps.
   ['Heun', { sampler: 'heun' }, [3, 5, 6, 10, 11, 25]],
   ['Heun Karras', { sampler: 'heun', sigmas: 'karras' }, [3, 5, 6, 10, 11, 25]],
+  // DPM2 too makes 2N - 1 calls.
+  ['DPM2', { sampler: 'dpm2' }, [3, 5, 6, 10, 11, 25]],
+  ['DPM2 Karras', { sampler: 'dpm2', sigmas: 'karras' }, [3, 5, 6, 10, 11, 25]],
+  ['LMS', { sampler: 'lms' }, [5, 10, 20, 50]],
+  ['LMS Karras', { sampler: 'lms', sigmas: 'karras' }, [5, 10, 20, 50]],
+  // PNDM's Runge-Kutta warm-up makes N + 9 calls (N >= 4); PLMS's improved Euler start, N + 1.
+  ['PNDM', { sampler: 'pndm' }, [4, 11, 41]],
+  ['PLMS', { sampler: 'pndm', skipPrkSteps: true }, [4, 9, 19, 49]],
 ]
 console.log(`RMS distance to DDIM 1000 steps (default model, class 3, guidance 1, seeds 100-107)`)
 console.log(`${'sampler'.padEnd(18)} ${'steps'.padStart(5)} ${'calls'.padStart(5)}   RMS`)

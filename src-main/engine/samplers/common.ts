@@ -175,11 +175,13 @@ export function addNoise(x0: Float32Array, noise: Float32Array, alphaBar: number
 }
 
 /**
- * A variance-preserving sampler with one model call a step (DDPM, DDIM, DPM-Solver): its steps' timesteps
- * and alpha_bars, the rest diffusers' defaults (order 1, init_noise_sigma 1, scale_model_input the identity).
+ * A variance-preserving sampler (DDPM, DDIM, DPM-Solver, PNDM): its steps' timesteps and alpha_bars, the rest
+ * diffusers' defaults unless given (order 1, one model call a step, init_noise_sigma 1, scale_model_input the
+ * identity).
  */
 export function vpSampler(
-  s: Pick<Sampler, 'timesteps' | 'alphaBars' | 'isStochastic' | 'step'> & Partial<Pick<Sampler, 'sigmas' | 'state'>>,
+  s: Pick<Sampler, 'timesteps' | 'alphaBars' | 'isStochastic' | 'step'> &
+    Partial<Pick<Sampler, 'sigmas' | 'state' | 'callsAt' | 'timestepAt'>>,
 ): Sampler {
   return {
     order: 1,

@@ -6,26 +6,17 @@
 import { configOf, type SamplerConfig, type SamplerConfigOf } from '../../../src-shared/parameters'
 import type { Schedule } from '../schedule'
 import type { Sampler, SamplerStart } from './sampler'
-import { eulerFamilySteps, predictionAtSigma, scaleBySigma } from './sigmas'
+import { eulerFamilySteps, predictionAtSigma, sigmaSampler } from './sigmas'
 
 /** EulerDiscreteScheduler's configuration: the options Euler reads, with diffusers' defaults (SAMPLER_INFO.euler). */
 export type EulerConfig = SamplerConfigOf<'euler'>
 
 export function euler(settings: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {
   const config: EulerConfig = configOf('euler', settings)
-  const steps = eulerFamilySteps(config, schedule, start, config.finalSigmas)
-  const { timesteps, sigmas } = steps
+  const steps = eulerFamilySteps(config, schedule, start, { finalSigmas: config.finalSigmas })
+  const { sigmas } = steps
 
-  return {
-    ...steps,
-    order: 1,
-    callsAt: () => 1,
-    timestepAt: (index) => timesteps[index],
-    // x_sigma = x_vp sqrt(sigma^2 + 1): the model takes the variance-preserving x_t.
-    scaleModelInput: (sample, index) => scaleBySigma(sample, sigmas[index]),
-    fromModelInput: (input, index) => scaleBySigma(input, sigmas[index], true),
-    isStochastic: () => false,
-    state: () => undefined,
+  return sigmaSampler(steps, {
     step(modelOutput, index, sample) {
       const sigma = sigmas[index]
       const { predictedX0, predictedNoise } = predictionAtSigma(config.predictionType, modelOutput, sample, sigma)
@@ -40,5 +31,5 @@ export function euler(settings: SamplerConfig, schedule: Schedule, start: Sample
       }
       return { prevSample, predictedX0, predictedNoise }
     },
-  }
+  })
 }

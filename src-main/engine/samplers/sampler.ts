@@ -24,9 +24,13 @@ import type { SamplerConfig } from '../../../src-shared/parameters'
 import type { Schedule } from '../schedule'
 import { ddim } from './ddim'
 import { ddpm } from './ddpm'
+import { dpm2 } from './dpm2'
 import { dpmpp2m } from './dpmpp-2m'
 import { euler } from './euler'
+import { eulerAncestral } from './euler-a'
 import { heun } from './heun'
+import { lms } from './lms'
+import { pndm } from './pndm'
 
 export interface StepResult {
   /**
@@ -56,7 +60,7 @@ export interface Sampler {
   readonly alphaBars: number[]
   /** Sigma-space samplers: each step's sigma and the one after the last (diffusers' `sigmas`, float32). */
   readonly sigmas?: number[]
-  /** diffusers' `order`: model calls a step takes (Heun: 2). */
+  /** diffusers' `order`: model calls a step takes (Heun: 2; PNDM's vary by step, see callsAt). */
   readonly order: number
   /** diffusers' `init_noise_sigma`: x_T = standard normal noise * initNoiseSigma. */
   readonly initNoiseSigma: number
@@ -104,9 +108,13 @@ export type SamplerFactory = (config: SamplerConfig, schedule: Schedule, start?:
 const SAMPLER_TABLE: Record<SamplerName, SamplerFactory> = {
   ddim,
   ddpm,
+  dpm2,
   'dpmpp-2m': dpmpp2m,
   euler,
+  'euler-a': eulerAncestral,
   heun,
+  lms,
+  pndm,
 }
 
 export function makeSampler(config: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {

@@ -7,8 +7,8 @@
 import type { FinalSigmas, PredictionType, SigmaSchedule, TimestepSpacing } from '../../../src-shared/names'
 import { EngineError } from '../errors'
 import type { Schedule } from '../schedule'
-import { npLinspace, type Prediction, spacedTimesteps } from './common'
-import type { SamplerStart } from './sampler'
+import { npLinspace, type Prediction, roundHalfEven, spacedTimesteps } from './common'
+import type { Sampler, SamplerStart } from './sampler'
 
 /**
  * diffusers' sigmas of the training schedule (index = training timestep), float32 as torch computes them:
@@ -68,12 +68,14 @@ export function checkSteps(steps: number, trainSteps: number): void {
  * fractional (np.linspace(0, T - 1, N) in float32); sigmas interpolated at them (np.interp), or Karras /
  * exponential / beta sigmas between the first and last of those, their timesteps then from the sigmas
  * (fractional too); and the final sigma. Quirk kept: the ends of Karras & co. are the spaced timesteps'
- * sigmas, so with "trailing" spacing sigma_min is sigma(T / N - 1), not the schedule's smallest.
+ * sigmas, so with "trailing" spacing sigma_min is sigma(T / N - 1), not the schedule's smallest. KDPM2's
+ * copy rounds its Karras timesteps (np.round, half to even), not its exponential or beta ones
+ * (`roundKarrasTimesteps`).
  */
 export function eulerFamilySchedule(
   config: { steps: number; timestepSpacing: TimestepSpacing; stepsOffset: number; sigmas: SigmaSchedule },
   train: Float64Array,
-  finalSigmas: FinalSigmas = 'zero',
+  { finalSigmas = 'zero', roundKarrasTimesteps = false }: EulerFamilyQuirks = {},
 ): { timesteps: number[]; sigmas: number[] } {
   const T = train.length
   const N = config.steps
@@ -88,10 +90,17 @@ export function eulerFamilySchedule(
   if (config.sigmas !== 'spacing') {
     sigmas = sigmasBetween(config.sigmas, sigmas[sigmas.length - 1], sigmas[0], N)
     const logSigmas = logSigmasOf(train)
-    timesteps = sigmas.map((s) => Math.fround(sigmaToTimestep(s, logSigmas)))
+    const round = roundKarrasTimesteps && config.sigmas === 'karras' ? roundHalfEven : (t: number) => t
+    timesteps = sigmas.map((s) => Math.fround(round(sigmaToTimestep(s, logSigmas))))
   }
   const last = finalSigmas === 'sigma_min' ? train[0] : 0
   return { timesteps, sigmas: [...sigmas, last].map(Math.fround) }
+}
+
+/** Where a copy of EulerDiscreteScheduler.set_timesteps differs: Euler's final_sigmas_type, KDPM2's rounding. */
+export interface EulerFamilyQuirks {
+  finalSigmas?: FinalSigmas
+  roundKarrasTimesteps?: boolean
 }
 
 /** EulerDiscreteScheduler's init_noise_sigma: the largest sigma, or sqrt(sigma^2 + 1) with "leading" spacing. */
@@ -105,6 +114,28 @@ export function eulerInitNoiseSigma(sigmas: number[], spacing: TimestepSpacing):
 export function scaleBySigma(sample: Float32Array, sigma: number, inverse = false): Float32Array {
   const c = Math.fround(Math.sqrt(Math.fround(Math.fround(sigma * sigma) + 1)))
   return inverse ? sample.map((v) => v * c) : sample.map((v) => v / c)
+}
+
+/**
+ * A sigma-space sampler with one model call a step (Euler, Euler a, LMS): the model takes x / sqrt(sigma^2 + 1)
+ * at the step's sigma; the rest diffusers' defaults unless given (order 1, deterministic, no memory).
+ */
+export function sigmaSampler(
+  steps: Pick<Sampler, 'timesteps' | 'alphaBars' | 'initNoiseSigma'> & { sigmas: number[] },
+  s: Pick<Sampler, 'step'> & Partial<Pick<Sampler, 'isStochastic' | 'state'>>,
+): Sampler {
+  const { timesteps, sigmas } = steps
+  return {
+    ...steps,
+    order: 1,
+    callsAt: () => 1,
+    timestepAt: (index) => timesteps[index],
+    scaleModelInput: (sample, index) => scaleBySigma(sample, sigmas[index]),
+    fromModelInput: (input, index) => scaleBySigma(input, sigmas[index], true),
+    isStochastic: () => false,
+    state: () => undefined,
+    ...s,
+  }
 }
 
 /** The variance-preserving alpha_bar of a sigma: 1 / (1 + sigma^2). */
@@ -198,15 +229,15 @@ export function sigmaSteps(
   return { timesteps, sigmas, alphaBars: timesteps.map((_, i) => alphaBarOfSigma(sigmas[i])) }
 }
 
-/** The steps of an EulerDiscreteScheduler-family sampler (Euler, Heun), and its init_noise_sigma. */
+/** The steps of an EulerDiscreteScheduler-family sampler (Euler, Heun, LMS...), and its init_noise_sigma. */
 export function eulerFamilySteps(
   config: Parameters<typeof eulerFamilySchedule>[0],
   schedule: Schedule,
   start: SamplerStart,
-  finalSigmas: FinalSigmas = 'zero',
+  quirks: EulerFamilyQuirks = {},
 ) {
   const train = trainingSigmas(schedule)
-  const own = eulerFamilySchedule(config, train, finalSigmas)
+  const own = eulerFamilySchedule(config, train, quirks)
   return { ...sigmaSteps(own, train, start), initNoiseSigma: eulerInitNoiseSigma(own.sigmas, config.timestepSpacing) }
 }
 

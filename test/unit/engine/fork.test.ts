@@ -62,6 +62,13 @@ describe('shared noise and forks', () => {
       // A multistep solver: the fork carries the parent's model-output history (its state at the step).
       configOf('dpmpp-2m', { steps: 20, sigmas: 'karras' }),
       configOf('dpmpp-2m', { steps: 20, solverType: 'heun', finalSigmas: 'sigma_min', lowerOrderFinal: false }),
+      // Ancestral in sigma space: the fork's noise goes on from the parent's draws.
+      configOf('euler-a', { steps: 20 }),
+      configOf('dpm2', { steps: 20, sigmas: 'karras' }),
+      // Linear multistep: the derivatives (LMS) or noise estimates (PNDM, PLMS) travel with the fork.
+      configOf('lms', { steps: 20 }),
+      configOf('pndm', { steps: 20 }),
+      configOf('pndm', { steps: 20, skipPrkSteps: true }),
     ]) {
       const parent = await framesOf(req({ sampler }))
       for (const k of [0, 1, 7, 19]) {
@@ -76,13 +83,27 @@ describe('shared noise and forks', () => {
   })
 
   it('a fork of a multistep run without its history would differ: the state is what reproduces it', async () => {
-    const sampler = configOf('dpmpp-2m', { steps: 10, sigmas: 'karras' })
+    for (const [sampler, kind] of [
+      [configOf('dpmpp-2m', { steps: 10, sigmas: 'karras' }), 'dpm-solver-multistep'],
+      [configOf('lms', { steps: 10 }), 'lms'],
+      [configOf('pndm', { steps: 10 }), 'pndm'],
+    ] as const) {
+      const parent = await framesOf(req({ sampler }))
+      const { state, ...withoutState } = parent.frames[4].fork
+      expect(state).toMatchObject({ kind })
+      const fresh = await framesOf(req({ sampler, start: { ...withoutState, sample: parent.frames[4].sample } }))
+      expect(fresh.frames[0].sample).toEqual(parent.frames[4].sample)
+      expect(fresh.frames[1].sample).not.toEqual(parent.frames[5].sample)
+    }
+  })
+
+  it("an ancestral fork skips the parent's draws: without them its noise, and so its images, would differ", async () => {
+    const sampler = configOf('euler-a', { steps: 10 })
     const parent = await framesOf(req({ sampler }))
-    const { state, ...withoutState } = parent.frames[4].fork
-    expect(state).toMatchObject({ kind: 'dpm-solver-multistep', lowerOrderNums: 2 })
-    const fresh = await framesOf(req({ sampler, start: { ...withoutState, sample: parent.frames[4].sample } }))
-    expect(fresh.frames[0].sample).toEqual(parent.frames[4].sample)
-    expect(fresh.frames[1].sample).not.toEqual(parent.frames[5].sample)
+    const at = parent.frames[4].fork
+    expect(at.skipDraws).toBe(4)
+    const redrawn = await framesOf(req({ sampler, start: { ...at, skipDraws: 0, sample: parent.frames[4].sample } }))
+    expect(redrawn.frames[1].sample).not.toEqual(parent.frames[5].sample)
   })
 
   it("a fork with another sampler and step count starts at the parent's timestep and goes on below it", async () => {

@@ -53,13 +53,18 @@ describe('seeded noise', () => {
     expect(c.samples).not.toEqual(a.samples)
   })
 
-  it('image k of a batch equals a batch of one with seed + k (stochastic DDPM and DDIM eta 1, and the others)', async () => {
+  it('image k of a batch equals a batch of one with seed + k (stochastic DDPM, DDIM eta 1, Euler a, and the others)', async () => {
     for (const sampler of [
       { ...DEFAULT_SAMPLER, sampler: 'ddpm' as const, steps: 20 },
       { ...DEFAULT_SAMPLER, eta: 1, steps: 10 },
       configOf('dpmpp-2m', { steps: 10, sigmas: 'karras', thresholding: true }),
       configOf('euler', { steps: 10 }),
       configOf('heun', { steps: 5, sigmas: 'exponential' }),
+      // Euler a draws each step's noise image by image in batch order, from each image's own generator.
+      configOf('euler-a', { steps: 10 }),
+      configOf('dpm2', { steps: 5 }),
+      configOf('lms', { steps: 10, sigmas: 'karras' }),
+      configOf('pndm', { steps: 10 }),
     ]) {
       const batch = await runSampling(model, req({ sampler, batch: 3 }))
       const per = 3 * 8 * 8

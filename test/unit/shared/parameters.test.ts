@@ -74,6 +74,20 @@ describe('sampler names with their sigma schedule', () => {
       'DPM++ 2M Exponential 10',
     ])
   })
+
+  it("Euler a, DPM2, LMS and PNDM under A1111's names; PNDM without its warm-up is A1111's PLMS", () => {
+    const name = (sampler: Parameters<typeof configOf>[0], over = {}) =>
+      /sampler: ([^,]*),/.exec(summarize(p({ sampler: { ...configOf(sampler, {}), ...over } })))![1]
+    expect(name('euler-a')).toBe('Euler a')
+    expect(name('dpm2', { sigmas: 'karras' })).toBe('DPM2 Karras')
+    expect(name('lms', { sigmas: 'karras' })).toBe('LMS Karras')
+    expect(name('pndm')).toBe('PNDM')
+    expect(name('pndm', { skipPrkSteps: true })).toBe('PLMS')
+    expect(compareLabels([p({ sampler: configOf('pndm', { skipPrkSteps: true }) }), p()])).toEqual([
+      'PLMS 50',
+      'DDIM 50',
+    ])
+  })
 })
 
 describe('samplerProblem', () => {
@@ -97,5 +111,24 @@ describe('samplerProblem', () => {
     for (const c of cases) expect([c, samplerProblem(c) !== undefined]).toEqual([c, nan(c)])
     expect(cases.filter((c) => samplerProblem(c)).length).toBe(3)
     expect(samplerProblem({ sampler: 'ddim' })).toBeUndefined()
+  })
+
+  it("warns exactly where PNDM's Runge-Kutta warm-up has too few steps (diffusers fails, our planner refuses)", () => {
+    const schedule = makeSchedule(DEFAULT_SCHEDULE)
+    for (const steps of [1, 3, 4, 10]) {
+      for (const skipPrkSteps of [false, true]) {
+        const settings = { sampler: 'pndm' as const, steps, skipPrkSteps }
+        const refused = (() => {
+          try {
+            makeSampler(configOf('pndm', settings), schedule)
+            return false
+          } catch {
+            return true
+          }
+        })()
+        expect([settings, samplerProblem(settings) !== undefined]).toEqual([settings, refused])
+      }
+    }
+    expect(samplerProblem({ sampler: 'pndm', steps: 3 })).toMatch(/PNDM's Runge-Kutta warm-up needs 4 steps/)
   })
 })
