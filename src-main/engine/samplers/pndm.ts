@@ -25,6 +25,7 @@
  * - v-prediction outputs are combined first and converted to noise with the step's start, not each at its own
  *   point.
  */
+import { SAMPLER_OPTIONS } from '../../../src-shared/names'
 import { configOf, type SamplerConfig, type SamplerConfigOf } from '../../../src-shared/parameters'
 import { EngineError } from '../errors'
 import type { Schedule } from '../schedule'
@@ -124,7 +125,7 @@ export function pndm(settings: SamplerConfig, schedule: Schedule, start: Sampler
   if (N < 4 && !config.skipPrkSteps) {
     throw new EngineError(
       'bad-argument',
-      `pndm: ${N} steps are too few for the Runge-Kutta warm-up over the top four timesteps (diffusers fails there too); take 4 or more, or --skip-prk-steps true`,
+      `pndm: ${N} steps are too few for the Runge-Kutta warm-up over the top four timesteps (diffusers fails there too); take 4 or more, or turn on "${SAMPLER_OPTIONS.skipPrkSteps.label}" (--${SAMPLER_OPTIONS.skipPrkSteps.flag} true)`,
     )
   }
   const own = layout(grid, T, N, config.skipPrkSteps, false)

@@ -120,7 +120,9 @@ describe("pndm matches diffusers' PNDMScheduler call by call", () => {
 
   it('refuses fewer than 4 steps with the Runge-Kutta warm-up, as diffusers fails there', () => {
     const schedule = makeSchedule(DEFAULT_SCHEDULE)
-    expect(() => pndm(testConfig({ steps: 3 }), schedule)).toThrow(/3 steps are too few.*--skip-prk-steps true/)
+    expect(() => pndm(testConfig({ steps: 3 }), schedule)).toThrow(
+      /3 steps are too few.*"Skip PRK warm-up" \(--skip-prk-steps true\)/,
+    )
     expect(pndm(testConfig({ steps: 3, skipPrkSteps: true }), schedule).timesteps).toEqual([666, 333, 0])
   })
 })
