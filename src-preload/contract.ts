@@ -23,7 +23,7 @@ import {
   MAX_TRAIN_STEPS,
   RANDOM_SEED,
 } from '../src-shared/limits'
-import type { Adapter, MetadataKey, MetadataSource, ModelLayout, ProviderNote } from '../src-shared/model'
+import type { Adapter, MetadataKey, MetadataSource, ModelLayout, ProviderNote, SourceFact } from '../src-shared/model'
 import {
   GIF_VIEWS,
   type OptionSpec,
@@ -275,6 +275,10 @@ export interface ModelCard {
   /** The source format as the card names it ("ONNX", "diffusers UNet2DModel"), and the weights' parameter count when read. */
   sourceFormat: string
   parameters: number | null
+  /** The network's facts (its config's options, or what its weights imply) and where each came from. */
+  facts: SourceFact[]
+  /** What was ignored or converted on the way (unknown keys, half-precision weights...). */
+  notes: string[]
   channels: number
   height: number
   width: number
