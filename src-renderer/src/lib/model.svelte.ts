@@ -69,11 +69,11 @@ class Model {
     }
   }
 
-  /** Electron's Open Model... dialog (the shell loads what was picked). */
-  async open(): Promise<void> {
+  /** Electron's Open Model... (or, `folder`, Open Folder...) dialog; the shell loads what was picked. */
+  async open(folder = false): Promise<void> {
     this.loading = true
     try {
-      const r = await api.invoke('model.open', {})
+      const r = await api.invoke('model.open', folder ? { folder } : {})
       if (!r.ok) toasts.error(r.error)
       else if (r.value) {
         this.#path = r.value.path
