@@ -13,6 +13,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { namedScheduleOf, objectiveOf } from '../../../../../src-main/engine/model/formats/lucidrains'
 import { loadModel, type LoadOptions } from '../../../../../src-main/engine/model/load'
 import { trainingOf } from '../../../../../src-main/engine/model/training'
+import { modelFacts, planRun } from '../../../../../src-main/engine/plan'
+import { runSampling, type StepFrame } from '../../../../../src-main/engine/run'
 import { makeSchedule } from '../../../../../src-main/engine/schedule'
 import { ddim20, FIXTURES, maxDiff, npy } from './peer-sampling'
 
@@ -134,6 +136,35 @@ describe("Trainer.save's model-N.pt samples as its ddim_sample does, from the ch
     expect(
       namedScheduleOf(makeSchedule({ schedule: 'cosine', trainSteps: 77, betaStart: 0, betaEnd: 0 }).alphasCumprod),
     ).toBe('cosine')
+  })
+})
+
+describe('self-conditioning through forks', () => {
+  it("a fork of a self-conditioned run carries the previous x0 and reproduces the parent's steps", async () => {
+    const model = await loadModel(join(OWN, 'self-cond', 'model-3.pt'), { providers: ['cpu'] })
+    try {
+      const xT = await npy(join(OWN, 'self-cond', 'x_T.npy'))
+      const [batch, , height, width] = xT.shape
+      const plan = planRun(modelFacts(model.info), {
+        sampler: { sampler: 'ddim', steps: 8 },
+        seed: 0,
+        batch,
+        height,
+        width,
+        initNoise: xT.data,
+      })
+      const frames: StepFrame[] = []
+      const parent = await runSampling(model, plan.run, { onStep: (f) => frames.push(f) })
+      expect(frames[0].fork.selfCondition!.every((v) => v === 0)).toBe(true) // zeros at the first call
+      const k = 3
+      const fork = await runSampling(model, { ...plan.run, start: { ...frames[k].fork, sample: frames[k].sample } })
+      expect(fork.samples).toEqual(parent.samples)
+      const { selfCondition: _dropped, ...without } = frames[k].fork
+      const forgetful = await runSampling(model, { ...plan.run, start: { ...without, sample: frames[k].sample } })
+      expect(maxDiff(forgetful.samples, parent.samples)).toBeGreaterThan(1e-4)
+    } finally {
+      await model.release()
+    }
   })
 })
 
