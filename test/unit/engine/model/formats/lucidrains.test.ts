@@ -4,12 +4,13 @@
  * self-conditioning fed back), the Unet and the objective are inferred and said so, and what is not a
  * Trainer checkpoint says what it is.
  */
-import { copyFile, mkdtemp } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { beforeAll, describe, expect, it } from 'vitest'
 
+import { encodePixelsPng } from '../../../../../src-main/engine/export/png'
 import { namedScheduleOf, objectiveOf } from '../../../../../src-main/engine/model/formats/lucidrains'
 import { loadModel, type LoadOptions } from '../../../../../src-main/engine/model/load'
 import { trainingOf } from '../../../../../src-main/engine/model/training'
@@ -136,6 +137,29 @@ describe("Trainer.save's model-N.pt samples as its ddim_sample does, from the ch
     expect(
       namedScheduleOf(makeSchedule({ schedule: 'cosine', trainSteps: 77, betaStart: 0, betaEnd: 0 }).alphasCumprod),
     ).toBe('cosine')
+  })
+})
+
+describe('the image size, which a checkpoint does not hold', () => {
+  it("from the Trainer's sample-N.png beside model-N.pt (a 5 x 5 grid, 2 px padding), else assumed", async () => {
+    const folder = join(dir, 'results')
+    await mkdir(folder)
+    const checkpoint = join(folder, 'model-3.pt')
+    await copyFile(join(OWN, 'self-cond', 'model-3.pt'), checkpoint)
+    const bare = await loadModel(checkpoint, { providers: ['cpu'] })
+    await bare.release()
+    expect(trainingOf(bare.info).size.from).toBe('smallest')
+    // torchvision's make_grid of 25 images of 16 x 16: 5 (16 + 2) + 2 = 92 a side.
+    const side = 5 * (16 + 2) + 2
+    const grid = { width: side, height: side, channels: 3, pixels: new Uint8Array(side * side * 3) }
+    await writeFile(join(folder, 'sample-3.png'), encodePixelsPng(grid))
+    const model = await loadModel(checkpoint, { providers: ['cpu'] })
+    await model.release()
+    expect(trainingOf(model.info).size).toMatchObject({ width: 16, height: 16, from: 'metadata' })
+    expect(model.info.source.facts.find((f) => f.key === 'image_size')).toMatchObject({
+      value: '(16, 16)',
+      why: "sample-3.png is 92 x 92: a 5 x 5 grid (Trainer's default num_samples 25) of 16 x 16",
+    })
   })
 })
 
