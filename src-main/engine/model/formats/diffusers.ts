@@ -40,6 +40,13 @@ export const DIFFUSERS_WEIGHTS = [
 /** Bump when graph/unet2d.ts builds a different graph from the same files: cached graphs are then rebuilt. */
 export const UNET2D_BUILDER = 'diffusers-unet2d/1'
 
+/** A diffusers weights file dropped without its config.json: the error names the file it needs. */
+export const needsConfig = (weights: string) =>
+  new EngineError(
+    'file-not-found',
+    `${weights}: a weights file needs the config.json saved with it (${join(dirname(weights), 'config.json')}); drop the folder holding both`,
+  )
+
 /** The pipeline components that make a pipeline latent or text-conditioned. */
 const LATENT_PARTS = ['vae', 'vqvae', 'text_encoder', 'tokenizer']
 
@@ -249,11 +256,7 @@ async function openFolder(path: string, options: OpenOptions): Promise<OpenedMod
 async function openLoneWeights(path: string, options: OpenOptions): Promise<OpenedModel> {
   const folder = dirname(path)
   const configPath = join(folder, 'config.json')
-  if (!(await exists(configPath)))
-    throw new EngineError(
-      'file-not-found',
-      `${path}: a weights file needs the config.json saved with it (${configPath}); drop the folder holding both`,
-    )
+  if (!(await exists(configPath))) throw needsConfig(path)
   const pipeline = join(folder, '..', 'model_index.json')
   const inPipeline = !!(await exists(pipeline))
   if (inPipeline) await checkPipeline(pipeline)

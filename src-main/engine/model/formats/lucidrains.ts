@@ -34,6 +34,7 @@ import {
   readJson,
   validated,
 } from './common'
+import { needsConfig } from './diffusers'
 
 /** Bump when graph/lucidrains-unet.ts builds a different graph from the same checkpoint. */
 export const LUCIDRAINS_BUILDER = 'lucidrains-unet/1'
@@ -160,8 +161,9 @@ function diffusionOf(root: PyValue, file: string, wanted: CheckpointWeights | un
       'unsupported-model',
       `${file}: a Unet's state_dict without its GaussianDiffusion (no alphas_cumprod, no loss_weight): the schedule and objective are unknown; save the Trainer's checkpoint or the GaussianDiffusion's state_dict`,
     )
-  if (isTensor(root.get('conv_in.weight')))
-    throw notOurs(`${describeKeys(root)}: a diffusers UNet2DModel's weights? They need their config.json beside them`)
+  // A diffusers UNet2DModel's state dict saved as .pt.
+  if (isTensor(root.get('conv_in.weight')) && isTensor(root.get('time_embedding.linear_1.weight')))
+    throw needsConfig(file)
   const found = [...root.entries()]
     .slice(0, 8)
     .map(([k, v]) => `${String(k)} (${isTensor(v) ? fmt(v.shape) : typeName(v)})`)

@@ -237,6 +237,16 @@ describe('what is not a lucidrains checkpoint says what it is', () => {
     await expect(loadModel(await asPt('number.bin'))).rejects.toThrow(/number\.pt: not a lucidrains .*; found a number/)
     await expect(loadModel(await asPt('os-system.bin'))).rejects.toThrow(/os\.system/)
   })
+  it("a diffusers UNet2DModel's weights saved as .pt, alone: the config.json they need", async () => {
+    const folder = join(dir, 'diffusers-pt')
+    await mkdir(folder)
+    const path = join(folder, 'unet.pt')
+    const bin = join(FIXTURES, 'peers', 'diffusers', 'class-gray28', 'pipeline', 'unet', 'diffusion_pytorch_model.bin')
+    await copyFile(bin, path)
+    await expect(loadModel(path)).rejects.toThrow(
+      `${path}: a weights file needs the config.json saved with it (${join(folder, 'config.json')}); drop the folder holding both`,
+    )
+  })
   it('a continuous-time model is named as not supported yet', async () => {
     await expect(loadModel(join(OWN, 'continuous-time', 'continuous-time.pt'))).rejects.toThrow(
       /continuous-time\.pt: a Unet with learned sinusoidal time features .*not supported yet/,
