@@ -83,6 +83,8 @@ describe("Trainer.save's model-N.pt samples as its ddim_sample does, from the ch
         attn_dim_head: '(8, 4, 8, 8)',
       },
     ],
+    // full attention at every stage, pred_v, cosine at T = 300 (its time pairs 299, 284, ..., 14)
+    ['full-attn', { full_attn: '(True, True)', objective: 'pred_v', beta_schedule: 'cosine', timesteps: '300' }],
     // self-conditioning with an init_dim of its own, one channel
     [
       'self-cond',

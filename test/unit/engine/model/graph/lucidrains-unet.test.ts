@@ -44,6 +44,7 @@ const CASES = [
   ],
   ['x0-linear', join(OWN, 'x0-linear', 'model-3.pt'), ema, 'ema_model.model.', 158_387],
   ['v-sigmoid-attn', join(OWN, 'v-sigmoid-attn', 'model-3.pt'), ema, 'ema_model.model.', 120_907],
+  ['full-attn', join(OWN, 'full-attn', 'model-3.pt'), ema, 'ema_model.model.', 50_203],
   ['self-cond', join(OWN, 'self-cond', 'model-3.pt'), ema, 'ema_model.model.', 57_581],
   ['learned-variance', join(OWN, 'learned-variance', 'model-3.pt'), ema, 'ema_model.model.', 50_246],
   // learned sinusoidal time features (ContinuousTimeGaussianDiffusion's Unet), at two log-SNRs
