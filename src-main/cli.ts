@@ -5,9 +5,22 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 
-import { MODEL_FORMATS, providerLabel, type SourceFact } from '../src-shared/model'
-import { GIF_VIEWS, SAMPLER_INFO, SAMPLER_OPTIONS, samplerReads, SAMPLERS, SCHEDULES } from '../src-shared/names'
-import { DEFAULT_SAMPLER, DEFAULT_SCHEDULE } from '../src-shared/parameters'
+import { CHECKPOINT_WEIGHTS, FACT_ORIGINS, MODEL_FORMATS, providerLabel, type SourceFact } from '../src-shared/model'
+import {
+  GIF_VIEWS,
+  NAMED_SCHEDULES,
+  SAMPLER_INFO,
+  SAMPLER_OPTIONS,
+  samplerReads,
+  SAMPLERS,
+  usesBetaRange,
+} from '../src-shared/names'
+import {
+  DEFAULT_SAMPLER,
+  DEFAULT_SCHEDULE,
+  type GenerationRequest,
+  type ScheduleConfig,
+} from '../src-shared/parameters'
 import { compareCommand, noiseCommand } from './cli/explore'
 import {
   bad,
@@ -15,11 +28,11 @@ import {
   generationFrom,
   gifOptionsFrom,
   int,
+  loadOptionsFrom,
   over,
   parse,
   print,
   progressPrinter,
-  providersFrom,
   refuseExisting,
   samplerSettingsFrom,
   scaleFrom,
@@ -32,11 +45,10 @@ import { ensureFolder, writeFileAtomic } from './engine/files'
 import { imageForModel } from './engine/image-input'
 import { defaultModelPath } from './engine/model/default-model'
 import { openModel } from './engine/model/formats'
-import { defaultCacheDir } from './engine/model/graph-cache'
-import { type Denoiser, loadModel } from './engine/model/load'
+import { type Denoiser, loadModel, type ModelInfo } from './engine/model/load'
 import { mergeMetadata, withOnnxMetadata } from './engine/model/metadata'
 import { defaultProviderOrder, skipReason } from './engine/model/providers'
-import { channelsOf, trainingOf } from './engine/model/training'
+import { channelsOf, type Training, trainingOf } from './engine/model/training'
 import { readNpy, writeNpy } from './engine/npy'
 import { modelFacts, type PlanRequest, planRun, type RunPlan, samplerWith, scheduleWith, shapeOf } from './engine/plan'
 import { runSampling } from './engine/run'
@@ -55,15 +67,16 @@ const samplerOptionsUsage = Object.entries(SAMPLER_OPTIONS)
   .join('\n')
 
 const USAGE = `usage: stepwise <command> [options]
-  inspect [<model>] [--json]
-  convert <model> --out model.onnx [--overwrite]
-           the ONNX graph Stepwise runs for a model (a diffusers folder or weights file built into one),
-           with its training config as stepwise.* metadata: one file to share
-  schedule --schedule ${SCHEDULES.join('|')} [--train-steps T] [--beta-start x] [--beta-end y] --json
+  inspect [<model>] [--weights ${CHECKPOINT_WEIGHTS.join('|')}] [--json]
+  convert <model> --out model.onnx [--weights ${CHECKPOINT_WEIGHTS.join('|')}] [--overwrite]
+           the ONNX graph Stepwise runs for a model (a diffusers folder, weights file or lucidrains checkpoint
+           built into one), with its training config as stepwise.* metadata: one file to share
+           --weights: a lucidrains checkpoint's EMA weights (the default, what its Trainer samples with) or online ones
+  schedule --schedule ${NAMED_SCHEDULES.join('|')} [--train-steps T] [--beta-start x] [--beta-end y] --json
   timesteps --sampler ${SAMPLERS.join('|')} --steps N [<sampler options>] [--train-steps T] --json
   sample [--model <path>] [--sampler ${SAMPLERS.join('|')}] [--steps N] [<sampler options>] [--schedule s] [--train-steps T]
          [--beta-start x] [--beta-end y] [--seed n] [--batch n] [--class k] [--height h] [--width w] [--guidance g]
-         [--init-noise x.npy] [--channels C] [--provider p[,p...]] --out <dir> [--gif [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N | --gif-every k] [--gif-delay ms]]
+         [--init-noise x.npy] [--channels C] [--provider p[,p...]] [--weights ${CHECKPOINT_WEIGHTS.join('|')}] --out <dir> [--gif [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N | --gif-every k] [--gif-delay ms]]
          [--sheet] [--scale 1-16] [--save-npy] [--json] [--overwrite]
          [--from-step K [--then "name=value ..."] | --from-step K --init-image <png|jpg>]
            fork: run to step K, then go on with --then's settings (the same by default) and the same noise;
@@ -79,7 +92,7 @@ ${samplerOptionsUsage}
 
 async function inspect(v: Values, positionals: string[]) {
   const path = positionals[0] ?? v.model ?? defaultModelPath()
-  const model = await loadModel(path, { providers: providersFrom(v), cacheDir: defaultCacheDir() })
+  const model = await loadModel(path, loadOptionsFrom(v))
   try {
     const t = trainingOf(model.info)
     // What the automatic order would do with each provider here.
@@ -113,7 +126,7 @@ async function inspect(v: Values, positionals: string[]) {
           : '  class input     none',
         `  output          ${sig(s.output)}${s.learnedVariance ? '  (learned variance: first half used)' : ''}`,
         `  size            ${t.size.width}x${t.size.height} (from ${t.size.from})`,
-        `  training        ${t.schedule.schedule}, T=${t.schedule.trainSteps}, beta ${t.schedule.betaStart}..${t.schedule.betaEnd}, ${t.sampler.predictionType}`,
+        `  training        ${scheduleText(t.schedule)}, ${t.sampler.predictionType}`,
         `  from            ${
           Object.entries(model.info.metadata.origin)
             .map(([k, o]) => `${k}: ${o}`)
@@ -130,23 +143,40 @@ async function inspect(v: Values, positionals: string[]) {
   }
 }
 
-/** The network's facts by origin: what its config gave, and what was assumed (with the values assumed). */
+/**
+ * The network's facts by origin (its config, checkpoint buffers, its weights, its library's sampler, or
+ * assumed): plain ones on the origin's line, those with a reason one a line with it.
+ */
 function sourceFacts(facts: SourceFact[]): string[] {
-  const from = (o: SourceFact['from']) => facts.filter((f) => f.from === o)
   const lines: string[] = []
-  if (from('config').length)
-    lines.push(
-      `  from config     ${from('config')
-        .map((f) => `${f.key}=${f.value}`)
-        .join(', ')}`,
-    )
-  if (from('assumed').length)
-    lines.push(
-      `  assumed         ${from('assumed')
-        .map((f) => `${f.key}=${f.value}`)
-        .join(', ')} (the config left them out)`,
-    )
+  for (const [origin, label] of Object.entries(FACT_ORIGINS)) {
+    const these = facts.filter((f) => f.from === origin)
+    if (!these.length) continue
+    const plain = these.filter((f) => !f.why).map((f) => `${f.key}=${f.value}`)
+    lines.push(`  ${label.padEnd(15)} ${plain.join(', ')}`.trimEnd())
+    for (const f of these.filter((f) => f.why)) lines.push(`    ${f.key}=${f.value}  (${f.why})`)
+  }
   return lines
+}
+
+const scheduleText = (s: ScheduleConfig) =>
+  `${s.schedule}, T=${s.trainSteps}${usesBetaRange(s.schedule) ? `, beta ${s.betaStart}..${s.betaEnd}` : ''}`
+
+/**
+ * What `sample` says of the model (on stderr, or in its --json): what no source gave and was assumed (the schedule, the
+ * size), and what the model's files held that Stepwise ignored.
+ */
+function modelNotes(info: ModelInfo, t: Training, request: GenerationRequest): string[] {
+  const notes = [...info.source.notes]
+  if (t.assumed.length)
+    notes.push(
+      `${info.name}: no source gives ${t.assumed.join(', ')}; assumed ${scheduleText(t.schedule)}, ${t.sampler.predictionType} (give them in a sidecar .json)`,
+    )
+  if (t.size.from === 'smallest' && request.height === undefined && request.width === undefined)
+    notes.push(
+      `${info.name}: no source gives the image size; assumed ${t.size.width}x${t.size.height} (--height, --width)`,
+    )
+  return notes
 }
 
 /** Batch, channels and size from an --init-noise array [B, C, H, W], where the options leave them out. */
@@ -170,7 +200,7 @@ async function convertCommand(v: Values, positionals: string[]) {
   if (!path) throw bad('convert: which model? (convert <model> --out model.onnx)')
   if (!v.out) throw bad('convert: --out model.onnx is required')
   // Not from the cache: there the weights lie in a file of their own; the shared file holds them inline.
-  const opened = await openModel(path)
+  const opened = await openModel(path, { weights: loadOptionsFrom(v).weights })
   const onnx = typeof opened.onnx === 'string' ? await readInput(opened.onnx) : opened.onnx
   const values = mergeMetadata(opened.sources).values
   const bytes = withOnnxMetadata(onnx, { ...values, name: values.name ?? opened.name })
@@ -235,10 +265,7 @@ async function sampleCommand(v: Values) {
   if (fromStep === undefined && (v.then || v['init-image']))
     throw bad(`--${v.then ? 'then' : 'init-image'} needs --from-step`)
   if (v.then && v['init-image']) throw bad('--then (a fork) and --init-image cannot be combined')
-  const model = await loadModel(v.model ?? defaultModelPath(), {
-    providers: providersFrom(v),
-    cacheDir: defaultCacheDir(),
-  })
+  const model = await loadModel(v.model ?? defaultModelPath(), loadOptionsFrom(v))
   try {
     const facts = modelFacts(model.info)
     const noisePath = v['init-noise']
@@ -284,6 +311,9 @@ async function sampleCommand(v: Values) {
       const { batch, channels, height, width } = plan.shape
       await write('samples.npy', writeNpy(result.samples, [batch, channels, height, width]))
     }
+    // After the run, so that an error stays the one line it is.
+    const notes = modelNotes(model.info, facts.training, request)
+    if (!v.json) for (const note of notes) process.stderr.write(`stepwise: note: ${note}\n`)
     const { sampler, seed } = plan.parameters
     const summary = {
       model: model.info.onnxPath || model.info.path,
@@ -295,6 +325,7 @@ async function sampleCommand(v: Values) {
       timesteps: result.timesteps,
       elapsedMs: Math.round(result.elapsedMs),
       files,
+      notes,
     }
     const took = `${plan.shape.batch} image(s) in ${(result.elapsedMs / 1000).toFixed(2)} s on ${model.info.provider}`
     print(v.json ? summary : `${took}:\n  ${files.join('\n  ')}`)

@@ -34,6 +34,7 @@ export type EventName = (typeof EVENTS)[number]
 /** Menu commands the renderer carries out (the menu lives in the shell, the state in the renderer). */
 export const COMMANDS = [
   'open-model',
+  'open-folder',
   'export-png',
   'export-all',
   'export-sheet',

@@ -23,7 +23,7 @@ import {
   MAX_TRAIN_STEPS,
   RANDOM_SEED,
 } from '../src-shared/limits'
-import type { Adapter, MetadataKey, MetadataSource, ModelLayout, ProviderNote } from '../src-shared/model'
+import type { Adapter, MetadataKey, MetadataSource, ModelLayout, ProviderNote, SourceFact } from '../src-shared/model'
 import {
   GIF_VIEWS,
   type OptionSpec,
@@ -263,6 +263,11 @@ export type SettingsSetRequest = z.infer<typeof settingsSetRequest>
 type Empty = Record<string, never>
 const empty = z.object({}).strict() as z.ZodType<Empty>
 
+/** Open Model... (a file) or Open Folder... (`folder`). */
+export interface ModelOpenRequest {
+  folder?: boolean
+}
+
 // ---- responses -------------------------------------------------------------------------------
 
 /** What the UI shows about a loaded model: plain JSON. */
@@ -275,6 +280,10 @@ export interface ModelCard {
   /** The source format as the card names it ("ONNX", "diffusers UNet2DModel"), and the weights' parameter count when read. */
   sourceFormat: string
   parameters: number | null
+  /** The network's facts (its config's options, or what its weights imply) and where each came from. */
+  facts: SourceFact[]
+  /** What was ignored or converted on the way (unknown keys, half-precision weights...). */
+  notes: string[]
   channels: number
   height: number
   width: number
@@ -385,8 +394,11 @@ export interface EngineRequests {
 export interface ShellRequests {
   /** Encode, then write where the user says (save dialog; the browser host's export folder). No paths = cancelled. */
   'export.save': { request: ExportRequest; response: { paths: string[] } }
-  /** The Open Model... dialog, then model.load; null when the user cancelled (Electron only). */
-  'model.open': { request: Empty; response: ModelCard | null }
+  /**
+   * The Open Model... dialog (Open Folder... with `folder`: a diffusers folder, where the platform's dialog
+   * picks files or folders, not both), then model.load; null when the user cancelled (Electron only).
+   */
+  'model.open': { request: ModelOpenRequest; response: ModelCard | null }
   'settings.get': { request: Empty; response: SettingsAnswer }
   'settings.set': { request: SettingsSetRequest; response: Settings }
 }
@@ -410,7 +422,7 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
   'runs.frames': runRequest,
   'runs.delete': runRequest,
   'export.save': exportRequest,
-  'model.open': empty,
+  'model.open': z.object({ folder: z.boolean().optional() }).strict(),
   'settings.get': empty,
   'settings.set': settingsSetRequest,
 }

@@ -18,6 +18,10 @@ export const METADATA_KEYS = [
   'set_alpha_to_one',
   'variance_type',
   'rescale_betas_zero_snr',
+  'trained_betas',
+  'alphas_cumprod',
+  'schedule_fn_kwargs',
+  'use_clipped_model_output',
   'sample_size',
   'in_channels',
   'class_names',
@@ -28,34 +32,75 @@ export const METADATA_KEYS = [
 ] as const
 export type MetadataKey = (typeof METADATA_KEYS)[number]
 
-/** Where a metadata value came from, in the order the sources win. */
-export const METADATA_SOURCES = ['scheduler-config', 'unet-config', 'sidecar', 'onnx-metadata', 'default'] as const
+/**
+ * Where a metadata value came from, in the order the sources win: `checkpoint` is what a lucidrains
+ * checkpoint holds or implies (its buffers, its Unet, its sampler), `alphas-npy` an alphas_cumprod.npy
+ * beside the model.
+ */
+export const METADATA_SOURCES = [
+  'scheduler-config',
+  'unet-config',
+  'sidecar',
+  'onnx-metadata',
+  'checkpoint',
+  'alphas-npy',
+  'default',
+] as const
 export type MetadataSource = (typeof METADATA_SOURCES)[number]
 
 /** The source formats Stepwise opens (one file each in src-main/engine/model/formats/), as the model card names them. */
 export const MODEL_FORMATS = {
   onnx: 'ONNX',
   diffusers: 'diffusers UNet2DModel',
+  lucidrains: 'lucidrains denoising-diffusion-pytorch Unet',
 } as const
 export type ModelFormatName = keyof typeof MODEL_FORMATS
+
+/**
+ * Which weights of a checkpoint that holds two sets to sample with: the exponential moving average (what
+ * lucidrains' Trainer samples with; the default) or the online model's (the ones the optimizer trained).
+ */
+export const CHECKPOINT_WEIGHTS = ['ema', 'online'] as const
+export type CheckpointWeights = (typeof CHECKPOINT_WEIGHTS)[number]
 
 /** Files of weights Stepwise reads (safetensors, and PyTorch's zip archives under their usual names). */
 export const WEIGHTS_EXTENSIONS = ['.safetensors', '.bin', '.pt', '.pth', '.ckpt'] as const
 export const isWeightsFile = (name: string) => WEIGHTS_EXTENSIONS.some((e) => name.toLowerCase().endsWith(e))
 
-/** How a model lies on disk: an .onnx alone or with its sidecar .json, a diffusers folder, a weights file beside its config.json. */
-export const MODEL_LAYOUTS = ['onnx', 'onnx+sidecar', 'diffusers-folder', 'diffusers-weights'] as const
+/**
+ * How a model lies on disk: an .onnx alone or with its sidecar .json, a diffusers folder, a weights file
+ * beside its config.json, a lucidrains checkpoint (Trainer.save's model-N.pt, or a GaussianDiffusion's state dict).
+ */
+export const MODEL_LAYOUTS = [
+  'onnx',
+  'onnx+sidecar',
+  'diffusers-folder',
+  'diffusers-weights',
+  'lucidrains-checkpoint',
+] as const
 export type ModelLayout = (typeof MODEL_LAYOUTS)[number]
 
-/** Where a fact about the network came from: its config file, or a default because the file left it out. */
-export const FACT_ORIGINS = ['config', 'assumed'] as const
-export type FactOrigin = (typeof FACT_ORIGINS)[number]
+/**
+ * Where a fact about the network or its training came from, and how inspect and the model card say it: its
+ * config file, what the checkpoint saved (its buffers, its step), inferred from the weights' names and shapes,
+ * what the library's own sampler does, or a default because nothing said.
+ */
+export const FACT_ORIGINS = {
+  config: 'from config',
+  checkpoint: 'from checkpoint',
+  weights: 'from weights',
+  sampler: 'as its sampler',
+  assumed: 'assumed',
+} as const
+export type FactOrigin = keyof typeof FACT_ORIGINS
 
 /** One fact about the network (an option of its config, its parameter count) and where it came from. */
 export interface SourceFact {
   key: string
   value: string
   from: FactOrigin
+  /** What it was read or inferred from ("model.init_conv.weight [16, 1, 7, 7]"), where that says more. */
+  why?: string
 }
 
 /** An execution provider that was tried (or not) before the one that runs, and why it was skipped. */

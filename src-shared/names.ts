@@ -6,12 +6,32 @@
 
 import { MAX_TRAIN_STEPS } from './limits'
 
-/** Beta schedules (diffusers' `beta_schedule`, under our names). */
-export const SCHEDULES = ['linear', 'scaled_linear', 'cosine', 'quadratic', 'sigmoid'] as const
+/**
+ * Beta schedules (diffusers' `beta_schedule`, under our names). `lucidrains_sigmoid` is lucidrains'
+ * sigmoid_beta_schedule (Chen 2023, arXiv 2212.11972 fig. 8: alpha-bar from a sigmoid of t, with start, end
+ * and tau), not diffusers' `sigmoid` (GeoDiff: betas along a sigmoid): alpha-bar at t = 500 of 1000 is 0.498
+ * against 0.299. `custom` is the model's own alphas_cumprod (diffusers' `trained_betas`, an `alphas_cumprod`
+ * array, a lucidrains checkpoint's buffer), whatever schedule made it.
+ */
+export const SCHEDULES = [
+  'linear',
+  'scaled_linear',
+  'cosine',
+  'quadratic',
+  'sigmoid',
+  'lucidrains_sigmoid',
+  'custom',
+] as const
 export type ScheduleName = (typeof SCHEDULES)[number]
-/** Names other tools give the same schedules. */
+/** The schedules made from their settings alone (`custom` is a model's own numbers). */
+export const NAMED_SCHEDULES = SCHEDULES.filter((s): s is Exclude<ScheduleName, 'custom'> => s !== 'custom')
+/** The schedules a model samples with: the named ones, and its own when it was trained with one (`trained`). */
+export const schedulesFor = (trained: ScheduleName | undefined): readonly ScheduleName[] =>
+  trained === 'custom' ? SCHEDULES : NAMED_SCHEDULES
 /** Schedules made from beta_start and beta_end; the others (cosine: Nichol & Dhariwal 2021, eq. 17) ignore them. */
-export const usesBetaRange = (schedule: ScheduleName): boolean => schedule !== 'cosine'
+export const usesBetaRange = (schedule: ScheduleName): boolean =>
+  schedule !== 'cosine' && schedule !== 'lucidrains_sigmoid' && schedule !== 'custom'
+/** Names other tools give the same schedules. */
 
 export const SCHEDULE_ALIASES: Readonly<Record<string, ScheduleName>> = { squaredcos_cap_v2: 'cosine' }
 
@@ -20,8 +40,12 @@ export function parseScheduleName(name: string): ScheduleName | undefined {
   return Object.hasOwn(SCHEDULE_ALIASES, name) ? SCHEDULE_ALIASES[name] : undefined
 }
 
-/** diffusers' `timestep_spacing`. */
-export const SPACINGS = ['leading', 'trailing', 'linspace'] as const
+/**
+ * diffusers' `timestep_spacing`, and `lucidrains`: the timesteps of lucidrains' ddim_sample
+ * (torch.linspace(-1, T - 1, N + 1) in float32, truncated; 999, 949, ..., 49 for 20 of 1000, as trailing
+ * gives, but 999, 965, 932, ... for 30 where trailing gives 999, 966, 932), each step going to the next.
+ */
+export const SPACINGS = ['leading', 'trailing', 'linspace', 'lucidrains'] as const
 export type TimestepSpacing = (typeof SPACINGS)[number]
 
 /** diffusers' `prediction_type`: what the network outputs. */
@@ -146,6 +170,14 @@ export const SAMPLER_OPTIONS = {
     label: 'Threshold max',
     flag: 'sample-max-value',
     diffusers: 'sample_max_value',
+  },
+  useClippedModelOutput: {
+    kind: 'boolean',
+    label: 'Noise from clipped x0',
+    flag: 'use-clipped-model-output',
+    diffusers: 'use_clipped_model_output',
+    app: 'sidebar',
+    hint: "Re-derive the noise from the clipped x0 (GLIDE's DDIM; lucidrains' ddim_sample does) instead of the model's",
   },
   eta: {
     kind: 'number',
@@ -291,7 +323,12 @@ export const SAMPLER_INFO = {
     label: 'DDIM',
     a1111: 'DDIM',
     defaultSteps: 50,
-    options: { ...DDPM_FAMILY, eta: { default: 0 }, setAlphaToOne: { default: true } },
+    options: {
+      ...DDPM_FAMILY,
+      eta: { default: 0 },
+      setAlphaToOne: { default: true },
+      useClippedModelOutput: { default: false },
+    },
   },
   ddpm: {
     label: 'DDPM',

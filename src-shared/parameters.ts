@@ -60,6 +60,15 @@ export interface ScheduleConfig {
   betaEnd: number
   /** Rescale to zero terminal SNR (Lin et al. 2023, Algorithm 1), diffusers' `rescale_betas_zero_snr`. */
   rescaleZeroSnr?: boolean
+  /** lucidrains_sigmoid's shape (its `schedule_fn_kwargs`); lucidrains' defaults start -3, end 3, tau 1. */
+  sigmoid?: SigmoidShape
+}
+
+/** lucidrains' sigmoid_beta_schedule(T, start, end, tau): alpha-bar follows -sigmoid((t (end - start) + start) / tau). */
+export interface SigmoidShape {
+  start: number
+  end: number
+  tau: number
 }
 
 export const DEFAULT_SCHEDULE: ScheduleConfig = {

@@ -38,15 +38,18 @@ export function dialogPorts(window: () => BrowserWindow | undefined): Pick<Shell
       for (const f of files) paths.push(await writeFileNumbered(join(exportDir, f.name), f.bytes))
       return paths
     },
-    async pickModel() {
+    async pickModel({ folder = false } = {}) {
       const win = window()
       if (!win) return undefined
       // macOS lets one dialog pick a file or a folder; elsewhere a dialog picks one or the other, so
-      // it picks .onnx and weights files there and a diffusers folder is dropped onto the window.
-      const properties: ('openFile' | 'openDirectory')[] =
-        process.platform === 'darwin' ? ['openFile', 'openDirectory'] : ['openFile']
+      // Open Model... picks .onnx, weights and checkpoint files there and Open Folder... a diffusers folder.
+      const properties: ('openFile' | 'openDirectory')[] = folder
+        ? ['openDirectory']
+        : process.platform === 'darwin'
+          ? ['openFile', 'openDirectory']
+          : ['openFile']
       const r = await dialog.showOpenDialog(win, {
-        title: 'Open Model',
+        title: folder ? 'Open Folder' : 'Open Model',
         properties,
         filters: [
           { name: 'Models', extensions: ['onnx', ...WEIGHTS_EXTENSIONS.map((e) => e.slice(1))] },

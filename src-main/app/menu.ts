@@ -28,6 +28,7 @@ export function menuTemplate(
     label: 'File',
     submenu: [
       { label: 'Open Model...', accelerator: SHORTCUTS['open-model'], command: 'open-model' },
+      { label: 'Open Folder...', command: 'open-folder' },
       { type: 'separator' },
       { label: 'Export PNG...', accelerator: SHORTCUTS['export-png'], command: 'export-png' },
       { label: 'Export All PNGs...', accelerator: SHORTCUTS['export-all'], command: 'export-all' },

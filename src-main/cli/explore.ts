@@ -15,7 +15,6 @@ import { contactSheet, encodeSheetPng } from '../engine/export/sheet'
 import { ensureFolder } from '../engine/files'
 import { previewForwardNoising } from '../engine/forward'
 import { defaultModelPath } from '../engine/model/default-model'
-import { defaultCacheDir } from '../engine/model/graph-cache'
 import { loadModel } from '../engine/model/load'
 import { modelFacts, planRun } from '../engine/plan'
 import { runSampling } from '../engine/run'
@@ -26,10 +25,10 @@ import {
   generationFrom,
   gifOptionsFrom,
   int,
+  loadOptionsFrom,
   over,
   print,
   progressPrinter,
-  providersFrom,
   refuseExisting,
   type Values,
 } from './options'
@@ -41,10 +40,7 @@ export async function compareCommand(v: Values) {
   if (variants.length < MIN_VARIANTS || variants.length > MAX_VARIANTS) {
     throw bad(`--variant: give ${MIN_VARIANTS} to ${MAX_VARIANTS} variants, got ${variants.length}`)
   }
-  const model = await loadModel(v.model ?? defaultModelPath(), {
-    providers: providersFrom(v),
-    cacheDir: defaultCacheDir(),
-  })
+  const model = await loadModel(v.model ?? defaultModelPath(), loadOptionsFrom(v))
   try {
     const facts = modelFacts(model.info)
     const seed = int(v, 'seed') ?? randomSeed()
@@ -99,10 +95,7 @@ export async function noiseCommand(v: Values, positionals: string[]) {
   const path = positionals[0]
   if (!path) throw bad('noise: give an image (PNG or JPEG)')
   if (!v.out) throw bad('--out <dir> is required')
-  const model = await loadModel(v.model ?? defaultModelPath(), {
-    providers: providersFrom(v),
-    cacheDir: defaultCacheDir(),
-  })
+  const model = await loadModel(v.model ?? defaultModelPath(), loadOptionsFrom(v))
   try {
     const facts = modelFacts(model.info)
     const T = facts.training.schedule.trainSteps

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 
 import type { ExportRequest } from '../../src-shared/exports'
 import { MAX_EXPORT_SCALE, randomSeed } from '../../src-shared/limits'
+import { CHECKPOINT_WEIGHTS } from '../../src-shared/model'
 import {
   GIF_VIEWS,
   type OptionSpec,
@@ -21,6 +22,8 @@ import { parseScheduleName, SCHEDULES } from '../../src-shared/names'
 import type { GenerationRequest, SamplerSettings, ScheduleSettings } from '../../src-shared/parameters'
 import { EngineError } from '../engine/errors'
 import { writeFileAtomic } from '../engine/files'
+import { defaultCacheDir } from '../engine/model/graph-cache'
+import type { LoadOptions } from '../engine/model/load'
 import type { Progress } from '../engine/run'
 
 /** A sampler option's flag (SAMPLER_OPTIONS: --spacing is timestepSpacing is diffusers' timestep_spacing). */
@@ -59,6 +62,7 @@ export const OPTIONS = {
   json: { type: 'boolean' },
   overwrite: { type: 'boolean' },
   provider: { type: 'string' },
+  weights: { type: 'string' },
   variant: { type: 'string', multiple: true },
   index: { type: 'string' },
   'from-step': { type: 'string' },
@@ -146,6 +150,13 @@ export const gifOptionsFrom = (v: Values): Pick<ExportRequest, 'gifOf' | 'gifFra
   gifFrames: int(v, 'gif-count', 2),
   gifEvery: int(v, 'gif-every', 1),
   gifDelayMs: int(v, 'gif-delay', 10),
+})
+
+/** How a command loads its model: the providers asked for, the per-user graph cache, which checkpoint weights. */
+export const loadOptionsFrom = (v: Values): LoadOptions => ({
+  providers: providersFrom(v),
+  cacheDir: defaultCacheDir(),
+  weights: oneOf(v, 'weights', CHECKPOINT_WEIGHTS),
 })
 
 export function providersFrom(v: Values): ProviderName[] | undefined {

@@ -3,7 +3,7 @@
  * what each schedule does to an image at a given t. One seeded noise for every schedule and t, so the
  * schedules differ only in how fast they destroy structure.
  */
-import { type ScheduleName, SCHEDULES } from '../../src-shared/names'
+import { type ScheduleName } from '../../src-shared/names'
 import { EngineError } from './errors'
 import { imageForModel } from './image-input'
 import type { Training } from './model/training'
@@ -65,8 +65,11 @@ export function startFromImage(
   return { timestep: opts.timestep, ...(opts.sigma !== undefined && { sigma: opts.sigma }), skipDraws: 0, sample }
 }
 
-/** The schedules a forward-noising preview shows by default (scaled_linear is quadratic under diffusers' name). */
-export const PREVIEW_SCHEDULES = SCHEDULES.filter((s) => s !== 'scaled_linear')
+/**
+ * The schedules a forward-noising preview shows by default (scaled_linear is quadratic under diffusers' name),
+ * and the model's own (`custom`) when it has one.
+ */
+export const PREVIEW_SCHEDULES = ['linear', 'cosine', 'quadratic', 'sigmoid'] as const satisfies ScheduleName[]
 
 export interface ForwardPreview {
   /** The image as the model sees it: [channels, height, width] in [-1, 1]. */
@@ -88,9 +91,10 @@ export function previewForwardNoising(
   const size = { channels: model.channels ?? 3, height: t.size.height, width: t.size.width }
   const image = imageForModel(file.bytes, file.name, size)
   const noise = previewNoise(image.data.length, opts.seed)
-  const rows = (opts.schedules ?? PREVIEW_SCHEDULES).map((schedule) => ({
+  const schedules = opts.schedules ?? [...PREVIEW_SCHEDULES, ...(t.alphasCumprod ? (['custom'] as const) : [])]
+  const rows = schedules.map((schedule) => ({
     schedule,
-    frames: noiseImage(image.data, noise, makeSchedule({ ...t.schedule, schedule }), opts.timesteps),
+    frames: noiseImage(image.data, noise, makeSchedule({ ...t.schedule, schedule }, t.alphasCumprod), opts.timesteps),
   }))
   return { image, rows }
 }

@@ -126,7 +126,7 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
   if (req.fork && !parent) throw bad('fork: the run to continue is missing')
   const sampler = samplerWith({ ...t.samplerOptions, sampler: t.sampler.sampler }, req.sampler)
   const scheduleConfig = scheduleWith(t.schedule, req.schedule)
-  const schedule = makeSchedule(scheduleConfig)
+  const schedule = makeSchedule(scheduleConfig, t.alphasCumprod)
   // A fork keeps its parent's seed, batch, size and class: it continues those images.
   const seed = parent ? parent.parameters.seed : req.seed
   const classLabel = parent ? parent.parameters.classLabel : req.classLabel

@@ -12,6 +12,7 @@ import type { SamplerConfig } from '../../src-shared/parameters'
 import { EngineError } from './errors'
 import type { Denoiser } from './model/load'
 import { Gaussian } from './rng'
+import { clipPredictedX0 } from './samplers/common'
 import { makeSampler, type SamplerState } from './samplers/sampler'
 import { type Schedule } from './schedule'
 import { imageSize, type Shape } from './tensor'
@@ -49,6 +50,8 @@ export interface ForkPoint {
   skipDraws: number
   /** The sampler's state entering the step (a multistep solver's history); a fork with the same kind carries it. */
   state?: SamplerState
+  /** A self-conditioned model's x0 from the call before the step (what it is given at the step). */
+  selfCondition?: Float32Array
 }
 
 /** Where a run starts when it does not start from pure noise at the first timestep. */
@@ -137,15 +140,23 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
     )
   }
 
+  // Self-conditioning (lucidrains' self_condition): the model is also given the x0 of its previous call, as
+  // the sampler used it (clipped where it clips: lucidrains' samplers clip and feed that), zeros at the first.
+  let selfCondition = sig.selfCondition ? (req.start?.selfCondition ?? new Float32Array(req.batch * per)) : undefined
+  const twice = (x: Float32Array) => {
+    const both = new Float32Array(2 * x.length)
+    both.set(x)
+    both.set(x, x.length)
+    return both
+  }
+
   /** The model output for x_t (variance-preserving) at timestep t, guided when asked. */
   const predict = async (x: Float32Array, t: number): Promise<Float32Array> => {
     if (guided) {
       // Conditional and unconditional halves in one session.run (classifier-free guidance, Ho & Salimans 2022).
-      const both = new Float32Array(2 * x.length)
-      both.set(x)
-      both.set(x, x.length)
       const labels = [...Array(req.batch).fill(cond), ...Array(req.batch).fill(req.nullClassId)]
-      const out = await model.predict(both, { ...shape, batch: 2 * req.batch }, t, labels)
+      const doubled = { ...shape, batch: 2 * req.batch }
+      const out = await model.predict(twice(x), doubled, t, labels, selfCondition && twice(selfCondition))
       const guidedOutput = new Float32Array(x.length)
       for (let j = 0; j < x.length; j++) {
         const u = out[x.length + j]
@@ -154,7 +165,7 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
       return guidedOutput
     }
     const label = guidance === 0 ? req.nullClassId : cond
-    return model.predict(x, shape, t, label === undefined ? undefined : Array(req.batch).fill(label))
+    return model.predict(x, shape, t, label === undefined ? undefined : Array(req.batch).fill(label), selfCondition)
   }
 
   // One generator an image (seed + k): its x_T first, then each stochastic step's noise.
@@ -198,6 +209,7 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
       ...(sampler.sigmas && { sigma: sampler.sigmas[i] }),
       skipDraws: draws,
       ...(state && { state }),
+      ...(selfCondition && { selfCondition }),
     }
     // x_t as the model sees it, and the sampler's sample rebuilt from it (see the top of this file).
     const input = sampler.scaleModelInput(sample, i)
@@ -216,6 +228,7 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
       checkFinite(modelOutput, model.info.name, i, total, t)
       const r = sampler.step(modelOutput, i, x, per, noise, call)
       x = r.prevSample
+      if (selfCondition) selfCondition = clipPredictedX0(r.predictedX0, req.sampler, per)
       if (call === 0) {
         const { predictedX0, predictedNoise } = r
         const alphaBar = sampler.alphaBars[i]

@@ -75,6 +75,8 @@ function cardOf(model: Denoiser): ModelCard {
     layout: info.layout,
     sourceFormat: MODEL_FORMATS[info.source.format],
     parameters: info.source.parameters ?? null,
+    facts: info.source.facts,
+    notes: info.source.notes,
     channels,
     height: t.size.height,
     width: t.size.width,
@@ -209,7 +211,9 @@ export function createHandlers(
     },
 
     async 'schedule.get'(req) {
-      const s = makeSchedule(req)
+      // Over the loaded model's training schedule: its own alphas_cumprod (custom), its sigmoid's shape.
+      const t = model && trainingOf(model.denoiser.info)
+      const s = makeSchedule(t ? { ...t.schedule, ...req } : req, t?.alphasCumprod)
       return { betas: Array.from(s.betas), alphasCumprod: Array.from(s.alphasCumprod) }
     },
 

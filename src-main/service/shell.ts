@@ -10,6 +10,7 @@ import {
   isEngineChannel,
   type ModelCard,
   type ModelLoadRequest,
+  type ModelOpenRequest,
   parseRequest,
   type ProviderChoice,
   type Result,
@@ -25,7 +26,7 @@ export interface ShellPorts {
   /** Write exported files where the user wants them; the paths written, [] when the user cancelled. */
   save(files: { name: string; bytes: Uint8Array }[], request: ExportRequest): Promise<string[]>
   /** Ask the user for a model (the Open Model... dialog); undefined when cancelled. */
-  pickModel?(): Promise<string | undefined>
+  pickModel?(options?: { folder?: boolean }): Promise<string | undefined>
   /** The bundled model, where this host keeps it (a packaged app's resources); the engine's own guess when absent. */
   defaultModelPath?: string
   /** Whether a loaded model belongs in the recent list (not, say, a temporary upload). Default: yes. */
@@ -85,9 +86,9 @@ export function createShell(ports: ShellPorts): Shell {
         }),
       }
     },
-    'model.open': async () => {
+    'model.open': async (request: ModelOpenRequest) => {
       if (!ports.pickModel) return unavailable('model.open')
-      const path = await ports.pickModel()
+      const path = await ports.pickModel({ folder: request.folder })
       return path ? loadModel({ path }) : { ok: true, value: null }
     },
     'export.save': async (request: ExportRequest) => {

@@ -5,6 +5,7 @@
  */
 import * as ort from 'onnxruntime-node'
 
+import type { CheckpointWeights } from '../../../src-shared/model'
 import { EngineError } from '../errors'
 import { roundHalfEven } from '../samplers/common'
 import type { Shape } from '../tensor'
@@ -43,8 +44,15 @@ export interface Denoiser {
   /**
    * Model output for x_t at one timestep, for the whole batch (run in groups when the graph fixes the batch).
    * The timestep may be fractional (sigma-space samplers): timestepTensor gives it as the graph's input takes it.
+   * A self-conditioned model (signature.selfCondition) also takes the x0 of its previous call (zeros: none).
    */
-  predict(sample: Float32Array, shape: Shape, timestep: number, classLabels?: readonly number[]): Promise<Float32Array>
+  predict(
+    sample: Float32Array,
+    shape: Shape,
+    timestep: number,
+    classLabels?: readonly number[],
+    selfCondition?: Float32Array,
+  ): Promise<Float32Array>
   release(): Promise<void>
 }
 
@@ -52,6 +60,8 @@ export interface LoadOptions {
   providers?: ProviderName[]
   /** Where graphs built from weights are kept, so the second open is instant (the app's user-data folder). */
   cacheDir?: string
+  /** A checkpoint with EMA and online weights (lucidrains): which to sample with; default the EMA's. */
+  weights?: CheckpointWeights
 }
 
 /** `chosen`: the user named the providers (a software WebGPU adapter is then used; else the CPU wins). */
@@ -91,7 +101,7 @@ async function startSession(model: Uint8Array | string, file: string, order: Pro
 ort.env.logLevel = 'fatal'
 
 export async function loadModel(path: string, options: LoadOptions = {}): Promise<Denoiser> {
-  const opened = await openModel(path, { cacheDir: options.cacheDir })
+  const opened = await openModel(path, { cacheDir: options.cacheDir, weights: options.weights })
   const merged = mergeMetadata(opened.sources)
   const order = options.providers ?? defaultProviderOrder()
   const file = opened.source.files[0] ?? path
@@ -112,7 +122,8 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   }
   return {
     info,
-    predict: (sample, shape, t, labels) => predictInGroups(session, signature, file, sample, shape, t, labels),
+    predict: (sample, shape, t, labels, selfCondition) =>
+      predictInGroups(session, signature, file, { sample, selfCondition }, shape, t, labels),
     release: () => session.release(),
   }
 }
@@ -154,7 +165,7 @@ async function predictInGroups(
   session: ort.InferenceSession,
   sig: Signature,
   file: string,
-  sample: Float32Array,
+  images: { sample: Float32Array; selfCondition?: Float32Array },
   shape: Shape,
   t: number,
   labels?: readonly number[],
@@ -162,15 +173,23 @@ async function predictInGroups(
   const per = shape.channels * shape.height * shape.width
   const group = sig.fixedBatch ?? shape.batch
   const out = new Float32Array(shape.batch * per)
+  const dims = [group, shape.channels, shape.height, shape.width]
   for (let start = 0; start < shape.batch; start += group) {
     const n = Math.min(group, shape.batch - start)
     // Pad the last group to a fixed batch by repeating its final image; the padding is discarded.
-    const x = new Float32Array(group * per)
-    x.set(sample.subarray(start * per, (start + n) * per))
-    for (let k = n; k < group; k++) x.copyWithin(k * per, (n - 1) * per, n * per)
+    const groupOf = (all: Float32Array) => {
+      const x = new Float32Array(group * per)
+      x.set(all.subarray(start * per, (start + n) * per))
+      for (let k = n; k < group; k++) x.copyWithin(k * per, (n - 1) * per, n * per)
+      return x
+    }
     const feeds: Record<string, ort.Tensor> = {
-      [sig.image.name]: new ort.Tensor('float32', x, [group, shape.channels, shape.height, shape.width]),
+      [sig.image.name]: new ort.Tensor('float32', groupOf(images.sample), dims),
       [sig.timestep.name]: timestepTensor(sig, t, group),
+    }
+    if (sig.selfCondition) {
+      const x0 = images.selfCondition ? groupOf(images.selfCondition) : new Float32Array(group * per)
+      feeds[sig.selfCondition.name] = new ort.Tensor('float32', x0, dims)
     }
     if (sig.classLabels) {
       const ids = Array.from({ length: group }, (_, k) => BigInt(labels?.[start + Math.min(k, n - 1)] ?? 0))

@@ -29,6 +29,12 @@ export const metadataSchema = z.object({
   set_alpha_to_one: z.boolean(),
   variance_type: z.string(),
   rescale_betas_zero_snr: z.boolean(),
+  // A schedule given as numbers (diffusers' trained_betas; alphas_cumprod as lucidrains and others keep it).
+  trained_betas: z.array(z.number().gt(0).lt(1)).min(1).max(MAX_TRAIN_STEPS),
+  alphas_cumprod: z.array(z.number().gt(0).lte(1)).min(1).max(MAX_TRAIN_STEPS),
+  // lucidrains' GaussianDiffusion(schedule_fn_kwargs=...) for its sigmoid schedule.
+  schedule_fn_kwargs: z.object({ start: z.number(), end: z.number(), tau: z.number().positive() }).partial(),
+  use_clipped_model_output: z.boolean(),
   sample_size: z.union([
     z.number().int().positive(),
     z.tuple([z.number().int().positive(), z.number().int().positive()]),
@@ -93,7 +99,14 @@ export function withOnnxMetadata(model: Uint8Array, values: Metadata): Uint8Arra
   return out
 }
 
-/** Validate the known keys of one source; unknown keys are ignored (diffusers configs carry many). */
+/**
+ * The keys of a source that Stepwise does not read, so a card can say they were ignored: diffusers'
+ * `_class_name` and the like, and `known` (keys the source's own reader takes, such as a UNet's options).
+ */
+export const ignoredKeys = (raw: Record<string, unknown>, known: readonly string[] = []): string[] =>
+  Object.keys(raw).filter((k) => !k.startsWith('_') && !(METADATA_KEYS as string[]).includes(k) && !known.includes(k))
+
+/** Validate the known keys of one source; keys it does not know are left out (ignoredKeys names them). */
 export function validateMetadata(raw: Record<string, unknown>, where: string): Metadata {
   const known = Object.fromEntries(
     Object.entries(raw).filter(([k, v]) => (METADATA_KEYS as string[]).includes(k) && v !== null),

@@ -13,6 +13,8 @@ export interface Signature {
   image: TensorSig
   timestep: TensorSig
   classLabels?: TensorSig
+  /** A second image input: self-conditioning (lucidrains' self_condition), the x0 of the model's previous call. */
+  selfCondition?: TensorSig
   output: TensorSig
   /** Fixed in the graph, or undefined when its channel dimension is dynamic (see channelsOf). */
   channels?: number
@@ -66,7 +68,12 @@ export function findSignature(inputs: TensorSig[], outputs: TensorSig[], file: s
       `${file}: output ${describe(output)} has ${outChannels} channels; the image has ${channels}`,
     )
   }
-  const rest = inputs.filter((i) => i !== image)
+  // A second image input of the image's shape takes the previous call's x0 (self-conditioning).
+  const selfCondition = inputs.find(
+    (i) =>
+      i !== image && i.shape.length === 4 && i.dtype === 'float32' && i.shape.every((d, k) => d === image.shape[k]),
+  )
+  const rest = inputs.filter((i) => i !== image && i !== selfCondition)
   const timestep =
     rest.find((i) => i.shape.length <= 2 && TIMESTEP_DTYPES.includes(i.dtype) && !/class|label|y$/i.test(i.name)) ??
     rest.find((i) => i.shape.length <= 2 && TIMESTEP_DTYPES.includes(i.dtype))
@@ -88,6 +95,7 @@ export function findSignature(inputs: TensorSig[], outputs: TensorSig[], file: s
     image,
     timestep,
     classLabels,
+    ...(selfCondition && { selfCondition }),
     output,
     channels,
     learnedVariance: channels !== undefined && outChannels === 2 * channels,

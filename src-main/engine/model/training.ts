@@ -2,12 +2,21 @@
 import { VARIANCE_TYPES, type VarianceType } from '../../../src-shared/names'
 import { configOf, DEFAULT_SAMPLER, type SamplerConfig, type SamplerSettings } from '../../../src-shared/parameters'
 import { EngineError } from '../errors'
-import { DEFAULT_SCHEDULE, parseScheduleName, type ScheduleConfig } from '../schedule'
+import {
+  cumprodOfAlphas,
+  DEFAULT_SCHEDULE,
+  LUCIDRAINS_SIGMOID,
+  parseScheduleName,
+  type ScheduleConfig,
+  SCHEDULES,
+} from '../schedule'
 import type { ModelInfo } from './load'
 import type { MetadataKey } from './metadata'
 
 export interface Training {
   schedule: ScheduleConfig
+  /** The model's own alphas_cumprod (its `custom` schedule), when it gives one. */
+  alphasCumprod?: Float64Array
   /**
    * The sampler options the training config states (prediction type, clipping, spacing...): every sampler
    * that reads one takes it from here before its own default, as diffusers' `from_config` does.
@@ -24,24 +33,50 @@ export interface Training {
 /** The smallest spatial size assumed for a fully dynamic graph with no metadata: a U-Net's usual 3 downsamplings. */
 export const SMALLEST_DYNAMIC_SIZE = 32
 
-export function trainingOf(info: ModelInfo): Training {
+/**
+ * The schedule a model states as numbers: an alphas_cumprod array, else diffusers' trained_betas (which,
+ * as in diffusers, win over beta_schedule). Its length is the model's T.
+ */
+function ownAlphasCumprod(info: ModelInfo): Float64Array | undefined {
   const m = info.metadata.values
-  const assumed: MetadataKey[] = (
-    ['num_train_timesteps', 'beta_schedule', 'beta_start', 'beta_end', 'prediction_type'] as const
-  ).filter((k) => m[k] === undefined)
-  const scheduleName = m.beta_schedule === undefined ? DEFAULT_SCHEDULE.schedule : parseScheduleName(m.beta_schedule)
-  if (!scheduleName) {
+  const key = m.alphas_cumprod ? 'alphas_cumprod' : m.trained_betas ? 'trained_betas' : undefined
+  if (!key) return undefined
+  const own = m.alphas_cumprod
+    ? Float64Array.from(m.alphas_cumprod)
+    : cumprodOfAlphas(Float64Array.from(m.trained_betas!))
+  if (m.num_train_timesteps !== undefined && m.num_train_timesteps !== own.length)
     throw new EngineError(
       'bad-metadata',
-      `${info.path}: beta_schedule "${m.beta_schedule}" is not one of linear, scaled_linear, squaredcos_cap_v2 (cosine), quadratic, sigmoid`,
+      `${info.path}: ${key} (${info.metadata.origin[key]}) has ${own.length} values but num_train_timesteps is ${m.num_train_timesteps}`,
+    )
+  return own
+}
+
+export function trainingOf(info: ModelInfo): Training {
+  const m = info.metadata.values
+  const own = ownAlphasCumprod(info)
+  const scheduleKeys = own ? [] : (['num_train_timesteps', 'beta_schedule', 'beta_start', 'beta_end'] as const)
+  const assumed: MetadataKey[] = [...scheduleKeys, 'prediction_type' as const].filter((k) => m[k] === undefined)
+  const scheduleName = own
+    ? 'custom'
+    : m.beta_schedule === undefined
+      ? DEFAULT_SCHEDULE.schedule
+      : parseScheduleName(m.beta_schedule)
+  if (!scheduleName || (scheduleName === 'custom' && !own)) {
+    throw new EngineError(
+      'bad-metadata',
+      `${info.path}: beta_schedule "${m.beta_schedule}" is not one of ${SCHEDULES.filter((n) => n !== 'custom').join(', ')} (or squaredcos_cap_v2, diffusers' cosine); give trained_betas or alphas_cumprod for another`,
     )
   }
   const schedule: ScheduleConfig = {
     schedule: scheduleName,
-    trainSteps: m.num_train_timesteps ?? DEFAULT_SCHEDULE.trainSteps,
+    trainSteps: own?.length ?? m.num_train_timesteps ?? DEFAULT_SCHEDULE.trainSteps,
     betaStart: m.beta_start ?? DEFAULT_SCHEDULE.betaStart,
     betaEnd: m.beta_end ?? DEFAULT_SCHEDULE.betaEnd,
     rescaleZeroSnr: m.rescale_betas_zero_snr ?? false,
+    ...((m.schedule_fn_kwargs || scheduleName === 'lucidrains_sigmoid') && {
+      sigmoid: { ...LUCIDRAINS_SIGMOID, ...m.schedule_fn_kwargs },
+    }),
   }
   // diffusers' fixed_small_log is the same variance as fixed_small; learned variances fall back to it.
   const vt = m.variance_type?.replace(/_log$/, '')
@@ -55,6 +90,7 @@ export function trainingOf(info: ModelInfo): Training {
     timestepSpacing: m.timestep_spacing,
     stepsOffset: m.steps_offset,
     setAlphaToOne: m.set_alpha_to_one,
+    useClippedModelOutput: m.use_clipped_model_output,
     varianceType: (VARIANCE_TYPES as readonly string[]).includes(vt ?? '') ? (vt as VarianceType) : undefined,
   }
   const samplerOptions = Object.fromEntries(
@@ -70,7 +106,7 @@ export function trainingOf(info: ModelInfo): Training {
         nullClassId: m.null_class_id,
       }
     : undefined
-  return { schedule, samplerOptions, sampler, assumed, classes, size: sizeOf(info) }
+  return { schedule, alphasCumprod: own, samplerOptions, sampler, assumed, classes, size: sizeOf(info) }
 }
 
 function sizeOf(info: ModelInfo): Training['size'] {

@@ -68,7 +68,7 @@ function dpmSchedule(
         `steps offset ${config.stepsOffset} puts the first of ${N} steps at timestep ${timesteps[0]}; the model's last is ${T - 1}`,
       )
     }
-  } else timesteps = spacedTimesteps(T, N, 'trailing')
+  } else timesteps = spacedTimesteps(T, N, config.timestepSpacing) // trailing, or lucidrains'
   let sigmas: number[]
   if (config.sigmas === 'spacing') sigmas = timesteps.map((t) => interpAtTimestep(train, t))
   else {

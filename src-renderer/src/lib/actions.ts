@@ -194,7 +194,7 @@ export function openCloser(index = timeline.image): void {
 }
 
 /** Keys of the whole window: the menu's shortcuts in the browser host, the page's own keys everywhere. */
-export function handleKey(event: KeyboardEvent, openInBrowser: () => void): void {
+export function handleKey(event: KeyboardEvent, openInBrowser: (folder: boolean) => void): void {
   // The native menu fires its shortcuts in Electron; the browser host has none, so the page does.
   const command = api.host === 'browser' ? commandOf(event) : undefined
   if (command) {
@@ -221,11 +221,12 @@ export function handleKey(event: KeyboardEvent, openInBrowser: () => void): void
   }
 }
 
-/** Menu commands; opening a model needs the page's file input in the browser host (passed in). */
-export function runCommand(name: Command, openInBrowser: () => void): void {
+/** Menu commands; opening a model needs the page's file or folder input in the browser host (passed in). */
+export function runCommand(name: Command, openInBrowser: (folder: boolean) => void): void {
   switch (name) {
     case 'open-model':
-      return api.host === 'electron' ? void model.open() : openInBrowser()
+    case 'open-folder':
+      return api.host === 'electron' ? void model.open(name === 'open-folder') : openInBrowser(name === 'open-folder')
     case 'generate':
       return void generate()
     case 'cancel':

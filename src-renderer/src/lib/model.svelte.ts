@@ -9,8 +9,9 @@ import { toasts } from './toasts.svelte'
 
 /** What Stepwise opens, as a dropped file that is none of them is told. */
 export const OPENS =
-  'Stepwise opens an .onnx model (with its .json sidecar if it has one), a diffusers folder, or a ' +
-  '.safetensors / .bin weights file with its config.json; a Stepwise PNG restores its parameters'
+  'Stepwise opens an .onnx model (with its .json sidecar if it has one), a diffusers folder, a ' +
+  '.safetensors / .bin weights file with its config.json, or a lucidrains checkpoint (model-N.pt); a ' +
+  'Stepwise PNG restores its parameters'
 const isModelFile = (name: string) => /\.(onnx|json)$/i.test(name) || isWeightsFile(name)
 
 /** A model staged for the engine (an upload in the browser host): where it is, and the name it was dropped as. */
@@ -68,11 +69,11 @@ class Model {
     }
   }
 
-  /** Electron's Open Model... dialog (the shell loads what was picked). */
-  async open(): Promise<void> {
+  /** Electron's Open Model... (or, `folder`, Open Folder...) dialog; the shell loads what was picked. */
+  async open(folder = false): Promise<void> {
     this.loading = true
     try {
-      const r = await api.invoke('model.open', {})
+      const r = await api.invoke('model.open', folder ? { folder } : {})
       if (!r.ok) toasts.error(r.error)
       else if (r.value) {
         this.#path = r.value.path

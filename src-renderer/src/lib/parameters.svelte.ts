@@ -25,6 +25,7 @@ import {
   SAMPLERS,
   type ScheduleName,
   SCHEDULES,
+  schedulesFor,
   SPACINGS,
   type TimestepSpacing,
   usesBetaRange,
@@ -46,6 +47,7 @@ export {
   samplerReads,
   SAMPLERS,
   SCHEDULES,
+  schedulesFor,
   SPACINGS,
 }
 export type { PredictionType, SamplerName, SamplerOptionName, SamplerOptionValues, ScheduleName, TimestepSpacing }
@@ -125,7 +127,7 @@ class Parameters {
   /** The controls as they were left last session (over the current model's defaults). */
   restore(p: LastParameters, card: ModelCard | null) {
     this.#applySampler(p.sampler ?? {})
-    this.#applySchedule(p.schedule ?? {})
+    this.#applySchedule(p.schedule ?? {}, card)
     if (p.seed !== undefined) this.seed = p.seed
     if (p.seedLocked !== undefined) this.seedLocked = p.seedLocked
     if (p.batch !== undefined) this.batch = p.batch
@@ -136,7 +138,7 @@ class Parameters {
   /** A Stepwise PNG's parameters: the seed is locked so the next Generate reproduces the image. */
   applyPng(p: GenerationParametersData, card: ModelCard | null) {
     this.#applySampler(p.sampler)
-    this.#applySchedule(p.schedule)
+    this.#applySchedule(p.schedule, card)
     this.seed = p.seed
     this.seedLocked = true
     if (p.batch !== undefined) this.batch = Math.min(p.batch, MAX_BATCH)
@@ -156,9 +158,12 @@ class Parameters {
     this.options = { ...this.options, ...appOptionsOf(s) }
   }
 
-  #applySchedule(s: LastParameters['schedule'] & object) {
-    if (s.schedule) this.schedule = s.schedule
+  /** A schedule over the model's: `custom` (a model's own numbers, with their T) only onto a model that has one. */
+  #applySchedule(s: LastParameters['schedule'] & object, card: ModelCard | null) {
+    const trained = card?.training.schedule
+    if (s.schedule && schedulesFor(trained?.schedule).includes(s.schedule)) this.schedule = s.schedule
     if (s.trainSteps !== undefined) this.trainSteps = s.trainSteps
+    if (this.schedule === 'custom' && trained) this.trainSteps = trained.trainSteps
     if (s.betaStart !== undefined) this.betaStart = s.betaStart
     if (s.betaEnd !== undefined) this.betaEnd = s.betaEnd
   }

@@ -111,6 +111,18 @@ describe('picking a model', () => {
     }
   })
 
+  it('Open Folder... picks a folder on every platform (a diffusers folder)', async () => {
+    dialog.showOpenDialog.mockResolvedValue({ canceled: false, filePaths: ['/models/ddpm'] })
+    for (const os of ['linux', 'win32', 'darwin'] as const) {
+      Object.defineProperty(process, 'platform', { value: os })
+      expect(await ports.pickModel!({ folder: true })).toBe('/models/ddpm')
+      expect(dialog.showOpenDialog).toHaveBeenLastCalledWith(
+        win,
+        expect.objectContaining({ title: 'Open Folder', properties: ['openDirectory'] }),
+      )
+    }
+  })
+
   it('is undefined when cancelled or without a window', async () => {
     dialog.showOpenDialog.mockResolvedValueOnce({ canceled: true, filePaths: [] })
     expect(await ports.pickModel!()).toBeUndefined()

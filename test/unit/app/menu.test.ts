@@ -25,6 +25,7 @@ describe('the native menu', () => {
         label: 'Open Model...',
         accelerator: 'CmdOrCtrl+O',
       })
+      expect(all.find((i) => i.command === 'open-folder')?.label).toBe('Open Folder...')
       expect(all.find((i) => i.command === 'export-png')?.accelerator).toBe('CmdOrCtrl+S')
       expect(all.find((i) => i.command === 'generate')?.accelerator).toBe('CmdOrCtrl+Enter')
       expect(all.filter((i) => i.role === 'quit')).toHaveLength(1)

@@ -14,6 +14,7 @@ import { dummyModel } from '../../fixtures/onnx-builder'
 import { cli } from './capture'
 
 const PEERS = join(import.meta.dirname, '..', '..', 'fixtures', 'peers', 'diffusers')
+const LUCIDRAINS = join(import.meta.dirname, '..', '..', 'fixtures', 'peers', 'lucidrains', 'cosine-eps-gray28')
 
 afterEach(() => vi.restoreAllMocks())
 
@@ -69,6 +70,50 @@ describe("sample reproduces the peers' references with only the README's flags",
       expect(diff).toBeLessThan(1e-3)
     })
   }
+})
+
+describe("sample reproduces lucidrains' ddim_sample from Trainer.save's model-N.pt alone", () => {
+  it('cosine-eps-gray28: sample --model model-3.pt --sampler ddim --steps 20 --eta 0 --init-noise x_T.npy --save-npy', async () => {
+    const out = join(tmp, 'sample-lucidrains')
+    const r = await ddim20(join(LUCIDRAINS, 'model-3.pt'), join(LUCIDRAINS, 'x_T.npy'), out)
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    const diff = maxDiff(
+      (await npy(join(out, 'samples.npy'))).data,
+      (await npy(join(LUCIDRAINS, 'ddim20_ref.npy'))).data,
+    )
+    console.log(`cli sample lucidrains cosine-eps-gray28: max diff ${diff.toExponential(2)}`)
+    expect(diff).toBeLessThan(1e-3)
+  })
+
+  it('inspect says what was read from the checkpoint, inferred from the weights, and assumed', async () => {
+    const r = await cli('inspect', join(LUCIDRAINS, 'model-3.pt'))
+    expect(r.code).toBe(0)
+    const lines = r.stdout.split('\n')
+    expect(lines).toContain('  from checkpoint')
+    expect(lines).toContain("    weights=ema  (ema.ema_model.*: the EMA's, what Trainer samples with)")
+    expect(lines).toContain('    objective=pred_noise  (loss_weight)')
+    expect(lines).toContain('    dim_mults=(1, 2, 2)  (downs.*: stage widths 16, 32, 32)')
+    expect(lines).toContain('    use_clipped_model_output=true  (rederive_pred_noise: the noise from the clipped x0)')
+    expect(lines.find((l) => l.startsWith('  source'))).toContain(
+      'lucidrains denoising-diffusion-pytorch Unet, 319,681',
+    )
+  })
+})
+
+describe('sample says what it assumed', () => {
+  it('a model with no schedule and no size: a note on stderr, and in --json', async () => {
+    const model = join(tmp, 'bare.onnx')
+    await writeFile(model, dummyModel(1))
+    const r = await cli('sample', '--model', model, '--steps', '2', '--out', join(tmp, 'bare'))
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain(
+      'stepwise: note: bare.onnx: no source gives num_train_timesteps, beta_schedule, beta_start, beta_end, prediction_type; assumed linear, T=1000, beta 0.0001..0.02, epsilon (give them in a sidecar .json)',
+    )
+    const j = await cli('sample', '--model', model, '--steps', '2', '--out', join(tmp, 'bare-json'), '--json')
+    expect(j.stderr).not.toContain('note:') // the notes go into the JSON
+    expect(JSON.parse(j.stdout).notes[0]).toMatch(/^bare\.onnx: no source gives num_train_timesteps/)
+  })
 })
 
 describe('convert writes the ONNX Stepwise runs, with the training config as stepwise.* metadata', () => {

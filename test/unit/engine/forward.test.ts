@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
 import { noiseImage, previewNoise } from '../../../src-main/engine/forward'
-import { makeSchedule, SCHEDULES } from '../../../src-main/engine/schedule'
+import { makeSchedule, NAMED_SCHEDULES } from '../../../src-main/engine/schedule'
 
 describe('forward noising', () => {
   const x0 = new Float32Array(4096).map((_, i) => Math.sin(i / 50))
@@ -18,7 +18,7 @@ describe('forward noising', () => {
   })
 
   it('one noise for every schedule: they differ only through alpha_bar', () => {
-    const images = SCHEDULES.map(
+    const images = NAMED_SCHEDULES.map(
       (name) =>
         noiseImage(
           x0,

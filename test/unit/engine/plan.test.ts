@@ -175,7 +175,7 @@ describe('planRun', () => {
   it("fills the model's training defaults, and a sampler's own default steps", () => {
     const plan = planRun(facts, { sampler: { sampler: 'ddpm' }, seed: 1, batch: 3 })
     // DDPM's options: the model's stated ones (clip_sample false), diffusers' defaults for the rest; no eta.
-    const { eta: _eta, setAlphaToOne: _one, ...shared } = facts.training.sampler
+    const { eta: _eta, setAlphaToOne: _one, useClippedModelOutput: _clipped, ...shared } = facts.training.sampler
     expect(plan.parameters.sampler).toEqual({ ...shared, sampler: 'ddpm', steps: 1000, varianceType: 'fixed_small' })
     expect(plan.parameters.schedule).toEqual(facts.training.schedule)
     expect(plan.shape).toEqual({ batch: 3, channels: 1, height: 28, width: 28 })

@@ -1,7 +1,13 @@
 /** Noise schedules against their defining formulas and diffusers' published values. */
 import { describe, expect, it } from 'vitest'
 
-import { DEFAULT_SCHEDULE, makeSchedule, parseScheduleName, SCHEDULES } from '../../../src-main/engine/schedule'
+import {
+  DEFAULT_SCHEDULE,
+  makeSchedule,
+  NAMED_SCHEDULES,
+  parseScheduleName,
+  type SCHEDULES,
+} from '../../../src-main/engine/schedule'
 
 const T = 1000
 const sched = (schedule: (typeof SCHEDULES)[number], over = {}) =>
@@ -46,10 +52,61 @@ describe('noise schedules', () => {
     expect(betas[0] + betas[T - 1]).toBeCloseTo(0.02 + 1e-4, 12)
   })
   it('any number of training steps up to the bound, and zero terminal SNR when asked', () => {
-    for (const name of SCHEDULES) expect(sched(name, { trainSteps: 37 }).betas).toHaveLength(37)
+    for (const name of NAMED_SCHEDULES) expect(sched(name, { trainSteps: 37 }).betas).toHaveLength(37)
     const { alphasCumprod } = sched('scaled_linear', { rescaleZeroSnr: true, betaStart: 0.00085, betaEnd: 0.012 })
     expect(alphasCumprod[T - 1]).toBeCloseTo(0, 12)
     expect(() => sched('linear', { trainSteps: 0 })).toThrow(/an integer from 1 to 100000, got 0/)
     expect(() => sched('linear', { trainSteps: 1e12 })).toThrow(/an integer from 1 to 100000, got 1000000000000/)
+  })
+  it("lucidrains_sigmoid is lucidrains' sigmoid_beta_schedule, not diffusers' sigmoid (its torch values)", () => {
+    // sigmoid_beta_schedule(T, start, end, tau) of faed4db in torch 1.13, cumprod(1 - betas) in float64.
+    const cases: [object, number, [number, number][]][] = [
+      [
+        {},
+        1000,
+        [
+          [0, 0.9996997208025897],
+          [250, 0.8498630103525684],
+          [500, 0.4983428217896729],
+          [999, 3.002869867999664e-7],
+        ],
+      ],
+      [
+        { sigmoid: { start: 0, end: 3, tau: 0.5 } },
+        1000,
+        [
+          [0, 0.9969850998394297],
+          [500, 0.0898100622414517],
+          [999, 8.77889646399789e-8],
+        ],
+      ],
+      [
+        {},
+        37,
+        [
+          [0, 0.9912859167409827],
+          [18, 0.47761784455506096],
+          [36, 8.714091048407025e-6],
+        ],
+      ],
+    ]
+    for (const [over, trainSteps, values] of cases) {
+      const { alphasCumprod } = sched('lucidrains_sigmoid', { ...over, trainSteps })
+      for (const [t, expected] of values) expect(alphasCumprod[t] / expected).toBeCloseTo(1, 9)
+    }
+    // diffusers' sigmoid with its defaults: 0.299 at t = 500.
+    expect(sched('sigmoid').alphasCumprod[500]).toBeCloseTo(0.299, 3)
+  })
+  it("custom is the model's own alphas_cumprod as it is, and needs one of the same T", () => {
+    const own = Float64Array.from({ length: 10 }, (_, i) => 1 - (i + 1) / 11)
+    const s = makeSchedule({ ...DEFAULT_SCHEDULE, schedule: 'custom', trainSteps: 10 }, own)
+    expect(s.alphasCumprod).toBe(own)
+    expect(s.betas[3]).toBeCloseTo(1 - own[3] / own[2], 15)
+    expect(() => makeSchedule({ ...DEFAULT_SCHEDULE, schedule: 'custom', trainSteps: 10 })).toThrow(
+      'schedule "custom" is a model\'s own alphas_cumprod, and this model has none; choose a named schedule',
+    )
+    expect(() => makeSchedule({ ...DEFAULT_SCHEDULE, schedule: 'custom', trainSteps: 1000 }, own)).toThrow(
+      "the model's own schedule has T = 10; it cannot be used with T = 1000",
+    )
   })
 })

@@ -379,8 +379,18 @@ describe('runCommand', () => {
     expect(openInBrowser).not.toHaveBeenCalled()
     r.api.host = 'browser'
     r.runCommand('open-model', openInBrowser)
-    expect(openInBrowser).toHaveBeenCalledOnce()
+    expect(openInBrowser).toHaveBeenCalledExactlyOnceWith(false)
     expect(r.api.requests('model.open')).toHaveLength(1)
+  })
+
+  it('Open Folder...: the dialog for a folder in Electron, the page folder input in the browser', async () => {
+    const openInBrowser = vi.fn()
+    r.api.answer('model.open', ok(null))
+    r.runCommand('open-folder', openInBrowser)
+    await vi.waitFor(() => expect(r.api.requests('model.open')).toEqual([{ folder: true }]))
+    r.api.host = 'browser'
+    r.runCommand('open-folder', openInBrowser)
+    expect(openInBrowser).toHaveBeenCalledExactlyOnceWith(true)
   })
 
   it('generate, cancel and the exports', async () => {

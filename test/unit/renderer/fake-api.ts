@@ -128,6 +128,8 @@ export function card(o: CardOptions = {}): ModelCard {
     onnxPath: '/models/tiny.onnx',
     layout: 'onnx',
     sourceFormat: 'ONNX',
+    facts: [],
+    notes: [],
     parameters: null,
     channels: 1,
     height: 8,

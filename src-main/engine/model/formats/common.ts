@@ -1,9 +1,11 @@
 /** What every source format gives the loader, and the small file helpers they share. */
 import { readFile, stat } from 'node:fs/promises'
+import { basename, join } from 'node:path'
 
-import type { ModelFormatName, ModelLayout, SourceFact } from '../../../../src-shared/model'
+import type { CheckpointWeights, ModelFormatName, ModelLayout, SourceFact } from '../../../../src-shared/model'
 import { EngineError } from '../../errors'
-import { type Metadata, type MetadataSource, validateMetadata } from '../metadata'
+import { readNpy } from '../../npy'
+import { ignoredKeys, type Metadata, type MetadataSource, validateMetadata } from '../metadata'
 import type { Signature } from '../signature'
 
 export type { ModelLayout }
@@ -38,6 +40,8 @@ export interface OpenedModel {
 export interface OpenOptions {
   /** Where built graphs are kept between opens; none: built on every open. */
   cacheDir?: string
+  /** A checkpoint with EMA and online weights: which to sample with (default: the EMA's). */
+  weights?: CheckpointWeights
 }
 
 /** One source format: which dropped paths it takes, and how it opens them. */
@@ -78,4 +82,34 @@ export function validated(raw: Record<string, unknown>, shown: string): Metadata
   }
 }
 
-export const readMetadataJson = async (path: string) => validated(await readJson(path), path)
+/**
+ * A JSON file of metadata as a source, and a note naming the keys of it Stepwise ignored (beside `known`,
+ * keys another part of Stepwise reads from the same file).
+ */
+export async function jsonSource(
+  kind: MetadataSource,
+  path: string,
+  known: readonly string[] = [],
+): Promise<{ source: [MetadataSource, Metadata]; note?: string }> {
+  const raw = await readJson(path)
+  return { source: [kind, validated(raw, path)], note: ignoredNote(raw, path, known) }
+}
+
+/** A metadata source's keys Stepwise does not read, as a note for the card (undefined when there are none). */
+export function ignoredNote(raw: Record<string, unknown>, file: string, known: readonly string[] = []) {
+  const keys = ignoredKeys(raw, known)
+  return keys.length ? `${basename(file)}: ignored keys Stepwise does not read: ${keys.join(', ')}` : undefined
+}
+
+/** The name of a schedule file beside a model: alphas_cumprod as a 1-D .npy array (float32 or float64). */
+export const ALPHAS_NPY = 'alphas_cumprod.npy'
+
+/** An alphas_cumprod.npy in `folder`, as a metadata source, when there is one. */
+export async function alphasNpySource(folder: string): Promise<[MetadataSource, Metadata] | undefined> {
+  const path = join(folder, ALPHAS_NPY)
+  if (!(await exists(path))) return undefined
+  const { data, shape } = readNpy(new Uint8Array(await readFile(path)), path)
+  if (shape.length !== 1)
+    throw new EngineError('bad-metadata', `${path}: alphas_cumprod must be a 1-D array, not [${shape.join(', ')}]`)
+  return ['alphas-npy', validated({ alphas_cumprod: Array.from(data) }, path)]
+}

@@ -17,7 +17,9 @@ import { type Metadata, METADATA_KEYS, type MetadataSource } from '../metadata'
 import { findSignature, type TensorSig } from '../signature'
 import { isWeightsFile, openWeightsFile, readFileBytes } from '../weights/read'
 import {
+  alphasNpySource,
   exists,
+  jsonSource,
   type ModelFormat,
   type ModelLayout,
   type OpenedModel,
@@ -37,6 +39,13 @@ export const DIFFUSERS_WEIGHTS = [
 
 /** Bump when graph/unet2d.ts builds a different graph from the same files: cached graphs are then rebuilt. */
 export const UNET2D_BUILDER = 'diffusers-unet2d/1'
+
+/** A diffusers weights file dropped without its config.json: the error names the file it needs. */
+export const needsConfig = (weights: string) =>
+  new EngineError(
+    'file-not-found',
+    `${weights}: a weights file needs the config.json saved with it (${join(dirname(weights), 'config.json')}); drop the folder holding both`,
+  )
 
 /** The pipeline components that make a pipeline latent or text-conditioned. */
 const LATENT_PARTS = ['vae', 'vqvae', 'text_encoder', 'tokenizer']
@@ -72,6 +81,27 @@ async function schedulerConfig(unetFolder: string): Promise<string | undefined> 
   ])
     if (await exists(p)) return p
   return undefined
+}
+
+/**
+ * The unet config's source between the schedule's: the scheduler config before it (its ignored keys noted),
+ * an alphas_cumprod.npy in the scheduler folder or beside the unet config after it.
+ */
+async function withSchedule(
+  unet: { folder: string; config?: [MetadataSource, Metadata] },
+  schedulerPath: string | undefined,
+  notes: string[],
+): Promise<[MetadataSource, Metadata][]> {
+  const sources: [MetadataSource, Metadata][] = []
+  if (schedulerPath) {
+    const { source, note } = await jsonSource('scheduler-config', schedulerPath)
+    sources.push(source)
+    if (note) notes.push(note)
+  }
+  if (unet.config) sources.push(unet.config)
+  const npy = (schedulerPath && (await alphasNpySource(dirname(schedulerPath)))) || (await alphasNpySource(unet.folder))
+  if (npy) sources.push(npy)
+  return sources
 }
 
 /** What the cache keeps beside a built graph: what the build learnt from the weights. */
@@ -140,17 +170,15 @@ async function builtUNet(
     }
   }
 
-  const sources: [MetadataSource, Metadata][] = []
-  if (opened.schedulerPath)
-    sources.push(['scheduler-config', validated(await readJson(opened.schedulerPath), opened.schedulerPath)])
-  sources.push(['unet-config', validated(raw, configPath)])
+  const notes: string[] = []
+  const unet: [MetadataSource, Metadata] = ['unet-config', validated(raw, configPath)]
+  const sources = await withSchedule({ folder: dirname(configPath), config: unet }, opened.schedulerPath, notes)
 
   const fact = (key: UNet2DKey): SourceFact => ({
     key,
     value: JSON.stringify(config[key]),
     from: parsed.given.includes(key) ? 'config' : 'assumed',
   })
-  const notes: string[] = []
   // Keys Stepwise reads as metadata (class_names, name...) are not ignored, though UNet2DModel does not take them.
   const ignored = parsed.ignored.filter((k) => !(METADATA_KEYS as readonly string[]).includes(k))
   if (ignored.length)
@@ -187,11 +215,13 @@ async function openFolder(path: string, options: OpenOptions): Promise<OpenedMod
     const schedulerPath = await schedulerConfig(unet)
     const exported = join(unet, 'model.onnx')
     if (await exists(exported)) {
-      const sources: [MetadataSource, Metadata][] = []
-      if (schedulerPath) sources.push(['scheduler-config', validated(await readJson(schedulerPath), schedulerPath)])
+      const notes: string[] = []
       const unetConfig = join(unet, 'config.json')
-      if (await exists(unetConfig)) sources.push(['unet-config', validated(await readJson(unetConfig), unetConfig)])
-      return openOnnxFile(exported, { layout: 'diffusers-folder', name: basename(path), sources })
+      const config = (await exists(unetConfig))
+        ? (['unet-config', validated(await readJson(unetConfig), unetConfig)] as [MetadataSource, Metadata])
+        : undefined
+      const sources = await withSchedule({ folder: unet, config }, schedulerPath, notes)
+      return openOnnxFile(exported, { layout: 'diffusers-folder', name: basename(path), sources, notes })
     }
     const weights = await firstWeights(unet)
     if (!(await exists(join(unet, 'config.json'))) || !weights)
@@ -226,11 +256,7 @@ async function openFolder(path: string, options: OpenOptions): Promise<OpenedMod
 async function openLoneWeights(path: string, options: OpenOptions): Promise<OpenedModel> {
   const folder = dirname(path)
   const configPath = join(folder, 'config.json')
-  if (!(await exists(configPath)))
-    throw new EngineError(
-      'file-not-found',
-      `${path}: a weights file needs the config.json saved with it (${configPath}); drop the folder holding both`,
-    )
+  if (!(await exists(configPath))) throw needsConfig(path)
   const pipeline = join(folder, '..', 'model_index.json')
   const inPipeline = !!(await exists(pipeline))
   if (inPipeline) await checkPipeline(pipeline)

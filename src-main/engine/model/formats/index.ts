@@ -6,11 +6,13 @@
 import { EngineError } from '../../errors'
 import { exists, type ModelFormat, type OpenedModel, type OpenOptions } from './common'
 import { diffusersFormat } from './diffusers'
+import { lucidrainsFormat } from './lucidrains'
 import { onnxFormat } from './onnx'
 
 export type { ModelLayout, ModelSource, OpenedModel, OpenOptions } from './common'
 
-export const FORMATS: readonly ModelFormat[] = [diffusersFormat, onnxFormat]
+/** lucidrains first: diffusers also takes .pt files (beside a config.json, which lucidrains then leaves to it). */
+export const FORMATS: readonly ModelFormat[] = [lucidrainsFormat, diffusersFormat, onnxFormat]
 
 export async function openModel(path: string, options: OpenOptions = {}): Promise<OpenedModel> {
   const s = await exists(path)

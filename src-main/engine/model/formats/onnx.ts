@@ -2,14 +2,14 @@
  * The ONNX format: an `.onnx` file, with a sidecar `<name>.json` beside it when there is one. Also what
  * reads the graph of any ONNX model (its signature and `stepwise.*` metadata_props), wherever it lies.
  */
-import { basename } from 'node:path'
+import { basename, dirname } from 'node:path'
 
 import { EngineError } from '../../errors'
-import { metadataFromOnnxProps } from '../metadata'
+import { ignoredKeys, METADATA_PREFIX, metadataFromOnnxProps } from '../metadata'
 import { type DecodedModel, ModelProto } from '../onnx-proto'
 import { findSignature, tensorSigOf } from '../signature'
 import { readFileBytes } from '../weights/read'
-import { exists, type ModelFormat, type OpenedModel, readMetadataJson, validated } from './common'
+import { alphasNpySource, exists, jsonSource, type ModelFormat, type OpenedModel, validated } from './common'
 
 /** Decode the ModelProto, turning protobuf failures into errors a user can act on. */
 function decodeModel(bytes: Uint8Array, file: string): DecodedModel & { graph: NonNullable<DecodedModel['graph']> } {
@@ -37,25 +37,37 @@ export function inspectOnnx(bytes: Uint8Array, file: string) {
   const outputs = (model.graph.output ?? []).map(tensorSigOf)
   const signature = findSignature(inputs, outputs, file)
   const props = metadataFromOnnxProps(model.metadataProps ?? [])
-  return { signature, metadata: validated(props, `${file} (metadata_props)`) }
+  const ignored = ignoredKeys(props)
+  const notes = ignored.length
+    ? [
+        `${basename(file)}: ignored metadata Stepwise does not read: ${ignored.map((k) => METADATA_PREFIX + k).join(', ')}`,
+      ]
+    : []
+  return { signature, metadata: validated(props, `${file} (metadata_props)`), notes }
 }
 
 /** An ONNX file as an opened model; `opened` says how it was found (layout, name, the JSON sources before it). */
+/**
+ * An ONNX file as an opened model; `opened` says how it was found (layout, name, the JSON sources before it,
+ * notes on them). An alphas_cumprod.npy beside it is a source after its own metadata.
+ */
 export async function openOnnxFile(
   onnxPath: string,
-  opened: Pick<OpenedModel, 'layout' | 'name' | 'sources'>,
+  opened: Pick<OpenedModel, 'layout' | 'name' | 'sources'> & { notes?: string[] },
 ): Promise<OpenedModel> {
   const s = await exists(onnxPath)
   if (!s || !s.isFile()) throw new EngineError('file-not-found', `${onnxPath}: no such file`)
   const bytes = await readFileBytes(onnxPath)
-  const { signature, metadata } = inspectOnnx(bytes, onnxPath)
+  const { signature, metadata, notes } = inspectOnnx(bytes, onnxPath)
+  const npy = await alphasNpySource(dirname(onnxPath))
   return {
-    ...opened,
+    layout: opened.layout,
+    name: opened.name,
     onnx: bytes,
     onnxPath,
     signature,
-    sources: [...opened.sources, ['onnx-metadata', metadata]],
-    source: { format: 'onnx', files: [onnxPath], facts: [], notes: [] },
+    sources: [...opened.sources, ['onnx-metadata', metadata], ...(npy ? [npy] : [])],
+    source: { format: 'onnx', files: [onnxPath], facts: [], notes: [...(opened.notes ?? []), ...notes] },
   }
 }
 
@@ -66,8 +78,9 @@ export const onnxFormat: ModelFormat = {
   async open(path) {
     const sidecar = path.replace(/\.onnx$/i, '') + '.json'
     if (sidecar !== path && (await exists(sidecar))) {
-      const sources: OpenedModel['sources'] = [['sidecar', await readMetadataJson(sidecar)]]
-      return openOnnxFile(path, { layout: 'onnx+sidecar', name: basename(path), sources })
+      const { source, note } = await jsonSource('sidecar', sidecar)
+      const notes = note ? [note] : []
+      return openOnnxFile(path, { layout: 'onnx+sidecar', name: basename(path), sources: [source], notes })
     }
     return openOnnxFile(path, { layout: 'onnx', name: basename(path), sources: [] })
   },

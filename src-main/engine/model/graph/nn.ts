@@ -7,20 +7,22 @@
 import { EngineError } from '../../errors'
 import type { GraphBuilder } from './builder'
 
-/** nn.Conv2d(inC, outC, k, stride, padding): `pads` as ONNX orders them [top, left, bottom, right]. */
+/**
+ * nn.Conv2d(inC, outC, k, stride, padding, bias): `pads` as ONNX orders them [top, left, bottom, right].
+ */
 export function conv2d(
   g: GraphBuilder,
   x: string,
   prefix: string,
   inC: number,
   outC: number,
-  options: { kernel?: number; stride?: number; pads?: number[] } = {},
+  options: { kernel?: number; stride?: number; pads?: number[]; bias?: boolean } = {},
 ): string {
   const k = options.kernel ?? 3
   const p = (k - 1) / 2
   const weight = g.param(`${prefix}.weight`, [outC, inC, k, k])
-  const bias = g.param(`${prefix}.bias`, [outC])
-  return g.op(prefix, 'Conv', [x, weight, bias], {
+  const bias = options.bias === false ? [] : [g.param(`${prefix}.bias`, [outC])]
+  return g.op(prefix, 'Conv', [x, weight, ...bias], {
     kernel_shape: [k, k],
     strides: [options.stride ?? 1, options.stride ?? 1],
     pads: options.pads ?? [p, p, p, p],

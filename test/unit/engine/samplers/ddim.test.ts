@@ -11,6 +11,7 @@ import { spacedTimesteps } from '../../../../src-main/engine/samplers/common'
 import { ddim } from '../../../../src-main/engine/samplers/ddim'
 import { DEFAULT_SCHEDULE, makeSchedule } from '../../../../src-main/engine/schedule'
 import { DEFAULT_SAMPLER, type SamplerConfig } from '../../../../src-shared/parameters'
+import timePairs from '../../../fixtures/lucidrains/time-pairs.json'
 import { dummyModel } from '../../../fixtures/onnx-builder'
 
 /** diffusers' dummy_sample_deter: arange(4*3*8*8) / n reshaped (C, H, W, B) and permuted to (B, C, H, W). */
@@ -100,5 +101,55 @@ describe('diffusers scheduler expectations', () => {
       p = 899
     const x0 = (0.5 - Math.sqrt(1 - ab[t]) * 0.1) / Math.sqrt(ab[t])
     expect(out).toBeCloseTo(Math.sqrt(ab[p]) * x0 + Math.sqrt(1 - ab[p]) * 0.1, 6)
+  })
+})
+
+describe("use_clipped_model_output and lucidrains' ddim_sample", () => {
+  const sched = makeSchedule(DEFAULT_SCHEDULE)
+  const ab = sched.alphasCumprod
+  const base = { ...DEFAULT_SAMPLER, steps: 10, timestepSpacing: 'trailing' as const, clipSample: true }
+  // x0 = (x - sqrt(1 - ab) eps) / sqrt(ab) is far outside [-1, 1] at t = 999 for these values.
+  const x = new Float32Array([0.5, -0.2])
+  const eps = new Float32Array([-3, 0.1])
+
+  it('re-derives the noise from the clipped x0 (GLIDE, diffusers DDIMScheduler.step), and only then', () => {
+    const [t, p] = [999, 899]
+    const x0 = Array.from(x, (xi, i) => (xi - Math.sqrt(1 - ab[t]) * eps[i]) / Math.sqrt(ab[t]))
+    const clipped = x0.map((v) => Math.min(1, Math.max(-1, v)))
+    expect(Math.abs(x0[0])).toBeGreaterThan(1)
+    const model = ddim({ ...base, useClippedModelOutput: false }, sched).step(eps, 0, x, 2).prevSample
+    const rederived = ddim({ ...base, useClippedModelOutput: true }, sched).step(eps, 0, x, 2).prevSample
+    for (let i = 0; i < 2; i++) {
+      const noise = (x[i] - Math.sqrt(ab[t]) * clipped[i]) / Math.sqrt(1 - ab[t])
+      expect(rederived[i]).toBeCloseTo(Math.sqrt(ab[p]) * clipped[i] + Math.sqrt(1 - ab[p]) * noise, 5)
+      expect(model[i]).toBeCloseTo(Math.sqrt(ab[p]) * clipped[i] + Math.sqrt(1 - ab[p]) * eps[i], 5)
+    }
+    // Without clipping there is nothing to re-derive: the same step either way.
+    const unclipped = { ...base, clipSample: false }
+    expect(ddim({ ...unclipped, useClippedModelOutput: true }, sched).step(eps, 0, x, 2).prevSample).toEqual(
+      ddim({ ...unclipped, useClippedModelOutput: false }, sched).step(eps, 0, x, 2).prevSample,
+    )
+  })
+
+  it("lucidrains spacing: torch's float32 linspace(-1, T - 1, N + 1).int() for every N torch 1.13 gave", () => {
+    let checked = 0
+    for (const [T, byN] of Object.entries(timePairs as Record<string, Record<string, number[]>>))
+      for (const [N, expected] of Object.entries(byN)) {
+        expect(spacedTimesteps(Number(T), Number(N), 'lucidrains'), `T=${T} N=${N}`).toEqual(expected)
+        checked++
+      }
+    expect(checked).toBeGreaterThan(20)
+    // 30 of 1000: 965 where trailing gives 966.
+    expect(spacedTimesteps(1000, 30, 'lucidrains').slice(0, 3)).toEqual([999, 965, 932])
+  })
+
+  it('each lucidrains step goes to the next pair, the last to alpha-bar 1 (the clipped x0)', () => {
+    const s = ddim({ ...base, steps: 3, timestepSpacing: 'lucidrains' }, sched)
+    expect(s.timesteps).toEqual([999, 665, 332])
+    const zero = new Float32Array([0])
+    const x1 = new Float32Array([0.003])
+    // eps = 0: x0 = x / sqrt(ab) (inside [-1, 1]); the step to the next pair scales by sqrt(ab_next / ab).
+    expect(s.step(zero, 0, x1, 1).prevSample[0]).toBeCloseTo(0.003 * Math.sqrt(ab[665] / ab[999]), 6)
+    expect(s.step(zero, 2, x1, 1).prevSample[0]).toBeCloseTo(0.003 / Math.sqrt(ab[332]), 6)
   })
 })

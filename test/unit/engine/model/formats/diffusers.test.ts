@@ -10,45 +10,17 @@ import { beforeAll, describe, expect, it } from 'vitest'
 
 import { loadModel } from '../../../../../src-main/engine/model/load'
 import { trainingOf } from '../../../../../src-main/engine/model/training'
-import { readNpy } from '../../../../../src-main/engine/npy'
 import { modelFacts, planRun } from '../../../../../src-main/engine/plan'
 import { runSampling } from '../../../../../src-main/engine/run'
+import { ddim20, FIXTURES, maxDiff, npy } from './peer-sampling'
 
-const PEERS = join(import.meta.dirname, '..', '..', '..', '..', 'fixtures', 'peers', 'diffusers')
-const OWN = join(import.meta.dirname, '..', '..', '..', '..', 'fixtures', 'diffusers')
-const npy = async (path: string) => readNpy(new Uint8Array(await readFile(path)), path)
+const PEERS = join(FIXTURES, 'peers', 'diffusers')
+const OWN = join(FIXTURES, 'diffusers')
 
 let dir: string
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'stepwise-diffusers-'))
 })
-
-const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0)
-
-/** The CLI's `sample --sampler ddim --steps 20 --eta 0 [--class k] --init-noise x_T.npy`, through the planner. */
-async function ddim20(
-  path: string,
-  xT: { data: Float32Array; shape: number[] },
-  classLabel?: number,
-  cacheDir?: string,
-) {
-  const model = await loadModel(path, { providers: ['cpu'], cacheDir })
-  try {
-    const [batch, , height, width] = xT.shape
-    const plan = planRun(modelFacts(model.info), {
-      sampler: { sampler: 'ddim', steps: 20, eta: 0 },
-      seed: 0,
-      batch,
-      height,
-      width,
-      classLabel,
-      initNoise: xT.data,
-    })
-    return { model, plan, samples: (await runSampling(model, plan.run)).samples }
-  } finally {
-    await model.release()
-  }
-}
 
 describe("the peers' pipelines sample as diffusers' DDIMPipeline does, from the folder alone", () => {
   for (const [name, classLabel] of [
@@ -163,8 +135,8 @@ describe('the built graph is cached by content: the second open reads it back', 
   it('same samples from the cache; a copy elsewhere finds it by content; a change to the weights rebuilds', async () => {
     const cacheDir = join(dir, 'cache')
     const xT = await npy(join(PEERS, 'class-gray28', 'x_T.npy'))
-    const first = await ddim20(join(PEERS, 'class-gray28', 'pipeline'), xT, 3, cacheDir)
-    const second = await ddim20(join(PEERS, 'class-gray28', 'pipeline'), xT, 3, cacheDir)
+    const first = await ddim20(join(PEERS, 'class-gray28', 'pipeline'), xT, 3, { cacheDir })
+    const second = await ddim20(join(PEERS, 'class-gray28', 'pipeline'), xT, 3, { cacheDir })
     expect(first.model.info.source.graph).toBe('built')
     expect(second.model.info.source.graph).toBe('cached')
     expect(second.model.info.onnxPath).toMatch(/graphs[/\\][0-9a-f]{64}\.onnx$/)

@@ -1,0 +1,434 @@
+/**
+ * The lucidrains format: what denoising-diffusion-pytorch's Trainer.save writes (`results/model-N.pt`: step,
+ * model, opt, ema, scaler, version), or a GaussianDiffusion's own state_dict saved with torch.save. Read with
+ * the restricted unpickler (weights/torch.ts). A checkpoint holds no config: the Unet is inferred from its
+ * weights (graph/lucidrains-unet-config.ts), the schedule is its alphas_cumprod buffer as it is, the
+ * objective follows from its loss_weight buffer, and sampling defaults to what its ddim_sample does. The
+ * EMA's weights are used when there are any, as the Trainer samples with them.
+ */
+import { basename, dirname, join } from 'node:path'
+
+import type { CheckpointWeights, SourceFact } from '../../../../src-shared/model'
+import type { PredictionType } from '../../../../src-shared/names'
+import { EngineError } from '../../errors'
+import { readPngSize } from '../../export/png'
+import { LUCIDRAINS_SIGMOID, makeSchedule, type ScheduleConfig } from '../../schedule'
+import { Unet } from '../graph/lucidrains-unet'
+import { inferUnetConfig, type LucidrainsUnetConfig } from '../graph/lucidrains-unet-config'
+import { encodeOnnx, type OnnxValue } from '../graph/onnx-graph'
+import { graphCache } from '../graph-cache'
+import { type Metadata, type MetadataSource } from '../metadata'
+import { findSignature } from '../signature'
+import { isDict, type PyDict, type PyValue } from '../weights/pickle'
+import { readFileBytes } from '../weights/read'
+import { fileSource } from '../weights/source'
+import { float32Of, type StoredTensor, type Weights } from '../weights/tensor'
+import { isTensor, readTorchArchive, typeName } from '../weights/torch'
+import {
+  alphasNpySource,
+  exists,
+  ignoredNote,
+  type ModelFormat,
+  type OpenedModel,
+  type OpenOptions,
+  readJson,
+  validated,
+} from './common'
+import { needsConfig } from './diffusers'
+
+/** Bump when graph/lucidrains-unet.ts builds a different graph from the same checkpoint. */
+export const LUCIDRAINS_BUILDER = 'lucidrains-unet/1'
+
+/** The files Trainer.save writes; a GaussianDiffusion's state dict saved by hand has the same endings. */
+const CHECKPOINT = /\.(pt|pth|ckpt)$/i
+
+/** GaussianDiffusion's objectives, as diffusers names the same predictions. */
+const OBJECTIVES: Record<string, PredictionType> = {
+  pred_noise: 'epsilon',
+  pred_x0: 'sample',
+  pred_v: 'v_prediction',
+}
+type Objective = keyof typeof OBJECTIVES
+
+/**
+ * The objective GaussianDiffusion registered its loss_weight buffer for. With snr = ab / (1 - ab) and
+ * min_snr_loss_weight's clipped snr (min(snr, gamma), or snr itself): pred_noise weighs clipped / snr,
+ * pred_x0 clipped, pred_v clipped / (snr + 1). So loss_weight divided by 1 / snr, 1 or 1 / (snr + 1) is
+ * min(snr, gamma) for the objective that made it (gamma: its largest value); the one that fits every t.
+ */
+export function objectiveOf(
+  lossWeight: ArrayLike<number>,
+  snr: ArrayLike<number>,
+): { objective: Objective; minSnrGamma?: number } | undefined {
+  const per: Record<Objective, (s: number) => number> = {
+    pred_noise: (s) => 1 / s,
+    pred_x0: () => 1,
+    pred_v: (s) => 1 / (s + 1),
+  }
+  let best: { objective: Objective; gamma: number; error: number } | undefined
+  for (const objective of Object.keys(per) as Objective[]) {
+    const clipped = Array.from(lossWeight, (w, t) => w / per[objective](snr[t]))
+    const gamma = Math.max(...clipped)
+    // float32 buffers: the fit is to a few parts in a million; another objective misses by orders more. The
+    // gamma is read to 6 digits: min_snr_loss_weight's is a user's number (5 by default).
+    const error = Math.max(...clipped.map((c, t) => Math.abs(c - Math.min(snr[t], gamma)) / Math.min(snr[t], gamma)))
+    if (!best || error < best.error) best = { objective, gamma, error }
+  }
+  if (!best || !(best.error < 1e-3)) return undefined
+  const clippedAnywhere = Array.from(snr).some((s) => s > best.gamma * (1 + 1e-4))
+  return { objective: best.objective, ...(clippedAnywhere && { minSnrGamma: Number(best.gamma.toPrecision(6)) }) }
+}
+
+/**
+ * The named schedule a checkpoint's alphas_cumprod is (as lucidrains computes them: its linear betas scaled
+ * by 1000 / T), when one fits it to float32's precision; undefined for a schedule of the user's own.
+ */
+export function namedScheduleOf(alphasCumprod: Float64Array): string | undefined {
+  const T = alphasCumprod.length
+  const scale = 1000 / T
+  const candidates: [string, ScheduleConfig][] = [
+    ['cosine', { schedule: 'cosine', trainSteps: T, betaStart: 0, betaEnd: 0 }],
+    [
+      'lucidrains_sigmoid (start -3, end 3, tau 1)',
+      { schedule: 'lucidrains_sigmoid', trainSteps: T, betaStart: 0, betaEnd: 0, sigmoid: LUCIDRAINS_SIGMOID },
+    ],
+    [
+      `linear (beta ${scale * 1e-4}..${scale * 0.02})`,
+      { schedule: 'linear', trainSteps: T, betaStart: scale * 1e-4, betaEnd: scale * 0.02 },
+    ],
+  ]
+  for (const [name, config] of candidates) {
+    const ab = makeSchedule(config).alphasCumprod
+    if (ab.every((a, t) => Math.abs(a - alphasCumprod[t]) <= 1e-6 * Math.max(a, 1e-3))) return name
+  }
+  return undefined
+}
+
+const tensorIn = (dict: PyDict, key: string): StoredTensor | undefined => {
+  const v = dict.get(key)
+  return isTensor(v) ? v.stored() : undefined
+}
+const fmt = (shape: number[]) => `[${shape.join(', ')}]`
+
+/** The GaussianDiffusion state dict a checkpoint holds (its EMA's, or the online model's), and its name in the file. */
+interface Diffusion {
+  dict: PyDict
+  /** Where its keys start: 'ema_model.' in an EMA's state dict, '' otherwise. */
+  prefix: string
+  /** Which weights, and where they came from. */
+  weights: CheckpointWeights
+  from: string
+}
+
+function describeKeys(dict: PyDict): string {
+  const keys = [...dict.keys()].map(String)
+  return keys.length
+    ? `${keys.slice(0, 8).join(', ')}${keys.length > 8 ? `, ... (${keys.length} keys)` : ''}`
+    : 'nothing'
+}
+
+/** The diffusion weights to use, or an error saying what the file holds instead. */
+function diffusionOf(root: PyValue, file: string, wanted: CheckpointWeights | undefined): Diffusion {
+  const notOurs = (found: string) =>
+    new EngineError(
+      'unsupported-model',
+      `${file}: not a lucidrains Trainer checkpoint (a dict with model and ema, from Trainer.save) or a GaussianDiffusion state_dict; found ${found}`,
+    )
+  if (!isDict(root)) throw notOurs(`a ${typeName(root)}`)
+  const hasDiffusion = (d: PyDict, prefix: string) =>
+    isTensor(d.get(`${prefix}model.init_conv.weight`)) || isTensor(d.get(`${prefix}model.final_conv.weight`))
+  const model = root.get('model')
+  const ema = root.get('ema')
+  if (isDict(model) && hasDiffusion(model, '')) {
+    // Trainer.save: the EMA's state dict holds ema_model.<GaussianDiffusion keys> (and online_model.<...>).
+    if (wanted !== 'online' && isDict(ema) && hasDiffusion(ema, 'ema_model.'))
+      return {
+        dict: ema,
+        prefix: 'ema_model.',
+        weights: 'ema',
+        from: "ema.ema_model.*: the EMA's, what Trainer samples with",
+      }
+    if (wanted === 'ema') throw new EngineError('bad-argument', `${file}: holds no EMA weights (no ema.ema_model.*)`)
+    return { dict: model, prefix: '', weights: 'online', from: "model.*: the online model's" }
+  }
+  if (hasDiffusion(root, '')) {
+    if (wanted === 'ema')
+      throw new EngineError('bad-argument', `${file}: a state_dict with one set of weights, no EMA's`)
+    return { dict: root, prefix: '', weights: 'online', from: 'a GaussianDiffusion state_dict' }
+  }
+  if (isTensor(root.get('init_conv.weight')))
+    throw new EngineError(
+      'unsupported-model',
+      `${file}: a Unet's state_dict without its GaussianDiffusion (no alphas_cumprod, no loss_weight): the schedule and objective are unknown; save the Trainer's checkpoint or the GaussianDiffusion's state_dict`,
+    )
+  // A diffusers UNet2DModel's state dict saved as .pt.
+  if (isTensor(root.get('conv_in.weight')) && isTensor(root.get('time_embedding.linear_1.weight')))
+    throw needsConfig(file)
+  const found = [...root.entries()]
+    .slice(0, 8)
+    .map(([k, v]) => `${String(k)} (${isTensor(v) ? fmt(v.shape) : typeName(v)})`)
+  throw notOurs(`keys ${found.join(', ')}${root.size > 8 ? ', ...' : ''}`)
+}
+
+/** The Unet's weights under their own names (the diffusion's `model.` taken off). */
+function unetWeights(d: Diffusion): Weights {
+  const weights: Weights = new Map()
+  const prefix = `${d.prefix}model.`
+  for (const [key, value] of d.dict)
+    if (typeof key === 'string' && key.startsWith(prefix) && isTensor(value))
+      weights.set(key.slice(prefix.length), value.stored())
+  return weights
+}
+
+/** What the cache keeps beside a built graph. */
+interface BuiltInfo {
+  inputs: OnnxValue[]
+  outputs: OnnxValue[]
+  parameters: number
+}
+
+/**
+ * The image size the Trainer's samples beside the checkpoint show: sample-N.png is a k x k grid
+ * (num_samples = k^2) of H x W images with 2 px padding (torchvision's make_grid), so (size - 2) / k - 2;
+ * k = 5, the Trainer's default num_samples of 25, when that divides evenly.
+ */
+async function sampleGridSize(
+  path: string,
+  factor: number,
+): Promise<{ size: [number, number]; why: string } | undefined> {
+  const milestone = /model-(.+)\.pt$/.exec(basename(path))?.[1]
+  if (!milestone) return undefined
+  const png = join(dirname(path), `sample-${milestone}.png`)
+  if (!(await exists(png))) return undefined
+  const { width, height } = readPngSize(await readFileBytes(png), png)
+  const k = 5
+  const [h, w] = [(height - 2) / k - 2, (width - 2) / k - 2]
+  if (![h, w].every((d) => Number.isInteger(d) && d > 0 && d % factor === 0)) return undefined
+  return {
+    size: [h, w],
+    why: `${basename(png)} is ${width} x ${height}: a ${k} x ${k} grid (Trainer's default num_samples 25) of ${h} x ${w}`,
+  }
+}
+
+async function openCheckpoint(path: string, options: OpenOptions): Promise<OpenedModel> {
+  const source = fileSource(path)
+  try {
+    const root = readTorchArchive(source, path)
+    const d = diffusionOf(root, path, options.weights)
+    const buffer = (name: string) => tensorIn(d.dict, `${d.prefix}${name}`)
+    const weights = unetWeights(d)
+    const ac = buffer('alphas_cumprod')
+    if (!ac) {
+      if (weights.has('time_mlp.0.weights'))
+        throw new EngineError(
+          'unsupported-model',
+          `${path}: a Unet with learned sinusoidal time features and no alphas_cumprod: a continuous-time model (ContinuousTimeGaussianDiffusion, ElucidatedDiffusion...), not supported yet`,
+        )
+      throw new EngineError('unsupported-model', `${path}: no alphas_cumprod buffer; found ${describeKeys(d.dict)}`)
+    }
+    const { config, facts: unetFacts } = inferUnetConfig(weights, path)
+    if (config.timeEmbedding.kind === 'fourier')
+      throw new EngineError(
+        'unsupported-model',
+        `${path}: a Unet with learned sinusoidal time features (GaussianDiffusion refuses those: a continuous-time model's Unet), not supported yet`,
+      )
+    const alphasCumprod = Float64Array.from(float32Of(ac, `${path}: alphas_cumprod`))
+    if (alphasCumprod.some((a) => !(a > 0 && a <= 1)))
+      throw new EngineError('bad-weights', `${path}: alphas_cumprod has values outside (0, 1]`)
+
+    const facts: SourceFact[] = []
+    const fact = (key: string, value: unknown, from: SourceFact['from'], why?: string) =>
+      facts.push({ key, value: typeof value === 'string' ? value : JSON.stringify(value), from, ...(why && { why }) })
+    fact('weights', d.weights, 'checkpoint', d.from)
+    for (const key of ['step', 'version']) {
+      const v = isDict(root) ? root.get(key) : undefined
+      if (typeof v === 'number' || typeof v === 'string') fact(key, v, 'checkpoint', `the checkpoint's ${key}`)
+    }
+    facts.push(...unetFacts)
+    const T = alphasCumprod.length
+    fact('timesteps', T, 'checkpoint', `alphas_cumprod ${fmt(ac.shape)}`)
+    const named = namedScheduleOf(alphasCumprod)
+    fact(
+      'beta_schedule',
+      named ?? 'custom',
+      'checkpoint',
+      named
+        ? 'the alphas_cumprod buffer matches it'
+        : 'the alphas_cumprod buffer, as it is (no named schedule matches it)',
+    )
+
+    // The objective: LearnedGaussianDiffusion trains the first half of its output on the noise whatever its objective.
+    const lossWeight = buffer('loss_weight')
+    const snrFrom = buffer('sqrt_recipm1_alphas_cumprod')
+    const snr = snrFrom
+      ? Array.from(float32Of(snrFrom, path), (r) => 1 / (r * r)) // sqrt(1 / ab - 1): exact where 1 - ab rounds badly
+      : Array.from(alphasCumprod, (a) => a / (1 - a))
+    const fitted = lossWeight ? objectiveOf(float32Of(lossWeight, path), snr) : undefined
+    let objective: Objective
+    const notes: string[] = []
+    if (config.learnedVariance) {
+      objective = 'pred_noise'
+      fact(
+        'objective',
+        objective,
+        'weights',
+        'learned variance: LearnedGaussianDiffusion, whose first half is the noise',
+      )
+      if (fitted && fitted.objective !== 'pred_noise')
+        notes.push(
+          `${basename(path)}: loss_weight says ${fitted.objective}, but LearnedGaussianDiffusion predicts the noise whatever its objective`,
+        )
+    } else if (fitted) {
+      objective = fitted.objective
+      fact('objective', objective, 'checkpoint', 'loss_weight')
+      if (fitted.minSnrGamma !== undefined)
+        fact('min_snr_gamma', fitted.minSnrGamma, 'checkpoint', 'loss_weight (min_snr_loss_weight)')
+    } else {
+      objective = 'pred_v'
+      fact(
+        'objective',
+        objective,
+        'assumed',
+        lossWeight ? 'loss_weight fits no objective' : "no loss_weight buffer; GaussianDiffusion's default",
+      )
+    }
+
+    // How its ddim_sample samples: Stepwise's DDIM does the same by default.
+    fact(
+      'timestep_spacing',
+      'lucidrains',
+      'sampler',
+      'ddim_sample: torch.linspace(-1, T - 1, N + 1) pairs, each step to the next',
+    )
+    fact('clip_sample', true, 'sampler', 'model_predictions(clip_x_start=True): x0 clamped to [-1, 1]')
+    const rederives = !config.learnedVariance
+    fact(
+      'use_clipped_model_output',
+      rederives,
+      'sampler',
+      rederives
+        ? 'rederive_pred_noise: the noise from the clipped x0'
+        : "LearnedGaussianDiffusion's model_predictions keeps the model's noise",
+    )
+    fact('set_alpha_to_one', true, 'sampler', 'the last pair (t, -1) returns the clipped x0')
+    if (config.selfCondition)
+      fact(
+        'x_self_cond',
+        "the previous step's clipped x0",
+        'sampler',
+        'ddim_sample feeds x_start back; zeros at the first step',
+      )
+
+    const factor = 2 ** (config.dimMults.length - 1)
+    const grid = await sampleGridSize(path, factor)
+    if (grid) fact('image_size', `(${grid.size.join(', ')})`, 'assumed', grid.why)
+    else
+      fact(
+        'image_size',
+        'unknown',
+        'assumed',
+        `not in the checkpoint: give the size (any multiple of ${factor}), or sample_size in a ${sidecarOf(path, true)}`,
+      )
+    fact('auto_normalize', true, 'assumed', 'images in [0, 1] trained as [-1, 1]: samples are shown as (x + 1) / 2')
+
+    const checkpointMetadata = validated(
+      {
+        alphas_cumprod: Array.from(alphasCumprod),
+        num_train_timesteps: T,
+        prediction_type: OBJECTIVES[objective],
+        timestep_spacing: 'lucidrains',
+        steps_offset: 0,
+        clip_sample: true,
+        clip_sample_range: 1,
+        set_alpha_to_one: true,
+        use_clipped_model_output: rederives,
+        in_channels: config.channels,
+        ...(grid && { sample_size: grid.size }),
+      },
+      path,
+    )
+    const sources: [MetadataSource, Metadata][] = []
+    const sidecar = sidecarOf(path)
+    if (await exists(sidecar)) {
+      const raw = await readJson(sidecar)
+      sources.push(['sidecar', validated(raw, sidecar)])
+      const ignored = ignoredNote(raw, sidecar)
+      if (ignored) notes.push(ignored)
+    }
+    const npy = await alphasNpySource(dirname(path))
+    if (npy) sources.push(npy)
+    sources.push(['checkpoint', checkpointMetadata])
+
+    const built = await builtGraph(path, config, weights, options, d.weights)
+    return {
+      ...built,
+      layout: 'lucidrains-checkpoint',
+      name: basename(path),
+      sources,
+      source: {
+        format: 'lucidrains',
+        files: [path],
+        parameters: built.parameters,
+        facts,
+        notes,
+        graph: built.graph,
+      },
+    }
+  } finally {
+    source.close()
+  }
+}
+
+/** `model-3.json` beside `model-3.pt`: metadata that wins over what the checkpoint implies. */
+const sidecarOf = (path: string, nameOnly = false) => {
+  const name = basename(path).replace(CHECKPOINT, '.json')
+  return nameOnly ? name : join(dirname(path), name)
+}
+
+/** Build (or find in the cache) the Unet's graph. */
+async function builtGraph(
+  path: string,
+  config: LucidrainsUnetConfig,
+  weights: Weights,
+  options: OpenOptions,
+  which: CheckpointWeights,
+) {
+  const cache = options.cacheDir ? graphCache(options.cacheDir) : undefined
+  const key = { builder: `${LUCIDRAINS_BUILDER}:${which}`, files: [path] }
+  const hit = await cache?.find<BuiltInfo>(key)
+  let info: BuiltInfo
+  let onnx: Uint8Array | string
+  let onnxPath: string
+  if (hit) {
+    onnx = onnxPath = hit.path
+    info = hit.info
+  } else {
+    const built = Unet(config, weights, { weights: path, config: 'the Unet its weights imply' })
+    if (built.unused.length)
+      throw new EngineError(
+        'unsupported-model',
+        `${path}: ${built.unused.length} Unet weights the inferred Unet does not use (${built.unused.slice(0, 3).join(', ')}): a Unet variant not supported yet`,
+      )
+    info = { inputs: built.graph.inputs, outputs: built.graph.outputs, parameters: built.parameters }
+    const graph = { ...built.graph, producer: 'stepwise', docString: `lucidrains Unet from ${path} (${which} weights)` }
+    const stored = await cache?.store(key, graph, info)
+    onnx = onnxPath = stored ?? ''
+    if (!stored) onnx = encodeOnnx(graph)
+  }
+  const sig = (v: OnnxValue) => ({ name: v.name, dtype: v.dtype, shape: v.shape })
+  return {
+    onnx,
+    onnxPath,
+    signature: findSignature(info.inputs.map(sig), info.outputs.map(sig), path),
+    parameters: info.parameters,
+    graph: (hit ? 'cached' : 'built') as 'cached' | 'built',
+  }
+}
+
+export const lucidrainsFormat: ModelFormat = {
+  name: 'lucidrains',
+  // Trainer.save's .pt (or a state_dict saved as .pth / .ckpt), unless a diffusers config.json lies beside it.
+  claims: async (path, isDirectory) =>
+    !isDirectory && CHECKPOINT.test(path) && !(await exists(join(dirname(path), 'config.json'))),
+  open: openCheckpoint,
+}

@@ -1,0 +1,197 @@
+/**
+ * lucidrains' Unet (denoising_diffusion_pytorch/denoising_diffusion_pytorch.py) constructor arguments, read
+ * back from its state dict: a checkpoint holds no config, so every argument that shapes a weight is inferred
+ * from the weights' names and shapes (each fact says from which), and the few that shape none (the
+ * sinusoidal embedding's theta) are assumed at the Unet's defaults. An argument the shapes contradict, or a
+ * module the Unet does not have, is a one-line error naming it.
+ */
+import type { SourceFact } from '../../../../src-shared/model'
+import { EngineError } from '../../errors'
+import type { Weights } from '../weights/tensor'
+
+/** One stage's attention: full (Attention) or linear (LinearAttention), heads, head width, memory key/values. */
+export interface StageAttention {
+  full: boolean
+  heads: number
+  dimHead: number
+  memKv: number
+}
+
+export interface LucidrainsUnetConfig {
+  dim: number
+  initDim: number
+  /** The output channels: `channels`, or twice that with learned_variance. */
+  outDim: number
+  dimMults: number[]
+  channels: number
+  selfCondition: boolean
+  learnedVariance: boolean
+  /** SinusoidalPosEmb(dim, theta), or RandomOrLearnedSinusoidalPosEmb with learned_sinusoidal_dim features. */
+  timeEmbedding: { kind: 'sinusoidal'; theta: number } | { kind: 'fourier'; dim: number }
+  /** Each stage's attention, from the first (highest resolution) down; the up path mirrors it. */
+  attention: StageAttention[]
+  mid: StageAttention
+}
+
+/** The Unet's default sinusoidal_pos_emb_theta: no weight depends on it. */
+export const SINUSOIDAL_THETA = 10000
+
+const shapeOf = (weights: Weights, name: string) => weights.get(name)?.shape
+
+const fmt = (shape: number[] | undefined) => `[${shape?.join(', ')}]`
+
+export interface InferredUnet {
+  config: LucidrainsUnetConfig
+  /** The Unet's constructor arguments, as lucidrains names them, with what each was read from. */
+  facts: SourceFact[]
+}
+
+/**
+ * The Unet behind `weights` (its own names: init_conv.weight, downs.0.0.block1.proj.weight...). `file` names
+ * the checkpoint in errors.
+ */
+export function inferUnetConfig(weights: Weights, file: string): InferredUnet {
+  const fail = (what: string) => new EngineError('unsupported-model', `${file}: ${what}`)
+  const need = (name: string, rank: number): number[] => {
+    const s = shapeOf(weights, name)
+    if (!s) throw fail(`no ${name}: not the Unet of denoising_diffusion_pytorch (its weights: ${sample(weights)})`)
+    if (s.length !== rank) throw fail(`${name} is ${fmt(s)}; the Unet's is ${rank}-D`)
+    return s
+  }
+
+  const init = need('init_conv.weight', 4)
+  if (init[2] !== 7 || init[3] !== 7) throw fail(`init_conv is ${init[2]}x${init[3]}; the Unet's is 7x7`)
+  const [initDim, inputChannels] = init
+  const [outDim] = need('final_conv.weight', 4)
+  const [timeDim, fourierDim] = need('time_mlp.1.weight', 2)
+  if (timeDim % 4 !== 0) throw fail(`time_mlp.1 gives ${timeDim} features; the Unet's time_dim is 4 * dim`)
+  const dim = timeDim / 4
+
+  const learned = shapeOf(weights, 'time_mlp.0.weights')
+  const timeEmbedding: LucidrainsUnetConfig['timeEmbedding'] = learned
+    ? { kind: 'fourier', dim: 2 * learned[0] }
+    : { kind: 'sinusoidal', theta: SINUSOIDAL_THETA }
+  const expectedFourier = learned ? 2 * learned[0] + 1 : dim
+  if (fourierDim !== expectedFourier)
+    throw fail(
+      `time_mlp.1 takes ${fourierDim} features; its ${learned ? 'Fourier features give' : 'dim gives'} ${expectedFourier}`,
+    )
+
+  // The stages: downs.i = [ResnetBlock, ResnetBlock, attention, Downsample (Conv2d at the last)].
+  const stages: { dimIn: number; dimOut: number }[] = []
+  for (let i = 0; weights.has(`downs.${i}.0.block1.proj.weight`); i++) {
+    const [dimIn] = need(`downs.${i}.0.block1.proj.weight`, 4)
+    const down = shapeOf(weights, `downs.${i}.3.1.weight`) // Downsample: Rearrange, then a 1x1 Conv2d
+    const last = shapeOf(weights, `downs.${i}.3.weight`) // the last stage: a 3x3 Conv2d
+    if (!down && !last) throw fail(`downs.${i}.3 is neither Downsample nor Conv2d`)
+    stages.push({ dimIn, dimOut: (down ?? last)![0] })
+  }
+  if (stages.length === 0)
+    throw fail(`no downs.0: not the Unet of denoising_diffusion_pytorch (its weights: ${sample(weights)})`)
+  if (stages[0].dimIn !== initDim) throw fail(`downs.0 takes ${stages[0].dimIn} channels; init_conv gives ${initDim}`)
+  const dims = [initDim, ...stages.map((s) => s.dimOut)]
+  const dimMults = dims.slice(1).map((d) => d / dim)
+  if (dimMults.some((m) => !Number.isInteger(m)))
+    throw fail(`stage widths ${dims.slice(1).join(', ')} are not multiples of dim ${dim} (time_mlp.1.weight)`)
+
+  const attentionOf = (prefix: string, channels: number): StageAttention => {
+    const mem = need(`${prefix}.mem_kv`, 4)
+    const full = !weights.has(`${prefix}.to_out.1.g`) // LinearAttention's to_out ends in an RMSNorm
+    // Attention keeps its memory as [2, heads, num_mem_kv, dim_head], LinearAttention as [2, heads, dim_head, num_mem_kv].
+    const [, heads, a, b] = mem
+    const attention = { full, heads, dimHead: full ? b : a, memKv: full ? a : b }
+    const [qkv, qkvIn] = need(`${prefix}.to_qkv.weight`, 4)
+    if (qkv !== 3 * attention.heads * attention.dimHead || qkvIn !== channels)
+      throw fail(
+        `${prefix}.to_qkv.weight is ${fmt([qkv, qkvIn])}; ${fmt(mem)} memory implies [${3 * attention.heads * attention.dimHead}, ${channels}]`,
+      )
+    return attention
+  }
+  const attention = stages.map((s, i) => attentionOf(`downs.${i}.2`, s.dimIn))
+  const mid = attentionOf('mid_attn', dims[dims.length - 1])
+  if (!mid.full) throw fail('mid_attn is a LinearAttention; the Unet has full attention there')
+
+  // GaussianDiffusion needs channels == out_dim; self_condition doubles the input, learned_variance the output.
+  let channels = inputChannels
+  let selfCondition = false
+  let learnedVariance = false
+  if (inputChannels === 2 * outDim) {
+    channels = outDim
+    selfCondition = true
+  } else if (outDim === 2 * inputChannels) learnedVariance = true
+  else if (outDim === 2 * inputChannels + 2)
+    throw fail(
+      `final_conv gives ${outDim} channels for ${inputChannels}: WeightedObjectiveGaussianDiffusion's Unet, not supported yet`,
+    )
+  else if (outDim !== inputChannels)
+    throw fail(
+      `final_conv gives ${outDim} channels for ${inputChannels} in (an out_dim of your own): not supported yet`,
+    )
+
+  const config: LucidrainsUnetConfig = {
+    dim,
+    initDim,
+    outDim,
+    dimMults,
+    channels,
+    selfCondition,
+    learnedVariance,
+    timeEmbedding,
+    attention,
+    mid,
+  }
+  const perStage = <K extends keyof StageAttention>(k: K) => {
+    const values = attention.map((a) => a[k])
+    return values.every((v) => v === values[0]) ? JSON.stringify(values[0]) : `(${values.join(', ')})`
+  }
+  const inferred = (key: string, value: unknown, why: string): SourceFact => ({
+    key,
+    value: typeof value === 'string' ? value : JSON.stringify(value),
+    from: 'weights',
+    why,
+  })
+  const facts: SourceFact[] = [
+    inferred('dim', dim, `time_mlp.1.weight ${fmt([timeDim, fourierDim])}: time_dim = 4 * dim`),
+    inferred('init_dim', initDim, `init_conv.weight ${fmt(init)}`),
+    inferred('dim_mults', `(${dimMults.join(', ')})`, `downs.*: stage widths ${dims.slice(1).join(', ')}`),
+    inferred('channels', channels, `init_conv.weight takes ${inputChannels}, final_conv.weight gives ${outDim}`),
+    inferred(
+      'self_condition',
+      selfCondition,
+      selfCondition ? 'init_conv takes twice the channels' : 'init_conv takes the channels',
+    ),
+    inferred(
+      'learned_variance',
+      learnedVariance,
+      learnedVariance ? 'final_conv gives twice the channels' : 'final_conv gives the channels',
+    ),
+    inferred(
+      'full_attn',
+      `(${attention.map((a) => (a.full ? 'True' : 'False')).join(', ')})`,
+      'downs.*.2: Attention, or LinearAttention (to_out.1.g)',
+    ),
+    inferred('attn_heads', perStage('heads'), 'downs.*.2.mem_kv'),
+    inferred('attn_dim_head', perStage('dimHead'), 'downs.*.2.mem_kv'),
+    timeEmbedding.kind === 'fourier'
+      ? inferred(
+          'learned_sinusoidal_dim',
+          timeEmbedding.dim,
+          `time_mlp.0.weights ${fmt(learned)}: learned_sinusoidal_cond or random_fourier_features (the same forward)`,
+        )
+      : inferred('learned_sinusoidal_cond', false, 'no time_mlp.0.weights: SinusoidalPosEmb'),
+  ]
+  if (timeEmbedding.kind === 'sinusoidal')
+    facts.push({
+      key: 'sinusoidal_pos_emb_theta',
+      value: String(SINUSOIDAL_THETA),
+      from: 'assumed',
+      why: 'no weight depends on it',
+    })
+  return { config, facts }
+}
+
+/** A few of the weights' names, for an error that says what the file holds instead. */
+function sample(weights: Weights): string {
+  const names = [...weights.keys()]
+  return names.length ? `${names.slice(0, 4).join(', ')}${names.length > 4 ? ', ...' : ''}` : 'none'
+}

@@ -1,0 +1,257 @@
+/**
+ * lucidrains checkpoints load as models: DDIM-20 with no options reproduces the peer's own ddim_sample (1e-3)
+ * from Trainer.save's model-N.pt alone (EMA weights, its timestep pairs, x0 clipped and the noise re-derived,
+ * self-conditioning fed back), the Unet and the objective are inferred and said so, and what is not a
+ * Trainer checkpoint says what it is.
+ */
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { beforeAll, describe, expect, it } from 'vitest'
+
+import { encodePixelsPng } from '../../../../../src-main/engine/export/png'
+import { namedScheduleOf, objectiveOf } from '../../../../../src-main/engine/model/formats/lucidrains'
+import { loadModel, type LoadOptions } from '../../../../../src-main/engine/model/load'
+import { trainingOf } from '../../../../../src-main/engine/model/training'
+import { modelFacts, planRun } from '../../../../../src-main/engine/plan'
+import { runSampling, type StepFrame } from '../../../../../src-main/engine/run'
+import { makeSchedule } from '../../../../../src-main/engine/schedule'
+import { ddim20, FIXTURES, maxDiff, npy } from './peer-sampling'
+
+const PEER = join(FIXTURES, 'peers', 'lucidrains', 'cosine-eps-gray28')
+const OWN = join(FIXTURES, 'lucidrains')
+const WEIGHTS = join(FIXTURES, 'diffusers', 'weights')
+
+let dir: string
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'stepwise-lucidrains-'))
+})
+
+/** DDIM 20 steps eta 0 from x_T.npy, and the reference of the weights asked for. */
+async function reproduces(folder: string, options: LoadOptions = {}, checkpoint = join(folder, 'model-3.pt')) {
+  const xT = await npy(join(folder, 'x_T.npy'))
+  const reference = options.weights === 'online' ? 'ddim20_ref_online_model.npy' : 'ddim20_ref.npy'
+  const ref = await npy(join(folder, reference))
+  const run = await ddim20(checkpoint, xT, undefined, options)
+  return { ...run, diff: maxDiff(run.samples, ref.data) }
+}
+
+const LUCIDRAINS_20 = [999, 949, 899, 849, 799, 749, 699, 649, 599, 549, 499, 449, 399, 349, 299, 249, 199, 149, 99, 49]
+
+describe("Trainer.save's model-N.pt samples as its ddim_sample does, from the checkpoint alone", () => {
+  it("the peers' cosine-eps-gray28: the EMA weights, its time pairs, within 1e-3", async () => {
+    const { diff, plan, model } = await reproduces(PEER)
+    console.log(`ddim20 cosine-eps-gray28: max diff ${diff.toExponential(2)}`)
+    expect(diff).toBeLessThan(1e-3)
+    expect(plan.timesteps).toEqual(LUCIDRAINS_20)
+    expect(plan.parameters.sampler).toMatchObject({
+      timestepSpacing: 'lucidrains',
+      clipSample: true,
+      useClippedModelOutput: true,
+      predictionType: 'epsilon',
+    })
+    expect(plan.parameters.schedule).toMatchObject({ schedule: 'custom', trainSteps: 1000 })
+    expect(model.info.layout).toBe('lucidrains-checkpoint')
+    const facts = Object.fromEntries(model.info.source.facts.map((f) => [f.key, f]))
+    expect(facts.weights).toMatchObject({ value: 'ema', from: 'checkpoint' })
+    expect(facts.beta_schedule).toMatchObject({ value: 'cosine', from: 'checkpoint' })
+    expect(facts.objective).toMatchObject({ value: 'pred_noise', from: 'checkpoint', why: 'loss_weight' })
+    expect(facts.dim_mults).toMatchObject({ value: '(1, 2, 2)', from: 'weights' })
+    expect(facts.full_attn).toMatchObject({ value: '(False, False, True)', from: 'weights' })
+    expect(model.info.source.parameters).toBe(319_681)
+  })
+
+  it('the online weights when asked (--weights online), which differ from the EMA by up to 0.47', async () => {
+    const { diff } = await reproduces(PEER, { weights: 'online' })
+    console.log(`ddim20 cosine-eps-gray28 online: max diff ${diff.toExponential(2)}`)
+    expect(diff).toBeLessThan(1e-3)
+  })
+
+  for (const [name, expected] of [
+    // pred_x0, linear betas, stages (1, 2, 4)
+    ['x0-linear', { objective: 'pred_x0', beta_schedule: 'linear (beta 0.0001..0.02)', dim_mults: '(1, 2, 4)' }],
+    // pred_v (the default), lucidrains' sigmoid of its own shape at T = 500, min-SNR weights, attention per stage
+    [
+      'v-sigmoid-attn',
+      {
+        objective: 'pred_v',
+        beta_schedule: 'custom',
+        min_snr_gamma: '5',
+        full_attn: '(False, True, False, True)',
+        attn_heads: '(2, 2, 4, 2)',
+        attn_dim_head: '(8, 4, 8, 8)',
+      },
+    ],
+    // full attention at every stage, pred_v, cosine at T = 300 (its time pairs 299, 284, ..., 14)
+    ['full-attn', { full_attn: '(True, True)', objective: 'pred_v', beta_schedule: 'cosine', timesteps: '300' }],
+    // self-conditioning with an init_dim of its own, one channel
+    [
+      'self-cond',
+      {
+        self_condition: 'true',
+        x_self_cond: "the previous step's clipped x0",
+        init_dim: '12',
+        channels: '1',
+        objective: 'pred_noise',
+      },
+    ],
+    // LearnedGaussianDiffusion: twice the channels out, the first half the noise, the noise not re-derived
+    ['learned-variance', { learned_variance: 'true', use_clipped_model_output: 'false' }],
+  ] as const) {
+    it(`${name}: within 1e-3 of the peer's ddim_sample, with ${Object.keys(expected).join(', ')} inferred`, async () => {
+      const { diff, model, plan } = await reproduces(join(OWN, name))
+      console.log(`ddim20 ${name}: max diff ${diff.toExponential(2)}`)
+      expect(diff).toBeLessThan(1e-3)
+      expect(plan.timesteps).toHaveLength(20)
+      const facts = Object.fromEntries(model.info.source.facts.map((f) => [f.key, f.value]))
+      expect(facts).toMatchObject(expected)
+    })
+  }
+
+  it("a GaussianDiffusion's state_dict saved by hand: one set of weights, the online model's", async () => {
+    const folder = join(OWN, 'x0-linear')
+    const { diff, model } = await reproduces(folder, { weights: 'online' }, join(folder, 'diffusion-state-dict.pt'))
+    expect(diff).toBeLessThan(1e-3)
+    expect(model.info.source.facts.find((f) => f.key === 'weights')).toMatchObject({ value: 'online' })
+    await expect(loadModel(join(folder, 'diffusion-state-dict.pt'), { weights: 'ema' })).rejects.toThrow(
+      "diffusion-state-dict.pt: a state_dict with one set of weights, no EMA's",
+    )
+  })
+
+  it('the schedule is the alphas_cumprod buffer exactly, named where a schedule fits it', async () => {
+    const model = await loadModel(join(OWN, 'v-sigmoid-attn', 'model-3.pt'), { providers: ['cpu'] })
+    await model.release()
+    const t = trainingOf(model.info)
+    expect(t.schedule).toMatchObject({ schedule: 'custom', trainSteps: 500 })
+    expect(t.alphasCumprod![499]).toBe(Math.fround(2.0668193201345275e-7))
+    expect(model.info.metadata.origin.alphas_cumprod).toBe('checkpoint')
+    // The same numbers as lucidrains_sigmoid(start -2, end 3, tau 0.7), to float32.
+    const named = makeSchedule({
+      schedule: 'lucidrains_sigmoid',
+      trainSteps: 500,
+      betaStart: 0,
+      betaEnd: 0,
+      sigmoid: { start: -2, end: 3, tau: 0.7 },
+    }).alphasCumprod
+    expect(maxDiff(Float32Array.from(named), Float32Array.from(t.alphasCumprod!))).toBeLessThan(1e-7)
+    expect(namedScheduleOf(named)).toBeUndefined()
+    expect(
+      namedScheduleOf(makeSchedule({ schedule: 'cosine', trainSteps: 77, betaStart: 0, betaEnd: 0 }).alphasCumprod),
+    ).toBe('cosine')
+  })
+})
+
+describe('the image size, which a checkpoint does not hold', () => {
+  it("from the Trainer's sample-N.png beside model-N.pt (a 5 x 5 grid, 2 px padding), else assumed", async () => {
+    const folder = join(dir, 'results')
+    await mkdir(folder)
+    const checkpoint = join(folder, 'model-3.pt')
+    await copyFile(join(OWN, 'self-cond', 'model-3.pt'), checkpoint)
+    const bare = await loadModel(checkpoint, { providers: ['cpu'] })
+    await bare.release()
+    expect(trainingOf(bare.info).size.from).toBe('smallest')
+    // torchvision's make_grid of 25 images of 16 x 16: 5 (16 + 2) + 2 = 92 a side.
+    const side = 5 * (16 + 2) + 2
+    const grid = { width: side, height: side, channels: 3, pixels: new Uint8Array(side * side * 3) }
+    await writeFile(join(folder, 'sample-3.png'), encodePixelsPng(grid))
+    const model = await loadModel(checkpoint, { providers: ['cpu'] })
+    await model.release()
+    expect(trainingOf(model.info).size).toMatchObject({ width: 16, height: 16, from: 'metadata' })
+    expect(model.info.source.facts.find((f) => f.key === 'image_size')).toMatchObject({
+      value: '(16, 16)',
+      why: "sample-3.png is 92 x 92: a 5 x 5 grid (Trainer's default num_samples 25) of 16 x 16",
+    })
+  })
+})
+
+describe('self-conditioning through forks', () => {
+  it("a fork of a self-conditioned run carries the previous x0 and reproduces the parent's steps", async () => {
+    const model = await loadModel(join(OWN, 'self-cond', 'model-3.pt'), { providers: ['cpu'] })
+    try {
+      const xT = await npy(join(OWN, 'self-cond', 'x_T.npy'))
+      const [batch, , height, width] = xT.shape
+      const plan = planRun(modelFacts(model.info), {
+        sampler: { sampler: 'ddim', steps: 8 },
+        seed: 0,
+        batch,
+        height,
+        width,
+        initNoise: xT.data,
+      })
+      const frames: StepFrame[] = []
+      const parent = await runSampling(model, plan.run, { onStep: (f) => frames.push(f) })
+      expect(frames[0].fork.selfCondition!.every((v) => v === 0)).toBe(true) // zeros at the first call
+      const k = 3
+      const fork = await runSampling(model, { ...plan.run, start: { ...frames[k].fork, sample: frames[k].sample } })
+      expect(fork.samples).toEqual(parent.samples)
+      const { selfCondition: _dropped, ...without } = frames[k].fork
+      const forgetful = await runSampling(model, { ...plan.run, start: { ...without, sample: frames[k].sample } })
+      expect(maxDiff(forgetful.samples, parent.samples)).toBeGreaterThan(1e-4)
+    } finally {
+      await model.release()
+    }
+  })
+})
+
+describe('the objective from loss_weight', () => {
+  const { alphasCumprod } = makeSchedule({ schedule: 'cosine', trainSteps: 1000, betaStart: 0, betaEnd: 0 })
+  const snr = Array.from(alphasCumprod, (a) => a / (1 - a))
+  it("tells pred_noise, pred_x0 and pred_v apart, with and without min_snr's clipping", () => {
+    const weights = {
+      pred_noise: (s: number, g: number) => Math.min(s, g) / s,
+      pred_x0: (s: number, g: number) => Math.min(s, g),
+      pred_v: (s: number, g: number) => Math.min(s, g) / (s + 1),
+    }
+    for (const [objective, w] of Object.entries(weights)) {
+      expect(
+        objectiveOf(
+          Float32Array.from(snr, (s) => w(s, Infinity)),
+          snr,
+        ),
+      ).toEqual({ objective })
+      expect(
+        objectiveOf(
+          Float32Array.from(snr, (s) => w(s, 5)),
+          snr,
+        ),
+      ).toEqual({ objective, minSnrGamma: 5 })
+    }
+    expect(
+      objectiveOf(
+        Float32Array.from(snr, () => 0.5),
+        snr,
+      ),
+    ).toBeUndefined()
+  })
+})
+
+describe('what is not a lucidrains checkpoint says what it is', () => {
+  const asPt = async (file: string, name = file.replace(/\.bin$/, '.pt')) => {
+    const path = join(dir, name)
+    await copyFile(join(WEIGHTS, file), path)
+    return path
+  }
+  it('a dict of other things, a number, a pickle that would run code', async () => {
+    await expect(loadModel(await asPt('no-tensors.bin'))).rejects.toThrow(
+      /no-tensors\.pt: not a lucidrains Trainer checkpoint \(a dict with model and ema, from Trainer\.save\) or a GaussianDiffusion state_dict; found keys step \(number\), lr \(number\)/,
+    )
+    await expect(loadModel(await asPt('number.bin'))).rejects.toThrow(/number\.pt: not a lucidrains .*; found a number/)
+    await expect(loadModel(await asPt('os-system.bin'))).rejects.toThrow(/os\.system/)
+  })
+  it("a diffusers UNet2DModel's weights saved as .pt, alone: the config.json they need", async () => {
+    const folder = join(dir, 'diffusers-pt')
+    await mkdir(folder)
+    const path = join(folder, 'unet.pt')
+    const bin = join(FIXTURES, 'peers', 'diffusers', 'class-gray28', 'pipeline', 'unet', 'diffusion_pytorch_model.bin')
+    await copyFile(bin, path)
+    await expect(loadModel(path)).rejects.toThrow(
+      `${path}: a weights file needs the config.json saved with it (${join(folder, 'config.json')}); drop the folder holding both`,
+    )
+  })
+  it('a continuous-time model is named as not supported yet', async () => {
+    await expect(loadModel(join(OWN, 'continuous-time', 'continuous-time.pt'))).rejects.toThrow(
+      /continuous-time\.pt: a Unet with learned sinusoidal time features .*not supported yet/,
+    )
+  })
+})

@@ -1,0 +1,110 @@
+/**
+ * lucidrains' Unet built as an ONNX graph from the config its weights imply gives the peer's own forward passes
+ * (1e-4): the peers' checkpoint and our configurations beyond it (test/fixtures/lucidrains/README.md).
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import * as ort from 'onnxruntime-node'
+import { describe, expect, it } from 'vitest'
+
+import { Unet } from '../../../../../src-main/engine/model/graph/lucidrains-unet'
+import { inferUnetConfig } from '../../../../../src-main/engine/model/graph/lucidrains-unet-config'
+import { encodeOnnx } from '../../../../../src-main/engine/model/graph/onnx-graph'
+import { isDict, type PyDict } from '../../../../../src-main/engine/model/weights/pickle'
+import type { Weights } from '../../../../../src-main/engine/model/weights/tensor'
+import { isTensor, readTorchArchive } from '../../../../../src-main/engine/model/weights/torch'
+import { readNpy } from '../../../../../src-main/engine/npy'
+
+const FIXTURES = join(import.meta.dirname, '..', '..', '..', '..', 'fixtures')
+const OWN = join(FIXTURES, 'lucidrains')
+
+const npy = (path: string) => readNpy(new Uint8Array(readFileSync(path)), path)
+
+/** The Unet's weights under `prefix` of a checkpoint's dict (`ema` of Trainer.save, or the state dict itself). */
+function unetWeights(checkpoint: string, pick: (root: PyDict) => PyDict, prefix: string): Weights {
+  const root = readTorchArchive(new Uint8Array(readFileSync(checkpoint)), checkpoint)
+  if (!isDict(root)) throw new Error(`${checkpoint}: not a dict`)
+  const weights: Weights = new Map()
+  for (const [k, t] of pick(root))
+    if (typeof k === 'string' && k.startsWith(prefix) && isTensor(t)) weights.set(k.slice(prefix.length), t.stored())
+  return weights
+}
+
+const ema = (root: PyDict) => root.get('ema') as PyDict
+
+const CASES = [
+  // [name, checkpoint, which dict, prefix, parameters]
+  [
+    'cosine-eps-gray28',
+    join(FIXTURES, 'peers', 'lucidrains', 'cosine-eps-gray28', 'model-3.pt'),
+    ema,
+    'ema_model.model.',
+    319_681,
+  ],
+  ['x0-linear', join(OWN, 'x0-linear', 'model-3.pt'), ema, 'ema_model.model.', 158_387],
+  ['v-sigmoid-attn', join(OWN, 'v-sigmoid-attn', 'model-3.pt'), ema, 'ema_model.model.', 120_907],
+  ['full-attn', join(OWN, 'full-attn', 'model-3.pt'), ema, 'ema_model.model.', 50_203],
+  ['self-cond', join(OWN, 'self-cond', 'model-3.pt'), ema, 'ema_model.model.', 57_581],
+  ['learned-variance', join(OWN, 'learned-variance', 'model-3.pt'), ema, 'ema_model.model.', 50_246],
+  // learned sinusoidal time features (ContinuousTimeGaussianDiffusion's Unet), at two log-SNRs
+  ['continuous-time', join(OWN, 'continuous-time', 'continuous-time.pt'), (r: PyDict) => r, 'model.', 50_385],
+] as const
+
+describe("the Unet graph gives lucidrains' forward pass", () => {
+  for (const [name, checkpoint, pick, prefix, parameters] of CASES) {
+    it(`${name}: within 1e-4, every weight used`, async () => {
+      const weights = unetWeights(checkpoint, pick, prefix)
+      const { config } = inferUnetConfig(weights, checkpoint)
+      const built = Unet(config, weights, { weights: checkpoint, config: 'inferred' })
+      expect(built.unused).toEqual([])
+      expect(built.parameters).toBe(parameters)
+      const session = await ort.InferenceSession.create(encodeOnnx(built.graph))
+      try {
+        const dir = join(OWN, name)
+        const x = npy(join(dir, 'forward_x.npy'))
+        const t = npy(join(dir, 'forward_t.npy'))
+        const ref = npy(join(dir, 'forward_out.npy'))
+        const feeds: Record<string, ort.Tensor> = {
+          x: new ort.Tensor('float32', x.data, x.shape),
+          time: new ort.Tensor('float32', Float32Array.from(t.data, Number), [x.shape[0]]),
+        }
+        if (config.selfCondition) {
+          const sc = npy(join(dir, 'forward_self_cond.npy'))
+          feeds.x_self_cond = new ort.Tensor('float32', sc.data, sc.shape)
+        }
+        const out = (await session.run(feeds)).out.data as Float32Array
+        const diff = out.reduce((m, v, i) => Math.max(m, Math.abs(v - ref.data[i])), 0)
+        console.log(`forward ${name}: max diff ${diff.toExponential(2)}`)
+        expect(out).toHaveLength(ref.data.length)
+        expect(diff).toBeLessThan(1e-4)
+      } finally {
+        await session.release()
+      }
+    })
+  }
+})
+
+describe('the Unet is inferred from its weights, or refused by name', () => {
+  const weights = unetWeights(join(OWN, 'v-sigmoid-attn', 'model-3.pt'), ema, 'ema_model.model.')
+  it('stage by stage: widths, full or linear attention, heads and head widths', () => {
+    const { config } = inferUnetConfig(weights, 'model-3.pt')
+    expect(config).toMatchObject({ dim: 8, initDim: 8, dimMults: [1, 2, 2, 2], channels: 3, selfCondition: false })
+    expect(config.attention.map((a) => [a.full, a.heads, a.dimHead])).toEqual([
+      [false, 2, 8],
+      [true, 2, 4],
+      [false, 4, 8],
+      [true, 2, 8],
+    ])
+  })
+  it('weights that are not its Unet, or shapes that contradict it', () => {
+    expect(() => inferUnetConfig(new Map(), 'x.pt')).toThrow(
+      'x.pt: no init_conv.weight: not the Unet of denoising_diffusion_pytorch (its weights: none)',
+    )
+    const odd = new Map(weights)
+    odd.set('final_conv.weight', { ...weights.get('final_conv.weight')!, shape: [5, 8, 1, 1] })
+    expect(() => inferUnetConfig(odd, 'x.pt')).toThrow(
+      'x.pt: final_conv gives 5 channels for 3 in (an out_dim of your own): not supported yet',
+    )
+  })
+})
