@@ -15,7 +15,8 @@ export function ui(page: () => Page) {
     )
 
   async function dismissToasts() {
-    for (const close of await page().locator('[data-testid=toast] button').all()) await close.click().catch(() => {})
+    for (const close of await page().locator('[data-testid=toast] button.close').all())
+      await close.click().catch(() => {})
     await expect.poll(() => byId('toast').count()).toBe(0)
   }
 
