@@ -9,11 +9,19 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 
+import type * as Files from '../../../src-main/engine/files'
+import { writeFileAtomic } from '../../../src-main/engine/files'
 import { createHandlers, type Handlers } from '../../../src-main/service/handlers'
-import { RunStore, shrink, timelineBytes } from '../../../src-main/service/run-store'
+import { type HeldRun, RunStore, shrink, timelineBytes } from '../../../src-main/service/run-store'
 import type { Events, RunSummary, SampleStartRequest } from '../../../src-preload/contract'
+
+// The real atomic write, watched (and made to fail once where a test says so).
+vi.mock('../../../src-main/engine/files', async (importOriginal) => {
+  const real = await importOriginal<typeof Files>()
+  return { ...real, writeFileAtomic: vi.fn(real.writeFileAtomic) }
+})
 
 const temps: string[] = []
 const tempDir = () => {
@@ -328,6 +336,60 @@ describe('the history folder', () => {
     expect(store.list().map(pick)).toEqual([{ steps: 3, status: 'failed', timeline: false }])
     expect(readdirSync(crashed)).not.toContain('cut.steps')
     await store.close()
+  })
+
+  it('replaces the index whole or not at all: a failed write leaves the last one, the next catches up', async () => {
+    const dir = tempDir()
+    const shape = { batch: 1, channels: 1, height: 2, width: 2 }
+    const heldRun = (): HeldRun => ({
+      parameters: { seed: 1 } as HeldRun['parameters'],
+      shape,
+      modelKey: 'm',
+      timesteps: [1, 0],
+      alphaBars: [0.5, 0.9],
+      frames: [0, 1].map((v) => ({ sample: new Float32Array(4).fill(v), predictedX0: new Float32Array(4).fill(v) })),
+      forkPoints: [],
+      stats: [[], []],
+      samples: new Float32Array(4).fill(2),
+      bytes: 2 * 8 * 4,
+    })
+    const indexed = () => JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')).runs.map(pick)
+    const write = vi.mocked(writeFileAtomic)
+    write.mockClear()
+    const store = new RunStore({ dir })
+    store.add('a', heldRun())
+    await store.ended('a', 'done')
+    expect(indexed()).toEqual([{ steps: 2, status: 'done', timeline: true }])
+
+    store.add('b', heldRun())
+    await store.keepWithinBudget() // after the index listing b as running is written
+    // A disk that fails the next write of the index: the one on disk stays whole and as it was.
+    write.mockRejectedValueOnce(new Error('ENOSPC: no space left on device'))
+    await store.ended('b', 'done')
+    expect(indexed().map((r: { status: string }) => r.status)).toEqual(['done', 'running'])
+    await store.setDiskBudget(1e9)
+    expect(indexed()).toEqual([
+      { steps: 2, status: 'done', timeline: true },
+      { steps: 2, status: 'done', timeline: true },
+    ])
+    // Every write of the index went through the atomic write, and no temporary file is left beside it.
+    expect(write.mock.calls.length).toBeGreaterThanOrEqual(4)
+    expect(write.mock.calls.every(([path, , opts]) => path === join(dir, 'index.json') && opts?.overwrite)).toBe(true)
+    expect(readdirSync(dir).sort()).toEqual([
+      'a.final',
+      'a.json',
+      'a.steps',
+      'b.final',
+      'b.json',
+      'b.steps',
+      'index.json',
+    ])
+    await store.close()
+    const again = new RunStore({ dir })
+    expect(again.list().map((r) => r.runId)).toEqual(['a', 'b'])
+    const [step] = await again.steps('b', [1])
+    expect([...step.sample]).toEqual([1, 1, 1, 1])
+    await again.close()
   })
 
   it('shrinks a thumbnail to at most 64 pixels a side, every k-th pixel of the first image', () => {
