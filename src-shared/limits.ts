@@ -42,11 +42,12 @@ export const MAX_VARIANTS = 4
  * they come, and the page draws the run at most this often. Each drawing repaints and composites the
  * window, and on a machine whose cores the model fills every CPU second the page spends is taken from the
  * model: measured in `npm run bench` (test/bench/app-speed.ts), drawing at the display's 60 Hz cost the
- * page about 30 ms of CPU a step on two cores, a tenth of a second about half of it. Any other step's
- * images are fetched when a view shows them (runs.steps), so every step stays viewable; scrubbing and
- * playback draw at the display's rate.
+ * page about 30 ms of CPU a step on two cores, a tenth of a second about half of it; and on DDPM 200 x 4,
+ * Chromium's CPU went from 5.4 s at a tenth of a second to 3.6 s at a quarter (the model's: 11 s). Any
+ * other step's images are fetched when a view shows them (runs.steps), so every step stays viewable;
+ * scrubbing and playback draw at the display's rate.
  */
-export const LIVE_UPDATE_MS = 100
+export const LIVE_UPDATE_MS = 250
 
 /**
  * The history's timelines (every step's x_t and predicted x0) together stay within this many bytes on disk
