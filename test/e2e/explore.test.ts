@@ -92,7 +92,7 @@ describe('Exploring a model in the browser host', () => {
     await expect.poll(() => byId('diagnostics').getAttribute('data-steps')).toBe(String(STEPS))
     // Each plot has drawn every step (its canvas says how many points it holds).
     for (const id of ['diag-clipped', 'diag-noise', 'diag-xt', 'diag-x0'])
-      await expect.poll(() => byId(`${id}-plot`).getAttribute('data-drawn'), id).toBe(String(STEPS))
+      await expect.poll(() => byId(`${id}-plot`).getAttribute('data-drawn'), { message: id }).toBe(String(STEPS))
     const at = async () => ({
       x: await byId('diag-noise-marker').getAttribute('data-step'),
       text: await byId('diagnostics').textContent(),
