@@ -31,6 +31,8 @@ const { byId, waitForStatus } = ui(() => page)
 /** What the page records about itself (set up before any of its scripts runs). */
 interface PagePerf {
   recording: boolean
+  /** Page time when recording began (Generate is clicked right after). */
+  since: number
   /** Display frames (requestAnimationFrame callbacks) while recording. */
   displayFrames: number
   /** Display frames in which some canvas was drawn. */
@@ -49,6 +51,7 @@ interface PagePerf {
 function instrumentPage() {
   const perf: PagePerf = {
     recording: false,
+    since: 0,
     displayFrames: 0,
     framesWithDraws: 0,
     draws: 0,
@@ -150,7 +153,11 @@ describe('as fast as the CLI', () => {
 
     const before = await cli()
 
-    await page.evaluate(() => ((window as unknown as { stepwisePerf: PagePerf }).stepwisePerf.recording = true))
+    await page.evaluate(() => {
+      const perf = (window as unknown as { stepwisePerf: PagePerf }).stepwisePerf
+      perf.recording = true
+      perf.since = performance.now()
+    })
     const start = performance.now()
     await byId('generate').click()
     // Clicks while it runs, answered by the page: the history panel opens and closes.
@@ -181,7 +188,7 @@ describe('as fast as the CLI', () => {
     // Each long task beside what the page was doing: a click on the history toggle just before, or the run.
     const during = p.longTasks.map((t) => {
       const click = p.clicks.find((c) => t.start >= c.start - 50 && t.start < c.start + 500)
-      return `${t.duration.toFixed(0)}${click ? ' (a click)' : ''}`
+      return `${t.duration.toFixed(0)} at ${s(t.start - p.since)}${click ? ' (a click)' : ''}`
     })
     console.log(
       [
