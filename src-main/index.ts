@@ -9,13 +9,14 @@ import { join } from 'node:path'
 import { app, BrowserWindow, dialog, Menu, screen, session } from 'electron'
 import Store from 'electron-store'
 
-import { type EventName, EVENTS, type Events } from '../src-preload/contract'
+import { type EventName, EVENTS, type Events, type SampleStarted } from '../src-preload/contract'
 import { APP_URL } from './app/app-scheme'
 import { modelPathFromArgv } from './app/argv'
 import { restorableBounds } from './app/bounds'
 import { dialogPorts } from './app/dialogs'
 import { handleRequests, sendEvent } from './app/ipc'
 import { menuOptions, menuTemplate } from './app/menu'
+import { longRunNotifier } from './app/notify'
 import { refusePermissions } from './app/permissions'
 import { utilityProbeRunner } from './app/probe-runner'
 import { addCspToDevServer, registerAppScheme, serveRenderer } from './app/protocol'
@@ -25,6 +26,7 @@ import { createMainWindow } from './app/window'
 import { DEFAULT_MODEL_FILE, defaultModelPath } from './engine/model/default-model'
 import { MODEL_CACHE_DIR } from './engine/model/graph-cache'
 import { startEngine } from './service/engine-client'
+import { HISTORY_DIR } from './service/run-store'
 import { createShell } from './service/shell'
 import { openSettings } from './settings'
 
@@ -58,6 +60,7 @@ if (!app.requestSingleInstanceLock()) {
     workerUrl: new URL('./engine-worker.js', import.meta.url),
     runProbe: utilityProbeRunner,
     cacheDir: join(userData, MODEL_CACHE_DIR),
+    historyDir: join(userData, HISTORY_DIR),
   })
   const send = <E extends EventName>(event: E, payload: Events[E]) => sendEvent(win, event, payload)
 
@@ -95,12 +98,17 @@ if (!app.requestSingleInstanceLock()) {
   engine.on('progress', (p) => (running.set(p.runId, p.total ? p.step / p.total : 0), showProgress()))
   engine.on('done', (e) => (running.delete(e.runId), showProgress()))
   engine.on('failed', (e) => (running.delete(e.runId), showProgress()))
+  // A long run's end says so outside the window, when the user turned that on.
+  const notifier = longRunNotifier(() => settings.get().notifyLongRuns)
+  engine.on('done', (e) => notifier.done(e))
+  engine.on('failed', (e) => notifier.failed(e))
 
   handleRequests({
     window: () => win,
     isOurPage,
     async handle(channel, payload) {
       const result = await shell.handle(channel, payload)
+      if (channel === 'sample.start' && result.ok) notifier.started(result.value as SampleStarted)
       // The renderer starts by loading its model; a model from the OS comes after it, not under it.
       if (channel === 'model.load' && !rendererStarted) {
         rendererStarted = true

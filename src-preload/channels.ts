@@ -15,7 +15,10 @@ export const ENGINE_CHANNELS = [
   'noise.preview',
   'runs.list',
   'runs.frames',
+  'runs.steps',
   'runs.delete',
+  'runs.thumbnails',
+  'runs.budget',
 ] as const
 /** Channels the shell (Electron main, browser host) answers itself, using the engine where needed. */
 export const SHELL_CHANNELS = ['export.save', 'model.open', 'settings.get', 'settings.set'] as const

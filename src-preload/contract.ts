@@ -20,6 +20,8 @@ import {
   MAX_EXPORT_SCALE,
   MAX_GIF_FRAMES,
   MAX_IMAGE_BYTES,
+  MAX_STEPS_A_REQUEST,
+  MAX_THUMBNAILS_A_REQUEST,
   MAX_TRAIN_STEPS,
   RANDOM_SEED,
 } from '../src-shared/limits'
@@ -131,6 +133,8 @@ export interface SampleStartRequest extends GenerationRequest {
    * batch starts from it.
    */
   fromImage?: { image: ArrayBuffer; timestep: number }
+  /** Started together with other runs that the history shows as one entry. */
+  group?: RunGroup
 }
 export const sampleStartRequest = z.object({
   sampler: samplerSettings.optional(),
@@ -143,6 +147,7 @@ export const sampleStartRequest = z.object({
   width: z.number().int().min(1).optional(),
   fork: z.object({ runId, step: z.number().int().min(0) }).optional(),
   fromImage: z.object({ image: z.instanceof(ArrayBuffer), timestep: z.number().int().min(0) }).optional(),
+  group: z.object({ id: z.string().min(1).max(64), kind: z.enum(['grid', 'compare']) }).optional(),
 }) satisfies z.ZodType<SampleStartRequest>
 
 export type RunRequest = { runId: string }
@@ -234,6 +239,8 @@ export const settingsSchema = z.object({
   recentModels: z.array(z.string().min(1)).max(MAX_RECENT_MODELS).default([]),
   /** 'auto' tries the platform's order (cuda/dml/coreml, webgpu, cpu); otherwise this one first, cpu after. */
   provider: z.enum(PROVIDER_CHOICES).default('auto'),
+  /** A system notification when a run longer than LONG_RUN_MS ends. */
+  notifyLongRuns: z.boolean().default(false),
   windowBounds: z
     .object({
       x: z.number().int(),
@@ -257,6 +264,7 @@ export interface SettingsAnswer extends Settings {
 export const settingsSetRequest = z.object({
   parameters: lastParameters.optional(),
   provider: z.enum(PROVIDER_CHOICES).optional(),
+  notifyLongRuns: z.boolean().optional(),
 })
 export type SettingsSetRequest = z.infer<typeof settingsSetRequest>
 
@@ -315,28 +323,70 @@ export interface SampleStarted {
   parameters: GenerationParameters
 }
 
+/** Where a run stands: recording, or how it stopped. */
+export type RunStatus = 'running' | 'done' | 'cancelled' | 'failed'
+
+/** Runs started together that the history shows as one entry (a class x seed grid, a comparison). */
+export interface RunGroup {
+  id: string
+  kind: 'grid' | 'compare'
+}
+
 export interface RunSummary {
   runId: string
+  /** When it started, ms since 1970. */
+  createdAt: number
   parameters: GenerationParameters
   shape: Shape
   steps: number
-  finished: boolean
-  /** Its frames were moved to disk to keep memory within the budget (they come back when asked for). */
-  spilled: boolean
+  status: RunStatus
+  /**
+   * Every step can be shown (its timeline is in memory or on disk); false once the history dropped it to
+   * stay within its disk budget (the final images and parameters stay).
+   */
+  timeline: boolean
+  /** Bytes of the frames it computed itself. */
   bytes: number
+  /** A fork's parent run and the step it went on from. */
+  parent?: { runId: string; step: number }
+  group?: RunGroup
 }
 
-/** One step of a timeline; the buffers hold float32 values laid out [batch, channels, height, width]. */
-export interface FrameData {
+/** runs.list's answer: every run, oldest first, and what their frames take. */
+export interface RunList {
+  runs: RunSummary[]
+  /** Frames of recording runs held in memory, and the budget past which they move to disk. */
+  memoryBytes: number
+  budgetBytes: number
+  /** The timelines on disk, and the user's budget for them. */
+  diskBytes: number
+  diskBudgetBytes: number
+  /** The history outlives the session (the app and the browser host keep it in their folders). */
+  persistent: boolean
+}
+
+/** A history thumbnail: the first final image, small, float32 [1, channels, height, width]. */
+export interface Thumbnail {
+  runId: string
+  shape: Shape
+  values: ArrayBuffer
+}
+
+/** One step of a timeline, as every step reaches the page: where it stands and its diagnostics. */
+export interface StepRecord {
   index: number
   timestep: number
   alphaBar: number
+  /** Diagnostics of this step, one entry an image. */
+  stats: StepStats[]
+}
+
+/** One step's images: float32 buffers laid out [batch, channels, height, width]. */
+export interface StepPixels {
   /** x_t, the sample entering this step. */
   sample: ArrayBuffer
   predictedX0: ArrayBuffer
   predictedNoise: ArrayBuffer
-  /** Diagnostics of this step, one entry an image. */
-  stats: StepStats[]
 }
 
 export interface RunFrames {
@@ -344,10 +394,18 @@ export interface RunFrames {
   parameters: GenerationParameters
   shape: Shape
   timesteps: number[]
-  /** The timeline as the frame events carried it. */
-  frames: FrameData[]
+  /** Every step the run has, without images (runs.steps gives any step's images). */
+  frames: StepRecord[]
   /** The final samples; null for a cancelled or failed run. */
   samples: ArrayBuffer | null
+  /** Its steps' images can be fetched; false once the history dropped them for its disk budget. */
+  timeline: boolean
+}
+
+/** runs.steps: the images of some steps of a run, asked for by index. */
+export interface StepsRequest {
+  runId: string
+  steps: number[]
 }
 
 export interface NoisePreview {
@@ -383,11 +441,17 @@ export interface EngineRequests {
   /** The Stepwise parameters inside a PNG ('bad-png' when it has none). */
   'png.read': { request: PngReadRequest; response: GenerationParametersData }
   'noise.preview': { request: NoisePreviewRequest; response: NoisePreview }
-  /** The session's runs (the history), and how much of the frame memory budget they use. */
-  'runs.list': { request: Empty; response: { runs: RunSummary[]; memoryBytes: number; budgetBytes: number } }
-  /** A run's whole timeline (from memory or from disk), to reopen it. */
+  /** Every run of the history, and what their frames take in memory and on disk. */
+  'runs.list': { request: Empty; response: RunList }
+  /** A run's steps (from memory or from disk), to reopen it: records only, images through runs.steps. */
   'runs.frames': { request: RunRequest; response: RunFrames }
+  /** The images of some steps of a run (the timeline fetches the steps it shows). */
+  'runs.steps': { request: StepsRequest; response: { steps: (StepPixels & { index: number })[] } }
   'runs.delete': { request: RunRequest; response: { deleted: boolean } }
+  /** Thumbnails of finished runs (those that have none are left out). */
+  'runs.thumbnails': { request: { runIds: string[] }; response: { thumbnails: Thumbnail[] } }
+  /** The disk budget of the history's timelines: past it the oldest go now. */
+  'runs.budget': { request: { diskBudgetBytes: number }; response: RunList }
 }
 
 /** The shell's own channels (Electron main, browser host), using the engine where needed. */
@@ -420,7 +484,13 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
   'noise.preview': noisePreviewRequest,
   'runs.list': empty,
   'runs.frames': runRequest,
+  'runs.steps': z.object({
+    runId,
+    steps: z.array(z.number().int().min(0)).min(1).max(MAX_STEPS_A_REQUEST),
+  }) satisfies z.ZodType<StepsRequest>,
   'runs.delete': runRequest,
+  'runs.thumbnails': z.object({ runIds: z.array(runId).max(MAX_THUMBNAILS_A_REQUEST) }),
+  'runs.budget': z.object({ diskBudgetBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
   'export.save': exportRequest,
   'model.open': z.object({ folder: z.boolean().optional() }).strict(),
   'settings.get': empty,
@@ -440,8 +510,11 @@ export interface Events {
     timestep: number
     elapsedMs: number
   }
-  /** One denoising step of a run. */
-  frame: FrameData & { runId: string; total: number }
+  /**
+   * One denoising step of a run: every step's record, and its images only when it is the newest step at
+   * the end of LIVE_UPDATE_MS or the last step; runs.steps gives the others.
+   */
+  frame: StepRecord & { runId: string; total: number; pixels?: StepPixels }
   /** The final samples, float32 [batch, channels, height, width], nominally in [-1, 1]. */
   done: { runId: string; samples: ArrayBuffer; elapsedMs: number }
   failed: { runId: string; error: ErrorData }

@@ -36,6 +36,40 @@ export const MAX_EXPORT_RUNS = 64
 export const MIN_VARIANTS = 2
 export const MAX_VARIANTS = 4
 
+/**
+ * A sampling run reaches the page's eyes at most this often: the engine sends the newest step's images
+ * (and always the first and the last step's) at most this often, every step's record and diagnostics as
+ * they come, and the page draws the run at most this often. Each drawing repaints and composites the
+ * window, and on a machine whose cores the model fills every CPU second the page spends is taken from the
+ * model: measured in `npm run bench` (test/bench/app-speed.ts), drawing at the display's 60 Hz cost the
+ * page about 30 ms of CPU a step on two cores, a tenth of a second about half of it; and on DDPM 200 x 4,
+ * Chromium's CPU went from 5.4 s at a tenth of a second to 3.6 s at a quarter (the model's: 11 s). Any
+ * other step's images are fetched when a view shows them (runs.steps), so every step stays viewable;
+ * scrubbing and playback draw at the display's rate.
+ */
+export const LIVE_UPDATE_MS = 250
+
+/**
+ * The history's timelines (every step's x_t and predicted x0) together stay within this many bytes on disk
+ * unless the user sets another budget; past it the oldest runs' timelines go, their final images kept.
+ */
+export const HISTORY_DISK_BUDGET_BYTES = 2 * 1024 ** 3
+
+/** A history thumbnail is the first final image at most this many pixels a side (every k-th pixel). */
+export const THUMBNAIL_SIDE = 64
+
+/** Thumbnails one runs.thumbnails request may ask for (a screenful of the history). */
+export const MAX_THUMBNAILS_A_REQUEST = 100
+
+/** "Generate N batches" makes at most this many (they wait in the queue). */
+export const MAX_BATCHES = 100
+
+/** A run that took longer than this says so with a system notification when it ends (when turned on). */
+export const LONG_RUN_MS = 10_000
+
+/** Steps one runs.steps request may ask for (a film strip's worth). */
+export const MAX_STEPS_A_REQUEST = 64
+
 /** Largest message one WebSocket of the browser host takes (a request with a dropped image is the largest). */
 export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 

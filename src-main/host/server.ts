@@ -24,6 +24,7 @@ import Conf from 'conf'
 import type { ModelCard } from '../../src-preload/contract'
 import { MODEL_CACHE_DIR } from '../engine/model/graph-cache'
 import { type EngineClient, startEngine } from '../service/engine-client'
+import { HISTORY_DIR } from '../service/run-store'
 import { createShell } from '../service/shell'
 import { openSettings } from '../settings'
 import { isLoopbackHost, isSameOriginUpgrade, newPathPrefix, newToken, presentedToken, tokenCookie } from './access'
@@ -99,7 +100,9 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
   if (settings.problem) log(`Stepwise: ${settings.problem}`)
   const exports = exportFolder(options.outDir ?? DEFAULT_OUT_DIR)
   const uploads = await createUploads({ maxBytes: options.maxUploadBytes, quotaBytes: options.uploadQuotaBytes })
-  const engine = options.engine ?? startEngine({ cacheDir: join(settingsDir, MODEL_CACHE_DIR) })
+  const engine =
+    options.engine ??
+    startEngine({ cacheDir: join(settingsDir, MODEL_CACHE_DIR), historyDir: join(settingsDir, HISTORY_DIR) })
   const shell = createShell({
     engine,
     settings,

@@ -34,6 +34,8 @@ export interface EngineOptions {
   runProbe?: ProbeRunner
   /** Where graphs built from weights are cached (the app's user-data folder, the host's settings folder). */
   cacheDir?: string
+  /** The history folder (HISTORY_DIR in the same folders): runs kept across sessions. */
+  historyDir?: string
 }
 
 /** More restarts than this within RESTART_WINDOW_MS and the engine stays down (a crash at start-up would loop). */
@@ -110,7 +112,11 @@ export function startEngine(options: EngineOptions = {}): EngineClient {
   }
 
   const start = () => {
-    worker = spawn(url, { cacheDir: options.cacheDir, probeThroughClient: options.runProbe !== undefined })
+    worker = spawn(url, {
+      cacheDir: options.cacheDir,
+      historyDir: options.historyDir,
+      probeThroughClient: options.runProbe !== undefined,
+    })
     worker.on('message', onMessage)
     // An 'error' (uncaught exception in the worker) is followed by 'exit'; the restart happens there.
     let crash: Error | undefined

@@ -15,9 +15,11 @@ if (!port) throw new Error('engine-worker.ts runs inside a worker thread (see en
 
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer)
 
-const { cacheDir } = (workerData ?? {}) as WorkerData
+const { cacheDir, historyDir } = (workerData ?? {}) as WorkerData
 const handlers = createHandlers((event, payload, transfer) => post({ event, payload } as WorkerMessage, transfer), {
   cacheDir,
+  historyDir,
+  log: (line) => console.warn(line),
 })
 
 /** The client starts the WebGPU probe's child process when it says so (see ProbeAsk). */

@@ -8,14 +8,15 @@ import {
   type EngineChannel,
   type EventName,
   type Events,
-  type FrameData,
   generationParameters,
   type ModelCard,
   type RequestOf,
   type ResponseOf,
   type Result,
-  type Shape,
+  type RunList,
+  type StepRecord,
 } from '../../src-preload/contract'
+import { LIVE_UPDATE_MS } from '../../src-shared/limits'
 import { MODEL_FORMATS } from '../../src-shared/model'
 import { stepStats } from '../engine/diagnostics'
 import { EngineError, toErrorData } from '../engine/errors'
@@ -43,19 +44,32 @@ const bufferOf = (x: Float32Array): ArrayBuffer => x.slice().buffer as ArrayBuff
 
 const bad = (message: string) => new EngineError('bad-argument', message)
 
-/** One step as a frame event and a reopened timeline carry it: buffers of their own, and its diagnostics. */
-function frameData(
-  step: { index: number; timestep: number; alphaBar: number },
-  arrays: { sample: Float32Array; predictedX0: Float32Array; predictedNoise: Float32Array },
-  shape: Shape,
-  clipRange: number,
-): FrameData {
-  return {
-    ...step,
-    sample: bufferOf(arrays.sample),
-    predictedX0: bufferOf(arrays.predictedX0),
-    predictedNoise: bufferOf(arrays.predictedNoise),
-    stats: stepStats(arrays, shape, clipRange),
+/** One step as every frame event carries it: where it stands and its diagnostics. */
+const recordOf = (index: number, run: Pick<HeldRun, 'timesteps' | 'alphaBars' | 'stats'>): StepRecord => ({
+  index,
+  timestep: run.timesteps[index],
+  alphaBar: run.alphaBars[index],
+  stats: run.stats[index],
+})
+
+/** One step's images as buffers of their own (a frame's arrays are reused or views of larger ones). */
+const pixelsOf = (arrays: { sample: Float32Array; predictedX0: Float32Array; predictedNoise: Float32Array }) => ({
+  sample: bufferOf(arrays.sample),
+  predictedX0: bufferOf(arrays.predictedX0),
+  predictedNoise: bufferOf(arrays.predictedNoise),
+})
+
+/**
+ * Whether to send a step's images: at most once a LIVE_UPDATE_MS (the newest step when it comes), and
+ * always the first and the last step.
+ */
+function pixelPacer(): (index: number, total: number) => boolean {
+  let last = -Infinity
+  return (index, total) => {
+    const now = performance.now()
+    if (index > 0 && index < total - 1 && now - last < LIVE_UPDATE_MS) return false
+    last = now
+    return true
   }
 }
 
@@ -94,17 +108,36 @@ function cardOf(model: Denoiser): ModelCard {
 
 export function createHandlers(
   emit: Emit,
-  options: { frameBudgetBytes?: number; /** Where graphs built from weights are cached. */ cacheDir?: string } = {},
+  options: {
+    frameBudgetBytes?: number
+    /** Where graphs built from weights are cached. */
+    cacheDir?: string
+    /** The history folder (runs kept across sessions); a temporary folder when absent. */
+    historyDir?: string
+    log?: (line: string) => void
+  } = {},
 ): Handlers {
   let model: { denoiser: Denoiser; key: string } | undefined
   const runs = new Map<string, { controller: AbortController; finished: Promise<void> }>()
-  /** Every run of the session, oldest first; frames past the memory budget spill to disk. */
-  const store = new RunStore(options.frameBudgetBytes)
+  /** Every run, oldest first: frames past the memory budget, and every stopped run, on disk. */
+  const store = new RunStore({
+    memoryBudgetBytes: options.frameBudgetBytes,
+    dir: options.historyDir,
+    log: options.log,
+  })
   const heldRun = async (id: string, what: string) => {
     const run = await store.get(id)
-    if (!run) throw bad(`${what}: no run ${id} (deleted, or from an earlier session)`)
+    if (!run) throw bad(`${what}: no run ${id} (deleted?)`)
     return run
   }
+  const runList = (): RunList => ({
+    runs: store.list(),
+    memoryBytes: store.memoryBytes(),
+    budgetBytes: options.frameBudgetBytes ?? FRAME_MEMORY_BUDGET_BYTES,
+    diskBytes: store.disk().bytes,
+    diskBudgetBytes: store.disk().budgetBytes,
+    persistent: store.persistent,
+  })
 
   /** Stop every run (each at its next step) and wait until they have stopped. */
   const stopAll = async () => {
@@ -141,7 +174,12 @@ export function createHandlers(
       const { denoiser, key: modelKey } = model
       const parent = req.fork && (await heldRun(req.fork.runId, 'sample.start: fork'))
       if (parent && parent.modelKey !== modelKey) throw bad('sample.start: fork: that run was made with another model')
-      const { fork, fromImage, ...generation } = req
+      if (parent && parent.forkPoints.length < parent.frames.length)
+        throw bad(
+          `sample.start: fork: run ${req.fork!.runId} comes from an earlier session and its sampler's state at each ` +
+            'step was not kept; fork a run of this session (or sample it again)',
+        )
+      const { fork, fromImage, group, ...generation } = req
       const plan = planRun(
         modelFacts(denoiser.info),
         {
@@ -163,30 +201,39 @@ export function createHandlers(
       let settle!: () => void
       const finished = new Promise<void>((resolve) => (settle = resolve))
       runs.set(runId, { controller, finished })
-      const timeline: HeldRun = { ...startTimeline(plan, parent), modelKey }
-      store.add(runId, timeline, steps)
+      const timeline: HeldRun = {
+        ...startTimeline(plan, parent),
+        modelKey,
+        stats: parent ? parent.stats.slice(0, startStep) : [],
+      }
+      store.add(runId, timeline, steps, { parent: fork && { ...fork }, group })
+      const clipRange = plan.run.sampler.clipSampleRange ?? 1
+      const sendPixels = pixelPacer()
       const run = async () => {
         try {
           const result = await runSampling(denoiser, plan.run, {
             signal: controller.signal,
             onStep: (f) => {
               recordStep(timeline, f)
+              timeline.stats.push(stepStats(f, shape, clipRange))
               store.recorded()
-              const step = { index: startStep + f.index, timestep: f.timestep, alphaBar: f.alphaBar }
-              const frame = frameData(step, f, shape, plan.run.sampler.clipSampleRange ?? 1)
-              const transfer = [frame.sample, frame.predictedX0, frame.predictedNoise]
-              emit('frame', { runId, total: startStep + f.total, ...frame }, transfer)
+              const index = startStep + f.index
+              const total = startStep + f.total
+              const pixels = sendPixels(f.index, f.total) ? pixelsOf(f) : undefined
+              const transfer = pixels ? [pixels.sample, pixels.predictedX0, pixels.predictedNoise] : []
+              emit('frame', { runId, total, ...recordOf(index, timeline), ...(pixels && { pixels }) }, transfer)
             },
             onProgress: (p) => emit('progress', { runId, ...p, step: startStep + p.step, total: startStep + p.total }),
           })
           finishTimeline(timeline, result.samples)
-          await store.ended(runId)
           const samples = bufferOf(result.samples)
           emit('done', { runId, samples, elapsedMs: result.elapsedMs }, [samples])
+          await store.ended(runId, 'done')
         } catch (e) {
-          // A cancelled or failed run keeps the steps it made: they count against the budget too.
-          await store.ended(runId)
-          emit('failed', { runId, error: toErrorData(e) })
+          // A cancelled or failed run keeps the steps it made.
+          const error = toErrorData(e)
+          emit('failed', { runId, error })
+          await store.ended(runId, error.code === 'cancelled' ? 'cancelled' : 'failed')
         } finally {
           runs.delete(runId)
         }
@@ -254,28 +301,29 @@ export function createHandlers(
     },
 
     async 'runs.list'() {
-      return {
-        runs: store.list(),
-        memoryBytes: store.memoryBytes(),
-        budgetBytes: options.frameBudgetBytes ?? FRAME_MEMORY_BUDGET_BYTES,
-      }
+      return runList()
     },
 
     async 'runs.frames'(req) {
-      const run = await heldRun(req.runId, 'runs.frames')
-      const clipRange = run.parameters.sampler.clipSampleRange ?? 1
-      const frames = run.frames.map((f, index) => {
-        const alphaBar = run.alphaBars[index]
-        const step = { index, timestep: run.timesteps[index], alphaBar }
-        return frameData(step, { ...f, predictedNoise: noiseOf(f, alphaBar) }, run.shape, clipRange)
-      })
+      const records = await store.records(req.runId)
+      const summary = store.list().find((r) => r.runId === req.runId)
+      if (!records || !summary) throw bad(`runs.frames: no run ${req.runId} (deleted?)`)
+      const samples = await store.samples(req.runId)
       return {
         runId: req.runId,
-        parameters: run.parameters,
-        shape: run.shape,
-        timesteps: run.timesteps,
-        frames,
-        samples: run.samples ? bufferOf(run.samples) : null,
+        parameters: summary.parameters,
+        shape: summary.shape,
+        timesteps: records.timesteps,
+        frames: records.stats.slice(0, summary.steps).map((_, i) => recordOf(i, records)),
+        samples: samples ? bufferOf(samples) : null,
+        timeline: summary.timeline,
+      }
+    },
+
+    async 'runs.steps'(req) {
+      const steps = await store.steps(req.runId, req.steps)
+      return {
+        steps: steps.map((f) => ({ index: f.index, ...pixelsOf({ ...f, predictedNoise: noiseOf(f, f.alphaBar) }) })),
       }
     },
 
@@ -284,11 +332,23 @@ export function createHandlers(
       return { deleted: await store.delete(req.runId) }
     },
 
+    async 'runs.thumbnails'(req) {
+      const found = await Promise.all(req.runIds.map(async (runId) => ({ runId, t: await store.thumbnail(runId) })))
+      return {
+        thumbnails: found.flatMap(({ runId, t }) => (t ? [{ runId, shape: t.shape, values: bufferOf(t.values) }] : [])),
+      }
+    },
+
+    async 'runs.budget'(req) {
+      await store.setDiskBudget(req.diskBudgetBytes)
+      return runList()
+    },
+
     async dispose() {
       const old = model
       model = undefined
       await stopAll()
-      store.dispose()
+      await store.close()
       await old?.denoiser.release().catch(() => {})
     },
   }

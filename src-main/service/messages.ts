@@ -36,6 +36,8 @@ export interface ProbeAnswer {
 export interface WorkerData {
   /** Where graphs built from weights are cached. */
   cacheDir?: string
+  /** The history folder: runs kept across sessions (a temporary folder when absent). */
+  historyDir?: string
   /** Ask the client to start the WebGPU probe's child process (Electron: a utilityProcess). */
   probeThroughClient?: boolean
 }

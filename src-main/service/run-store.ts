@@ -1,65 +1,164 @@
 /**
- * The runs of a session, kept for the timeline, exports, forks and the history panel. Frames live in
- * memory up to a budget; past it, the oldest runs' frames (finished, running, cancelled or failed alike)
- * move step by step to a file in a temporary folder, later steps appending, and come back from it when
- * asked for. A run that could not fit in memory plus free disk is refused before it starts. Nothing is
- * dropped unless the user deletes it.
+ * Every run, in memory while it records and in the history folder once it has stopped (or sooner, past
+ * the memory budget): one mechanism for a session's frames and for the history kept across restarts.
+ *
+ * The folder (the app's user data `history/`, the browser host's settings folder `history/`; without one,
+ * a temporary folder removed at the end):
+ *   index.json   every run, oldest first: parameters, shape, status, how it came to be; the disk budget
+ *   <id>.steps   x_t then predicted x0 of each step, float32, appended as the run records: its timeline
+ *   <id>.final   the final samples, float32
+ *   <id>.json    each step's timestep, alpha_bar and diagnostics, and how a fork goes on from it
+ *
+ * A recording run's frames stay in memory up to the memory budget; past it the oldest runs' frames move to
+ * their .steps file step by step, later steps appending. When a run stops (finished, cancelled or failed)
+ * the rest of its frames move there too, its samples and step records are written, and memory keeps none
+ * of its frames. The timelines together stay within the disk budget (the user's, HISTORY_DISK_BUDGET_BYTES
+ * by default): past it the oldest stopped runs' .steps files go, and those runs keep their final images,
+ * parameters and step records. Nothing else is dropped unless the user deletes it.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { appendFile, readFile, statfs, unlink } from 'node:fs/promises'
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { appendFile, open, readFile, statfs, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import type { RunSummary, Shape } from '../../src-preload/contract'
+import type { RunGroup, RunStatus, RunSummary, Shape, StepStats } from '../../src-preload/contract'
+import { HISTORY_DISK_BUDGET_BYTES, THUMBNAIL_SIDE } from '../../src-shared/limits'
+import type { GenerationParameters } from '../../src-shared/parameters'
 import { EngineError } from '../engine/errors'
+import { writeFileAtomic } from '../engine/files'
+import type { ForkPoint } from '../engine/run'
 import { imageSize } from '../engine/tensor'
 import type { Timeline } from '../engine/timeline'
+
+/** The history's folder in the app's user-data folder and the browser host's settings folder. */
+export const HISTORY_DIR = 'history'
 
 /** Frames kept in memory before the oldest runs' move to disk (x_t and predicted x0 a step, float32). */
 export const FRAME_MEMORY_BUDGET_BYTES = 512 * 1024 * 1024
 
-/** A run the engine holds: its timeline, and the model it was made with (forks must use the same). */
+/** A run the engine holds: its timeline, each step's diagnostics, and the model it was made with. */
 export interface HeldRun extends Timeline {
   modelKey: string
+  /** Each step's diagnostics, one entry an image (a fork's first ones are its parent's). */
+  stats: StepStats[][]
+}
+
+/** What the index keeps of a run. */
+interface StoredRun {
+  runId: string
+  /** When it started, ms since 1970. */
+  createdAt: number
+  parameters: GenerationParameters
+  shape: Shape
+  modelKey: string
+  status: RunStatus
+  /** Steps it has. */
+  steps: number
+  /** Bytes of the frames it computed itself (a fork shares its parent's first ones). */
+  bytes: number
+  /** Its .steps file is kept: false once dropped for the disk budget (or never written: no steps). */
+  timeline: boolean
+  /** The .steps file's bytes. */
+  timelineBytes: number
+  /** A fork's parent run and step. */
+  parent?: { runId: string; step: number }
+  group?: RunGroup
+}
+
+/** A run's .json file. */
+interface StepsFile {
+  timesteps: number[]
+  alphaBars: number[]
+  stats: StepStats[][]
+  /** How a fork goes on from each step; null when a sampler's state was part of it (not stored). */
+  forkPoints: ForkPoint[] | null
+}
+
+interface IndexFile {
+  version: 1
+  diskBudgetBytes: number
+  runs: StoredRun[]
 }
 
 interface Entry {
+  stored: StoredRun
   /**
-   * The timeline the run records into. Once part of it is on disk, `frames` holds only the steps after
-   * `spilledFrames` and `samples` is gone when `samplesSpilled`.
+   * This session's run: the timeline it records into; once part of it is on disk, `frames` holds only the
+   * steps after `spilledFrames`. Absent for a run of an earlier session (everything is on disk).
    */
-  run: HeldRun
-  /** The file holding the first `spilledFrames` steps (x_t then x0 each), then the samples once spilled. */
-  file?: string
+  run?: HeldRun
+  /** Steps in the .steps file. */
   spilledFrames: number
-  samplesSpilled: boolean
   /** Steps the run will have when it finishes (for the room check); 0 once it has stopped. */
   expectedSteps: number
+  /** The .json file of a run of an earlier session, once read. */
+  steps?: StepsFile
+}
+
+/** One step's x_t and predicted x0 (and the alpha_bar that gives its predicted noise). */
+export interface StoredStep {
+  index: number
+  alphaBar: number
+  sample: Float32Array
+  predictedX0: Float32Array
+}
+
+export interface RunStoreOptions {
+  /** Frames kept in memory (FRAME_MEMORY_BUDGET_BYTES by default). */
+  memoryBudgetBytes?: number
+  /** The history folder; a temporary folder, removed by close(), when absent. */
+  dir?: string
+  /** Free bytes on the disk holding the folder (a parameter so tests can pretend a full disk). */
+  freeDiskBytes?: (dir: string) => Promise<number>
+  now?: () => number
+  /** Told what went wrong with the folder (a damaged index set aside); the default says nothing. */
+  log?: (line: string) => void
 }
 
 const MIB = 1024 * 1024
 const mib = (bytes: number) => `${Math.ceil(bytes / MIB)} MiB`
 const bytesOf = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength)
+const floatsOf = (b: Buffer) => new Float32Array(b.buffer, b.byteOffset, Math.floor(b.byteLength / 4))
 
 /** Bytes of a whole timeline: x_t and predicted x0 each step, then the samples (float32). */
 export const timelineBytes = (shape: Shape, steps: number): number =>
   4 * shape.batch * imageSize(shape) * (2 * steps + 1)
 
+/** Bytes of one step in a .steps file (x_t and predicted x0 of the batch). */
+const stepBytes = (shape: Shape) => 8 * shape.batch * imageSize(shape)
+
+const stopped = (status: RunStatus) => status !== 'running'
+
 export class RunStore {
   private readonly entries = new Map<string, Entry>()
+  private readonly memoryBudgetBytes: number
+  private readonly freeDiskBytes: (dir: string) => Promise<number>
+  private readonly now: () => number
+  private readonly temporary: boolean
   private dir: string | undefined
-  /** Budget passes and deletions run one after another: each reads and writes entries across awaits. */
+  private diskBudgetBytes = HISTORY_DISK_BUDGET_BYTES
+  /** Passes, writes and deletions run one after another: each reads and writes entries across awaits. */
   private queue: Promise<void> = Promise.resolve()
   private passQueued: Promise<void> | undefined
 
-  constructor(
-    private readonly budgetBytes = FRAME_MEMORY_BUDGET_BYTES,
-    /** Free bytes on the disk holding the spill folder (a parameter so tests can pretend a full disk). */
-    private readonly freeDiskBytes: (dir: string) => Promise<number> = async (dir) => {
-      const s = await statfs(dir)
-      return s.bavail * s.bsize
-    },
-  ) {}
+  constructor(options: RunStoreOptions = {}) {
+    this.memoryBudgetBytes = options.memoryBudgetBytes ?? FRAME_MEMORY_BUDGET_BYTES
+    this.freeDiskBytes =
+      options.freeDiskBytes ??
+      (async (dir) => {
+        const s = await statfs(dir)
+        return s.bavail * s.bsize
+      })
+    this.now = options.now ?? Date.now
+    this.temporary = options.dir === undefined
+    this.dir = options.dir
+    if (options.dir) this.load(options.dir, options.log ?? (() => {}))
+  }
+
+  /** Whether runs outlive this store (a history folder was given). */
+  get persistent(): boolean {
+    return !this.temporary
+  }
 
   /**
    * Refuse a run of `steps` steps of `shape` images when it cannot fit: whatever is in memory now either
@@ -69,50 +168,152 @@ export class RunStore {
     const totalBytes = timelineBytes(shape, steps)
     const held = this.memoryBytes()
     const coming = [...this.entries.values()].reduce((sum, e) => sum + bytesToCome(e), 0)
-    const free = await this.freeDiskBytes(this.dir ?? tmpdir())
-    if (held + coming + totalBytes <= this.budgetBytes + free) return
+    const where = this.dir ?? tmpdir()
+    const free = await this.freeDiskBytes(where)
+    if (held + coming + totalBytes <= this.memoryBudgetBytes + free) return
     throw new EngineError(
       'bad-argument',
       `${what} would keep ${mib(totalBytes)} of frames; with ${mib(held + coming)} held or still coming from ` +
-        `other runs, the ${mib(this.budgetBytes)} memory budget and the ${mib(free)} free on the disk of ` +
-        `${this.dir ?? tmpdir()} cannot hold it. Delete runs, free disk space, or ask for fewer steps or images`,
+        `other runs, the ${mib(this.memoryBudgetBytes)} memory budget and the ${mib(free)} free on the disk of ` +
+        `${where} cannot hold it. Delete runs, free disk space, or ask for fewer steps or images`,
     )
   }
 
   /** A new run, recording into `run`, that will have `steps` steps when it finishes. */
-  add(runId: string, run: HeldRun, steps = run.frames.length): void {
-    this.entries.set(runId, { run, spilledFrames: 0, samplesSpilled: false, expectedSteps: steps })
+  add(
+    runId: string,
+    run: HeldRun,
+    steps = run.frames.length,
+    origin: { parent?: StoredRun['parent']; group?: RunGroup } = {},
+  ): void {
+    const stored: StoredRun = {
+      runId,
+      createdAt: this.now(),
+      parameters: run.parameters,
+      shape: run.shape,
+      modelKey: run.modelKey,
+      status: 'running',
+      steps: run.frames.length,
+      bytes: run.bytes,
+      timeline: false,
+      timelineBytes: 0,
+      ...(origin.parent && { parent: origin.parent }),
+      ...(origin.group && { group: origin.group }),
+    }
+    this.entries.set(runId, { stored, run, spilledFrames: 0, expectedSteps: steps })
+    void this.serially(() => this.writeIndex())
   }
 
   /** After a step is recorded: past the budget, start moving frames to disk (without waiting for it). */
   recorded(): void {
-    if (this.memoryBytes() > this.budgetBytes) void this.keepWithinBudget()
+    if (this.memoryBytes() > this.memoryBudgetBytes) void this.keepWithinBudget()
   }
 
-  /** The run has stopped (finished, cancelled or failed): it records nothing more. Then keep the budget. */
-  ended(runId: string): Promise<void> {
+  /**
+   * The run has stopped: it records nothing more. Its frames move to disk, its samples and step records
+   * are written, the disk budget is kept; the promise settles when that is done.
+   */
+  ended(runId: string, status: Exclude<RunStatus, 'running'>): Promise<void> {
     const e = this.entries.get(runId)
-    if (e) e.expectedSteps = 0
-    return this.keepWithinBudget()
+    if (!e) return Promise.resolve()
+    e.expectedSteps = 0
+    e.stored.status = status
+    return this.serially(async () => {
+      if (!this.entries.has(runId) || !e.run) return
+      try {
+        await this.spill(runId, e)
+        const run = e.run
+        if (run.samples) await writeFile(this.file(runId, 'final'), bytesOf(run.samples))
+        const stateless = run.forkPoints.every((f) => f.state === undefined)
+        const steps: StepsFile = {
+          timesteps: run.timesteps,
+          alphaBars: run.alphaBars,
+          stats: run.stats,
+          forkPoints: stateless ? run.forkPoints : null,
+        }
+        await writeFile(this.file(runId, 'json'), JSON.stringify(steps))
+      } catch {
+        // A full or failing disk: the frames stay in memory and the run in this session's list.
+      }
+      e.stored.bytes = e.run.bytes
+      await this.keepDiskBudget()
+      await this.writeIndex()
+    })
   }
 
-  /** The run with all its frames (read back from disk when spilled; the copy read is not kept in memory). */
+  /** The run with all its frames (read back from disk; the copy read is not kept in memory). */
   async get(runId: string): Promise<HeldRun | undefined> {
     const e = this.entries.get(runId)
     if (!e) return undefined
+    if (!e.run) return this.readPast(runId, e)
     // What is on disk and what is in memory, taken together now: a pass moving frames meanwhile appends
     // to the file and replaces `frames`, so this snapshot stays whole.
-    const { file, spilledFrames, samplesSpilled, run } = e
-    if (!file) return run
-    const bytes = await readFile(file)
-    const all = new Float32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.byteLength / 4))
-    const n = run.shape.batch * imageSize(run.shape)
-    const onDisk = Array.from({ length: spilledFrames }, (_, i) => ({
-      sample: all.subarray(2 * i * n, (2 * i + 1) * n),
-      predictedX0: all.subarray((2 * i + 1) * n, (2 * i + 2) * n),
-    }))
-    const samples = samplesSpilled ? all.subarray(2 * spilledFrames * n, (2 * spilledFrames + 1) * n) : run.samples
-    return { ...run, frames: [...onDisk, ...run.frames], samples }
+    const { spilledFrames, run } = e
+    if (spilledFrames === 0) return run
+    const onDisk = splitSteps(await readFile(this.file(runId, 'steps')), run.shape, spilledFrames)
+    return { ...run, frames: [...onDisk, ...run.frames] }
+  }
+
+  /** Some steps' x_t and predicted x0, read alone (from memory, or their place in the .steps file). */
+  async steps(runId: string, indices: number[]): Promise<StoredStep[]> {
+    const e = this.entries.get(runId)
+    if (!e) throw new EngineError('bad-argument', `runs.steps: no run ${runId} (deleted?)`)
+    // Taken together now: a pass moving frames to disk meanwhile appends to the file and replaces `frames`.
+    const { spilledFrames, run, stored } = e
+    const inMemory = run?.frames ?? []
+    const alphaBars = run?.alphaBars ?? (await this.stepsFile(runId, e)).alphaBars
+    if (!stored.timeline && inMemory.length === 0 && stopped(stored.status) && stored.steps > 0)
+      throw new EngineError(
+        'bad-argument',
+        `runs.steps: the timeline of run ${runId} was dropped to keep the history within its disk budget; ` +
+          'its final images and parameters are kept',
+      )
+    const count = spilledFrames + inMemory.length
+    const bad = indices.find((i) => i >= count)
+    if (bad !== undefined)
+      throw new EngineError('bad-argument', `runs.steps: run ${runId} has ${count} steps on hand, not step ${bad}`)
+    const fromDisk = indices.filter((i) => i < spilledFrames)
+    const read = new Map<number, { sample: Float32Array; predictedX0: Float32Array }>()
+    if (fromDisk.length > 0) {
+      const size = stepBytes(stored.shape)
+      const handle = await open(this.file(runId, 'steps'), 'r')
+      try {
+        for (const i of fromDisk) {
+          const buffer = Buffer.alloc(size)
+          await handle.read(buffer, 0, size, i * size)
+          read.set(i, splitSteps(buffer, stored.shape, 1)[0])
+        }
+      } finally {
+        await handle.close()
+      }
+    }
+    return indices.map((index) => {
+      const f = read.get(index) ?? inMemory[index - spilledFrames]
+      return { index, alphaBar: alphaBars[index], sample: f.sample, predictedX0: f.predictedX0 }
+    })
+  }
+
+  /** The run's step records (timesteps, alpha_bars, diagnostics) without its frames. */
+  async records(runId: string): Promise<Omit<StepsFile, 'forkPoints'> | undefined> {
+    const e = this.entries.get(runId)
+    if (!e) return undefined
+    return e.run ?? this.stepsFile(runId, e)
+  }
+
+  /** The run's final samples, or undefined for one that did not finish. */
+  async samples(runId: string): Promise<Float32Array | undefined> {
+    const e = this.entries.get(runId)
+    if (!e || e.stored.status !== 'done') return undefined
+    if (e.run?.samples) return e.run.samples
+    return floatsOf(await readFile(this.file(runId, 'final')))
+  }
+
+  /** The first final image, at most THUMBNAIL_SIDE pixels a side (nearest): [1, C, h, w]. */
+  async thumbnail(runId: string): Promise<{ values: Float32Array; shape: Shape } | undefined> {
+    const samples = await this.samples(runId).catch(() => undefined)
+    const e = this.entries.get(runId)
+    if (!samples || !e) return undefined
+    return shrink(samples, e.stored.shape)
   }
 
   delete(runId: string): Promise<boolean> {
@@ -120,28 +321,47 @@ export class RunStore {
       const e = this.entries.get(runId)
       if (!e) return false
       this.entries.delete(runId)
-      if (e.file) await unlink(e.file).catch(() => {})
+      await Promise.all((['steps', 'final', 'json'] as const).map((k) => unlink(this.file(runId, k)).catch(() => {})))
+      await this.writeIndex()
       return true
     })
   }
 
+  /** Every run, oldest first. */
   list(): RunSummary[] {
-    return [...this.entries].map(([runId, e]) => ({
-      runId,
-      parameters: e.run.parameters,
-      shape: e.run.shape,
-      steps: e.spilledFrames + e.run.frames.length,
-      finished: e.samplesSpilled || e.run.samples !== undefined,
-      spilled: e.file !== undefined,
-      bytes: e.run.bytes,
+    return [...this.entries.values()].map(({ stored, run, spilledFrames }) => ({
+      runId: stored.runId,
+      createdAt: stored.createdAt,
+      parameters: stored.parameters,
+      shape: stored.shape,
+      steps: run ? spilledFrames + run.frames.length : stored.steps,
+      status: stored.status,
+      timeline: stored.timeline || (run !== undefined && run.frames.length > 0),
+      bytes: run?.bytes ?? stored.bytes,
+      ...(stored.parent && { parent: stored.parent }),
+      ...(stored.group && { group: stored.group }),
     }))
   }
 
-  /** Bytes of frames and samples held in memory (a fork's frames shared with its parent count for both). */
+  /** Bytes of frames held in memory (a fork's frames shared with its parent count for both). */
   memoryBytes(): number {
     let total = 0
     for (const e of this.entries.values()) total += inMemoryBytes(e)
     return total
+  }
+
+  /** Bytes of the timelines on disk, and the budget they keep within. */
+  disk(): { bytes: number; budgetBytes: number } {
+    return { bytes: this.diskBytes(), budgetBytes: this.diskBudgetBytes }
+  }
+
+  /** A new disk budget for the timelines (kept in the index): past it, the oldest timelines go now. */
+  setDiskBudget(bytes: number): Promise<void> {
+    this.diskBudgetBytes = bytes
+    return this.serially(async () => {
+      await this.keepDiskBudget()
+      await this.writeIndex()
+    })
   }
 
   /**
@@ -156,17 +376,95 @@ export class RunStore {
     return this.passQueued
   }
 
-  /** Remove every spilled file. */
-  dispose(): void {
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true })
-    this.dir = undefined
+  /** Wait for the writes under way; a temporary folder is removed. */
+  async close(): Promise<void> {
+    await this.queue
+    if (this.temporary && this.dir) rmSync(this.dir, { recursive: true, force: true })
+    if (this.temporary) this.dir = undefined
     this.entries.clear()
+  }
+
+  private load(dir: string, log: (line: string) => void): void {
+    mkdirSync(dir, { recursive: true })
+    const path = join(dir, 'index.json')
+    let index: IndexFile
+    try {
+      index = JSON.parse(readFileSync(path, 'utf8')) as IndexFile
+      if (index?.version !== 1 || !Array.isArray(index.runs)) throw new Error('not a Stepwise history index')
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return
+      const aside = join(dir, `index.corrupt-${this.now()}.json`)
+      renameSync(path, aside)
+      log(`Stepwise: the history index ${path} could not be read (${(e as Error).message}); it was moved to ${aside}`)
+      return
+    }
+    if (Number.isFinite(index.diskBudgetBytes) && index.diskBudgetBytes >= 0)
+      this.diskBudgetBytes = index.diskBudgetBytes
+    for (const stored of index.runs) {
+      // A run that was recording when the last session ended abruptly: its steps were never completed.
+      if (stored.status === 'running') {
+        stored.status = 'failed'
+        stored.timeline = false
+        rmSync(join(dir, `${stored.runId}.steps`), { force: true })
+      }
+      this.entries.set(stored.runId, { stored, spilledFrames: stored.timeline ? stored.steps : 0, expectedSteps: 0 })
+    }
+  }
+
+  private async readPast(runId: string, e: Entry): Promise<HeldRun> {
+    const steps = await this.stepsFile(runId, e)
+    const { stored } = e
+    const frames = stored.timeline
+      ? splitSteps(await readFile(this.file(runId, 'steps')), stored.shape, stored.steps)
+      : []
+    return {
+      parameters: stored.parameters,
+      shape: stored.shape,
+      modelKey: stored.modelKey,
+      timesteps: steps.timesteps,
+      alphaBars: steps.alphaBars,
+      stats: steps.stats,
+      forkPoints: steps.forkPoints ?? [],
+      frames,
+      samples: await this.samples(runId),
+      bytes: stored.bytes,
+    }
+  }
+
+  private async stepsFile(runId: string, e: Entry): Promise<StepsFile> {
+    if (e.steps) return e.steps
+    try {
+      e.steps = JSON.parse(await readFile(this.file(runId, 'json'), 'utf8')) as StepsFile
+    } catch {
+      e.steps = { timesteps: [], alphaBars: [], stats: [], forkPoints: null }
+    }
+    return e.steps
+  }
+
+  private diskBytes(): number {
+    let total = 0
+    for (const e of this.entries.values()) total += e.stored.timelineBytes
+    return total
+  }
+
+  /** Drop the oldest stopped runs' timelines until the rest fit the disk budget. */
+  private async keepDiskBudget(): Promise<void> {
+    let total = this.diskBytes()
+    for (const [id, e] of this.entries) {
+      if (total <= this.diskBudgetBytes) return
+      if (!stopped(e.stored.status) || e.stored.timelineBytes === 0) continue
+      await unlink(this.file(id, 'steps')).catch(() => {})
+      total -= e.stored.timelineBytes
+      e.stored.timeline = false
+      e.stored.timelineBytes = 0
+      e.spilledFrames = 0
+    }
   }
 
   private async spillOldest(): Promise<void> {
     let total = this.memoryBytes()
     for (const [id, e] of this.entries) {
-      if (total <= this.budgetBytes) return
+      if (total <= this.memoryBudgetBytes) return
       const before = inMemoryBytes(e)
       if (before === 0) continue
       try {
@@ -179,22 +477,32 @@ export class RunStore {
     }
   }
 
-  /** Append the run's frames in memory (and its samples, once it has them) to its file. */
+  /** Append the run's frames in memory to its .steps file. */
   private async spill(id: string, e: Entry): Promise<void> {
+    const run = e.run
+    if (!run) return
     // The run goes on recording into the same array while the file is written: count what is written now.
-    const count = e.run.frames.length
-    const samples = e.run.samples
-    const parts = e.run.frames.slice(0, count).flatMap((f) => [f.sample, f.predictedX0])
-    if (samples) parts.push(samples)
-    const file = (e.file ??= join(this.spillDir(), `${id}.f32`))
-    await appendFile(file, Buffer.concat(parts.map(bytesOf)))
+    const count = run.frames.length
+    if (count === 0) return
+    const parts = run.frames.slice(0, count).flatMap((f) => [f.sample, f.predictedX0])
+    const bytes = Buffer.concat(parts.map(bytesOf))
+    await appendFile(this.file(id, 'steps'), bytes)
     // Steps recorded during the write stay in memory, after the ones now on disk.
     e.spilledFrames += count
-    e.run.frames = e.run.frames.slice(count)
-    if (samples) {
-      e.samplesSpilled = true
-      e.run.samples = undefined
+    run.frames = run.frames.slice(count)
+    e.stored.timeline = true
+    e.stored.timelineBytes += bytes.byteLength
+    e.stored.steps = e.spilledFrames + run.frames.length
+  }
+
+  private async writeIndex(): Promise<void> {
+    if (this.temporary) return
+    const index: IndexFile = {
+      version: 1,
+      diskBudgetBytes: this.diskBudgetBytes,
+      runs: [...this.entries.values()].map((e) => e.stored),
     }
+    await writeFileAtomic(join(this.folder(), 'index.json'), JSON.stringify(index), { overwrite: true }).catch(() => {})
   }
 
   private serially<T>(task: () => Promise<T>): Promise<T> {
@@ -206,18 +514,47 @@ export class RunStore {
     return result
   }
 
-  private spillDir(): string {
+  private folder(): string {
     return (this.dir ??= mkdtempSync(join(tmpdir(), 'stepwise-frames-')))
   }
+
+  private file(id: string, kind: 'steps' | 'final' | 'json'): string {
+    return join(this.folder(), `${id}.${kind}`)
+  }
+}
+
+/** `count` steps of x_t then predicted x0, as views into `bytes`. */
+function splitSteps(bytes: Buffer, shape: Shape, count: number): { sample: Float32Array; predictedX0: Float32Array }[] {
+  const all = floatsOf(bytes)
+  const n = shape.batch * imageSize(shape)
+  return Array.from({ length: count }, (_, i) => ({
+    sample: all.subarray(2 * i * n, (2 * i + 1) * n),
+    predictedX0: all.subarray((2 * i + 1) * n, (2 * i + 2) * n),
+  }))
+}
+
+/** The first image of a batch, every k-th pixel so that no side passes THUMBNAIL_SIDE. */
+export function shrink(samples: Float32Array, shape: Shape): { values: Float32Array; shape: Shape } {
+  const stride = Math.max(1, Math.ceil(Math.max(shape.height, shape.width) / THUMBNAIL_SIDE))
+  const height = Math.ceil(shape.height / stride)
+  const width = Math.ceil(shape.width / stride)
+  const values = new Float32Array(shape.channels * height * width)
+  for (let c = 0; c < shape.channels; c++)
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++)
+        values[(c * height + y) * width + x] = samples[(c * shape.height + y * stride) * shape.width + x * stride]
+  return { values, shape: { batch: 1, channels: shape.channels, height, width } }
 }
 
 function bytesToCome(e: Entry): number {
   // The steps still to come, and the samples at the end.
+  if (!e.run) return 0
   const toCome = e.expectedSteps - e.spilledFrames - e.run.frames.length
   return toCome > 0 ? timelineBytes(e.run.shape, toCome) : 0
 }
 
 function inMemoryBytes(e: Entry): number {
+  if (!e.run) return 0
   const n = e.run.shape.batch * imageSize(e.run.shape)
   return 4 * n * (2 * e.run.frames.length + (e.run.samples ? 1 : 0))
 }

@@ -14,6 +14,7 @@ import {
   parseRequest,
   type ProviderChoice,
   type Result,
+  type SettingsSetRequest,
 } from '../../src-preload/contract'
 import type { ProviderName } from '../../src-shared/names'
 import { toErrorData } from '../engine/errors'
@@ -75,14 +76,14 @@ export function createShell(ports: ShellPorts): Shell {
       problem = undefined
       return { ok: true, value }
     },
-    'settings.set': async (patch: { parameters?: object; provider?: ProviderChoice }) => {
+    'settings.set': async (patch: SettingsSetRequest) => {
       const current = settings.get()
       return {
         ok: true,
         value: settings.update({
-          ...patch,
           parameters: patch.parameters ?? current.parameters,
           provider: patch.provider ?? current.provider,
+          notifyLongRuns: patch.notifyLongRuns ?? current.notifyLongRuns,
         }),
       }
     },

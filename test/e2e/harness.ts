@@ -39,6 +39,11 @@ export interface HarnessOptions {
   open?: boolean
   viewport?: { width: number; height: number }
   host?: Omit<HostOptions, 'outDir' | 'settingsDir'>
+  /**
+   * The host's settings folder (where it keeps the history), kept when the harness closes: a second
+   * harness on the same folder is the browser host started again. A temporary folder by default.
+   */
+  settingsDir?: string
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -47,7 +52,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const rendererDir = await ensureRendererBuilt(() => {})
   const temp = mkdtempSync(join(tmpdir(), 'stepwise-e2e-'))
   const outDir = join(temp, 'exports')
-  const settingsDir = join(temp, 'settings')
+  const settingsDir = options.settingsDir ?? join(temp, 'settings')
   const hostLog: string[] = []
   const host = await startHost({ rendererDir, log: (line) => hostLog.push(line), ...options.host, outDir, settingsDir })
   let browser: Browser | undefined

@@ -2,6 +2,13 @@
 import type { Page } from 'playwright-core'
 import { expect } from 'vitest'
 
+/** The engine's time of a run as the run bar says it ("Done in 850 ms", "Done in 9.5 s", "Done in 2 min 18 s"). */
+export function doneMs(text: string): number {
+  const m = /Done in (?:(\d+) min )?([\d.]+) (ms|s)/.exec(text)
+  if (!m) return NaN
+  return Number(m[1] ?? 0) * 60_000 + Number(m[2]) * (m[3] === 's' ? 1000 : 1)
+}
+
 /** `page` is read at each call: test files open their page in beforeAll. */
 export function ui(page: () => Page) {
   const byId = (id: string) => page().getByTestId(id)
@@ -15,7 +22,8 @@ export function ui(page: () => Page) {
     )
 
   async function dismissToasts() {
-    for (const close of await page().locator('[data-testid=toast] button').all()) await close.click().catch(() => {})
+    for (const close of await page().locator('[data-testid=toast] button.close').all())
+      await close.click().catch(() => {})
     await expect.poll(() => byId('toast').count()).toBe(0)
   }
 

@@ -3,14 +3,18 @@
  * Components call these; the modules themselves stay unaware of each other where they can.
  */
 import type { Command } from '../../../src-preload/contract'
+import { MAX_BATCHES } from '../../../src-shared/limits'
 import { api } from './api'
 import { compare } from './compare.svelte'
 import { imageTooLarge, isPng, readDrop, readPicked } from './drop'
 import { exporter } from './export.svelte'
+import { type Entry, kindOf } from './gallery'
+import { grid } from './grid.svelte'
 import { history } from './history.svelte'
 import { model } from './model.svelte'
 import { noise } from './noise.svelte'
 import { COMPARE_OPTIONS, parameters } from './parameters.svelte'
+import { queue } from './queue.svelte'
 import { run } from './run.svelte'
 import { commandOf } from './shortcuts'
 import { timeline } from './timeline.svelte'
@@ -30,19 +34,32 @@ export async function startUp(): Promise<void> {
   // A settings file with bad values was repaired (or set aside) at start: said here, once.
   if (settings.ok && settings.value.problem) toasts.error(settings.value.problem)
   await model.load()
-  if (settings.ok) parameters.restore(settings.value.parameters, model.card)
-  else toasts.error(settings.error)
+  if (settings.ok) {
+    parameters.restore(settings.value.parameters, model.card)
+    queue.notify = settings.value.notifyLongRuns
+  } else toasts.error(settings.error)
   restored = true
 }
 
-export async function generate(): Promise<void> {
+/**
+ * Generate `batches` batches with the sidebar's settings: now, or after the runs waiting (queue.svelte.ts).
+ * With the dice on each draws its seed; with a seed typed in, batch k starts at seed + k x batch.
+ */
+export async function generate(batches = 1): Promise<void> {
   const card = model.card
-  if (!card || run.running || model.loading) return
-  const req = parameters.request(card)
+  if (!card || model.loading) return
+  const count = Math.max(1, Math.min(MAX_BATCHES, Math.round(Number.isFinite(batches) ? batches : 1)))
+  const requests = Array.from({ length: count }, () => parameters.request(card))
+  if (parameters.seedLocked) requests.forEach((req, k) => (req.seed = requests[0].seed + k * req.batch))
+  await queue.submit(requests)
+}
+
+// The queue starts its runs as Generate did: following the new run from its first step, in the results.
+queue.useStarter(async (req) => {
   timeline.reset(req.batch)
   view.tab = 'results'
-  await run.start(req)
-}
+  return run.start(req)
+})
 
 /** Can the run shown be forked at the step shown? (It needs its frames in the engine: any run that has some.) */
 export const canFork = () => !!model.card && !!run.runId && !run.running && timeline.shown >= 0
@@ -88,21 +105,45 @@ export async function denoiseFrom(image: ArrayBuffer, timestep: number): Promise
   await run.start(req)
 }
 
-/** Show a run of the history in the results and the timeline (its frames fetched from the engine). */
+/**
+ * Show a run of the history in the results and the timeline (its steps fetched from the engine, their
+ * images as they are shown), its parameters in the sidebar (seed kept: Generate makes it again).
+ */
 export async function reopen(runId: string): Promise<void> {
   view.tab = 'results'
-  if (runId === run.runId || run.running) return
-  const frames = await history.frames(runId)
-  if (!frames) return
-  timeline.reset(frames.shape.batch)
-  run.open(frames)
-  if (frames.samples && !history.thumbnails[runId]) history.keepThumbnail(runId, frames.samples, frames.shape)
+  if (run.running) return
+  if (runId !== run.runId) {
+    const frames = await history.frames(runId)
+    if (!frames) return
+    timeline.reset(frames.shape.batch)
+    run.open(frames)
+    if (frames.samples && !history.thumbnails[runId]) history.keepThumbnail(runId, frames.samples, frames.shape)
+  }
+  if (run.parameters && run.shape) parameters.applyPng({ ...run.parameters, batch: run.shape.batch }, model.card)
 }
 
-export async function deleteRun(runId: string): Promise<void> {
-  if (await history.remove(runId)) {
-    if (runId === run.runId) run.clear()
-  }
+/** Reopen an entry of the gallery: a grid or a comparison in its own tab, a run in the results. */
+export async function reopenEntry(e: Entry): Promise<void> {
+  if (e.kind === 'grid') {
+    view.tab = 'grid'
+    await grid.reopen(e.runs, model.card)
+  } else if (e.kind === 'compare') {
+    view.tab = 'compare'
+    await compare.reopen(e.runs)
+  } else await reopen(e.first.runId)
+}
+
+/** Delete an entry of the gallery (with undo); the run shown goes from the view once it is deleted. */
+export function deleteEntry(e: Pick<Entry, 'kind' | 'runs'>): void {
+  history.remove(e, (gone) => {
+    if (run.runId && gone.includes(run.runId)) run.clear()
+  })
+}
+
+/** Delete one run (the one shown, or a tile's), with undo. */
+export function deleteRun(runId: string): void {
+  const summary = history.runs.find((r) => r.runId === runId)
+  if (summary) deleteEntry({ kind: kindOf(summary), runs: [summary] })
 }
 
 /** A drop anywhere: Stepwise PNGs restore their parameters; anything else is offered to the engine as a model. */

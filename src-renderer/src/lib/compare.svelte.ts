@@ -2,12 +2,15 @@
  * Compare: 2 to 4 variants of the current settings (each row overrides sampler, steps, eta, the sigma
  * schedule, schedule, guidance) sampled from the same seed, so the same x_T and the same noise (the engine's rule: same seed,
  * same noise), shown side by side with one scrubber aligned by fraction of each run's steps.
- * One image a variant (batch 1): the renderer holds every frame of these few runs, x_t and predicted x0.
+ * One image a variant (batch 1): each step's timestep is kept here, its images in the step cache (those
+ * the events brought, others fetched when the scrubber shows them). Events are applied once a display frame.
  */
-import type { Events, ModelCard, SampleStartRequest } from '../../../src-preload/contract'
+import type { Events, ModelCard, RunSummary, SampleStartRequest } from '../../../src-preload/contract'
 import { MAX_VARIANTS, MIN_VARIANTS } from '../../../src-shared/limits'
+import { LIVE_UPDATE_MS } from '../../../src-shared/limits'
 import { compareLabels } from '../../../src-shared/parameters'
 import { api } from './api'
+import { onceAFrame } from './display-frame'
 import {
   type AppOptions,
   COMPARE_OPTIONS,
@@ -19,6 +22,7 @@ import {
 } from './parameters.svelte'
 import type { Shape } from './run.svelte'
 import { cancelRuns, startRuns, updateRun } from './side-runs'
+import { pixelsOf, steps } from './steps.svelte'
 import { toasts } from './toasts.svelte'
 
 export { MAX_VARIANTS, MIN_VARIANTS }
@@ -38,8 +42,10 @@ export interface CompareRun {
   label: string
   shape: Shape
   total: number
-  /** x_t and predicted x0 of each step so far, then the final sample. */
-  frames: { timestep: number; sample: Float32Array; predictedX0: Float32Array }[]
+  /** Each step's timestep so far (its images: the step cache). */
+  frames: { timestep: number }[]
+  /** The newest step whose images came with its event (shown while following a sampling run). */
+  latest: number
   samples: Float32Array | null
   status: 'running' | 'done' | 'failed'
 }
@@ -140,6 +146,7 @@ class Compare {
         shape: started.shape,
         total: started.timesteps.length,
         frames: [],
+        latest: -1,
         samples: null,
         status: 'running' as const,
       }))
@@ -149,25 +156,65 @@ class Compare {
     }
   }
 
+  /** Show a comparison of the history again (its steps' images fetched as the scrubber shows them). */
+  async reopen(runs: RunSummary[]) {
+    if (this.running) return
+    const answers = await Promise.all(runs.map((r) => api.invoke('runs.frames', { runId: r.runId })))
+    const labels = compareLabels(runs.map((r) => r.parameters))
+    this.seed = runs[0]?.parameters.seed ?? null
+    this.runs = runs.map((r, i) => {
+      const a = answers[i]
+      const frames = a.ok && a.value.timeline ? a.value.frames.map((f) => ({ timestep: f.timestep })) : []
+      const samples = a.ok ? a.value.samples : null
+      return {
+        runId: r.runId,
+        label: labels[i],
+        shape: r.shape,
+        total: r.steps,
+        frames,
+        latest: -1,
+        samples: samples ? new Float32Array(samples) : null,
+        status: samples ? 'done' : 'failed',
+      }
+    })
+    this.position = SCRUB_MAX
+  }
+
   #update(runId: string, change: (r: CompareRun) => CompareRun) {
     this.runs = updateRun(this.runs, runId, change)
   }
 
+  /** Frame events not yet applied, by run. */
+  #pending = new Map<string, Events['frame'][]>()
+  #schedule = onceAFrame(() => this.flush(), LIVE_UPDATE_MS)
+
+  /** Apply the frame events that came since the last display frame. */
+  flush() {
+    const pending = this.#pending
+    this.#pending = new Map()
+    for (const [runId, events] of pending) {
+      this.#update(runId, (r) => ({
+        ...r,
+        total: events.at(-1)!.total,
+        frames: r.frames.concat(events.map((e) => ({ timestep: e.timestep }))),
+        latest: Math.max(r.latest, ...events.filter((e) => e.pixels).map((e) => e.index)),
+      }))
+    }
+    if (pending.size) steps.version++
+  }
+
   listen(): () => void {
     const offs = [
-      api.on('frame', (e: Events['frame']) =>
-        this.#update(e.runId, (r) => ({
-          ...r,
-          total: e.total,
-          frames: [
-            ...r.frames,
-            { timestep: e.timestep, sample: new Float32Array(e.sample), predictedX0: new Float32Array(e.predictedX0) },
-          ],
-        })),
-      ),
-      api.on('done', (e) =>
-        this.#update(e.runId, (r) => ({ ...r, samples: new Float32Array(e.samples), status: 'done' })),
-      ),
+      api.on('frame', (e: Events['frame']) => {
+        if (!this.runs.some((r) => r.runId === e.runId)) return
+        if (e.pixels) steps.put(e.runId, e.index, pixelsOf(e.pixels), false)
+        this.#pending.set(e.runId, [...(this.#pending.get(e.runId) ?? []), e])
+        this.#schedule()
+      }),
+      api.on('done', (e) => {
+        this.flush()
+        this.#update(e.runId, (r) => ({ ...r, samples: new Float32Array(e.samples), status: 'done' }))
+      }),
       api.on('failed', (e) =>
         this.#update(e.runId, (r) => {
           if (e.error.code !== 'cancelled') toasts.error(e.error)
@@ -182,13 +229,12 @@ class Compare {
   shownOf(r: CompareRun): { values: Float32Array | null; step: number; timestep: number | null } {
     const at = indexAt(this.position / SCRUB_MAX, r.total)
     if (at >= r.total && r.samples) return { values: r.samples, step: r.total, timestep: null }
-    const f = r.frames[Math.min(at, r.frames.length - 1)]
+    // Following a sampling run: its newest step that came with images (nothing to fetch).
+    const step = r.status === 'running' && at >= r.frames.length - 1 ? r.latest : Math.min(at, r.frames.length - 1)
+    const f = r.frames[step]
     if (!f) return { values: null, step: 0, timestep: null }
-    return {
-      values: this.of === 'x0' ? f.predictedX0 : f.sample,
-      step: Math.min(at, r.frames.length - 1),
-      timestep: f.timestep,
-    }
+    const p = steps.get(r.runId, step)
+    return { values: p ? (this.of === 'x0' ? p.predictedX0 : p.sample) : null, step, timestep: f.timestep }
   }
 
   async cancel() {

@@ -3,8 +3,10 @@
  * the sidebar's sampler and guidance; rows are the classes, columns the seeds. Exported as one labelled
  * PNG (export.save grid-sheet). Only the newest predicted x0, then the final samples, are kept.
  */
-import type { ModelCard, SampleStartRequest } from '../../../src-preload/contract'
+import type { ModelCard, RunSummary, SampleStartRequest } from '../../../src-preload/contract'
+import { LIVE_UPDATE_MS } from '../../../src-shared/limits'
 import { api } from './api'
+import { onceAFrame } from './display-frame'
 import type { Parameters } from './parameters.svelte'
 import type { Shape } from './run.svelte'
 import { cancelRuns, startRuns, updateRun } from './side-runs'
@@ -76,23 +78,56 @@ class Grid {
     }
   }
 
+  /** Show a grid of the history again: each row's final images (or its state when it did not finish). */
+  async reopen(runs: RunSummary[], card: ModelCard | null) {
+    if (this.running) return
+    const answers = await Promise.all(runs.map((r) => api.invoke('runs.frames', { runId: r.runId })))
+    this.seed = runs[0]?.parameters.seed ?? null
+    this.seeds = runs[0]?.shape.batch ?? this.seeds
+    this.rows = runs.map((r, i) => {
+      const a = answers[i]
+      const classLabel = r.parameters.classLabel ?? 0
+      const samples = a.ok ? a.value.samples : null
+      return {
+        classLabel,
+        name: card?.classes?.names[classLabel] ?? `class ${classLabel}`,
+        runId: r.runId,
+        shape: r.shape,
+        images: samples ? new Float32Array(samples) : null,
+        step: samples ? r.steps : 0,
+        total: r.steps,
+        status: samples ? 'done' : 'failed',
+      }
+    })
+  }
+
   #update(runId: string, change: (r: GridRow) => GridRow) {
     this.rows = updateRun(this.rows, runId, change)
   }
 
+  /** The newest frame event of each row not yet applied (applied once a display frame). */
+  #pending = new Map<string, { step: number; total: number; images?: Float32Array }>()
+  #schedule = onceAFrame(() => this.flush(), LIVE_UPDATE_MS)
+
+  flush() {
+    const pending = this.#pending
+    this.#pending = new Map()
+    for (const [runId, p] of pending)
+      this.#update(runId, (r) => ({ ...r, step: p.step, total: p.total, images: p.images ?? r.images }))
+  }
+
   listen(): () => void {
     const offs = [
-      api.on('frame', (e) =>
-        this.#update(e.runId, (r) => ({
-          ...r,
-          images: new Float32Array(e.predictedX0),
-          step: e.index + 1,
-          total: e.total,
-        })),
-      ),
-      api.on('done', (e) =>
-        this.#update(e.runId, (r) => ({ ...r, images: new Float32Array(e.samples), step: r.total, status: 'done' })),
-      ),
+      api.on('frame', (e) => {
+        if (!this.rows.some((r) => r.runId === e.runId)) return
+        const images = e.pixels ? new Float32Array(e.pixels.predictedX0) : this.#pending.get(e.runId)?.images
+        this.#pending.set(e.runId, { step: e.index + 1, total: e.total, images })
+        this.#schedule()
+      }),
+      api.on('done', (e) => {
+        this.flush()
+        this.#update(e.runId, (r) => ({ ...r, images: new Float32Array(e.samples), step: r.total, status: 'done' }))
+      }),
       api.on('failed', (e) =>
         this.#update(e.runId, (r) => {
           if (e.error.code !== 'cancelled') toasts.error(e.error)

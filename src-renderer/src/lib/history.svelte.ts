@@ -1,41 +1,52 @@
 /**
- * The session's runs, as the engine lists them (runs.list): a number each, how each came to be, a
- * thumbnail of its first image, and the engine's frame memory against its budget. The frames themselves
- * stay in the engine (older ones spilled to disk); reopening a run fetches them (runs.frames).
+ * Every run the engine keeps (runs.list): this session's and, in the app and the browser host, those of
+ * earlier sessions. A number each, thumbnails fetched for the entries in view, the gallery's query, the
+ * frames' memory and the timelines' disk budget, and delete with undo: a deleted entry disappears at once
+ * and is deleted in the engine when its undo has expired.
  */
-import type { RunFrames, RunSummary, SampleStarted } from '../../../src-preload/contract'
+import type { RunFrames, RunList, RunSummary, SampleStarted } from '../../../src-preload/contract'
+import { MAX_THUMBNAILS_A_REQUEST } from '../../../src-shared/limits'
 import { api } from './api'
+import { EMPTY_QUERY, entriesOf, type Entry, type Query, type RunKind } from './gallery'
+import { steps } from './steps.svelte'
 import { toasts } from './toasts.svelte'
 
-/** How a run came to be, as the history names it. */
-export type RunKind = 'run' | 'fork' | 'image' | 'compare' | 'grid'
+export type { RunKind }
 
 export interface Thumbnail {
-  /** The first image's final sample, float32 [1, channels, height, width]. */
+  /** The first image's final sample, small: float32 [1, channels, height, width]. */
   values: Float32Array
   shape: SampleStarted['shape']
 }
 
 /** Refreshes of runs.list closer together than this are merged. */
 const REFRESH_DEBOUNCE_MS = 150
+/** How long a deleted entry can be brought back. */
+export const UNDO_MS = 8000
 
 class History {
   runs = $state.raw<RunSummary[]>([])
   memoryBytes = $state(0)
   budgetBytes = $state(0)
-  /** Runs this renderer started, by id: how, and the fork's parent. */
-  origins = $state.raw<Record<string, { kind: RunKind; parent?: { runId: string; step: number } }>>({})
+  diskBytes = $state(0)
+  diskBudgetBytes = $state(0)
+  /** The runs outlive the session (false in tests and hosts without a history folder). */
+  persistent = $state(false)
   thumbnails = $state.raw<Record<string, Thumbnail>>({})
-  /** Runs still sampling (started here, no done or failed event yet). */
-  live = $state.raw<string[]>([])
-  /** #1 for the session's first run, kept when runs before it are deleted. */
+  query = $state<Query>({ ...EMPTY_QUERY })
+  /** Runs deleted and waiting for their undo to expire: hidden already. */
+  hidden = $state.raw<string[]>([])
+  /** Runs started here: when it grows, the gallery scrolls its newest entry into view. */
+  startedCount = $state(0)
   #numbers = new Map<string, number>()
   #next = 1
-  #shapes = new Map<string, SampleStarted['shape']>()
   #timer: ReturnType<typeof setTimeout> | undefined
+  #thumbsAsked = new Set<string>()
 
-  /** Newest first. */
-  newestFirst = $derived([...this.runs].reverse())
+  /** Entries (a group one entry), newest first, without those deleted a moment ago. */
+  entries = $derived(entriesOf(this.runs.filter((r) => !this.hidden.includes(r.runId))))
+  /** Runs still sampling. */
+  live = $derived(this.runs.filter((r) => r.status === 'running').map((r) => r.runId))
 
   number(runId: string): number | undefined {
     return this.#numbers.get(runId)
@@ -46,26 +57,27 @@ class History {
   }
 
   /** A run just started here (by Generate, a fork, an image, the compare view or the grid). */
-  started(s: SampleStarted, kind: RunKind) {
+  started(s: SampleStarted, group?: RunSummary['group']) {
     this.#numberOf(s.runId)
-    this.#shapes.set(s.runId, s.shape)
-    this.origins = { ...this.origins, [s.runId]: { kind, parent: s.parent } }
-    this.live = [...this.live, s.runId]
-    // Listed at once; runs.list then says how much memory it takes.
+    // Listed at once; runs.list then says the rest.
     if (!this.runs.some((r) => r.runId === s.runId)) {
       this.runs = [
         ...this.runs,
         {
           runId: s.runId,
+          createdAt: Date.now(),
           parameters: s.parameters,
           shape: s.shape,
           steps: s.startStep,
-          finished: false,
-          spilled: false,
+          status: 'running',
+          timeline: true,
           bytes: 0,
+          ...(s.parent && { parent: s.parent }),
+          ...(group && { group }),
         },
       ]
     }
+    this.startedCount++
     this.refresh()
   }
 
@@ -81,22 +93,32 @@ class History {
       toasts.error(r.error)
       return
     }
-    r.value.runs.forEach((s) => this.#numberOf(s.runId))
-    this.runs = r.value.runs
-    this.memoryBytes = r.value.memoryBytes
-    this.budgetBytes = r.value.budgetBytes
+    this.#adopt(r.value)
+  }
+
+  #adopt(list: RunList) {
+    list.runs.forEach((s) => this.#numberOf(s.runId))
+    this.runs = list.runs
+    this.memoryBytes = list.memoryBytes
+    this.budgetBytes = list.budgetBytes
+    this.diskBytes = list.diskBytes
+    this.diskBudgetBytes = list.diskBudgetBytes
+    this.persistent = list.persistent
   }
 
   /** Subscribe to the run events every run sends; returns the unsubscribe (call from an $effect). */
   listen(): () => void {
+    const ended = (runId: string, status: RunSummary['status']) => {
+      this.runs = this.runs.map((s) => (s.runId === runId ? { ...s, status } : s))
+      this.refresh()
+    }
     const offs = [
       api.on('done', (e) => {
-        const shape = this.#shapes.get(e.runId)
-        if (shape) this.keepThumbnail(e.runId, e.samples, shape)
-        this.runs = this.runs.map((s) => (s.runId === e.runId ? { ...s, finished: true } : s))
-        this.#ended(e.runId)
+        const run = this.runs.find((s) => s.runId === e.runId)
+        if (run) this.keepThumbnail(e.runId, e.samples, run.shape)
+        ended(e.runId, 'done')
       }),
-      api.on('failed', (e) => this.#ended(e.runId)),
+      api.on('failed', (e) => ended(e.runId, e.error.code === 'cancelled' ? 'cancelled' : 'failed')),
     ]
     return () => offs.forEach((off) => off())
   }
@@ -108,12 +130,20 @@ class History {
     this.thumbnails = { ...this.thumbnails, [runId]: { values, shape: { ...shape, batch: 1 } } }
   }
 
-  #ended(runId: string) {
-    this.live = this.live.filter((id) => id !== runId)
-    this.refresh()
+  /** Fetch the thumbnails of these finished runs that are not here yet (the entries in view). */
+  async wantThumbnails(runIds: string[]) {
+    const missing = runIds.filter((id) => !this.thumbnails[id] && !this.#thumbsAsked.has(id))
+    if (missing.length === 0) return
+    missing.forEach((id) => this.#thumbsAsked.add(id))
+    const r = await api.invoke('runs.thumbnails', { runIds: missing.slice(0, MAX_THUMBNAILS_A_REQUEST) })
+    if (!r.ok) return
+    const got = Object.fromEntries(
+      r.value.thumbnails.map((t) => [t.runId, { values: new Float32Array(t.values), shape: t.shape }]),
+    )
+    this.thumbnails = { ...this.thumbnails, ...got }
   }
 
-  /** A run's whole timeline from the engine (memory or disk). */
+  /** A run's steps from the engine (memory or disk). */
   async frames(runId: string): Promise<RunFrames | null> {
     const r = await api.invoke('runs.frames', { runId })
     if (!r.ok) {
@@ -123,18 +153,47 @@ class History {
     return r.value
   }
 
-  /** Delete a run in the engine (its frames, in memory or on disk). */
-  async remove(runId: string): Promise<boolean> {
-    const r = await api.invoke('runs.delete', { runId })
-    if (!r.ok) {
-      toasts.error(r.error)
-      return false
-    }
-    const { [runId]: _gone, ...thumbnails } = this.thumbnails
-    this.thumbnails = thumbnails
-    this.runs = this.runs.filter((s) => s.runId !== runId)
-    this.refresh()
-    return true
+  /**
+   * Delete runs (an entry's): hidden at once, a toast offers to undo it, and when that has expired the
+   * engine deletes them. `deleted` is told which went.
+   */
+  remove(e: Pick<Entry, 'kind' | 'runs'>, deleted: (runIds: string[]) => void = () => {}) {
+    const ids = e.runs.map((r) => r.runId)
+    this.hidden = [...this.hidden, ...ids]
+    const what = ids.length > 1 ? `${e.kind} of ${ids.length} runs` : `run #${this.number(ids[0])}`
+    let undone = false
+    const unhide = () => (this.hidden = this.hidden.filter((id) => !ids.includes(id)))
+    const timer = setTimeout(async () => {
+      if (undone) return
+      const results = await Promise.all(ids.map((runId) => api.invoke('runs.delete', { runId })))
+      const failed = results.find((r) => !r.ok)
+      if (failed && !failed.ok) toasts.error(failed.error)
+      const gone = ids.filter((_, i) => results[i].ok)
+      gone.forEach((id) => steps.forget(id))
+      const { ...thumbnails } = this.thumbnails
+      gone.forEach((id) => delete thumbnails[id])
+      this.thumbnails = thumbnails
+      this.runs = this.runs.filter((s) => !gone.includes(s.runId))
+      unhide()
+      deleted(gone)
+      this.refresh()
+    }, UNDO_MS)
+    toasts.push('info', `Deleted ${what}`, {
+      label: 'Undo',
+      ms: UNDO_MS,
+      run: () => {
+        undone = true
+        clearTimeout(timer)
+        unhide()
+      },
+    })
+  }
+
+  /** A new disk budget for the timelines. */
+  async setDiskBudget(bytes: number) {
+    const r = await api.invoke('runs.budget', { diskBudgetBytes: bytes })
+    if (!r.ok) toasts.error(r.error)
+    else this.#adopt(r.value)
   }
 }
 

@@ -3,8 +3,12 @@
  * everywhere; components draw them with components/Icon.svelte. Each icon is its own module, so the
  * bundle carries only these.
  */
+import ArrowDown from '@lucide/svelte/icons/arrow-down'
 import ArrowLeftRight from '@lucide/svelte/icons/arrow-left-right'
 import ArrowRight from '@lucide/svelte/icons/arrow-right'
+import ArrowUp from '@lucide/svelte/icons/arrow-up'
+import Bell from '@lucide/svelte/icons/bell'
+import BellOff from '@lucide/svelte/icons/bell-off'
 import ChevronLeft from '@lucide/svelte/icons/chevron-left'
 import ChevronRight from '@lucide/svelte/icons/chevron-right'
 import CircleQuestionMark from '@lucide/svelte/icons/circle-question-mark'
@@ -13,11 +17,13 @@ import Copy from '@lucide/svelte/icons/copy'
 import Dices from '@lucide/svelte/icons/dices'
 import Download from '@lucide/svelte/icons/download'
 import Ellipsis from '@lucide/svelte/icons/ellipsis'
+import Funnel from '@lucide/svelte/icons/funnel'
 import GitFork from '@lucide/svelte/icons/git-fork'
 import Grid3x3 from '@lucide/svelte/icons/grid-3x3'
 import History from '@lucide/svelte/icons/history'
 import Keyboard from '@lucide/svelte/icons/keyboard'
 import LayoutGrid from '@lucide/svelte/icons/layout-grid'
+import ListOrdered from '@lucide/svelte/icons/list-ordered'
 import Maximize from '@lucide/svelte/icons/maximize'
 import PanelLeft from '@lucide/svelte/icons/panel-left'
 import PanelRight from '@lucide/svelte/icons/panel-right'
@@ -25,6 +31,7 @@ import Pause from '@lucide/svelte/icons/pause'
 import Play from '@lucide/svelte/icons/play'
 import Repeat from '@lucide/svelte/icons/repeat'
 import RotateCcw from '@lucide/svelte/icons/rotate-ccw'
+import Search from '@lucide/svelte/icons/search'
 import Sparkles from '@lucide/svelte/icons/sparkles'
 import Square from '@lucide/svelte/icons/square'
 import Trash2 from '@lucide/svelte/icons/trash-2'
@@ -63,6 +70,13 @@ export const ICONS = {
   'circle-help': CircleQuestionMark,
   'triangle-alert': TriangleAlert,
   sparkles: Sparkles,
+  'arrow-up': ArrowUp,
+  'arrow-down': ArrowDown,
+  bell: Bell,
+  'bell-off': BellOff,
+  funnel: Funnel,
+  search: Search,
+  'list-ordered': ListOrdered,
 }
 
 export type IconName = keyof typeof ICONS

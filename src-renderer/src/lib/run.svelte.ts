@@ -1,12 +1,11 @@
 /**
- * The run the timeline shows, as the renderer sees it: its timesteps, progress, every frame of its timeline
- * (with each step's diagnostics) and the final samples. Events of other runs are ignored by runId.
- * It is a run just started (from noise, a fork of the run shown, or an image) or one reopened from the
- * history; the renderer holds the frames of this one run (plus the compare view's), others are fetched again.
+ * The run the timeline shows, as the renderer sees it: its timesteps, progress, every step's record (where
+ * it stands and its diagnostics) and the final samples. Events of other runs are ignored by runId. It is a
+ * run just started (from noise, a fork of the run shown, or an image) or one reopened from the history.
  *
- * Memory: every step keeps x_t, predicted x0 and predicted noise for the whole batch as float32, i.e.
- * 3 x batch x C x H x W x 4 bytes a step: 64 x 1x28x28 x 1000 steps is about 600 MB. Acceptable for the
- * default model for now; larger models will want the engine to serve frames on demand instead.
+ * Events are applied together at most once a LIVE_UPDATE_MS (at a display frame), however fast they come:
+ * a thousand steps ten seconds long cost the page a hundred updates, not thousands. Step images live in the step cache (steps.svelte.ts):
+ * the newest ones come with the events, any other step's are fetched when a view shows it.
  */
 import type {
   ErrorData,
@@ -15,39 +14,17 @@ import type {
   RunFrames,
   SampleStarted,
   SampleStartRequest,
-  StepStats,
+  StepRecord,
 } from '../../../src-preload/contract'
+import { LIVE_UPDATE_MS } from '../../../src-shared/limits'
 import { api } from './api'
-import { history, type RunKind } from './history.svelte'
+import { onceAFrame } from './display-frame'
+import { history } from './history.svelte'
+import { type Pixels, pixelsOf, steps } from './steps.svelte'
 import { toasts } from './toasts.svelte'
 
-export interface Frame {
-  index: number
-  timestep: number
-  alphaBar: number
-  sample: Float32Array
-  predictedX0: Float32Array
-  predictedNoise: Float32Array
-  /** Diagnostics of this step, one entry an image. */
-  stats: StepStats[]
-}
-
-/** A frame event or a reopened run's frame, as the timeline keeps it. */
-export const frameOf = (
-  e: Omit<Frame, 'sample' | 'predictedX0' | 'predictedNoise'> & {
-    sample: ArrayBuffer
-    predictedX0: ArrayBuffer
-    predictedNoise: ArrayBuffer
-  },
-): Frame => ({
-  index: e.index,
-  timestep: e.timestep,
-  alphaBar: e.alphaBar,
-  stats: e.stats,
-  sample: new Float32Array(e.sample),
-  predictedX0: new Float32Array(e.predictedX0),
-  predictedNoise: new Float32Array(e.predictedNoise),
-})
+/** One step as the timeline keeps it: index, timestep, alpha_bar, diagnostics (images: the step cache). */
+export type Frame = StepRecord
 
 export type Shape = SampleStarted['shape']
 export type RunStatus = 'idle' | 'starting' | 'running' | 'done' | 'cancelled' | 'failed'
@@ -63,7 +40,11 @@ class Run {
   /** The first step this run computed itself (a fork's earlier frames are its parent's); 0 unless forked. */
   startStep = $state(0)
   frames = $state.raw<Frame[]>([])
+  /** The newest step whose images came with its event: what a view following the run shows. */
+  latest = $state.raw<{ index: number; pixels: Pixels } | null>(null)
   samples = $state.raw<Float32Array | null>(null)
+  /** Its steps' images can be fetched (false: the history dropped them for its disk budget). */
+  timeline = $state(true)
   step = $state(0)
   total = $state(0)
   elapsedMs = $state(0)
@@ -76,17 +57,31 @@ class Run {
   etaMs = $derived(
     this.step > 0 && this.total > this.step ? (this.elapsedMs / this.step) * (this.total - this.step) : 0,
   )
-  /** The images the grid shows: final samples, or the newest predicted x0 while sampling. */
-  images = $derived(this.samples ?? this.frames.at(-1)?.predictedX0 ?? null)
+  /**
+   * The images the grid shows: final samples; the newest predicted x0 while sampling; a stopped run's last
+   * step (fetched when it did not come with an event).
+   */
+  images = $derived(
+    this.samples ??
+      this.latest?.pixels.predictedX0 ??
+      (this.runId && this.frames.length && this.timeline && !this.running
+        ? (steps.get(this.runId, this.frames.length - 1)?.predictedX0 ?? null)
+        : null),
+  )
+
+  /** Events not yet applied: applied together at the next display frame. */
+  #pending: { frames: Frame[]; latest: Run['latest']; progress: Events['progress'] | null } = {
+    frames: [],
+    latest: null,
+    progress: null,
+  }
+  #schedule = onceAFrame(() => this.flush(), LIVE_UPDATE_MS)
 
   /**
    * Start a run and show it. A fork of the run shown begins with a copy of that run's first frames (the
    * engine sends the fork's own frames only). False when the engine refused.
    */
-  async start(
-    req: SampleStartRequest,
-    kind: RunKind = req.fork ? 'fork' : req.fromImage ? 'image' : 'run',
-  ): Promise<boolean> {
+  async start(req: SampleStartRequest): Promise<boolean> {
     if (this.running) return false
     const before = this.status
     this.status = 'starting'
@@ -98,7 +93,7 @@ class Run {
       return false
     }
     const started: SampleStarted = r.value
-    history.started(started, kind)
+    history.started(started, req.group)
     const inherited =
       started.parent && started.parent.runId === this.runId ? this.frames.slice(0, started.startStep) : []
     this.runId = started.runId
@@ -106,8 +101,11 @@ class Run {
     this.startStep = started.startStep
     this.timesteps = started.timesteps
     this.shape = started.shape
+    this.#pending = { frames: [], latest: null, progress: null }
     this.frames = inherited
+    this.latest = null
     this.samples = null
+    this.timeline = true
     this.step = started.startStep
     this.total = started.timesteps.length
     this.elapsedMs = 0
@@ -116,14 +114,18 @@ class Run {
     return true
   }
 
-  /** Show a run of the history: its whole timeline, as runs.frames answered. */
+  /** Show a run of the history: its steps as runs.frames answered (their images are fetched when shown). */
   open(r: RunFrames) {
+    this.#pending = { frames: [], latest: null, progress: null }
     this.runId = r.runId
     this.parameters = r.parameters
     this.startStep = r.parameters.forkedFrom?.step ?? 0
     this.timesteps = r.timesteps
     this.shape = r.shape
-    this.frames = r.frames.map(frameOf)
+    // Without its timeline, a run is its final images.
+    this.frames = r.timeline ? r.frames : []
+    this.latest = null
+    this.timeline = r.timeline
     this.samples = r.samples ? new Float32Array(r.samples) : null
     this.step = this.total = r.timesteps.length
     if (!r.samples) this.step = r.frames.length
@@ -142,6 +144,7 @@ class Run {
     this.timesteps = []
     this.shape = null
     this.frames = []
+    this.latest = null
     this.samples = null
     this.step = this.total = 0
     this.status = 'idle'
@@ -166,18 +169,42 @@ class Run {
 
   #progress(e: Events['progress']) {
     if (e.runId !== this.runId) return
-    this.step = e.step
-    this.total = e.total
-    this.elapsedMs = e.elapsedMs
+    this.#pending.progress = e
+    this.#schedule()
   }
 
   #frame(e: Events['frame']) {
     if (e.runId !== this.runId) return
-    this.frames = [...this.frames, frameOf(e)]
+    const { runId: _, total: __, pixels, ...record } = e
+    this.#pending.frames.push(record)
+    if (pixels) {
+      const p = pixelsOf(pixels)
+      // Into the cache now, quietly: views hear of it with the rest at the next display frame.
+      steps.put(e.runId, e.index, p, false)
+      this.#pending.latest = { index: e.index, pixels: p }
+    }
+    this.#schedule()
+  }
+
+  /** Apply the events that came since the last display frame, at once. */
+  flush() {
+    const { frames, latest, progress } = this.#pending
+    this.#pending = { frames: [], latest: null, progress: null }
+    if (frames.length) this.frames = this.frames.concat(frames)
+    if (latest) {
+      this.latest = latest
+      steps.version++
+    }
+    if (progress) {
+      this.step = progress.step
+      this.total = progress.total
+      this.elapsedMs = progress.elapsedMs
+    }
   }
 
   #done(e: Events['done']) {
     if (e.runId !== this.runId) return
+    this.flush()
     this.samples = new Float32Array(e.samples)
     this.elapsedMs = e.elapsedMs
     this.step = this.total
@@ -186,6 +213,7 @@ class Run {
 
   #failed(e: Events['failed']) {
     if (e.runId !== this.runId) return
+    this.flush()
     if (e.error.code === 'cancelled') {
       this.status = 'cancelled'
       return

@@ -1,24 +1,26 @@
 /**
- * Several runs started together (the compare view's variants, the grid's classes): each started, kept in
- * the history and followed by its run id; failures to start shown as toasts; all cancelled at once.
+ * Several runs started together (the compare view's variants, the grid's classes): each started as one
+ * group (the history shows it as one entry) and followed by its run id; failures to start shown as toasts;
+ * all cancelled at once.
  */
-import type { SampleStarted, SampleStartRequest } from '../../../src-preload/contract'
+import type { RunGroup, SampleStarted, SampleStartRequest } from '../../../src-preload/contract'
 import { api } from './api'
-import { history, type RunKind } from './history.svelte'
+import { history } from './history.svelte'
 import { toasts } from './toasts.svelte'
 
-/** Start every request; the runs that started, with the index of their request. */
+/** Start every request in one new group of `kind`; the runs that started, with the index of their request. */
 export async function startRuns(
   requests: SampleStartRequest[],
-  kind: RunKind,
+  kind: RunGroup['kind'],
 ): Promise<{ index: number; started: SampleStarted }[]> {
-  const results = await Promise.all(requests.map((req) => api.invoke('sample.start', req)))
+  const group: RunGroup = { id: `${kind}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, kind }
+  const results = await Promise.all(requests.map((req) => api.invoke('sample.start', { ...req, group })))
   return results.flatMap((r, index) => {
     if (!r.ok) {
       toasts.error(r.error)
       return []
     }
-    history.started(r.value, kind)
+    history.started(r.value, group)
     return [{ index, started: r.value }]
   })
 }

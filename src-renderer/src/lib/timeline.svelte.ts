@@ -3,6 +3,7 @@
  * once / loop / ping-pong), and following the newest step while sampling until the user scrubs away.
  */
 import { run } from './run.svelte'
+import { type Pixels, steps } from './steps.svelte'
 
 /** Playback takes about this long end to end at 1x, whatever the step count... */
 const PLAY_TOTAL_MS = 4000
@@ -29,9 +30,31 @@ class Timeline {
   #direction = 1
   #timer: ReturnType<typeof setInterval> | undefined
 
-  /** Index into run.frames of the step shown (-1 before any frame). */
-  shown = $derived(this.follow ? run.frames.length - 1 : Math.min(this.position, run.frames.length - 1))
+  #lastShown: { runId: string; pixels: Pixels } | null = null
+
+  /**
+   * Index into run.frames of the step shown (-1 before any frame). Following a run that samples, it is the
+   * newest step whose images have come (a display frame behind at most), so following fetches nothing.
+   */
+  shown = $derived(
+    this.follow
+      ? run.running && run.latest
+        ? run.latest.index
+        : run.frames.length - 1
+      : Math.min(this.position, run.frames.length - 1),
+  )
   frame = $derived(this.shown >= 0 ? run.frames[this.shown] : null)
+  /**
+   * The images of the step shown: held, or fetched; while they are on their way, the step shown before
+   * stays (no blank flash when scrubbing).
+   */
+  pixels = $derived.by((): Pixels | null => {
+    const runId = run.runId
+    if (!runId || this.shown < 0 || !run.timeline) return null
+    const p = run.latest?.index === this.shown ? run.latest.pixels : steps.get(runId, this.shown)
+    if (p) this.#lastShown = { runId, pixels: p }
+    return p ?? (this.#lastShown?.runId === runId ? this.#lastShown.pixels : null)
+  })
   /** The last step of a finished run is shown: its final sample is what the image became. */
   atEnd = $derived(run.samples !== null && this.shown === run.frames.length - 1)
 
@@ -68,6 +91,12 @@ class Timeline {
     const stepMs = Math.min(PLAY_MAX_DELAY_MS, Math.max(PLAY_MIN_DELAY_MS, PLAY_TOTAL_MS / count)) / this.speed
     const tick = Math.max(FRAME_MS, stepMs)
     const stride = Math.max(1, Math.round(tick / stepMs))
+    // The steps playback will show, fetched ahead of it.
+    if (run.runId && run.timeline)
+      steps.want(
+        run.runId,
+        Array.from({ length: Math.ceil(count / stride) }, (_, k) => Math.min(count - 1, k * stride)),
+      )
     this.#timer = setInterval(() => this.#advance(stride), tick)
   }
 

@@ -2,10 +2,17 @@
 import type { ErrorData } from '../../../src-preload/contract'
 
 export type ToastKind = 'error' | 'info'
+/** A button on a toast (Undo): it runs `run` and closes the toast; the toast stays `ms`. */
+export interface ToastAction {
+  label: string
+  run: () => void
+  ms: number
+}
 export interface Toast {
   id: number
   kind: ToastKind
   message: string
+  action?: ToastAction
 }
 
 const INFO_MS = 5000
@@ -16,10 +23,10 @@ class Toasts {
   items = $state<Toast[]>([])
   #next = 1
 
-  push(kind: ToastKind, message: string) {
+  push(kind: ToastKind, message: string, action?: ToastAction) {
     const id = this.#next++
-    this.items = [...this.items, { id, kind, message }].slice(-MAX_SHOWN)
-    setTimeout(() => this.dismiss(id), kind === 'error' ? ERROR_MS : INFO_MS)
+    this.items = [...this.items, { id, kind, message, ...(action && { action }) }].slice(-MAX_SHOWN)
+    setTimeout(() => this.dismiss(id), action?.ms ?? (kind === 'error' ? ERROR_MS : INFO_MS))
   }
   info(message: string) {
     this.push('info', message)

@@ -80,6 +80,22 @@ export const app = { getPath: vi.fn((name: string) => `/home/me/${name}`) }
 
 export const protocol = { registerSchemesAsPrivileged: vi.fn() }
 
+/** Electron's Notification: each one made is kept, with whether it was shown. */
+export class Notification {
+  static readonly made: Notification[] = []
+  static supported = true
+  static isSupported() {
+    return Notification.supported
+  }
+  shown = false
+  constructor(readonly options: { title: string; body?: string; silent?: boolean }) {
+    Notification.made.push(this)
+  }
+  show() {
+    this.shown = true
+  }
+}
+
 /** A utility process: its stdout and stderr are streams the test writes to; `exit(code)` ends it. */
 export class UtilityProcessMock extends EventEmitter {
   readonly stdout = new PassThrough()

@@ -134,8 +134,9 @@ describe('the contract over the WebSocket', () => {
       .map((e) => e.payload as Events['frame'])
     const bytes = 2 * 1 * 28 * 28 * 4
     expect(frames.map((f) => f.index)).toEqual([0, 1, 2, 3, 4])
+    expect(frames[0].pixels && frames[4].pixels).toBeTruthy()
     for (const f of frames) {
-      for (const b of [f.sample, f.predictedX0, f.predictedNoise]) {
+      for (const b of f.pixels ? [f.pixels.sample, f.pixels.predictedX0, f.pixels.predictedNoise] : []) {
         expect(b).toBeInstanceOf(ArrayBuffer)
         expect(b.byteLength).toBe(bytes)
       }

@@ -12,7 +12,9 @@ import {
   loadRenderer,
   ok,
   type Renderer,
+  runList,
   started,
+  summary,
 } from './fake-api'
 
 let r: Renderer
@@ -96,7 +98,7 @@ describe('generate', () => {
     vi.restoreAllMocks()
   })
 
-  it('does nothing without a model, while a run runs, or while a model loads', async () => {
+  it('does nothing without a model or while a model loads; while a run runs, it queues', async () => {
     r.api.answer('sample.start', ok(started('a')))
     await r.generate()
     expect(r.api.requests('sample.start')).toEqual([])
@@ -105,11 +107,35 @@ describe('generate', () => {
     await r.generate()
     await r.generate()
     expect(r.api.requests('sample.start')).toHaveLength(1)
+    expect(r.queue.items).toHaveLength(1)
 
+    r.queue.clear()
     r.api.emit('done', { runId: 'a', samples: floats(1), elapsedMs: 1 })
     r.model.loading = true
     await r.generate()
     expect(r.api.requests('sample.start')).toHaveLength(1)
+    expect(r.queue.items).toHaveLength(0)
+  })
+
+  it('N batches: with the dice on each draws a seed; with a seed typed in, each starts where the last ended', async () => {
+    await loadModel()
+    Object.assign(r.parameters, { batch: 4, seed: 10, seedLocked: true })
+    r.api.answer('sample.start', ok(started('a')))
+    await r.generate(3)
+    expect(r.api.requests('sample.start').map((q) => q.seed)).toEqual([10])
+    expect(r.queue.items.map((q) => q.request.seed)).toEqual([14, 18])
+    r.queue.clear()
+    r.api.emit('done', { runId: 'a', samples: floats(1), elapsedMs: 1 })
+
+    r.parameters.seedLocked = false
+    let draw = 0
+    vi.spyOn(Math, 'random').mockImplementation(() => (draw = (draw + 0.125) % 1))
+    r.api.answer('sample.start', ok(started('b')))
+    await r.generate(3)
+    const seeds = [r.api.requests('sample.start').at(-1)!.seed, ...r.queue.items.map((q) => q.request.seed)]
+    expect(new Set(seeds).size).toBe(3) // each batch its own draw
+    seeds.forEach((seed) => expect(seed % 2 ** 29).toBe(0)) // drawn: a multiple of 2^32 / 8
+    vi.restoreAllMocks()
   })
 })
 
@@ -167,7 +193,6 @@ describe('denoiseFrom', () => {
     expect(req.fromImage?.timestep).toBe(300)
     expect(req.fromImage?.image).not.toBe(image)
     expect([...new Float32Array(req.fromImage!.image)]).toEqual([0.25, -0.5])
-    expect(r.history.origins.sdedit.kind).toBe('image')
   })
 })
 
@@ -227,7 +252,7 @@ describe('keys', () => {
     await loadModel()
     await finishedRun()
     r.api.answer('export.save', ok({ paths: ['/out/seed-900.png'] }))
-    r.api.answer('runs.list', ok({ runs: [], memoryBytes: 0, budgetBytes: 0 })) // waitFor runs the timers
+    r.api.answer('runs.list', ok(runList())) // waitFor runs the timers
     const save = press('s', { code: 'KeyS', ctrlKey: true })
     expect(save.preventDefault).toHaveBeenCalled()
     await vi.waitFor(() => expect(r.exporter.busy).toBe(false))
@@ -270,6 +295,7 @@ describe('reopen and deleteRun', () => {
     timesteps: [10, 0],
     frames: [],
     samples,
+    timeline: true,
   })
 
   it('shows a run of the history, keeping its thumbnail, in the results tab', async () => {
@@ -295,14 +321,34 @@ describe('reopen and deleteRun', () => {
     expect(r.run.runId).toBe('live')
   })
 
-  it('deleting the run shown clears it; deleting another leaves it', async () => {
+  it("reopening puts the run's parameters in the sidebar, its seed kept", async () => {
+    r.api.answer('runs.frames', (req) =>
+      ok({
+        ...frames(req.runId),
+        parameters: generationParameters({
+          seed: 4242,
+          sampler: { ...card().samplerDefaults, sampler: 'ddpm', steps: 77 },
+        }),
+      }),
+    )
+    await r.reopen('old')
+    expect(r.parameters).toMatchObject({ sampler: 'ddpm', steps: 77, seed: 4242, seedLocked: true, batch: 2 })
+  })
+
+  it('deleting the run shown clears it once its undo has expired; deleting another leaves it', async () => {
     r.api.answer('runs.frames', (req) => ok(frames(req.runId)))
     r.api.answer('runs.delete', ok({ deleted: true }))
-    r.api.answer('runs.list', ok({ runs: [], memoryBytes: 0, budgetBytes: 0 }))
+    r.api.answer('runs.list', ok(runList([summary('shown'), summary('other')])))
+    r.history.refresh()
+    await vi.advanceTimersByTimeAsync(150)
     await r.reopen('shown')
-    await r.deleteRun('other')
+    r.deleteRun('other')
+    await vi.advanceTimersByTimeAsync(r.UNDO_MS)
+    expect(r.api.requests('runs.delete')).toEqual([{ runId: 'other' }])
     expect(r.run.runId).toBe('shown')
-    await r.deleteRun('shown')
+    r.deleteRun('shown')
+    expect(r.run.runId).toBe('shown') // until its undo has expired
+    await vi.advanceTimersByTimeAsync(r.UNDO_MS)
     expect(r.run).toMatchObject({ runId: null, status: 'idle' })
   })
 })
@@ -398,7 +444,7 @@ describe('runCommand', () => {
     r.api.answer('sample.start', ok(started('a')))
     r.api.answer('sample.cancel', ok({ cancelled: true }))
     r.api.answer('export.save', ok({ paths: [] }))
-    r.api.answer('runs.list', ok({ runs: [], memoryBytes: 0, budgetBytes: 0 })) // waitFor runs the timers
+    r.api.answer('runs.list', ok(runList())) // waitFor runs the timers
     r.runCommand('generate', () => {})
     await vi.waitFor(() => expect(r.run.status).toBe('running'))
     r.runCommand('cancel', () => {})

@@ -13,6 +13,7 @@ import {
   ok,
   type Renderer,
   started,
+  stepPixels,
 } from './fake-api'
 
 let r: Renderer
@@ -100,7 +101,11 @@ describe('start', () => {
       { runId: 'v1', label: 'DDPM 30 linear', total: 4, status: 'running' },
     ])
     expect(r.compare.running).toBe(true)
-    expect(r.history.origins).toMatchObject({ v0: { kind: 'compare' }, v1: { kind: 'compare' } })
+    // One group: the history shows the comparison as one entry.
+    const groups = r.api.requests('sample.start').map((q) => q.group)
+    expect(groups[0]).toMatchObject({ kind: 'compare', id: expect.stringMatching(/^compare-/) })
+    expect(groups[1]).toEqual(groups[0])
+    expect(r.history.entries.map((e) => [e.kind, e.runs.length])).toEqual([['compare', 2]])
   })
 
   it("a row's sigma schedule goes to its own sampler only, over the sidebar's", async () => {
@@ -183,6 +188,7 @@ describe('following the runs', () => {
     r.api.emit('frame', frameEvent('v0', 1))
     r.api.emit('frame', frameEvent('v1', 0))
     r.api.emit('frame', frameEvent('elsewhere', 0))
+    r.compare.flush()
     expect(r.compare.runs.map((x) => x.frames.length)).toEqual([2, 1])
     expect(r.compare.runs[0].frames[1]).toMatchObject({ timestep: 20 })
     expect(r.compare.ready).toBe(false)
@@ -204,10 +210,13 @@ describe('following the runs', () => {
     expect(r.compare.ready).toBe(false)
   })
 
-  it('the scrubber shows each run at the same fraction of its steps, the final sample at the end', () => {
-    for (let i = 0; i < 4; i++) r.api.emit('frame', frameEvent('v0', i))
+  it('the scrubber shows each run at the same fraction of its steps, the final sample at the end', async () => {
+    // Step 3 came without its images: following, the newest step with images shows.
+    for (let i = 0; i < 4; i++) r.api.emit('frame', frameEvent('v0', i, 4, i < 3))
+    r.compare.flush()
     const run = r.compare.runs[0]
-    expect(r.compare.shownOf(run)).toMatchObject({ step: 3, timestep: 0 }) // at the end, not done yet
+    expect(r.compare.shownOf(run)).toMatchObject({ step: 2, timestep: 10 }) // at the end, not done yet
+    expect(r.compare.shownOf(run).values?.[0]).toBe(2.5)
     r.api.emit('done', { runId: 'v0', samples: floats(9), elapsedMs: 1 })
     const done = r.compare.runs[0]
     expect(r.compare.shownOf(done)).toMatchObject({ step: 4, timestep: null })
@@ -220,6 +229,13 @@ describe('following the runs', () => {
     expect(r.compare.shownOf(done).values?.[0]).toBe(2)
     r.compare.position = 0
     expect(r.compare.shownOf(done)).toMatchObject({ step: 0, timestep: 30 })
+    // A step whose images did not come is fetched when shown.
+    r.api.answer('runs.steps', (req) => ok({ steps: req.steps.map((index) => ({ index, ...stepPixels(index) })) }))
+    r.compare.position = (3 / 4) * r.SCRUB_MAX
+    expect(r.compare.shownOf(r.compare.runs[0])).toMatchObject({ step: 3, values: null })
+    await vi.advanceTimersByTimeAsync(0)
+    expect(r.api.requests('runs.steps')).toEqual([{ runId: 'v0', steps: [3] }])
+    expect(r.compare.shownOf(r.compare.runs[0]).values?.[0]).toBe(3) // x_t of step 3
 
     expect(r.compare.shownOf(r.compare.runs[1])).toEqual({ values: null, step: 0, timestep: null })
   })

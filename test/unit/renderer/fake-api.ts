@@ -20,6 +20,8 @@ import type {
   RequestOf,
   ResponseOf,
   Result,
+  RunList,
+  RunSummary,
   SampleStarted,
   StepwiseApi,
 } from '../../../src-preload/contract'
@@ -101,6 +103,9 @@ export async function loadRenderer() {
     ...(await import('../../../src-renderer/src/lib/compare.svelte')),
     ...(await import('../../../src-renderer/src/lib/grid.svelte')),
     ...(await import('../../../src-renderer/src/lib/side-runs')),
+    ...(await import('../../../src-renderer/src/lib/steps.svelte')),
+    ...(await import('../../../src-renderer/src/lib/queue.svelte')),
+    ...(await import('../../../src-renderer/src/lib/gallery')),
     ...(await import('../../../src-renderer/src/lib/actions')),
   }
 }
@@ -200,17 +205,48 @@ const ELEMENTS = 2 * 1 * 2 * 2
 /** A buffer of `n` float32 values, all `value`. */
 export const floats = (value: number, n = ELEMENTS) => new Float32Array(n).fill(value).buffer
 
-/** Step `index` of a run: x_t filled with index, predicted x0 with index + 0.5, noise with -index. */
-export function frameEvent(runId: string, index: number, total = 4): Events['frame'] {
+/** Step `index`'s images: x_t filled with index, predicted x0 with index + 0.5, noise with -index. */
+export const stepPixels = (index: number) => ({
+  sample: floats(index),
+  predictedX0: floats(index + 0.5),
+  predictedNoise: floats(-index),
+})
+
+/** Step `index` of a run, with its images (`pixels` false: its record alone, as most steps come). */
+export function frameEvent(runId: string, index: number, total = 4, pixels = true): Events['frame'] {
   return {
     runId,
     index,
     total,
     timestep: (total - 1 - index) * 10,
     alphaBar: (index + 1) / (total + 1),
-    sample: floats(index),
-    predictedX0: floats(index + 0.5),
-    predictedNoise: floats(-index),
     stats: [],
+    ...(pixels && { pixels: stepPixels(index) }),
+  }
+}
+
+/** runs.list's answer around these runs. */
+export const runList = (runs: RunSummary[] = [], o: Partial<RunList> = {}): RunList => ({
+  runs,
+  memoryBytes: 0,
+  budgetBytes: 1024,
+  diskBytes: 0,
+  diskBudgetBytes: 2048,
+  persistent: false,
+  ...o,
+})
+
+/** A run as runs.list lists it. */
+export function summary(runId: string, o: Partial<RunSummary> = {}): RunSummary {
+  return {
+    runId,
+    createdAt: Date.UTC(2025, 2, 14, 9, 26),
+    parameters: generationParameters(),
+    shape: { batch: 2, channels: 1, height: 2, width: 2 },
+    steps: 4,
+    status: 'done',
+    timeline: true,
+    bytes: 64,
+    ...o,
   }
 }

@@ -55,7 +55,9 @@ describe('start', () => {
       { classLabel: 2, runId: 'row2' },
     ])
     expect(r.grid.running).toBe(true)
-    expect(r.history.origins.row1).toEqual({ kind: 'grid', parent: undefined })
+    // One group: the history shows the grid as one entry.
+    expect(new Set(requests.map((q) => q.group?.id)).size).toBe(1)
+    expect(r.history.entries.map((e) => [e.kind, e.runs.length])).toEqual([['grid', 3]])
   })
 
   it('sends no guidance for a model without a null class', async () => {
@@ -104,15 +106,19 @@ describe('following the rows', () => {
     expect(r.grid.progress).toBe(0)
     r.api.emit('frame', frameEvent('row0', 0))
     r.api.emit('frame', frameEvent('row0', 1))
+    r.api.emit('frame', frameEvent('row0', 2, 4, false)) // a step without its images: row 0 keeps step 1's
     r.api.emit('frame', frameEvent('row2', 0))
-    expect(r.grid.rows.map((x) => x.step)).toEqual([2, 0, 1])
+    expect(r.grid.rows.map((x) => x.step)).toEqual([0, 0, 0]) // applied at the next drawing
+    r.grid.flush()
+    expect(r.grid.rows.map((x) => x.step)).toEqual([3, 0, 1])
     expect(r.grid.rows[0].images?.[0]).toBe(1.5)
-    expect(r.grid.progress).toBe(3 / 12)
+    expect(r.grid.progress).toBe(4 / 12)
 
     r.api.emit('done', { runId: 'row0', samples: floats(9), elapsedMs: 1 })
     expect(r.grid.rows[0]).toMatchObject({ status: 'done', step: 4 })
     expect(r.grid.rows[0].images?.[0]).toBe(9)
     expect(r.grid.progress).toBe(5 / 12)
+
     expect(r.grid.ready).toBe(false)
     r.api.emit('done', { runId: 'row1', samples: floats(9), elapsedMs: 1 })
     r.api.emit('done', { runId: 'row2', samples: floats(9), elapsedMs: 1 })

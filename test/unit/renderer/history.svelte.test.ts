@@ -1,8 +1,21 @@
-/** The session's runs (lib/history.svelte.ts): numbering, origins, runs.list refreshes, thumbnails, deleting. */
+/**
+ * The history (lib/history.svelte.ts) and its gallery (lib/gallery.ts): numbering, runs.list refreshes,
+ * thumbnails, groups as one entry, search and filters, delete with undo, the disk budget.
+ */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 import type { RunSummary } from '../../../src-preload/contract'
-import { fail, floats, generationParameters, loadRenderer, ok, type Renderer, started } from './fake-api'
+import {
+  fail,
+  floats,
+  generationParameters,
+  loadRenderer,
+  ok,
+  type Renderer,
+  runList,
+  started,
+  summary,
+} from './fake-api'
 
 let r: Renderer
 let stopListening: () => void
@@ -17,66 +30,53 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-const summary = (runId: string, o: Partial<RunSummary> = {}): RunSummary => ({
-  runId,
-  parameters: generationParameters(),
-  shape: { batch: 2, channels: 1, height: 2, width: 2 },
-  steps: 4,
-  finished: true,
-  spilled: false,
-  bytes: 1000,
-  ...o,
-})
-
-const listed = (runs: RunSummary[], memoryBytes = 0, budgetBytes = 1 << 30) => ok({ runs, memoryBytes, budgetBytes })
+const listed = (runs: RunSummary[], o = {}) => ok(runList(runs, o))
 
 describe('started', () => {
-  it('numbers, lists and marks live each run started here, with how it came to be', () => {
-    r.history.started(started('a'), 'run')
-    r.history.started(started('b', { startStep: 2, parent: { runId: 'a', step: 2 } }), 'fork')
+  it('numbers and lists each run started here at once, sampling, newest entry first', () => {
+    r.history.started(started('a'))
+    r.history.started(started('b', { startStep: 2, parent: { runId: 'a', step: 2 } }))
     expect(r.history.number('a')).toBe(1)
     expect(r.history.number('b')).toBe(2)
     expect(r.history.number('never')).toBeUndefined()
-    expect(r.history.origins).toEqual({ a: { kind: 'run' }, b: { kind: 'fork', parent: { runId: 'a', step: 2 } } })
     expect(r.history.live).toEqual(['a', 'b'])
     expect(r.history.runs).toMatchObject([
-      { runId: 'a', steps: 0, finished: false, bytes: 0 },
-      { runId: 'b', steps: 2, finished: false },
+      { runId: 'a', steps: 0, status: 'running', bytes: 0 },
+      { runId: 'b', steps: 2, status: 'running', parent: { runId: 'a', step: 2 } },
     ])
-    expect(r.history.newestFirst.map((s) => s.runId)).toEqual(['b', 'a'])
+    expect(r.history.entries.map((e) => e.id)).toEqual(['b', 'a'])
+    expect(r.history.startedCount).toBe(2)
   })
 
-  it('asks runs.list once for starts in a row, 150 ms after the last', async () => {
-    r.api.answer('runs.list', listed([summary('a', { finished: false, bytes: 64 })], 64, 1024))
-    r.history.started(started('a'), 'compare')
+  it('asks runs.list once for starts in a row, 150 ms after the last, and takes its word', async () => {
+    r.api.answer('runs.list', listed([summary('a', { status: 'running', bytes: 64 })], { memoryBytes: 64 }))
+    r.history.started(started('a'))
     vi.advanceTimersByTime(100)
-    r.history.started(started('b'), 'compare')
+    r.history.started(started('b'))
     vi.advanceTimersByTime(149)
     expect(r.api.requests('runs.list')).toHaveLength(0)
     await vi.advanceTimersByTimeAsync(1)
     expect(r.api.requests('runs.list')).toEqual([{}])
     // The engine's list is the truth: b is not in it (e.g. already deleted).
     expect(r.history.runs.map((s) => s.runId)).toEqual(['a'])
-    expect(r.history).toMatchObject({ memoryBytes: 64, budgetBytes: 1024 })
+    expect(r.history).toMatchObject({ memoryBytes: 64, budgetBytes: 1024, diskBudgetBytes: 2048, persistent: false })
   })
 
-  it('numbers runs listed by the engine that this renderer did not start, and keeps numbers when runs go', async () => {
-    r.api.answer('runs.list', listed([summary('x'), summary('y')]))
+  it('numbers runs of earlier sessions in order, before the new ones, and keeps numbers when runs go', async () => {
+    r.api.answer('runs.list', listed([summary('x'), summary('y')], { persistent: true }))
     r.history.refresh()
     await vi.runAllTimersAsync()
-    r.history.started(started('z'), 'run')
+    expect(r.history.persistent).toBe(true)
+    r.history.started(started('z'))
     expect(['x', 'y', 'z'].map((id) => r.history.number(id))).toEqual([1, 2, 3])
-
-    r.api.answer('runs.delete', ok({ deleted: true }))
     r.api.answer('runs.list', listed([summary('y'), summary('z')]))
-    await r.history.remove('x')
+    r.history.refresh()
     await vi.runAllTimersAsync()
-    expect(r.history.runs.map((s) => s.runId)).toEqual(['y', 'z'])
     expect(r.history.number('z')).toBe(3)
   })
 
   it('a failed runs.list leaves the list as it was and says why', async () => {
-    r.history.started(started('a'), 'run')
+    r.history.started(started('a'))
     r.api.answer('runs.list', fail('engine gone'))
     await vi.advanceTimersByTimeAsync(150) // not all timers: the toast's own would dismiss it
     expect(r.history.runs.map((s) => s.runId)).toEqual(['a'])
@@ -84,10 +84,10 @@ describe('started', () => {
   })
 })
 
-describe('events', () => {
-  it('done keeps the first image as the thumbnail, marks the run finished and no longer live', async () => {
+describe('events and thumbnails', () => {
+  it('done keeps the first image as the thumbnail and marks the run done', async () => {
     r.api.answer('runs.list', listed([summary('a')]))
-    r.history.started(started('a'), 'run') // batch 2 of 1x2x2
+    r.history.started(started('a')) // batch 2 of 1x2x2
     const samples = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8])
     r.api.emit('done', { runId: 'a', samples: samples.buffer, elapsedMs: 10 })
     const thumb = r.history.thumbnails.a
@@ -95,23 +95,34 @@ describe('events', () => {
     expect(thumb.shape).toEqual({ batch: 1, channels: 1, height: 2, width: 2 })
     samples[0] = 99
     expect(thumb.values[0]).toBe(1) // a copy: the event's buffer may be reused or transferred
-    expect(r.history.runs[0].finished).toBe(true)
+    expect(r.history.runs[0].status).toBe('done')
     expect(r.history.live).toEqual([])
     await vi.runAllTimersAsync()
     expect(r.api.requests('runs.list')).toHaveLength(1)
   })
 
-  it('a failed run is no longer live, and has no thumbnail', () => {
-    r.history.started(started('a'), 'run')
-    r.history.started(started('b'), 'run')
+  it('a cancelled run is no longer live, and has no thumbnail', () => {
+    r.history.started(started('a'))
+    r.history.started(started('b'))
     r.api.emit('failed', { runId: 'a', error: { code: 'cancelled', message: 'cancelled' } })
     expect(r.history.live).toEqual(['b'])
+    expect(r.history.runs[0].status).toBe('cancelled')
     expect(r.history.thumbnails).toEqual({})
   })
 
-  it('no thumbnail for a run this renderer did not start (its shape is unknown)', () => {
-    r.api.emit('done', { runId: 'stranger', samples: floats(1), elapsedMs: 1 })
-    expect(r.history.thumbnails).toEqual({})
+  it('fetches the thumbnails of runs of earlier sessions once', async () => {
+    r.api.answer('runs.thumbnails', (req) =>
+      ok({
+        thumbnails: req.runIds
+          .filter((id) => id !== 'cut')
+          .map((runId) => ({ runId, shape: { batch: 1, channels: 1, height: 1, width: 2 }, values: floats(0.5, 2) })),
+      }),
+    )
+    await r.history.wantThumbnails(['x', 'cut'])
+    await r.history.wantThumbnails(['x', 'cut', 'y'])
+    expect(r.api.requests('runs.thumbnails')).toEqual([{ runIds: ['x', 'cut'] }, { runIds: ['y'] }])
+    expect(Object.keys(r.history.thumbnails).sort()).toEqual(['x', 'y'])
+    expect([...r.history.thumbnails.x.values]).toEqual([0.5, 0.5])
   })
 
   it('listens no more once unsubscribed', () => {
@@ -120,8 +131,8 @@ describe('events', () => {
   })
 })
 
-describe('frames and remove', () => {
-  it("fetches a run's timeline, or says why not", async () => {
+describe('frames, delete with undo, the disk budget', () => {
+  it("fetches a run's steps, or says why not", async () => {
     const frames = {
       runId: 'a',
       parameters: generationParameters(),
@@ -129,30 +140,131 @@ describe('frames and remove', () => {
       timesteps: [0],
       frames: [],
       samples: null,
+      timeline: true,
     }
     r.api.answer('runs.frames', ok(frames))
     expect(await r.history.frames('a')).toBe(frames)
     expect(r.api.requests('runs.frames')).toEqual([{ runId: 'a' }])
-    r.api.answer('runs.frames', fail('spilled file missing'))
+    r.api.answer('runs.frames', fail('file missing'))
     expect(await r.history.frames('a')).toBeNull()
-    expect(r.toasts.items).toMatchObject([{ message: 'spilled file missing' }])
+    expect(r.toasts.items).toMatchObject([{ message: 'file missing' }])
   })
 
-  it('removes a run and its thumbnail once the engine deleted it', async () => {
+  it('hides a deleted entry at once, deletes it in the engine when its undo expires', async () => {
     r.api.answer('runs.list', listed([summary('b')]))
-    r.history.started(started('a'), 'run')
-    r.history.started(started('b'), 'run')
+    r.history.started(started('a'))
+    r.history.started(started('b'))
     r.api.emit('done', { runId: 'a', samples: floats(1), elapsedMs: 1 })
-    r.api.answer('runs.delete', fail('busy'))
-    expect(await r.history.remove('a')).toBe(false)
-    expect(r.history.runs.map((s) => s.runId)).toEqual(['a', 'b'])
-    expect(r.history.thumbnails.a).toBeDefined()
-
+    r.api.emit('done', { runId: 'b', samples: floats(1), elapsedMs: 1 })
+    const gone: string[][] = []
+    r.history.remove(r.history.entries[1], (ids) => gone.push(ids))
+    expect(r.history.entries.map((e) => e.id)).toEqual(['b'])
+    expect(r.toasts.items).toMatchObject([{ kind: 'info', message: 'Deleted run #1', action: { label: 'Undo' } }])
+    expect(r.api.requests('runs.delete')).toEqual([])
     r.api.answer('runs.delete', ok({ deleted: true }))
-    expect(await r.history.remove('a')).toBe(true)
-    expect(r.api.requests('runs.delete')).toEqual([{ runId: 'a' }, { runId: 'a' }])
+    await vi.advanceTimersByTimeAsync(r.UNDO_MS)
+    expect(r.api.requests('runs.delete')).toEqual([{ runId: 'a' }])
+    expect(gone).toEqual([['a']])
     expect(r.history.runs.map((s) => s.runId)).toEqual(['b'])
     expect(r.history.thumbnails.a).toBeUndefined()
+    expect(r.history.hidden).toEqual([])
+  })
+
+  it('undo brings the entry back and the engine deletes nothing', async () => {
+    r.api.answer('runs.list', listed([summary('a')]))
+    r.history.started(started('a'))
+    r.api.emit('done', { runId: 'a', samples: floats(1), elapsedMs: 1 })
+    r.history.remove(r.history.entries[0])
+    expect(r.history.entries).toEqual([])
+    r.toasts.items[0].action!.run()
+    expect(r.history.entries.map((e) => e.id)).toEqual(['a'])
+    await vi.advanceTimersByTimeAsync(r.UNDO_MS + 1000)
+    expect(r.api.requests('runs.delete')).toEqual([])
+  })
+
+  it('a group goes as one entry; a delete the engine refuses brings it back with the reason', async () => {
+    const grid = { id: 'g', kind: 'grid' as const }
+    r.api.answer('runs.list', listed([summary('r0', { group: grid }), summary('r1', { group: grid })]))
+    r.history.refresh()
+    await vi.advanceTimersByTimeAsync(150)
+    expect(r.history.entries).toHaveLength(1)
+    r.history.remove(r.history.entries[0])
+    expect(r.toasts.items[0].message).toBe('Deleted grid of 2 runs')
+    r.api.answer('runs.delete', (req) => (req.runId === 'r1' ? fail('busy') : ok({ deleted: true })))
+    r.api.answer('runs.list', listed([summary('r1', { group: grid })]))
+    await vi.advanceTimersByTimeAsync(r.UNDO_MS)
+    expect(r.api.requests('runs.delete')).toEqual([{ runId: 'r0' }, { runId: 'r1' }])
+    expect(r.toasts.items.map((t) => t.message)).toContain('busy')
+    expect(r.history.entries.map((e) => e.runs.map((s) => s.runId))).toEqual([['r1']])
+  })
+
+  it('sets the disk budget and shows what the engine answers', async () => {
+    r.api.answer('runs.budget', (req) => ok(runList([], { diskBudgetBytes: req.diskBudgetBytes, diskBytes: 5 })))
+    await r.history.setDiskBudget(1024 ** 3)
+    expect(r.api.requests('runs.budget')).toEqual([{ diskBudgetBytes: 1024 ** 3 }])
+    expect(r.history).toMatchObject({ diskBudgetBytes: 1024 ** 3, diskBytes: 5 })
+  })
+})
+
+describe('the gallery', () => {
+  const day = Date.UTC(2025, 2, 14, 12)
+  const ctx = {
+    classNames: [...'0123456789'].map((d) => `digit ${d}`),
+    nullClassId: 10,
+    number: (id: string) => Number(id.replace(/\D/g, '')) || undefined,
+    now: day,
+  }
+  const p = (o: Partial<RunSummary['parameters']>) => generationParameters(o)
+  const runs = [
+    summary('r1', { createdAt: day - 40 * 86_400_000, parameters: p({ seed: 100, classLabel: 3, guidance: 3 }) }),
+    summary('r2', {
+      createdAt: day - 3 * 86_400_000,
+      parameters: p({ seed: 42, sampler: { ...p({}).sampler, sampler: 'ddpm', steps: 1000 } }),
+    }),
+    summary('r3', { createdAt: day, group: { id: 'g', kind: 'grid' }, parameters: p({ seed: 7, classLabel: 0 }) }),
+    summary('r4', { createdAt: day, group: { id: 'g', kind: 'grid' }, parameters: p({ seed: 7, classLabel: 1 }) }),
+    summary('r5', { createdAt: day, parameters: { ...p({ seed: 5 }), model: 'other.onnx' } }),
+  ]
+  const entries = () => r.entriesOf(runs)
+  const find = (q: Partial<typeof r.EMPTY_QUERY>) =>
+    entries()
+      .filter((e) => r.matches(e, { ...r.EMPTY_QUERY, ...q }, ctx))
+      .map((e) => e.id)
+
+  it('shows a grid run as one entry, newest first', () => {
+    expect(entries().map((e) => [e.id, e.kind, e.runs.length])).toEqual([
+      ['r5', 'run', 1],
+      ['g', 'grid', 2],
+      ['r2', 'run', 1],
+      ['r1', 'run', 1],
+    ])
+  })
+
+  it('searches seeds (any image of a batch), samplers, classes by name, dates and numbers', () => {
+    expect(find({ text: 'seed 42' })).toEqual(['r2'])
+    expect(find({ text: '43' })).toEqual(['r2']) // image 2 of the batch of 2
+    expect(find({ text: 'DDPM 1000' })).toEqual(['r2'])
+    expect(find({ text: 'digit 1' })).toEqual(['g'])
+    expect(find({ text: 'unconditional' })).toEqual(['r5', 'r2'])
+    expect(find({ text: '2025-02' })).toEqual(['r1'])
+    expect(find({ text: '#1' })).toEqual(['r1'])
+    expect(find({ text: 'grid' })).toEqual(['g'])
+    expect(find({ text: 'nothing like it' })).toEqual([])
+  })
+
+  it('filters by model, sampler, class and date', () => {
+    expect(find({ model: 'other.onnx' })).toEqual(['r5'])
+    expect(find({ sampler: 'ddpm' })).toEqual(['r2'])
+    expect(find({ classLabel: '3' })).toEqual(['r1'])
+    expect(find({ classLabel: 'none' })).toEqual(['r5', 'r2'])
+    expect(find({ date: 'today' })).toEqual(['r5', 'g'])
+    expect(find({ date: 'week' })).toEqual(['r5', 'g', 'r2'])
+    expect(find({ date: 'month', text: 'ddim' })).toEqual(['r5', 'g'])
+    expect(r.filterChoices(runs, 10)).toEqual({
+      models: ['other.onnx', 'tiny'],
+      samplers: ['ddim', 'ddpm'],
+      classes: [null, 0, 1, 3],
+    })
   })
 })
 

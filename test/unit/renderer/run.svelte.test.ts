@@ -2,7 +2,18 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 import type { RunFrames, SampleStartRequest } from '../../../src-preload/contract'
-import { fail, floats, frameEvent, generationParameters, loadRenderer, ok, type Renderer, started } from './fake-api'
+import {
+  fail,
+  floats,
+  frameEvent,
+  generationParameters,
+  loadRenderer,
+  ok,
+  type Renderer,
+  runList,
+  started,
+  stepPixels,
+} from './fake-api'
 
 let r: Renderer
 let stopListening: () => void
@@ -48,7 +59,7 @@ describe('start', () => {
     expect(r.run.parameters?.seed).toBe(7)
     // ...and the history lists it at once, as a plain run, sampling.
     expect(r.history.runs.map((s) => s.runId)).toEqual(['a'])
-    expect(r.history.origins.a.kind).toBe('run')
+    expect(r.kindOf(r.history.runs[0])).toBe('run')
     expect(r.history.live).toEqual(['a'])
   })
 
@@ -57,8 +68,13 @@ describe('start', () => {
     r.api.emit('done', { runId: 'a', samples: floats(1), elapsedMs: 1 })
     await startRun('b', { startStep: 1, parent: { runId: 'a', step: 1 } }, { ...REQ, fork: { runId: 'a', step: 1 } })
     r.api.emit('done', { runId: 'b', samples: floats(1), elapsedMs: 1 })
-    await startRun('c', {}, { ...REQ, fromImage: { image: floats(0, 4), timestep: 500 } })
-    expect(r.history.origins).toMatchObject({ a: { kind: 'run' }, b: { kind: 'fork' }, c: { kind: 'image' } })
+    await startRun(
+      'c',
+      { parameters: generationParameters({ fromImageAt: 500 }) },
+      { ...REQ, fromImage: { image: floats(0, 4), timestep: 500 } },
+    )
+    expect(r.history.runs.map((s) => s.parent)).toEqual([undefined, { runId: 'a', step: 1 }, undefined])
+    expect(r.history.runs.map((s) => r.kindOf(s))).toEqual(['run', 'run', 'image'])
   })
 
   it('refuses a second start while one runs', async () => {
@@ -80,25 +96,34 @@ describe('start', () => {
 })
 
 describe('events', () => {
-  it('progress, frames and done fill in the run; images and etaMs follow', async () => {
+  it('progress, frames and done fill in the run at the next drawing; images and etaMs follow', async () => {
+    r.api.answer('runs.list', ok(runList()))
     await startRun('a', { steps: 4 })
     expect(r.run.images).toBeNull()
     expect(r.run.etaMs).toBe(0)
 
     r.api.emit('frame', frameEvent('a', 0))
     r.api.emit('progress', { runId: 'a', step: 1, total: 4, timestep: 30, elapsedMs: 100 })
-    expect(r.run.frames).toHaveLength(1)
-    expect(r.run.frames[0]).toMatchObject({ index: 0, timestep: 30, stats: [] })
-    expect(r.run.frames[0].sample).toBeInstanceOf(Float32Array)
-    expect([...r.run.frames[0].predictedNoise]).toEqual([-0, -0, -0, -0, -0, -0, -0, -0])
+    expect(r.run.frames).toHaveLength(0) // applied together, at most once a LIVE_UPDATE_MS
+    r.run.flush()
+    expect(r.run.frames).toEqual([{ index: 0, timestep: 30, alphaBar: 0.2, stats: [] }])
+    // The images went to the step cache.
+    const cached = r.steps.get('a', 0, false)!
+    expect(cached.sample).toBeInstanceOf(Float32Array)
+    expect([...cached.predictedNoise]).toEqual([-0, -0, -0, -0, -0, -0, -0, -0])
+    expect(r.run.latest?.index).toBe(0)
     expect(r.run.images?.[0]).toBe(0.5) // the newest predicted x0 while sampling
     expect(r.run.etaMs).toBe(300) // 100 ms a step, 3 to go
 
-    r.api.emit('frame', frameEvent('a', 1))
-    r.api.emit('progress', { runId: 'a', step: 2, total: 4, timestep: 20, elapsedMs: 300 })
-    expect(r.run.images?.[0]).toBe(1.5)
-    expect(r.run.etaMs).toBe(300) // 150 ms a step, 2 to go
-    expect(r.run.step).toBe(2)
+    // Steps without images, then one with: the newest images are step 2's.
+    r.api.emit('frame', frameEvent('a', 1, 4, false))
+    r.api.emit('frame', frameEvent('a', 2))
+    r.api.emit('progress', { runId: 'a', step: 3, total: 4, timestep: 10, elapsedMs: 300 })
+    await vi.advanceTimersByTimeAsync(200)
+    expect(r.run.frames.map((f) => f.index)).toEqual([0, 1, 2])
+    expect(r.run.images?.[0]).toBe(2.5)
+    expect(r.run.etaMs).toBe(100) // 100 ms a step, 1 to go
+    expect(r.run.step).toBe(3)
 
     r.api.emit('done', { runId: 'a', samples: floats(9), elapsedMs: 640 })
     expect(r.run).toMatchObject({ status: 'done', running: false, step: 4, elapsedMs: 640, etaMs: 0 })
@@ -111,6 +136,7 @@ describe('events', () => {
     r.api.emit('progress', { runId: 'other', step: 3, total: 9, timestep: 0, elapsedMs: 5 })
     r.api.emit('done', { runId: 'other', samples: floats(1), elapsedMs: 5 })
     r.api.emit('failed', { runId: 'other', error: { code: 'runtime-error', message: 'boom' } })
+    r.run.flush()
     expect(r.run).toMatchObject({ runId: 'a', status: 'running', step: 0, total: 4, frames: [], samples: null })
     expect(r.toasts.items).toEqual([])
   })
@@ -134,6 +160,7 @@ describe('events', () => {
     stopListening()
     expect(['progress', 'frame', 'done', 'failed'].map((e) => r.api.listenerCount(e as 'frame'))).toEqual([0, 0, 0, 0])
     r.api.emit('frame', frameEvent('a', 0))
+    r.run.flush()
     expect(r.run.frames).toEqual([])
   })
 })
@@ -155,8 +182,9 @@ describe('fork', () => {
     expect(r.run.frames[1]).toBe(parentFrames[1])
 
     r.api.emit('frame', frameEvent('fork', 2))
+    r.run.flush()
     expect(r.run.frames.map((f) => f.index)).toEqual([0, 1, 2])
-    expect(r.history.origins.fork).toEqual({ kind: 'fork', parent: { runId: 'parent', step: 2 } })
+    expect(r.history.runs[1].parent).toEqual({ runId: 'parent', step: 2 })
   })
 
   it('inherits nothing when the parent is not the run shown', async () => {
@@ -193,10 +221,11 @@ describe('open and clear', () => {
     shape: { batch: 2, channels: 1, height: 2, width: 2 },
     timesteps: [30, 20, 10, 0],
     frames: [0, 1, 2, 3].map((i) => {
-      const { runId: _runId, total: _total, ...f } = frameEvent('old', i)
+      const { runId: _runId, total: _total, ...f } = frameEvent('old', i, 4, false)
       return f
     }),
     samples: floats(9),
+    timeline: true,
     ...o,
   })
 
@@ -211,14 +240,25 @@ describe('open and clear', () => {
       total: 4,
       elapsedMs: 0,
     })
-    expect(r.run.frames.map((f) => f.predictedX0[0])).toEqual([0.5, 1.5, 2.5, 3.5])
+    expect(r.run.frames.map((f) => f.index)).toEqual([0, 1, 2, 3])
     expect(r.run.images?.[0]).toBe(9)
+    expect(r.api.requests('runs.steps')).toEqual([]) // images only as they are shown
   })
 
-  it('a run without final samples reopens as cancelled, at its last frame', () => {
+  it('a run without final samples reopens as cancelled; the grid shows its last step, fetched', async () => {
+    r.api.answer('runs.steps', (req) => ok({ steps: req.steps.map((index) => ({ index, ...stepPixels(index) })) }))
     r.run.open(reopened({ samples: null, frames: reopened().frames.slice(0, 3) }))
     expect(r.run).toMatchObject({ status: 'cancelled', step: 3, total: 4, samples: null })
+    expect(r.run.images).toBeNull()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(r.api.requests('runs.steps')).toEqual([{ runId: 'old', steps: [2] }])
     expect(r.run.images?.[0]).toBe(2.5)
+  })
+
+  it('a run whose timeline the history dropped reopens as its final images', () => {
+    r.run.open(reopened({ timeline: false }))
+    expect(r.run).toMatchObject({ status: 'done', frames: [], timeline: false })
+    expect(r.run.images?.[0]).toBe(9)
   })
 
   it('clear forgets the run shown, but not one still running', async () => {
@@ -246,9 +286,11 @@ describe('as components use it', () => {
 
     await startRun('a')
     r.api.emit('frame', frameEvent('a', 0))
+    r.run.flush()
     r.flushSync()
     r.api.emit('frame', frameEvent('a', 1))
     r.api.emit('progress', { runId: 'a', step: 2, total: 4, timestep: 20, elapsedMs: 10 }) // images unchanged
+    r.run.flush()
     r.flushSync()
     expect(seen).toEqual([undefined, 0.5, 1.5])
 

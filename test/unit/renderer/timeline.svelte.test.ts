@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 import type { RunFrames } from '../../../src-preload/contract'
-import { frameEvent, generationParameters, loadRenderer, ok, type Renderer, started } from './fake-api'
+import { frameEvent, generationParameters, loadRenderer, ok, type Renderer, started, stepPixels } from './fake-api'
 
 let r: Renderer
 let stopListening: () => void
@@ -10,6 +10,8 @@ let stopListening: () => void
 beforeEach(async () => {
   vi.useFakeTimers()
   r = await loadRenderer()
+  // Steps the timeline shows that did not come with their events are fetched.
+  r.api.answer('runs.steps', (req) => ok({ steps: req.steps.map((index) => ({ index, ...stepPixels(index) })) }))
   stopListening = r.run.listen()
 })
 afterEach(() => {
@@ -31,14 +33,21 @@ function finished(count: number) {
     timesteps: frames.map((f) => f.timestep),
     frames,
     samples: new Float32Array(8).buffer,
+    timeline: true,
   })
+}
+
+/** A frame event, drawn at once (the page applies them together at the next drawing). */
+function frame(runId: string, index: number, total = 4) {
+  r.api.emit('frame', frameEvent(runId, index, total))
+  r.run.flush()
 }
 
 /** A run sampling, `count` of its `total` frames in. */
 async function sampling(count: number, total = 10) {
   r.api.answer('sample.start', ok(started('live', { steps: total })))
   await r.run.start({ sampler: {}, seed: 1, batch: 2 })
-  for (let i = 0; i < count; i++) r.api.emit('frame', frameEvent('live', i, total))
+  for (let i = 0; i < count; i++) frame('live', i, total)
 }
 
 describe('following and scrubbing', () => {
@@ -46,8 +55,8 @@ describe('following and scrubbing', () => {
     await sampling(0)
     expect(r.timeline.shown).toBe(-1)
     expect(r.timeline.frame).toBeNull()
-    r.api.emit('frame', frameEvent('live', 0, 10))
-    r.api.emit('frame', frameEvent('live', 1, 10))
+    frame('live', 0, 10)
+    frame('live', 1, 10)
     expect(r.timeline.shown).toBe(1)
     expect(r.timeline.frame?.index).toBe(1)
   })
@@ -56,12 +65,12 @@ describe('following and scrubbing', () => {
     await sampling(5)
     r.timeline.scrub(2)
     expect(r.timeline).toMatchObject({ follow: false, position: 2, shown: 2 })
-    r.api.emit('frame', frameEvent('live', 5, 10))
+    frame('live', 5, 10)
     expect(r.timeline.shown).toBe(2) // stays where the user put it
 
     r.timeline.scrub(99) // past the end: the newest step
     expect(r.timeline).toMatchObject({ follow: true, position: 5, shown: 5 })
-    r.api.emit('frame', frameEvent('live', 6, 10))
+    frame('live', 6, 10)
     expect(r.timeline.shown).toBe(6)
 
     r.timeline.scrub(-3)
@@ -86,7 +95,7 @@ describe('following and scrubbing', () => {
 })
 
 describe('playback', () => {
-  it('plays from the start when at the end, a step each 4000 / steps ms, and stops at the last', () => {
+  it('plays from the start when at the end, a step each 4000 / steps ms, and stops at the last', async () => {
     finished(20) // 200 ms a step
     expect(r.timeline.shown).toBe(19)
     r.timeline.play()
@@ -102,6 +111,9 @@ describe('playback', () => {
     expect(r.timeline.playing).toBe(false)
     vi.advanceTimersByTime(10_000)
     expect(r.timeline.position).toBe(19)
+    // Its steps' images were asked for ahead of it, together (at the next microtask).
+    await Promise.resolve()
+    expect(r.api.requests('runs.steps')[0]).toEqual({ runId: 'done', steps: Array.from({ length: 20 }, (_, i) => i) })
   })
 
   it('plays on from the step shown; frame delays stay within 16..250 ms', () => {

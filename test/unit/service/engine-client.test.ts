@@ -88,12 +88,15 @@ describe('engine service through the worker', () => {
       const mine = frames.seen.filter((f) => f.runId === r.value.runId)
       expect(mine.map((f) => f.index)).toEqual([...Array(10).keys()])
       expect(mine.map((f) => f.timestep)).toEqual(r.value.timesteps)
+      // Every step's record; images with the first, the last, and about once a display frame between.
+      expect(mine[0].pixels && mine[9].pixels).toBeTruthy()
       for (const f of mine) {
-        for (const buf of [f.sample, f.predictedX0, f.predictedNoise]) {
+        for (const buf of f.pixels ? [f.pixels.sample, f.pixels.predictedX0, f.pixels.predictedNoise] : []) {
           expect(buf).toBeInstanceOf(ArrayBuffer)
           expect(new Float32Array(buf).length).toBe(2 * 1 * 28 * 28)
         }
         expect(f.alphaBar).toBeGreaterThan(0)
+        expect(f.stats).toHaveLength(2)
       }
       expect(progress.seen.filter((p) => p.runId === r.value.runId).map((p) => p.step)).toEqual([
         1, 2, 3, 4, 5, 6, 7, 8, 9, 10,

@@ -1,19 +1,41 @@
 /**
- * The session's runs: frames past the memory budget spill to disk (finished, running, cancelled alike,
- * step by step) and come back unchanged; a run that cannot fit in memory plus disk is refused up front.
+ * The runs, in memory and in the history folder: a recording run's frames past the memory budget move to
+ * disk step by step, every stopped run (finished, cancelled, failed) moves there whole, and any step comes
+ * back unchanged, alone or with the rest. With a history folder the runs outlive the session; the timelines
+ * keep within the disk budget, the oldest dropped first with their final images kept. A run that cannot fit
+ * in memory plus disk is refused up front.
  */
-import { afterAll, describe, expect, it } from 'vitest'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
+import { afterAll, describe, expect, it, vi } from 'vitest'
+
+import type * as Files from '../../../src-main/engine/files'
+import { writeFileAtomic } from '../../../src-main/engine/files'
 import { createHandlers, type Handlers } from '../../../src-main/service/handlers'
-import { RunStore, timelineBytes } from '../../../src-main/service/run-store'
-import type { Events, RunFrames, RunSummary, SampleStartRequest } from '../../../src-preload/contract'
+import { type HeldRun, RunStore, shrink, timelineBytes } from '../../../src-main/service/run-store'
+import type { Events, RunSummary, SampleStartRequest } from '../../../src-preload/contract'
 
-/** Handlers with a frame budget, recording every frame sent and when each run ends. */
-function session(frameBudgetBytes: number) {
+// The real atomic write, watched (and made to fail once where a test says so).
+vi.mock('../../../src-main/engine/files', async (importOriginal) => {
+  const real = await importOriginal<typeof Files>()
+  return { ...real, writeFileAtomic: vi.fn(real.writeFileAtomic) }
+})
+
+const temps: string[] = []
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stepwise-history-test-'))
+  temps.push(dir)
+  return dir
+}
+
+/** Handlers with a frame budget (and a history folder), recording every frame sent and when each run ends. */
+function session(frameBudgetBytes: number, historyDir?: string) {
   const frames = new Map<string, Events['frame'][]>()
   const ended = new Map<string, (event: string) => void>()
-  const endings = new Map<string, Promise<string>>()
   let onFrame: (f: Events['frame']) => void = () => {}
+  const log: string[] = []
   const handlers = createHandlers(
     (event, payload) => {
       if (event === 'frame') {
@@ -23,34 +45,55 @@ function session(frameBudgetBytes: number) {
       }
       if (event === 'done' || event === 'failed') ended.get((payload as { runId: string }).runId)?.(event)
     },
-    { frameBudgetBytes },
+    { frameBudgetBytes, historyDir, log: (line) => log.push(line) },
   )
-  /** Start a run; `end` resolves with 'done' or 'failed'. */
+  /** Start a run; `end` resolves with 'done' or 'failed' once the run is on disk too. */
   const start = async (req: SampleStartRequest) => {
     const started = await handlers['sample.start'](req)
     // The run begins after the answer (setImmediate), so its end cannot be missed here.
-    endings.set(started.runId, new Promise<string>((resolve) => ended.set(started.runId, resolve)))
-    return { ...started, end: endings.get(started.runId)! }
-  }
-  /** The reopened timeline equals every frame sent while the run ran. */
-  const expectWhole = async (runId: string, steps: number) => {
-    const back: RunFrames = await handlers['runs.frames']({ runId })
-    const sent = frames.get(runId)!
-    expect(sent).toHaveLength(steps)
-    expect(back.frames).toHaveLength(steps)
-    back.frames.forEach((f, i) => {
-      expect(new Float32Array(f.sample)).toEqual(new Float32Array(sent[i].sample))
-      expect(new Float32Array(f.predictedX0)).toEqual(new Float32Array(sent[i].predictedX0))
+    const end = new Promise<string>((resolve) => ended.set(started.runId, resolve)).then(async (e) => {
+      await settled(handlers)
+      return e
     })
+    return { ...started, end }
+  }
+  /** Every step's images as runs.steps gives them equal the ones the frame events carried. */
+  const expectWhole = async (runId: string, steps: number) => {
+    const back = await handlers['runs.frames']({ runId })
+    const sent = frames.get(runId)!
+    expect(sent.map((f) => f.index)).toEqual([...Array(steps).keys()])
+    expect(back.frames).toHaveLength(steps)
+    expect(back.frames.map((f) => f.timestep)).toEqual(sent.map((f) => f.timestep))
+    expect(back.frames.map((f) => f.stats)).toEqual(sent.map((f) => f.stats))
+    const all = await handlers['runs.steps']({ runId, steps: [...Array(steps).keys()] })
+    expect(all.steps.map((s) => s.index)).toEqual([...Array(steps).keys()])
+    for (const f of sent) {
+      if (!f.pixels) continue
+      const s = all.steps[f.index]
+      expect(new Float32Array(s.sample)).toEqual(new Float32Array(f.pixels.sample))
+      expect(new Float32Array(s.predictedX0)).toEqual(new Float32Array(f.pixels.predictedX0))
+      // The noise is recomputed from x_t and x0: what was sent up to float32 rounding.
+      const noise = new Float32Array(s.predictedNoise)
+      new Float32Array(f.pixels.predictedNoise).forEach((v, j) => expect(noise[j]).toBeCloseTo(v, 2))
+    }
     return back
   }
-  return { handlers, frames, start, expectWhole, setOnFrame: (f: typeof onFrame) => (onFrame = f) }
+  return { handlers, frames, start, expectWhole, log, setOnFrame: (f: typeof onFrame) => (onFrame = f) }
+}
+
+/** Wait until the store's writes are done (a budget of the same size changes nothing else). */
+async function settled(handlers: Handlers) {
+  const { diskBudgetBytes } = await handlers['runs.list']({})
+  await handlers['runs.budget']({ diskBudgetBytes })
 }
 
 const opened: Handlers[] = []
-afterAll(() => Promise.all(opened.map((h) => h.dispose())))
-async function open(frameBudgetBytes: number) {
-  const s = session(frameBudgetBytes)
+afterAll(async () => {
+  await Promise.all(opened.map((h) => h.dispose()))
+  temps.forEach((dir) => rmSync(dir, { recursive: true, force: true }))
+})
+async function open(frameBudgetBytes: number, historyDir?: string) {
+  const s = session(frameBudgetBytes, historyDir)
   opened.push(s.handlers)
   await s.handlers['model.load']({ providers: ['cpu'] })
   return s
@@ -58,38 +101,52 @@ async function open(frameBudgetBytes: number) {
 
 /** One image of the default model is 1x28x28. */
 const bytesOf = (batch: number, steps: number) => timelineBytes({ batch, channels: 1, height: 28, width: 28 }, steps)
+const samplesBytes = (batch: number) => 4 * batch * 784
+const pick = (r: RunSummary) => ({ steps: r.steps, status: r.status, timeline: r.timeline })
 
 describe('the run store', () => {
-  it('spills older runs past the budget and gives their timelines back unchanged', async () => {
-    // A budget of one run and a half: every older run spills, the newest stays.
-    const { handlers, frames, start, expectWhole } = await open(1.5 * bytesOf(2, 8))
+  it('sends every step with its record, its images about once a display frame and always at the ends', async () => {
+    const { start, frames } = await open(bytesOf(2, 40))
+    const r = await start({ sampler: { sampler: 'ddim', steps: 40 }, seed: 1, batch: 2 })
+    expect(await r.end).toBe('done')
+    const sent = frames.get(r.runId)!
+    expect(sent.map((f) => f.index)).toEqual([...Array(40).keys()])
+    expect(sent.every((f) => f.stats.length === 2 && f.total === 40)).toBe(true)
+    expect(sent[0].pixels).toBeDefined()
+    expect(sent[39].pixels).toBeDefined()
+    expect(new Float32Array(sent[39].pixels!.sample)).toHaveLength(2 * 784)
+  })
+
+  it('moves every stopped run to disk and gives any step back unchanged, alone or all together', async () => {
+    const { handlers, start, expectWhole } = await open(4 * bytesOf(2, 8))
     const run = async (seed: number) => {
       const r = await start({ sampler: { sampler: 'ddim', steps: 8 }, seed, batch: 2 })
       expect(await r.end).toBe('done')
       return r
     }
     const a = await run(1),
-      b = await run(2),
-      c = await run(3)
-    const { runs, memoryBytes, budgetBytes } = await handlers['runs.list']({})
-    expect(runs.map((r: RunSummary) => [r.runId, r.spilled, r.finished, r.steps])).toEqual([
-      [a.runId, true, true, 8],
-      [b.runId, true, true, 8],
-      [c.runId, false, true, 8],
+      b = await run(2)
+    const { runs, memoryBytes, budgetBytes, persistent } = await handlers['runs.list']({})
+    expect(runs.map((r) => [r.runId, r.status, r.timeline, r.steps])).toEqual([
+      [a.runId, 'done', true, 8],
+      [b.runId, 'done', true, 8],
     ])
-    expect(budgetBytes).toBe(1.5 * bytesOf(2, 8))
-    expect(memoryBytes).toBe(runs[2].bytes)
+    expect(persistent).toBe(false)
+    expect(budgetBytes).toBe(4 * bytesOf(2, 8))
+    // Only the samples stay in memory.
+    expect(memoryBytes).toBe(2 * samplesBytes(2))
     const back = await expectWhole(a.runId, 8)
     expect(back.timesteps).toEqual(a.timesteps)
-    back.frames.forEach((f, i) => {
-      const sent = frames.get(a.runId)![i]
-      // The noise is recomputed from x_t and x0: equal to what was sent up to float32 rounding.
-      const noise = new Float32Array(f.predictedNoise),
-        sentNoise = new Float32Array(sent.predictedNoise)
-      noise.forEach((v, j) => expect(v).toBeCloseTo(sentNoise[j], 2))
-      expect(f.stats[0].noiseRms).toBeCloseTo(sent.stats[0].noiseRms, 3)
-    })
-    // Spilled runs still export and fork.
+    expect(back.timeline).toBe(true)
+    expect(new Float32Array(back.samples!)).toHaveLength(2 * 784)
+    // One step alone equals the same step read with the others.
+    const one = await handlers['runs.steps']({ runId: a.runId, steps: [5] })
+    const all = await handlers['runs.steps']({ runId: a.runId, steps: [0, 5, 7] })
+    expect(new Float32Array(one.steps[0].predictedX0)).toEqual(new Float32Array(all.steps[1].predictedX0))
+    await expect(handlers['runs.steps']({ runId: a.runId, steps: [8] })).rejects.toThrow(
+      /has 8 steps on hand, not step 8/,
+    )
+    // Runs on disk still export and fork.
     const files = await handlers['export.encode']({ runId: a.runId, kind: 'gif', index: 1, gifFrames: 4 })
     expect(files.files[0].name).toBe('denoising-xt-seed-2.gif')
     const fork = await start({
@@ -100,77 +157,250 @@ describe('the run store', () => {
     })
     expect(fork).toMatchObject({ startStep: 3, shape: { batch: 2 } })
     expect(await fork.end).toBe('done')
+    expect((await handlers['runs.list']({})).runs[2].parent).toEqual({ runId: a.runId, step: 3 })
 
     // Deleted only when asked.
     expect(await handlers['runs.delete']({ runId: a.runId })).toEqual({ deleted: true })
-    expect((await handlers['runs.list']({})).runs.map((r: RunSummary) => r.runId)).not.toContain(a.runId)
+    expect((await handlers['runs.list']({})).runs.map((r) => r.runId)).not.toContain(a.runId)
     await expect(handlers['runs.frames']({ runId: a.runId })).rejects.toThrow(/no run/)
     expect(await handlers['runs.delete']({ runId: a.runId })).toEqual({ deleted: false })
   })
 
-  it('8 runs finishing together all come back whole, within the budget', async () => {
-    const budget = 2 * bytesOf(1, 12)
-    const { handlers, start, expectWhole } = await open(budget)
+  it('8 runs finishing together all come back whole', async () => {
+    const { handlers, start, expectWhole } = await open(2 * bytesOf(1, 12))
     const started = await Promise.all(
       Array.from({ length: 8 }, (_, k) => start({ sampler: { sampler: 'ddim', steps: 12 }, seed: k, batch: 1 })),
     )
     expect(await Promise.all(started.map((r) => r.end))).toEqual(Array(8).fill('done'))
     const { runs, memoryBytes } = await handlers['runs.list']({})
-    expect(runs.map((r: RunSummary) => [r.steps, r.finished])).toEqual(Array(8).fill([12, true]))
-    expect(memoryBytes).toBeLessThanOrEqual(budget)
+    expect(runs.map(pick)).toEqual(Array(8).fill({ steps: 12, status: 'done', timeline: true }))
+    expect(memoryBytes).toBe(8 * samplesBytes(1))
     for (const r of started) {
       const back = await expectWhole(r.runId, 12)
       expect(new Float32Array(back.samples!)).toHaveLength(784)
     }
   })
 
-  it('a running run past the budget spills step by step and reopens whole', async () => {
+  it('a running run past the memory budget moves to disk step by step and reopens whole', async () => {
     // The budget holds 5 of the run's 30 steps (batch 2): the rest go to disk while it runs.
     const budget = bytesOf(2, 5)
     const { handlers, start, expectWhole, setOnFrame } = await open(budget)
-    const seen: { steps: number; spilled: boolean; finished: boolean; memoryBytes: number }[] = []
+    const seen: { memoryBytes: number; status: string }[] = []
     setOnFrame((f) => {
       if (f.index % 10 === 9)
-        void handlers['runs.list']({}).then(({ runs, memoryBytes }) => seen.push({ ...pick(runs[0]), memoryBytes }))
+        void handlers['runs.list']({}).then(({ runs, memoryBytes }) =>
+          seen.push({ memoryBytes, status: runs[0].status }),
+        )
     })
     const run = await start({ sampler: { sampler: 'ddim', steps: 30 }, seed: 4, batch: 2 })
     expect(await run.end).toBe('done')
     setOnFrame(() => {})
     expect(seen.length).toBeGreaterThanOrEqual(2)
     for (const s of seen) {
-      expect(s).toMatchObject({ spilled: true, finished: false })
-      // Near the budget (steps go on while a write is under way); without spilling it would be 6 budgets.
+      expect(s.status).toBe('running')
+      // Near the budget (steps go on while a write is under way); without moving it would be 6 budgets.
       expect(s.memoryBytes).toBeLessThanOrEqual(2 * budget)
     }
-    const { runs, memoryBytes } = await handlers['runs.list']({})
-    expect(pick(runs[0])).toEqual({ steps: 30, spilled: true, finished: true })
-    expect(memoryBytes).toBeLessThanOrEqual(budget)
+    const { runs } = await handlers['runs.list']({})
+    expect(pick(runs[0])).toEqual({ steps: 30, status: 'done', timeline: true })
     const back = await expectWhole(run.runId, 30)
     expect(back.samples).not.toBeNull()
   })
 
-  it('a cancelled run spills too, and reopens with the steps it made', async () => {
-    const budget = 1.5 * bytesOf(2, 10)
-    const { handlers, start, expectWhole, setOnFrame } = await open(budget)
+  it('a cancelled run keeps the steps it made, on disk', async () => {
+    const { handlers, start, expectWhole, setOnFrame } = await open(bytesOf(2, 10))
     let cancel = () => {}
     setOnFrame((f) => f.index === 5 && cancel())
     const cancelled = await start({ sampler: { sampler: 'ddim', steps: 10 }, seed: 5, batch: 2 })
     cancel = () => void handlers['sample.cancel']({ runId: cancelled.runId })
     expect(await cancelled.end).toBe('failed')
     setOnFrame(() => {})
-    const steps = (await handlers['runs.list']({})).runs[0].steps
-    expect(steps).toBeGreaterThanOrEqual(6)
-    // A later run takes the memory: the cancelled one, older, goes to disk.
-    const next = await start({ sampler: { sampler: 'ddim', steps: 10 }, seed: 6, batch: 2 })
-    expect(await next.end).toBe('done')
-    const { runs, memoryBytes } = await handlers['runs.list']({})
-    expect(runs.map(pick)).toEqual([
-      { steps, spilled: true, finished: false },
-      { steps: 10, spilled: false, finished: true },
-    ])
-    expect(memoryBytes).toBeLessThanOrEqual(budget)
-    const back = await expectWhole(cancelled.runId, steps)
+    const [summary] = (await handlers['runs.list']({})).runs
+    expect(summary.status).toBe('cancelled')
+    expect(summary.steps).toBeGreaterThanOrEqual(6)
+    expect((await handlers['runs.list']({})).memoryBytes).toBe(0)
+    const back = await expectWhole(cancelled.runId, summary.steps)
     expect(back.samples).toBeNull()
+  })
+})
+
+describe('the history folder', () => {
+  it('keeps every run across sessions: listed, reopened, every step, exported, forked, thumbnails', async () => {
+    const dir = tempDir()
+    const first = await open(bytesOf(4, 50), dir)
+    const a = await first.start({ sampler: { sampler: 'ddim', steps: 6 }, seed: 3, batch: 2, classLabel: 1 })
+    expect(await a.end).toBe('done')
+    const grid = { id: 'grid-1', kind: 'grid' as const }
+    const b = await first.start({ sampler: { sampler: 'dpmpp-2m', steps: 5 }, seed: 9, batch: 1, group: grid })
+    expect(await b.end).toBe('done')
+    const before = await first.handlers['runs.list']({})
+    const aSteps = await first.handlers['runs.steps']({ runId: a.runId, steps: [0, 3, 5] })
+    const aFrames = await first.handlers['runs.frames']({ runId: a.runId })
+    await first.handlers.dispose()
+    expect(readdirSync(dir).sort()).toEqual(
+      ['index.json', ...[a.runId, b.runId].flatMap((id) => [`${id}.final`, `${id}.json`, `${id}.steps`])].sort(),
+    )
+
+    const second = await open(bytesOf(4, 50), dir)
+    const { runs, persistent, diskBytes } = await second.handlers['runs.list']({})
+    expect(persistent).toBe(true)
+    expect(runs).toEqual(before.runs)
+    expect(runs[1].group).toEqual(grid)
+    expect(runs[0].createdAt).toBeLessThanOrEqual(runs[1].createdAt)
+    expect(diskBytes).toBe(8 * 784 * (2 * 6 + 1 * 5))
+    expect(await second.handlers['runs.frames']({ runId: a.runId })).toEqual(aFrames)
+    expect(await second.handlers['runs.steps']({ runId: a.runId, steps: [0, 3, 5] })).toEqual(aSteps)
+    const png = await second.handlers['export.encode']({ runId: a.runId, kind: 'png', index: 1 })
+    expect(png.files[0].name).toBe('seed-4.png')
+    const { thumbnails } = await second.handlers['runs.thumbnails']({ runIds: [a.runId, b.runId, 'nope'] })
+    expect(thumbnails.map((t) => [t.runId, t.shape])).toEqual([
+      [a.runId, { batch: 1, channels: 1, height: 28, width: 28 }],
+      [b.runId, { batch: 1, channels: 1, height: 28, width: 28 }],
+    ])
+    expect(new Float32Array(thumbnails[0].values)).toEqual(new Float32Array(aFrames.samples!).subarray(0, 784))
+    // DDIM keeps no sampler state: its steps fork after a restart. DPM++ 2M's state was not kept.
+    const fork = await second.start({
+      sampler: { sampler: 'ddpm', steps: 6 },
+      seed: 0,
+      batch: 1,
+      fork: { runId: a.runId, step: 2 },
+    })
+    expect(await fork.end).toBe('done')
+    await expect(
+      second.handlers['sample.start']({
+        sampler: { sampler: 'ddim', steps: 5 },
+        seed: 0,
+        batch: 1,
+        fork: { runId: b.runId, step: 2 },
+      }),
+    ).rejects.toThrow(/comes from an earlier session and its sampler's state at each step was not kept/)
+  })
+
+  it('keeps the timelines within the disk budget: the oldest go first, their final images stay', async () => {
+    const dir = tempDir()
+    const s = await open(bytesOf(4, 50), dir)
+    const one = 8 * 784 * 10 // one run's steps: batch 1, 10 steps, x_t and x0
+    await s.handlers['runs.budget']({ diskBudgetBytes: 2 * one })
+    const ids: string[] = []
+    for (let seed = 0; seed < 3; seed++) {
+      const r = await s.start({ sampler: { sampler: 'ddim', steps: 10 }, seed, batch: 1 })
+      expect(await r.end).toBe('done')
+      ids.push(r.runId)
+    }
+    const list = await s.handlers['runs.list']({})
+    expect(list.runs.map((r) => r.timeline)).toEqual([false, true, true])
+    expect(list).toMatchObject({ diskBytes: 2 * one, diskBudgetBytes: 2 * one })
+    expect(readdirSync(dir)).not.toContain(`${ids[0]}.steps`)
+    const oldest = await s.handlers['runs.frames']({ runId: ids[0] })
+    expect(oldest.timeline).toBe(false)
+    expect(new Float32Array(oldest.samples!)).toHaveLength(784)
+    await expect(s.handlers['runs.steps']({ runId: ids[0], steps: [0] })).rejects.toThrow(
+      /timeline of run .* was dropped to keep the history within its disk budget; its final images and parameters are kept/,
+    )
+    expect((await s.handlers['export.encode']({ runId: ids[0], kind: 'png', index: 0 })).files).toHaveLength(1)
+    // A smaller budget applies at once, and is kept with the history.
+    expect((await s.handlers['runs.budget']({ diskBudgetBytes: one })).runs.map((r) => r.timeline)).toEqual([
+      false,
+      false,
+      true,
+    ])
+    expect(JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')).diskBudgetBytes).toBe(one)
+  })
+
+  it('sets a damaged index aside and starts empty; a run cut off by a crash is listed as failed', async () => {
+    const damaged = tempDir()
+    writeFileSync(join(damaged, 'index.json'), '{"version": 1, "runs": [')
+    const s = await open(bytesOf(1, 10), damaged)
+    expect((await s.handlers['runs.list']({})).runs).toEqual([])
+    expect(s.log.join('\n')).toMatch(
+      /the history index .*index.json could not be read .*; it was moved to .*index\.corrupt-\d+\.json/,
+    )
+    expect(readdirSync(damaged).some((f) => /^index\.corrupt-\d+\.json$/.test(f))).toBe(true)
+
+    const crashed = tempDir()
+    const stored = {
+      runId: 'cut',
+      createdAt: 1,
+      parameters: {},
+      shape: { batch: 1, channels: 1, height: 28, width: 28 },
+      modelKey: 'm',
+      status: 'running',
+      steps: 3,
+      bytes: 0,
+      timeline: true,
+      timelineBytes: 3 * 8 * 784,
+    }
+    writeFileSync(join(crashed, 'index.json'), JSON.stringify({ version: 1, diskBudgetBytes: 1e9, runs: [stored] }))
+    writeFileSync(join(crashed, 'cut.steps'), Buffer.alloc(3 * 8 * 784))
+    const store = new RunStore({ dir: crashed })
+    expect(store.list().map(pick)).toEqual([{ steps: 3, status: 'failed', timeline: false }])
+    expect(readdirSync(crashed)).not.toContain('cut.steps')
+    await store.close()
+  })
+
+  it('replaces the index whole or not at all: a failed write leaves the last one, the next catches up', async () => {
+    const dir = tempDir()
+    const shape = { batch: 1, channels: 1, height: 2, width: 2 }
+    const heldRun = (): HeldRun => ({
+      parameters: { seed: 1 } as HeldRun['parameters'],
+      shape,
+      modelKey: 'm',
+      timesteps: [1, 0],
+      alphaBars: [0.5, 0.9],
+      frames: [0, 1].map((v) => ({ sample: new Float32Array(4).fill(v), predictedX0: new Float32Array(4).fill(v) })),
+      forkPoints: [],
+      stats: [[], []],
+      samples: new Float32Array(4).fill(2),
+      bytes: 2 * 8 * 4,
+    })
+    const indexed = () => JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')).runs.map(pick)
+    const write = vi.mocked(writeFileAtomic)
+    write.mockClear()
+    const store = new RunStore({ dir })
+    store.add('a', heldRun())
+    await store.ended('a', 'done')
+    expect(indexed()).toEqual([{ steps: 2, status: 'done', timeline: true }])
+
+    store.add('b', heldRun())
+    await store.keepWithinBudget() // after the index listing b as running is written
+    // A disk that fails the next write of the index: the one on disk stays whole and as it was.
+    write.mockRejectedValueOnce(new Error('ENOSPC: no space left on device'))
+    await store.ended('b', 'done')
+    expect(indexed().map((r: { status: string }) => r.status)).toEqual(['done', 'running'])
+    await store.setDiskBudget(1e9)
+    expect(indexed()).toEqual([
+      { steps: 2, status: 'done', timeline: true },
+      { steps: 2, status: 'done', timeline: true },
+    ])
+    // Every write of the index went through the atomic write, and no temporary file is left beside it.
+    expect(write.mock.calls.length).toBeGreaterThanOrEqual(4)
+    expect(write.mock.calls.every(([path, , opts]) => path === join(dir, 'index.json') && opts?.overwrite)).toBe(true)
+    expect(readdirSync(dir).sort()).toEqual([
+      'a.final',
+      'a.json',
+      'a.steps',
+      'b.final',
+      'b.json',
+      'b.steps',
+      'index.json',
+    ])
+    await store.close()
+    const again = new RunStore({ dir })
+    expect(again.list().map((r) => r.runId)).toEqual(['a', 'b'])
+    const [step] = await again.steps('b', [1])
+    expect([...step.sample]).toEqual([1, 1, 1, 1])
+    await again.close()
+  })
+
+  it('shrinks a thumbnail to at most 64 pixels a side, every k-th pixel of the first image', () => {
+    const shape = { batch: 2, channels: 3, height: 130, width: 100 }
+    const samples = Float32Array.from({ length: 2 * 3 * 130 * 100 }, (_, i) => i)
+    const t = shrink(samples, shape)
+    expect(t.shape).toEqual({ batch: 1, channels: 3, height: 44, width: 34 })
+    // Channel 2, row 5, column 7 of the thumbnail is the image's row 15, column 21.
+    expect(t.values[(2 * 44 + 5) * 34 + 7]).toBe((2 * 130 + 15) * 100 + 21)
+    const small = { batch: 1, channels: 1, height: 28, width: 28 }
+    expect(shrink(samples, small).values).toEqual(samples.subarray(0, 784))
   })
 })
 
@@ -180,7 +410,7 @@ describe('room for a run', () => {
     const MiB = 1024 * 1024
     // 100 steps of 4 images 3x64x64: 4 x 12288 x 4 bytes x 201 = 37.7 MiB.
     expect(timelineBytes(shape, 100)).toBe(4 * 12288 * 4 * 201)
-    const store = new RunStore(16 * MiB, async () => 10 * MiB)
+    const store = new RunStore({ memoryBudgetBytes: 16 * MiB, freeDiskBytes: async () => 10 * MiB })
     await expect(store.checkRoom(shape, 100, 'a run of 100 steps')).rejects.toMatchObject({
       code: 'bad-argument',
       message: expect.stringMatching(
@@ -189,9 +419,9 @@ describe('room for a run', () => {
     })
     await expect(store.checkRoom(shape, 40, 'a run of 40 steps')).resolves.toBeUndefined()
     // A run still recording counts with what it will record.
-    store.add('running', { ...emptyTimeline(shape), modelKey: 'm' }, 40)
+    store.add('running', { ...emptyTimeline(shape), modelKey: 'm', stats: [] }, 40)
     await expect(store.checkRoom(shape, 40, 'a second run')).rejects.toThrow(/with 16 MiB held or still coming/)
-    store.dispose()
+    await store.close()
   })
 
   it('asks the disk for its free space', async () => {
@@ -202,8 +432,6 @@ describe('room for a run', () => {
     await expect(store.checkRoom(shape, 10, 'a small run')).resolves.toBeUndefined()
   })
 })
-
-const pick = (r: RunSummary) => ({ steps: r.steps, spilled: r.spilled, finished: r.finished })
 
 function emptyTimeline(shape: RunSummary['shape']) {
   const parameters = {} as RunSummary['parameters']

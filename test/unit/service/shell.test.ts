@@ -230,7 +230,7 @@ async function sampleWithFrames(request: object) {
     stats: { noiseRms: number; clippedFraction: number }[]
   }[] = []
   const offFrame = engine.on('frame', (f) =>
-    frames.push({ index: f.index, total: f.total, sample: new Float32Array(f.sample), stats: f.stats }),
+    frames.push({ index: f.index, total: f.total, sample: new Float32Array(0), stats: f.stats }),
   )
   try {
     const started = value(await shell.handle('sample.start', request)) as SampleStarted
@@ -244,6 +244,11 @@ async function sampleWithFrames(request: object) {
         (p) => p.runId === started.runId && (offDone(), offFailed(), reject(new Error(p.error.message))),
       )
     })
+    // The events bring some steps' images; every step's, as the timeline fetches them.
+    const { steps } = value(
+      await shell.handle('runs.steps', { runId: started.runId, steps: frames.map((f) => f.index) }),
+    ) as { steps: { index: number; sample: ArrayBuffer }[] }
+    steps.forEach((s, i) => (frames[i].sample = new Float32Array(s.sample)))
     return { started, frames, samples }
   } finally {
     offFrame()

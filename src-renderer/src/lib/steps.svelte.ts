@@ -1,0 +1,133 @@
+/**
+ * The images of a run's steps, as the page holds them: the engine sends the newest step's images at most
+ * once a LIVE_UPDATE_MS and every step's record; any other step's images are fetched when a view
+ * shows them (runs.steps), a few at a time, and kept here up to a byte budget, the least recently used
+ * going first. `get` answers at once: the images, or null while they are on their way (a view reading it
+ * in a $derived is redrawn when they come).
+ */
+import type { StepPixels } from '../../../src-preload/contract'
+import { MAX_STEPS_A_REQUEST } from '../../../src-shared/limits'
+import { api } from './api'
+import { toasts } from './toasts.svelte'
+
+/** One step's images, float32 [batch, channels, height, width]. */
+export interface Pixels {
+  sample: Float32Array
+  predictedX0: Float32Array
+  predictedNoise: Float32Array
+}
+
+/** The page keeps at most this many bytes of step images it fetched or was sent. */
+export const STEP_CACHE_BYTES = 256 * 1024 * 1024
+
+export const pixelsOf = (p: StepPixels): Pixels => ({
+  sample: new Float32Array(p.sample),
+  predictedX0: new Float32Array(p.predictedX0),
+  predictedNoise: new Float32Array(p.predictedNoise),
+})
+
+const keyOf = (runId: string, index: number) => `${runId}/${index}`
+const bytesOf = (p: Pixels) => p.sample.byteLength + p.predictedX0.byteLength + p.predictedNoise.byteLength
+
+class Steps {
+  /** Changes whenever images arrive: views that read `get` follow it. */
+  version = $state(0)
+  #cache = new Map<string, Pixels>()
+  #bytes = 0
+  /** Steps asked for and not yet requested, by run. */
+  #wanted = new Map<string, Set<number>>()
+  /** Requested, or refused (a dropped timeline): not asked for again. */
+  #asked = new Set<string>()
+  #flushQueued = false
+
+  /** A step's images, or null while they are fetched (asked for here unless `fetch` is false). */
+  get(runId: string, index: number, fetch = true): Pixels | null {
+    void this.version
+    const key = keyOf(runId, index)
+    const hit = this.#cache.get(key)
+    if (hit) {
+      // Most recently used last.
+      this.#cache.delete(key)
+      this.#cache.set(key, hit)
+      return hit
+    }
+    if (fetch) this.want(runId, [index])
+    return null
+  }
+
+  /** Keep a step's images that came with its event (`notify`: views redraw now rather than at the next one). */
+  put(runId: string, index: number, pixels: Pixels, notify = true) {
+    const key = keyOf(runId, index)
+    const old = this.#cache.get(key)
+    if (old) this.#bytes -= bytesOf(old)
+    this.#cache.delete(key)
+    this.#cache.set(key, pixels)
+    this.#bytes += bytesOf(pixels)
+    for (const [k, p] of this.#cache) {
+      if (this.#bytes <= STEP_CACHE_BYTES || k === key) break
+      this.#cache.delete(k)
+      this.#bytes -= bytesOf(p)
+    }
+    if (notify) this.version++
+  }
+
+  /** Fetch these steps soon (those not held or asked for already), e.g. what playback is about to show. */
+  want(runId: string, indices: number[]) {
+    let set = this.#wanted.get(runId)
+    for (const i of indices) {
+      const key = keyOf(runId, i)
+      if (this.#cache.has(key) || this.#asked.has(key)) continue
+      // Bookkeeping of requests to make, which no view reads.
+      // eslint-disable-next-line svelte/prefer-svelte-reactivity
+      if (!set) this.#wanted.set(runId, (set = new Set()))
+      set.add(i)
+    }
+    if (set?.size && !this.#flushQueued) {
+      this.#flushQueued = true
+      // Outside the $derived that asked (state changes there are not allowed), with whatever else it asks.
+      queueMicrotask(() => this.#request())
+    }
+  }
+
+  /** A deleted run's images. */
+  forget(runId: string) {
+    const prefix = `${runId}/`
+    for (const [k, p] of this.#cache)
+      if (k.startsWith(prefix)) {
+        this.#cache.delete(k)
+        this.#bytes -= bytesOf(p)
+      }
+    this.#wanted.delete(runId)
+  }
+
+  async #request() {
+    this.#flushQueued = false
+    const wanted = [...this.#wanted]
+    this.#wanted.clear()
+    const requests = wanted.flatMap(([runId, set]) => {
+      const all = [...set]
+      all.forEach((i) => this.#asked.add(keyOf(runId, i)))
+      return Array.from({ length: Math.ceil(all.length / MAX_STEPS_A_REQUEST) }, (_, k) => ({
+        runId,
+        steps: all.slice(k * MAX_STEPS_A_REQUEST, (k + 1) * MAX_STEPS_A_REQUEST),
+      }))
+    })
+    await Promise.all(
+      requests.map(async (req) => {
+        const r = await api.invoke('runs.steps', req)
+        if (!r.ok) {
+          // Asked once: a timeline that is gone stays gone, and the toast says so once.
+          toasts.error(r.error)
+          return
+        }
+        for (const s of r.value.steps) {
+          this.put(req.runId, s.index, pixelsOf(s), false)
+          this.#asked.delete(keyOf(req.runId, s.index))
+        }
+        this.version++
+      }),
+    )
+  }
+}
+
+export const steps = new Steps()

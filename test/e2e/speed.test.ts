@@ -1,0 +1,222 @@
+/**
+ * As fast as the CLI, measured in Chromium: the same run (DDPM 1000 steps x 4, class 3, guidance 3 on the
+ * default model; STEPWISE_SPEED_STEPS changes the steps) by the CLI and by the app through the browser
+ * host, the CLI before and after the app. Printed, not asserted against the clock (the machine may be
+ * shared): the app's time against the CLI's, the page's long tasks during the run, and how long clicks
+ * made during the run took to be answered. Asserted: the page draws each canvas at most once a display
+ * frame and on no more display frames than there were, and a run past LONG_RUN_MS notifies when the user
+ * turned notifications on (the browser's Notification). `npm run bench` breaks the time down.
+ */
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+
+import { REPO_ROOT } from '../../src-main/host/renderer-build'
+import { LONG_RUN_MS } from '../../src-shared/limits'
+import { type Harness, startHarness } from './harness'
+import { doneMs, ui } from './ui'
+
+const STEPS = Number(process.env.STEPWISE_SPEED_STEPS ?? 1000)
+const RUN = { sampler: 'ddpm', steps: STEPS, batch: 4, seed: 1, classLabel: 3, guidance: 3 }
+
+let h: Harness
+let page: Page
+const { byId, waitForStatus } = ui(() => page)
+
+/** What the page records about itself (set up before any of its scripts runs). */
+interface PagePerf {
+  recording: boolean
+  /** Page time when recording began (Generate is clicked right after). */
+  since: number
+  /** Display frames (requestAnimationFrame callbacks) while recording. */
+  displayFrames: number
+  /** Display frames in which some canvas was drawn. */
+  framesWithDraws: number
+  /** Canvas drawings (putImageData) while recording. */
+  draws: number
+  /** The most drawings of one canvas within one display frame. */
+  mostDrawsOfACanvasInAFrame: number
+  /** Long tasks: when each began (page time) and how long it took. */
+  longTasks: { start: number; duration: number }[]
+  /** Event Timing of clicks on the history toggle while recording: when, and input to next paint. */
+  clicks: { start: number; duration: number }[]
+  notifications: { title: string; body?: string }[]
+}
+
+function instrumentPage() {
+  const perf: PagePerf = {
+    recording: false,
+    since: 0,
+    displayFrames: 0,
+    framesWithDraws: 0,
+    draws: 0,
+    mostDrawsOfACanvasInAFrame: 0,
+    longTasks: [],
+    clicks: [],
+    notifications: [],
+  }
+  ;(window as unknown as { stepwisePerf: PagePerf }).stepwisePerf = perf
+  let drawnThisFrame = new Map<HTMLCanvasElement, number>()
+  const tick = () => {
+    if (perf.recording) {
+      perf.displayFrames++
+      if (drawnThisFrame.size > 0) perf.framesWithDraws++
+    }
+    drawnThisFrame = new Map()
+    requestAnimationFrame(tick)
+  }
+  requestAnimationFrame(tick)
+  const put = CanvasRenderingContext2D.prototype.putImageData
+  CanvasRenderingContext2D.prototype.putImageData = function (this: CanvasRenderingContext2D, ...args: unknown[]) {
+    if (perf.recording && this.canvas instanceof HTMLCanvasElement) {
+      perf.draws++
+      const n = (drawnThisFrame.get(this.canvas) ?? 0) + 1
+      drawnThisFrame.set(this.canvas, n)
+      perf.mostDrawsOfACanvasInAFrame = Math.max(perf.mostDrawsOfACanvasInAFrame, n)
+    }
+    return (put as (...a: unknown[]) => void).apply(this, args)
+  } as typeof put
+  new PerformanceObserver((list) => {
+    if (perf.recording)
+      for (const e of list.getEntries()) perf.longTasks.push({ start: e.startTime, duration: e.duration })
+  }).observe({ type: 'longtask' })
+  new PerformanceObserver((list) => {
+    if (!perf.recording) return
+    for (const e of list.getEntries() as PerformanceEventTiming[])
+      if (e.name === 'click' && e.target instanceof Element && e.target.closest('[data-testid=history-toggle]'))
+        perf.clicks.push({ start: e.startTime, duration: e.duration })
+  }).observe({ type: 'event', durationThreshold: 16 } as PerformanceObserverInit)
+  // The browser's notifications, recorded (a headless browser shows none).
+  class RecordedNotification {
+    static permission = 'granted'
+    static requestPermission = async () => 'granted'
+    constructor(title: string, options?: { body?: string }) {
+      perf.notifications.push({ title, body: options?.body })
+    }
+  }
+  Object.defineProperty(window, 'Notification', { value: RecordedNotification, configurable: true })
+}
+
+const perf = () => page.evaluate(() => (window as unknown as { stepwisePerf: PagePerf }).stepwisePerf)
+
+/** The CLI's own time for the run (its --json elapsedMs: the sampling loop), and its process's wall time. */
+async function cli(): Promise<{ loopMs: number; wallMs: number }> {
+  const out = mkdtempSync(join(tmpdir(), 'stepwise-e2e-cli-'))
+  try {
+    const start = performance.now()
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'),
+        join(REPO_ROOT, 'src-main/cli.ts'),
+        'sample',
+        ...['--sampler', RUN.sampler, '--steps', String(RUN.steps), '--batch', String(RUN.batch)],
+        ...['--seed', String(RUN.seed), '--class', String(RUN.classLabel), '--guidance', String(RUN.guidance)],
+        ...['--provider', 'cpu', '--json', '--out', out],
+      ],
+      { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 },
+    )
+    return { loopMs: (JSON.parse(stdout) as { elapsedMs: number }).elapsedMs, wallMs: performance.now() - start }
+  } finally {
+    rmSync(out, { recursive: true, force: true })
+  }
+}
+
+beforeAll(async () => {
+  h = await startHarness({ viewport: { width: 1280, height: 820 }, open: false })
+  page = h.page
+  await page.addInitScript(instrumentPage)
+  await page.goto(h.host.url)
+  await byId('model-card').waitFor({ timeout: 90_000 })
+}, 180_000)
+afterAll(async () => {
+  await h?.close()
+})
+
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`
+
+describe('as fast as the CLI', () => {
+  test(`DDPM ${STEPS} x 4: the app against the CLI, long tasks, click latency, drawing`, async () => {
+    await byId('sampler').selectOption(RUN.sampler)
+    await byId('steps').fill(String(RUN.steps))
+    await byId('batch').fill(String(RUN.batch))
+    await byId('seed').fill(String(RUN.seed))
+    await byId('class-label').selectOption(String(RUN.classLabel))
+    await byId('guidance').fill(String(RUN.guidance))
+    await byId('notify-toggle').click()
+    await expect.poll(() => byId('notify-toggle').getAttribute('aria-pressed')).toBe('true')
+
+    const before = await cli()
+
+    await page.evaluate(() => {
+      const perf = (window as unknown as { stepwisePerf: PagePerf }).stepwisePerf
+      perf.recording = true
+      perf.since = performance.now()
+    })
+    const start = performance.now()
+    await byId('generate').click()
+    // Clicks while it runs, answered by the page: the history panel opens and closes.
+    const answered: number[] = []
+    const done = waitForStatus('done', 900_000)
+    let finished = false
+    void done.then(() => (finished = true))
+    await page.waitForTimeout(1000)
+    for (let i = 0; i < 6 && !finished; i++) {
+      const open = await byId('history').isVisible()
+      const t = performance.now()
+      await byId('history-toggle').click()
+      await page.waitForFunction((was) => !!document.querySelector('[data-testid=history]') !== was, open, {
+        polling: 'raf',
+      })
+      answered.push(performance.now() - t)
+      await page.waitForTimeout(1500)
+    }
+    await done
+    const appMs = performance.now() - start
+    await page.evaluate(() => ((window as unknown as { stepwisePerf: PagePerf }).stepwisePerf.recording = false))
+    const appEngineMs = doneMs((await byId('progress').textContent()) ?? '')
+
+    const after = await cli()
+    const p = await perf()
+    const cliMs = (before.loopMs + after.loopMs) / 2
+    const longest = Math.max(0, ...p.longTasks.map((t) => t.duration))
+    // Each long task beside what the page was doing: a click on the history toggle just before, or the run.
+    const during = p.longTasks.map((t) => {
+      const click = p.clicks.find((c) => t.start >= c.start - 50 && t.start < c.start + 500)
+      return `${t.duration.toFixed(0)} at ${s(t.start - p.since)}${click ? ' (a click)' : ''}`
+    })
+    console.log(
+      [
+        `DDPM ${STEPS} x 4, class 3, guidance 3 (default model, cpu):`,
+        `  CLI: sampling ${s(before.loopMs)} before, ${s(after.loopMs)} after ` +
+          `(process ${s(before.wallMs)}, ${s(after.wallMs)} with start-up and PNGs)`,
+        `  app: Generate clicked to done ${s(appMs)} (the engine's loop ${s(appEngineMs)})`,
+        `  app / CLI: ${(appMs / cliMs).toFixed(3)} (the issue asks at most 1.1)`,
+        `  page: ${p.longTasks.length} long tasks, longest ${longest.toFixed(0)} ms (the issue asks none over 50 ms): ` +
+          `${during.join(', ')} ms`,
+        `  clicks during the run: answered in ${answered.map((ms) => ms.toFixed(0)).join(', ')} ms (playwright); ` +
+          `Event Timing durations ${p.clicks.map((c) => c.duration.toFixed(0)).join(', ') || 'all under 16'} ms`,
+        `  drawing: ${p.draws} canvas drawings on ${p.framesWithDraws} of ${p.displayFrames} display frames; ` +
+          `at most ${p.mostDrawsOfACanvasInAFrame} of one canvas in a frame`,
+        `  notifications: ${p.notifications.map((n) => `${n.title}: ${n.body}`).join('; ') || 'none'}`,
+      ].join('\n'),
+    )
+
+    // Each canvas is drawn at most once a display frame, on no more frames than the display had.
+    expect(p.mostDrawsOfACanvasInAFrame).toBeLessThanOrEqual(1)
+    expect(p.framesWithDraws).toBeLessThanOrEqual(p.displayFrames)
+    expect(p.draws).toBeGreaterThan(0)
+    expect(answered.length).toBeGreaterThan(0)
+    // A run longer than LONG_RUN_MS says so with a notification, the user having turned them on.
+    if (appEngineMs > LONG_RUN_MS) {
+      expect(p.notifications).toHaveLength(1)
+      expect(p.notifications[0].body).toContain(`seed ${RUN.seed}`)
+    } else expect(p.notifications).toEqual([])
+    expect(h.pageErrors).toEqual([])
+  }, 1_200_000)
+})
