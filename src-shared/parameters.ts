@@ -14,7 +14,6 @@ import {
   samplerReads,
   type ScheduleName,
   SIGMA_SCHEDULE_NAMES,
-  type TimestepSpacing,
 } from './names'
 
 /**
@@ -28,15 +27,14 @@ export type SamplerConfigOf<S extends SamplerName> = {
 } & Pick<SamplerOptionValues, OptionsOf<S>>
 
 /**
- * A run's sampler configuration as it travels and is recorded: the sampler, its steps, the options every
- * sampler reads, and the ones this sampler reads (the planner fills exactly those: configOf).
+ * A run's sampler configuration as it travels and is recorded: the sampler, its steps, the prediction type
+ * (every sampler reads it), and the options this sampler reads (the planner fills exactly those: configOf).
+ * Spacing and offset: every sampler but dpmpp-2s, whose diffusers scheduler has neither.
  */
 export interface SamplerConfig extends Partial<SamplerOptionValues> {
   sampler: SamplerName
   steps: number
   predictionType: PredictionType
-  timestepSpacing: TimestepSpacing
-  stepsOffset: number
 }
 
 /** A sampler's full configuration: the options it reads, from `config` where given, else diffusers' defaults. */
@@ -144,9 +142,9 @@ export function summarize(p: GenerationParameters): string {
     `sampler: ${a1111Name(p.sampler)}`,
     `steps: ${p.sampler.steps}`,
     `schedule: ${p.schedule.schedule} (T=${p.schedule.trainSteps})`,
-    `spacing: ${p.sampler.timestepSpacing}`,
-    `prediction: ${p.sampler.predictionType}`,
   ]
+  if (p.sampler.timestepSpacing) parts.push(`spacing: ${p.sampler.timestepSpacing}`)
+  parts.push(`prediction: ${p.sampler.predictionType}`)
   if (samplerReads(p.sampler.sampler, 'eta')) parts.push(`eta: ${p.sampler.eta}`)
   parts.push(`seed: ${p.seed}`, `size: ${p.width}x${p.height}`)
   if (p.classLabel !== undefined) parts.push(`class: ${p.classLabel}`)
@@ -173,7 +171,8 @@ export function compareLabels(runs: GenerationParameters[]): string[] {
     const eta = etaOf(p)
     if (eta !== undefined && (eta > 0 || etas.size > 1)) parts.push(`eta ${eta}`)
     if (differs((q) => q.schedule.schedule)) parts.push(p.schedule.schedule)
-    if (differs((q) => q.sampler.timestepSpacing) && runs.length > 1) parts.push(p.sampler.timestepSpacing)
+    const spacing = p.sampler.timestepSpacing
+    if (differs((q) => q.sampler.timestepSpacing) && runs.length > 1 && spacing) parts.push(spacing)
     if (differs((q) => q.guidance) && p.guidance !== undefined) parts.push(`g ${p.guidance}`)
     return parts.join(' ')
   })

@@ -24,9 +24,14 @@ import type { SamplerConfig } from '../../../src-shared/parameters'
 import type { Schedule } from '../schedule'
 import { ddim } from './ddim'
 import { ddpm } from './ddpm'
+import { deis } from './deis'
 import { dpmpp2m } from './dpmpp-2m'
+import { dpmpp2mSde } from './dpmpp-2m-sde'
+import { dpmpp2s } from './dpmpp-2s'
+import { dpmpp3m } from './dpmpp-3m'
 import { euler } from './euler'
 import { heun } from './heun'
+import { unipc } from './unipc'
 
 export interface StepResult {
   /**
@@ -105,8 +110,13 @@ const SAMPLER_TABLE: Record<SamplerName, SamplerFactory> = {
   ddim,
   ddpm,
   'dpmpp-2m': dpmpp2m,
+  'dpmpp-2m-sde': dpmpp2mSde,
+  'dpmpp-3m': dpmpp3m,
+  'dpmpp-2s': dpmpp2s,
   euler,
   heun,
+  unipc,
+  deis,
 }
 
 export function makeSampler(config: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {

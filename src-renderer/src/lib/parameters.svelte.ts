@@ -110,7 +110,7 @@ class Parameters {
     this.sampler = d.sampler
     this.steps = d.steps
     this.eta = d.eta ?? this.eta
-    this.timestepSpacing = d.timestepSpacing
+    this.timestepSpacing = d.timestepSpacing ?? this.timestepSpacing
     this.predictionType = d.predictionType
     this.clipSample = d.clipSample ?? this.clipSample
     this.options = appOptionsOf(d)
