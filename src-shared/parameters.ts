@@ -109,22 +109,60 @@ export interface GenerationParameters {
 }
 
 /**
- * Why diffusers itself breaks on a configuration (the app warns before such a run), or undefined. The one
- * known: DPM-Solver++ with the heun solver type, sigma_min final sigmas and Karras, exponential or beta
- * sigmas, whose last sigma is then the final one: the second-order last step divides 0 by 0.
+ * Why diffusers itself breaks on a configuration (the app warns before such a run), or undefined. Our
+ * samplers do the same there (NaN), except the last: they run every step.
+ * - DPM-Solver++ multistep with sigma_min final sigmas and Karras, exponential or beta sigmas, whose last
+ *   sigma is then the final one: a last step of order 2 or more has h = 0, and the heun solver type's (and
+ *   the third order's) coefficient divides 0 by 0.
+ * - UniPC with a final sigma of 0 (h infinite in the last step): bh1's B(h) = h, and with predict_x0 off
+ *   e^h, multiplies 0; without lower-order final steps the last step's differences divide by r = 0 (order
+ *   2: infinities; order 3: a singular system, which diffusers refuses with an error). At order 3 without
+ *   lower-order final steps, sigma_min final sigmas and Karras & co. (h = 0): NaN.
+ * - UniPC, DEIS and DPM++ 2S round cosine-schedule Karras timesteps, so the first ones repeat (999, 999...):
+ *   diffusers' step() then starts at the second and runs past the end, unless the pipeline calls
+ *   set_begin_index.
  */
-export function samplerProblem(settings: SamplerSettings & { sampler: SamplerName }): string | undefined {
+export function samplerProblem(
+  settings: SamplerSettings & { sampler: SamplerName },
+  schedule?: ScheduleName,
+): string | undefined {
   const c: Partial<SamplerOptionValues> & { steps: number } = configOf(settings.sampler, settings)
-  const secondOrderAtEnd = (c.solverOrder ?? 1) >= 2 && (c.steps >= 15 || c.lowerOrderFinal === false)
+  const label = SAMPLER_INFO[settings.sampler].label
   const edgeSigmas = c.sigmas !== undefined && c.sigmas !== 'spacing'
-  if (c.solverType === 'heun' && c.finalSigmas === 'sigma_min' && edgeSigmas && secondOrderAtEnd) {
-    return (
-      `${SAMPLER_INFO[settings.sampler].label} with the heun solver, sigma_min final sigmas and ${c.sigmas} ` +
-      `sigmas ends in NaN in diffusers (its last step divides 0 by 0), and here too`
-    )
+  const order = c.solverOrder ?? 1
+  const nan = 'ends in NaN in diffusers'
+  if (MULTISTEP_DPM_SOLVERS.includes(settings.sampler) && c.finalSigmas === 'sigma_min' && edgeSigmas) {
+    // lower_order_final makes the last step first order under 15 steps; the warm-up caps it at the steps.
+    const lastOrder = c.steps >= 15 || c.lowerOrderFinal === false ? Math.min(order, c.steps) : 1
+    if (lastOrder >= 3 || (lastOrder === 2 && c.solverType === 'heun')) {
+      const what = lastOrder >= 3 ? 'third order' : 'heun solver'
+      return `${label} with sigma_min final sigmas and ${c.sigmas} sigmas ${nan} (the last step goes nowhere, h = 0, and its ${what} divides 0 by 0), and here too`
+    }
+  }
+  if (settings.sampler === 'unipc') {
+    const lastOrder = c.lowerOrderFinal === false ? Math.min(order, c.steps) : 1
+    if (c.finalSigmas === 'zero' && (c.solverType === 'bh1' || c.predictX0 === false || lastOrder >= 2)) {
+      const what =
+        lastOrder >= 2
+          ? `order ${lastOrder} at the last step`
+          : c.solverType === 'bh1'
+            ? 'the bh1 solver'
+            : 'predict x0 off'
+      return `${label} with ${what} and a final sigma of 0 ends in infinities or NaN in diffusers (or a singular system it refuses: its last step has h infinite), and here too; use sigma_min final sigmas or lower-order final steps`
+    }
+    if (c.finalSigmas === 'sigma_min' && edgeSigmas && lastOrder >= 3) {
+      return `${label} at order 3 without lower-order final steps, with sigma_min final sigmas and ${c.sigmas} sigmas ${nan} (the last step goes nowhere, h = 0), and here too`
+    }
+  }
+  if (schedule === 'cosine' && c.sigmas === 'karras' && ROUNDING_KARRAS.includes(settings.sampler)) {
+    return `${label} rounds Karras timesteps of the cosine schedule, so the first ones repeat: diffusers then skips the first step and fails at the end (unless its pipeline calls set_begin_index); here every step runs`
   }
   return undefined
 }
+/** The samplers of diffusers' DPMSolverMultistepScheduler. */
+const MULTISTEP_DPM_SOLVERS: readonly SamplerName[] = ['dpmpp-2m', 'dpmpp-3m', 'dpmpp-2m-sde']
+/** Schedulers that round Karras timesteps under the cosine schedule too (DPMSolverMultistep does not). */
+const ROUNDING_KARRAS: readonly SamplerName[] = ['unipc', 'deis', 'dpmpp-2s']
 
 /** A sampler's name with its sigma schedule, as A1111 writes it ("DPM++ 2M Karras"), or as the app labels it. */
 function nameWithSigmas(config: SamplerConfig, name: 'a1111' | 'label'): string {

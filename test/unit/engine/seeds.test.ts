@@ -60,6 +60,11 @@ describe('seeded noise', () => {
       configOf('dpmpp-2m', { steps: 10, sigmas: 'karras', thresholding: true }),
       configOf('euler', { steps: 10 }),
       configOf('heun', { steps: 5, sigmas: 'exponential' }),
+      configOf('dpmpp-2m-sde', { steps: 10, sigmas: 'karras' }),
+      configOf('dpmpp-3m', { steps: 10 }),
+      configOf('dpmpp-2s', { steps: 10 }),
+      configOf('unipc', { steps: 10, thresholding: true }),
+      configOf('deis', { steps: 10 }),
     ]) {
       const batch = await runSampling(model, req({ sampler, batch: 3 }))
       const per = 3 * 8 * 8
