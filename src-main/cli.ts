@@ -7,7 +7,7 @@ import { basename } from 'node:path'
 
 import { MODEL_FORMATS, providerLabel, type SourceFact } from '../src-shared/model'
 import { GIF_VIEWS, SAMPLER_INFO, SAMPLER_OPTIONS, samplerReads, SAMPLERS, SCHEDULES } from '../src-shared/names'
-import { DEFAULT_SAMPLER, DEFAULT_SCHEDULE } from '../src-shared/parameters'
+import { DEFAULT_SCHEDULE, defaultRun } from '../src-shared/parameters'
 import { compareCommand, noiseCommand } from './cli/explore'
 import {
   bad,
@@ -38,7 +38,15 @@ import { mergeMetadata, withOnnxMetadata } from './engine/model/metadata'
 import { defaultProviderOrder, skipReason } from './engine/model/providers'
 import { channelsOf, trainingOf } from './engine/model/training'
 import { readNpy, writeNpy } from './engine/npy'
-import { modelFacts, type PlanRequest, planRun, type RunPlan, samplerWith, scheduleWith, shapeOf } from './engine/plan'
+import {
+  modelFacts,
+  type PlanRequest,
+  planRun,
+  requestedSampler,
+  type RunPlan,
+  scheduleWith,
+  shapeOf,
+} from './engine/plan'
 import { runSampling } from './engine/run'
 import { makeSampler } from './engine/samplers/sampler'
 import { makeSchedule } from './engine/schedule'
@@ -191,8 +199,11 @@ function scheduleCommand(v: Values) {
 function timestepsCommand(v: Values) {
   const steps = int(v, 'steps', 1)
   if (steps === undefined) throw bad('--steps is required')
-  // No model: each sampler's own diffusers defaults.
-  const sampler = samplerWith({ sampler: DEFAULT_SAMPLER.sampler }, { ...samplerSettingsFrom(v), steps })
+  // No model: a named sampler's own diffusers defaults, else the default run.
+  const sampler = requestedSampler(
+    { sampler: defaultRun({}), samplerOptions: {} },
+    { ...samplerSettingsFrom(v), steps },
+  )
   const schedule = makeSchedule({
     ...DEFAULT_SCHEDULE,
     trainSteps: int(v, 'train-steps', 1) ?? DEFAULT_SCHEDULE.trainSteps,

@@ -47,8 +47,27 @@ export function configOf<S extends SamplerName>(sampler: S, config: Partial<Samp
   return out as SamplerConfigOf<S>
 }
 
-/** The default run when a model says nothing: DDIM with diffusers' DDIMScheduler defaults. */
+/** DDIM with diffusers' DDIMScheduler defaults: the DDPM family's base settings (and the eta control's start). */
 export const DEFAULT_SAMPLER: SamplerConfigOf<'ddim'> = configOf('ddim', {})
+
+/**
+ * The run a request that names no sampler makes (the app's first settings for a model, the CLI without
+ * --sampler): DPM++ 2M Karras with its 20 steps, diffusers' DPMSolverMultistepScheduler defaults otherwise.
+ * It is what people know from every other GUI (A1111's "DPM++ 2M Karras"). A request that names a sampler,
+ * dpmpp-2m too, gets that sampler's diffusers defaults. How close each sampler gets to the probability-flow
+ * ODE's solution per model call is `npm run bench`'s table; the default model's accuracy with this run is in
+ * resources/models/README.md.
+ */
+export const DEFAULT_RUN = { sampler: 'dpmpp-2m', sigmas: 'karras' } as const satisfies SamplerSettings
+
+/**
+ * A model's own default run over the options its training config states (defaultRun). Models that ask for a
+ * clipped predicted x0 (clip_sample true: diffusers' DDPMScheduler and DDIMScheduler default, so most saved
+ * DDPM pipelines) keep DDIM, which clips as they were made to be sampled: DPMSolverMultistepScheduler has no
+ * clip_sample and would ignore it. Every other model, the default one included, gets DEFAULT_RUN.
+ */
+export const defaultRun = (stated: SamplerSettings): SamplerConfig =>
+  stated.clipSample ? configOf('ddim', stated) : configOf(DEFAULT_RUN.sampler, { ...stated, ...DEFAULT_RUN })
 
 export interface ScheduleConfig {
   schedule: ScheduleName

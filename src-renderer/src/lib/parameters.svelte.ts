@@ -29,7 +29,14 @@ import {
   type TimestepSpacing,
   usesBetaRange,
 } from '../../../src-shared/names'
-import { DEFAULT_SAMPLER, DEFAULT_SCHEDULE, samplerProblem, type SamplerSettings } from '../../../src-shared/parameters'
+import {
+  DEFAULT_SAMPLER,
+  DEFAULT_SCHEDULE,
+  defaultRun,
+  type SamplerConfig,
+  samplerProblem,
+  type SamplerSettings,
+} from '../../../src-shared/parameters'
 
 // The name lists are the vocabulary's (src-shared/names.ts), shared with the engine and the CLI.
 export {
@@ -61,6 +68,18 @@ export const optionValue = (options: AppOptions, sampler: SamplerName, option: S
 const appOptionsOf = (s: SamplerSettings): AppOptions =>
   Object.fromEntries(APP_OPTIONS.filter((o) => s[o] !== undefined).map((o) => [o, s[o]]))
 
+/**
+ * The table's options a model's default run sets away from its sampler's diffusers defaults (DPM++ 2M
+ * Karras: the sigmas), for the controls: the others follow the sampler a user picks.
+ */
+const ownOptionsOf = (d: SamplerConfig): AppOptions => {
+  const own = APP_OPTIONS.filter((o) => samplerReads(d.sampler, o) && d[o] !== optionDefault(d.sampler, o))
+  return Object.fromEntries(own.map((o) => [o, d[o]]))
+}
+
+/** The controls before a model's card arrives: the default run's sampler and steps (its options come with the card). */
+const FIRST_RUN = defaultRun({})
+
 /** Classifier-free guidance: the default model was tuned at 3 (resources/models/README.md). */
 export const DEFAULT_GUIDANCE = 3
 export const MAX_GUIDANCE = 15
@@ -74,11 +93,11 @@ export function settingsFor(s: SamplerSettings & { sampler: SamplerName }): Samp
 }
 
 class Parameters {
-  sampler = $state<SamplerName>(DEFAULT_SAMPLER.sampler)
-  steps = $state(DEFAULT_SAMPLER.steps)
+  sampler = $state<SamplerName>(FIRST_RUN.sampler)
+  steps = $state(FIRST_RUN.steps)
   eta = $state(DEFAULT_SAMPLER.eta)
-  timestepSpacing = $state<TimestepSpacing>(DEFAULT_SAMPLER.timestepSpacing)
-  predictionType = $state<PredictionType>(DEFAULT_SAMPLER.predictionType)
+  timestepSpacing = $state<TimestepSpacing>(FIRST_RUN.timestepSpacing ?? DEFAULT_SAMPLER.timestepSpacing)
+  predictionType = $state<PredictionType>(FIRST_RUN.predictionType)
   clipSample = $state(DEFAULT_SAMPLER.clipSample)
   /** The other options the table gives controls (sigma schedule, solver...), as the user set them. */
   options = $state<AppOptions>({})
@@ -113,7 +132,7 @@ class Parameters {
     this.timestepSpacing = d.timestepSpacing ?? this.timestepSpacing
     this.predictionType = d.predictionType
     this.clipSample = d.clipSample ?? this.clipSample
-    this.options = appOptionsOf(d)
+    this.options = ownOptionsOf(d)
     const s = card.training.schedule
     this.schedule = s.schedule
     this.trainSteps = s.trainSteps

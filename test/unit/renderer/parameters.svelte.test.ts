@@ -51,6 +51,31 @@ describe('adoptCard', () => {
     })
   })
 
+  it('starts as the default run, DPM++ 2M Karras, from its card; the Karras sigmas follow a new sampler', () => {
+    const dpmpp2mKarras = {
+      sampler: 'dpmpp-2m',
+      steps: 20,
+      timestepSpacing: 'linspace',
+      sigmas: 'karras',
+      solverOrder: 2,
+      solverType: 'midpoint',
+      lowerOrderFinal: true,
+      finalSigmas: 'zero',
+    } as const
+    expect(p).toMatchObject({
+      sampler: 'dpmpp-2m',
+      steps: 20,
+      timestepSpacing: 'linspace',
+    })
+    p.adoptCard(card({ samplerDefaults: dpmpp2mKarras }))
+    // Only what the run sets away from DPM++ 2M's diffusers defaults: UniPC, picked next, keeps its own solver.
+    expect(p.options).toEqual({ sigmas: 'karras' })
+    expect(p.request(card(), { redraw: false }).sampler).toMatchObject({ sampler: 'dpmpp-2m', sigmas: 'karras' })
+    p.sampler = 'unipc'
+    const unipc = p.request(card(), { redraw: false }).sampler
+    expect([unipc?.sigmas, unipc?.solverType]).toEqual(['karras', undefined])
+  })
+
   it('picks class 0 for a model without a null class, unconditional (null) otherwise', () => {
     p.adoptCard(classCard(null))
     expect(p.classLabel).toBe(0)
