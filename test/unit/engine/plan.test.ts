@@ -19,7 +19,7 @@ import { runSampling } from '../../../src-main/engine/run'
 import { finishTimeline, recordStep, startTimeline, type Timeline } from '../../../src-main/engine/timeline'
 import { createHandlers, type Handlers } from '../../../src-main/service/handlers'
 import type { Events, SampleStartRequest } from '../../../src-preload/contract'
-import { DEFAULT_SAMPLER, type SamplerSettings, summarize } from '../../../src-shared/parameters'
+import { configOf, DEFAULT_SAMPLER, type SamplerSettings, summarize } from '../../../src-shared/parameters'
 
 let model: Denoiser
 let facts: ModelFacts
@@ -192,19 +192,10 @@ describe('planRun', () => {
   it("fills the model's training defaults, and a sampler's own default steps", () => {
     const plan = planRun(facts, { sampler: { sampler: 'ddpm' }, seed: 1, batch: 3 })
     // DDPM's options: the model's stated ones (clip_sample false), diffusers' defaults for the rest; no eta.
-    expect(plan.parameters.sampler).toEqual({
-      sampler: 'ddpm',
-      steps: 1000,
-      timestepSpacing: 'leading',
-      stepsOffset: 0,
-      predictionType: 'epsilon',
-      clipSample: false,
-      clipSampleRange: 1,
-      thresholding: false,
-      dynamicThresholdingRatio: 0.995,
-      sampleMaxValue: 1,
-      varianceType: 'fixed_small',
-    })
+    expect(facts.training.samplerOptions).toEqual({ predictionType: 'epsilon', clipSample: false })
+    expect(plan.parameters.sampler).toEqual(configOf('ddpm', { clipSample: false }))
+    expect(plan.parameters.sampler).toMatchObject({ steps: 1000, timestepSpacing: 'leading', clipSampleRange: 1 })
+    expect(plan.parameters.sampler).not.toHaveProperty('eta')
     expect(plan.parameters.schedule).toEqual(facts.training.schedule)
     expect(plan.shape).toEqual({ batch: 3, channels: 1, height: 28, width: 28 })
     expect(plan.timesteps).toHaveLength(1000)
