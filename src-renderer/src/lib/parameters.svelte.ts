@@ -13,6 +13,7 @@ import {
   APP_OPTIONS,
   COMPARE_OPTIONS,
   optionDefault,
+  optionProblem,
   optionSpec,
   PREDICTION_TYPES,
   type PredictionType,
@@ -60,9 +61,18 @@ export type { PredictionType, SamplerName, SamplerOptionName, SamplerOptionValue
 /** The sampler options the table's controls set (APP_OPTIONS): only those a user changed. */
 export type AppOptions = Partial<Pick<SamplerOptionValues, (typeof APP_OPTIONS)[number]>>
 
+/**
+ * A value this sampler takes for the option. The options stay set across a change of sampler, and a value
+ * of another's (DPM-Solver's midpoint solver type for UniPC, order 3 for DPM++ 2M) gives way to its default.
+ */
+const takes = (sampler: SamplerName, option: SamplerOptionName, value: unknown) =>
+  samplerReads(sampler, option) && optionProblem(sampler, option, value) === undefined
+
 /** What a control shows for an option: the value set, else diffusers' default for this sampler. */
-export const optionValue = (options: AppOptions, sampler: SamplerName, option: SamplerOptionName) =>
-  (options as Partial<SamplerOptionValues>)[option] ?? optionDefault(sampler, option)
+export function optionValue(options: AppOptions, sampler: SamplerName, option: SamplerOptionName) {
+  const set = (options as Partial<SamplerOptionValues>)[option]
+  return set !== undefined && takes(sampler, option, set) ? set : optionDefault(sampler, option)
+}
 
 /** The table's options a settings object holds (a PNG's, last session's), for the controls. */
 const appOptionsOf = (s: SamplerSettings): AppOptions =>
@@ -85,10 +95,13 @@ export const DEFAULT_GUIDANCE = 3
 export const MAX_GUIDANCE = 15
 export const DEFAULT_BATCH = 4
 
-/** Sampler settings without the options this sampler ignores, so a request says only what it means. */
+/** Sampler settings without the options this sampler ignores or cannot take, so a request says only what it means. */
 export function settingsFor(s: SamplerSettings & { sampler: SamplerName }): SamplerSettings {
   return Object.fromEntries(
-    Object.entries(s).filter(([option]) => !Object.hasOwn(SAMPLER_OPTIONS, option) || samplerReads(s.sampler, option)),
+    Object.entries(s).filter(
+      ([option, value]) =>
+        !Object.hasOwn(SAMPLER_OPTIONS, option) || takes(s.sampler, option as SamplerOptionName, value),
+    ),
   ) as SamplerSettings
 }
 

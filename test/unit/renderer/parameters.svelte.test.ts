@@ -280,6 +280,21 @@ describe('request', () => {
     expect(m.optionValue(p.options, 'euler', 'sigmas')).toBe('karras')
   })
 
+  it("gives another sampler's value of an option its own default: DPM-Solver's heun is no UniPC solver", () => {
+    const c = card()
+    p.adoptCard(c)
+    p.sampler = 'unipc'
+    p.options = { solverType: 'heun', solverOrder: 3 }
+    expect(p.request(c).sampler).toMatchObject({ solverOrder: 3 })
+    expect(p.request(c).sampler).not.toHaveProperty('solverType')
+    expect(m.optionValue(p.options, 'unipc', 'solverType')).toBe('bh2')
+    p.sampler = 'dpmpp-2m'
+    // DPMSolverMultistepScheduler's order 3 is DPM++ 3M, a sampler of its own here.
+    expect(p.request(c).sampler).toMatchObject({ solverType: 'heun' })
+    expect(p.request(c).sampler).not.toHaveProperty('solverOrder')
+    expect(m.optionValue(p.options, 'dpmpp-2m', 'solverOrder')).toBe(2)
+  })
+
   it('keeps those options across sessions and takes them from a PNG; a new model starts from its defaults', () => {
     const c = card()
     p.adoptCard(c)
