@@ -6,22 +6,10 @@ import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 
 import { CHECKPOINT_WEIGHTS, FACT_ORIGINS, MODEL_FORMATS, providerLabel, type SourceFact } from '../src-shared/model'
-import {
-  GIF_VIEWS,
-  NAMED_SCHEDULES,
-  SAMPLER_INFO,
-  SAMPLER_OPTIONS,
-  samplerReads,
-  SAMPLERS,
-  usesBetaRange,
-} from '../src-shared/names'
-import {
-  DEFAULT_SAMPLER,
-  DEFAULT_SCHEDULE,
-  type GenerationRequest,
-  type ScheduleConfig,
-} from '../src-shared/parameters'
+import { GIF_VIEWS, NAMED_SCHEDULES, SAMPLER_INFO, SAMPLERS, usesBetaRange } from '../src-shared/names'
+import { DEFAULT_SCHEDULE, defaultRun, type GenerationRequest, type ScheduleConfig } from '../src-shared/parameters'
 import { compareCommand, noiseCommand } from './cli/explore'
+import { SAMPLER_OPTION_ROWS } from './cli/option-table'
 import {
   bad,
   fileWriter,
@@ -50,21 +38,24 @@ import { mergeMetadata, withOnnxMetadata } from './engine/model/metadata'
 import { defaultProviderOrder, skipReason } from './engine/model/providers'
 import { channelsOf, type Training, trainingOf } from './engine/model/training'
 import { readNpy, writeNpy } from './engine/npy'
-import { modelFacts, type PlanRequest, planRun, type RunPlan, samplerWith, scheduleWith, shapeOf } from './engine/plan'
+import {
+  modelFacts,
+  type PlanRequest,
+  planRun,
+  requestedSampler,
+  type RunPlan,
+  scheduleWith,
+  shapeOf,
+} from './engine/plan'
 import { runSampling } from './engine/run'
 import { makeSampler } from './engine/samplers/sampler'
 import { makeSchedule } from './engine/schedule'
 import { finishTimeline, recordStep, startTimeline, type Timeline } from './engine/timeline'
 
 /** One line a sampler option of the table: its flag, its values, the samplers that read it. */
-const samplerOptionsUsage = Object.entries(SAMPLER_OPTIONS)
-  .map(([name, o]) => {
-    const kind = o.kind === 'integer' ? 'k' : 'x'
-    const values = o.kind === 'boolean' ? 'true|false' : o.kind === 'choice' ? o.values.join('|') : kind
-    const readers = SAMPLERS.filter((s) => samplerReads(s, name))
-    return `           --${`${o.flag} ${values}`.padEnd(46)} ${readers.length === SAMPLERS.length ? 'every sampler' : readers.join(', ')}`
-  })
-  .join('\n')
+const samplerOptionsUsage = SAMPLER_OPTION_ROWS.map(
+  (r) => `           --${`${r.flag} ${r.values}`.padEnd(46)} ${r.readers}`,
+).join('\n')
 
 const USAGE = `usage: stepwise <command> [options]
   inspect [<model>] [--weights ${CHECKPOINT_WEIGHTS.join('|')}] [--json]
@@ -221,8 +212,11 @@ function scheduleCommand(v: Values) {
 function timestepsCommand(v: Values) {
   const steps = int(v, 'steps', 1)
   if (steps === undefined) throw bad('--steps is required')
-  // No model: each sampler's own diffusers defaults.
-  const sampler = samplerWith({ sampler: DEFAULT_SAMPLER.sampler }, { ...samplerSettingsFrom(v), steps })
+  // No model: a named sampler's own diffusers defaults, else the default run.
+  const sampler = requestedSampler(
+    { sampler: defaultRun({}), samplerOptions: {} },
+    { ...samplerSettingsFrom(v), steps },
+  )
   const schedule = makeSchedule({
     ...DEFAULT_SCHEDULE,
     trainSteps: int(v, 'train-steps', 1) ?? DEFAULT_SCHEDULE.trainSteps,

@@ -57,7 +57,22 @@ export const VARIANCE_TYPES = ['fixed_small', 'fixed_large'] as const
 export type VarianceType = (typeof VARIANCE_TYPES)[number]
 
 /** The samplers (diffusers' scheduler classes, under CLI names). */
-export const SAMPLERS = ['ddim', 'ddpm', 'dpm2', 'dpmpp-2m', 'euler', 'euler-a', 'heun', 'lms', 'pndm'] as const
+export const SAMPLERS = [
+  'ddim',
+  'ddpm',
+  'pndm',
+  'lms',
+  'euler',
+  'euler-a',
+  'heun',
+  'dpm2',
+  'dpmpp-2m',
+  'dpmpp-2m-sde',
+  'dpmpp-3m',
+  'dpmpp-2s',
+  'unipc',
+  'deis',
+] as const
 export type SamplerName = (typeof SAMPLERS)[number]
 
 /**
@@ -79,8 +94,12 @@ export const SIGMA_SCHEDULE_NAMES: Record<SigmaSchedule, string> = {
 export const FINAL_SIGMAS = ['zero', 'sigma_min'] as const
 export type FinalSigmas = (typeof FINAL_SIGMAS)[number]
 
-/** diffusers' `solver_type` of the second-order multistep solvers (UniPC adds bh1, bh2; DEIS logrho). */
-export const SOLVER_TYPES = ['midpoint', 'heun'] as const
+/**
+ * diffusers' `solver_type`: DPM-Solver's second-order update (midpoint, heun) and UniPC's B(h) (bh1: B(h) = h,
+ * bh2: B(h) = e^h - 1; UniPC paper, section 3.2). Each sampler takes its own (SAMPLER_INFO); DEIS has only
+ * logrho and no option.
+ */
+export const SOLVER_TYPES = ['midpoint', 'heun', 'bh1', 'bh2'] as const
 export type SolverType = (typeof SOLVER_TYPES)[number]
 
 /**
@@ -229,7 +248,7 @@ export const SAMPLER_OPTIONS = {
     flag: 'solver-type',
     diffusers: 'solver_type',
     app: 'sidebar',
-    hint: 'The second-order update: midpoint or heun (DPM-Solver++ paper, algorithm 2 and its variant)',
+    hint: 'DPM-Solver: the second-order update, midpoint or heun (DPM-Solver++ paper, algorithm 2 and its variant); UniPC: B(h), bh1 or bh2',
   },
   lowerOrderFinal: {
     kind: 'boolean',
@@ -237,7 +256,15 @@ export const SAMPLER_OPTIONS = {
     flag: 'lower-order-final',
     diffusers: 'lower_order_final',
     app: 'sidebar',
-    hint: 'First order for the last steps of runs under 15 steps (stabler at few steps)',
+    hint: 'Lower orders for the last steps (DPM-Solver, DEIS: runs under 15 steps; UniPC: every run): stabler at few steps',
+  },
+  predictX0: {
+    kind: 'boolean',
+    label: 'Predict x0',
+    flag: 'predict-x0',
+    diffusers: 'predict_x0',
+    app: 'sidebar',
+    hint: 'UniPC updates with the data prediction (x0), else with the noise prediction',
   },
   finalSigmas: {
     kind: 'choice',
@@ -313,6 +340,21 @@ const SIGMA_FAMILY = {
 
 /** The samplers that take no prediction_type "sample" (diffusers raises NotImplementedError for it). */
 const NO_SAMPLE_PREDICTION = { default: 'epsilon', values: ['epsilon', 'v_prediction'] } as const
+const THRESHOLDING = {
+  thresholding: { default: false },
+  dynamicThresholdingRatio: { default: 0.995 },
+  sampleMaxValue: { default: 1 },
+} as const
+/** What the DPM-Solver family (DPM-Solver++, UniPC) reads with diffusers' defaults, beside its sigmas. */
+const DPM_SOLVER_OPTIONS = {
+  solverOrder: { default: 2, max: 2 },
+  solverType: { default: 'midpoint', values: ['midpoint', 'heun'] },
+  lowerOrderFinal: { default: true },
+  finalSigmas: { default: 'zero' },
+  ...THRESHOLDING,
+} as const
+/** DPMSolverMultistepScheduler's options (dpmpp-2m, dpmpp-2m-sde; dpmpp-3m at order 3). */
+const DPM_SOLVER_MULTISTEP = { ...SIGMA_FAMILY, ...DPM_SOLVER_OPTIONS } as const
 
 /**
  * What each sampler is called where people meet it, and which options it reads with diffusers' defaults.
@@ -342,19 +384,25 @@ export const SAMPLER_INFO = {
     defaultSteps: 20,
     options: { ...SIGMA_FAMILY, predictionType: NO_SAMPLE_PREDICTION },
   },
-  'dpmpp-2m': {
-    label: 'DPM++ 2M',
-    a1111: 'DPM++ 2M',
+  'dpmpp-2m': { label: 'DPM++ 2M', a1111: 'DPM++ 2M', defaultSteps: 20, options: DPM_SOLVER_MULTISTEP },
+  'dpmpp-2m-sde': { label: 'DPM++ 2M SDE', a1111: 'DPM++ 2M SDE', defaultSteps: 20, options: DPM_SOLVER_MULTISTEP },
+  'dpmpp-3m': {
+    label: 'DPM++ 3M',
+    a1111: 'DPM++ 3M',
     defaultSteps: 20,
+    options: { ...DPM_SOLVER_MULTISTEP, solverOrder: { default: 3, max: 3 } },
+  },
+  'dpmpp-2s': {
+    label: 'DPM++ 2S',
+    a1111: 'DPM++ 2S',
+    defaultSteps: 20,
+    // DPMSolverSinglestepScheduler has no timestep_spacing or steps_offset: its timesteps are always linspace.
     options: {
-      ...SIGMA_FAMILY,
-      solverOrder: { default: 2, max: 2 },
-      solverType: { default: 'midpoint' },
-      lowerOrderFinal: { default: true },
-      finalSigmas: { default: 'zero' },
-      thresholding: { default: false },
-      dynamicThresholdingRatio: { default: 0.995 },
-      sampleMaxValue: { default: 1 },
+      predictionType: { default: 'epsilon' },
+      sigmas: { default: 'spacing' },
+      ...DPM_SOLVER_OPTIONS,
+      solverOrder: { default: 2, max: 3 },
+      lowerOrderFinal: { default: false },
     },
   },
   euler: {
@@ -398,6 +446,30 @@ export const SAMPLER_INFO = {
       predictionType: NO_SAMPLE_PREDICTION,
       setAlphaToOne: { default: false },
       skipPrkSteps: { default: false },
+    },
+  },
+  unipc: {
+    label: 'UniPC',
+    a1111: 'UniPC',
+    defaultSteps: 20,
+    options: {
+      ...SIGMA_FAMILY,
+      ...DPM_SOLVER_OPTIONS,
+      solverOrder: { default: 2, max: 3 },
+      solverType: { default: 'bh2', values: ['bh1', 'bh2'] },
+      predictX0: { default: true },
+    },
+  },
+  deis: {
+    label: 'DEIS',
+    a1111: 'DEIS',
+    defaultSteps: 20,
+    // DEISMultistepScheduler has no final_sigmas_type (its last sigma is the schedule's smallest) and one solver type.
+    options: {
+      ...SIGMA_FAMILY,
+      solverOrder: { default: 2, max: 3 },
+      lowerOrderFinal: { default: true },
+      ...THRESHOLDING,
     },
   },
 } as const satisfies Record<SamplerName, SamplerInfo>

@@ -15,7 +15,6 @@ import {
   samplerReads,
   type ScheduleName,
   SIGMA_SCHEDULE_NAMES,
-  type TimestepSpacing,
 } from './names'
 
 /**
@@ -29,15 +28,14 @@ export type SamplerConfigOf<S extends SamplerName> = {
 } & Pick<SamplerOptionValues, OptionsOf<S>>
 
 /**
- * A run's sampler configuration as it travels and is recorded: the sampler, its steps, the options every
- * sampler reads, and the ones this sampler reads (the planner fills exactly those: configOf).
+ * A run's sampler configuration as it travels and is recorded: the sampler, its steps, the prediction type
+ * (every sampler reads it), and the options this sampler reads (the planner fills exactly those: configOf).
+ * Spacing and offset: every sampler but dpmpp-2s, whose diffusers scheduler has neither.
  */
 export interface SamplerConfig extends Partial<SamplerOptionValues> {
   sampler: SamplerName
   steps: number
   predictionType: PredictionType
-  timestepSpacing: TimestepSpacing
-  stepsOffset: number
 }
 
 /** A sampler's full configuration: the options it reads, from `config` where given, else diffusers' defaults. */
@@ -50,8 +48,27 @@ export function configOf<S extends SamplerName>(sampler: S, config: Partial<Samp
   return out as SamplerConfigOf<S>
 }
 
-/** The default run when a model says nothing: DDIM with diffusers' DDIMScheduler defaults. */
+/** DDIM with diffusers' DDIMScheduler defaults: the DDPM family's base settings (and the eta control's start). */
 export const DEFAULT_SAMPLER: SamplerConfigOf<'ddim'> = configOf('ddim', {})
+
+/**
+ * The run a request that names no sampler makes (the app's first settings for a model, the CLI without
+ * --sampler): DPM++ 2M Karras with its 20 steps, diffusers' DPMSolverMultistepScheduler defaults otherwise.
+ * It is what people know from every other GUI (A1111's "DPM++ 2M Karras"). A request that names a sampler,
+ * dpmpp-2m too, gets that sampler's diffusers defaults. How close each sampler gets to the probability-flow
+ * ODE's solution per model call is `npm run bench`'s table; the default model's accuracy with this run is in
+ * resources/models/README.md.
+ */
+export const DEFAULT_RUN = { sampler: 'dpmpp-2m', sigmas: 'karras' } as const satisfies SamplerSettings
+
+/**
+ * A model's own default run over the options its training config states (defaultRun). Models that ask for a
+ * clipped predicted x0 (clip_sample true: diffusers' DDPMScheduler and DDIMScheduler default, so most saved
+ * DDPM pipelines) keep DDIM, which clips as they were made to be sampled: DPMSolverMultistepScheduler has no
+ * clip_sample and would ignore it. Every other model, the default one included, gets DEFAULT_RUN.
+ */
+export const defaultRun = (stated: SamplerSettings): SamplerConfig =>
+  stated.clipSample ? configOf('ddim', stated) : configOf(DEFAULT_RUN.sampler, { ...stated, ...DEFAULT_RUN })
 
 export interface ScheduleConfig {
   schedule: ScheduleName
@@ -121,26 +138,63 @@ export interface GenerationParameters {
 }
 
 /**
- * Why diffusers itself breaks on a configuration (the app warns before such a run), or undefined. Known:
- * DPM-Solver++ with the heun solver type, sigma_min final sigmas and Karras, exponential or beta sigmas,
- * whose last sigma is then the final one: the second-order last step divides 0 by 0; PNDM's Runge-Kutta
- * warm-up with fewer than 4 steps, where diffusers' set_timesteps fails (and ours refuses).
+ * Why diffusers itself breaks on a configuration (the app warns before such a run), or undefined. Our
+ * samplers do the same there (NaN), except the last: they run every step.
+ * - DPM-Solver++ multistep with sigma_min final sigmas and Karras, exponential or beta sigmas, whose last
+ *   sigma is then the final one: a last step of order 2 or more has h = 0, and the heun solver type's (and
+ *   the third order's) coefficient divides 0 by 0.
+ * - UniPC with a final sigma of 0 (h infinite in the last step): bh1's B(h) = h, and with predict_x0 off
+ *   e^h, multiplies 0; without lower-order final steps the last step's differences divide by r = 0 (order
+ *   2: infinities; order 3: a singular system, which diffusers refuses with an error). At order 3 without
+ *   lower-order final steps, sigma_min final sigmas and Karras & co. (h = 0): NaN.
+ * - UniPC, DEIS and DPM++ 2S round cosine-schedule Karras timesteps, so the first ones repeat (999, 999...):
+ *   diffusers' step() then starts at the second and runs past the end, unless the pipeline calls
+ *   set_begin_index.
  */
-export function samplerProblem(settings: SamplerSettings & { sampler: SamplerName }): string | undefined {
+export function samplerProblem(
+  settings: SamplerSettings & { sampler: SamplerName },
+  schedule?: ScheduleName,
+): string | undefined {
   const c: Partial<SamplerOptionValues> & { steps: number } = configOf(settings.sampler, settings)
-  const secondOrderAtEnd = (c.solverOrder ?? 1) >= 2 && (c.steps >= 15 || c.lowerOrderFinal === false)
+  const label = SAMPLER_INFO[settings.sampler].label
   const edgeSigmas = c.sigmas !== undefined && c.sigmas !== 'spacing'
-  if (c.solverType === 'heun' && c.finalSigmas === 'sigma_min' && edgeSigmas && secondOrderAtEnd) {
-    return (
-      `${SAMPLER_INFO[settings.sampler].label} with the heun solver, sigma_min final sigmas and ${c.sigmas} ` +
-      `sigmas ends in NaN in diffusers (its last step divides 0 by 0), and here too`
-    )
+  const order = c.solverOrder ?? 1
+  const nan = 'ends in NaN in diffusers'
+  if (MULTISTEP_DPM_SOLVERS.includes(settings.sampler) && c.finalSigmas === 'sigma_min' && edgeSigmas) {
+    // lower_order_final makes the last step first order under 15 steps; the warm-up caps it at the steps.
+    const lastOrder = c.steps >= 15 || c.lowerOrderFinal === false ? Math.min(order, c.steps) : 1
+    if (lastOrder >= 3 || (lastOrder === 2 && c.solverType === 'heun')) {
+      const what = lastOrder >= 3 ? 'third order' : 'heun solver'
+      return `${label} with sigma_min final sigmas and ${c.sigmas} sigmas ${nan} (the last step goes nowhere, h = 0, and its ${what} divides 0 by 0), and here too`
+    }
+  }
+  if (settings.sampler === 'unipc') {
+    const lastOrder = c.lowerOrderFinal === false ? Math.min(order, c.steps) : 1
+    if (c.finalSigmas === 'zero' && (c.solverType === 'bh1' || c.predictX0 === false || lastOrder >= 2)) {
+      const what =
+        lastOrder >= 2
+          ? `order ${lastOrder} at the last step`
+          : c.solverType === 'bh1'
+            ? 'the bh1 solver'
+            : 'predict x0 off'
+      return `${label} with ${what} and a final sigma of 0 ends in infinities or NaN in diffusers (or a singular system it refuses: its last step has h infinite), and here too; use sigma_min final sigmas or lower-order final steps`
+    }
+    if (c.finalSigmas === 'sigma_min' && edgeSigmas && lastOrder >= 3) {
+      return `${label} at order 3 without lower-order final steps, with sigma_min final sigmas and ${c.sigmas} sigmas ${nan} (the last step goes nowhere, h = 0), and here too`
+    }
+  }
+  if (schedule === 'cosine' && c.sigmas === 'karras' && ROUNDING_KARRAS.includes(settings.sampler)) {
+    return `${label} rounds Karras timesteps of the cosine schedule, so the first ones repeat: diffusers then skips the first step and fails at the end (unless its pipeline calls set_begin_index); here every step runs`
   }
   if (c.skipPrkSteps === false && c.steps < 4) {
     return `${SAMPLER_INFO[settings.sampler].label}'s Runge-Kutta warm-up needs 4 steps or more (diffusers fails below); skip it (PLMS) or take more steps`
   }
   return undefined
 }
+/** The samplers of diffusers' DPMSolverMultistepScheduler. */
+const MULTISTEP_DPM_SOLVERS: readonly SamplerName[] = ['dpmpp-2m', 'dpmpp-3m', 'dpmpp-2m-sde']
+/** Schedulers that round Karras timesteps under the cosine schedule too (DPMSolverMultistep does not). */
+const ROUNDING_KARRAS: readonly SamplerName[] = ['unipc', 'deis', 'dpmpp-2s']
 
 /** A sampler's name with its sigma schedule, as A1111 writes it ("DPM++ 2M Karras"), or as the app labels it. */
 function nameWithSigmas(config: SamplerConfig, name: 'a1111' | 'label'): string {
@@ -159,9 +213,9 @@ export function summarize(p: GenerationParameters): string {
     `sampler: ${a1111Name(p.sampler)}`,
     `steps: ${p.sampler.steps}`,
     `schedule: ${p.schedule.schedule} (T=${p.schedule.trainSteps})`,
-    `spacing: ${p.sampler.timestepSpacing}`,
-    `prediction: ${p.sampler.predictionType}`,
   ]
+  if (p.sampler.timestepSpacing) parts.push(`spacing: ${p.sampler.timestepSpacing}`)
+  parts.push(`prediction: ${p.sampler.predictionType}`)
   if (samplerReads(p.sampler.sampler, 'eta')) parts.push(`eta: ${p.sampler.eta}`)
   parts.push(`seed: ${p.seed}`, `size: ${p.width}x${p.height}`)
   if (p.classLabel !== undefined) parts.push(`class: ${p.classLabel}`)
@@ -188,7 +242,8 @@ export function compareLabels(runs: GenerationParameters[]): string[] {
     const eta = etaOf(p)
     if (eta !== undefined && (eta > 0 || etas.size > 1)) parts.push(`eta ${eta}`)
     if (differs((q) => q.schedule.schedule)) parts.push(p.schedule.schedule)
-    if (differs((q) => q.sampler.timestepSpacing) && runs.length > 1) parts.push(p.sampler.timestepSpacing)
+    const spacing = p.sampler.timestepSpacing
+    if (differs((q) => q.sampler.timestepSpacing) && runs.length > 1 && spacing) parts.push(spacing)
     if (differs((q) => q.guidance) && p.guidance !== undefined) parts.push(`g ${p.guidance}`)
     return parts.join(' ')
   })

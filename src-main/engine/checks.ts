@@ -44,7 +44,7 @@ export function checkRequest(model: CheckedModel, req: CheckedRequest, memoryByt
         `the largest exact integer; use a seed up to ${top - req.shape.batch + 1}`,
     )
   }
-  const offset = req.sampler.stepsOffset
+  const offset = req.sampler.stepsOffset ?? 0
   if (!Number.isInteger(offset) || offset < 0 || offset >= model.trainSteps) {
     throw bad(
       `steps offset ${offset}: ${model.name} has ${model.trainSteps} training timesteps, so it must be in [0, ${model.trainSteps - 1}]`,

@@ -98,6 +98,19 @@ export function samplerWith(
   return config
 }
 
+/**
+ * The sampler a request gets on a model: with no sampler named, the model's default run (DPM++ 2M Karras for
+ * most: defaultRun) under the request's settings; a named sampler, dpmpp-2m too, starts from its own diffusers
+ * defaults over the options the model states.
+ */
+export function requestedSampler(
+  t: Pick<Training, 'sampler' | 'samplerOptions'>,
+  over: SamplerSettings = {},
+): SamplerConfig {
+  const named = over.sampler
+  return samplerWith(named ? { ...t.samplerOptions, sampler: named } : t.sampler, over)
+}
+
 export const scheduleWith = (base: ScheduleConfig, over: ScheduleSettings = {}): ScheduleConfig => ({
   ...base,
   ...given(over),
@@ -124,7 +137,7 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
   const t = model.training
   if (req.fork && req.fromImage) throw bad('a fork cannot also start from an image')
   if (req.fork && !parent) throw bad('fork: the run to continue is missing')
-  const sampler = samplerWith({ ...t.samplerOptions, sampler: t.sampler.sampler }, req.sampler)
+  const sampler = requestedSampler(t, req.sampler)
   const scheduleConfig = scheduleWith(t.schedule, req.schedule)
   const schedule = makeSchedule(scheduleConfig, t.alphasCumprod)
   // A fork keeps its parent's seed, batch, size and class: it continues those images.

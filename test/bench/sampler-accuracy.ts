@@ -1,44 +1,136 @@
 /**
- * npm run bench, quality per model call: on the default model (class 3, guidance 1, 8 seeds), the RMS
- * distance of each deterministic sampler's final samples to the near-exact ODE solution (DDIM with 1000
- * steps from the same x_T), by the model calls each made. A table on stdout.
+ * npm run bench, quality per model call:
+ * 1. On the default model (class 3, guidance 1, 8 seeds), the RMS distance of each deterministic sampler's
+ *    final samples to the near-exact ODE solution (DDIM with 1000 steps from the same x_T), at 5, 10, 20, 30
+ *    and 50 model calls. A markdown table on stdout.
+ * 2. The default model's evaluation at 10 model calls (DDIM, DPM++ 2M Karras, UniPC) and at the default run
+ *    (DPM++ 2M Karras, 20 steps): guided samples (guidance 3, 100 a digit) made by the Stepwise CLI, classified
+ *    by the held-out-font classifier (tools/train: `train.py accuracy`, Debian's /usr/bin/python3 with torch).
+ *    Skipped with a line where that Python has no torch or the classifier was not trained here.
  */
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+
 import { defaultModelPath } from '../../src-main/engine/model/default-model'
 import { loadModel } from '../../src-main/engine/model/load'
 import type { SamplerSettings } from '../../src-shared/parameters'
-import { finalSamples, odeSolution, rms, type Setting } from '../fixtures/ode-distance'
+import { finalSamples, modelCalls, odeSolution, rms, type Setting } from '../fixtures/ode-distance'
 
 const model = await loadModel(defaultModelPath(), { providers: ['cpu'] })
 const setting: Setting = { seed: 100, batch: 8, classLabel: 3, guidance: 1 }
 const exact = await odeSolution(model, setting)
 
-const rows: [string, SamplerSettings, number[]][] = [
-  ['DDIM', { sampler: 'ddim', eta: 0 }, [5, 10, 20, 30, 50]],
-  ['DDIM trailing', { sampler: 'ddim', eta: 0, timestepSpacing: 'trailing' }, [5, 10, 20, 30, 50]],
-  ['DPM++ 2M', { sampler: 'dpmpp-2m' }, [5, 10, 20, 50]],
-  ['DPM++ 2M Karras', { sampler: 'dpmpp-2m', sigmas: 'karras' }, [5, 10, 20, 50]],
-  ['Euler', { sampler: 'euler' }, [5, 10, 20, 50]],
-  ['Euler Karras', { sampler: 'euler', sigmas: 'karras' }, [5, 10, 20, 50]],
+/** Model calls a run may make; a sampler that calls the model more than once a step gets the most steps that fit. */
+const CALLS = [5, 10, 20, 30, 50]
+const rows: [string, SamplerSettings][] = [
+  ['DDIM', { sampler: 'ddim', eta: 0 }],
+  ['DDIM trailing', { sampler: 'ddim', eta: 0, timestepSpacing: 'trailing' }],
+  ['DPM++ 2M', { sampler: 'dpmpp-2m' }],
+  ['DPM++ 2M Karras', { sampler: 'dpmpp-2m', sigmas: 'karras' }],
+  ['DPM++ 3M', { sampler: 'dpmpp-3m' }],
+  ['DPM++ 3M Karras', { sampler: 'dpmpp-3m', sigmas: 'karras' }],
+  ['DPM++ 2S', { sampler: 'dpmpp-2s' }],
+  ['DPM++ 2S Karras', { sampler: 'dpmpp-2s', sigmas: 'karras' }],
+  ['UniPC', { sampler: 'unipc' }],
+  ['UniPC Karras', { sampler: 'unipc', sigmas: 'karras' }],
+  ['UniPC order 3', { sampler: 'unipc', solverOrder: 3 }],
+  // bh1 with a final sigma of 0 ends in NaN in diffusers (samplerProblem): it ends at sigma_min instead.
+  ['UniPC bh1', { sampler: 'unipc', solverType: 'bh1', finalSigmas: 'sigma_min' }],
+  ['DEIS', { sampler: 'deis' }],
+  ['DEIS Karras', { sampler: 'deis', sigmas: 'karras' }],
+  ['Euler', { sampler: 'euler' }],
+  ['Euler Karras', { sampler: 'euler', sigmas: 'karras' }],
   // Heun makes 2N - 1 model calls for N steps.
-  ['Heun', { sampler: 'heun' }, [3, 5, 6, 10, 11, 25]],
-  ['Heun Karras', { sampler: 'heun', sigmas: 'karras' }, [3, 5, 6, 10, 11, 25]],
+  ['Heun', { sampler: 'heun' }],
+  ['Heun Karras', { sampler: 'heun', sigmas: 'karras' }],
   // DPM2 too makes 2N - 1 calls.
-  ['DPM2', { sampler: 'dpm2' }, [3, 5, 6, 10, 11, 25]],
-  ['DPM2 Karras', { sampler: 'dpm2', sigmas: 'karras' }, [3, 5, 6, 10, 11, 25]],
-  ['LMS', { sampler: 'lms' }, [5, 10, 20, 50]],
-  ['LMS Karras', { sampler: 'lms', sigmas: 'karras' }, [5, 10, 20, 50]],
+  ['DPM2', { sampler: 'dpm2' }],
+  ['DPM2 Karras', { sampler: 'dpm2', sigmas: 'karras' }],
+  ['LMS', { sampler: 'lms' }],
+  ['LMS Karras', { sampler: 'lms', sigmas: 'karras' }],
   // PNDM's Runge-Kutta warm-up makes N + 9 calls (N >= 4); PLMS's improved Euler start, N + 1.
-  ['PNDM', { sampler: 'pndm' }, [4, 11, 41]],
-  ['PLMS', { sampler: 'pndm', skipPrkSteps: true }, [4, 9, 19, 49]],
+  ['PNDM', { sampler: 'pndm' }],
+  ['PLMS', { sampler: 'pndm', skipPrkSteps: true }],
 ]
-console.log(`RMS distance to DDIM 1000 steps (default model, class 3, guidance 1, seeds 100-107)`)
-console.log(`${'sampler'.padEnd(18)} ${'steps'.padStart(5)} ${'calls'.padStart(5)}   RMS`)
-for (const [name, sampler, stepCounts] of rows) {
-  for (const steps of stepCounts) {
-    const r = await finalSamples(model, { ...sampler, steps }, setting)
-    console.log(
-      `${name.padEnd(18)} ${String(steps).padStart(5)} ${String(r.calls).padStart(5)}   ${rms(r.samples, exact).toFixed(4)}`,
-    )
+
+/** The most steps whose run makes at most `calls` model calls, or undefined where none does (PNDM's warm-up). */
+function stepsFor(sampler: SamplerSettings, calls: number): number | undefined {
+  for (let steps = calls; steps >= 1; steps--) {
+    try {
+      if (modelCalls(model, { ...sampler, steps }) <= calls) return steps
+    } catch {
+      return undefined // too few steps for this sampler
+    }
   }
+  return undefined
+}
+
+console.log('RMS distance to DDIM 1000 steps (default model, class 3, guidance 1, seeds 100-107), by model calls')
+console.log('(a cell made with fewer calls names them: Heun and DPM2 make 2N - 1 calls for N steps, PNDM N + 9)\n')
+console.log(`| sampler | ${CALLS.join(' | ')} |\n|---|${CALLS.map(() => '---:').join('|')}|`)
+const measured = new Map<string, number>()
+for (const [name, sampler] of rows) {
+  const cells: string[] = []
+  for (const calls of CALLS) {
+    const steps = stepsFor(sampler, calls)
+    if (steps === undefined) {
+      cells.push('—')
+      continue
+    }
+    const r = await finalSamples(model, { ...sampler, steps }, setting)
+    const distance = rms(r.samples, exact)
+    measured.set(`${name} ${calls}`, distance)
+    cells.push(`${distance.toFixed(4)}${r.calls === calls ? '' : ` (${r.calls})`}`)
+  }
+  console.log(`| ${name} | ${cells.join(' | ')} |`)
 }
 await model.release()
+// #12's bar: a few-step sampler at 10 model calls as close to the ODE's solution as DDIM at 30.
+const ddim30 = measured.get('DDIM 30')!
+for (const name of ['DPM++ 2M Karras', 'UniPC']) {
+  const at10 = measured.get(`${name} 10`)!
+  console.log(`${name} at 10 calls ${at10.toFixed(4)} ${at10 <= ddim30 ? '<=' : '>'} DDIM at 30 ${ddim30.toFixed(4)}`)
+}
+
+// ---- 2. the held-out classifier's accuracy at 10 model calls, and at the default run ----
+const ROOT = join(import.meta.dirname, '..', '..')
+const python = process.env.STEPWISE_TORCH_PYTHON ?? '/usr/bin/python3'
+const accuracyRows: [string, string][] = [
+  ['DDIM, 10 steps', '--sampler ddim --steps 10'],
+  ['DPM++ 2M Karras, 10 steps', '--sampler dpmpp-2m --sigmas karras --steps 10'],
+  ['UniPC, 10 steps', '--sampler unipc --steps 10'],
+  ['DPM++ 2M Karras, 20 steps (the default)', '--sampler dpmpp-2m --sigmas karras --steps 20'],
+]
+const torch = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' })
+if (process.env.STEPWISE_BENCH_CLASSIFIER === '0')
+  console.log('\nclassifier accuracy skipped (STEPWISE_BENCH_CLASSIFIER=0)')
+else if (torch.status !== 0)
+  console.log(`\nclassifier accuracy skipped: ${python} has no torch (set STEPWISE_TORCH_PYTHON)`)
+else if (!existsSync(join(ROOT, 'tools/train/.work/classifier.pt'))) {
+  console.log(
+    '\nclassifier accuracy skipped: no held-out classifier; make it with /usr/bin/python3 tools/train/train.py data, ' +
+      'then classifier (the fonts of tools/train/README.md)',
+  )
+} else {
+  // About 5 minutes a row on 2 cores; STEPWISE_BENCH_CLASSIFIER=0 skips it.
+  console.log('\nheld-out classifier accuracy (guidance 3, 100 samples a digit from seed 1000 + digit, as the card)\n')
+  console.log(`| sampler | ${[0, 1, 2, 3, 4, 5, 6, 7, 8, 9].join(' | ')} | mean |\n|---|${'---:|'.repeat(11)}`)
+  for (const [name, args] of accuracyRows) {
+    const r = spawnSync(python, [join(ROOT, 'tools/train/train.py'), 'accuracy', '--cli-args', args], {
+      encoding: 'utf8',
+      cwd: ROOT,
+    })
+    const last = r.stdout.trim().split('\n').at(-1) ?? ''
+    if (r.status !== 0 || !last.startsWith('{')) {
+      console.log(`| ${name} | failed: ${(r.stderr || String(r.error)).trim().split('\n').at(-1)} |`)
+      continue
+    }
+    const { accuracy, mean_accuracy: mean } = JSON.parse(last) as {
+      accuracy: Record<string, number>
+      mean_accuracy: number
+    }
+    const digits = Object.values(accuracy).map((a) => `${(100 * a).toFixed(0)}%`)
+    console.log(`| ${name} | ${digits.join(' | ')} | ${(100 * mean).toFixed(1)}% |`)
+  }
+}

@@ -76,6 +76,21 @@ describe('Stepwise in the browser host', () => {
     await h.screenshot('01-loaded')
   })
 
+  test('starts on DPM++ 2M Karras, 20 steps; warns before a configuration diffusers itself ends in NaN', async () => {
+    expect(await byId('sampler').inputValue()).toBe('dpmpp-2m')
+    expect(await byId('steps').inputValue()).toBe('20')
+    expect(await byId('option-sigmas').inputValue()).toBe('karras')
+    expect(await byId('sampler-warning').count()).toBe(0)
+    await byId('option-final-sigmas').selectOption('sigma_min')
+    await byId('option-solver-type').selectOption('heun')
+    await byId('sampler-warning').waitFor()
+    expect(await byId('sampler-warning').textContent()).toMatch(/sigma_min final sigmas and karras sigmas ends in NaN/)
+    await h.screenshot('01-sampler-warning')
+    await byId('option-solver-type').selectOption('midpoint')
+    await byId('option-final-sigmas').selectOption('zero')
+    await byId('sampler-warning').waitFor({ state: 'detached' })
+  })
+
   test('generates 4 images with DDIM, 20 steps', async () => {
     await byId('sampler').selectOption('ddim')
     await byId('steps').fill('20')

@@ -231,6 +231,10 @@ describe('the workspace', () => {
       expect(byTerm[term], term).toMatch(/^.+: .{20,}/)
     await page.locator('[data-testid=schedule-plot]').count() // the plot folds in the sidebar
     expect(Object.keys(byTerm)).toEqual(expect.arrayContaining(['snr']))
+    // The sidebar's options too, each sampler's own: DPM++ 2M's sigmas, DDIM's eta.
+    await byId('sampler').selectOption('dpmpp-2m')
+    expect(await page.locator('label[for=option-sigmas]').getAttribute('title')).toMatch(/Karras/)
+    await byId('sampler').selectOption('ddim')
     expect(await page.locator('label[for=eta]').getAttribute('title')).toMatch(/deterministic/)
   })
 

@@ -31,13 +31,14 @@ def sample_torch(model, k, n, seed, guidance=GUIDANCE, clip_sample=diffusion.CLI
                                  clip_sample=clip_sample).numpy()
 
 
-def sample_cli(k, n, seed, guidance=GUIDANCE, model_path=None):
+def sample_cli(k, n, seed, guidance=GUIDANCE, model_path=None, sampler_args=("--sampler", "ddim", "--steps", str(STEPS))):
+    """n samples of class k from the Stepwise CLI; `sampler_args` are its sampler flags (DDIM 50 steps)."""
     out = os.path.join(data.WORK, "cli_samples", f"class{k}")
     os.makedirs(out, exist_ok=True)
     cmd = ["npm", "run", "-s", "cli", "--", "sample", "--model",
-           os.path.relpath(model_path or export.DEFAULT_OUT, export.ROOT), "--sampler", "ddim",
-           "--steps", str(STEPS), "--guidance", str(guidance), "--class", str(k), "--batch", str(n),
-           "--seed", str(seed), "--out", out, "--save-npy", "--json"]
+           os.path.relpath(model_path or export.DEFAULT_OUT, export.ROOT), *sampler_args,
+           "--guidance", str(guidance), "--class", str(k), "--batch", str(n),
+           "--seed", str(seed), "--out", out, "--save-npy", "--json", "--overwrite"]
     r = subprocess.run(cmd, cwd=export.ROOT, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"CLI failed ({' '.join(cmd)}):\n{r.stderr[-3000:]}")
@@ -133,3 +134,17 @@ def evaluate(sampler="torch", per_class=100, ckpt=None, seed=1000, threads=2, gr
         save_grid([samples[k] for k in range(11)], os.path.join(MODELS, "samples.png"))
         loss_plot(os.path.join(MODELS, "loss.png"))
     return res
+
+
+def accuracy_cli(sampler_args, per_class=100, seed=1000, guidance=GUIDANCE, threads=2):
+    """The held-out classifier's accuracy on guided samples of each digit made by the Stepwise CLI with these
+    sampler flags (e.g. ["--sampler", "unipc", "--steps", "10"]): per class and the mean. The same seeds
+    (seed + k for class k) as `evaluate`."""
+    torch.set_num_threads(threads)
+    clf, _ = classifier.load_classifier()
+    acc = {}
+    for k in range(10):
+        x = sample_cli(k, per_class, seed + k, guidance, sampler_args=sampler_args)
+        acc[k] = float((classifier.predict(clf, torch.from_numpy(x)).argmax(1).numpy() == k).mean())
+    return {"sampler_args": list(sampler_args), "guidance": guidance, "per_class": per_class,
+            "accuracy": {str(k): v for k, v in acc.items()}, "mean_accuracy": float(np.mean(list(acc.values())))}

@@ -2,6 +2,7 @@
 
   /usr/bin/python3 tools/train/train.py all --until 00:45
   subcommands: data | train | export | classifier | eval | card | all
+  and: accuracy --cli-args "--sampler unipc --steps 10" (classifier accuracy of CLI samples; a JSON line)
 """
 import argparse
 import os
@@ -12,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("cmd", choices=["data", "train", "export", "classifier", "eval", "card", "all"])
+    p.add_argument("cmd", choices=["data", "train", "export", "classifier", "eval", "card", "all", "accuracy"])
     p.add_argument("--until", help="stop training at this UTC wall-clock time HH:MM")
     p.add_argument("--max-minutes", type=float, help="stop training after this many minutes")
     p.add_argument("--max-steps", type=int, default=100000)
@@ -24,6 +25,8 @@ def main():
                    help="eval --sampler torch: clip predicted x0 (default: as in the exported metadata)")
     p.add_argument("--ckpt", help="checkpoint to export/evaluate (default .work/ckpt.pt)")
     p.add_argument("--out", help="export path (default resources/models/stepwise-digits.onnx)")
+    p.add_argument("--cli-args", default="--sampler ddim --steps 50",
+                   help="accuracy: the Stepwise CLI's sampler flags for the samples")
     a = p.parse_args()
     if a.cmd in ("data", "all"):
         import data
@@ -45,6 +48,10 @@ def main():
         evaluate.evaluate(sampler=a.sampler, per_class=a.per_class, ckpt=a.ckpt, clip_sample=clip,
                           tag=None if clip == diffusion.CLIP_SAMPLE else f"{a.sampler}_clip{a.clip_sample}",
                           grid=clip == diffusion.CLIP_SAMPLE)
+    if a.cmd == "accuracy":
+        import json
+        import evaluate
+        print(json.dumps(evaluate.accuracy_cli(a.cli_args.split(), per_class=a.per_class)))
     if a.cmd in ("card", "all"):
         import card
         card.write_card()

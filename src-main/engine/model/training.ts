@@ -1,6 +1,6 @@
 /** A model's training schedule and the sampler settings that follow from it, with what was assumed. */
 import { VARIANCE_TYPES, type VarianceType } from '../../../src-shared/names'
-import { configOf, DEFAULT_SAMPLER, type SamplerConfig, type SamplerSettings } from '../../../src-shared/parameters'
+import { DEFAULT_SAMPLER, defaultRun, type SamplerConfig, type SamplerSettings } from '../../../src-shared/parameters'
 import { EngineError } from '../errors'
 import {
   cumprodOfAlphas,
@@ -22,7 +22,7 @@ export interface Training {
    * that reads one takes it from here before its own default, as diffusers' `from_config` does.
    */
   samplerOptions: SamplerSettings
-  /** The run a request without sampler settings makes: the default sampler over those options. */
+  /** The run a request that names no sampler makes: the model's default run over those options (defaultRun). */
   sampler: SamplerConfig
   /** Keys no source gave, so defaults were assumed. */
   assumed: MetadataKey[]
@@ -96,7 +96,7 @@ export function trainingOf(info: ModelInfo): Training {
   const samplerOptions = Object.fromEntries(
     Object.entries(stated).filter(([, v]) => v !== undefined),
   ) as SamplerSettings
-  const sampler = configOf(DEFAULT_SAMPLER.sampler, samplerOptions)
+  const sampler = defaultRun(samplerOptions)
   const numClasses =
     m.class_names?.length ??
     (m.num_class_embeds !== undefined ? m.num_class_embeds - (m.null_class_id !== undefined ? 1 : 0) : undefined)

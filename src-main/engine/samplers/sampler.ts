@@ -24,13 +24,18 @@ import type { SamplerConfig } from '../../../src-shared/parameters'
 import type { Schedule } from '../schedule'
 import { ddim } from './ddim'
 import { ddpm } from './ddpm'
+import { deis } from './deis'
 import { dpm2 } from './dpm2'
 import { dpmpp2m } from './dpmpp-2m'
+import { dpmpp2mSde } from './dpmpp-2m-sde'
+import { dpmpp2s } from './dpmpp-2s'
+import { dpmpp3m } from './dpmpp-3m'
 import { euler } from './euler'
 import { eulerAncestral } from './euler-a'
 import { heun } from './heun'
 import { lms } from './lms'
 import { pndm } from './pndm'
+import { unipc } from './unipc'
 
 export interface StepResult {
   /**
@@ -110,11 +115,16 @@ const SAMPLER_TABLE: Record<SamplerName, SamplerFactory> = {
   ddpm,
   dpm2,
   'dpmpp-2m': dpmpp2m,
+  'dpmpp-2m-sde': dpmpp2mSde,
+  'dpmpp-3m': dpmpp3m,
+  'dpmpp-2s': dpmpp2s,
   euler,
   'euler-a': eulerAncestral,
   heun,
   lms,
   pndm,
+  unipc,
+  deis,
 }
 
 export function makeSampler(config: SamplerConfig, schedule: Schedule, start: SamplerStart = {}): Sampler {

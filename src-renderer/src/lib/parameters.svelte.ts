@@ -13,6 +13,7 @@ import {
   APP_OPTIONS,
   COMPARE_OPTIONS,
   optionDefault,
+  optionProblem,
   optionSpec,
   PREDICTION_TYPES,
   type PredictionType,
@@ -30,7 +31,14 @@ import {
   type TimestepSpacing,
   usesBetaRange,
 } from '../../../src-shared/names'
-import { DEFAULT_SAMPLER, DEFAULT_SCHEDULE, samplerProblem, type SamplerSettings } from '../../../src-shared/parameters'
+import {
+  DEFAULT_SAMPLER,
+  DEFAULT_SCHEDULE,
+  defaultRun,
+  type SamplerConfig,
+  samplerProblem,
+  type SamplerSettings,
+} from '../../../src-shared/parameters'
 
 // The name lists are the vocabulary's (src-shared/names.ts), shared with the engine and the CLI.
 export {
@@ -55,32 +63,56 @@ export type { PredictionType, SamplerName, SamplerOptionName, SamplerOptionValue
 /** The sampler options the table's controls set (APP_OPTIONS): only those a user changed. */
 export type AppOptions = Partial<Pick<SamplerOptionValues, (typeof APP_OPTIONS)[number]>>
 
+/**
+ * A value this sampler takes for the option. The options stay set across a change of sampler, and a value
+ * of another's (DPM-Solver's midpoint solver type for UniPC, order 3 for DPM++ 2M) gives way to its default.
+ */
+const takes = (sampler: SamplerName, option: SamplerOptionName, value: unknown) =>
+  samplerReads(sampler, option) && optionProblem(sampler, option, value) === undefined
+
 /** What a control shows for an option: the value set, else diffusers' default for this sampler. */
-export const optionValue = (options: AppOptions, sampler: SamplerName, option: SamplerOptionName) =>
-  (options as Partial<SamplerOptionValues>)[option] ?? optionDefault(sampler, option)
+export function optionValue(options: AppOptions, sampler: SamplerName, option: SamplerOptionName) {
+  const set = (options as Partial<SamplerOptionValues>)[option]
+  return set !== undefined && takes(sampler, option, set) ? set : optionDefault(sampler, option)
+}
 
 /** The table's options a settings object holds (a PNG's, last session's), for the controls. */
 const appOptionsOf = (s: SamplerSettings): AppOptions =>
   Object.fromEntries(APP_OPTIONS.filter((o) => s[o] !== undefined).map((o) => [o, s[o]]))
+
+/**
+ * The table's options a model's default run sets away from its sampler's diffusers defaults (DPM++ 2M
+ * Karras: the sigmas), for the controls: the others follow the sampler a user picks.
+ */
+const ownOptionsOf = (d: SamplerConfig): AppOptions => {
+  const own = APP_OPTIONS.filter((o) => samplerReads(d.sampler, o) && d[o] !== optionDefault(d.sampler, o))
+  return Object.fromEntries(own.map((o) => [o, d[o]]))
+}
+
+/** The controls before a model's card arrives: the default run's sampler and steps (its options come with the card). */
+const FIRST_RUN = defaultRun({})
 
 /** Classifier-free guidance: the default model was tuned at 3 (resources/models/README.md). */
 export const DEFAULT_GUIDANCE = 3
 export const MAX_GUIDANCE = 15
 export const DEFAULT_BATCH = 4
 
-/** Sampler settings without the options this sampler ignores, so a request says only what it means. */
+/** Sampler settings without the options this sampler ignores or cannot take, so a request says only what it means. */
 export function settingsFor(s: SamplerSettings & { sampler: SamplerName }): SamplerSettings {
   return Object.fromEntries(
-    Object.entries(s).filter(([option]) => !Object.hasOwn(SAMPLER_OPTIONS, option) || samplerReads(s.sampler, option)),
+    Object.entries(s).filter(
+      ([option, value]) =>
+        !Object.hasOwn(SAMPLER_OPTIONS, option) || takes(s.sampler, option as SamplerOptionName, value),
+    ),
   ) as SamplerSettings
 }
 
 class Parameters {
-  sampler = $state<SamplerName>(DEFAULT_SAMPLER.sampler)
-  steps = $state(DEFAULT_SAMPLER.steps)
+  sampler = $state<SamplerName>(FIRST_RUN.sampler)
+  steps = $state(FIRST_RUN.steps)
   eta = $state(DEFAULT_SAMPLER.eta)
-  timestepSpacing = $state<TimestepSpacing>(DEFAULT_SAMPLER.timestepSpacing)
-  predictionType = $state<PredictionType>(DEFAULT_SAMPLER.predictionType)
+  timestepSpacing = $state<TimestepSpacing>(FIRST_RUN.timestepSpacing ?? DEFAULT_SAMPLER.timestepSpacing)
+  predictionType = $state<PredictionType>(FIRST_RUN.predictionType)
   clipSample = $state(DEFAULT_SAMPLER.clipSample)
   /** The other options the table gives controls (sigma schedule, solver...), as the user set them. */
   options = $state<AppOptions>({})
@@ -112,10 +144,10 @@ class Parameters {
     this.sampler = d.sampler
     this.steps = d.steps
     this.eta = d.eta ?? this.eta
-    this.timestepSpacing = d.timestepSpacing
+    this.timestepSpacing = d.timestepSpacing ?? this.timestepSpacing
     this.predictionType = d.predictionType
     this.clipSample = d.clipSample ?? this.clipSample
-    this.options = appOptionsOf(d)
+    this.options = ownOptionsOf(d)
     const s = card.training.schedule
     this.schedule = s.schedule
     this.trainSteps = s.trainSteps

@@ -64,13 +64,13 @@ describe('sample', () => {
   const names = ['seed-7.png', 'seed-8.png', 'sheet-seed-7.png', 'denoising-xt-seed-7-batch.gif', 'samples.npy']
   let out: string
 
-  it('writes each image, the sheet, the GIF and the .npy, with the parameters inside the PNGs', async () => {
+  it('writes each image, the sheet, the GIF and the .npy, with the parameters inside the PNGs (DPM++ 2M Karras)', async () => {
     out = join(tmp, 'batch')
     const r = await cli('sample', ...common, '--batch', '2', '--out', out, '--save-npy', '--sheet', '--gif', '--json')
     expect(r.code, r.stderr).toBe(0)
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
     expect(summary).toMatchObject({
-      sampler: 'ddim',
+      sampler: 'dpmpp-2m',
       steps: 5,
       seed: 7,
       batch: 2,
@@ -90,7 +90,7 @@ describe('sample', () => {
       const p = readStepwiseParameters(png, `seed-${seed}.png`) as any
       expect(p).toMatchObject({
         seed,
-        sampler: { sampler: 'ddim', steps: 5 },
+        sampler: { sampler: 'dpmpp-2m', sigmas: 'karras', steps: 5 },
         classLabel: 3,
         guidance: 3,
         height: 28,
@@ -143,7 +143,7 @@ describe('sample', () => {
 })
 
 describe('exploring the process', () => {
-  const base = ['--seed', '3', '--class', '5', '--guidance', '3', '--provider', 'cpu']
+  const base = ['--sampler', 'ddim', '--seed', '3', '--class', '5', '--guidance', '3', '--provider', 'cpu']
   const pixels = async (path: string) => Array.from(decodePng(new Uint8Array(await readFile(path))).data)
 
   it('sample --from-step with the same settings reproduces the plain run; --then forks it', async () => {
@@ -182,6 +182,8 @@ describe('exploring the process', () => {
     const out = join(tmp, 'sdedit')
     const r = await cli(
       'sample',
+      '--sampler',
+      'ddim',
       '--seed',
       '1',
       '--steps',

@@ -108,7 +108,9 @@ describe('seeds, the steps offset and T', () => {
       expect(() => planRun(facts, { seed: 1, batch: 1, sampler: { stepsOffset: 5000, timestepSpacing } })).toThrow(
         message,
       )
-    expect(planRun(facts, { seed: 1, batch: 1, sampler: { stepsOffset: 1, steps: 10 } }).timesteps[0]).toBe(901)
+    expect(
+      planRun(facts, { seed: 1, batch: 1, sampler: { sampler: 'ddim', stepsOffset: 1, steps: 10 } }).timesteps[0],
+    ).toBe(901)
     const r = await cli('sample', '--steps-offset', '5000', '--spacing', 'trailing', '--out', join(dir, 'offset'))
     expect(r).toEqual({ code: 2, lines: [`stepwise: ${message}`] })
   })

@@ -131,7 +131,20 @@ describe('the warning rule on the default model', () => {
   }
 
   it(
-    'no warning on 100 seeds of a healthy default DDIM 50 run (judging every step flagged most)',
+    'no warning on 100 seeds of the default run, DPM++ 2M Karras 20 steps, unguided or guided at 3',
+    async () => {
+      const plain = await flagged({}, 100)
+      const guided = await flagged({ classLabel: 3, guidance: 3 }, 25)
+      console.log(
+        `DPM++ 2M Karras 20: ${plain.warned.length} of 100 warned; guided at 3: ${guided.warned.length} of 25`,
+      )
+      expect([plain.warned, guided.warned]).toEqual([[], []])
+    },
+    SLOW,
+  )
+
+  it(
+    'no warning on 100 seeds of a healthy DDIM 50 run (judging every step flagged most)',
     async () => {
       const { warned, everyStep } = await flagged({ sampler: { sampler: 'ddim', steps: 50 } }, 100)
       console.log(`DDIM 50, 100 seeds: ${warned.length} warned; ${everyStep} if every step were judged`)
@@ -154,9 +167,9 @@ describe('the warning rule on the default model', () => {
   it(
     'still flags guidance 15 and a prediction type the model was not trained for',
     async () => {
-      const guided = await flagged({ sampler: { steps: 50 }, classLabel: 3, guidance: 15 }, 4)
-      const fewSteps = await flagged({ sampler: { steps: 10 }, classLabel: 8, guidance: 15 }, 4)
-      const mismatch = await flagged({ sampler: { steps: 50, predictionType: 'sample' } }, 4)
+      const guided = await flagged({ sampler: { sampler: 'ddim', steps: 50 }, classLabel: 3, guidance: 15 }, 4)
+      const fewSteps = await flagged({ sampler: { sampler: 'ddim', steps: 10 }, classLabel: 8, guidance: 15 }, 4)
+      const mismatch = await flagged({ sampler: { sampler: 'ddim', steps: 50, predictionType: 'sample' } }, 4)
       console.log(
         `guidance 15 flagged from steps ${guided.warned.map((w) => w.step + 1)} (DDIM 50), ` +
           `${fewSteps.warned.map((w) => w.step + 1)} (DDIM 10); ` +

@@ -69,6 +69,15 @@ describe('shared noise and forks', () => {
       configOf('lms', { steps: 20 }),
       configOf('pndm', { steps: 20 }),
       configOf('pndm', { steps: 20, skipPrkSteps: true }),
+      configOf('dpmpp-3m', { steps: 20, sigmas: 'karras' }),
+      // Stochastic and multistep: the history, and the noise going on from the parent's draws.
+      configOf('dpmpp-2m-sde', { steps: 20 }),
+      // UniPC's state also holds the corrected sample its corrector starts from.
+      configOf('unipc', { steps: 20 }),
+      configOf('unipc', { steps: 20, solverOrder: 3, solverType: 'bh1', sigmas: 'karras', finalSigmas: 'sigma_min' }),
+      // A singlestep solver's group: the fork carries the group's first sample.
+      configOf('dpmpp-2s', { steps: 20, solverOrder: 3 }),
+      configOf('deis', { steps: 20, solverOrder: 3 }),
     ]) {
       const parent = await framesOf(req({ sampler }))
       for (const k of [0, 1, 7, 19]) {
@@ -80,6 +89,23 @@ describe('shared noise and forks', () => {
         expect(fork.samples).toEqual(parent.samples)
       }
     }
+  })
+
+  it('a fork of a UniPC or SDE run without its state or draws would differ', async () => {
+    const sampler = configOf('unipc', { steps: 10 })
+    const parent = await framesOf(req({ sampler }))
+    const { state, ...withoutState } = parent.frames[4].fork
+    expect(state).toMatchObject({ kind: 'unipc-x0', lowerOrderNums: 2, thisOrder: 2 })
+    const fresh = await framesOf(req({ sampler, start: { ...withoutState, sample: parent.frames[4].sample } }))
+    expect(fresh.frames[1].sample).not.toEqual(parent.frames[5].sample)
+    const sde = configOf('dpmpp-2m-sde', { steps: 10 })
+    const noisy = await framesOf(req({ sampler: sde }))
+    const at = noisy.frames[4].fork
+    expect(at.skipDraws).toBe(4)
+    const redrawn = await framesOf(
+      req({ sampler: sde, start: { ...at, skipDraws: 0, sample: noisy.frames[4].sample } }),
+    )
+    expect(redrawn.frames[1].sample).not.toEqual(noisy.frames[5].sample)
   })
 
   it('a fork of a multistep run without its history would differ: the state is what reproduces it', async () => {

@@ -19,7 +19,7 @@ import { runSampling } from '../../../src-main/engine/run'
 import { finishTimeline, recordStep, startTimeline, type Timeline } from '../../../src-main/engine/timeline'
 import { createHandlers, type Handlers } from '../../../src-main/service/handlers'
 import type { Events, SampleStartRequest } from '../../../src-preload/contract'
-import { DEFAULT_SAMPLER, summarize } from '../../../src-shared/parameters'
+import { configOf, DEFAULT_SAMPLER, type SamplerSettings, summarize } from '../../../src-shared/parameters'
 
 let model: Denoiser
 let facts: ModelFacts
@@ -76,7 +76,7 @@ const json = (x: unknown) => JSON.parse(JSON.stringify(x))
 describe('the CLI and the service plan alike', () => {
   it('a guided DDIM request gives the same parameters', async () => {
     const fromService = await serviceRun({
-      sampler: { steps: 6, eta: 0.3 },
+      sampler: { sampler: 'ddim', steps: 6, eta: 0.3 },
       seed: 11,
       batch: 2,
       classLabel: 4,
@@ -84,7 +84,22 @@ describe('the CLI and the service plan alike', () => {
     })
     const fromCli = await cliParameters(
       'ddim',
-      ...['--steps', '6', '--eta', '0.3', '--seed', '11', '--batch', '2', '--class', '4', '--guidance', '2.5'],
+      ...[
+        '--sampler',
+        'ddim',
+        '--steps',
+        '6',
+        '--eta',
+        '0.3',
+        '--seed',
+        '11',
+        '--batch',
+        '2',
+        '--class',
+        '4',
+        '--guidance',
+        '2.5',
+      ],
     )
     expect(fromCli).toEqual(json(fromService.parameters))
   })
@@ -142,13 +157,15 @@ describe('the CLI and the service plan alike', () => {
     })
     // The CLI names the sampler's step; the app sends that step's timestep (DDIM 20, leading: 50 apart).
     const fromService = await serviceRun({
-      sampler: { steps: 20 },
+      sampler: { sampler: 'ddim', steps: 20 },
       seed: 9,
       batch: 1,
       fromImage: { image: image.data.slice().buffer as ArrayBuffer, timestep: 950 - 12 * 50 },
     })
     const fromCli = await cliParameters(
       'image',
+      '--sampler',
+      'ddim',
       '--steps',
       '20',
       '--seed',
@@ -175,13 +192,44 @@ describe('planRun', () => {
   it("fills the model's training defaults, and a sampler's own default steps", () => {
     const plan = planRun(facts, { sampler: { sampler: 'ddpm' }, seed: 1, batch: 3 })
     // DDPM's options: the model's stated ones (clip_sample false), diffusers' defaults for the rest; no eta.
-    const { eta: _eta, setAlphaToOne: _one, useClippedModelOutput: _clipped, ...shared } = facts.training.sampler
-    expect(plan.parameters.sampler).toEqual({ ...shared, sampler: 'ddpm', steps: 1000, varianceType: 'fixed_small' })
+    expect(facts.training.samplerOptions).toEqual({ predictionType: 'epsilon', clipSample: false })
+    expect(plan.parameters.sampler).toEqual(configOf('ddpm', { clipSample: false }))
+    expect(plan.parameters.sampler).toMatchObject({ steps: 1000, timestepSpacing: 'leading', clipSampleRange: 1 })
+    expect(plan.parameters.sampler).not.toHaveProperty('eta')
     expect(plan.parameters.schedule).toEqual(facts.training.schedule)
     expect(plan.shape).toEqual({ batch: 3, channels: 1, height: 28, width: 28 })
     expect(plan.timesteps).toHaveLength(1000)
     expect(plan.startStep).toBe(0)
     expect(samplerWith(DEFAULT_SAMPLER, { steps: undefined, eta: 0.5 })).toEqual({ ...DEFAULT_SAMPLER, eta: 0.5 })
+  })
+
+  it('a request naming no sampler gets DPM++ 2M Karras, 20 steps; one naming dpmpp-2m gets its diffusers defaults', () => {
+    const plan = (sampler?: SamplerSettings) => planRun(facts, { sampler, seed: 1, batch: 1 }).parameters.sampler
+    expect(plan()).toEqual(facts.training.sampler)
+    expect(plan()).toMatchObject({ sampler: 'dpmpp-2m', steps: 20, sigmas: 'karras', timestepSpacing: 'linspace' })
+    expect(summarize({ ...planRun(facts, { seed: 1, batch: 1 }).parameters })).toMatch(
+      /sampler: DPM\+\+ 2M Karras, steps: 20/,
+    )
+    expect(plan({ steps: 10, finalSigmas: 'sigma_min' })).toMatchObject({
+      sigmas: 'karras',
+      steps: 10,
+      finalSigmas: 'sigma_min',
+    })
+    expect(plan({ sampler: 'dpmpp-2m' })).toMatchObject({ sigmas: 'spacing', steps: 20 })
+    expect(plan({ sampler: 'euler' })).toMatchObject({ sampler: 'euler', sigmas: 'spacing', steps: 30 })
+  })
+
+  it('a model whose config asks for a clipped x0 keeps DDIM as its default run', () => {
+    const { values } = model.info.metadata
+    const clipping = modelFacts({
+      ...model.info,
+      metadata: { ...model.info.metadata, values: { ...values, clip_sample: true } },
+    })
+    expect(clipping.training.sampler).toMatchObject({ sampler: 'ddim', steps: 50, clipSample: true })
+    expect(planRun(clipping, { seed: 1, batch: 1 }).parameters.sampler).toEqual(clipping.training.sampler)
+    expect(planRun(clipping, { sampler: { sampler: 'dpmpp-2m' }, seed: 1, batch: 1 }).parameters.sampler.sigmas).toBe(
+      'spacing',
+    )
   })
 
   it("a fork continues its parent: the parent's seed, batch and class, its first steps, its x_t at the fork", async () => {

@@ -54,7 +54,7 @@ describe('a model that outputs NaN or infinity', () => {
   it('stops the run at the step it happened, naming the step and its timestep', async () => {
     const { denoiser } = await model('nan-below-600.onnx', nanBelow(600))
     // 10 leading DDIM steps on T = 1000: 900, 800, ... 500 is the fifth, where sqrt(500 - 600) is NaN.
-    const plan = planRun(modelFacts(denoiser.info), { seed: 1, batch: 2, sampler: { steps: 10 } })
+    const plan = planRun(modelFacts(denoiser.info), { seed: 1, batch: 2, sampler: { sampler: 'ddim', steps: 10 } })
     const steps: number[] = []
     await expect(runSampling(denoiser, plan.run, { onStep: (f) => steps.push(f.timestep) })).rejects.toMatchObject({
       code: 'runtime-error',
@@ -63,7 +63,7 @@ describe('a model that outputs NaN or infinity', () => {
     expect(steps).toEqual([900, 800, 700, 600])
 
     const { denoiser: huge } = await model('inf.onnx', nanBelow(0, Infinity))
-    const infinite = planRun(modelFacts(huge.info), { seed: 1, batch: 1, sampler: { steps: 4 } })
+    const infinite = planRun(modelFacts(huge.info), { seed: 1, batch: 1, sampler: { sampler: 'ddim', steps: 4 } })
     await expect(runSampling(huge, infinite.run)).rejects.toThrow(
       'inf.onnx: the model produced an infinite value at step 1 of 4 (t=750)',
     )
@@ -76,7 +76,19 @@ describe('a model that outputs NaN or infinity', () => {
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
     vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true))
     try {
-      const code = await main(['sample', '--model', path, '--steps', '10', '--provider', 'cpu', '--out', out])
+      const code = await main([
+        'sample',
+        '--model',
+        path,
+        '--sampler',
+        'ddim',
+        '--steps',
+        '10',
+        '--provider',
+        'cpu',
+        '--out',
+        out,
+      ])
       expect(code).toBe(2)
     } finally {
       vi.restoreAllMocks()

@@ -65,6 +65,11 @@ describe('seeded noise', () => {
       configOf('dpm2', { steps: 5 }),
       configOf('lms', { steps: 10, sigmas: 'karras' }),
       configOf('pndm', { steps: 10 }),
+      configOf('dpmpp-2m-sde', { steps: 10, sigmas: 'karras' }),
+      configOf('dpmpp-3m', { steps: 10 }),
+      configOf('dpmpp-2s', { steps: 10 }),
+      configOf('unipc', { steps: 10, thresholding: true }),
+      configOf('deis', { steps: 10 }),
     ]) {
       const batch = await runSampling(model, req({ sampler, batch: 3 }))
       const per = 3 * 8 * 8

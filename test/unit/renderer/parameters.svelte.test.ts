@@ -51,6 +51,31 @@ describe('adoptCard', () => {
     })
   })
 
+  it('starts as the default run, DPM++ 2M Karras, from its card; the Karras sigmas follow a new sampler', () => {
+    const dpmpp2mKarras = {
+      sampler: 'dpmpp-2m',
+      steps: 20,
+      timestepSpacing: 'linspace',
+      sigmas: 'karras',
+      solverOrder: 2,
+      solverType: 'midpoint',
+      lowerOrderFinal: true,
+      finalSigmas: 'zero',
+    } as const
+    expect(p).toMatchObject({
+      sampler: 'dpmpp-2m',
+      steps: 20,
+      timestepSpacing: 'linspace',
+    })
+    p.adoptCard(card({ samplerDefaults: dpmpp2mKarras }))
+    // Only what the run sets away from DPM++ 2M's diffusers defaults: UniPC, picked next, keeps its own solver.
+    expect(p.options).toEqual({ sigmas: 'karras' })
+    expect(p.request(card(), { redraw: false }).sampler).toMatchObject({ sampler: 'dpmpp-2m', sigmas: 'karras' })
+    p.sampler = 'unipc'
+    const unipc = p.request(card(), { redraw: false }).sampler
+    expect([unipc?.sigmas, unipc?.solverType]).toEqual(['karras', undefined])
+  })
+
   it('picks class 0 for a model without a null class, unconditional (null) otherwise', () => {
     p.adoptCard(classCard(null))
     expect(p.classLabel).toBe(0)
@@ -253,6 +278,21 @@ describe('request', () => {
     // What a control shows: the value set, else diffusers' default for the sampler.
     expect(m.optionValue(p.options, 'dpmpp-2m', 'finalSigmas')).toBe('zero')
     expect(m.optionValue(p.options, 'euler', 'sigmas')).toBe('karras')
+  })
+
+  it("gives another sampler's value of an option its own default: DPM-Solver's heun is no UniPC solver", () => {
+    const c = card()
+    p.adoptCard(c)
+    p.sampler = 'unipc'
+    p.options = { solverType: 'heun', solverOrder: 3 }
+    expect(p.request(c).sampler).toMatchObject({ solverOrder: 3 })
+    expect(p.request(c).sampler).not.toHaveProperty('solverType')
+    expect(m.optionValue(p.options, 'unipc', 'solverType')).toBe('bh2')
+    p.sampler = 'dpmpp-2m'
+    // DPMSolverMultistepScheduler's order 3 is DPM++ 3M, a sampler of its own here.
+    expect(p.request(c).sampler).toMatchObject({ solverType: 'heun' })
+    expect(p.request(c).sampler).not.toHaveProperty('solverOrder')
+    expect(m.optionValue(p.options, 'dpmpp-2m', 'solverOrder')).toBe(2)
   })
 
   it('keeps those options across sessions and takes them from a PNG; a new model starts from its defaults', () => {

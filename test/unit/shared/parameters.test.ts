@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 
 import { makeSampler } from '../../../src-main/engine/samplers/sampler'
 import { makeSchedule } from '../../../src-main/engine/schedule'
+import { optionSpec, samplerReads } from '../../../src-shared/names'
 import {
   compareLabels,
   configOf,
@@ -130,5 +131,59 @@ describe('samplerProblem', () => {
       }
     }
     expect(samplerProblem({ sampler: 'pndm', steps: 3 })).toMatch(/PNDM's Runge-Kutta warm-up needs 4 steps/)
+  })
+
+  it('warns exactly where our DPM-Solver family ends in NaN or infinities, across solvers, orders and options', () => {
+    // Every sampler here matches diffusers call by call, NaN included (test/unit/engine/samplers/), so
+    // where ours breaks diffusers' does too (UniPC order 3 at a final sigma 0: diffusers raises instead).
+    const schedule = makeSchedule(DEFAULT_SCHEDULE)
+    const noise = () => new Float32Array(6)
+    let warned = 0
+    for (const sampler of ['dpmpp-2m', 'dpmpp-3m', 'dpmpp-2m-sde', 'dpmpp-2s', 'unipc', 'deis'] as const) {
+      const spec = (o: 'solverType' | 'finalSigmas' | 'predictX0') =>
+        samplerReads(sampler, o) ? optionSpec(sampler, o) : undefined
+      const types = (spec('solverType') as { values?: readonly string[] } | undefined)?.values ?? [undefined]
+      const finals = spec('finalSigmas') ? (['zero', 'sigma_min'] as const) : [undefined]
+      const x0s = spec('predictX0') ? [true, false] : [undefined]
+      for (const solverType of types)
+        for (const finalSigmas of finals)
+          for (const predictX0 of x0s)
+            for (const solverOrder of [1, 2, 3].filter(
+              (o) => o <= (optionSpec(sampler, 'solverOrder') as { max: number }).max,
+            ))
+              for (const sigmas of ['spacing', 'karras'] as const)
+                for (const lowerOrderFinal of [true, false])
+                  for (const steps of [8, 16]) {
+                    const settings = {
+                      sampler,
+                      steps,
+                      solverType,
+                      finalSigmas,
+                      predictX0,
+                      solverOrder,
+                      sigmas,
+                      lowerOrderFinal,
+                    } as SamplerSettings & { sampler: typeof sampler }
+                    const final = pipelineLoop(
+                      makeSampler(configOf(sampler, settings), schedule),
+                      npy('x_T.npy').data,
+                      3,
+                      undefined,
+                      noise,
+                    )
+                    const problem = samplerProblem(settings)
+                    expect([settings, problem !== undefined]).toEqual([settings, !final.every(Number.isFinite)])
+                    if (problem) warned++
+                  }
+    }
+    expect(warned).toBeGreaterThan(20)
+  })
+
+  it("warns where diffusers' rounded cosine Karras timesteps repeat", () => {
+    for (const sampler of ['unipc', 'deis', 'dpmpp-2s'] as const) {
+      expect(samplerProblem({ sampler, sigmas: 'karras' }, 'cosine')).toMatch(/the first ones repeat/)
+      expect(samplerProblem({ sampler, sigmas: 'karras' }, 'linear')).toBeUndefined()
+    }
+    expect(samplerProblem({ sampler: 'dpmpp-2m', sigmas: 'karras' }, 'cosine')).toBeUndefined()
   })
 })

@@ -263,7 +263,7 @@ describe('good models load from each layout with their training config', () => {
       expect(model.info.onnxPath).toBe(join(folder, 'unet', 'model.onnx'))
       const t = trainingOf(model.info)
       expect(t.schedule).toMatchObject({ schedule: 'scaled_linear', betaStart: 0.00085, betaEnd: 0.012 })
-      expect(t.sampler.clipSample).toBe(false)
+      expect(t.samplerOptions.clipSample).toBe(false)
       expect(model.info.metadata.origin).toMatchObject({
         beta_schedule: 'scheduler-config',
         beta_start: 'scheduler-config',

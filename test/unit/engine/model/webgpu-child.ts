@@ -25,7 +25,12 @@ async function load(options: LoadOptions) {
  * CPU's output for the same x_t and t; then the whole run on both.
  */
 async function compare(webgpu: Denoiser, cpu: Denoiser) {
-  const plan = planRun(modelFacts(cpu.info), { seed: 7, batch: 1, classLabel: 3, sampler: { steps: 3 } })
+  const plan = planRun(modelFacts(cpu.info), {
+    seed: 7,
+    batch: 1,
+    classLabel: 3,
+    sampler: { sampler: 'ddim', steps: 3 },
+  })
   const steps: { timestep: number; sample: Float32Array; output: Float32Array }[] = []
   const started = performance.now()
   const onGpu = await runSampling(webgpu, plan.run, {
