@@ -31,6 +31,11 @@ export const METADATA_KEYS = [
   'description',
 ] as const
 export type MetadataKey = (typeof METADATA_KEYS)[number]
+/**
+ * Keys Stepwise's own training tool writes for people to read (tools/train/export.py: the training step and
+ * the parameter count): known, so never reported as ignored, and not part of the configuration.
+ */
+export const INFORMATIONAL_KEYS = ['train_steps', 'params'] as const
 
 /**
  * Where a metadata value came from, in the order the sources win: `checkpoint` is what a lucidrains

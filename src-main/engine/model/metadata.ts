@@ -7,7 +7,7 @@
 import { z } from 'zod'
 
 import { MAX_TRAIN_STEPS } from '../../../src-shared/limits'
-import { type MetadataKey, type MetadataSource } from '../../../src-shared/model'
+import { INFORMATIONAL_KEYS, type MetadataKey, type MetadataSource } from '../../../src-shared/model'
 import { PREDICTION_TYPES, SPACINGS } from '../../../src-shared/names'
 import { ModelProto } from './onnx-proto'
 
@@ -104,7 +104,13 @@ export function withOnnxMetadata(model: Uint8Array, values: Metadata): Uint8Arra
  * `_class_name` and the like, and `known` (keys the source's own reader takes, such as a UNet's options).
  */
 export const ignoredKeys = (raw: Record<string, unknown>, known: readonly string[] = []): string[] =>
-  Object.keys(raw).filter((k) => !k.startsWith('_') && !(METADATA_KEYS as string[]).includes(k) && !known.includes(k))
+  Object.keys(raw).filter(
+    (k) =>
+      !k.startsWith('_') &&
+      !(METADATA_KEYS as string[]).includes(k) &&
+      !(INFORMATIONAL_KEYS as readonly string[]).includes(k) &&
+      !known.includes(k),
+  )
 
 /** Validate the known keys of one source; keys it does not know are left out (ignoredKeys names them). */
 export function validateMetadata(raw: Record<string, unknown>, where: string): Metadata {

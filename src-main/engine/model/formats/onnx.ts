@@ -46,7 +46,6 @@ export function inspectOnnx(bytes: Uint8Array, file: string) {
   return { signature, metadata: validated(props, `${file} (metadata_props)`), notes }
 }
 
-/** An ONNX file as an opened model; `opened` says how it was found (layout, name, the JSON sources before it). */
 /**
  * An ONNX file as an opened model; `opened` says how it was found (layout, name, the JSON sources before it,
  * notes on them). An alphas_cumprod.npy beside it is a source after its own metadata.

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 
 import { beforeAll, describe, expect, it } from 'vitest'
 
+import { defaultModelPath } from '../../../../src-main/engine/model/default-model'
 import { loadModel } from '../../../../src-main/engine/model/load'
 import { trainingOf } from '../../../../src-main/engine/model/training'
 import { writeNpy } from '../../../../src-main/engine/npy'
@@ -80,5 +81,13 @@ describe('schedules given as numbers', () => {
   it('keys Stepwise does not read are named in a note', async () => {
     const model = await modelWith('unknown', { beta_schedule: 'linear', karras_sigmas: true, _class_name: 'X' })
     expect(model.info.source.notes).toEqual(['model.json: ignored keys Stepwise does not read: karras_sigmas'])
+  })
+
+  it("the informational keys Stepwise's training tool writes are not reported (the default model has none)", async () => {
+    const model = await modelWith('informational', { beta_schedule: 'linear', train_steps: '7000', params: '652673' })
+    expect(model.info.source.notes).toEqual([])
+    const bundled = await loadModel(defaultModelPath(), { providers: ['cpu'] })
+    expect(bundled.info.source.notes).toEqual([])
+    await bundled.release()
   })
 })
