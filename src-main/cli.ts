@@ -67,7 +67,7 @@ const USAGE = `usage: stepwise <command> [options]
   timesteps --sampler ${SAMPLERS.join('|')} --steps N [<sampler options>] [--train-steps T] --json
   sample [--model <path>] [--sampler ${SAMPLERS.join('|')}] [--steps N] [<sampler options>] [--schedule s] [--train-steps T]
          [--beta-start x] [--beta-end y] [--seed n] [--batch n] [--class k] [--height h] [--width w] [--guidance g]
-         [--init-noise x.npy] [--channels C] [--provider p[,p...]] [--weights ${CHECKPOINT_WEIGHTS.join('|')}] --out <dir> [--gif [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N | --gif-every k] [--gif-delay ms]]
+         [--init-noise x.npy] [--channels C] [--provider p[,p...]] [--weights ${CHECKPOINT_WEIGHTS.join('|')}] --out <dir> [--gif] [--apng] [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N | --gif-every k] [--gif-delay ms]
          [--sheet] [--scale 1-16] [--save-npy] [--json] [--overwrite]
          [--from-step K [--then "name=value ..."] | --from-step K --init-image <png|jpg>]
            fork: run to step K, then go on with --then's settings (the same by default) and the same noise;
@@ -272,6 +272,7 @@ async function sampleCommand(v: Values) {
       { kind: 'png' as const },
       ...(v.sheet ? [{ kind: 'sheet' as const }] : []),
       ...(v.gif ? [{ kind: 'gif' as const, ...gifOptionsFrom(v) }] : []),
+      ...(v.apng ? [{ kind: 'apng' as const, ...gifOptionsFrom(v) }] : []),
     ].map((e) => ({ ...e, ...scaleFrom(v), runId: 'cli' }))
     const npy = v['save-npy'] ? ['samples.npy'] : []
     await ensureFolder(v.out)

@@ -1,14 +1,15 @@
 /** What can be exported from a run the engine holds, and how it is asked for. */
 import type { GifView } from './names'
 
-export const EXPORT_KINDS = ['png', 'sheet', 'gif', 'compare-sheet', 'compare-gif', 'grid-sheet'] as const
+export const EXPORT_KINDS = ['png', 'sheet', 'gif', 'apng', 'compare-sheet', 'compare-gif', 'grid-sheet'] as const
 export type ExportKind = (typeof EXPORT_KINDS)[number]
 
 export interface ExportRequest {
   runId: string
   /**
    * png: the image `index`, or every image of the batch (one file each); sheet: the batch on one PNG;
-   * gif: the denoising of image `index`, or of the whole batch tiled; compare-sheet / compare-gif: the
+   * gif: the denoising of image `index`, or of the whole batch tiled; apng: the same as an animated PNG
+   * (exact pixels, the parameters inside, the final sample shown where APNG is not); compare-sheet / compare-gif: the
    * runs `runId` and `with` side by side (image `index` of each, default 0); grid-sheet: one row a run
    * (e.g. one a class), one column an image of its batch (a seed).
    */
@@ -17,7 +18,7 @@ export interface ExportRequest {
   with?: string[]
   /** grid-sheet: a label a row (e.g. the class names); default each run's class. */
   rowLabels?: string[]
-  /** Which view a GIF animates; default x_t. */
+  /** Which view a GIF or APNG animates; default x_t. */
   gifOf?: GifView
   /** At most this many frames, evenly picked (first and last always in); default DEFAULT_GIF_FRAMES. */
   gifFrames?: number

@@ -52,6 +52,7 @@ export const OPTIONS = {
   channels: { type: 'string' },
   out: { type: 'string' },
   gif: { type: 'boolean' },
+  apng: { type: 'boolean' },
   sheet: { type: 'boolean' },
   'gif-of': { type: 'string' },
   'gif-count': { type: 'string' },

@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 
 import { decodeGifFrames } from '../../src-main/engine/export/gif'
-import { readStepwiseParameters } from '../../src-main/engine/export/png'
+import { pngChunks, readStepwiseParameters } from '../../src-main/engine/export/png'
 import { startHarness } from './harness'
 import { ui } from './ui'
 
@@ -139,6 +139,12 @@ describe('Stepwise in the browser host', () => {
     await byId('gif-delay').fill('50')
     const path = await exportOne('export-gif')
     expect(decodeGifFrames(readFileSync(path))).toHaveLength(8)
+    // The same animation as an APNG: 8 frames, exact pixels, the parameters inside.
+    const apng = await exportOne('export-apng')
+    expect(apng).toMatch(/\.apng\.png$/)
+    const bytes = readFileSync(apng)
+    expect([...pngChunks(bytes, apng)].filter((c) => c.type === 'fcTL')).toHaveLength(8)
+    expect(readStepwiseParameters(bytes, apng)).toMatchObject({ seed: SEED + 1 })
     await h.screenshot('04-exported')
     await byId('gif-options').click()
   })

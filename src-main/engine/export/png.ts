@@ -38,7 +38,7 @@ const latin1 = new TextDecoder('latin1')
  * dependency (png-chunks-extract, the one on npm, was last published in 2016). CRCs are not checked, as
  * fast-png does not check them either.
  */
-function* pngChunks(bytes: Uint8Array, fileName: string): Generator<{ type: string; data: Uint8Array }> {
+export function* pngChunks(bytes: Uint8Array, fileName: string): Generator<{ type: string; data: Uint8Array }> {
   if (!hasPngSignature(bytes)) throw new EngineError('bad-png', `${fileName}: not a PNG file (no PNG signature)`)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   for (let offset = 8; ;) {

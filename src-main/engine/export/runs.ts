@@ -9,6 +9,7 @@ import { compareLabels, type GenerationParameters, summarize } from '../../../sr
 import { EngineError } from '../errors'
 import { imageOf, type PlanarImage } from '../tensor'
 import type { Timeline } from '../timeline'
+import { encodeApng } from './apng'
 import { textWidth } from './font'
 import { encodeGif, selectFrames } from './gif'
 import type { Pixels } from './pixels'
@@ -62,6 +63,13 @@ export function exportFileNames(req: Omit<ExportRequest, 'runId'>, p: Generation
           ? `denoising-${what}-seed-${p.seed}-batch.gif`
           : `denoising-${what}-seed-${p.seed + req.index}.gif`,
       ]
+    case 'apng':
+      // .png: a viewer without APNG shows the final sample (the default image), not noise.
+      return [
+        req.index === undefined
+          ? `denoising-${what}-seed-${p.seed}-batch.apng.png`
+          : `denoising-${what}-seed-${p.seed + req.index}.apng.png`,
+      ]
     case 'grid-sheet':
       return [`grid-seed-${p.seed}.png`]
     case 'compare-sheet':
@@ -97,10 +105,11 @@ const gifPick = <T>(frames: T[], req: ExportRequest): T[] =>
 export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[] {
   const [run] = runs
   const { parameters: p, shape } = run
-  // A cancelled run's steps still make a GIF; everything else needs the final samples.
-  if (req.kind === 'gif' && !run.samples && run.frames.length === 0)
+  // A cancelled run's steps still make a GIF or APNG; everything else needs the final samples.
+  const animation = req.kind === 'gif' || req.kind === 'apng'
+  if (animation && !run.samples && run.frames.length === 0)
     throw bad(`export: run ${req.runId} has no steps to animate yet`)
-  const samples = req.kind === 'gif' && !run.samples ? null : finished(run, req.runId)
+  const samples = animation && !run.samples ? null : finished(run, req.runId)
   if (req.index !== undefined && req.index >= shape.batch) {
     throw bad(`export: index ${req.index} is outside the batch of ${shape.batch}`)
   }
@@ -125,12 +134,23 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
       const sheet = contactSheet(images, { scale, cellLabels, title, labelScale: 1 })
       return [{ name: names[0], bytes: encodeSheetPng(sheet, meta({ ...p, batch: shape.batch })) }]
     }
-    case 'gif': {
-      // The final sample closes the animation (held by encodeGif); a cancelled run ends at its last step.
+    case 'gif':
+    case 'apng': {
+      // The final sample closes the animation (held last); a cancelled run ends at its last step.
       const picked = gifPick([...run.frames.map(viewOf), ...(samples ? [samples] : [])], req)
       const image = (x: Float32Array): PlanarImage =>
         req.index === undefined ? tileBatch(x, shape) : imageOf(x, shape, req.index)
-      return [{ name: names[0], bytes: encodeGif(picked.map(image), { delayMs: req.gifDelayMs, scale: req.scale }) }]
+      const options = { delayMs: req.gifDelayMs, scale: req.scale }
+      const k = req.index ?? 0
+      const bytes =
+        req.kind === 'gif'
+          ? encodeGif(picked.map(image), options)
+          : encodeApng(
+              picked.map(image),
+              options,
+              meta(req.index === undefined ? { ...p, batch: shape.batch } : paramsOf(k)),
+            )
+      return [{ name: names[0], bytes }]
     }
     case 'grid-sheet': {
       // Rows: the runs (a class each); columns: the images of each batch (seed + k), all the same size.

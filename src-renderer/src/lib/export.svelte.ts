@@ -11,8 +11,8 @@ import { run } from './run.svelte'
 import { timeline } from './timeline.svelte'
 import { toasts } from './toasts.svelte'
 
-/** What the export bar saves: one PNG, every PNG of the batch, the contact sheet, a GIF. */
-export type SaveKind = 'png' | 'all' | 'sheet' | 'gif'
+/** What the export bar saves: one PNG, every PNG of the batch, the contact sheet, a GIF or an APNG. */
+export type SaveKind = 'png' | 'all' | 'sheet' | 'gif' | 'apng'
 export const DEFAULT_GIF_DELAY_MS = 80
 export { MAX_EXPORT_SCALE }
 /** The scales offered: powers of two up to MAX_EXPORT_SCALE. */
@@ -38,14 +38,14 @@ class Exporter {
   request(kind: SaveKind, index = timeline.image): ExportRequest | null {
     if (!run.runId) return null
     const req: ExportRequest = { runId: run.runId, kind: kind === 'all' ? 'png' : kind, scale: this.scale }
-    if (kind === 'png' || kind === 'gif') req.index = index
-    if (kind === 'gif')
-      Object.assign(req, { gifOf: this.gifOf, gifFrames: this.gifFrames, gifDelayMs: this.gifDelayMs })
+    const animation = kind === 'gif' || kind === 'apng'
+    if (kind === 'png' || animation) req.index = index
+    if (animation) Object.assign(req, { gifOf: this.gifOf, gifFrames: this.gifFrames, gifDelayMs: this.gifDelayMs })
     return req
   }
 
   async save(kind: SaveKind, index?: number): Promise<void> {
-    if (!(kind === 'gif' ? this.gifReady : this.ready)) return
+    if (!(kind === 'gif' || kind === 'apng' ? this.gifReady : this.ready)) return
     const req = this.request(kind, index)
     if (!req) return
     this.busy = true

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 
 import { EngineError } from '../../../../src-main/engine/errors'
 import { decodeGifFrames } from '../../../../src-main/engine/export/gif'
+import { pngChunks, readPngText } from '../../../../src-main/engine/export/png'
 import { decodePng, readStepwiseParameters } from '../../../../src-main/engine/export/png'
 import { encodeExport } from '../../../../src-main/engine/export/runs'
 import type { Timeline } from '../../../../src-main/engine/timeline'
@@ -108,6 +109,21 @@ describe('a cancelled run', () => {
     // The same steps; only the finished run has its final sample last.
     expect(frames[4].data).toEqual(finishedGif[4].data)
     expect(frames[4].data).not.toEqual(finishedGif[5].data)
+  })
+
+  it('exports an APNG of the same frames as its GIF, exact, with its parameters and a .apng.png name', () => {
+    const cancelled = timeline(5, false)
+    const req = { runId: 'r', index: 0, scale: 1, gifFrames: 5 } as const
+    const [gif] = encodeExport([cancelled], { ...req, kind: 'gif' })
+    const [apng] = encodeExport([cancelled], { ...req, kind: 'apng' })
+    expect(apng.name).toBe(`denoising-xt-seed-${cancelled.parameters.seed}.apng.png`)
+    const chunks = [...pngChunks(apng.bytes, apng.name)]
+    expect(chunks.filter((c) => c.type === 'fcTL')).toHaveLength(5)
+    // The still image is the last frame, as the GIF's last (gray: the GIF's palette keeps it exact).
+    const still = decode(apng.bytes)
+    const last = decodeGifFrames(gif.bytes)[4]
+    expect([...still.data]).toEqual([...last.data].filter((_, i) => i % 4 === 0))
+    expect(JSON.parse(readPngText(apng.bytes, apng.name).stepwise)).toMatchObject({ seed: cancelled.parameters.seed })
   })
 
   it('has no PNG or sheet (no final samples), and a run without steps has no GIF', () => {
