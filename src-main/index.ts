@@ -14,6 +14,7 @@ import { APP_URL } from './app/app-scheme'
 import { modelPathFromArgv } from './app/argv'
 import { restorableBounds } from './app/bounds'
 import { dialogPorts } from './app/dialogs'
+import { dragOut } from './app/drag-out'
 import { handleRequests, sendEvent } from './app/ipc'
 import { menuOptions, menuTemplate } from './app/menu'
 import { longRunNotifier } from './app/notify'
@@ -64,10 +65,13 @@ if (!app.requestSingleInstanceLock()) {
   })
   const send = <E extends EventName>(event: E, payload: Events[E]) => sendEvent(win, event, payload)
 
+  const drag = dragOut(() => win)
+  app.on('will-quit', () => drag.dispose())
   const shell = createShell({
     engine,
     settings,
     ...dialogPorts(() => win),
+    dragOut: (file) => drag.start(file),
     // Unpackaged (npm start, tests) this file is out/main/index.js, whatever folder Electron was started with.
     defaultModelPath: app.isPackaged
       ? defaultModelPath(process.resourcesPath)

@@ -21,7 +21,7 @@ export const ENGINE_CHANNELS = [
   'runs.budget',
 ] as const
 /** Channels the shell (Electron main, browser host) answers itself, using the engine where needed. */
-export const SHELL_CHANNELS = ['export.save', 'model.open', 'settings.get', 'settings.set'] as const
+export const SHELL_CHANNELS = ['export.save', 'image.drag', 'model.open', 'settings.get', 'settings.set'] as const
 export const CHANNELS = [...ENGINE_CHANNELS, ...SHELL_CHANNELS] as const
 export type Channel = (typeof CHANNELS)[number]
 export type EngineChannel = (typeof ENGINE_CHANNELS)[number]

@@ -459,6 +459,11 @@ export interface ShellRequests {
   /** Encode, then write where the user says (save dialog; the browser host's export folder). No paths = cancelled. */
   'export.save': { request: ExportRequest; response: { paths: string[] } }
   /**
+   * Drag image `index` out of the window as its PNG (kind png; the file the OS drag carries, parameters
+   * inside). Electron only: the browser host's page drags a download.
+   */
+  'image.drag': { request: ExportRequest; response: { started: boolean } }
+  /**
    * The Open Model... dialog (Open Folder... with `folder`: a diffusers folder, where the platform's dialog
    * picks files or folders, not both), then model.load; null when the user cancelled (Electron only).
    */
@@ -492,6 +497,7 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
   'runs.thumbnails': z.object({ runIds: z.array(runId).max(MAX_THUMBNAILS_A_REQUEST) }),
   'runs.budget': z.object({ diskBudgetBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
   'export.save': exportRequest,
+  'image.drag': exportRequest,
   'model.open': z.object({ folder: z.boolean().optional() }).strict(),
   'settings.get': empty,
   'settings.set': settingsSetRequest,

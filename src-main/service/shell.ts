@@ -26,6 +26,8 @@ export interface ShellPorts {
   settings: SettingsStore
   /** Write exported files where the user wants them; the paths written, [] when the user cancelled. */
   save(files: { name: string; bytes: Uint8Array }[], request: ExportRequest): Promise<string[]>
+  /** Start the OS drag of a file out of the window (Electron); false when it could not start. */
+  dragOut?(file: { name: string; bytes: Uint8Array }): Promise<boolean>
   /** Ask the user for a model (the Open Model... dialog); undefined when cancelled. */
   pickModel?(options?: { folder?: boolean }): Promise<string | undefined>
   /** The bundled model, where this host keeps it (a packaged app's resources); the engine's own guess when absent. */
@@ -104,6 +106,16 @@ export function createShell(ports: ShellPorts): Shell {
       } catch (e) {
         return { ok: false, error: toErrorData(e) }
       }
+    },
+    'image.drag': async (request: ExportRequest) => {
+      if (!ports.dragOut) return unavailable('image.drag')
+      if (request.kind !== 'png' || request.index === undefined)
+        return { ok: false, error: { code: 'bad-argument', message: 'image.drag: one image (kind png, an index)' } }
+      const encoded = await engine.request('export.encode', request)
+      if (!encoded.ok) return encoded
+      const [file] = encoded.value.files
+      const started = await ports.dragOut({ name: file.name, bytes: new Uint8Array(file.bytes) })
+      return { ok: true, value: { started } }
     },
   }
 

@@ -6,6 +6,7 @@
  *   vi.mock('electron', () => import('./mock-electron'))
  */
 import { EventEmitter } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { PassThrough } from 'node:stream'
 
 import { vi } from 'vitest'
@@ -34,6 +35,11 @@ export class WebContentsMock extends EventEmitter {
   windowOpenHandler?: (details: { url: string }) => { action: 'allow' | 'deny' }
   readonly send = vi.fn()
   readonly reload = vi.fn()
+  /** What startDrag was asked to drag: the file must exist then, so it is read here. */
+  readonly drags: { file: string; bytes: Buffer; icon: NativeImageMock }[] = []
+  readonly startDrag = vi.fn((item: { file: string; icon: NativeImageMock }) => {
+    this.drags.push({ ...item, bytes: readFileSync(item.file) })
+  })
   isDestroyed(): boolean {
     return this.destroyed
   }
@@ -72,6 +78,23 @@ export class BrowserWindow extends EventEmitter {
     this.webContents.destroyed = true
     this.emit('closed')
   }
+}
+
+/** nativeImage: an image knows the PNG it was made from (its size read from the IHDR) and its resizes. */
+export class NativeImageMock {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+  ) {}
+  getSize() {
+    return { width: this.width, height: this.height }
+  }
+  resize({ width }: { width: number }) {
+    return new NativeImageMock(width, Math.round((this.height * width) / this.width))
+  }
+}
+export const nativeImage = {
+  createFromBuffer: (png: Buffer) => new NativeImageMock(png.readUInt32BE(16), png.readUInt32BE(20)),
 }
 
 export const dialog = { showSaveDialog: vi.fn(), showOpenDialog: vi.fn() }

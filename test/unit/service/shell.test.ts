@@ -16,6 +16,7 @@ import type { ExportRequest, ModelCard, Result, SampleStarted, SettingsAnswer } 
 let engine: EngineClient
 let shell: Shell
 const saved: { files: { name: string; bytes: Uint8Array }[]; request: ExportRequest }[] = []
+const dragged: { name: string; bytes: Uint8Array }[] = []
 let settingsDir: string
 
 const value = <T>(r: Result<T>): T => {
@@ -51,6 +52,7 @@ beforeAll(() => {
       return files.map((f) => `/exports/${f.name}`)
     },
     remember: (path) => !path.includes('upload'),
+    dragOut: async (file) => (dragged.push(file), true),
   })
 })
 
@@ -133,6 +135,33 @@ describe('exports through the shell', () => {
     expect(outside).toMatchObject({
       ok: false,
       error: { code: 'bad-argument', message: expect.stringContaining('outside the batch') },
+    })
+  })
+
+  it('image.drag hands the drag the PNG of one image, with its parameters; not a sheet or a batch', async () => {
+    const run = await sample({ sampler: { sampler: 'ddim', steps: 3 }, seed: 70, batch: 2 })
+    const r = await shell.handle('image.drag', { runId: run.runId, kind: 'png', index: 1, scale: 2 })
+    expect(r).toEqual({ ok: true, value: { started: true } })
+    const file = dragged.at(-1)!
+    expect(file.name).toBe('seed-71.png')
+    expect(decodePng(file.bytes).width).toBe(2 * 28)
+    expect(readStepwiseParameters(file.bytes, file.name)).toMatchObject({ seed: 71 })
+    for (const req of [{ kind: 'png' }, { kind: 'sheet', index: 0 }]) {
+      const refused = await shell.handle('image.drag', { runId: run.runId, ...req })
+      expect(refused).toMatchObject({ ok: false, error: { code: 'bad-argument', message: /one image/ } })
+    }
+    // A host without a drag port (the browser host) says the channel is not there.
+    const browser = createShell({
+      engine,
+      settings: openSettings({
+        file: join(settingsDir, 'b.json'),
+        make: () => new Conf({ cwd: settingsDir, configName: 'b', projectName: 'stepwise-test' }),
+      }),
+      save: async () => [],
+    })
+    expect(await browser.handle('image.drag', { runId: run.runId, kind: 'png', index: 0 })).toMatchObject({
+      ok: false,
+      error: { message: /not available in this host/ },
     })
   })
 
