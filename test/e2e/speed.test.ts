@@ -170,9 +170,11 @@ describe('as fast as the CLI', () => {
       const open = await byId('history').isVisible()
       const t = performance.now()
       await byId('history-toggle').click()
-      await page.waitForFunction((was) => !!document.querySelector('[data-testid=history]') !== was, open, {
-        polling: 'raf',
-      })
+      await page.waitForFunction(
+        (was) => !!document.querySelector('[data-testid=history]')?.checkVisibility() !== was,
+        open,
+        { polling: 'raf' },
+      )
       answered.push(performance.now() - t)
       await page.waitForTimeout(1500)
     }
