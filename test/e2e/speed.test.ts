@@ -4,8 +4,8 @@
  * host, the CLI before and after the app. Printed, not asserted against the clock (the machine may be
  * shared): the app's time against the CLI's, the page's long tasks during the run, and how long clicks
  * made during the run took to be answered. Asserted: the page draws each canvas at most once a display
- * frame and on no more display frames than there were, and a run past LONG_RUN_MS notifies when the user
- * turned notifications on (the browser's Notification). `npm run bench` breaks the time down.
+ * frame, and a run past LONG_RUN_MS notifies when the user turned notifications on (the browser's
+ * Notification). `npm run bench` breaks the time down.
  */
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -33,8 +33,6 @@ interface PagePerf {
   recording: boolean
   /** Page time when recording began (Generate is clicked right after). */
   since: number
-  /** Display frames (requestAnimationFrame callbacks) while recording. */
-  displayFrames: number
   /** Display frames in which some canvas was drawn. */
   framesWithDraws: number
   /** Canvas drawings (putImageData) while recording. */
@@ -52,7 +50,6 @@ function instrumentPage() {
   const perf: PagePerf = {
     recording: false,
     since: 0,
-    displayFrames: 0,
     framesWithDraws: 0,
     draws: 0,
     mostDrawsOfACanvasInAFrame: 0,
@@ -61,20 +58,18 @@ function instrumentPage() {
     notifications: [],
   }
   ;(window as unknown as { stepwisePerf: PagePerf }).stepwisePerf = perf
+  // A frame's drawings are counted until the next display frame begins. No requestAnimationFrame loop:
+  // one would make the page render every display frame, CPU the app's own run does not spend.
   let drawnThisFrame = new Map<HTMLCanvasElement, number>()
-  const tick = () => {
-    if (perf.recording) {
-      perf.displayFrames++
-      if (drawnThisFrame.size > 0) perf.framesWithDraws++
-    }
-    drawnThisFrame = new Map()
-    requestAnimationFrame(tick)
-  }
-  requestAnimationFrame(tick)
   const put = CanvasRenderingContext2D.prototype.putImageData
   CanvasRenderingContext2D.prototype.putImageData = function (this: CanvasRenderingContext2D, ...args: unknown[]) {
     if (perf.recording && this.canvas instanceof HTMLCanvasElement) {
       perf.draws++
+      if (drawnThisFrame.size === 0)
+        requestAnimationFrame(() => {
+          perf.framesWithDraws++
+          drawnThisFrame = new Map()
+        })
       const n = (drawnThisFrame.get(this.canvas) ?? 0) + 1
       drawnThisFrame.set(this.canvas, n)
       perf.mostDrawsOfACanvasInAFrame = Math.max(perf.mostDrawsOfACanvasInAFrame, n)
@@ -162,7 +157,7 @@ describe('as fast as the CLI', () => {
     await byId('generate').click()
     // Clicks while it runs, answered by the page: the history panel opens and closes.
     const answered: number[] = []
-    const done = waitForStatus('done', 900_000)
+    const done = waitForStatus('done', 900_000, 100)
     let finished = false
     void done.then(() => (finished = true))
     await page.waitForTimeout(1000)
@@ -170,9 +165,11 @@ describe('as fast as the CLI', () => {
       const open = await byId('history').isVisible()
       const t = performance.now()
       await byId('history-toggle').click()
-      await page.waitForFunction((was) => !!document.querySelector('[data-testid=history]') !== was, open, {
-        polling: 'raf',
-      })
+      await page.waitForFunction(
+        (was) => !!document.querySelector('[data-testid=history]')?.checkVisibility() !== was,
+        open,
+        { polling: 'raf' },
+      )
       answered.push(performance.now() - t)
       await page.waitForTimeout(1500)
     }
@@ -201,15 +198,15 @@ describe('as fast as the CLI', () => {
           `${during.join(', ')} ms`,
         `  clicks during the run: answered in ${answered.map((ms) => ms.toFixed(0)).join(', ')} ms (playwright); ` +
           `Event Timing durations ${p.clicks.map((c) => c.duration.toFixed(0)).join(', ') || 'all under 16'} ms`,
-        `  drawing: ${p.draws} canvas drawings on ${p.framesWithDraws} of ${p.displayFrames} display frames; ` +
+        `  drawing: ${p.draws} canvas drawings on ${p.framesWithDraws} display frames ` +
+          `(${(p.framesWithDraws / (appMs / 1000)).toFixed(1)} a second); ` +
           `at most ${p.mostDrawsOfACanvasInAFrame} of one canvas in a frame`,
         `  notifications: ${p.notifications.map((n) => `${n.title}: ${n.body}`).join('; ') || 'none'}`,
       ].join('\n'),
     )
 
-    // Each canvas is drawn at most once a display frame, on no more frames than the display had.
+    // Each canvas is drawn at most once a display frame.
     expect(p.mostDrawsOfACanvasInAFrame).toBeLessThanOrEqual(1)
-    expect(p.framesWithDraws).toBeLessThanOrEqual(p.displayFrames)
     expect(p.draws).toBeGreaterThan(0)
     expect(answered.length).toBeGreaterThan(0)
     // A run longer than LONG_RUN_MS says so with a notification, the user having turned them on.

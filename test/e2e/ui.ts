@@ -13,12 +13,15 @@ export function doneMs(text: string): number {
 export function ui(page: () => Page) {
   const byId = (id: string) => page().getByTestId(id)
 
-  /** Wait until the run bar says the run is `want` (done, cancelled, ...). */
-  const waitForStatus = (want: string, timeout = 60_000) =>
+  /**
+   * Wait until the run bar says the run is `want` (done, cancelled, ...): asked each display frame, or
+   * every `polling` ms (asking each frame makes the page render 60 frames a second).
+   */
+  const waitForStatus = (want: string, timeout = 60_000, polling: 'raf' | number = 'raf') =>
     page().waitForFunction(
       (w) => document.querySelector('[data-testid=progress]')?.getAttribute('data-status') === w,
       want,
-      { timeout },
+      { timeout, polling },
     )
 
   async function dismissToasts() {

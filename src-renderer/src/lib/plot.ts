@@ -73,5 +73,15 @@ export function curvesOf(tables: ScheduleTables, width: number, height: number):
 /** x of timestep t on a plot of `trainSteps` steps. */
 export const xOf = (t: number, trainSteps: number, width: number) => (t / Math.max(1, trainSteps - 1)) * width
 
+/**
+ * The sampling timesteps as ticks from y0 to y1: one SVG path (a run of 1000 steps is 1000 ticks, and 1000
+ * elements cost the page a long task to create), a tick a distinct x.
+ */
+export function ticksPath(timesteps: ArrayLike<number>, trainSteps: number, width: number, y0: number, y1: number) {
+  const xs = new Set<string>()
+  for (let i = 0; i < timesteps.length; i++) xs.add(xOf(timesteps[i], trainSteps, width).toFixed(1))
+  return [...xs].map((x) => `M${x} ${y0}V${y1}`).join('')
+}
+
 export const fmt = (v: number) =>
   Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : Math.abs(v) >= 0.01 ? v.toFixed(2) : v.toExponential(1)
