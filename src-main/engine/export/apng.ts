@@ -52,10 +52,13 @@ export function encodeApng(frames: PlanarImage[], opts: GifOptions = {}, meta?: 
     throw new EngineError('bad-argument', 'APNG: all frames must have the same size and channel count')
   }
   const scale = opts.scale ?? defaultGifScale(width, height)
-  const stills = frames.map((f) => encodePixelsPng(toScaledPixels(f, scale)))
-  const idatOf = (png: Uint8Array) => [...pngChunks(png, 'APNG frame')].filter((c) => c.type === 'IDAT')
-  // The header and text chunks of the final frame's PNG (with the parameters), then its image data.
-  const last = [...pngChunks(encodePixelsPng(toScaledPixels(frames.at(-1)!, scale), meta), 'APNG frame')]
+  // Each frame a still PNG; the final one carries the parameters and is also the default image.
+  const stills = frames.map((f, k) =>
+    encodePixelsPng(toScaledPixels(f, scale), k === frames.length - 1 ? meta : undefined),
+  )
+  const chunksOf = (png: Uint8Array) => [...pngChunks(png, 'APNG frame')]
+  const idatOf = (png: Uint8Array) => chunksOf(png).filter((c) => c.type === 'IDAT')
+  const last = chunksOf(stills.at(-1)!)
   const header = last.find((c) => c.type === 'IHDR')!
   const [w, h] = [width * scale, height * scale]
   const parts: Uint8Array[] = [SIGNATURE, chunk('IHDR', header.data)]
