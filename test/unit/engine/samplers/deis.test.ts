@@ -7,24 +7,21 @@
  * 2. Every model call's prev_sample and data prediction (the x0 its noise prediction gives) from diffusers'
  *    scheduling_deis_multistep.py on more configurations (make-sampler-reference.py), and its set_timesteps.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
-import type { Denoiser } from '../../../../src-main/engine/model/load'
 import { deis } from '../../../../src-main/engine/samplers/deis'
 import { configOf, type SamplerConfig } from '../../../../src-shared/parameters'
 import {
-  dummyDenoiser,
   expectMatchesDiffusers,
   npy,
   oursOf,
   pipelineLoop,
   reference,
   schedulerTestLoop,
+  useDummyDenoiser,
 } from '../../../fixtures/samplers/reference'
 
-let model: Denoiser
-beforeAll(async () => (model = await dummyDenoiser()))
-afterAll(() => model.release())
+const model = useDummyDenoiser()
 
 /** DEISMultistepSchedulerTest.get_scheduler_config: order 2, diffusers' defaults otherwise. */
 const testConfig = (over: Partial<SamplerConfig> = {}): SamplerConfig => ({
@@ -34,21 +31,21 @@ const testConfig = (over: Partial<SamplerConfig> = {}): SamplerConfig => ({
 
 describe("diffusers' test_scheduler_deis.py full loops through our loop", () => {
   it('test_full_loop_no_noise (and test_switch): mean |x| 0.23916', async () => {
-    expect(Math.abs((await schedulerTestLoop(model, testConfig())).mean - 0.23916)).toBeLessThan(1e-3)
+    expect(Math.abs((await schedulerTestLoop(model(), testConfig())).mean - 0.23916)).toBeLessThan(1e-3)
   })
   it('test_full_loop_with_v_prediction: 0.091', async () => {
-    const r = await schedulerTestLoop(model, testConfig({ predictionType: 'v_prediction' }))
+    const r = await schedulerTestLoop(model(), testConfig({ predictionType: 'v_prediction' }))
     expect(Math.abs(r.mean - 0.091)).toBeLessThan(1e-3)
   })
   it('test_full_loop_with_noise: add_noise at the 9th timestep, its 2 steps: sum 315.3016, mean 0.41054', async () => {
-    const r = await schedulerTestLoop(model, testConfig(), { from: 8, addNoise: true })
+    const r = await schedulerTestLoop(model(), testConfig(), { from: 8, addNoise: true })
     expect(Math.abs(r.sum - 315.3016)).toBeLessThan(1e-2)
     expect(Math.abs(r.mean - 0.41054)).toBeLessThan(1e-3)
   })
   it('test_solver_order_and_type: no NaN, orders 1 to 3, epsilon and sample', async () => {
     for (const solverOrder of [1, 2, 3])
       for (const predictionType of ['epsilon', 'sample'] as const) {
-        const r = await schedulerTestLoop(model, testConfig({ solverOrder, predictionType }))
+        const r = await schedulerTestLoop(model(), testConfig({ solverOrder, predictionType }))
         expect(r.samples.every(Number.isFinite)).toBe(true)
       }
   })

@@ -6,17 +6,14 @@
  * (test_solver_order_and_type, orders 1 and 2) is reproduced, with our noise. Its output law is checked
  * against the exact Gaussian oracle in analytic.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
-import type { Denoiser } from '../../../../src-main/engine/model/load'
 import { runSampling } from '../../../../src-main/engine/run'
 import { DEFAULT_SCHEDULE, makeSchedule } from '../../../../src-main/engine/schedule'
 import { configOf } from '../../../../src-shared/parameters'
-import { dummyDenoiser, dummyDeter, expectMatchesDiffusers, reference } from '../../../fixtures/samplers/reference'
+import { dummyDeter, expectMatchesDiffusers, reference, useDummyDenoiser } from '../../../fixtures/samplers/reference'
 
-let model: Denoiser
-beforeAll(async () => (model = await dummyDenoiser()))
-afterAll(() => model.release())
+const model = useDummyDenoiser()
 
 describe("diffusers' test_scheduler_dpm_multi.py for sde-dpmsolver++ through our loop", () => {
   it('test_solver_order_and_type: no NaN for midpoint and heun, orders 1 and 2, epsilon and sample', async () => {
@@ -29,7 +26,7 @@ describe("diffusers' test_scheduler_dpm_multi.py for sde-dpmsolver++ through our
             finalSigmas: 'sigma_min' as const,
           }
           const schedule = makeSchedule(DEFAULT_SCHEDULE)
-          const r = await runSampling(model, {
+          const r = await runSampling(model(), {
             sampler,
             schedule,
             seed: 0,

@@ -8,22 +8,19 @@
  * 2. Every model call's prev_sample and data prediction from diffusers' scheduling_dpmsolver_singlestep.py
  *    on more configurations (test/fixtures/samplers/, make-sampler-reference.py), and its set_timesteps.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
-import type { Denoiser } from '../../../../src-main/engine/model/load'
 import { dpmpp2s, orderList } from '../../../../src-main/engine/samplers/dpmpp-2s'
 import { configOf, type SamplerConfig } from '../../../../src-shared/parameters'
 import {
-  dummyDenoiser,
   expectMatchesDiffusers,
   oursOf,
   reference,
   schedulerTestLoop,
+  useDummyDenoiser,
 } from '../../../fixtures/samplers/reference'
 
-let model: Denoiser
-beforeAll(async () => (model = await dummyDenoiser()))
-afterAll(() => model.release())
+const model = useDummyDenoiser()
 
 /** DPMSolverSinglestepSchedulerTest.get_scheduler_config: order 2, midpoint, sigma_min at the end. */
 const testConfig = (over: Partial<SamplerConfig> = {}): SamplerConfig => ({
@@ -31,7 +28,7 @@ const testConfig = (over: Partial<SamplerConfig> = {}): SamplerConfig => ({
   finalSigmas: 'sigma_min',
   ...over,
 })
-const mean = async (over: Partial<SamplerConfig>) => (await schedulerTestLoop(model, testConfig(over))).mean
+const mean = async (over: Partial<SamplerConfig>) => (await schedulerTestLoop(model(), testConfig(over))).mean
 
 describe("diffusers' test_scheduler_dpm_single.py full loops through our loop", () => {
   it('test_full_loop_no_noise (and test_switch): mean |x| 0.2791', async () => {
@@ -47,19 +44,19 @@ describe("diffusers' test_scheduler_dpm_single.py full loops through our loop", 
     expect(Math.abs((await mean({ predictionType: 'v_prediction', sigmas: 'karras' })) - 0.0649)).toBeLessThan(1e-3)
   })
   it('test_full_loop_with_noise: add_noise at the 6th timestep, its 5 steps: sum 269.2187, mean 0.3505', async () => {
-    const r = await schedulerTestLoop(model, testConfig(), { from: 5, addNoise: true })
+    const r = await schedulerTestLoop(model(), testConfig(), { from: 5, addNoise: true })
     expect(Math.abs(r.sum - 269.2187)).toBeLessThan(1e-2)
     expect(Math.abs(r.mean - 0.3505)).toBeLessThan(1e-3)
   })
   it('test_full_uneven_loop: 50 steps started at the 4th (a second-order step, lowered to first): 0.2574', async () => {
-    const r = await schedulerTestLoop(model, testConfig({ steps: 50 }), { from: 3 })
+    const r = await schedulerTestLoop(model(), testConfig({ steps: 50 }), { from: 3 })
     expect(Math.abs(r.mean - 0.2574)).toBeLessThan(1e-3)
   })
   it('test_solver_order_and_type: no NaN for midpoint and heun, orders 1 to 3, epsilon and sample', async () => {
     for (const solverType of ['midpoint', 'heun'] as const)
       for (const solverOrder of [1, 2, 3])
         for (const predictionType of ['epsilon', 'sample'] as const) {
-          const r = await schedulerTestLoop(model, testConfig({ solverType, solverOrder, predictionType }))
+          const r = await schedulerTestLoop(model(), testConfig({ solverType, solverOrder, predictionType }))
           expect(r.samples.every(Number.isFinite)).toBe(true)
         }
   })

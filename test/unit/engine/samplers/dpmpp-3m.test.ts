@@ -5,20 +5,17 @@
  * prev_sample and data prediction from diffusers' scheduling_dpmsolver_multistep.py on several
  * configurations (make-sampler-reference.py).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
-import type { Denoiser } from '../../../../src-main/engine/model/load'
 import { configOf, type SamplerConfig } from '../../../../src-shared/parameters'
 import {
-  dummyDenoiser,
   expectMatchesDiffusers,
   reference,
   schedulerTestLoop,
+  useDummyDenoiser,
 } from '../../../fixtures/samplers/reference'
 
-let model: Denoiser
-beforeAll(async () => (model = await dummyDenoiser()))
-afterAll(() => model.release())
+const model = useDummyDenoiser()
 
 describe("diffusers' test_scheduler_dpm_multi.py at order 3 through our loop", () => {
   it('test_solver_order_and_type: no NaN for midpoint and heun, epsilon and sample', async () => {
@@ -30,7 +27,7 @@ describe("diffusers' test_scheduler_dpm_multi.py at order 3 through our loop", (
           lowerOrderFinal: false,
           finalSigmas: 'sigma_min',
         }
-        const r = await schedulerTestLoop(model, config)
+        const r = await schedulerTestLoop(model(), config)
         expect(r.samples.every(Number.isFinite)).toBe(true)
       }
   })

@@ -8,25 +8,22 @@
  * 2. Every model call's prev_sample and data prediction from diffusers' own scheduling_unipc_multistep.py
  *    on more configurations (test/fixtures/samplers/, make-sampler-reference.py), and its set_timesteps.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
-import type { Denoiser } from '../../../../src-main/engine/model/load'
 import { makeSampler } from '../../../../src-main/engine/samplers/sampler'
 import { solve, unipc } from '../../../../src-main/engine/samplers/unipc'
 import { configOf, type SamplerConfig } from '../../../../src-shared/parameters'
 import {
-  dummyDenoiser,
   expectMatchesDiffusers,
   npy,
   oursOf,
   pipelineLoop,
   reference,
   schedulerTestLoop,
+  useDummyDenoiser,
 } from '../../../fixtures/samplers/reference'
 
-let model: Denoiser
-beforeAll(async () => (model = await dummyDenoiser()))
-afterAll(() => model.release())
+const model = useDummyDenoiser()
 
 /** UniPCMultistepSchedulerTest.get_scheduler_config: order 2, bh2, sigma_min at the end. */
 const testConfig = (over: Partial<SamplerConfig> = {}): SamplerConfig => ({
@@ -35,7 +32,7 @@ const testConfig = (over: Partial<SamplerConfig> = {}): SamplerConfig => ({
   ...over,
 })
 const mean = async (over: Partial<SamplerConfig>, opts: Parameters<typeof schedulerTestLoop>[2] = {}) =>
-  (await schedulerTestLoop(model, testConfig(over), opts)).mean
+  (await schedulerTestLoop(model(), testConfig(over), opts)).mean
 const oneD = { shape: [4, 3, 1, 8] as [number, number, number, number] }
 
 describe("diffusers' test_scheduler_unipc.py full loops through our loop", () => {
@@ -57,10 +54,10 @@ describe("diffusers' test_scheduler_unipc.py full loops through our loop", () =>
     expect(Math.abs((await mean(over, oneD)) - 0.1944)).toBeLessThan(1e-3)
   })
   it('test_full_loop_with_noise: add_noise at the 9th timestep, its 2 steps: sum 315.5757, mean 0.4109; 1-D 39.0870', async () => {
-    const r = await schedulerTestLoop(model, testConfig(), { from: 8, addNoise: true })
+    const r = await schedulerTestLoop(model(), testConfig(), { from: 8, addNoise: true })
     expect(Math.abs(r.sum - 315.5757)).toBeLessThan(1e-2)
     expect(Math.abs(r.mean - 0.4109)).toBeLessThan(1e-3)
-    const d = await schedulerTestLoop(model, testConfig(), { from: 8, addNoise: true, ...oneD })
+    const d = await schedulerTestLoop(model(), testConfig(), { from: 8, addNoise: true, ...oneD })
     expect(Math.abs(d.sum - 39.087)).toBeLessThan(1e-2)
     expect(Math.abs(d.mean - 0.4072)).toBeLessThan(1e-3)
   })
@@ -68,7 +65,7 @@ describe("diffusers' test_scheduler_unipc.py full loops through our loop", () =>
     for (const solverType of ['bh1', 'bh2'] as const)
       for (const solverOrder of [1, 2, 3])
         for (const predictionType of ['epsilon', 'sample'] as const) {
-          const { samples } = await schedulerTestLoop(model, testConfig({ solverType, solverOrder, predictionType }))
+          const { samples } = await schedulerTestLoop(model(), testConfig({ solverType, solverOrder, predictionType }))
           expect(samples.every(Number.isFinite)).toBe(true)
         }
   })
