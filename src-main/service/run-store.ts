@@ -16,19 +16,17 @@
  * by default): past it the oldest stopped runs' .steps files go, and those runs keep their final images,
  * parameters and step records. Nothing else is dropped unless the user deletes it.
  */
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { appendFile, open, readFile, statfs, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import type { RunGroup, RunStatus, RunSummary, Shape, StepStats } from '../../src-preload/contract'
-import { HISTORY_DISK_BUDGET_BYTES, THUMBNAIL_SIDE } from '../../src-shared/limits'
-import type { GenerationParameters } from '../../src-shared/parameters'
+import { HISTORY_DISK_BUDGET_BYTES } from '../../src-shared/limits'
 import { EngineError } from '../engine/errors'
-import { writeFileAtomic } from '../engine/files'
-import type { ForkPoint } from '../engine/run'
 import { imageSize } from '../engine/tensor'
 import type { Timeline } from '../engine/timeline'
+import { floatsOf, readIndex, shrink, splitSteps, type StepsFile, type StoredRun, writeIndex } from './history-files'
 
 /** The history's folder in the app's user-data folder and the browser host's settings folder. */
 export const HISTORY_DIR = 'history'
@@ -44,42 +42,6 @@ export interface HeldRun extends Timeline {
 }
 
 /** What the index keeps of a run. */
-interface StoredRun {
-  runId: string
-  /** When it started, ms since 1970. */
-  createdAt: number
-  parameters: GenerationParameters
-  shape: Shape
-  modelKey: string
-  status: RunStatus
-  /** Steps it has. */
-  steps: number
-  /** Bytes of the frames it computed itself (a fork shares its parent's first ones). */
-  bytes: number
-  /** Its .steps file is kept: false once dropped for the disk budget (or never written: no steps). */
-  timeline: boolean
-  /** The .steps file's bytes. */
-  timelineBytes: number
-  /** A fork's parent run and step. */
-  parent?: { runId: string; step: number }
-  group?: RunGroup
-}
-
-/** A run's .json file. */
-interface StepsFile {
-  timesteps: number[]
-  alphaBars: number[]
-  stats: StepStats[][]
-  /** How a fork goes on from each step; null when a sampler's state was part of it (not stored). */
-  forkPoints: ForkPoint[] | null
-}
-
-interface IndexFile {
-  version: 1
-  diskBudgetBytes: number
-  runs: StoredRun[]
-}
-
 interface Entry {
   stored: StoredRun
   /**
@@ -118,7 +80,6 @@ export interface RunStoreOptions {
 const MIB = 1024 * 1024
 const mib = (bytes: number) => `${Math.ceil(bytes / MIB)} MiB`
 const bytesOf = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength)
-const floatsOf = (b: Buffer) => new Float32Array(b.buffer, b.byteOffset, Math.floor(b.byteLength / 4))
 
 /** Bytes of a whole timeline: x_t and predicted x0 each step, then the samples (float32). */
 export const timelineBytes = (shape: Shape, steps: number): number =>
@@ -385,30 +346,12 @@ export class RunStore {
   }
 
   private load(dir: string, log: (line: string) => void): void {
-    mkdirSync(dir, { recursive: true })
-    const path = join(dir, 'index.json')
-    let index: IndexFile
-    try {
-      index = JSON.parse(readFileSync(path, 'utf8')) as IndexFile
-      if (index?.version !== 1 || !Array.isArray(index.runs)) throw new Error('not a Stepwise history index')
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return
-      const aside = join(dir, `index.corrupt-${this.now()}.json`)
-      renameSync(path, aside)
-      log(`Stepwise: the history index ${path} could not be read (${(e as Error).message}); it was moved to ${aside}`)
-      return
-    }
+    const index = readIndex(dir, this.now(), log)
+    if (!index) return
     if (Number.isFinite(index.diskBudgetBytes) && index.diskBudgetBytes >= 0)
       this.diskBudgetBytes = index.diskBudgetBytes
-    for (const stored of index.runs) {
-      // A run that was recording when the last session ended abruptly: its steps were never completed.
-      if (stored.status === 'running') {
-        stored.status = 'failed'
-        stored.timeline = false
-        rmSync(join(dir, `${stored.runId}.steps`), { force: true })
-      }
+    for (const stored of index.runs)
       this.entries.set(stored.runId, { stored, spilledFrames: stored.timeline ? stored.steps : 0, expectedSteps: 0 })
-    }
   }
 
   private async readPast(runId: string, e: Entry): Promise<HeldRun> {
@@ -497,12 +440,8 @@ export class RunStore {
 
   private async writeIndex(): Promise<void> {
     if (this.temporary) return
-    const index: IndexFile = {
-      version: 1,
-      diskBudgetBytes: this.diskBudgetBytes,
-      runs: [...this.entries.values()].map((e) => e.stored),
-    }
-    await writeFileAtomic(join(this.folder(), 'index.json'), JSON.stringify(index), { overwrite: true }).catch(() => {})
+    const runs = [...this.entries.values()].map((e) => e.stored)
+    await writeIndex(this.folder(), { version: 1, diskBudgetBytes: this.diskBudgetBytes, runs }).catch(() => {})
   }
 
   private serially<T>(task: () => Promise<T>): Promise<T> {
@@ -521,29 +460,6 @@ export class RunStore {
   private file(id: string, kind: 'steps' | 'final' | 'json'): string {
     return join(this.folder(), `${id}.${kind}`)
   }
-}
-
-/** `count` steps of x_t then predicted x0, as views into `bytes`. */
-function splitSteps(bytes: Buffer, shape: Shape, count: number): { sample: Float32Array; predictedX0: Float32Array }[] {
-  const all = floatsOf(bytes)
-  const n = shape.batch * imageSize(shape)
-  return Array.from({ length: count }, (_, i) => ({
-    sample: all.subarray(2 * i * n, (2 * i + 1) * n),
-    predictedX0: all.subarray((2 * i + 1) * n, (2 * i + 2) * n),
-  }))
-}
-
-/** The first image of a batch, every k-th pixel so that no side passes THUMBNAIL_SIDE. */
-export function shrink(samples: Float32Array, shape: Shape): { values: Float32Array; shape: Shape } {
-  const stride = Math.max(1, Math.ceil(Math.max(shape.height, shape.width) / THUMBNAIL_SIDE))
-  const height = Math.ceil(shape.height / stride)
-  const width = Math.ceil(shape.width / stride)
-  const values = new Float32Array(shape.channels * height * width)
-  for (let c = 0; c < shape.channels; c++)
-    for (let y = 0; y < height; y++)
-      for (let x = 0; x < width; x++)
-        values[(c * height + y) * width + x] = samples[(c * shape.height + y * stride) * shape.width + x * stride]
-  return { values, shape: { batch: 1, channels: shape.channels, height, width } }
 }
 
 function bytesToCome(e: Entry): number {

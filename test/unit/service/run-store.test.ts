@@ -14,7 +14,8 @@ import { afterAll, describe, expect, it, vi } from 'vitest'
 import type * as Files from '../../../src-main/engine/files'
 import { writeFileAtomic } from '../../../src-main/engine/files'
 import { createHandlers, type Handlers } from '../../../src-main/service/handlers'
-import { type HeldRun, RunStore, shrink, timelineBytes } from '../../../src-main/service/run-store'
+import { shrink } from '../../../src-main/service/history-files'
+import { type HeldRun, RunStore, timelineBytes } from '../../../src-main/service/run-store'
 import type { Events, RunSummary, SampleStartRequest } from '../../../src-preload/contract'
 
 // The real atomic write, watched (and made to fail once where a test says so).

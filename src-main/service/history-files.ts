@@ -1,0 +1,116 @@
+/**
+ * The history folder's files (their layout: run-store.ts): the index of every run, read with what a crash
+ * or a damaged file left repaired, and written whole or not at all; a timeline's .steps bytes as steps;
+ * the thumbnail of a run's first image.
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+
+import type { RunGroup, RunStatus, Shape, StepStats } from '../../src-preload/contract'
+import { THUMBNAIL_SIDE } from '../../src-shared/limits'
+import type { GenerationParameters } from '../../src-shared/parameters'
+import { writeFileAtomic } from '../engine/files'
+import type { ForkPoint } from '../engine/run'
+import { imageSize } from '../engine/tensor'
+
+/** A run as the index keeps it. */
+export interface StoredRun {
+  runId: string
+  /** When it started, ms since 1970. */
+  createdAt: number
+  parameters: GenerationParameters
+  shape: Shape
+  modelKey: string
+  status: RunStatus
+  /** Steps it has. */
+  steps: number
+  /** Bytes of the frames it computed itself (a fork shares its parent's first ones). */
+  bytes: number
+  /** Its .steps file is kept: false once dropped for the disk budget (or never written: no steps). */
+  timeline: boolean
+  /** The .steps file's bytes. */
+  timelineBytes: number
+  /** A fork's parent run and step. */
+  parent?: { runId: string; step: number }
+  group?: RunGroup
+}
+
+/** A run's .json file. */
+export interface StepsFile {
+  timesteps: number[]
+  alphaBars: number[]
+  stats: StepStats[][]
+  /** How a fork goes on from each step; null when a sampler's state was part of it (not stored). */
+  forkPoints: ForkPoint[] | null
+}
+
+export interface IndexFile {
+  version: 1
+  diskBudgetBytes: number
+  runs: StoredRun[]
+}
+
+const indexPath = (dir: string) => join(dir, 'index.json')
+
+/**
+ * The index in `dir`, or undefined when there is none yet. A damaged one is moved aside (said through
+ * `log`) and the history starts empty; a run that was recording when a session ended abruptly is failed
+ * and its incomplete steps removed.
+ */
+export function readIndex(dir: string, now: number, log: (line: string) => void): IndexFile | undefined {
+  mkdirSync(dir, { recursive: true })
+  const path = indexPath(dir)
+  let index: IndexFile
+  try {
+    index = JSON.parse(readFileSync(path, 'utf8')) as IndexFile
+    if (index?.version !== 1 || !Array.isArray(index.runs)) throw new Error('not a Stepwise history index')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    const aside = join(dir, `index.corrupt-${now}.json`)
+    renameSync(path, aside)
+    log(`Stepwise: the history index ${path} could not be read (${(e as Error).message}); it was moved to ${aside}`)
+    return undefined
+  }
+  for (const stored of index.runs) {
+    if (stored.status === 'running') {
+      stored.status = 'failed'
+      stored.timeline = false
+      rmSync(join(dir, `${stored.runId}.steps`), { force: true })
+    }
+  }
+  return index
+}
+
+/** Replace the index whole (atomically). */
+export const writeIndex = (dir: string, index: IndexFile): Promise<void> =>
+  writeFileAtomic(indexPath(dir), JSON.stringify(index), { overwrite: true })
+
+/** A file's bytes as float32 values (a view, no copy). */
+export const floatsOf = (b: Buffer) => new Float32Array(b.buffer, b.byteOffset, Math.floor(b.byteLength / 4))
+
+/** `count` steps of x_t then predicted x0, as views into `bytes`. */
+export function splitSteps(
+  bytes: Buffer,
+  shape: Shape,
+  count: number,
+): { sample: Float32Array; predictedX0: Float32Array }[] {
+  const all = floatsOf(bytes)
+  const n = shape.batch * imageSize(shape)
+  return Array.from({ length: count }, (_, i) => ({
+    sample: all.subarray(2 * i * n, (2 * i + 1) * n),
+    predictedX0: all.subarray((2 * i + 1) * n, (2 * i + 2) * n),
+  }))
+}
+
+/** The first image of a batch, every k-th pixel so that no side passes THUMBNAIL_SIDE. */
+export function shrink(samples: Float32Array, shape: Shape): { values: Float32Array; shape: Shape } {
+  const stride = Math.max(1, Math.ceil(Math.max(shape.height, shape.width) / THUMBNAIL_SIDE))
+  const height = Math.ceil(shape.height / stride)
+  const width = Math.ceil(shape.width / stride)
+  const values = new Float32Array(shape.channels * height * width)
+  for (let c = 0; c < shape.channels; c++)
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++)
+        values[(c * height + y) * width + x] = samples[(c * shape.height + y * stride) * shape.width + x * stride]
+  return { values, shape: { batch: 1, channels: shape.channels, height, width } }
+}
