@@ -210,7 +210,9 @@ export class RunStore {
     // What is on disk and what is in memory, taken together now: a pass moving frames meanwhile appends
     // to the file and replaces `frames`, so this snapshot stays whole.
     const { spilledFrames, run } = e
-    if (spilledFrames === 0) return run
+    // A copy: a pass moving the frames to disk later replaces run.frames, which must not empty what the
+    // caller holds (a fork reads its parent's frames after awaiting the room check).
+    if (spilledFrames === 0) return { ...run, frames: [...run.frames] }
     const onDisk = splitSteps(await readFile(this.file(runId, 'steps')), run.shape, spilledFrames)
     return { ...run, frames: [...onDisk, ...run.frames] }
   }

@@ -339,6 +339,27 @@ describe('the history folder', () => {
     await store.close()
   })
 
+  it('a run taken before its frames move to disk keeps them (a fork reads its parent after an await)', async () => {
+    const shape = { batch: 1, channels: 1, height: 2, width: 2 }
+    const store = new RunStore({ dir: tempDir() })
+    store.add('p', {
+      parameters: { seed: 1 } as HeldRun['parameters'],
+      shape,
+      modelKey: 'm',
+      timesteps: [1, 0],
+      alphaBars: [0.5, 0.9],
+      frames: [0, 1].map((v) => ({ sample: new Float32Array(4).fill(v), predictedX0: new Float32Array(4).fill(v) })),
+      forkPoints: [],
+      stats: [[], []],
+      samples: new Float32Array(4).fill(2),
+      bytes: 2 * 8 * 4,
+    })
+    const taken = (await store.get('p'))!
+    await store.ended('p', 'done') // moves every frame to the .steps file
+    expect(taken.frames.map((f) => f.sample[0])).toEqual([0, 1])
+    expect((await store.get('p'))!.frames.map((f) => f.sample[0])).toEqual([0, 1])
+  })
+
   it('replaces the index whole or not at all: a failed write leaves the last one, the next catches up', async () => {
     const dir = tempDir()
     const shape = { batch: 1, channels: 1, height: 2, width: 2 }
