@@ -64,7 +64,8 @@ const USAGE = `usage: stepwise <command> [options]
            built into one), with its training config as stepwise.* metadata: one file to share
            --weights: a lucidrains checkpoint's EMA weights (the default, what its Trainer samples with) or online ones
   schedule --schedule ${NAMED_SCHEDULES.join('|')} [--train-steps T] [--beta-start x] [--beta-end y] --json
-  timesteps --sampler ${SAMPLERS.join('|')} --steps N [<sampler options>] [--train-steps T] --json
+  timesteps [--model <path>] [--sampler ${SAMPLERS.join('|')}] --steps N [<sampler options>] [--train-steps T] [--json]
+           one timestep a step, and the timestep of every model call; the model's schedule and defaults with --model
   sample [--model <path>] [--sampler ${SAMPLERS.join('|')}] [--steps N] [<sampler options>] [--schedule s] [--train-steps T]
          [--beta-start x] [--beta-end y] [--seed n] [--batch n] [--class k] [--height h] [--width w] [--guidance g]
          [--init-noise x.npy] [--channels C] [--provider p[,p...]] [--weights ${CHECKPOINT_WEIGHTS.join('|')}] --out <dir> [--gif] [--apng] [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N | --gif-every k] [--gif-delay ms]
@@ -209,20 +210,35 @@ function scheduleCommand(v: Values) {
   print({ betas: Array.from(sched.betas), alphas_cumprod: Array.from(sched.alphasCumprod) })
 }
 
-function timestepsCommand(v: Values) {
+/**
+ * A run's timesteps, one a step as diffusers' `scheduler.timesteps`, and the timestep of every model call
+ * (Heun, DPM2 and PNDM's warm-up call the model more than once a step). With --model, the model's own
+ * schedule and default sampler; without, a named sampler's diffusers defaults (else the default run) on
+ * the default schedule.
+ */
+async function timestepsCommand(v: Values) {
   const steps = int(v, 'steps', 1)
   if (steps === undefined) throw bad('--steps is required')
-  // No model: a named sampler's own diffusers defaults, else the default run.
-  const sampler = requestedSampler(
-    { sampler: defaultRun({}), samplerOptions: {} },
-    { ...samplerSettingsFrom(v), steps },
-  )
-  const schedule = makeSchedule({
-    ...DEFAULT_SCHEDULE,
-    trainSteps: int(v, 'train-steps', 1) ?? DEFAULT_SCHEDULE.trainSteps,
-  })
-  const { timesteps } = makeSampler(sampler, schedule)
-  print(v.json ? { timesteps } : timesteps.join(' '))
+  let own: ReturnType<typeof makeSampler>
+  if (v.model) {
+    const model = await loadModel(v.model, loadOptionsFrom(v))
+    try {
+      const { run } = planRun(modelFacts(model.info), generationFrom(v))
+      own = makeSampler(run.sampler, run.schedule)
+    } finally {
+      await model.release()
+    }
+  } else {
+    const sampler = requestedSampler(
+      { sampler: defaultRun({}), samplerOptions: {} },
+      { ...samplerSettingsFrom(v), steps },
+    )
+    const trainSteps = int(v, 'train-steps', 1) ?? DEFAULT_SCHEDULE.trainSteps
+    own = makeSampler(sampler, makeSchedule({ ...DEFAULT_SCHEDULE, trainSteps }))
+  }
+  const calls = own.timesteps.flatMap((_, i) => Array.from({ length: own.callsAt(i) }, (_, c) => own.timestepAt(i, c)))
+  const { timesteps } = own
+  print(v.json ? { timesteps, calls } : `${timesteps.join(' ')}\nmodel calls (${calls.length}): ${calls.join(' ')}`)
 }
 
 /** Run a plan to the sample entering step `k`, then stop: a fork's parent, its first k + 1 steps kept. */
@@ -340,7 +356,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'inspect') await inspect(values, rest)
     else if (command === 'convert') await convertCommand(values, rest)
     else if (command === 'schedule') scheduleCommand(values)
-    else if (command === 'timesteps') timestepsCommand(values)
+    else if (command === 'timesteps') await timestepsCommand(values)
     else if (command === 'sample') await sampleCommand(values)
     else if (command === 'compare') await compareCommand(values)
     else if (command === 'noise') await noiseCommand(values, rest)

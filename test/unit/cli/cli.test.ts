@@ -1,6 +1,6 @@
 /** The command line: its JSON outputs, the files `sample` writes, refusing to overwrite, and exit codes. */
 import { spawnSync } from 'node:child_process'
-import { mkdtemp, readFile, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -8,7 +8,9 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import { readGifInfo } from '../../../src-main/engine/export/gif'
 import { decodePng, readStepwiseParameters } from '../../../src-main/engine/export/png'
+import { withOnnxMetadata } from '../../../src-main/engine/model/metadata'
 import { readNpy } from '../../../src-main/engine/npy'
+import { dummyModel } from '../../fixtures/onnx-builder'
 import { cli } from './capture'
 
 const ROOT = join(import.meta.dirname, '..', '..', '..')
@@ -44,7 +46,26 @@ describe('schedule and timesteps', () => {
   it('timesteps --sampler ddim --steps 5 --steps-offset 1 --json', async () => {
     const r = await cli('timesteps', '--sampler', 'ddim', '--steps', '5', '--steps-offset', '1', '--json')
     expect(r.code).toBe(0)
-    expect(JSON.parse(r.stdout)).toEqual({ timesteps: [801, 601, 401, 201, 1] })
+    expect(JSON.parse(r.stdout)).toEqual({ timesteps: [801, 601, 401, 201, 1], calls: [801, 601, 401, 201, 1] })
+  })
+
+  it('timesteps lists every model call: Heun calls the model twice a step but the last', async () => {
+    const r = await cli('timesteps', '--sampler', 'heun', '--steps', '3', '--spacing', 'linspace', '--json')
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toEqual({ timesteps: [999, 499.5, 0], calls: [999, 499.5, 499.5, 0, 0] })
+  })
+
+  it("timesteps --model: the model's own schedule and default run", async () => {
+    const dir = join(tmp, 'timesteps-model')
+    await mkdir(dir, { recursive: true })
+    // A model trained with 100 steps: its timesteps lie below 100, where the default schedule's would not.
+    const model = join(dir, 'short.onnx')
+    await writeFile(model, withOnnxMetadata(dummyModel(1), { num_train_timesteps: 100 }))
+    const r = await cli('timesteps', '--model', model, '--sampler', 'ddim', '--steps', '4', '--json')
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout).timesteps).toEqual([75, 50, 25, 0])
+    const plain = await cli('timesteps', '--sampler', 'ddim', '--steps', '4', '--json')
+    expect(JSON.parse(plain.stdout).timesteps).toEqual([750, 500, 250, 0])
   })
 
   it("sampler options are flags under diffusers' names, from the sampler table", async () => {
