@@ -1,5 +1,6 @@
 /**
- * The contract over a WebSocket (the browser host): one binary message a request, response or event.
+ * The contract over a WebSocket (the browser host): one binary message a request, a response, or the events
+ * that came since the last message (in order; see src-main/host/event-batch.ts for why they travel together).
  *
  *   [u32 little-endian: header length][header: UTF-8 JSON][buffer 0][buffer 1]...
  *
@@ -20,7 +21,13 @@ import type { Channel, EventName, Result } from './contract'
 export type WireMessage =
   | { kind: 'request'; id: number; channel: Channel; payload: unknown }
   | { kind: 'response'; id: number; result: Result<unknown> }
-  | { kind: 'event'; event: EventName; payload: unknown }
+  | { kind: 'events'; events: WireEvent[] }
+
+/** One event of the contract as it travels: its name and payload. */
+export interface WireEvent {
+  event: EventName
+  payload: unknown
+}
 
 const RESERVED = ['$buf', '$num', '$obj']
 
@@ -105,7 +112,8 @@ export function decodeMessage(data: ArrayBuffer | Uint8Array): WireMessage {
   }
   if (offset !== bytes.byteLength) throw new RangeError('wire: bytes left over after the last buffer')
   const message = lower(header.message, buffers) as WireMessage
-  if (!message || typeof message !== 'object' || !['request', 'response', 'event'].includes(message.kind))
-    throw new TypeError('wire: not a request, response or event')
+  if (!message || typeof message !== 'object' || !['request', 'response', 'events'].includes(message.kind))
+    throw new TypeError('wire: not a request, response or events')
+  if (message.kind === 'events' && !Array.isArray(message.events)) throw new TypeError('wire: events is not a list')
   return message
 }

@@ -50,6 +50,12 @@ export const MAX_VARIANTS = 4
 export const LIVE_UPDATE_MS = 250
 
 /**
+ * The browser host sends a page its runs' events together at most this often (src-main/host/event-batch.ts):
+ * a message a step cost Chromium about a millisecond of CPU each across its processes.
+ */
+export const EVENT_BATCH_MS = 50
+
+/**
  * The history's timelines (every step's x_t and predicted x0) together stay within this many bytes on disk
  * unless the user sets another budget; past it the oldest runs' timelines go, their final images kept.
  */

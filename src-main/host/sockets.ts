@@ -2,8 +2,8 @@
  * The contract over WebSockets: each binary message from a page is a request, answered by the shell as a
  * `Result`. The wire format is src-preload/wire.ts.
  *
- * A run's events go to the page that started it; the shell's own events (a model loaded, a menu command)
- * go to every page, and requests such as runs.list answer about every run (the history is shared). A page
+ * A run's events go to the page that started it, gathered into a message every EVENT_BATCH_MS
+ * (event-batch.ts); the shell's own events (a model loaded, a menu command) go to every page at once, and requests such as runs.list answer about every run (the history is shared). A page
  * is known by the client id in its socket URL (`?client=`, kept in the tab's sessionStorage by
  * browser-api, so a reload keeps it). When a page's last socket closes its runs go on for a grace period
  * (DISCONNECT_GRACE_MS): a reload or a reconnection within it takes them back, and after it they are
@@ -18,11 +18,12 @@ import type { IncomingMessage } from 'node:http'
 
 import { WebSocket, WebSocketServer } from 'ws'
 
-import { type EventName, EVENTS, type ModelCard } from '../../src-preload/contract'
+import { EVENTS, type ModelCard } from '../../src-preload/contract'
 import { decodeMessage, encodeMessage, type WireMessage } from '../../src-preload/wire'
 import { DISCONNECT_GRACE_MS, MAX_MESSAGE_BYTES } from '../../src-shared/limits'
 import type { EngineClient } from '../service/engine-client'
 import type { Shell } from '../service/shell'
+import { batchEvents, type EventBatcher, type EventMessage } from './event-batch'
 
 export interface SocketHub {
   readonly server: WebSocketServer
@@ -50,6 +51,8 @@ interface Page {
   readonly runs: Set<string>
   /** Set while it has runs and no socket: cancels them when it fires. */
   leaving?: NodeJS.Timeout
+  /** Its events, gathered for its sockets. */
+  readonly events: EventBatcher
 }
 
 const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/
@@ -116,42 +119,64 @@ export function createSocketHub(shell: Shell, engine: EngineClient, options: Soc
   }
 
   /**
-   * The event encoded once for all its sockets. One that cannot be (a frame too large to allocate, data that
-   * is not plain) fails its run for its page, and the run is stopped: the page could not follow it.
+   * An event encoded for a page. One that cannot be (a frame too large to allocate, data that is not plain)
+   * fails its run for its page, and the run is stopped: the page could not follow it.
    */
-  const encodeEvent = (event: EventName, payload: unknown, runId: string | undefined): Uint8Array | undefined => {
+  const encodeEvent = (m: EventMessage): Uint8Array | undefined => {
+    const runId = runIdOf(m.payload)
     try {
-      return encodeMessage({ kind: 'event', event, payload } as WireMessage)
+      return encodeMessage({ kind: 'events', events: [m] })
     } catch (e) {
       const why = (e as Error).message
-      log(`Stepwise: a '${event}' event cannot be sent to its page (${why})`)
+      log(`Stepwise: a '${m.event}' event cannot be sent to its page (${why})`)
       if (runId === undefined) return undefined
       unsendable.add(runId)
-      if (event !== 'done' && event !== 'failed') cancel(runId)
-      const message = `run ${runId}: its ${event} event cannot be sent to this page (${why}); the run was stopped`
+      if (m.event !== 'done' && m.event !== 'failed') cancel(runId)
+      const message = `run ${runId}: its ${m.event} event cannot be sent to this page (${why}); the run was stopped`
       return encodeMessage({
-        kind: 'event',
-        event: 'failed',
-        payload: { runId, error: { code: 'runtime-error', message } },
+        kind: 'events',
+        events: [{ event: 'failed', payload: { runId, error: { code: 'runtime-error', message } } }],
       })
     }
+  }
+
+  /** A page's gathered events, encoded once for all its sockets; one by one when the batch cannot be. */
+  const sendEvents = (page: Page, events: EventMessage[]) => {
+    if (page.sockets.size === 0) return
+    const sendAll = (bytes: Uint8Array | undefined) => bytes && page.sockets.forEach((socket) => send(socket, bytes))
+    try {
+      return sendAll(encodeMessage({ kind: 'events', events }))
+    } catch {
+      for (const m of events) {
+        const runId = runIdOf(m.payload)
+        if (runId === undefined || !unsendable.has(runId)) sendAll(encodeEvent(m))
+      }
+    }
+  }
+
+  const newPage = (id: string): Page => {
+    const page: Page = {
+      id,
+      sockets: new Set<WebSocket>(),
+      runs: new Set<string>(),
+      events: batchEvents((events) => sendEvents(page, events)),
+    }
+    return page
   }
 
   const unsubscribe = EVENTS.map((event) =>
     engine.on(event, (payload) => {
       const runId = runIdOf(payload)
-      if (runId === undefined || !unsendable.has(runId)) {
-        const sockets = runId === undefined ? server.clients : (owners.get(runId)?.sockets ?? new Set<WebSocket>())
-        const bytes = sockets.size > 0 ? encodeEvent(event, payload, runId) : undefined
-        if (bytes) for (const socket of sockets) send(socket, bytes)
-      }
+      const m = { event, payload } as EventMessage
+      if (runId === undefined) for (const page of pages.values()) page.events.push(m)
+      else if (!unsendable.has(runId)) owners.get(runId)?.events.push(m)
       if (runId !== undefined && (event === 'done' || event === 'failed')) ended(runId)
     }),
   )
 
   server.on('connection', (socket: WebSocket, req?: IncomingMessage) => {
     const id = clientIdOf(req)
-    const page = pages.get(id) ?? { id, sockets: new Set<WebSocket>(), runs: new Set<string>() }
+    const page = pages.get(id) ?? newPage(id)
     pages.set(id, page)
     page.sockets.add(socket)
     review(page)
@@ -207,7 +232,10 @@ export function createSocketHub(shell: Shell, engine: EngineClient, options: Soc
     },
     async close() {
       unsubscribe.forEach((off) => off())
-      for (const page of pages.values()) clearTimeout(page.leaving)
+      for (const page of pages.values()) {
+        clearTimeout(page.leaving)
+        page.events.close()
+      }
       for (const socket of server.clients) socket.close(1001, 'the Stepwise host is stopping')
       await new Promise<void>((resolve) => server.close(() => resolve()))
       for (const socket of server.clients) socket.terminate()

@@ -130,8 +130,9 @@ const client = await connect(h.host)
 value(await client.request('model.load', { providers: ['cpu'] }))
 async function socket(): Promise<Timing> {
   client.events.length = 0
-  let bytes = 0
-  const count = (data: Buffer) => (bytes += data.byteLength)
+  let bytes = 0,
+    messages = 0
+  const count = (data: Buffer) => ((bytes += data.byteLength), messages++)
   client.ws.on('message', count)
   const start = performance.now()
   const started = value(await client.request<SampleStarted>('sample.start', REQUEST))
@@ -141,7 +142,8 @@ async function socket(): Promise<Timing> {
   const frames = client.eventsOf(started.runId).filter((e) => e.event === 'frame').length
   const events = client.eventsOf(started.runId).length
   await client.request('runs.delete', { runId: started.runId })
-  return { wallMs, engineMs: done.elapsedMs, note: `${events} events (${frames} frames), ${mb(bytes)} received` }
+  const note = `${events} events (${frames} frames) in ${messages} messages, ${mb(bytes)} received`
+  return { wallMs, engineMs: done.elapsedMs, note }
 }
 
 const { page } = h

@@ -9,7 +9,7 @@
  * in the History, whole); their later events are not passed on, as a timeline with a gap.
  */
 import type { DroppedFile, EventName, Events, Result, StepwiseApi } from '../../../src-preload/contract'
-import { decodeMessage, encodeMessage, type WireMessage } from '../../../src-preload/wire'
+import { decodeMessage, encodeMessage, type WireEvent, type WireMessage } from '../../../src-preload/wire'
 import { DISCONNECT_GRACE_MS } from '../../../src-shared/limits'
 
 /** Waits between reconnection attempts; the last one repeats. */
@@ -97,16 +97,18 @@ export function connectBrowserHost(where: Location = location): StepwiseApi {
       const resolve = pending.get(message.id)
       pending.delete(message.id)
       resolve?.(message.result)
-    } else if (message.kind === 'event') {
-      const payload = message.payload as { runId?: string }
-      const ended = message.event === 'done' || message.event === 'failed'
-      if (payload.runId && abandoned.has(payload.runId)) {
-        if (ended) abandoned.delete(payload.runId)
-        return
-      }
-      if (ended && payload.runId) activeRuns.delete(payload.runId)
-      emit(message.event, message.payload as never)
+    } else if (message.kind === 'events') for (const e of message.events) onEvent(e)
+  }
+
+  const onEvent = ({ event, payload }: WireEvent) => {
+    const runId = (payload as { runId?: string }).runId
+    const ended = event === 'done' || event === 'failed'
+    if (runId && abandoned.has(runId)) {
+      if (ended) abandoned.delete(runId)
+      return
     }
+    if (ended && runId) activeRuns.delete(runId)
+    emit(event, payload as never)
   }
 
   const connect = () => {

@@ -16,12 +16,14 @@ const nextFrame = (fn: () => void): void => {
 export function onceAFrame(fn: () => void, minIntervalMs = 0): () => void {
   let pending = false
   let last = -Infinity
-  const run = () => {
+  /** The display frame at or after the interval's end: a frame asked for sooner would only wait (and render). */
+  const schedule = () => {
     const wait = last + minIntervalMs - performance.now()
-    if (wait > 0) {
-      setTimeout(() => nextFrame(run), wait)
-      return
-    }
+    if (wait > 0) setTimeout(() => nextFrame(run), wait)
+    else nextFrame(run)
+  }
+  const run = () => {
+    if (last + minIntervalMs > performance.now()) return schedule()
     pending = false
     last = performance.now()
     fn()
@@ -29,6 +31,6 @@ export function onceAFrame(fn: () => void, minIntervalMs = 0): () => void {
   return () => {
     if (pending) return
     pending = true
-    nextFrame(run)
+    schedule()
   }
 }

@@ -111,12 +111,14 @@ class Run {
     this.elapsedMs = 0
     this.reopened = false
     this.status = 'running'
+    steps.live = true
     return true
   }
 
   /** Show a run of the history: its steps as runs.frames answered (their images are fetched when shown). */
   open(r: RunFrames) {
     this.#pending = { frames: [], latest: null, progress: null }
+    this.#stopDrawingLive()
     this.runId = r.runId
     this.parameters = r.parameters
     this.startStep = r.parameters.forkedFrom?.step ?? 0
@@ -191,10 +193,8 @@ class Run {
     const { frames, latest, progress } = this.#pending
     this.#pending = { frames: [], latest: null, progress: null }
     if (frames.length) this.frames = this.frames.concat(frames)
-    if (latest) {
-      this.latest = latest
-      steps.version++
-    }
+    if (latest) this.latest = latest
+    steps.show(latest !== null)
     if (progress) {
       this.step = progress.step
       this.total = progress.total
@@ -202,9 +202,16 @@ class Run {
     }
   }
 
+  /** Images fetched from here on are shown when they come. */
+  #stopDrawingLive() {
+    steps.live = false
+    steps.show()
+  }
+
   #done(e: Events['done']) {
     if (e.runId !== this.runId) return
     this.flush()
+    this.#stopDrawingLive()
     this.samples = new Float32Array(e.samples)
     this.elapsedMs = e.elapsedMs
     this.step = this.total
@@ -214,6 +221,7 @@ class Run {
   #failed(e: Events['failed']) {
     if (e.runId !== this.runId) return
     this.flush()
+    this.#stopDrawingLive()
     if (e.error.code === 'cancelled') {
       this.status = 'cancelled'
       return

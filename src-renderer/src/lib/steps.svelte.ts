@@ -32,6 +32,13 @@ const bytesOf = (p: Pixels) => p.sample.byteLength + p.predictedX0.byteLength + 
 class Steps {
   /** Changes whenever images arrive: views that read `get` follow it. */
   version = $state(0)
+  /**
+   * A run is drawn live (run.svelte.ts, at most once a LIVE_UPDATE_MS): images fetched meanwhile (the film
+   * strip's thumbnails of the steps just made) wait for its next drawing instead of drawing the page between.
+   */
+  live = false
+  /** Images arrived while live that no view has been told of. */
+  #unshown = false
   #cache = new Map<string, Pixels>()
   #bytes = 0
   /** Steps asked for and not yet requested, by run. */
@@ -69,6 +76,13 @@ class Steps {
       this.#bytes -= bytesOf(p)
     }
     if (notify) this.version++
+  }
+
+  /** Tell the views of the images that arrived quietly (and, with `changed`, of any put quietly). */
+  show(changed = false) {
+    if (!changed && !this.#unshown) return
+    this.#unshown = false
+    this.version++
   }
 
   /** Fetch these steps soon (those not held or asked for already), e.g. what playback is about to show. */
@@ -124,7 +138,8 @@ class Steps {
           this.put(req.runId, s.index, pixelsOf(s), false)
           this.#asked.delete(keyOf(req.runId, s.index))
         }
-        this.version++
+        if (this.live) this.#unshown = true
+        else this.version++
       }),
     )
   }

@@ -154,6 +154,24 @@ describe("a run's events go to the page that started it", () => {
     await a.close()
   })
 
+  it('a run’s events come gathered: every frame in order, progress only growing, done last', async () => {
+    const a = await page('gathered')
+    const runId = await start(a, { sampler: { sampler: 'ddpm', steps: 100 }, batch: 1 })
+    await a.until('done', (p) => p.runId === runId)
+    const events = a.eventsOf(runId)
+    const frames = events.filter((e) => e.event === 'frame').map((e) => (e.payload as { index: number }).index)
+    expect(frames).toEqual(Array.from({ length: 100 }, (_, i) => i))
+    const steps = events.filter((e) => e.event === 'progress').map((e) => (e.payload as { step: number }).step)
+    expect(steps).toEqual([...steps].sort((x, y) => x - y))
+    expect(steps.at(-1)).toBe(100)
+    expect(events.at(-1)?.event).toBe('done')
+    // 200 events (a frame and a progress a step) in fewer messages, none with two progresses of the run.
+    const messages = a.messages.filter((m) => m.some((e) => (e.payload as { runId?: string }).runId === runId))
+    expect(messages.length).toBeLessThan(200)
+    for (const m of messages) expect(m.filter((e) => e.event === 'progress').length).toBeLessThanOrEqual(1)
+    await a.close()
+  })
+
   it('a page that comes back within the grace period (a reload) keeps its run and gets its events', async () => {
     const before = await page('reloaded')
     // 200 DDPM steps: a few seconds, well past the grace period.

@@ -15,7 +15,7 @@ import { WebSocket } from 'ws'
 
 import { type Host, type HostOptions, startHost } from '../../../src-main/host/server'
 import type { Channel, EventName, Events, Result } from '../../../src-preload/contract'
-import { decodeMessage, encodeMessage, type WireMessage } from '../../../src-preload/wire'
+import { decodeMessage, encodeMessage, type WireEvent, type WireMessage } from '../../../src-preload/wire'
 
 export interface TestHost extends Host {
   temp: string
@@ -92,13 +92,16 @@ export async function connect(
     ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade answered ${res.statusCode}`)))
   })
   const pending = new Map<number, (r: Result<unknown>) => void>()
-  const events: { event: EventName; payload: unknown }[] = []
+  const events: WireEvent[] = []
+  /** The events of each message, as they came together. */
+  const messages: WireEvent[][] = []
   const waiters: (() => void)[] = []
   ws.on('message', (data: Buffer) => {
     const m = decodeMessage(data)
     if (m.kind === 'response') pending.get(m.id)?.(m.result)
-    if (m.kind === 'event') {
-      events.push({ event: m.event, payload: m.payload })
+    if (m.kind === 'events') {
+      messages.push(m.events)
+      events.push(...m.events)
       waiters.forEach((w) => w())
     }
   })
@@ -107,6 +110,7 @@ export async function connect(
   return {
     ws,
     events,
+    messages,
     closed,
     request<T>(channel: Channel, payload: unknown): Promise<Result<T>> {
       const id = nextId++

@@ -130,6 +130,29 @@ describe('events', () => {
     expect(r.run.images?.[0]).toBe(9) // the final samples
   })
 
+  it('images fetched while a run is drawn live wait for its next drawing; once it ends they show at once', async () => {
+    r.api.answer('runs.steps', (req) => ok({ steps: req.steps.map((index) => ({ index, ...stepPixels(index) })) }))
+    await startRun('a', { steps: 4 })
+    r.api.emit('frame', frameEvent('a', 0, 4, false))
+    r.run.flush()
+    const version = r.steps.version
+    // A view (the film strip) asks for step 0's images: they come, and the page is not drawn for them alone.
+    expect(r.steps.get('a', 0)).toBeNull()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(r.api.requests('runs.steps')).toEqual([{ runId: 'a', steps: [0] }])
+    expect(r.steps.version).toBe(version)
+    // The run's next drawing shows them, with or without new images of its own.
+    r.api.emit('frame', frameEvent('a', 1, 4, false))
+    r.run.flush()
+    expect(r.steps.version).toBe(version + 1)
+    expect(r.steps.get('a', 0)?.predictedX0[0]).toBe(0.5)
+
+    r.api.emit('done', { runId: 'a', samples: floats(9), elapsedMs: 640 })
+    expect(r.steps.get('a', 2)).toBeNull()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(r.steps.version).toBe(version + 2) // no run drawn live: shown when they come
+  })
+
   it("ignores other runs' events", async () => {
     await startRun('a')
     r.api.emit('frame', frameEvent('other', 0))
