@@ -19,6 +19,10 @@ def main():
     p.add_argument("--max-steps", type=int, default=100000)
     p.add_argument("--batch", type=int)
     p.add_argument("--lr", type=float)
+    p.add_argument("--lr-schedule", choices=["constant", "cosine"], help="train: after the warm-up (cosine: to 0 at --max-steps)")
+    p.add_argument("--warmup", type=int, help="train: warm-up steps")
+    p.add_argument("--ema-decay", type=float)
+    p.add_argument("--init-onnx", help="train: go on from the weights and step count of an exported model")
     p.add_argument("--sampler", choices=["torch", "cli"], default="torch", help="eval sampler")
     p.add_argument("--per-class", type=int, default=100, help="eval samples per class")
     p.add_argument("--clip-sample", choices=["true", "false"],
@@ -34,7 +38,8 @@ def main():
     if a.cmd in ("train", "all"):
         import trainer
         trainer.train(max_steps=a.max_steps, until=a.until, max_minutes=a.max_minutes,
-                      batch=a.batch, lr=a.lr)
+                      batch=a.batch, lr=a.lr, lr_schedule=a.lr_schedule, warmup=a.warmup,
+                      ema_decay=a.ema_decay, init_onnx=a.init_onnx)
     if a.cmd in ("export", "all"):
         import export
         export.export(ckpt=a.ckpt, out=a.out)

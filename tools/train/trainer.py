@@ -2,6 +2,7 @@
 import copy
 import csv
 import datetime as dt
+import math
 import os
 import time
 
@@ -15,7 +16,8 @@ from unet import NULL_CLASS, UNet, count_params
 
 CKPT = os.path.join(data.WORK, "ckpt.pt")
 DEFAULTS = dict(channels=(32, 48, 64), emb_dim=128, batch=64, lr=6e-4, warmup=300,
-                ema_decay=0.999, p_uncond=0.15, seed=0, ckpt_every=250, log_every=25)
+                ema_decay=0.999, p_uncond=0.15, seed=0, ckpt_every=250, log_every=25,
+                lr_schedule="constant", start_step=0, decay_steps=None, init_onnx=None)
 
 
 def deadline(until):
@@ -46,11 +48,78 @@ def load_ema(path=CKPT):
     return m.eval(), ck
 
 
+def weights_from_onnx(path, model):
+    """Load into `model` the weights of an ONNX file this tool exported from the same U-Net.
+
+    torch.onnx names every Conv/Linear/Embedding initializer after its parameter, but exports a GroupNorm as
+    InstanceNormalization followed by a Mul and an Add whose [C, 1, 1] constants are unnamed: those are
+    matched to the GroupNorm modules in the order the forward pass runs them (checked by shape)."""
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load(path)
+    init = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    state = model.state_dict()
+    loaded = {k: torch.from_numpy(init[k].copy()) for k in state if k in init}
+    norms = []
+    hooks = [mod.register_forward_hook(lambda mod, i, o: norms.append(mod))
+             for mod in model.modules() if isinstance(mod, torch.nn.GroupNorm)]
+    with torch.no_grad():
+        model(torch.zeros(1, 1, 28, 28), torch.tensor([0]), torch.tensor([0]))
+    for h in hooks:
+        h.remove()
+    produced = {o: n for n in m.graph.node for o in n.output}
+    affine = []  # (scale, shift) after each InstanceNormalization, in graph order
+    for n in m.graph.node:
+        if n.op_type != "Mul" or n.input[1] not in init or not n.input[1].startswith("onnx::"):
+            continue
+        src = produced.get(n.input[0])  # Reshape back from the instance norm's shape
+        if src is None or src.op_type != "Reshape" or produced[src.input[0]].op_type != "InstanceNormalization":
+            continue
+        add = next(a for a in m.graph.node if a.op_type == "Add" and a.input[0] == n.output[0])
+        affine.append((init[n.input[1]], init[add.input[1]]))
+    names = {mod: name for name, mod in model.named_modules()}
+    if len(affine) != len(norms):
+        raise ValueError(f"{path}: {len(affine)} GroupNorm affines in the graph, the U-Net runs {len(norms)}")
+    for mod, (scale, shift) in zip(norms, affine):
+        if scale.size != mod.num_channels:
+            raise ValueError(f"{path}: GroupNorm {names[mod]} has {mod.num_channels} channels, graph {scale.size}")
+        loaded[f"{names[mod]}.weight"] = torch.from_numpy(scale.reshape(-1).copy())
+        loaded[f"{names[mod]}.bias"] = torch.from_numpy(shift.reshape(-1).copy())
+    missing = sorted(set(state) - set(loaded))
+    if missing:
+        raise ValueError(f"{path}: no weights for {missing}")
+    model.load_state_dict(loaded)
+    return model
+
+
+def onnx_train_steps(path):
+    import onnx
+    meta = {p.key: p.value for p in onnx.load(path).metadata_props}
+    return int(meta.get("stepwise.train_steps", 0))
+
+
+def learning_rate(cfg, step):
+    """Linear warm-up from cfg['start_step'], then constant or a cosine decay to 0 at cfg['decay_steps']."""
+    done = step - cfg["start_step"]
+    lr = cfg["lr"] * min(1.0, (done + 1) / cfg["warmup"])
+    if cfg["lr_schedule"] == "cosine":
+        span = cfg["decay_steps"] - cfg["start_step"]
+        lr *= 0.5 * (1 + math.cos(math.pi * min(done, span) / span))
+    return lr
+
+
 def train(max_steps=100000, until=None, max_minutes=None, **kw):
-    """Train until max_steps / wall-clock deadline; resumes from .work/ckpt.pt if present."""
+    """Train until max_steps / wall-clock deadline; resumes from .work/ckpt.pt if present.
+
+    init_onnx: go on from the weights of an exported model (online and EMA alike) and its step count
+    (`stepwise.train_steps`), with a fresh optimizer and warm-up; lr_schedule "cosine" decays the learning
+    rate to 0 at max_steps."""
     cfg = dict(DEFAULTS, **{k: v for k, v in kw.items() if v is not None})
+    cfg["decay_steps"] = max_steps
     cfg["channels"] = list(cfg["channels"])
-    torch.set_num_threads(2)
+    # Two threads on a quiet 2-core machine; one where other work shares the cores (threads that wait on
+    # each other at every op slow down many times when one of them is descheduled).
+    torch.set_num_threads(int(os.environ.get("STEPWISE_TRAIN_THREADS", "2")))
     torch.manual_seed(cfg["seed"])
     np.random.seed(cfg["seed"])
     x_np, y_np = data.load("train")
@@ -65,8 +134,13 @@ def train(max_steps=100000, until=None, max_minutes=None, **kw):
         model.load_state_dict(ck["model"]); ema.load_state_dict(ck["ema"]); opt.load_state_dict(ck["opt"])
         step, elapsed = ck["step"], ck["elapsed"]
         gen.set_state(ck["rng"])
-        cfg = dict(ck["cfg"], **{k: v for k, v in cfg.items() if k in ("ckpt_every", "log_every")})
+        cfg = {**DEFAULTS, **ck["cfg"], **{k: v for k, v in cfg.items() if k in ("ckpt_every", "log_every")}}
         print(f"resumed at step {step} ({elapsed / 60:.1f} min trained)", flush=True)
+    elif cfg["init_onnx"]:
+        weights_from_onnx(cfg["init_onnx"], model)
+        ema.load_state_dict(model.state_dict())
+        step = cfg["start_step"] = onnx_train_steps(cfg["init_onnx"])
+        print(f"started from the weights of {cfg['init_onnx']}", flush=True)
     print(f"params: {count_params(model)}  cfg: {cfg}", flush=True)
     acp = diffusion.alphas_cumprod()
     stop_at = deadline(until)
@@ -86,7 +160,7 @@ def train(max_steps=100000, until=None, max_minutes=None, **kw):
         y[torch.rand(y.shape, generator=gen) < cfg["p_uncond"]] = NULL_CLASS
         t = torch.randint(0, diffusion.T, (x0.shape[0],), generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
-        lr = cfg["lr"] * min(1.0, (step + 1) / cfg["warmup"])
+        lr = learning_rate(cfg, step)
         for g in opt.param_groups:
             g["lr"] = lr
         loss = F.mse_loss(model(diffusion.q_sample(x0, t, noise, acp), t, y), noise)
@@ -95,7 +169,8 @@ def train(max_steps=100000, until=None, max_minutes=None, **kw):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        decay = min(cfg["ema_decay"], (1 + step) / (10 + step))
+        # The EMA warms up from random weights; started from a trained model's, it keeps its decay throughout.
+        decay = cfg["ema_decay"] if cfg["init_onnx"] else min(cfg["ema_decay"], (1 + step) / (10 + step))
         with torch.no_grad():
             for pe, pm in zip(ema.parameters(), model.parameters()):
                 pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
