@@ -50,7 +50,7 @@ export const MAX_VARIANTS = 4
 export const LIVE_UPDATE_MS = 250
 
 /**
- * The browser host sends a page its runs' events together at most this often (src-main/host/event-batch.ts):
+ * The browser host sends a page its runs' events together at most this often (src-main/service/event-batch.ts):
  * a message a step cost Chromium about a millisecond of CPU each across its processes.
  */
 export const EVENT_BATCH_MS = 50

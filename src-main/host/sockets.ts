@@ -3,7 +3,7 @@
  * `Result`. The wire format is src-preload/wire.ts.
  *
  * A run's events go to the page that started it, gathered into a message every EVENT_BATCH_MS
- * (event-batch.ts); the shell's own events (a model loaded, a menu command) go to every page at once, and requests such as runs.list answer about every run (the history is shared). A page
+ * (service/event-batch.ts); the shell's own events (a model loaded, a menu command) go to every page at once, and requests such as runs.list answer about every run (the history is shared). A page
  * is known by the client id in its socket URL (`?client=`, kept in the tab's sessionStorage by
  * browser-api, so a reload keeps it). When a page's last socket closes its runs go on for a grace period
  * (DISCONNECT_GRACE_MS): a reload or a reconnection within it takes them back, and after it they are
@@ -22,8 +22,8 @@ import { EVENTS, type ModelCard } from '../../src-preload/contract'
 import { decodeMessage, encodeMessage, type WireMessage } from '../../src-preload/wire'
 import { DISCONNECT_GRACE_MS, MAX_MESSAGE_BYTES } from '../../src-shared/limits'
 import type { EngineClient } from '../service/engine-client'
+import { batchEvents, type EventBatcher, type EventMessage } from '../service/event-batch'
 import type { Shell } from '../service/shell'
-import { batchEvents, type EventBatcher, type EventMessage } from './event-batch'
 
 export interface SocketHub {
   readonly server: WebSocketServer
