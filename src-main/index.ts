@@ -15,7 +15,7 @@ import { modelPathFromArgv } from './app/argv'
 import { restorableBounds } from './app/bounds'
 import { dialogPorts } from './app/dialogs'
 import { dragOut } from './app/drag-out'
-import { handleRequests, sendEvent } from './app/ipc'
+import { handleRequests, windowEvents } from './app/ipc'
 import { menuOptions, menuTemplate } from './app/menu'
 import { longRunNotifier } from './app/notify'
 import { refusePermissions } from './app/permissions'
@@ -27,6 +27,7 @@ import { createMainWindow } from './app/window'
 import { DEFAULT_MODEL_FILE, defaultModelPath } from './engine/model/default-model'
 import { MODEL_CACHE_DIR } from './engine/model/graph-cache'
 import { startEngine } from './service/engine-client'
+import type { EventBatcher, EventMessage } from './service/event-batch'
 import { HISTORY_DIR } from './service/run-store'
 import { createShell } from './service/shell'
 import { openSettings } from './settings'
@@ -44,6 +45,8 @@ if (!app.requestSingleInstanceLock()) {
   registerAppScheme()
 
   let win: BrowserWindow | undefined
+  /** The events to the window, gathered into an IPC message every EVENT_BATCH_MS; closed with it. */
+  let winEvents: EventBatcher | undefined
   /** A model the OS asked us to open: loaded once the renderer has loaded its own first model. */
   let pendingModel = modelPathFromArgv(process.argv)
   let rendererStarted = false
@@ -63,7 +66,8 @@ if (!app.requestSingleInstanceLock()) {
     cacheDir: join(userData, MODEL_CACHE_DIR),
     historyDir: join(userData, HISTORY_DIR),
   })
-  const send = <E extends EventName>(event: E, payload: Events[E]) => sendEvent(win, event, payload)
+  const send = <E extends EventName>(event: E, payload: Events[E]) =>
+    winEvents?.push({ event, payload } as EventMessage)
 
   const drag = dragOut(() => win)
   app.on('will-quit', () => drag.dispose())
@@ -96,7 +100,8 @@ if (!app.requestSingleInstanceLock()) {
   }
 
   for (const event of EVENTS) engine.on(event, (payload) => send(event, payload as never))
-  // The taskbar / dock shows the runs in flight; a crashed engine fails them, which clears it too.
+  // What the main process shows itself reads the engine's events, each as it comes, not the window's gathered
+  // stream. The taskbar / dock shows the runs in flight; a crashed engine fails them, which clears it too.
   const running = new Map<string, number>()
   const showProgress = () => win?.setProgressBar(taskbarProgress(running))
   engine.on('progress', (p) => (running.set(p.runId, p.total ? p.step / p.total : 0), showProgress()))
@@ -136,7 +141,8 @@ if (!app.requestSingleInstanceLock()) {
       devTools,
       onClose: (windowBounds) => settings.update({ windowBounds }),
     })
-    win.on('closed', () => (win = undefined))
+    winEvents = windowEvents(win)
+    win.on('closed', () => ((win = undefined), (winEvents = undefined)))
   }
 
   app.on('second-instance', (_e, argv) => {

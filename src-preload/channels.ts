@@ -61,5 +61,8 @@ export const SHORTCUTS: Partial<Record<Command, string>> = {
   cancel: 'CmdOrCtrl+.',
 }
 
-/** The one Electron IPC channel events travel on, as (name, payload). */
-export const EVENT_CHANNEL = 'stepwise:event'
+/**
+ * The one Electron IPC channel events travel on: a message is the events gathered since the last one, in
+ * order, as [{ event, payload }, ...] (src-main/service/event-batch.ts).
+ */
+export const EVENTS_CHANNEL = 'stepwise:events'

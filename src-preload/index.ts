@@ -5,10 +5,33 @@
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent, webUtils } from 'electron'
 
-import { EVENT_CHANNEL, type EventName, isChannel } from './channels'
+import { type EventName, EVENTS_CHANNEL, isChannel } from './channels'
 import type { ErrorData, StepwiseApi } from './contract'
 
 const refused = (message: string) => ({ ok: false as const, error: { code: 'bad-argument', message } as ErrorData })
+
+interface Subscription {
+  event: EventName
+  listener: (payload: never) => void
+}
+/** The renderer's listeners, in the order they subscribed. */
+const subscriptions = new Set<Subscription>()
+
+// Main sends the events gathered since its last message, in order (src-main/service/event-batch.ts); each
+// goes to the listeners of its name as if it had come alone: every listener has an event before any has the
+// next, so a 'done' listener never runs before a 'frame' listener had the frames sent ahead of it. A listener
+// that throws is reported and costs the others nothing (as in browser-api.ts): not the rest of the batch.
+ipcRenderer.on(EVENTS_CHANNEL, (_e: IpcRendererEvent, batch: { event: EventName; payload: unknown }[]) => {
+  for (const { event, payload } of batch)
+    for (const s of [...subscriptions]) {
+      if (s.event !== event) continue
+      try {
+        s.listener(payload as never)
+      } catch (e) {
+        console.error(`stepwise: a '${event}' listener threw`, e)
+      }
+    }
+})
 
 const api = {
   host: 'electron',
@@ -18,12 +41,10 @@ const api = {
       ? ipcRenderer.invoke(channel, request)
       : Promise.resolve(refused(`"${String(channel)}" is not a channel of Stepwise`)),
   on(event, listener) {
-    // One listener a subscription, filtered by name; the renderer never sees the IpcRendererEvent.
-    const handler = (_e: IpcRendererEvent, name: EventName, payload: unknown) => {
-      if (name === event) listener(payload as Parameters<typeof listener>[0])
-    }
-    ipcRenderer.on(EVENT_CHANNEL, handler)
-    return () => void ipcRenderer.removeListener(EVENT_CHANNEL, handler)
+    // The renderer never sees the IpcRendererEvent.
+    const subscription: Subscription = { event, listener }
+    subscriptions.add(subscription)
+    return () => void subscriptions.delete(subscription)
   },
   async stage(top) {
     const paths = top.map((f) => webUtils.getPathForFile(f))

@@ -1,6 +1,6 @@
 /**
  * The contract over a WebSocket (the browser host): one binary message a request, a response, or the events
- * that came since the last message (in order; see src-main/host/event-batch.ts for why they travel together).
+ * that came since the last message (in order; see src-main/service/event-batch.ts for why they travel together).
  *
  *   [u32 little-endian: header length][header: UTF-8 JSON][buffer 0][buffer 1]...
  *

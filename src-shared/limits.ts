@@ -50,8 +50,9 @@ export const MAX_VARIANTS = 4
 export const LIVE_UPDATE_MS = 250
 
 /**
- * The browser host sends a page its runs' events together at most this often (src-main/host/event-batch.ts):
- * a message a step cost Chromium about a millisecond of CPU each across its processes.
+ * The app's window and the browser host's pages get their runs' events together at most this often
+ * (src-main/service/event-batch.ts): a message a step cost Chromium about a millisecond of CPU each across
+ * its processes.
  */
 export const EVENT_BATCH_MS = 50
 

@@ -1,19 +1,13 @@
 /**
  * Electron security checklist, 17. Validate the sender of all IPC messages. The contract over Electron's
  * IPC: one ipcMain.handle a channel of the contract, each refusing any sender but our window's main frame
- * on our page, and the engine's events sent to the window on one channel. Payloads are checked by the
- * shell (the contract's schemas), errors cross as data.
+ * on our page, and the engine's events sent to the window on one channel, gathered. Payloads are checked by
+ * the shell (the contract's schemas), errors cross as data.
  */
 import { type BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron'
 
-import {
-  badArgument,
-  CHANNELS,
-  EVENT_CHANNEL,
-  type EventName,
-  type Events,
-  type Result,
-} from '../../src-preload/contract'
+import { badArgument, CHANNELS, EVENTS_CHANNEL, type Result } from '../../src-preload/contract'
+import { batchEvents, type EventBatcher } from '../service/event-batch'
 
 export interface IpcOptions {
   window: () => BrowserWindow | undefined
@@ -54,9 +48,15 @@ export function handleRequests(options: IpcOptions): void {
 }
 
 /**
- * An event to the window. Its ArrayBuffers cross by structured clone: between processes they are copied
- * either way, so a MessagePort would transfer nothing more.
+ * The events to a window, gathered as the browser host gathers a page's (service/event-batch.ts): one IPC
+ * message a batch on EVENTS_CHANNEL, which the preload hands out one event at a time. Its ArrayBuffers
+ * cross by structured clone: between processes they are copied either way, so a MessagePort would
+ * transfer nothing more. Closed with the window: nothing gathered is sent to a page that is gone.
  */
-export function sendEvent<E extends EventName>(win: BrowserWindow | undefined, event: E, payload: Events[E]): void {
-  if (win && !win.isDestroyed() && !win.webContents.isDestroyed()) win.webContents.send(EVENT_CHANNEL, event, payload)
+export function windowEvents(win: BrowserWindow): EventBatcher {
+  const events = batchEvents((batch) => {
+    if (!win.isDestroyed() && !win.webContents.isDestroyed()) win.webContents.send(EVENTS_CHANNEL, batch)
+  })
+  win.once('closed', () => events.close())
+  return events
 }

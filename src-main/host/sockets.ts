@@ -3,11 +3,13 @@
  * `Result`. The wire format is src-preload/wire.ts.
  *
  * A run's events go to the page that started it, gathered into a message every EVENT_BATCH_MS
- * (event-batch.ts); the shell's own events (a model loaded, a menu command) go to every page at once, and requests such as runs.list answer about every run (the history is shared). A page
- * is known by the client id in its socket URL (`?client=`, kept in the tab's sessionStorage by
- * browser-api, so a reload keeps it). When a page's last socket closes its runs go on for a grace period
- * (DISCONNECT_GRACE_MS): a reload or a reconnection within it takes them back, and after it they are
- * cancelled, so a closed tab stops costing the GPU. Their frames stay in the engine's history.
+ * (service/event-batch.ts, as the Electron shell gathers its window's); the shell's own events (a model
+ * loaded, a menu command) go to every page at once, and requests such as runs.list answer about every run
+ * (the history is shared). A page is known by the client id in its socket URL (`?client=`, kept in the
+ * tab's sessionStorage by browser-api, so a reload keeps it). When a page's last socket closes its runs go
+ * on for a grace period (DISCONNECT_GRACE_MS): a reload or a reconnection within it takes them back, and
+ * after it they are cancelled, so a closed tab stops costing the GPU. Their frames stay in the engine's
+ * history.
  *
  * Nothing a page sends can stop the host: a frame ws refuses (over MAX_MESSAGE_BYTES, reserved bits or
  * opcodes, unmasked, invalid UTF-8) closes that socket with ws's close code, and an event that cannot be
@@ -22,8 +24,8 @@ import { EVENTS, type ModelCard } from '../../src-preload/contract'
 import { decodeMessage, encodeMessage, type WireMessage } from '../../src-preload/wire'
 import { DISCONNECT_GRACE_MS, MAX_MESSAGE_BYTES } from '../../src-shared/limits'
 import type { EngineClient } from '../service/engine-client'
+import { batchEvents, type EventBatcher, type EventMessage } from '../service/event-batch'
 import type { Shell } from '../service/shell'
-import { batchEvents, type EventBatcher, type EventMessage } from './event-batch'
 
 export interface SocketHub {
   readonly server: WebSocketServer

@@ -1,15 +1,20 @@
 /**
  * The contract over Electron's IPC (17. Validate the sender of all IPC messages), run against a mocked
- * electron: the handlers' own checks, not Electron's delivery.
+ * electron: the handlers' own checks, and the events from main's batcher through the preload to the page's
+ * listeners (the mock's webContents.send hands them to the preload's ipcRenderer), not Electron's delivery.
  */
 
-import type { BrowserWindow as ElectronWindow } from 'electron'
-import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import '../../../src-preload/index'
 
-import { handleRequests, sendEvent } from '../../../src-main/app/ipc'
+import type { BrowserWindow as ElectronWindow } from 'electron'
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+
+import { handleRequests, windowEvents } from '../../../src-main/app/ipc'
 import { isTrustedSender } from '../../../src-main/app/sender'
-import { CHANNELS, EVENT_CHANNEL, type Result } from '../../../src-preload/contract'
-import { BrowserWindow, ipcMain, WebContentsMock } from './mock-electron'
+import type { EventMessage } from '../../../src-main/service/event-batch'
+import { CHANNELS, type EventName, EVENTS_CHANNEL, type Result, type StepwiseApi } from '../../../src-preload/contract'
+import { EVENT_BATCH_MS } from '../../../src-shared/limits'
+import { BrowserWindow, contextBridge, ipcMain, WebContentsMock } from './mock-electron'
 
 vi.mock('electron', () => import('./mock-electron'))
 
@@ -86,20 +91,78 @@ describe('the IPC handlers', () => {
 })
 
 describe('events to the window', () => {
-  const progress = { runId: 'r1', step: 2, total: 5, timestep: 600, elapsedMs: 40 }
-
-  it('travel on the event channel as (name, payload)', () => {
-    sendEvent(asElectron(win), 'progress', progress)
-    expect(win?.webContents.send).toHaveBeenCalledExactlyOnceWith(EVENT_CHANNEL, 'progress', progress)
+  const api = () => contextBridge.exposed.stepwise as StepwiseApi
+  const frame = (runId: string, index: number, total: number): EventMessage => ({
+    event: 'frame',
+    payload: { runId, index, total, timestep: total - index, alphaBar: 0.5, stats: [] },
+  })
+  const progress = (runId: string, step: number, total: number): EventMessage => ({
+    event: 'progress',
+    payload: { runId, step, total, calls: step, totalCalls: total, timestep: total - step, elapsedMs: step },
+  })
+  const done = (runId: string): EventMessage => ({
+    event: 'done',
+    payload: { runId, samples: new Float32Array([1, 2]).buffer, elapsedMs: 1 },
   })
 
-  it('are dropped for a destroyed window or page, or none', () => {
-    const page = win!.webContents
-    page.destroyed = true
-    sendEvent(asElectron(win), 'progress', progress)
+  let received: EventMessage[]
+  let unsubscribe: (() => void)[]
+  beforeEach(() => {
+    vi.useFakeTimers()
+    win!.webContents.connectToPreload()
+    received = []
+    // The page's listeners, subscribed as the renderer does: one a name.
+    const names: EventName[] = ['done', 'progress', 'frame', 'failed']
+    unsubscribe = names.map((event) => api().on(event, (payload) => received.push({ event, payload } as EventMessage)))
+  })
+  afterEach(() => {
+    unsubscribe.forEach((off) => off())
+    vi.useRealTimers()
+  })
+
+  it("reach the page's listeners in order, every frame, in a handful of IPC messages for 1000 steps", () => {
+    const events = windowEvents(asElectron(win)!)
+    // The engine's order, ten events a millisecond: a frame and a progress a step, 1000 steps in 200 ms.
+    const sent = Array.from({ length: 1000 }, (_, i) => [frame('r1', i, 1000), progress('r1', i + 1, 1000)])
+    sent.flat().forEach((m, k) => {
+      if (k % 10 === 0) vi.advanceTimersByTime(1)
+      events.push(m)
+    })
+    events.push(done('r1'))
+
+    const send = win!.webContents.send
+    expect(send.mock.calls.length).toBeLessThanOrEqual(Math.ceil(200 / EVENT_BATCH_MS) + 1)
+    for (const [channel] of send.mock.calls) expect(channel).toBe(EVENTS_CHANNEL)
+    const indices = received.filter((m) => m.event === 'frame').map((m) => (m.payload as { index: number }).index)
+    expect(indices).toEqual(Array.from({ length: 1000 }, (_, i) => i))
+    const steps = received.filter((m) => m.event === 'progress').map((m) => (m.payload as { step: number }).step)
+    expect(steps.length).toBeGreaterThan(0)
+    expect(steps).toEqual([...new Set(steps)].sort((a, b) => a - b))
+    expect(steps.at(-1)).toBe(1000)
+    expect(received.at(-1)).toEqual(done('r1'))
+    expect(received.filter((m) => m.event === 'done')).toHaveLength(1)
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('stop when the window closes: what is gathered is dropped, no timer is left', () => {
+    const events = windowEvents(asElectron(win)!)
+    events.push(frame('r1', 0, 10))
+    expect(vi.getTimerCount()).toBe(1)
     win!.destroy()
-    sendEvent(asElectron(win), 'progress', progress)
-    expect(page.send).not.toHaveBeenCalled()
-    expect(() => sendEvent(undefined, 'progress', progress)).not.toThrow()
+    expect(vi.getTimerCount()).toBe(0)
+    events.push(frame('r1', 1, 10))
+    events.push(done('r1'))
+    vi.advanceTimersByTime(10 * EVENT_BATCH_MS)
+    expect(win!.webContents.send).not.toHaveBeenCalled()
+    expect(received).toEqual([])
+  })
+
+  it('are not sent to a page destroyed before its window', () => {
+    const events = windowEvents(asElectron(win)!)
+    events.push(frame('r1', 0, 10))
+    win!.webContents.destroyed = true
+    vi.advanceTimersByTime(EVENT_BATCH_MS)
+    events.push(done('r1'))
+    expect(win!.webContents.send).not.toHaveBeenCalled()
   })
 })

@@ -1,7 +1,8 @@
 /**
  * A stand-in for the `electron` module, as Electron Fiddle's tests/mocks/electron.ts is: just enough of
- * ipcMain, BrowserWindow, dialog, app and protocol for the shell's handlers to run under plain Node, each
- * recording what it was asked. Tests with it check our handlers and claim nothing about the real binary.
+ * ipcMain, BrowserWindow, dialog, app and protocol for the shell's handlers to run under plain Node, and of
+ * ipcRenderer, contextBridge and webUtils for the preload, each recording what it was asked. Tests with it
+ * check our handlers and claim nothing about the real binary.
  *
  *   vi.mock('electron', () => import('./mock-electron'))
  */
@@ -30,6 +31,20 @@ class IpcMainMock {
 
 export const ipcMain = new IpcMainMock()
 
+/** The preload's end: a test emits on it what main sends (`emit(channel, event, ...args)`). */
+class IpcRendererMock extends EventEmitter {
+  readonly invoke = vi.fn(async (channel: string, payload?: unknown): Promise<unknown> => ({ channel, payload }))
+}
+export const ipcRenderer = new IpcRendererMock()
+
+/** What the preload exposed to the page, by name (`exposed.stepwise` is window.stepwise). */
+export const contextBridge = {
+  exposed: {} as Record<string, unknown>,
+  exposeInMainWorld: vi.fn((key: string, api: unknown) => void (contextBridge.exposed[key] = api)),
+}
+
+export const webUtils = { getPathForFile: vi.fn((_file: unknown): string => '') }
+
 export class WebContentsMock extends EventEmitter {
   destroyed = false
   windowOpenHandler?: (details: { url: string }) => { action: 'allow' | 'deny' }
@@ -42,6 +57,12 @@ export class WebContentsMock extends EventEmitter {
   })
   isDestroyed(): boolean {
     return this.destroyed
+  }
+  /** Deliver what is sent to this page to the preload's ipcRenderer, structured-cloned as Electron does. */
+  connectToPreload(): void {
+    this.send.mockImplementation((channel: string, ...args: unknown[]) =>
+      ipcRenderer.emit(channel, { sender: ipcRenderer }, ...structuredClone(args)),
+    )
   }
   setWindowOpenHandler(handler: (details: { url: string }) => { action: 'allow' | 'deny' }): void {
     this.windowOpenHandler = handler

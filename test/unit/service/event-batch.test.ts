@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
-import { batchEvents, type EventMessage } from '../../../src-main/host/event-batch'
+import { batchEvents, type EventMessage } from '../../../src-main/service/event-batch'
 import { EVENT_BATCH_MS } from '../../../src-shared/limits'
 
 const progress = (runId: string, step: number, total = 100): EventMessage => ({

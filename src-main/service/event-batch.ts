@@ -1,8 +1,10 @@
 /**
- * A page's events gathered into one WebSocket message every EVENT_BATCH_MS. A sampling run sends two events
- * a step (its progress and its frame), a thousand steps in a few seconds, and each message costs the page's
- * browser a task, IPC between its processes and a decode, all CPU taken from the model on a machine whose
- * cores it fills; gathered, the page gets about twenty messages a second whatever the step rate.
+ * A page's events gathered into one message every EVENT_BATCH_MS, whoever carries them: the browser host
+ * (a WebSocket message a batch, host/sockets.ts) and the Electron shell (an IPC message a batch to its
+ * window, app/ipc.ts). A sampling run sends two events a step (its progress and its frame), a thousand
+ * steps in a few seconds, and each message costs the page's browser a task, IPC between its processes and a
+ * decode, all CPU taken from the model on a machine whose cores it fills; gathered, the page gets about
+ * twenty messages a second whatever the step rate.
  *
  * Nothing the page keeps is lost: every frame event goes (every step's record is the page's timeline), in
  * the order they came. Only progress is thinned, as it is a state and not a change: a batch carries the
