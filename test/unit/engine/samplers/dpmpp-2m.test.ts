@@ -132,8 +132,8 @@ describe('on the default model: closer to the ODE solution than DDIM at the same
   // RMS distance of the final samples (class 3, guidance 1, seeds 100 and 101) to DDIM with 1000 steps from
   // the same x_T. Measured (npm run bench has the table for more): DDIM 10 / 20 / 30 calls 0.088 / 0.054 /
   // 0.033; dpmpp-2m 10 / 20 0.064 / 0.024; with Karras sigmas 0.118 / 0.038. Karras at 10 calls does not
-  // reach DDIM at 30 on this model: rho = 7 spends its steps at sigma 157 to 9 (t 999 to 663), where this
-  // pixel-space model changes little.
+  // reach DDIM at 30 on this model: rho = 7 spends half its steps at sigma 157 to 9 (t 999 to 663) and leaves
+  // three for sigma 4 to 0.3, where the digit's shape is decided (the model card has the whole story).
   it('dpmpp-2m at 10 and 20 calls, and with Karras sigmas at 20, beat DDIM at 10 and 20', async () => {
     const model = await loadModel(defaultModelPath(), { providers: ['cpu'] })
     try {
