@@ -25,7 +25,6 @@ import {
   MAX_TRAIN_STEPS,
   RANDOM_SEED,
 } from '../src-shared/limits'
-import type { Adapter, MetadataKey, MetadataSource, ModelLayout, ProviderNote, SourceFact } from '../src-shared/model'
 import {
   GIF_VIEWS,
   type OptionSpec,
@@ -41,16 +40,29 @@ import {
 import type {
   GenerationParameters,
   GenerationRequest,
-  SamplerConfig,
   SamplerSettings,
-  ScheduleConfig,
   ScheduleSettings,
   Shape,
 } from '../src-shared/parameters'
 import { type Channel, CHANNELS, type Command, type EngineChannel, type EventName, isChannel } from './channels'
+import type {
+  EncodedFiles,
+  ModelCard,
+  NoisePreview,
+  RunFrames,
+  RunGroup,
+  RunList,
+  SampleStarted,
+  ScheduleTables,
+  StepPixels,
+  StepRecord,
+  StepsRequest,
+  Thumbnail,
+} from './responses'
 
-// The channel names, and the vocabulary's types this contract's messages are made of.
+// The channel names, the answers, and the vocabulary's types this contract's messages are made of.
 export * from './channels'
+export type * from './responses'
 export type {
   ErrorData,
   ExportRequest,
@@ -274,160 +286,6 @@ const empty = z.object({}).strict() as z.ZodType<Empty>
 /** Open Model... (a file) or Open Folder... (`folder`). */
 export interface ModelOpenRequest {
   folder?: boolean
-}
-
-// ---- responses -------------------------------------------------------------------------------
-
-/** What the UI shows about a loaded model: plain JSON. */
-export interface ModelCard {
-  name: string
-  /** What was asked for, and the .onnx file actually loaded. */
-  path: string
-  onnxPath: string
-  layout: ModelLayout
-  /** The source format as the card names it ("ONNX", "diffusers UNet2DModel"), and the weights' parameter count when read. */
-  sourceFormat: string
-  parameters: number | null
-  /** The network's facts (its config's options, or what its weights imply) and where each came from. */
-  facts: SourceFact[]
-  /** What was ignored or converted on the way (unknown keys, half-precision weights...). */
-  notes: string[]
-  channels: number
-  height: number
-  width: number
-  /** Where the size came from: fixed in the graph, the metadata, or the smallest assumed. */
-  sizeFrom: 'graph' | 'metadata' | 'smallest'
-  classes: { names: string[]; nullClassId: number | null } | null
-  training: { schedule: ScheduleConfig; predictionType: SamplerConfig['predictionType'] }
-  /** Sampler settings that follow from the training config (the start of every run). */
-  samplerDefaults: SamplerConfig
-  /** Which source gave each metadata key. */
-  metadataOrigin: Partial<Record<MetadataKey, MetadataSource>>
-  /** Keys no source gave, so defaults were assumed. */
-  assumed: MetadataKey[]
-  provider: ProviderName
-  /** The device the provider runs on, where it can be told (a software one is a CPU). */
-  adapter: Adapter | null
-  skippedProviders: ProviderNote[]
-}
-
-export interface SampleStarted {
-  runId: string
-  /** Every step's timestep; for a fork, the parent's first `startStep` and then the fork's own. */
-  timesteps: number[]
-  shape: Shape
-  /** The first step this run computes (frames before it are the parent's); 0 unless forked. */
-  startStep: number
-  parent?: { runId: string; step: number }
-  /** The settings the engine resolved (model defaults + request), as exported PNGs record them. */
-  parameters: GenerationParameters
-}
-
-/** Where a run stands: recording, or how it stopped. */
-export type RunStatus = 'running' | 'done' | 'cancelled' | 'failed'
-
-/** Runs started together that the history shows as one entry (a class x seed grid, a comparison). */
-export interface RunGroup {
-  id: string
-  kind: 'grid' | 'compare'
-}
-
-export interface RunSummary {
-  runId: string
-  /** When it started, ms since 1970. */
-  createdAt: number
-  parameters: GenerationParameters
-  shape: Shape
-  steps: number
-  status: RunStatus
-  /**
-   * Every step can be shown (its timeline is in memory or on disk); false once the history dropped it to
-   * stay within its disk budget (the final images and parameters stay).
-   */
-  timeline: boolean
-  /** Bytes of the frames it computed itself. */
-  bytes: number
-  /** A fork's parent run and the step it went on from. */
-  parent?: { runId: string; step: number }
-  group?: RunGroup
-}
-
-/** runs.list's answer: every run, oldest first, and what their frames take. */
-export interface RunList {
-  runs: RunSummary[]
-  /** Frames of recording runs held in memory, and the budget past which they move to disk. */
-  memoryBytes: number
-  budgetBytes: number
-  /** The timelines on disk, and the user's budget for them. */
-  diskBytes: number
-  diskBudgetBytes: number
-  /** The history outlives the session (the app and the browser host keep it in their folders). */
-  persistent: boolean
-}
-
-/** A history thumbnail: the first final image, small, float32 [1, channels, height, width]. */
-export interface Thumbnail {
-  runId: string
-  shape: Shape
-  values: ArrayBuffer
-}
-
-/** One step of a timeline, as every step reaches the page: where it stands and its diagnostics. */
-export interface StepRecord {
-  index: number
-  timestep: number
-  alphaBar: number
-  /** Diagnostics of this step, one entry an image. */
-  stats: StepStats[]
-}
-
-/** One step's images: float32 buffers laid out [batch, channels, height, width]. */
-export interface StepPixels {
-  /** x_t, the sample entering this step. */
-  sample: ArrayBuffer
-  predictedX0: ArrayBuffer
-  predictedNoise: ArrayBuffer
-}
-
-export interface RunFrames {
-  runId: string
-  parameters: GenerationParameters
-  shape: Shape
-  timesteps: number[]
-  /** Every step the run has, without images (runs.steps gives any step's images). */
-  frames: StepRecord[]
-  /** The final samples; null for a cancelled or failed run. */
-  samples: ArrayBuffer | null
-  /** Its steps' images can be fetched; false once the history dropped them for its disk budget. */
-  timeline: boolean
-}
-
-/** runs.steps: the images of some steps of a run, asked for by index. */
-export interface StepsRequest {
-  runId: string
-  steps: number[]
-}
-
-export interface NoisePreview {
-  channels: number
-  height: number
-  width: number
-  /** The image as the model sees it: float32 [channels, height, width] in [-1, 1]. */
-  image: ArrayBuffer
-  rows: {
-    schedule: ScheduleName
-    frames: { timestep: number; alphaBar: number; snr: number; sample: ArrayBuffer }[]
-  }[]
-}
-
-export interface ScheduleTables {
-  betas: number[]
-  alphasCumprod: number[]
-}
-
-/** Files made by the engine, not yet written anywhere: the shell decides where they go. */
-export interface EncodedFiles {
-  files: { name: string; bytes: ArrayBuffer }[]
 }
 
 /** The engine's channels: each one's request and response. */
