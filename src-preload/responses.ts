@@ -6,7 +6,13 @@
 import type { StepStats } from '../src-shared/diagnostics'
 import type { Adapter, MetadataKey, MetadataSource, ModelLayout, ProviderNote, SourceFact } from '../src-shared/model'
 import type { ProviderName, ScheduleName } from '../src-shared/names'
-import type { GenerationParameters, SamplerConfig, ScheduleConfig, Shape } from '../src-shared/parameters'
+import type {
+  GenerationParameters,
+  SamplerConfig,
+  SamplerSettings,
+  ScheduleConfig,
+  Shape,
+} from '../src-shared/parameters'
 
 /** What the UI shows about a loaded model: plain JSON. */
 export interface ModelCard {
@@ -31,6 +37,11 @@ export interface ModelCard {
   training: { schedule: ScheduleConfig; predictionType: SamplerConfig['predictionType'] }
   /** Sampler settings that follow from the training config (the start of every run). */
   samplerDefaults: SamplerConfig
+  /**
+   * The options the training config states (clip_sample, timestep_spacing...): a sampler picked by name
+   * starts from them, the rest from its diffusers defaults (as the planner's requestedSampler does).
+   */
+  samplerOptions: SamplerSettings
   /** Which source gave each metadata key. */
   metadataOrigin: Partial<Record<MetadataKey, MetadataSource>>
   /** Keys no source gave, so defaults were assumed. */

@@ -32,6 +32,7 @@ import {
   usesBetaRange,
 } from '../../../src-shared/names'
 import {
+  configOf,
   DEFAULT_SAMPLER,
   DEFAULT_SCHEDULE,
   defaultRun,
@@ -154,6 +155,19 @@ class Parameters {
     this.betaStart = s.betaStart
     this.betaEnd = s.betaEnd
     this.classLabel = card.classes && card.classes.nullClassId === null ? 0 : null
+  }
+
+  /**
+   * A sampler the user picked: its spacing, eta and clipping as the model's training config states them, else
+   * its own diffusers defaults, as the engine plans a sampler named without them (the CLI's `--sampler`). The
+   * steps and the table's options (Karras sigmas...) stay as the user set them.
+   */
+  pickSampler(sampler: SamplerName, card: ModelCard | null) {
+    this.sampler = sampler
+    const c: Partial<SamplerConfig> = configOf(sampler, card?.samplerOptions ?? {})
+    if (c.timestepSpacing !== undefined) this.timestepSpacing = c.timestepSpacing
+    if (c.eta !== undefined) this.eta = c.eta
+    if (c.clipSample !== undefined) this.clipSample = c.clipSample
   }
 
   /** The controls as they were left last session (over the current model's defaults). */

@@ -161,6 +161,7 @@ export function card(o: CardOptions = {}): ModelCard {
       varianceType: 'fixed_small',
       ...samplerDefaults,
     },
+    samplerOptions: { clipSample: false },
     metadataOrigin: {},
     assumed: [],
     provider: 'cpu',

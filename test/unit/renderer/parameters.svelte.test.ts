@@ -87,6 +87,31 @@ describe('adoptCard', () => {
   })
 })
 
+describe('pickSampler', () => {
+  it('a picked sampler clips, spaces and sets eta as the model states, else as diffusers does; like the CLI', () => {
+    // The default model states clip_sample false: DDIM picked after DPM++ 2M must not clip (with a guided
+    // epsilon that clipping turns digits into blobs), and its spacing is DDIM's own, not DPM-Solver's linspace.
+    const c = card({ samplerOptions: { clipSample: false } })
+    p.adoptCard(
+      card({ samplerDefaults: { sampler: 'dpmpp-2m', steps: 20, timestepSpacing: 'linspace', sigmas: 'karras' } }),
+    )
+    p.steps = 30
+    p.pickSampler('ddim', c)
+    expect(p).toMatchObject({ sampler: 'ddim', clipSample: false, timestepSpacing: 'leading', eta: 0, steps: 30 })
+    expect(p.request(c, { redraw: false }).sampler).toMatchObject({ sampler: 'ddim', clipSample: false })
+    p.pickSampler('dpmpp-2m', c)
+    expect(p.timestepSpacing).toBe('linspace')
+    // A model that states none: diffusers' DDPMScheduler clips.
+    p.pickSampler('ddpm', card({ samplerOptions: {} }))
+    expect(p).toMatchObject({ clipSample: true, timestepSpacing: 'leading' })
+    // What the model states wins over the sampler's default.
+    p.pickSampler('ddim', card({ samplerOptions: { timestepSpacing: 'trailing', clipSample: true } }))
+    expect(p).toMatchObject({ clipSample: true, timestepSpacing: 'trailing' })
+    // The table's options stay as set: Karras sigmas follow to a sampler that takes them.
+    expect(p.options).toEqual({ sigmas: 'karras' })
+  })
+})
+
 describe('restore', () => {
   it("puts back last session's controls over the model's defaults", () => {
     p.adoptCard(card())
