@@ -54,6 +54,8 @@ export interface ModelCard {
 
 export interface SampleStarted {
   runId: string
+  /** Its number in the history (#n): given once, kept across sessions. */
+  number: number
   /** Every step's timestep; for a fork, the parent's first `startStep` and then the fork's own. */
   timesteps: number[]
   shape: Shape
@@ -75,6 +77,8 @@ export interface RunGroup {
 
 export interface RunSummary {
   runId: string
+  /** Its number in the history (#n): given once, kept across sessions. */
+  number: number
   /** When it started, ms since 1970. */
   createdAt: number
   parameters: GenerationParameters

@@ -207,7 +207,7 @@ export function createHandlers(
         modelKey,
         stats: parent ? parent.stats.slice(0, startStep) : [],
       }
-      store.add(runId, timeline, steps, { parent: fork && { ...fork }, group })
+      const number = store.add(runId, timeline, steps, { parent: fork && { ...fork }, group })
       const clipRange = plan.run.sampler.clipSampleRange ?? 1
       const sendPixels = pixelPacer()
       const run = async () => {
@@ -243,6 +243,7 @@ export function createHandlers(
       setImmediate(() => void run().then(settle))
       return {
         runId,
+        number,
         timesteps: plan.timesteps,
         shape,
         startStep,

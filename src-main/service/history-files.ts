@@ -16,6 +16,8 @@ import { imageSize } from '../engine/tensor'
 /** A run as the index keeps it. */
 export interface StoredRun {
   runId: string
+  /** Its number in the history (#n), given once and never again, kept across sessions (absent before them). */
+  number?: number
   /** When it started, ms since 1970. */
   createdAt: number
   parameters: GenerationParameters
@@ -47,6 +49,8 @@ export interface StepsFile {
 export interface IndexFile {
   version: 1
   diskBudgetBytes: number
+  /** The number the next run gets (absent in indexes written before runs had numbers). */
+  nextNumber?: number
   runs: StoredRun[]
 }
 

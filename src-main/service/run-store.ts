@@ -98,6 +98,8 @@ export class RunStore {
   private readonly temporary: boolean
   private dir: string | undefined
   private diskBudgetBytes = HISTORY_DISK_BUDGET_BYTES
+  /** The number the next run gets: numbers are never given twice, a deleted run's included. */
+  private nextNumber = 1
   /** Passes, writes and deletions run one after another: each reads and writes entries across awaits. */
   private queue: Promise<void> = Promise.resolve()
   private passQueued: Promise<void> | undefined
@@ -146,9 +148,10 @@ export class RunStore {
     run: HeldRun,
     steps = run.frames.length,
     origin: { parent?: StoredRun['parent']; group?: RunGroup } = {},
-  ): void {
+  ): number {
     const stored: StoredRun = {
       runId,
+      number: this.nextNumber++,
       createdAt: this.now(),
       parameters: run.parameters,
       shape: run.shape,
@@ -163,6 +166,7 @@ export class RunStore {
     }
     this.entries.set(runId, { stored, run, spilledFrames: 0, expectedSteps: steps })
     void this.serially(() => this.writeIndex())
+    return stored.number!
   }
 
   /** After a step is recorded: past the budget, start moving frames to disk (without waiting for it). */
@@ -294,6 +298,7 @@ export class RunStore {
   list(): RunSummary[] {
     return [...this.entries.values()].map(({ stored, run, spilledFrames }) => ({
       runId: stored.runId,
+      number: stored.number!,
       createdAt: stored.createdAt,
       parameters: stored.parameters,
       shape: stored.shape,
@@ -352,8 +357,13 @@ export class RunStore {
     if (!index) return
     if (Number.isFinite(index.diskBudgetBytes) && index.diskBudgetBytes >= 0)
       this.diskBudgetBytes = index.diskBudgetBytes
-    for (const stored of index.runs)
+    // Runs kept before runs had numbers are numbered oldest first, after those that have one.
+    const given = index.runs.map((r) => r.number ?? 0)
+    this.nextNumber = Math.max(index.nextNumber ?? 1, ...given.map((n) => n + 1))
+    for (const stored of index.runs) {
+      stored.number ??= this.nextNumber++
       this.entries.set(stored.runId, { stored, spilledFrames: stored.timeline ? stored.steps : 0, expectedSteps: 0 })
+    }
   }
 
   private async readPast(runId: string, e: Entry): Promise<HeldRun> {
@@ -443,7 +453,8 @@ export class RunStore {
   private async writeIndex(): Promise<void> {
     if (this.temporary) return
     const runs = [...this.entries.values()].map((e) => e.stored)
-    await writeIndex(this.folder(), { version: 1, diskBudgetBytes: this.diskBudgetBytes, runs }).catch(() => {})
+    const index = { version: 1 as const, diskBudgetBytes: this.diskBudgetBytes, nextNumber: this.nextNumber, runs }
+    await writeIndex(this.folder(), index).catch(() => {})
   }
 
   private serially<T>(task: () => Promise<T>): Promise<T> {

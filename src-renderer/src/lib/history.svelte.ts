@@ -38,8 +38,6 @@ class History {
   hidden = $state.raw<string[]>([])
   /** Runs started here: when it grows, the gallery scrolls its newest entry into view. */
   startedCount = $state(0)
-  #numbers = new Map<string, number>()
-  #next = 1
   #timer: ReturnType<typeof setTimeout> | undefined
   #thumbsAsked = new Set<string>()
 
@@ -48,23 +46,20 @@ class History {
   /** Runs still sampling. */
   live = $derived(this.runs.filter((r) => r.status === 'running').map((r) => r.runId))
 
+  /** A run's number (#n), as the engine gave it: kept across sessions. */
   number(runId: string): number | undefined {
-    return this.#numbers.get(runId)
-  }
-
-  #numberOf(runId: string) {
-    if (!this.#numbers.has(runId)) this.#numbers.set(runId, this.#next++)
+    return this.runs.find((r) => r.runId === runId)?.number
   }
 
   /** A run just started here (by Generate, a fork, an image, the compare view or the grid). */
   started(s: SampleStarted, group?: RunSummary['group']) {
-    this.#numberOf(s.runId)
     // Listed at once; runs.list then says the rest.
     if (!this.runs.some((r) => r.runId === s.runId)) {
       this.runs = [
         ...this.runs,
         {
           runId: s.runId,
+          number: s.number,
           createdAt: Date.now(),
           parameters: s.parameters,
           shape: s.shape,
@@ -97,7 +92,6 @@ class History {
   }
 
   #adopt(list: RunList) {
-    list.runs.forEach((s) => this.#numberOf(s.runId))
     this.runs = list.runs
     this.memoryBytes = list.memoryBytes
     this.budgetBytes = list.budgetBytes

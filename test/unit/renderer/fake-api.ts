@@ -77,6 +77,13 @@ export class FakeApi implements StepwiseApi {
   }
 }
 
+/** Each run's number (#n) as the engine gives it: one a run, in the order runs first appear. */
+const numbers = new Map<string, number>()
+const numberOf = (runId: string): number => {
+  if (!numbers.has(runId)) numbers.set(runId, numbers.size + 1)
+  return numbers.get(runId)!
+}
+
 /**
  * Every state module afresh (the modules are singletons), talking to a new FakeApi, with the Svelte runtime
  * they use: its flushSync, and `mount` for effects. Call it in beforeEach; the modules are the page's,
@@ -84,6 +91,7 @@ export class FakeApi implements StepwiseApi {
  */
 export async function loadRenderer() {
   vi.resetModules()
+  numbers.clear()
   const api = new FakeApi()
   vi.doMock('../../../src-renderer/src/lib/api', () => ({ api }))
   return {
@@ -193,6 +201,7 @@ export function started(runId: string, o: Partial<SampleStarted> & { steps?: num
   const { steps = 4, ...rest } = o
   return {
     runId,
+    number: numberOf(runId),
     timesteps: Array.from({ length: steps }, (_, i) => (steps - 1 - i) * 10),
     shape: { batch: 2, channels: 1, height: 2, width: 2 },
     startStep: 0,
@@ -241,6 +250,7 @@ export const runList = (runs: RunSummary[] = [], o: Partial<RunList> = {}): RunL
 export function summary(runId: string, o: Partial<RunSummary> = {}): RunSummary {
   return {
     runId,
+    number: numberOf(runId),
     createdAt: Date.UTC(2025, 2, 14, 9, 26),
     parameters: generationParameters(),
     shape: { batch: 2, channels: 1, height: 2, width: 2 },

@@ -62,17 +62,18 @@ describe('started', () => {
     expect(r.history).toMatchObject({ memoryBytes: 64, budgetBytes: 1024, diskBudgetBytes: 2048, persistent: false })
   })
 
-  it('numbers runs of earlier sessions in order, before the new ones, and keeps numbers when runs go', async () => {
-    r.api.answer('runs.list', listed([summary('x'), summary('y')], { persistent: true }))
+  it("shows the engine's numbers: runs of earlier sessions keep theirs, and a deleted one's is not given again", async () => {
+    r.api.answer('runs.list', listed([summary('x', { number: 4 }), summary('y', { number: 9 })], { persistent: true }))
     r.history.refresh()
     await vi.runAllTimersAsync()
     expect(r.history.persistent).toBe(true)
-    r.history.started(started('z'))
-    expect(['x', 'y', 'z'].map((id) => r.history.number(id))).toEqual([1, 2, 3])
-    r.api.answer('runs.list', listed([summary('y'), summary('z')]))
+    r.history.started(started('z', { number: 11 }))
+    expect(['x', 'y', 'z'].map((id) => r.history.number(id))).toEqual([4, 9, 11])
+    r.api.answer('runs.list', listed([summary('y', { number: 9 }), summary('z', { number: 11 })]))
     r.history.refresh()
     await vi.runAllTimersAsync()
-    expect(r.history.number('z')).toBe(3)
+    expect(r.history.number('z')).toBe(11)
+    expect(r.history.number('x')).toBeUndefined()
   })
 
   it('a failed runs.list leaves the list as it was and says why', async () => {
@@ -151,9 +152,9 @@ describe('frames, delete with undo, the disk budget', () => {
   })
 
   it('hides a deleted entry at once, deletes it in the engine when its undo expires', async () => {
-    r.api.answer('runs.list', listed([summary('b')]))
     r.history.started(started('a'))
     r.history.started(started('b'))
+    r.api.answer('runs.list', listed([summary('b')]))
     r.api.emit('done', { runId: 'a', samples: floats(1), elapsedMs: 1 })
     r.api.emit('done', { runId: 'b', samples: floats(1), elapsedMs: 1 })
     const gone: string[][] = []

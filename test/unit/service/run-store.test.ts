@@ -339,6 +339,58 @@ describe('the history folder', () => {
     await store.close()
   })
 
+  it('numbers runs once and for good: across sessions, never a deleted one again, old indexes numbered in order', async () => {
+    const shape = { batch: 1, channels: 1, height: 2, width: 2 }
+    const held = (): HeldRun => ({
+      parameters: { seed: 1 } as HeldRun['parameters'],
+      shape,
+      modelKey: 'm',
+      timesteps: [0],
+      alphaBars: [0.9],
+      frames: [{ sample: new Float32Array(4), predictedX0: new Float32Array(4) }],
+      forkPoints: [],
+      stats: [[]],
+      samples: new Float32Array(4),
+      bytes: 32,
+    })
+    const dir = tempDir()
+    const first = new RunStore({ dir })
+    expect(['a', 'b', 'c'].map((id) => first.add(id, held()))).toEqual([1, 2, 3])
+    for (const id of ['a', 'b', 'c']) await first.ended(id, 'done')
+    await first.delete('c')
+    await first.close()
+    const second = new RunStore({ dir })
+    expect(second.list().map((r) => [r.runId, r.number])).toEqual([
+      ['a', 1],
+      ['b', 2],
+    ])
+    expect(second.add('d', held())).toBe(4) // c's 3 is not given again
+    await second.close()
+
+    // An index written before runs had numbers: its runs are numbered oldest first.
+    const old = tempDir()
+    const stored = (runId: string) => ({
+      runId,
+      createdAt: 1,
+      parameters: {},
+      shape,
+      modelKey: 'm',
+      status: 'done',
+      steps: 0,
+      bytes: 0,
+      timeline: false,
+      timelineBytes: 0,
+    })
+    writeFileSync(
+      join(old, 'index.json'),
+      JSON.stringify({ version: 1, diskBudgetBytes: 1e9, runs: [stored('x'), stored('y')] }),
+    )
+    const third = new RunStore({ dir: old })
+    expect(third.list().map((r) => r.number)).toEqual([1, 2])
+    expect(third.add('z', held())).toBe(3)
+    await third.close()
+  })
+
   it('a run taken before its frames move to disk keeps them (a fork reads its parent after an await)', async () => {
     const shape = { batch: 1, channels: 1, height: 2, width: 2 }
     const store = new RunStore({ dir: tempDir() })
