@@ -58,7 +58,10 @@ function clientId(): string {
   }
 }
 
-export function connectBrowserHost(where: Location = location): StepwiseApi {
+/** The page's side of the browser host; `disconnect` ends it for good (no reconnecting): a test's teardown. */
+export type BrowserHostApi = StepwiseApi & { disconnect(): void }
+
+export function connectBrowserHost(where: Location = location): BrowserHostApi {
   const token = tokenOf(where)
   const query = new URLSearchParams({ client: clientId(), ...(token ? { token } : {}) })
   const socketUrl = hostUrl(where, `ws?${query}`, where.protocol === 'https:' ? 'wss:' : 'ws:')
@@ -73,6 +76,8 @@ export function connectBrowserHost(where: Location = location): StepwiseApi {
   let nextId = 1
   let failures = 0
   let socket: WebSocket
+  let reconnect: ReturnType<typeof setTimeout> | undefined
+  let disconnected = false
 
   const emit = <E extends EventName>(event: E, payload: Events[E]) => {
     for (const listener of listeners.get(event) ?? []) {
@@ -142,9 +147,10 @@ export function connectBrowserHost(where: Location = location): StepwiseApi {
         emit('failed', { runId, error: lost(runWhy).error })
       }
       activeRuns.clear()
+      if (disconnected) return
       const delay = RETRY_DELAYS_MS[Math.min(failures, RETRY_DELAYS_MS.length - 1)]
       failures++
-      setTimeout(connect, delay)
+      reconnect = setTimeout(connect, delay)
     }
   }
   connect()
@@ -160,6 +166,7 @@ export function connectBrowserHost(where: Location = location): StepwiseApi {
         error: { code: 'bad-argument', message: `${channel}: payload cannot be sent (${(e as Error).message})` },
       })
     }
+    if (disconnected) return Promise.resolve(lost('this page was disconnected from the Stepwise host'))
     return new Promise((resolve) => {
       pending.set(id, (result) => {
         if (channel === 'sample.start' && result.ok) activeRuns.add((result.value as { runId: string }).runId)
@@ -224,5 +231,10 @@ export function connectBrowserHost(where: Location = location): StepwiseApi {
       return () => void set.delete(listener as Listener)
     },
     stage,
+    disconnect() {
+      disconnected = true
+      clearTimeout(reconnect)
+      socket.close()
+    },
   }
 }

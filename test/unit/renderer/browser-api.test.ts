@@ -11,16 +11,18 @@ import { WebSocket } from 'ws'
 
 import { defaultModelPath } from '../../../src-main/engine/model/default-model'
 import { type Host, startHost } from '../../../src-main/host/server'
-import type { Events, StepwiseApi } from '../../../src-preload/contract'
-import { connectBrowserHost } from '../../../src-renderer/src/lib/browser-api'
+import type { Events } from '../../../src-preload/contract'
+import { type BrowserHostApi, connectBrowserHost } from '../../../src-renderer/src/lib/browser-api'
 
 let host: Host
-let api: StepwiseApi
+let api: BrowserHostApi
 
 const locationOf = (url: string) => new URL(url) as unknown as Location
 
 /** Every socket the page opened, to drop one as a network would. */
 const sockets: WebSocket[] = []
+/** Every page made here, disconnected at the end. */
+const pages: BrowserHostApi[] = []
 
 beforeAll(async () => {
   vi.stubGlobal(
@@ -42,9 +44,12 @@ beforeAll(async () => {
     log: () => {},
   })
   api = connectBrowserHost(locationOf(host.url))
+  pages.push(api)
 })
 
 afterAll(async () => {
+  // A page reconnects when its host goes: without disconnecting, its next attempt would outlive the stub.
+  for (const page of pages) page.disconnect()
   await host?.close()
   vi.unstubAllGlobals()
 })
@@ -58,6 +63,7 @@ describe('the browser host from the page', () => {
 
   it('a page opened with a wrong token gets an error result, not a hang or a rejection', async () => {
     const stranger = connectBrowserHost(locationOf(host.url.replace(/token=.*/, 'token=wrong')))
+    pages.push(stranger)
     const r = await stranger.invoke('settings.get', {})
     expect(r).toMatchObject({
       ok: false,
@@ -136,6 +142,18 @@ describe('the browser host from the page', () => {
     // Its later events, after a gap, were not passed on to the page's listeners.
     expect(events.slice(shown)).toEqual([])
     offs.forEach((off) => off())
+  })
+
+  it('a disconnected page stops trying: no socket opens after it, and its requests fail at once', async () => {
+    const page = connectBrowserHost(locationOf(host.url))
+    pages.push(page)
+    expect(await page.invoke('settings.get', {})).toMatchObject({ ok: true })
+    const opened = sockets.length
+    page.disconnect()
+    // Past the first two reconnection delays (250 + 500 ms): a page that still tried would have opened one.
+    await new Promise((resolve) => setTimeout(resolve, 900))
+    expect(sockets.length).toBe(opened)
+    expect(await page.invoke('settings.get', {})).toMatchObject({ ok: false, error: { code: 'runtime-error' } })
   })
 
   it('when the host stops, a run in flight ends with a failed event and later requests get an error', async () => {
