@@ -69,6 +69,7 @@ describe('the browser host from the page', () => {
       ok: false,
       error: { code: 'runtime-error', message: expect.stringMatching(/cannot reach the Stepwise host/) },
     })
+    stranger.disconnect()
   })
 
   it('stages a dropped file and a dropped folder in one upload batch: their paths for model.load', async () => {
@@ -147,12 +148,14 @@ describe('the browser host from the page', () => {
   it('a disconnected page stops trying: no socket opens after it, and its requests fail at once', async () => {
     const page = connectBrowserHost(locationOf(host.url))
     pages.push(page)
+    // Its socket URL names its client id: the sockets of this page, not of others that reconnect meanwhile.
+    const url = sockets.at(-1)!.url
+    const opened = () => sockets.filter((w) => w.url === url).length
     expect(await page.invoke('settings.get', {})).toMatchObject({ ok: true })
-    const opened = sockets.length
     page.disconnect()
     // Past the first two reconnection delays (250 + 500 ms): a page that still tried would have opened one.
     await new Promise((resolve) => setTimeout(resolve, 900))
-    expect(sockets.length).toBe(opened)
+    expect(opened()).toBe(1)
     expect(await page.invoke('settings.get', {})).toMatchObject({ ok: false, error: { code: 'runtime-error' } })
   })
 
