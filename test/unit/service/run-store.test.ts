@@ -105,6 +105,21 @@ const bytesOf = (batch: number, steps: number) => timelineBytes({ batch, channel
 const samplesBytes = (batch: number) => 4 * batch * 784
 const pick = (r: RunSummary) => ({ steps: r.steps, status: r.status, timeline: r.timeline })
 
+/** A run of two steps of one 2x2 image (x_t and x0 filled with the step's index), as the store holds it. */
+const tinyShape = { batch: 1, channels: 1, height: 2, width: 2 }
+const tinyRun = (): HeldRun => ({
+  parameters: { seed: 1 } as HeldRun['parameters'],
+  shape: tinyShape,
+  modelKey: 'm',
+  timesteps: [1, 0],
+  alphaBars: [0.5, 0.9],
+  frames: [0, 1].map((v) => ({ sample: new Float32Array(4).fill(v), predictedX0: new Float32Array(4).fill(v) })),
+  forkPoints: [],
+  stats: [[], []],
+  samples: new Float32Array(4).fill(2),
+  bytes: 2 * 8 * 4,
+})
+
 describe('the run store', () => {
   it('sends every step with its record, its images about once a display frame and always at the ends', async () => {
     const { start, frames } = await open(bytesOf(2, 40))
@@ -340,22 +355,9 @@ describe('the history folder', () => {
   })
 
   it('numbers runs once and for good: across sessions, never a deleted one again, old indexes numbered in order', async () => {
-    const shape = { batch: 1, channels: 1, height: 2, width: 2 }
-    const held = (): HeldRun => ({
-      parameters: { seed: 1 } as HeldRun['parameters'],
-      shape,
-      modelKey: 'm',
-      timesteps: [0],
-      alphaBars: [0.9],
-      frames: [{ sample: new Float32Array(4), predictedX0: new Float32Array(4) }],
-      forkPoints: [],
-      stats: [[]],
-      samples: new Float32Array(4),
-      bytes: 32,
-    })
     const dir = tempDir()
     const first = new RunStore({ dir })
-    expect(['a', 'b', 'c'].map((id) => first.add(id, held()))).toEqual([1, 2, 3])
+    expect(['a', 'b', 'c'].map((id) => first.add(id, tinyRun()))).toEqual([1, 2, 3])
     for (const id of ['a', 'b', 'c']) await first.ended(id, 'done')
     await first.delete('c')
     await first.close()
@@ -364,7 +366,7 @@ describe('the history folder', () => {
       ['a', 1],
       ['b', 2],
     ])
-    expect(second.add('d', held())).toBe(4) // c's 3 is not given again
+    expect(second.add('d', tinyRun())).toBe(4) // c's 3 is not given again
     await second.close()
 
     // An index written before runs had numbers: its runs are numbered oldest first.
@@ -373,7 +375,7 @@ describe('the history folder', () => {
       runId,
       createdAt: 1,
       parameters: {},
-      shape,
+      shape: tinyShape,
       modelKey: 'm',
       status: 'done',
       steps: 0,
@@ -387,25 +389,13 @@ describe('the history folder', () => {
     )
     const third = new RunStore({ dir: old })
     expect(third.list().map((r) => r.number)).toEqual([1, 2])
-    expect(third.add('z', held())).toBe(3)
+    expect(third.add('z', tinyRun())).toBe(3)
     await third.close()
   })
 
   it('a run taken before its frames move to disk keeps them (a fork reads its parent after an await)', async () => {
-    const shape = { batch: 1, channels: 1, height: 2, width: 2 }
     const store = new RunStore({ dir: tempDir() })
-    store.add('p', {
-      parameters: { seed: 1 } as HeldRun['parameters'],
-      shape,
-      modelKey: 'm',
-      timesteps: [1, 0],
-      alphaBars: [0.5, 0.9],
-      frames: [0, 1].map((v) => ({ sample: new Float32Array(4).fill(v), predictedX0: new Float32Array(4).fill(v) })),
-      forkPoints: [],
-      stats: [[], []],
-      samples: new Float32Array(4).fill(2),
-      bytes: 2 * 8 * 4,
-    })
+    store.add('p', tinyRun())
     const taken = (await store.get('p'))!
     await store.ended('p', 'done') // moves every frame to the .steps file
     expect(taken.frames.map((f) => f.sample[0])).toEqual([0, 1])
@@ -414,28 +404,15 @@ describe('the history folder', () => {
 
   it('replaces the index whole or not at all: a failed write leaves the last one, the next catches up', async () => {
     const dir = tempDir()
-    const shape = { batch: 1, channels: 1, height: 2, width: 2 }
-    const heldRun = (): HeldRun => ({
-      parameters: { seed: 1 } as HeldRun['parameters'],
-      shape,
-      modelKey: 'm',
-      timesteps: [1, 0],
-      alphaBars: [0.5, 0.9],
-      frames: [0, 1].map((v) => ({ sample: new Float32Array(4).fill(v), predictedX0: new Float32Array(4).fill(v) })),
-      forkPoints: [],
-      stats: [[], []],
-      samples: new Float32Array(4).fill(2),
-      bytes: 2 * 8 * 4,
-    })
     const indexed = () => JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')).runs.map(pick)
     const write = vi.mocked(writeFileAtomic)
     write.mockClear()
     const store = new RunStore({ dir })
-    store.add('a', heldRun())
+    store.add('a', tinyRun())
     await store.ended('a', 'done')
     expect(indexed()).toEqual([{ steps: 2, status: 'done', timeline: true }])
 
-    store.add('b', heldRun())
+    store.add('b', tinyRun())
     await store.keepWithinBudget() // after the index listing b as running is written
     // A disk that fails the next write of the index: the one on disk stays whole and as it was.
     write.mockRejectedValueOnce(new Error('ENOSPC: no space left on device'))
