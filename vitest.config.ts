@@ -4,6 +4,11 @@ import { defineConfig } from 'vitest/config'
 
 /** Tests of the renderer's rune modules (`*.svelte.ts`) are `*.svelte.test.ts`: they need the Svelte compiler. */
 const SVELTE_TESTS = 'test/**/*.svelte.test.ts'
+/**
+ * Tests that print timings (the app against the CLI): they run alone, after every other test file, so the
+ * numbers they print measure Stepwise and not the other test files sharing the machine's cores.
+ */
+const TIMED_TESTS = ['test/e2e/speed.test.ts']
 
 export default defineConfig({
   test: {
@@ -14,7 +19,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'node', include: ['test/**/*.test.ts'], exclude: [SVELTE_TESTS] },
+        test: {
+          name: 'node',
+          include: ['test/**/*.test.ts'],
+          exclude: [SVELTE_TESTS, ...TIMED_TESTS],
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         extends: true,
@@ -28,7 +38,12 @@ export default defineConfig({
           include: [SVELTE_TESTS],
           // Node globals, modules transformed as for the page (see the file).
           environment: './test/unit/renderer/client-environment.ts',
+          sequence: { groupOrder: 0 },
         },
+      },
+      {
+        extends: true,
+        test: { name: 'timed', include: TIMED_TESTS, sequence: { groupOrder: 1 } },
       },
     ],
   },
