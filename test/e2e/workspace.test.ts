@@ -173,7 +173,10 @@ describe('the workspace', () => {
     await dismissToasts()
     await byId('export-scale').selectOption('4')
     await byId('copy-image').click()
-    await expect.poll(() => toastTexts('info')).toEqual([expect.stringContaining('Copied image 6 (seed 47)')])
+    // A 4x PNG encoded and written to the clipboard: past expect.poll's default second on a busy machine.
+    await expect
+      .poll(() => toastTexts('info'), { timeout: 15_000 })
+      .toEqual([expect.stringContaining('Copied image 6 (seed 47)')])
     const copied = await page.evaluate(async () => {
       const [item] = await navigator.clipboard.read()
       return [...new Uint8Array(await (await item.getType('image/png')).arrayBuffer())]
