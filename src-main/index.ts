@@ -45,7 +45,7 @@ if (!app.requestSingleInstanceLock()) {
   registerAppScheme()
 
   let win: BrowserWindow | undefined
-  /** The events to the window, gathered into an IPC message every EVENT_BATCH_MS; closed with it. */
+  /** The events to the window, gathered into few IPC messages (service/event-batch.ts); closed with it. */
   let winEvents: EventBatcher | undefined
   /** A model the OS asked us to open: loaded once the renderer has loaded its own first model. */
   let pendingModel = modelPathFromArgv(process.argv)

@@ -2,8 +2,8 @@
  * The contract over WebSockets: each binary message from a page is a request, answered by the shell as a
  * `Result`. The wire format is src-preload/wire.ts.
  *
- * A run's events go to the page that started it, gathered into a message every EVENT_BATCH_MS
- * (service/event-batch.ts, as the Electron shell gathers its window's); the shell's own events (a model
+ * A run's events go to the page that started it, gathered into few messages (service/event-batch.ts, as
+ * the Electron shell gathers its window's); the shell's own events (a model
  * loaded, a menu command) go to every page at once, and requests such as runs.list answer about every run
  * (the history is shared). A page is known by the client id in its socket URL (`?client=`, kept in the
  * tab's sessionStorage by browser-api, so a reload keeps it). When a page's last socket closes its runs go

@@ -1,10 +1,16 @@
 /**
- * A page's events gathered into one message every EVENT_BATCH_MS, whoever carries them: the browser host
- * (a WebSocket message a batch, host/sockets.ts) and the Electron shell (an IPC message a batch to its
- * window, app/ipc.ts). A sampling run sends two events a step (its progress and its frame), a thousand
- * steps in a few seconds, and each message costs the page's browser a task, IPC between its processes and a
- * decode, all CPU taken from the model on a machine whose cores it fills; gathered, the page gets about
- * twenty messages a second whatever the step rate.
+ * A page's events gathered into few messages, whoever carries them: the browser host (a WebSocket message a
+ * batch, host/sockets.ts) and the Electron shell (an IPC message a batch to its window, app/ipc.ts). A
+ * sampling run sends two events a step (its progress and its frame), a thousand steps in a few seconds, and
+ * each message costs the page's browser a task, IPC between its processes and a decode, all CPU taken from
+ * the model on a machine whose cores it fills.
+ *
+ * A batch goes out with a step's images (the engine sends them at most once a LIVE_UPDATE_MS, the rate the
+ * page draws a run at, so the page gets what it draws next in one message), or EVENT_BATCH_MS after its
+ * first event when no images come (a run's first steps before a model call ends, events of several runs).
+ * Big, few messages are also what Chromium reads cheaply: it reads a WebSocket 1000 bytes at a time while
+ * less than 1.2 MB a second comes (net/websockets/websocket_basic_stream.cc), one task in the page each,
+ * and 131 kB at a time within a message long enough to pass that rate.
  *
  * Nothing the page keeps is lost: every frame event goes (every step's record is the page's timeline), in
  * the order they came. Only progress is thinned, as it is a state and not a change: a batch carries the
@@ -19,7 +25,7 @@ import { EVENT_BATCH_MS } from '../../src-shared/limits'
 export type EventMessage = { [E in EventName]: { event: E; payload: Events[E] } }[EventName]
 
 export interface EventBatcher {
-  /** Add an event; it goes out with the next batch (now, for a run's end or an event of no run). */
+  /** Add an event; it goes out with the next batch (now, for a step's images, a run's end or an event of no run). */
   push(message: EventMessage): void
   /** Send what is gathered now. */
   flush(): void
@@ -52,7 +58,12 @@ export function batchEvents(send: (events: EventMessage[]) => void, intervalMs =
         if (older >= 0) queue.splice(older, 1)
       }
       queue.push(message)
-      if (runId === undefined || message.event === 'done' || message.event === 'failed') flush()
+      const now =
+        runId === undefined ||
+        message.event === 'done' ||
+        message.event === 'failed' ||
+        (message.event === 'frame' && message.payload.pixels !== undefined)
+      if (now) flush()
       else timer ??= setTimeout(flush, intervalMs).unref()
     },
     flush,

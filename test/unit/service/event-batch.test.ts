@@ -72,6 +72,29 @@ describe('a page’s events gathered into batches', () => {
     expect(batches).toHaveLength(2)
   })
 
+  it('sends a batch at once with a step’s images, so the page gets what it draws next in one message', () => {
+    const b = batchEvents((events) => batches.push(events))
+    const pixels = { sample: new ArrayBuffer(4), predictedX0: new ArrayBuffer(4), predictedNoise: new ArrayBuffer(4) }
+    const withImages = (index: number): EventMessage => {
+      const m = frame('a', index)
+      return {
+        event: 'frame',
+        payload: { ...(m.payload as Extract<EventMessage, { event: 'frame' }>['payload']), pixels },
+      }
+    }
+    b.push(withImages(0))
+    expect(batches).toEqual([[withImages(0)]])
+    b.push(frame('a', 1))
+    b.push(progress('a', 2))
+    b.push(frame('a', 2))
+    expect(batches).toHaveLength(1)
+    b.push(withImages(3))
+    expect(batches[1].map((m) => m.event)).toEqual(['frame', 'progress', 'frame', 'frame'])
+    expect((batches[1][3].payload as { pixels?: unknown }).pixels).toBe(pixels)
+    vi.advanceTimersByTime(10 * EVENT_BATCH_MS)
+    expect(batches).toHaveLength(2)
+  })
+
   it('sends what is gathered after the interval, and nothing once closed', () => {
     const b = batchEvents((events) => batches.push(events))
     b.push(frame('a', 0))
