@@ -350,6 +350,7 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
   'runs.steps': z.object({
     runId,
     steps: z.array(z.number().int().min(0)).min(1).max(MAX_STEPS_A_REQUEST),
+    image: z.number().int().min(0).optional(),
   }) satisfies z.ZodType<StepsRequest>,
   'runs.delete': runRequest,
   'runs.thumbnails': z.object({ runIds: z.array(runId).max(MAX_THUMBNAILS_A_REQUEST) }),

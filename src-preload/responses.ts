@@ -151,6 +151,11 @@ export interface RunFrames {
 export interface StepsRequest {
   runId: string
   steps: number[]
+  /**
+   * Only this image of the batch (its buffers then hold [1, channels, height, width]): what a view of one
+   * image asks for (the film strip), a batch-th of the bytes. The whole batch when absent.
+   */
+  image?: number
 }
 
 export interface NoisePreview {

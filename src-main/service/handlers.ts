@@ -323,7 +323,7 @@ export function createHandlers(
     },
 
     async 'runs.steps'(req) {
-      const steps = await store.steps(req.runId, req.steps)
+      const steps = await store.steps(req.runId, req.steps, req.image)
       return {
         steps: steps.map((f) => ({ index: f.index, ...pixelsOf({ ...f, predictedNoise: noiseOf(f, f.alphaBar) }) })),
       }

@@ -222,7 +222,7 @@ export class RunStore {
   }
 
   /** Some steps' x_t and predicted x0, read alone (from memory, or their place in the .steps file). */
-  async steps(runId: string, indices: number[]): Promise<StoredStep[]> {
+  async steps(runId: string, indices: number[], image?: number): Promise<StoredStep[]> {
     const e = this.entries.get(runId)
     if (!e) throw new EngineError('bad-argument', `runs.steps: no run ${runId} (deleted?)`)
     // Taken together now: a pass moving frames to disk meanwhile appends to the file and replaces `frames`.
@@ -239,24 +239,39 @@ export class RunStore {
     const bad = indices.find((i) => i >= count)
     if (bad !== undefined)
       throw new EngineError('bad-argument', `runs.steps: run ${runId} has ${count} steps on hand, not step ${bad}`)
+    if (image !== undefined && image >= stored.shape.batch)
+      throw new EngineError(
+        'bad-argument',
+        `runs.steps: run ${runId} has ${stored.shape.batch} images, not image ${image}`,
+      )
+    // The floats of the images asked for within a batch's x_t or predicted x0: all, or the one image.
+    const n = imageSize(stored.shape)
+    const [first, length] = image === undefined ? [0, stored.shape.batch * n] : [image * n, n]
     const fromDisk = indices.filter((i) => i < spilledFrames)
     const read = new Map<number, { sample: Float32Array; predictedX0: Float32Array }>()
     if (fromDisk.length > 0) {
+      // A step in the file: x_t of the batch, then its predicted x0; only the floats asked for are read.
       const size = stepBytes(stored.shape)
       const handle = await open(this.file(runId, 'steps'), 'r')
       try {
         for (const i of fromDisk) {
-          const buffer = Buffer.alloc(size)
-          await handle.read(buffer, 0, size, i * size)
-          read.set(i, splitSteps(buffer, stored.shape, 1)[0])
+          const part = async (at: number) => {
+            const buffer = Buffer.alloc(4 * length)
+            await handle.read(buffer, 0, 4 * length, i * size + at + 4 * first)
+            return floatsOf(buffer)
+          }
+          read.set(i, { sample: await part(0), predictedX0: await part(size / 2) })
         }
       } finally {
         await handle.close()
       }
     }
     return indices.map((index) => {
-      const f = read.get(index) ?? inMemory[index - spilledFrames]
-      return { index, alphaBar: alphaBars[index], sample: f.sample, predictedX0: f.predictedX0 }
+      const f = read.get(index)
+      if (f) return { index, alphaBar: alphaBars[index], ...f }
+      const m = inMemory[index - spilledFrames]
+      const pick = (x: Float32Array) => x.subarray(first, first + length)
+      return { index, alphaBar: alphaBars[index], sample: pick(m.sample), predictedX0: pick(m.predictedX0) }
     })
   }
 

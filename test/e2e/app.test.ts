@@ -28,7 +28,7 @@ afterAll(async () => {
   await h?.close()
 })
 
-const { byId, waitForStatus, dismissToasts, exportOne } = ui(() => page)
+const { byId, waitForStatus, dismissToasts, exportOne, scrubTo } = ui(() => page)
 const progressText = async () => (await byId('progress').textContent()) ?? ''
 const status = () => byId('progress').getAttribute('data-status')
 
@@ -105,10 +105,10 @@ describe('Stepwise in the browser host', () => {
 
   test('scrubbing the timeline changes x_t, predicted x0 and predicted noise', async () => {
     await byId('result').nth(1).click()
-    await byId('scrubber').fill('2')
+    await scrubTo(2)
     const early = await views()
     const earlyInfo = await byId('step-info').textContent()
-    await byId('scrubber').fill('15')
+    await scrubTo(15)
     const late = await views()
     const lateInfo = (await byId('step-info').textContent()) ?? ''
     for (let i = 0; i < 3; i++) expect(late[i], ['x_t', 'x0', 'noise'][i]).not.toBe(early[i])

@@ -28,7 +28,7 @@ afterAll(async () => {
   await h?.close()
 })
 
-const { byId, waitForStatus, exportOne } = ui(() => page)
+const { byId, waitForStatus, exportOne, scrubTo } = ui(() => page)
 const waitEnabled = (id: string, timeout = 90_000) =>
   page.waitForFunction(
     (id) => {
@@ -111,7 +111,7 @@ describe('Exploring a model in the browser host', () => {
   test(`a fork from step ${FORK_STEP + 1} with DDPM shares the parent's first ${FORK_STEP} frames and ends elsewhere`, async () => {
     parentId = (await byId('history-item').first().getAttribute('data-run-id'))!
     for (let i = 0; i < FORK_STEP; i++) {
-      await byId('scrubber').fill(String(i))
+      await scrubTo(i)
       parentFrames.push(await views())
     }
     await byId('scrubber').fill(String(STEPS - 1))
@@ -126,7 +126,7 @@ describe('Exploring a model in the browser host', () => {
     expect(forkId).not.toBe(parentId)
     expect(await byId('history-item').first().textContent()).toContain(`fork of #1 from step ${FORK_STEP + 1}`)
     for (let i = 0; i < FORK_STEP; i++) {
-      await byId('scrubber').fill(String(i))
+      await scrubTo(i)
       expect(await views(), `step ${i + 1}`).toEqual(parentFrames[i])
     }
     expect(await selectedResult()).not.toBe(parentFinal)
@@ -139,7 +139,7 @@ describe('Exploring a model in the browser host', () => {
     await page.locator(`[data-testid=history-item][data-run-id="${parentId}"] button.open`).click()
     await expect.poll(() => selectedResult()).toBe(parentFinal)
     expect(await byId('step-info').textContent()).toContain(`/ ${STEPS}`)
-    await byId('scrubber').fill('2')
+    await scrubTo(2)
     expect(await views()).toEqual(parentFrames[2])
     await shoot('explore-03-history-reopened')
     const png = decode(readFileSync(await exportOne('export-png')))

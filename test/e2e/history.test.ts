@@ -39,7 +39,7 @@ afterAll(async () => {
   rmSync(settingsDir, { recursive: true, force: true })
 })
 
-const { byId, waitForStatus, dismissToasts } = ui(() => page)
+const { byId, waitForStatus, dismissToasts, scrubTo } = ui(() => page)
 const items = () => byId('history-item')
 const itemTexts = () => items().allTextContents()
 
@@ -156,12 +156,11 @@ describe('the history', () => {
     expect(await byId('steps').inputValue()).toBe('20')
     expect(await byId('class-label').inputValue()).toBe('3')
     // Every step's images come back from disk: an early step and a late one differ.
-    await byId('scrubber').fill('2')
-    await expect.poll(async () => (await views()).length).toBe(2)
-    await page.waitForTimeout(300)
+    await scrubTo(2)
     const early = await views()
-    await byId('scrubber').fill('18')
-    await expect.poll(async () => (await views()).join()).not.toBe(early.join())
+    expect(early).toHaveLength(2)
+    await scrubTo(18)
+    expect((await views()).join()).not.toBe(early.join())
     expect(h.pageErrors).toEqual([])
     await h.screenshot('history-02-after-restart')
   })

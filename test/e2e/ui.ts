@@ -43,5 +43,16 @@ export function ui(page: () => Page) {
     return path!
   }
 
-  return { byId, waitForStatus, dismissToasts, exportOne }
+  /**
+   * Move the timeline's scrubber to step `index` (0-based) and wait until the stage shows that step's
+   * images: a step the page does not hold is fetched first, and the step shown before stays meanwhile.
+   */
+  async function scrubTo(index: number) {
+    await byId('scrubber').fill(String(index))
+    await expect
+      .poll(() => byId('stage').getAttribute('data-drawn-step'), { message: `step ${index}` })
+      .toBe(String(index))
+  }
+
+  return { byId, waitForStatus, dismissToasts, exportOne, scrubTo }
 }

@@ -3,14 +3,15 @@
  * once a LIVE_UPDATE_MS and every step's record; any other step's images are fetched when a view
  * shows them (runs.steps), a few at a time, and kept here up to a byte budget, the least recently used
  * going first. `get` answers at once: the images, or null while they are on their way (a view reading it
- * in a $derived is redrawn when they come).
+ * in a $derived is redrawn when they come). A view of one image (the film strip's thumbnails) asks for that
+ * image alone: a batch-th of the bytes, kept apart from the whole batch's.
  */
 import type { StepPixels } from '../../../src-preload/contract'
 import { MAX_STEPS_A_REQUEST } from '../../../src-shared/limits'
 import { api } from './api'
 import { toasts } from './toasts.svelte'
 
-/** One step's images, float32 [batch, channels, height, width]. */
+/** One step's images, float32 [batch, channels, height, width] (one image: [1, channels, height, width]). */
 export interface Pixels {
   sample: Float32Array
   predictedX0: Float32Array
@@ -26,7 +27,9 @@ export const pixelsOf = (p: StepPixels): Pixels => ({
   predictedNoise: new Float32Array(p.predictedNoise),
 })
 
-const keyOf = (runId: string, index: number) => `${runId}/${index}`
+/** A step's whole batch, or one image of it. */
+const keyOf = (runId: string, index: number, image?: number) =>
+  image === undefined ? `${runId}/${index}` : `${runId}/${index}/${image}`
 const bytesOf = (p: Pixels) => p.sample.byteLength + p.predictedX0.byteLength + p.predictedNoise.byteLength
 
 class Steps {
@@ -41,16 +44,19 @@ class Steps {
   #unshown = false
   #cache = new Map<string, Pixels>()
   #bytes = 0
-  /** Steps asked for and not yet requested, by run. */
-  #wanted = new Map<string, Set<number>>()
+  /** Steps asked for and not yet requested, by run and image (a request asks for the batch or one image). */
+  #wanted = new Map<string, { runId: string; image?: number; indices: Set<number> }>()
   /** Requested, or refused (a dropped timeline): not asked for again. */
   #asked = new Set<string>()
   #flushQueued = false
 
-  /** A step's images, or null while they are fetched (asked for here unless `fetch` is false). */
-  get(runId: string, index: number, fetch = true): Pixels | null {
+  /**
+   * A step's images, or null while they are fetched (asked for here unless `fetch` is false); with `image`,
+   * that image of the batch alone.
+   */
+  get(runId: string, index: number, fetch = true, image?: number): Pixels | null {
     void this.version
-    const key = keyOf(runId, index)
+    const key = keyOf(runId, index, image)
     const hit = this.#cache.get(key)
     if (hit) {
       // Most recently used last.
@@ -58,13 +64,13 @@ class Steps {
       this.#cache.set(key, hit)
       return hit
     }
-    if (fetch) this.want(runId, [index])
+    if (fetch) this.want(runId, [index], image)
     return null
   }
 
   /** Keep a step's images that came with its event (`notify`: views redraw now rather than at the next one). */
-  put(runId: string, index: number, pixels: Pixels, notify = true) {
-    const key = keyOf(runId, index)
+  put(runId: string, index: number, pixels: Pixels, notify = true, image?: number) {
+    const key = keyOf(runId, index, image)
     const old = this.#cache.get(key)
     if (old) this.#bytes -= bytesOf(old)
     this.#cache.delete(key)
@@ -86,17 +92,17 @@ class Steps {
   }
 
   /** Fetch these steps soon (those not held or asked for already), e.g. what playback is about to show. */
-  want(runId: string, indices: number[]) {
-    let set = this.#wanted.get(runId)
+  want(runId: string, indices: number[], image?: number) {
+    const group = `${runId}/${image ?? 'all'}`
+    let wanted = this.#wanted.get(group)
     for (const i of indices) {
-      const key = keyOf(runId, i)
+      const key = keyOf(runId, i, image)
       if (this.#cache.has(key) || this.#asked.has(key)) continue
-      // Bookkeeping of requests to make, which no view reads.
-      // eslint-disable-next-line svelte/prefer-svelte-reactivity
-      if (!set) this.#wanted.set(runId, (set = new Set()))
-      set.add(i)
+      // Bookkeeping of requests to make, which no view reads (a plain Set).
+      if (!wanted) this.#wanted.set(group, (wanted = { runId, image, indices: new Set() }))
+      wanted.indices.add(i)
     }
-    if (set?.size && !this.#flushQueued) {
+    if (wanted?.indices.size && !this.#flushQueued) {
       this.#flushQueued = true
       // Outside the $derived that asked (state changes there are not allowed), with whatever else it asks.
       queueMicrotask(() => this.#request())
@@ -111,19 +117,20 @@ class Steps {
         this.#cache.delete(k)
         this.#bytes -= bytesOf(p)
       }
-    this.#wanted.delete(runId)
+    for (const [group, w] of this.#wanted) if (w.runId === runId) this.#wanted.delete(group)
   }
 
   async #request() {
     this.#flushQueued = false
-    const wanted = [...this.#wanted]
+    const wanted = [...this.#wanted.values()]
     this.#wanted.clear()
-    const requests = wanted.flatMap(([runId, set]) => {
-      const all = [...set]
-      all.forEach((i) => this.#asked.add(keyOf(runId, i)))
+    const requests = wanted.flatMap(({ runId, image, indices }) => {
+      const all = [...indices]
+      all.forEach((i) => this.#asked.add(keyOf(runId, i, image)))
       return Array.from({ length: Math.ceil(all.length / MAX_STEPS_A_REQUEST) }, (_, k) => ({
         runId,
         steps: all.slice(k * MAX_STEPS_A_REQUEST, (k + 1) * MAX_STEPS_A_REQUEST),
+        ...(image === undefined ? {} : { image }),
       }))
     })
     await Promise.all(
@@ -135,8 +142,8 @@ class Steps {
           return
         }
         for (const s of r.value.steps) {
-          this.put(req.runId, s.index, pixelsOf(s), false)
-          this.#asked.delete(keyOf(req.runId, s.index))
+          this.put(req.runId, s.index, pixelsOf(s), false, req.image)
+          this.#asked.delete(keyOf(req.runId, s.index, req.image))
         }
         if (this.live) this.#unshown = true
         else this.version++

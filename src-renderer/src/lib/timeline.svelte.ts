@@ -30,7 +30,7 @@ class Timeline {
   #direction = 1
   #timer: ReturnType<typeof setInterval> | undefined
 
-  #lastShown: { runId: string; pixels: Pixels } | null = null
+  #lastShown: { runId: string; index: number; pixels: Pixels } | null = null
 
   /**
    * Index into run.frames of the step shown (-1 before any frame). Following a run that samples, it is the
@@ -48,13 +48,16 @@ class Timeline {
    * The images of the step shown: held, or fetched; while they are on their way, the step shown before
    * stays (no blank flash when scrubbing).
    */
-  pixels = $derived.by((): Pixels | null => {
+  #drawn = $derived.by((): { index: number; pixels: Pixels } | null => {
     const runId = run.runId
     if (!runId || this.shown < 0 || !run.timeline) return null
     const p = run.latest?.index === this.shown ? run.latest.pixels : steps.get(runId, this.shown)
-    if (p) this.#lastShown = { runId, pixels: p }
-    return p ?? (this.#lastShown?.runId === runId ? this.#lastShown.pixels : null)
+    if (p) this.#lastShown = { runId, index: this.shown, pixels: p }
+    return this.#lastShown?.runId === runId ? this.#lastShown : null
   })
+  pixels = $derived(this.#drawn?.pixels ?? null)
+  /** The step whose images `pixels` holds: the step shown once they have come (-1: none). */
+  pixelsStep = $derived(this.#drawn?.index ?? -1)
   /** The last step of a finished run is shown: its final sample is what the image became. */
   atEnd = $derived(run.samples !== null && this.shown === run.frames.length - 1)
 

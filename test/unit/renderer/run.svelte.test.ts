@@ -153,6 +153,32 @@ describe('events', () => {
     expect(r.steps.version).toBe(version + 2) // no run drawn live: shown when they come
   })
 
+  it('a view of one image asks for that image alone, kept apart from the whole batch', async () => {
+    r.api.answer('runs.steps', (req) =>
+      ok({ steps: req.steps.map((index) => ({ index, ...stepPixels(index + 10 * (req.image ?? -1)) })) }),
+    )
+    await startRun('a', { steps: 4 })
+    r.api.emit('frame', frameEvent('a', 0, 4, false))
+    r.api.emit('frame', frameEvent('a', 1, 4, false))
+    r.run.flush()
+    // The film strip's thumbnails of image 2, and the stage's step 1 (the whole batch), asked for together.
+    expect(r.steps.get('a', 0, true, 2)).toBeNull()
+    expect(r.steps.get('a', 1, true, 2)).toBeNull()
+    expect(r.steps.get('a', 1)).toBeNull()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(r.api.requests('runs.steps')).toEqual([
+      { runId: 'a', steps: [0, 1], image: 2 },
+      { runId: 'a', steps: [1] },
+    ])
+    expect(r.steps.get('a', 1, true, 2)?.sample[0]).toBe(21)
+    expect(r.steps.get('a', 1)?.sample[0]).toBe(-9)
+    // Held: not asked for again; another image is.
+    expect(r.steps.get('a', 0, true, 2)?.sample[0]).toBe(20)
+    expect(r.steps.get('a', 0, true, 3)).toBeNull()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(r.api.requests('runs.steps').slice(2)).toEqual([{ runId: 'a', steps: [0], image: 3 }])
+  })
+
   it("ignores other runs' events", async () => {
     await startRun('a')
     r.api.emit('frame', frameEvent('other', 0))

@@ -77,6 +77,15 @@ function session(frameBudgetBytes: number, historyDir?: string) {
       const noise = new Float32Array(s.predictedNoise)
       new Float32Array(f.pixels.predictedNoise).forEach((v, j) => expect(noise[j]).toBeCloseTo(v, 2))
     }
+    // One image of the batch alone (the film strip's ask): its part of the whole, from memory or disk alike.
+    const n = back.shape.channels * back.shape.height * back.shape.width
+    for (let k = 0; k < back.shape.batch; k++) {
+      const one = await handlers['runs.steps']({ runId, steps: [...Array(steps).keys()], image: k })
+      one.steps.forEach((s, i) => {
+        for (const part of ['sample', 'predictedX0', 'predictedNoise'] as const)
+          expect(new Float32Array(s[part])).toEqual(new Float32Array(all.steps[i][part]).subarray(k * n, (k + 1) * n))
+      })
+    }
     return back
   }
   return { handlers, frames, start, expectWhole, log, setOnFrame: (f: typeof onFrame) => (onFrame = f) }
@@ -161,6 +170,9 @@ describe('the run store', () => {
     expect(new Float32Array(one.steps[0].predictedX0)).toEqual(new Float32Array(all.steps[1].predictedX0))
     await expect(handlers['runs.steps']({ runId: a.runId, steps: [8] })).rejects.toThrow(
       /has 8 steps on hand, not step 8/,
+    )
+    await expect(handlers['runs.steps']({ runId: a.runId, steps: [0], image: 2 })).rejects.toThrow(
+      /has 2 images, not image 2/,
     )
     // Runs on disk still export and fork.
     const files = await handlers['export.encode']({ runId: a.runId, kind: 'gif', index: 1, gifFrames: 4 })
