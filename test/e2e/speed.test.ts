@@ -1,9 +1,10 @@
 /**
  * As fast as the CLI, measured in Chromium: the same run (DDPM 1000 steps x 4, class 3, guidance 3 on the
  * default model; STEPWISE_SPEED_STEPS changes the steps) by the CLI and by the app through the browser
- * host, the CLI before and after the app. Printed, not asserted against the clock (the machine may be
- * shared): the app's time against the CLI's, the page's long tasks during the run, and how long clicks
- * made during the run took to be answered. Asserted: the page draws each canvas at most once a display
+ * host, interleaved (CLI, app, CLI, app, CLI, app, CLI). Printed, not asserted against the clock (the machine
+ * may be shared): the app's time against the CLI's (the best of each, and each app run against the CLI runs
+ * beside it), and from the first app run, made with clicks on the history toggle, the page's long tasks and
+ * how long those clicks took to be answered. Asserted: the page draws each canvas at most once a display
  * frame, and a run past LONG_RUN_MS notifies when the user turned notifications on (the browser's
  * Notification). `npm run bench` breaks the time down.
  */
@@ -135,6 +136,46 @@ afterAll(async () => {
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 
+/**
+ * One run in the app: Generate clicked to the run bar saying done. `recorded`: the page records itself
+ * meanwhile (long tasks, drawing), and six clicks on the history toggle during the run say how long each
+ * took to be answered (each opens or closes the panel: the whole window's layout changes).
+ */
+async function appRun(recorded: boolean) {
+  const notified = (await perf()).notifications.length
+  if (recorded)
+    await page.evaluate(() => {
+      const perf = (window as unknown as { stepwisePerf: PagePerf }).stepwisePerf
+      perf.recording = true
+      perf.since = performance.now()
+    })
+  const start = performance.now()
+  await byId('generate').click()
+  // Clicks while it runs, answered by the page: the history panel opens and closes.
+  const answered: number[] = []
+  const done = waitForStatus('done', 900_000, 100)
+  let finished = false
+  void done.then(() => (finished = true))
+  await page.waitForTimeout(1000)
+  for (let i = 0; i < (recorded ? 6 : 0) && !finished; i++) {
+    const open = await byId('history').isVisible()
+    const t = performance.now()
+    await byId('history-toggle').click()
+    await page.waitForFunction(
+      (was) => !!document.querySelector('[data-testid=history]')?.checkVisibility() !== was,
+      open,
+      { polling: 'raf' },
+    )
+    answered.push(performance.now() - t)
+    await page.waitForTimeout(1500)
+  }
+  await done
+  const ms = performance.now() - start
+  await page.evaluate(() => ((window as unknown as { stepwisePerf: PagePerf }).stepwisePerf.recording = false))
+  const engineMs = doneMs((await byId('progress').textContent()) ?? '')
+  return { ms, engineMs, answered, notifications: (await perf()).notifications.slice(notified) }
+}
+
 describe('as fast as the CLI', () => {
   test(`DDPM ${STEPS} x 4: the app against the CLI, long tasks, click latency, drawing`, async () => {
     await byId('sampler').selectOption(RUN.sampler)
@@ -146,41 +187,24 @@ describe('as fast as the CLI', () => {
     await byId('notify-toggle').click()
     await expect.poll(() => byId('notify-toggle').getAttribute('aria-pressed')).toBe('true')
 
-    const before = await cli()
-
-    await page.evaluate(() => {
-      const perf = (window as unknown as { stepwisePerf: PagePerf }).stepwisePerf
-      perf.recording = true
-      perf.since = performance.now()
-    })
-    const start = performance.now()
-    await byId('generate').click()
-    // Clicks while it runs, answered by the page: the history panel opens and closes.
-    const answered: number[] = []
-    const done = waitForStatus('done', 900_000, 100)
-    let finished = false
-    void done.then(() => (finished = true))
-    await page.waitForTimeout(1000)
-    for (let i = 0; i < 6 && !finished; i++) {
-      const open = await byId('history').isVisible()
-      const t = performance.now()
-      await byId('history-toggle').click()
-      await page.waitForFunction(
-        (was) => !!document.querySelector('[data-testid=history]')?.checkVisibility() !== was,
-        open,
-        { polling: 'raf' },
-      )
-      answered.push(performance.now() - t)
-      await page.waitForTimeout(1500)
+    // The app's run recorded (long tasks, clicks, drawing), then twice alone: CLI and app interleaved, the
+    // CLI first and last, and each side's best taken (a shared machine only ever slows a run down).
+    const clis = [await cli()]
+    const first = await appRun(true)
+    const apps: Awaited<ReturnType<typeof appRun>>[] = []
+    for (let k = 0; k < 2; k++) {
+      clis.push(await cli())
+      apps.push(await appRun(false))
     }
-    await done
-    const appMs = performance.now() - start
-    await page.evaluate(() => ((window as unknown as { stepwisePerf: PagePerf }).stepwisePerf.recording = false))
-    const appEngineMs = doneMs((await byId('progress').textContent()) ?? '')
-
-    const after = await cli()
+    clis.push(await cli())
+    const appMs = first.ms
+    const appEngineMs = first.engineMs
     const p = await perf()
-    const cliMs = (before.loopMs + after.loopMs) / 2
+    const best = (xs: number[]) => Math.min(...xs)
+    const cliMs = best(clis.map((c) => c.loopMs))
+    const ratio = best(apps.map((a) => a.ms)) / cliMs
+    /** An app run against the CLI runs just before and after it. */
+    const beside = (ms: number, k: number) => (ms / ((clis[k].loopMs + clis[k + 1].loopMs) / 2)).toFixed(3)
     const longest = Math.max(0, ...p.longTasks.map((t) => t.duration))
     // Each long task beside what the page was doing: a click on the history toggle just before, or the run.
     const during = p.longTasks.map((t) => {
@@ -190,30 +214,33 @@ describe('as fast as the CLI', () => {
     console.log(
       [
         `DDPM ${STEPS} x 4, class 3, guidance 3 (default model, cpu):`,
-        `  CLI: sampling ${s(before.loopMs)} before, ${s(after.loopMs)} after ` +
-          `(process ${s(before.wallMs)}, ${s(after.wallMs)} with start-up and PNGs)`,
-        `  app: Generate clicked to done ${s(appMs)} (the engine's loop ${s(appEngineMs)})`,
-        `  app / CLI: ${(appMs / cliMs).toFixed(3)} (the issue asks at most 1.1)`,
+        `  CLI: sampling ${clis.map((c) => s(c.loopMs)).join(', ')} ` +
+          `(process ${clis.map((c) => s(c.wallMs)).join(', ')} with start-up and PNGs)`,
+        `  app: Generate clicked to done ${apps.map((a) => `${s(a.ms)} (the engine's loop ${s(a.engineMs)})`).join(', ')}`,
+        `  app / CLI: ${ratio.toFixed(3)}, the best of each (the issue asks at most 1.1); each app run against ` +
+          `the CLI runs beside it: ${apps.map((a, k) => beside(a.ms, k + 1)).join(', ')}`,
+        `  with six clicks on the history toggle during the run: ${s(first.ms)}, ${beside(first.ms, 0)} ` +
+          `against the CLI runs beside it`,
         `  page: ${p.longTasks.length} long tasks, longest ${longest.toFixed(0)} ms (the issue asks none over 50 ms): ` +
           `${during.join(', ')} ms`,
-        `  clicks during the run: answered in ${answered.map((ms) => ms.toFixed(0)).join(', ')} ms (playwright); ` +
+        `  clicks during the run: answered in ${first.answered.map((ms) => ms.toFixed(0)).join(', ')} ms (playwright); ` +
           `Event Timing durations ${p.clicks.map((c) => c.duration.toFixed(0)).join(', ') || 'all under 16'} ms`,
         `  drawing: ${p.draws} canvas drawings on ${p.framesWithDraws} display frames ` +
           `(${(p.framesWithDraws / (appMs / 1000)).toFixed(1)} a second); ` +
           `at most ${p.mostDrawsOfACanvasInAFrame} of one canvas in a frame`,
-        `  notifications: ${p.notifications.map((n) => `${n.title}: ${n.body}`).join('; ') || 'none'}`,
+        `  notifications: ${first.notifications.map((n) => `${n.title}: ${n.body}`).join('; ') || 'none'}`,
       ].join('\n'),
     )
 
     // Each canvas is drawn at most once a display frame.
     expect(p.mostDrawsOfACanvasInAFrame).toBeLessThanOrEqual(1)
     expect(p.draws).toBeGreaterThan(0)
-    expect(answered.length).toBeGreaterThan(0)
+    expect(first.answered.length).toBeGreaterThan(0)
     // A run longer than LONG_RUN_MS says so with a notification, the user having turned them on.
     if (appEngineMs > LONG_RUN_MS) {
-      expect(p.notifications).toHaveLength(1)
-      expect(p.notifications[0].body).toContain(`seed ${RUN.seed}`)
-    } else expect(p.notifications).toEqual([])
+      expect(first.notifications).toHaveLength(1)
+      expect(first.notifications[0].body).toContain(`seed ${RUN.seed}`)
+    } else expect(first.notifications).toEqual([])
     expect(h.pageErrors).toEqual([])
   }, 1_200_000)
 })
