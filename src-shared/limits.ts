@@ -53,7 +53,7 @@ export const LIVE_UPDATE_MS = 250
  * The longest a run's event waits to go to the app's window or a browser host's page, gathered with others
  * (src-main/service/event-batch.ts; a batch goes sooner with a step's images). A message a step cost Chromium
  * about a millisecond of CPU each across its processes: a 1000-step run sent 2001 messages at first, 525
- * gathered every 50 ms (1.4 s less of Chromium's CPU), and about 70 gathered with the images (on DDPM 1000 x
+ * gathered every 50 ms (1.4 s less of Chromium's CPU), and about 90 gathered with the images (on DDPM 1000 x
  * 4, Chromium's CPU went from 3.2-3.8 s to 2.5-3.1 s).
  */
 export const EVENT_BATCH_MS = LIVE_UPDATE_MS
