@@ -15,13 +15,16 @@ import { join } from 'node:path'
 import { defaultModelPath } from '../../src-main/engine/model/default-model'
 import { loadModel } from '../../src-main/engine/model/load'
 import type { SamplerSettings } from '../../src-shared/parameters'
-import { finalSamples, modelCalls, odeSolution, perSample, rms, type Setting } from '../fixtures/ode-distance'
+import { finalSamples, modelCalls, odePath, perSample, rms, type Setting } from '../fixtures/ode-distance'
 
 const model = await loadModel(defaultModelPath(), { providers: ['cpu'] })
 // 32 seeds: with 8, one sample that lands on another stroke decides a cell (UniPC at 10 calls: 0.055 on
 // seeds 100-107, 0.045 on 100-131).
 const setting: Setting = { seed: 100, batch: 32, classLabel: 3, guidance: 1 }
-const exact = await odeSolution(model, setting)
+/** Where the last model call of a linspace run of 10, 20, 30 and 50 steps is (DPM-Solver, UniPC, DEIS). */
+const LAST_CALLS = [100, 50, 33, 20]
+const path = await odePath(model, setting, LAST_CALLS)
+const exact = path.samples
 
 /** Model calls a run may make; a sampler that calls the model more than once a step gets the most steps that fit. */
 const CALLS = [5, 10, 20, 30, 50]
@@ -107,6 +110,15 @@ for (const name of rows.map(([n]) => n).filter((n) => /^(DPM\+\+ 2M|UniPC)/.test
     `${name} at 10 calls ${at10.toFixed(4)} ${at10 <= ddim30 ? '<=' : '>'} DDIM at 30 ${ddim30.toFixed(4)} ${quantiles(`${name} 10`)}`,
   )
 }
+
+// A run ending with one first-order step to sigma 0 from its last model call at t ends on that call's x0
+// estimate: on the exact path that estimate alone is this far from the ODE's end. Linspace spacing puts a
+// 10-step run's last call at t = 100; DDIM's leading spacing and Karras sigmas end at t = 0.
+console.log(
+  `\nthe floor of a run whose last model call is at t (its predicted x0 on the exact path): ${LAST_CALLS.map(
+    (t) => `t = ${t} ${rms(path.predictedX0.get(t)!, exact).toFixed(4)}`,
+  ).join(', ')}`,
+)
 
 // ---- 2. the held-out classifier's accuracy at 10 model calls, and at the default run ----
 const ROOT = join(import.meta.dirname, '..', '..')
