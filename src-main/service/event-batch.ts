@@ -5,9 +5,10 @@
  * each message costs the page's browser a task, IPC between its processes and a decode, all CPU taken from
  * the model on a machine whose cores it fills.
  *
- * A batch goes out with a step's images (the engine sends them at most once a LIVE_UPDATE_MS, the rate the
- * page draws a run at, so the page gets what it draws next in one message), or EVENT_BATCH_MS after its
- * first event when no images come (a run's first steps before a model call ends, events of several runs).
+ * A batch goes out with a step's images and the progress the engine sends right after them (the model call
+ * that made them): the engine sends images at most once a LIVE_UPDATE_MS, the rate the page draws a run at,
+ * so the page gets what it draws next in one message. Else it goes EVENT_BATCH_MS after its first event
+ * when no images come (a run's first steps before a model call ends, events of several runs).
  * Big, few messages are also what Chromium reads cheaply: it reads a WebSocket 1000 bytes at a time while
  * less than 1.2 MB a second comes (net/websockets/websocket_basic_stream.cc), one task in the page each,
  * and 131 kB at a time within a message long enough to pass that rate.
@@ -25,7 +26,10 @@ import { EVENT_BATCH_MS } from '../../src-shared/limits'
 export type EventMessage = { [E in EventName]: { event: E; payload: Events[E] } }[EventName]
 
 export interface EventBatcher {
-  /** Add an event; it goes out with the next batch (now, for a step's images, a run's end or an event of no run). */
+  /**
+   * Add an event; it goes out with the next batch (now for a run's end, an event of no run, or the progress
+   * after a step's images).
+   */
   push(message: EventMessage): void
   /** Send what is gathered now. */
   flush(): void
@@ -38,11 +42,13 @@ const runIdOf = (m: EventMessage): string | undefined => (m.payload as { runId?:
 export function batchEvents(send: (events: EventMessage[]) => void, intervalMs = EVENT_BATCH_MS): EventBatcher {
   let queue: EventMessage[] = []
   let timer: NodeJS.Timeout | undefined
+  /** A run whose step's images are gathered: the batch goes with the progress the engine sends next. */
+  let imagesOf: string | undefined
   let closed = false
 
   const flush = () => {
     clearTimeout(timer)
-    timer = undefined
+    timer = imagesOf = undefined
     if (queue.length === 0) return
     const events = queue
     queue = []
@@ -58,11 +64,13 @@ export function batchEvents(send: (events: EventMessage[]) => void, intervalMs =
         if (older >= 0) queue.splice(older, 1)
       }
       queue.push(message)
+      const images = message.event === 'frame' && message.payload.pixels !== undefined
+      if (images) imagesOf = runId
       const now =
         runId === undefined ||
         message.event === 'done' ||
         message.event === 'failed' ||
-        (message.event === 'frame' && message.payload.pixels !== undefined)
+        (message.event === 'progress' && runId === imagesOf)
       if (now) flush()
       else timer ??= setTimeout(flush, intervalMs).unref()
     },

@@ -72,27 +72,38 @@ describe('a page’s events gathered into batches', () => {
     expect(batches).toHaveLength(2)
   })
 
-  it('sends a batch at once with a step’s images, so the page gets what it draws next in one message', () => {
+  it('sends a step’s images with the progress that follows them, in one batch', () => {
     const b = batchEvents((events) => batches.push(events))
     const pixels = { sample: new ArrayBuffer(4), predictedX0: new ArrayBuffer(4), predictedNoise: new ArrayBuffer(4) }
-    const withImages = (index: number): EventMessage => {
-      const m = frame('a', index)
+    const withImages = (runId: string, index: number): EventMessage => {
+      const m = frame(runId, index)
       return {
         event: 'frame',
         payload: { ...(m.payload as Extract<EventMessage, { event: 'frame' }>['payload']), pixels },
       }
     }
-    b.push(withImages(0))
-    expect(batches).toEqual([[withImages(0)]])
+    b.push(withImages('a', 0))
+    expect(batches).toEqual([])
+    b.push(progress('a', 1))
+    expect(batches).toEqual([[withImages('a', 0), progress('a', 1)]])
     b.push(frame('a', 1))
     b.push(progress('a', 2))
     b.push(frame('a', 2))
+    vi.advanceTimersByTime(EVENT_BATCH_MS - 1)
     expect(batches).toHaveLength(1)
-    b.push(withImages(3))
-    expect(batches[1].map((m) => m.event)).toEqual(['frame', 'progress', 'frame', 'frame'])
-    expect((batches[1][3].payload as { pixels?: unknown }).pixels).toBe(pixels)
+    // Another run's progress does not send a's images early.
+    b.push(withImages('a', 3))
+    b.push(progress('b', 7))
+    expect(batches).toHaveLength(1)
+    b.push(progress('a', 3))
+    expect(batches[1].map((m) => m.event)).toEqual(['frame', 'frame', 'frame', 'progress', 'progress'])
+    expect((batches[1][2].payload as { pixels?: unknown }).pixels).toBe(pixels)
     vi.advanceTimersByTime(10 * EVENT_BATCH_MS)
     expect(batches).toHaveLength(2)
+    // Without its progress, the images go at the interval.
+    b.push(withImages('a', 4))
+    vi.advanceTimersByTime(EVENT_BATCH_MS)
+    expect(batches[2]).toEqual([withImages('a', 4)])
   })
 
   it('sends what is gathered after the interval, and nothing once closed', () => {
