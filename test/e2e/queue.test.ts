@@ -69,9 +69,10 @@ describe('the queue', () => {
     await page.emulateMedia({ colorScheme: 'light' })
     await page.setViewportSize({ width: 1280, height: 820 })
 
-    // Cancelling the run that samples starts the next.
+    // Cancelling the run that samples starts the next: the queue moves on (its runs of ten steps may all be
+    // done before the next look, so how far it got is not asserted here; the history below holds them all).
     await byId('cancel').click()
-    await expect.poll(waiting, { timeout: 30_000 }).toHaveLength(2)
+    await expect.poll(async () => (await waiting()).length, { timeout: 30_000 }).toBeLessThan(3)
     await expect.poll(waiting, { timeout: 120_000 }).toEqual([])
     await waitForStatus('done', 120_000)
     // The history holds them all, newest first: 300, 202, 200, and the cancelled 100.
