@@ -304,7 +304,7 @@ export interface EngineRequests {
   /** A run's steps (from memory or from disk), to reopen it: records only, images through runs.steps. */
   'runs.frames': { request: RunRequest; response: RunFrames }
   /** The images of some steps of a run (the timeline fetches the steps it shows). */
-  'runs.steps': { request: StepsRequest; response: { steps: (StepPixels & { index: number })[] } }
+  'runs.steps': { request: StepsRequest; response: { steps: (StepPixels & { index: number; alphaBar: number })[] } }
   'runs.delete': { request: RunRequest; response: { deleted: boolean } }
   /** Thumbnails of finished runs (those that have none are left out). */
   'runs.thumbnails': { request: { runIds: string[] }; response: { thumbnails: Thumbnail[] } }

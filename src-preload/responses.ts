@@ -126,12 +126,14 @@ export interface StepRecord {
   stats: StepStats[]
 }
 
-/** One step's images: float32 buffers laid out [batch, channels, height, width]. */
+/**
+ * One step's images: float32 buffers laid out [batch, channels, height, width]. Its predicted noise follows
+ * from them and the step's alpha_bar (src-shared/noise.ts), and is not sent.
+ */
 export interface StepPixels {
   /** x_t, the sample entering this step. */
   sample: ArrayBuffer
   predictedX0: ArrayBuffer
-  predictedNoise: ArrayBuffer
 }
 
 export interface RunFrames {

@@ -2,13 +2,12 @@
  * A run's timeline as it is kept for reopening, exporting and forking: x_t entering each step (variance-
  * preserving) and that step's predicted x0, each step's timestep and alpha_bar, what a fork needs to go on
  * from each step, and the final samples. The predicted noise is not stored: it follows from x_t and x0
- * (noiseOf).
+ * (src-shared/noise.ts).
  */
 import type { GenerationParameters, Shape } from '../../src-shared/parameters'
 import { EngineError } from './errors'
 import type { RunPlan } from './plan'
 import type { ForkPoint, RunStart, StepFrame } from './run'
-import { predictionOf } from './samplers/common'
 
 export interface Timeline {
   parameters: GenerationParameters
@@ -76,7 +75,3 @@ export function finishTimeline(timeline: Timeline, samples: Float32Array): void 
   timeline.samples = samples.slice()
   timeline.bytes += 4 * samples.length
 }
-
-/** The noise the model predicted at a kept step: x_t = sqrt(ab) x0 + sqrt(1 - ab) eps, solved for eps. */
-export const noiseOf = (frame: Timeline['frames'][number], alphaBar: number): Float32Array =>
-  predictionOf('sample', frame.predictedX0, frame.sample, alphaBar).predictedNoise

@@ -14,6 +14,7 @@ import {
   type ResponseOf,
   type Result,
   type RunList,
+  type StepPixels,
   type StepRecord,
 } from '../../src-preload/contract'
 import { LIVE_UPDATE_MS } from '../../src-shared/limits'
@@ -29,7 +30,7 @@ import { channelsOf, trainingOf } from '../engine/model/training'
 import { modelFacts, planRun } from '../engine/plan'
 import { runSampling } from '../engine/run'
 import { makeSchedule } from '../engine/schedule'
-import { finishTimeline, noiseOf, recordStep, startTimeline } from '../engine/timeline'
+import { finishTimeline, recordStep, startTimeline } from '../engine/timeline'
 import { FRAME_MEMORY_BUDGET_BYTES, type HeldRun, RunStore } from './run-store'
 
 export type Emit = <E extends EventName>(event: E, payload: Events[E], transfer?: ArrayBuffer[]) => void
@@ -53,10 +54,9 @@ const recordOf = (index: number, run: Pick<HeldRun, 'timesteps' | 'alphaBars' | 
 })
 
 /** One step's images as buffers of their own (a frame's arrays are reused or views of larger ones). */
-const pixelsOf = (arrays: { sample: Float32Array; predictedX0: Float32Array; predictedNoise: Float32Array }) => ({
+const pixelsOf = (arrays: { sample: Float32Array; predictedX0: Float32Array }): StepPixels => ({
   sample: bufferOf(arrays.sample),
   predictedX0: bufferOf(arrays.predictedX0),
-  predictedNoise: bufferOf(arrays.predictedNoise),
 })
 
 /**
@@ -221,7 +221,7 @@ export function createHandlers(
               const index = startStep + f.index
               const total = startStep + f.total
               const pixels = sendPixels(f.index, f.total) ? pixelsOf(f) : undefined
-              const transfer = pixels ? [pixels.sample, pixels.predictedX0, pixels.predictedNoise] : []
+              const transfer = pixels ? [pixels.sample, pixels.predictedX0] : []
               emit('frame', { runId, total, ...recordOf(index, timeline), ...(pixels && { pixels }) }, transfer)
             },
             onProgress: (p) => emit('progress', { runId, ...p, step: startStep + p.step, total: startStep + p.total }),
@@ -325,7 +325,7 @@ export function createHandlers(
     async 'runs.steps'(req) {
       const steps = await store.steps(req.runId, req.steps, req.image)
       return {
-        steps: steps.map((f) => ({ index: f.index, ...pixelsOf({ ...f, predictedNoise: noiseOf(f, f.alphaBar) }) })),
+        steps: steps.map((f) => ({ index: f.index, alphaBar: f.alphaBar, ...pixelsOf(f) })),
       }
     },
 

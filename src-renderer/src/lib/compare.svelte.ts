@@ -207,7 +207,7 @@ class Compare {
     const offs = [
       api.on('frame', (e: Events['frame']) => {
         if (!this.runs.some((r) => r.runId === e.runId)) return
-        if (e.pixels) steps.put(e.runId, e.index, pixelsOf(e.pixels), false)
+        if (e.pixels) steps.put(e.runId, e.index, pixelsOf(e.pixels, e.alphaBar), false)
         this.#pending.set(e.runId, [...(this.#pending.get(e.runId) ?? []), e])
         this.#schedule()
       }),

@@ -180,7 +180,7 @@ class Run {
     const { runId: _, total: __, pixels, ...record } = e
     this.#pending.frames.push(record)
     if (pixels) {
-      const p = pixelsOf(pixels)
+      const p = pixelsOf(pixels, e.alphaBar)
       // Into the cache now, quietly: views hear of it with the rest at the next display frame.
       steps.put(e.runId, e.index, p, false)
       this.#pending.latest = { index: e.index, pixels: p }

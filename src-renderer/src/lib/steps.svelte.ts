@@ -8,6 +8,7 @@
  */
 import type { StepPixels } from '../../../src-preload/contract'
 import { MAX_STEPS_A_REQUEST } from '../../../src-shared/limits'
+import { noiseFromX0 } from '../../../src-shared/noise'
 import { api } from './api'
 import { toasts } from './toasts.svelte'
 
@@ -21,11 +22,12 @@ export interface Pixels {
 /** The page keeps at most this many bytes of step images it fetched or was sent. */
 export const STEP_CACHE_BYTES = 256 * 1024 * 1024
 
-export const pixelsOf = (p: StepPixels): Pixels => ({
-  sample: new Float32Array(p.sample),
-  predictedX0: new Float32Array(p.predictedX0),
-  predictedNoise: new Float32Array(p.predictedNoise),
-})
+/** A step's images as they came (x_t and x0), and its predicted noise, which follows from them. */
+export function pixelsOf(p: StepPixels, alphaBar: number): Pixels {
+  const sample = new Float32Array(p.sample)
+  const predictedX0 = new Float32Array(p.predictedX0)
+  return { sample, predictedX0, predictedNoise: noiseFromX0(sample, predictedX0, alphaBar) }
+}
 
 /** A step's whole batch, or one image of it. */
 const keyOf = (runId: string, index: number, image?: number) =>
@@ -142,7 +144,7 @@ class Steps {
           return
         }
         for (const s of r.value.steps) {
-          this.put(req.runId, s.index, pixelsOf(s), false, req.image)
+          this.put(req.runId, s.index, pixelsOf(s, s.alphaBar), false, req.image)
           this.#asked.delete(keyOf(req.runId, s.index, req.image))
         }
         if (this.live) this.#unshown = true

@@ -13,7 +13,7 @@ import {
   ok,
   type Renderer,
   started,
-  stepPixels,
+  stepAnswer,
 } from './fake-api'
 
 let r: Renderer
@@ -230,7 +230,7 @@ describe('following the runs', () => {
     r.compare.position = 0
     expect(r.compare.shownOf(done)).toMatchObject({ step: 0, timestep: 30 })
     // A step whose images did not come is fetched when shown.
-    r.api.answer('runs.steps', (req) => ok({ steps: req.steps.map((index) => ({ index, ...stepPixels(index) })) }))
+    r.api.answer('runs.steps', (req) => ok({ steps: req.steps.map(stepAnswer) }))
     r.compare.position = (3 / 4) * r.SCRUB_MAX
     expect(r.compare.shownOf(r.compare.runs[0])).toMatchObject({ step: 3, values: null })
     await vi.advanceTimersByTimeAsync(0)

@@ -215,12 +215,17 @@ const ELEMENTS = 2 * 1 * 2 * 2
 /** A buffer of `n` float32 values, all `value`. */
 export const floats = (value: number, n = ELEMENTS) => new Float32Array(n).fill(value).buffer
 
-/** Step `index`'s images: x_t filled with index, predicted x0 with index + 0.5, noise with -index. */
+/** Step `index`'s images: x_t filled with index, predicted x0 with index + 0.5. */
 export const stepPixels = (index: number) => ({
   sample: floats(index),
   predictedX0: floats(index + 0.5),
-  predictedNoise: floats(-index),
 })
+
+/** Step `index` of a run of `total` steps: its alpha_bar, as the frame events give it. */
+export const alphaBarOf = (index: number, total = 4) => (index + 1) / (total + 1)
+
+/** Step `index` as runs.steps answers it. */
+export const stepAnswer = (index: number) => ({ index, alphaBar: alphaBarOf(index), ...stepPixels(index) })
 
 /** Step `index` of a run, with its images (`pixels` false: its record alone, as most steps come). */
 export function frameEvent(runId: string, index: number, total = 4, pixels = true): Events['frame'] {
@@ -229,7 +234,7 @@ export function frameEvent(runId: string, index: number, total = 4, pixels = tru
     index,
     total,
     timestep: (total - 1 - index) * 10,
-    alphaBar: (index + 1) / (total + 1),
+    alphaBar: alphaBarOf(index, total),
     stats: [],
     ...(pixels && { pixels: stepPixels(index) }),
   }

@@ -12,6 +12,7 @@ import {
   type Renderer,
   runList,
   started,
+  stepAnswer,
   stepPixels,
 } from './fake-api'
 
@@ -110,7 +111,8 @@ describe('events', () => {
     // The images went to the step cache.
     const cached = r.steps.get('a', 0, false)!
     expect(cached.sample).toBeInstanceOf(Float32Array)
-    expect([...cached.predictedNoise]).toEqual([-0, -0, -0, -0, -0, -0, -0, -0])
+    // Its noise from x_t (0) and x0 (0.5) at alpha_bar 0.2: (0 - sqrt(0.2) 0.5) / sqrt(0.8).
+    cached.predictedNoise.forEach((v) => expect(v).toBeCloseTo(-0.25, 6))
     expect(r.run.latest?.index).toBe(0)
     expect(r.run.images?.[0]).toBe(0.5) // the newest predicted x0 while sampling
     expect(r.run.etaMs).toBe(300) // 100 ms a step, 3 to go
@@ -131,7 +133,7 @@ describe('events', () => {
   })
 
   it('images fetched while a run is drawn live wait for its next drawing; once it ends they show at once', async () => {
-    r.api.answer('runs.steps', (req) => ok({ steps: req.steps.map((index) => ({ index, ...stepPixels(index) })) }))
+    r.api.answer('runs.steps', (req) => ok({ steps: req.steps.map(stepAnswer) }))
     await startRun('a', { steps: 4 })
     r.api.emit('frame', frameEvent('a', 0, 4, false))
     r.run.flush()
@@ -155,7 +157,9 @@ describe('events', () => {
 
   it('a view of one image asks for that image alone, kept apart from the whole batch', async () => {
     r.api.answer('runs.steps', (req) =>
-      ok({ steps: req.steps.map((index) => ({ index, ...stepPixels(index + 10 * (req.image ?? -1)) })) }),
+      ok({
+        steps: req.steps.map((index) => ({ ...stepAnswer(index), ...stepPixels(index + 10 * (req.image ?? -1)) })),
+      }),
     )
     await startRun('a', { steps: 4 })
     r.api.emit('frame', frameEvent('a', 0, 4, false))
@@ -295,7 +299,7 @@ describe('open and clear', () => {
   })
 
   it('a run without final samples reopens as cancelled; the grid shows its last step, fetched', async () => {
-    r.api.answer('runs.steps', (req) => ok({ steps: req.steps.map((index) => ({ index, ...stepPixels(index) })) }))
+    r.api.answer('runs.steps', (req) => ok({ steps: req.steps.map(stepAnswer) }))
     r.run.open(reopened({ samples: null, frames: reopened().frames.slice(0, 3) }))
     expect(r.run).toMatchObject({ status: 'cancelled', step: 3, total: 4, samples: null })
     expect(r.run.images).toBeNull()

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 import type { RunFrames } from '../../../src-preload/contract'
-import { frameEvent, generationParameters, loadRenderer, ok, type Renderer, started, stepPixels } from './fake-api'
+import { frameEvent, generationParameters, loadRenderer, ok, type Renderer, started, stepAnswer } from './fake-api'
 
 let r: Renderer
 let stopListening: () => void
@@ -11,7 +11,7 @@ beforeEach(async () => {
   vi.useFakeTimers()
   r = await loadRenderer()
   // Steps the timeline shows that did not come with their events are fetched.
-  r.api.answer('runs.steps', (req) => ok({ steps: req.steps.map((index) => ({ index, ...stepPixels(index) })) }))
+  r.api.answer('runs.steps', (req) => ok({ steps: req.steps.map(stepAnswer) }))
   stopListening = r.run.listen()
 })
 afterEach(() => {
