@@ -6,6 +6,8 @@
  *   loop    the CLI's loop alone: planRun + runSampling recording every step (what `sample` does)
  *   worker  through the engine worker: sample.start to the 'done' event, frames kept by the run store
  *   socket  through the browser host's WebSocket to a Node client (the page's wire format)
+ *   hidden  through Chromium's page with nothing displayed (a style hides it): every event received and
+ *           applied, nothing drawn
  *   page    through Chromium's page: Generate clicked to the run bar saying done (the e2e harness)
  *
  * Each path's time is the best of its rounds, beside the engine's own timing of the loop in that path
@@ -192,12 +194,35 @@ async function pageRun(): Promise<Timing> {
   return { wallMs, engineMs, note }
 }
 
+/** The page's run with a style that displays nothing: what Chromium spends besides drawing. */
+async function hiddenRun(): Promise<Timing> {
+  await page.evaluate(() => {
+    const style = document.createElement('style')
+    style.id = 'bench-hidden'
+    style.textContent = 'body > * { display: none !important; }'
+    document.head.append(style)
+  })
+  try {
+    const start = performance.now()
+    await page.evaluate(() => document.querySelector<HTMLElement>('[data-testid=generate]')!.click())
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid=progress]')?.getAttribute('data-status') === 'done',
+      null,
+      { timeout: 600_000, polling: 100 },
+    )
+    const wallMs = performance.now() - start
+    return { wallMs, engineMs: doneMs((await byId('progress').textContent()) ?? ''), note: 'nothing displayed' }
+  } finally {
+    await page.evaluate(() => document.getElementById('bench-hidden')?.remove())
+  }
+}
+
 const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MB`
 
-const paths = { loop, worker, socket, page: pageRun } as const
+const paths = { loop, worker, socket, hidden: hiddenRun, page: pageRun } as const
 type PathName = keyof typeof paths
 const names = Object.keys(paths) as PathName[]
-const results: Record<PathName, Timing[]> = { loop: [], worker: [], socket: [], page: [] }
+const results: Record<PathName, Timing[]> = { loop: [], worker: [], socket: [], hidden: [], page: [] }
 console.log(`DDPM ${STEPS} steps x 4, class 3, guidance 3, default model on ${model.info.provider}; ${ROUNDS} round(s)`)
 for (let r = 0; r < ROUNDS; r++) {
   const order = names.map((_, i) => names[(i + r) % names.length])
@@ -228,12 +253,15 @@ console.log(`app (page) / CLI loop: ${(best('page').wallMs / base).toFixed(3)} (
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const cpu = (name: PathName) => median(results[name].map((t) => t.cpuMs!))
 const chromium = median(results.page.map((t) => t.chromiumCpuMs!))
+const chromiumHidden = median(results.hidden.map((t) => t.chromiumCpuMs!))
 console.log('\nwhere the CPU goes (median of the rounds), against the CLI loop:')
 console.log(`  the model and the loop (CLI):        ${ms(cpu('loop'))}`)
 console.log(`  + the worker and the run store:      ${ms(cpu('worker') - cpu('loop'))}`)
 console.log(`  + the host's socket (Node client):   ${ms(cpu('socket') - cpu('worker'))}`)
 console.log(`  + the host serving the page:         ${ms(cpu('page') - cpu('worker'))} (this process, page path)`)
 console.log(`  + Chromium (page, GPU and browser):  ${ms(chromium)}`)
+console.log(`      of it, receiving and applying:   ${ms(chromiumHidden)} (the page displaying nothing)`)
+console.log(`      of it, drawing:                  ${ms(chromium - chromiumHidden)}`)
 console.log(
   `  app CPU / CLI CPU: ${((cpu('page') + chromium) / cpu('loop')).toFixed(3)} ` +
     '(on a machine whose cores the model fills, the wall-time ratio follows it)',
