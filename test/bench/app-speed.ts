@@ -20,11 +20,7 @@
  * wall times noisy. The page's part also prints its main-thread work (Chromium's task, script and layout
  * durations, long tasks) and what crossed the socket. Nothing is asserted: the numbers are for reading.
  */
-import { execFile } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
+import { readdirSync, readFileSync } from 'node:fs'
 
 import type { CDPSession } from 'playwright-core'
 
@@ -33,11 +29,11 @@ import { loadModel } from '../../src-main/engine/model/load'
 import { modelFacts, planRun } from '../../src-main/engine/plan'
 import { runSampling } from '../../src-main/engine/run'
 import { finishTimeline, recordStep, startTimeline } from '../../src-main/engine/timeline'
-import { REPO_ROOT } from '../../src-main/host/renderer-build'
 import { startEngine } from '../../src-main/service/engine-client'
 import type { Events, SampleStarted, SampleStartRequest } from '../../src-preload/contract'
 import { startHarness } from '../e2e/harness'
 import { doneMs } from '../e2e/ui'
+import { cliSample } from '../fixtures/cli-sample'
 import { connect, value } from '../unit/host/test-host'
 
 const STEPS = Number(process.env.STEPWISE_BENCH_STEPS ?? 1000)
@@ -106,27 +102,12 @@ async function measured(path: () => Promise<Timing>): Promise<Timing> {
 
 // ---- cli: the CLI's own process ---------------------------------------------------------------
 async function cli(): Promise<Timing> {
-  const out = mkdtempSync(join(tmpdir(), 'stepwise-bench-cli-'))
-  try {
-    const start = performance.now()
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [
-        join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'),
-        join(REPO_ROOT, 'src-main/cli.ts'),
-        'sample',
-        ...['--sampler', 'ddpm', '--steps', String(STEPS), '--batch', String(REQUEST.batch)],
-        ...['--seed', String(REQUEST.seed), '--class', String(REQUEST.classLabel)],
-        ...['--guidance', String(REQUEST.guidance), '--provider', 'cpu', '--json', '--out', out],
-      ],
-      { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 },
-    )
-    const loopMs = (JSON.parse(stdout) as { elapsedMs: number }).elapsedMs
-    const processMs = performance.now() - start
-    return { wallMs: loopMs, engineMs: loopMs, note: `its process ${ms(processMs).trim()} with start-up and PNGs` }
-  } finally {
-    rmSync(out, { recursive: true, force: true })
-  }
+  const { loopMs, wallMs } = await cliSample([
+    ...['--sampler', 'ddpm', '--steps', String(STEPS), '--batch', String(REQUEST.batch)],
+    ...['--seed', String(REQUEST.seed), '--class', String(REQUEST.classLabel)],
+    ...['--guidance', String(REQUEST.guidance), '--provider', 'cpu'],
+  ])
+  return { wallMs: loopMs, engineMs: loopMs, note: `its process ${ms(wallMs).trim()} with start-up and PNGs` }
 }
 
 // ---- loop: the CLI's, in this process ----------------------------------------------------------

@@ -8,17 +8,11 @@
  * frame, and a run past LONG_RUN_MS notifies when the user turned notifications on (the browser's
  * Notification). `npm run bench` breaks the time down.
  */
-import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
-
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 
-import { REPO_ROOT } from '../../src-main/host/renderer-build'
 import { LONG_RUN_MS } from '../../src-shared/limits'
+import { cliSample } from '../fixtures/cli-sample'
 import { type Harness, startHarness } from './harness'
 import { doneMs, ui } from './ui'
 
@@ -100,28 +94,13 @@ function instrumentPage() {
 
 const perf = () => page.evaluate(() => (window as unknown as { stepwisePerf: PagePerf }).stepwisePerf)
 
-/** The CLI's own time for the run (its --json elapsedMs: the sampling loop), and its process's wall time. */
-async function cli(): Promise<{ loopMs: number; wallMs: number }> {
-  const out = mkdtempSync(join(tmpdir(), 'stepwise-e2e-cli-'))
-  try {
-    const start = performance.now()
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [
-        join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'),
-        join(REPO_ROOT, 'src-main/cli.ts'),
-        'sample',
-        ...['--sampler', RUN.sampler, '--steps', String(RUN.steps), '--batch', String(RUN.batch)],
-        ...['--seed', String(RUN.seed), '--class', String(RUN.classLabel), '--guidance', String(RUN.guidance)],
-        ...['--provider', 'cpu', '--json', '--out', out],
-      ],
-      { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 },
-    )
-    return { loopMs: (JSON.parse(stdout) as { elapsedMs: number }).elapsedMs, wallMs: performance.now() - start }
-  } finally {
-    rmSync(out, { recursive: true, force: true })
-  }
-}
+/** The same run by the CLI, a process of its own: its sampling loop's time and its process's wall time. */
+const cli = () =>
+  cliSample([
+    ...['--sampler', RUN.sampler, '--steps', String(RUN.steps), '--batch', String(RUN.batch)],
+    ...['--seed', String(RUN.seed), '--class', String(RUN.classLabel), '--guidance', String(RUN.guidance)],
+    ...['--provider', 'cpu'],
+  ])
 
 beforeAll(async () => {
   h = await startHarness({ viewport: { width: 1280, height: 820 }, open: false })
