@@ -1,6 +1,6 @@
 /**
  * A step's predicted noise from x_t and its predicted x0: x_t = sqrt(ab) x0 + sqrt(1 - ab) eps, solved for
- * eps (the arithmetic of the engine's predictionOf for a model that predicts x0). The samplers hand on the
+ * eps (also DDIM's noise from a clipped x0, use_clipped_model_output). The samplers hand on the
  * model's own x0 and noise at x_t, so this is the model's noise up to float rounding. A step travels to the
  * page and is kept in the history as x_t and x0 only, a third less than with its noise: the page derives
  * the noise it shows, live or reopened, with this.

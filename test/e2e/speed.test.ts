@@ -176,8 +176,6 @@ describe('as fast as the CLI', () => {
       apps.push(await appRun(false))
     }
     clis.push(await cli())
-    const appMs = first.ms
-    const appEngineMs = first.engineMs
     const p = await perf()
     const best = (xs: number[]) => Math.min(...xs)
     const cliMs = best(clis.map((c) => c.loopMs))
@@ -205,7 +203,7 @@ describe('as fast as the CLI', () => {
         `  clicks during the run: answered in ${first.answered.map((ms) => ms.toFixed(0)).join(', ')} ms (playwright); ` +
           `Event Timing durations ${p.clicks.map((c) => c.duration.toFixed(0)).join(', ') || 'all under 16'} ms`,
         `  drawing: ${p.draws} canvas drawings on ${p.framesWithDraws} display frames ` +
-          `(${(p.framesWithDraws / (appMs / 1000)).toFixed(1)} a second); ` +
+          `(${(p.framesWithDraws / (first.ms / 1000)).toFixed(1)} a second); ` +
           `at most ${p.mostDrawsOfACanvasInAFrame} of one canvas in a frame`,
         `  notifications: ${first.notifications.map((n) => `${n.title}: ${n.body}`).join('; ') || 'none'}`,
       ].join('\n'),
@@ -216,7 +214,7 @@ describe('as fast as the CLI', () => {
     expect(p.draws).toBeGreaterThan(0)
     expect(first.answered.length).toBeGreaterThan(0)
     // A run longer than LONG_RUN_MS says so with a notification, the user having turned them on.
-    if (appEngineMs > LONG_RUN_MS) {
+    if (first.engineMs > LONG_RUN_MS) {
       expect(first.notifications).toHaveLength(1)
       expect(first.notifications[0].body).toContain(`seed ${RUN.seed}`)
     } else expect(first.notifications).toEqual([])

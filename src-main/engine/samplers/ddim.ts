@@ -1,4 +1,5 @@
 /** DDIM (Song et al. 2021) with diffusers' DDIMScheduler semantics. */
+import { noiseFromX0 } from '../../../src-shared/noise'
 import { configOf, type SamplerConfig, type SamplerConfigOf } from '../../../src-shared/parameters'
 import { EngineError } from '../errors'
 import type { Schedule } from '../schedule'
@@ -41,10 +42,7 @@ export function ddim(settings: SamplerConfig, schedule: Schedule, start: Sampler
       const x0 = clipPredictedX0(predictedX0, config, imageSize)
       // use_clipped_model_output (GLIDE's DDIM, lucidrains' rederive_pred_noise): the noise x_t holds given the
       // clipped x0, eps = (x_t - sqrt(ab) x0) / sqrt(1 - ab), instead of the model's own.
-      const epsilon =
-        config.useClippedModelOutput && x0 !== predictedX0
-          ? predictionOf('sample', x0, sample, ab).predictedNoise
-          : predictedNoise
+      const epsilon = config.useClippedModelOutput && x0 !== predictedX0 ? noiseFromX0(sample, x0, ab) : predictedNoise
       // DDIM paper eq. 16: sigma_t = eta sqrt((1 - ab_prev) / (1 - ab)) sqrt(1 - ab / ab_prev).
       const variance = ((1 - abPrev) / (1 - ab)) * (1 - ab / abPrev)
       const sigma = config.eta * Math.sqrt(variance)
