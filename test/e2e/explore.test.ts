@@ -213,6 +213,34 @@ describe('Exploring a model in the browser host', () => {
     expect(await view.getAttribute('data-columns')).toBe('3')
     expect(await byId('grid-cell').count()).toBe(30)
     expect(await view.locator('tbody th').allTextContents()).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
+    expect(await view.locator('thead th').allTextContents()).toEqual(['', '+0', '+1', '+2'])
+    expect(await byId('grid-caption').textContent()).toMatch(/columns: seed \d+ \+ k/)
+    // The cells fit the panel: ten rows fill its height without scrolling (three columns leave width over),
+    // and grow with the window.
+    const fit = () =>
+      view.evaluate((table) => {
+        const scroll = table.parentElement!
+        const cell = table.querySelector('canvas')!.getBoundingClientRect()
+        return {
+          cell: cell.height,
+          table: table.getBoundingClientRect().height,
+          box: scroll.clientHeight,
+          over: scroll.scrollHeight,
+        }
+      })
+    const small = await fit()
+    const viewport = page.viewportSize()!
+    await page.setViewportSize({ width: 1600, height: 1000 })
+    const large = await fit()
+    await page.setViewportSize(viewport)
+    console.log(
+      `grid cells ${small.cell.toFixed(0)} px at ${viewport.width}x${viewport.height}, ${large.cell.toFixed(0)} at 1600x1000`,
+    )
+    for (const f of [small, large]) {
+      expect(f.over).toBeLessThanOrEqual(f.box)
+      expect(f.table).toBeGreaterThan(0.9 * f.box)
+    }
+    expect(large.cell).toBeGreaterThan(small.cell + 10)
     await shoot('explore-07-grid', true)
     const sheet = decode(readFileSync(await exportOne('grid-export')))
     expect(sheet.height).toBeGreaterThan(sheet.width)
