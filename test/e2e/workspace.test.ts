@@ -395,4 +395,22 @@ describe('the workspace', () => {
     await h.screenshot('ws-06-cosine-model')
     expect(h.pageErrors).toEqual([])
   })
+
+  test('a button clicked keeps no focus: Space after Generate looks closer, and the field typed in counts', async () => {
+    await byId('model-card').waitFor({ timeout: 60_000 })
+    await byId('steps').fill('7') // typed: the focus is in the field when Generate is clicked
+    await byId('generate').click()
+    await expect.poll(() => byId('step-info').textContent()).toContain('/ 7')
+    await waitForStatus('done')
+    expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('BODY')
+    const runs = await byId('history-item').count()
+    await page.keyboard.press(' ')
+    await byId('closer').waitFor()
+    await page.keyboard.press('Escape')
+    // Space pressed nothing else: no second run.
+    await page.waitForTimeout(500)
+    expect(await byId('progress').getAttribute('data-status')).toBe('done')
+    expect(await byId('history-item').count()).toBe(runs)
+    expect(h.pageErrors).toEqual([])
+  })
 })
