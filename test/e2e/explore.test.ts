@@ -165,6 +165,23 @@ describe('Exploring a model in the browser host', () => {
     const quarter = await canvases('compare-cell')
     expect(quarter[0]).not.toBe(end[0])
     expect(quarter[1]).not.toBe(end[1])
+    // The images fit the room below the variants, and grow with the window; nothing scrolls.
+    const cells = async () => {
+      const sizes = await byId('compare-cell').evaluateAll((c) => c.map((e) => e.getBoundingClientRect().width))
+      const panel = await page.locator('.compare-panel').evaluate((e) => e.scrollHeight - e.clientHeight)
+      return { size: sizes[0], overflow: panel }
+    }
+    const small = await cells()
+    const viewport = page.viewportSize()!
+    await page.setViewportSize({ width: 1600, height: 1000 })
+    const large = await cells()
+    await page.setViewportSize(viewport)
+    console.log(
+      `compare images ${small.size.toFixed(0)} px at ${viewport.width}x${viewport.height}, ${large.size.toFixed(0)} at 1600x1000`,
+    )
+    expect(small.size).toBeGreaterThan(300)
+    expect(large.size).toBeGreaterThan(small.size + 50)
+    expect([small.overflow, large.overflow]).toEqual([0, 0])
     await shoot('explore-04-compare', true)
 
     const sheet = decode(readFileSync(await exportOne('compare-export-png')))
