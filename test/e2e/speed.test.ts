@@ -4,9 +4,9 @@
  * host, four runs each, interleaved (CLI app app CLI app CLI CLI app). Printed, not asserted against the clock
  * (the machine may be shared): the app's time against the CLI's (best against best, mean against mean, and
  * each app run against the CLI runs beside it), and from a first app run, made with clicks on the history
- * toggle, the page's long tasks and how long those clicks took to be answered. Asserted: the page draws each canvas at most once a display
- * frame, and a run past LONG_RUN_MS notifies when the user turned notifications on (the browser's
- * Notification). `npm run bench` breaks the time down.
+ * toggle, the page's long tasks and how long those clicks took to be answered. Asserted: the page draws
+ * each canvas at most once a display frame, and a run past LONG_RUN_MS notifies when the user turned
+ * notifications on (the browser's Notification). `npm run bench` breaks the time down.
  */
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
