@@ -59,6 +59,16 @@ async function shoot(name: string, dark = false) {
   await page.emulateMedia({ colorScheme: 'light' })
 }
 
+/** `measure` in the window as it is and at 1600x1000 (then the window as it was): what fits grows with it. */
+async function atTwoSizes<T>(measure: () => Promise<T>): Promise<{ small: T; large: T; at: string }> {
+  const viewport = page.viewportSize()!
+  const small = await measure()
+  await page.setViewportSize({ width: 1600, height: 1000 })
+  const large = await measure()
+  await page.setViewportSize(viewport)
+  return { small, large, at: `${viewport.width}x${viewport.height}` }
+}
+
 /** A 28x28 gray PNG: a bright ring on black, like the digits the default model draws. */
 function ringPng(): Uint8Array {
   const size = 28
@@ -171,14 +181,8 @@ describe('Exploring a model in the browser host', () => {
       const panel = await page.locator('.compare-panel').evaluate((e) => e.scrollHeight - e.clientHeight)
       return { size: sizes[0], overflow: panel }
     }
-    const small = await cells()
-    const viewport = page.viewportSize()!
-    await page.setViewportSize({ width: 1600, height: 1000 })
-    const large = await cells()
-    await page.setViewportSize(viewport)
-    console.log(
-      `compare images ${small.size.toFixed(0)} px at ${viewport.width}x${viewport.height}, ${large.size.toFixed(0)} at 1600x1000`,
-    )
+    const { small, large, at } = await atTwoSizes(cells)
+    console.log(`compare images ${small.size.toFixed(0)} px at ${at}, ${large.size.toFixed(0)} at 1600x1000`)
     expect(small.size).toBeGreaterThan(300)
     expect(large.size).toBeGreaterThan(small.size + 50)
     expect([small.overflow, large.overflow]).toEqual([0, 0])
@@ -245,14 +249,8 @@ describe('Exploring a model in the browser host', () => {
           over: scroll.scrollHeight,
         }
       })
-    const small = await fit()
-    const viewport = page.viewportSize()!
-    await page.setViewportSize({ width: 1600, height: 1000 })
-    const large = await fit()
-    await page.setViewportSize(viewport)
-    console.log(
-      `grid cells ${small.cell.toFixed(0)} px at ${viewport.width}x${viewport.height}, ${large.cell.toFixed(0)} at 1600x1000`,
-    )
+    const { small, large, at } = await atTwoSizes(fit)
+    console.log(`grid cells ${small.cell.toFixed(0)} px at ${at}, ${large.cell.toFixed(0)} at 1600x1000`)
     for (const f of [small, large]) {
       expect(f.over).toBeLessThanOrEqual(f.box)
       expect(f.table).toBeGreaterThan(0.9 * f.box)
