@@ -2,8 +2,9 @@
  * A button pressed with the pointer does not take the keyboard focus (as buttons behave on macOS): Space
  * after clicking Generate looks closer, the page's Space, instead of pressing Generate again (nor does it
  * press again any toolbar button just clicked, Delete included). A field being edited is blurred first, so
- * that its change lands before the click does. Where the focus lives on purpose (tabs, the results' tiles and the film
- * strip's steps, draggable tiles) the browser's behaviour stays; the keyboard reaches every button as before.
+ * that its change lands before the click does. Where the focus lives on purpose (tabs, the results' tiles
+ * and the film strip's steps, draggable tiles) the browser's behaviour stays; the keyboard reaches every
+ * button as before.
  */
 export function keepFocusOffButtons(event: MouseEvent): void {
   if (event.button !== 0) return
