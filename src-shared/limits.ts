@@ -50,13 +50,24 @@ export const MAX_VARIANTS = 4
 export const LIVE_UPDATE_MS = 250
 
 /**
- * The longest a run's event waits to go to the app's window or a browser host's page, gathered with others
- * (src-main/service/event-batch.ts; a batch goes sooner with a step's images). A message a step cost Chromium
- * about a millisecond of CPU each across its processes: a 1000-step run sent 2001 messages at first, 525
- * gathered every 50 ms (1.4 s less of Chromium's CPU), and about 90 gathered with the images (on DDPM 1000 x
- * 4, Chromium's CPU went from 3.2-3.8 s to 2.5-3.1 s).
+ * How often the engine sends a run's newest images where the model computes on the processor the page
+ * draws with (the CPU provider, a software WebGPU adapter): twice a second, not four times (as A1111's live
+ * preview, which shows one a second). Where the model fills those cores, each CPU second the page spends
+ * drawing is taken from it. Measured on DDPM 400 x 4 on two cores, three rounds of two runs, interleaved:
+ * Chromium's CPU 1.11-1.56 s a run (mean 1.31) at four images a second, 0.55-1.02 s (mean 0.81) at two,
+ * 38% less; a GPU's model leaves the processor to the page, and its runs are drawn at LIVE_UPDATE_MS.
  */
-export const EVENT_BATCH_MS = LIVE_UPDATE_MS
+export const LIVE_UPDATE_SHARED_CPU_MS = 500
+
+/**
+ * The longest a run's event waits to go to the app's window or a browser host's page, gathered with others
+ * (src-main/service/event-batch.ts; a batch goes sooner with a step's images, so a run whose images come
+ * more often is drawn as often). A message a step cost Chromium about a millisecond of CPU each across its
+ * processes: a 1000-step run sent 2001 messages at first, 525 gathered every 50 ms (1.4 s less of
+ * Chromium's CPU), and about 90 gathered with the images (on DDPM 1000 x 4, Chromium's CPU went from
+ * 3.2-3.8 s to 2.5-3.1 s).
+ */
+export const EVENT_BATCH_MS = LIVE_UPDATE_SHARED_CPU_MS
 
 /**
  * The history's timelines (every step's x_t and predicted x0) together stay within this many bytes on disk

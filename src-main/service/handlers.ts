@@ -17,7 +17,7 @@ import {
   type StepPixels,
   type StepRecord,
 } from '../../src-preload/contract'
-import { LIVE_UPDATE_MS } from '../../src-shared/limits'
+import { LIVE_UPDATE_MS, LIVE_UPDATE_SHARED_CPU_MS } from '../../src-shared/limits'
 import { MODEL_FORMATS } from '../../src-shared/model'
 import { stepStats } from '../engine/diagnostics'
 import { EngineError, toErrorData } from '../engine/errors'
@@ -25,7 +25,7 @@ import { readStepwiseParameters } from '../engine/export/png'
 import { encodeExport } from '../engine/export/runs'
 import { previewForwardNoising } from '../engine/forward'
 import { defaultModelPath } from '../engine/model/default-model'
-import { type Denoiser, loadModel } from '../engine/model/load'
+import { type Denoiser, loadModel, type ModelInfo } from '../engine/model/load'
 import { channelsOf, trainingOf } from '../engine/model/training'
 import { modelFacts, planRun } from '../engine/plan'
 import { runSampling } from '../engine/run'
@@ -60,18 +60,22 @@ const pixelsOf = (arrays: { sample: Float32Array; predictedX0: Float32Array }): 
 })
 
 /**
- * Whether to send a step's images: at most once a LIVE_UPDATE_MS (the newest step when it comes), and
- * always the first and the last step.
+ * Whether to send a step's images: at most once an `intervalMs` (the newest step when it comes), and always
+ * the first and the last step.
  */
-function pixelPacer(): (index: number, total: number) => boolean {
+function pixelPacer(intervalMs: number): (index: number, total: number) => boolean {
   let last = -Infinity
   return (index, total) => {
     const now = performance.now()
-    if (index > 0 && index < total - 1 && now - last < LIVE_UPDATE_MS) return false
+    if (index > 0 && index < total - 1 && now - last < intervalMs) return false
     last = now
     return true
   }
 }
+
+/** How often a run's images go to the page: less often where the model computes on the page's processor. */
+export const liveImagesMs = (info: Pick<ModelInfo, 'provider' | 'adapter'>): number =>
+  info.provider === 'cpu' || info.adapter?.software ? LIVE_UPDATE_SHARED_CPU_MS : LIVE_UPDATE_MS
 
 function cardOf(model: Denoiser): ModelCard {
   const info = model.info
@@ -209,7 +213,7 @@ export function createHandlers(
       }
       const number = store.add(runId, timeline, steps, { parent: fork && { ...fork }, group })
       const clipRange = plan.run.sampler.clipSampleRange ?? 1
-      const sendPixels = pixelPacer()
+      const sendPixels = pixelPacer(liveImagesMs(denoiser.info))
       const run = async () => {
         try {
           const result = await runSampling(denoiser, plan.run, {

@@ -13,10 +13,11 @@ import { afterAll, describe, expect, it, vi } from 'vitest'
 
 import type * as Files from '../../../src-main/engine/files'
 import { writeFileAtomic } from '../../../src-main/engine/files'
-import { createHandlers, type Handlers } from '../../../src-main/service/handlers'
+import { createHandlers, type Handlers, liveImagesMs } from '../../../src-main/service/handlers'
 import { shrink } from '../../../src-main/service/history-files'
 import { type HeldRun, RunStore, timelineBytes } from '../../../src-main/service/run-store'
 import type { Events, RunSummary, SampleStartRequest } from '../../../src-preload/contract'
+import { LIVE_UPDATE_MS, LIVE_UPDATE_SHARED_CPU_MS } from '../../../src-shared/limits'
 
 // The real atomic write, watched (and made to fail once where a test says so).
 vi.mock('../../../src-main/engine/files', async (importOriginal) => {
@@ -140,6 +141,28 @@ describe('the run store', () => {
     expect(sent[0].pixels).toBeDefined()
     expect(sent[39].pixels).toBeDefined()
     expect(new Float32Array(sent[39].pixels!.sample)).toHaveLength(2 * 784)
+  })
+
+  it('sends images twice a second where the model computes on the CPU, four times on a GPU', async () => {
+    expect(liveImagesMs({ provider: 'cpu' })).toBe(LIVE_UPDATE_SHARED_CPU_MS)
+    expect(liveImagesMs({ provider: 'webgpu', adapter: { name: 'SwiftShader', software: true } })).toBe(
+      LIVE_UPDATE_SHARED_CPU_MS,
+    )
+    expect(liveImagesMs({ provider: 'webgpu', adapter: { name: 'NVIDIA H200', software: false } })).toBe(LIVE_UPDATE_MS)
+    expect(liveImagesMs({ provider: 'cuda' })).toBe(LIVE_UPDATE_MS)
+    expect(LIVE_UPDATE_SHARED_CPU_MS).toBeGreaterThan(LIVE_UPDATE_MS)
+
+    // A run on the CPU long enough to send images between its ends: they go at most twice a second.
+    const { start, setOnFrame } = await open(bytesOf(8, 120))
+    const sentAt: { index: number; ms: number }[] = []
+    setOnFrame((f) => f.pixels && sentAt.push({ index: f.index, ms: performance.now() }))
+    const r = await start({ sampler: { sampler: 'ddpm', steps: 120 }, seed: 1, batch: 8 })
+    expect(await r.end).toBe('done')
+    const middle = sentAt.slice(0, -1)
+    expect(sentAt.at(-1)!.index).toBe(119)
+    expect(middle.length).toBeGreaterThan(1)
+    for (let k = 1; k < middle.length; k++)
+      expect(middle[k].ms - middle[k - 1].ms).toBeGreaterThanOrEqual(LIVE_UPDATE_SHARED_CPU_MS)
   })
 
   it('moves every stopped run to disk and gives any step back unchanged, alone or all together', async () => {
