@@ -6,8 +6,9 @@
  * the model on a machine whose cores it fills.
  *
  * A batch goes out with a step's images and the progress the engine sends right after them (the model call
- * that made them): the engine sends images at most once a LIVE_UPDATE_MS, the rate the page draws a run at,
- * so the page gets what it draws next in one message. Else it goes EVENT_BATCH_MS after its first event
+ * that made them): the engine sends images at most once a LIVE_UPDATE_MS (or LIVE_UPDATE_SHARED_CPU_MS),
+ * the rate the page draws a run at, so the page gets what it draws next in one message; the last step's
+ * go with the run's end. Else it goes EVENT_BATCH_MS after its first event
  * when no images come (a run's first steps before a model call ends, events of several runs).
  * The bytes count too: Chromium reads a WebSocket 1000 bytes at a time, a task in the page each, unless
  * more than 1.2 MB a second comes (net/websockets/websocket_basic_stream.cc), which a message of tens of
@@ -65,7 +66,12 @@ export function batchEvents(send: (events: EventMessage[]) => void, intervalMs =
         if (older >= 0) queue.splice(older, 1)
       }
       queue.push(message)
-      const images = message.event === 'frame' && message.payload.pixels !== undefined
+      // The last step's images wait for the run's end, which follows them at once: the page then draws the
+      // final samples once, not the last step and the samples within one display frame.
+      const images =
+        message.event === 'frame' &&
+        message.payload.pixels !== undefined &&
+        message.payload.index < message.payload.total - 1
       if (images) imagesOf = runId
       const now =
         runId === undefined ||

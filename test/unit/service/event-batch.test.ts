@@ -48,7 +48,7 @@ describe('a page’s events gathered into batches', () => {
     )
     expect(sent.at(-1)?.event).toBe('done')
     expect(sent.findLastIndex((m) => m.event === 'frame')).toBeLessThan(sent.length - 1)
-    // A batch every EVENT_BATCH_MS at most, and the done at once: 200 ms of events in 200/50 + 1 messages.
+    // A batch every EVENT_BATCH_MS at most, and the done at once.
     expect(batches.length).toBeLessThanOrEqual(Math.ceil(200 / EVENT_BATCH_MS) + 1)
     // Progress: one a batch at most, its counts only growing, the last one the run's end.
     const steps = sent.filter((m) => m.event === 'progress').map((m) => (m.payload as { step: number }).step)
@@ -104,6 +104,26 @@ describe('a page’s events gathered into batches', () => {
     b.push(withImages('a', 4))
     vi.advanceTimersByTime(EVENT_BATCH_MS)
     expect(batches[2]).toEqual([withImages('a', 4)])
+  })
+
+  it('sends the last step’s images with the run’s end, in one batch', () => {
+    const b = batchEvents((events) => batches.push(events))
+    const pixels = { sample: new ArrayBuffer(4), predictedX0: new ArrayBuffer(4) }
+    const last = frame('a', 9, 10)
+    const withImages: EventMessage = {
+      event: 'frame',
+      payload: { ...(last.payload as Extract<EventMessage, { event: 'frame' }>['payload']), pixels },
+    }
+    b.push(withImages)
+    b.push(progress('a', 10, 10))
+    expect(batches).toEqual([])
+    b.push(done('a'))
+    expect(batches).toEqual([[withImages, progress('a', 10, 10), done('a')]])
+    // A run that dies after its last step still sends it, at the interval.
+    b.push(withImages)
+    b.push(progress('a', 10, 10))
+    vi.advanceTimersByTime(EVENT_BATCH_MS)
+    expect(batches[1]).toEqual([withImages, progress('a', 10, 10)])
   })
 
   it('sends what is gathered after the interval, and nothing once closed', () => {
