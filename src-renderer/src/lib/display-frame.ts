@@ -4,7 +4,7 @@
  */
 
 /** The next display frame; a timer where there is none (tests, a worker). */
-const nextFrame = (fn: () => void): void => {
+export const nextFrame = (fn: () => void): void => {
   if (typeof requestAnimationFrame === 'function') requestAnimationFrame(() => fn())
   else setTimeout(fn, 16)
 }
@@ -33,4 +33,34 @@ export function onceAFrame(fn: () => void, minIntervalMs = 0): () => void {
     pending = true
     schedule()
   }
+}
+
+/** The time of the display frame being shown: the document timeline's, which moves once a rendered frame. */
+const frameTime = (): unknown => (typeof document === 'undefined' ? undefined : document.timeline?.currentTime)
+
+/**
+ * Drawing on one canvas at most once a display frame: `draw` runs now, or, where the canvas was drawn on
+ * within this frame already, at the next one (the newest drawing asked for meanwhile; an older one would
+ * never be seen). Events apply at display frames, but a run's end or a fetched image may come between two
+ * of them right after a drawing. Without a timeline (tests without a page) it draws at once.
+ */
+export function oncePerFrame(): (draw: () => void) => void {
+  let drawnIn: unknown
+  let waiting: (() => void) | undefined
+  const paint = (draw: () => void) => {
+    const now = frameTime()
+    if (now === undefined || now === null) return draw()
+    if (now !== drawnIn) {
+      drawnIn = now
+      return draw()
+    }
+    if (!waiting)
+      nextFrame(() => {
+        const next = waiting!
+        waiting = undefined
+        paint(next)
+      })
+    waiting = draw
+  }
+  return paint
 }
