@@ -108,6 +108,14 @@ export interface SourceFact {
   why?: string
 }
 
+/** A fact whose value is shown as it is when a string, else as JSON. */
+export const sourceFact = (key: string, value: unknown, from: FactOrigin, why?: string): SourceFact => ({
+  key,
+  value: typeof value === 'string' ? value : JSON.stringify(value),
+  from,
+  ...(why && { why }),
+})
+
 /** An execution provider that was tried (or not) before the one that runs, and why it was skipped. */
 export interface ProviderNote {
   provider: ProviderName

@@ -2,17 +2,15 @@
  * The lucidrains format: what denoising-diffusion-pytorch's Trainer.save writes (`results/model-N.pt`: step,
  * model, opt, ema, scaler, version), or a GaussianDiffusion's own state_dict saved with torch.save. Read with
  * the restricted unpickler (weights/torch.ts). A checkpoint holds no config: the Unet is inferred from its
- * weights (graph/lucidrains-unet-config.ts), the schedule is its alphas_cumprod buffer as it is, the
- * objective follows from its loss_weight buffer, and sampling defaults to what its ddim_sample does. The
- * EMA's weights are used when there are any, as the Trainer samples with them.
+ * weights (graph/lucidrains-unet-config.ts); the schedule is its alphas_cumprod buffer as it is, the
+ * objective follows from its loss_weight buffer, and sampling defaults to what its ddim_sample does
+ * (lucidrains-diffusion.ts). The EMA's weights are used when there are any, as the Trainer samples with them.
  */
 import { basename, dirname, join } from 'node:path'
 
-import type { CheckpointWeights, SourceFact } from '../../../../src-shared/model'
-import type { PredictionType } from '../../../../src-shared/names'
+import { type CheckpointWeights, type SourceFact, sourceFact } from '../../../../src-shared/model'
 import { EngineError } from '../../errors'
 import { readPngSize } from '../../export/png'
-import { LUCIDRAINS_SIGMOID, makeSchedule, type ScheduleConfig } from '../../schedule'
 import { Unet } from '../graph/lucidrains-unet'
 import { inferUnetConfig, type LucidrainsUnetConfig } from '../graph/lucidrains-unet-config'
 import { encodeOnnx, type OnnxValue } from '../graph/onnx-graph'
@@ -35,74 +33,13 @@ import {
   validated,
 } from './common'
 import { needsConfig } from './diffusers'
+import { namedScheduleOf, objectiveFrom, OBJECTIVES, samplerFacts } from './lucidrains-diffusion'
 
 /** Bump when graph/lucidrains-unet.ts builds a different graph from the same checkpoint. */
 export const LUCIDRAINS_BUILDER = 'lucidrains-unet/1'
 
 /** The files Trainer.save writes; a GaussianDiffusion's state dict saved by hand has the same endings. */
 const CHECKPOINT = /\.(pt|pth|ckpt)$/i
-
-/** GaussianDiffusion's objectives, as diffusers names the same predictions. */
-const OBJECTIVES: Record<string, PredictionType> = {
-  pred_noise: 'epsilon',
-  pred_x0: 'sample',
-  pred_v: 'v_prediction',
-}
-type Objective = keyof typeof OBJECTIVES
-
-/**
- * The objective GaussianDiffusion registered its loss_weight buffer for. With snr = ab / (1 - ab) and
- * min_snr_loss_weight's clipped snr (min(snr, gamma), or snr itself): pred_noise weighs clipped / snr,
- * pred_x0 clipped, pred_v clipped / (snr + 1). So loss_weight divided by 1 / snr, 1 or 1 / (snr + 1) is
- * min(snr, gamma) for the objective that made it (gamma: its largest value); the one that fits every t.
- */
-export function objectiveOf(
-  lossWeight: ArrayLike<number>,
-  snr: ArrayLike<number>,
-): { objective: Objective; minSnrGamma?: number } | undefined {
-  const per: Record<Objective, (s: number) => number> = {
-    pred_noise: (s) => 1 / s,
-    pred_x0: () => 1,
-    pred_v: (s) => 1 / (s + 1),
-  }
-  let best: { objective: Objective; gamma: number; error: number } | undefined
-  for (const objective of Object.keys(per) as Objective[]) {
-    const clipped = Array.from(lossWeight, (w, t) => w / per[objective](snr[t]))
-    const gamma = Math.max(...clipped)
-    // float32 buffers: the fit is to a few parts in a million; another objective misses by orders more. The
-    // gamma is read to 6 digits: min_snr_loss_weight's is a user's number (5 by default).
-    const error = Math.max(...clipped.map((c, t) => Math.abs(c - Math.min(snr[t], gamma)) / Math.min(snr[t], gamma)))
-    if (!best || error < best.error) best = { objective, gamma, error }
-  }
-  if (!best || !(best.error < 1e-3)) return undefined
-  const clippedAnywhere = Array.from(snr).some((s) => s > best.gamma * (1 + 1e-4))
-  return { objective: best.objective, ...(clippedAnywhere && { minSnrGamma: Number(best.gamma.toPrecision(6)) }) }
-}
-
-/**
- * The named schedule a checkpoint's alphas_cumprod is (as lucidrains computes them: its linear betas scaled
- * by 1000 / T), when one fits it to float32's precision; undefined for a schedule of the user's own.
- */
-export function namedScheduleOf(alphasCumprod: Float64Array): string | undefined {
-  const T = alphasCumprod.length
-  const scale = 1000 / T
-  const candidates: [string, ScheduleConfig][] = [
-    ['cosine', { schedule: 'cosine', trainSteps: T, betaStart: 0, betaEnd: 0 }],
-    [
-      'lucidrains_sigmoid (start -3, end 3, tau 1)',
-      { schedule: 'lucidrains_sigmoid', trainSteps: T, betaStart: 0, betaEnd: 0, sigmoid: LUCIDRAINS_SIGMOID },
-    ],
-    [
-      `linear (beta ${scale * 1e-4}..${scale * 0.02})`,
-      { schedule: 'linear', trainSteps: T, betaStart: scale * 1e-4, betaEnd: scale * 0.02 },
-    ],
-  ]
-  for (const [name, config] of candidates) {
-    const ab = makeSchedule(config).alphasCumprod
-    if (ab.every((a, t) => Math.abs(a - alphasCumprod[t]) <= 1e-6 * Math.max(a, 1e-3))) return name
-  }
-  return undefined
-}
 
 const tensorIn = (dict: PyDict, key: string): StoredTensor | undefined => {
   const v = dict.get(key)
@@ -238,7 +175,7 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
 
     const facts: SourceFact[] = []
     const fact = (key: string, value: unknown, from: SourceFact['from'], why?: string) =>
-      facts.push({ key, value: typeof value === 'string' ? value : JSON.stringify(value), from, ...(why && { why }) })
+      facts.push(sourceFact(key, value, from, why))
     fact('weights', d.weights, 'checkpoint', d.from)
     for (const key of ['step', 'version']) {
       const v = isDict(root) ? root.get(key) : undefined
@@ -257,67 +194,10 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
         : 'the alphas_cumprod buffer, as it is (no named schedule matches it)',
     )
 
-    // The objective: LearnedGaussianDiffusion trains the first half of its output on the noise whatever its objective.
-    const lossWeight = buffer('loss_weight')
-    const snrFrom = buffer('sqrt_recipm1_alphas_cumprod')
-    const snr = snrFrom
-      ? Array.from(float32Of(snrFrom, path), (r) => 1 / (r * r)) // sqrt(1 / ab - 1): exact where 1 - ab rounds badly
-      : Array.from(alphasCumprod, (a) => a / (1 - a))
-    const fitted = lossWeight ? objectiveOf(float32Of(lossWeight, path), snr) : undefined
-    let objective: Objective
-    const notes: string[] = []
-    if (config.learnedVariance) {
-      objective = 'pred_noise'
-      fact(
-        'objective',
-        objective,
-        'weights',
-        'learned variance: LearnedGaussianDiffusion, whose first half is the noise',
-      )
-      if (fitted && fitted.objective !== 'pred_noise')
-        notes.push(
-          `${basename(path)}: loss_weight says ${fitted.objective}, but LearnedGaussianDiffusion predicts the noise whatever its objective`,
-        )
-    } else if (fitted) {
-      objective = fitted.objective
-      fact('objective', objective, 'checkpoint', 'loss_weight')
-      if (fitted.minSnrGamma !== undefined)
-        fact('min_snr_gamma', fitted.minSnrGamma, 'checkpoint', 'loss_weight (min_snr_loss_weight)')
-    } else {
-      objective = 'pred_v'
-      fact(
-        'objective',
-        objective,
-        'assumed',
-        lossWeight ? 'loss_weight fits no objective' : "no loss_weight buffer; GaussianDiffusion's default",
-      )
-    }
-
-    // How its ddim_sample samples: Stepwise's DDIM does the same by default.
-    fact(
-      'timestep_spacing',
-      'lucidrains',
-      'sampler',
-      'ddim_sample: torch.linspace(-1, T - 1, N + 1) pairs, each step to the next',
-    )
-    fact('clip_sample', true, 'sampler', 'model_predictions(clip_x_start=True): x0 clamped to [-1, 1]')
+    const objective = objectiveFrom(buffer, alphasCumprod, config.learnedVariance, path)
+    facts.push(...objective.facts, ...samplerFacts(config))
+    const notes = objective.notes
     const rederives = !config.learnedVariance
-    fact(
-      'use_clipped_model_output',
-      rederives,
-      'sampler',
-      rederives
-        ? 'rederive_pred_noise: the noise from the clipped x0'
-        : "LearnedGaussianDiffusion's model_predictions keeps the model's noise",
-    )
-    fact('set_alpha_to_one', true, 'sampler', 'the last pair (t, -1) returns the clipped x0')
-    if (config.selfCondition)
-      fact(
-        'x_self_cond',
-        "the previous step's clipped x0",
-        'sampler',
-        'ddim_sample feeds x_start back; zeros at the first step',
-      )
 
     const factor = 2 ** (config.dimMults.length - 1)
     const grid = await sampleGridSize(path, factor)
@@ -335,7 +215,7 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
       {
         alphas_cumprod: Array.from(alphasCumprod),
         num_train_timesteps: T,
-        prediction_type: OBJECTIVES[objective],
+        prediction_type: OBJECTIVES[objective.objective],
         timestep_spacing: 'lucidrains',
         steps_offset: 0,
         clip_sample: true,

@@ -5,7 +5,7 @@
  * sinusoidal embedding's theta) are assumed at the Unet's defaults. An argument the shapes contradict, or a
  * module the Unet does not have, is a one-line error naming it.
  */
-import type { SourceFact } from '../../../../src-shared/model'
+import { type SourceFact, sourceFact } from '../../../../src-shared/model'
 import { EngineError } from '../../errors'
 import type { Weights } from '../weights/tensor'
 
@@ -144,12 +144,7 @@ export function inferUnetConfig(weights: Weights, file: string): InferredUnet {
     const values = attention.map((a) => a[k])
     return values.every((v) => v === values[0]) ? JSON.stringify(values[0]) : `(${values.join(', ')})`
   }
-  const inferred = (key: string, value: unknown, why: string): SourceFact => ({
-    key,
-    value: typeof value === 'string' ? value : JSON.stringify(value),
-    from: 'weights',
-    why,
-  })
+  const inferred = (key: string, value: unknown, why: string) => sourceFact(key, value, 'weights', why)
   const facts: SourceFact[] = [
     inferred('dim', dim, `time_mlp.1.weight ${fmt([timeDim, fourierDim])}: time_dim = 4 * dim`),
     inferred('init_dim', initDim, `init_conv.weight ${fmt(init)}`),

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 
 import { encodePixelsPng } from '../../../../../src-main/engine/export/png'
-import { namedScheduleOf, objectiveOf } from '../../../../../src-main/engine/model/formats/lucidrains'
+import { namedScheduleOf, objectiveOf } from '../../../../../src-main/engine/model/formats/lucidrains-diffusion'
 import { loadModel, type LoadOptions } from '../../../../../src-main/engine/model/load'
 import { trainingOf } from '../../../../../src-main/engine/model/training'
 import { modelFacts, planRun } from '../../../../../src-main/engine/plan'

@@ -1,0 +1,167 @@
+/**
+ * What a GaussianDiffusion says of itself beyond its Unet: the named schedule its alphas_cumprod buffer is,
+ * the objective its loss_weight buffer was registered for, and how its ddim_sample samples (what Stepwise's
+ * DDIM does by default for it). Pure: buffers in, facts out.
+ */
+import { basename } from 'node:path'
+
+import { type SourceFact, sourceFact } from '../../../../src-shared/model'
+import type { PredictionType } from '../../../../src-shared/names'
+import { LUCIDRAINS_SIGMOID, makeSchedule, type ScheduleConfig } from '../../schedule'
+import type { LucidrainsUnetConfig } from '../graph/lucidrains-unet-config'
+import { float32Of, type StoredTensor } from '../weights/tensor'
+
+/** GaussianDiffusion's objectives, as diffusers names the same predictions. */
+export const OBJECTIVES: Record<string, PredictionType> = {
+  pred_noise: 'epsilon',
+  pred_x0: 'sample',
+  pred_v: 'v_prediction',
+}
+export type Objective = keyof typeof OBJECTIVES
+
+/**
+ * The objective GaussianDiffusion registered its loss_weight buffer for. With snr = ab / (1 - ab) and
+ * min_snr_loss_weight's clipped snr (min(snr, gamma), or snr itself): pred_noise weighs clipped / snr,
+ * pred_x0 clipped, pred_v clipped / (snr + 1). So loss_weight divided by 1 / snr, 1 or 1 / (snr + 1) is
+ * min(snr, gamma) for the objective that made it (gamma: its largest value); the one that fits every t.
+ */
+export function objectiveOf(
+  lossWeight: ArrayLike<number>,
+  snr: ArrayLike<number>,
+): { objective: Objective; minSnrGamma?: number } | undefined {
+  const per: Record<Objective, (s: number) => number> = {
+    pred_noise: (s) => 1 / s,
+    pred_x0: () => 1,
+    pred_v: (s) => 1 / (s + 1),
+  }
+  let best: { objective: Objective; gamma: number; error: number } | undefined
+  for (const objective of Object.keys(per) as Objective[]) {
+    const clipped = Array.from(lossWeight, (w, t) => w / per[objective](snr[t]))
+    const gamma = Math.max(...clipped)
+    // float32 buffers: the fit is to a few parts in a million; another objective misses by orders more. The
+    // gamma is read to 6 digits: min_snr_loss_weight's is a user's number (5 by default).
+    const error = Math.max(...clipped.map((c, t) => Math.abs(c - Math.min(snr[t], gamma)) / Math.min(snr[t], gamma)))
+    if (!best || error < best.error) best = { objective, gamma, error }
+  }
+  if (!best || !(best.error < 1e-3)) return undefined
+  const clippedAnywhere = Array.from(snr).some((s) => s > best.gamma * (1 + 1e-4))
+  return { objective: best.objective, ...(clippedAnywhere && { minSnrGamma: Number(best.gamma.toPrecision(6)) }) }
+}
+
+/**
+ * The named schedule a checkpoint's alphas_cumprod is (as lucidrains computes them: its linear betas scaled
+ * by 1000 / T), when one fits it to float32's precision; undefined for a schedule of the user's own.
+ */
+export function namedScheduleOf(alphasCumprod: Float64Array): string | undefined {
+  const T = alphasCumprod.length
+  const scale = 1000 / T
+  const candidates: [string, ScheduleConfig][] = [
+    ['cosine', { schedule: 'cosine', trainSteps: T, betaStart: 0, betaEnd: 0 }],
+    [
+      'lucidrains_sigmoid (start -3, end 3, tau 1)',
+      { schedule: 'lucidrains_sigmoid', trainSteps: T, betaStart: 0, betaEnd: 0, sigmoid: LUCIDRAINS_SIGMOID },
+    ],
+    [
+      `linear (beta ${scale * 1e-4}..${scale * 0.02})`,
+      { schedule: 'linear', trainSteps: T, betaStart: scale * 1e-4, betaEnd: scale * 0.02 },
+    ],
+  ]
+  for (const [name, config] of candidates) {
+    const ab = makeSchedule(config).alphasCumprod
+    if (ab.every((a, t) => Math.abs(a - alphasCumprod[t]) <= 1e-6 * Math.max(a, 1e-3))) return name
+  }
+  return undefined
+}
+
+/**
+ * The objective, with the facts that say why. LearnedGaussianDiffusion trains the first half of its output
+ * on the noise whatever its objective; else the loss_weight buffer says it; without one (or one that fits
+ * none), GaussianDiffusion's default, pred_v.
+ */
+export function objectiveFrom(
+  buffer: (name: string) => StoredTensor | undefined,
+  alphasCumprod: Float64Array,
+  learnedVariance: boolean,
+  path: string,
+): { objective: Objective; facts: SourceFact[]; notes: string[] } {
+  const lossWeight = buffer('loss_weight')
+  const snrFrom = buffer('sqrt_recipm1_alphas_cumprod')
+  const snr = snrFrom
+    ? Array.from(float32Of(snrFrom, path), (r) => 1 / (r * r)) // sqrt(1 / ab - 1): exact where 1 - ab rounds badly
+    : Array.from(alphasCumprod, (a) => a / (1 - a))
+  const fitted = lossWeight ? objectiveOf(float32Of(lossWeight, path), snr) : undefined
+  if (learnedVariance)
+    return {
+      objective: 'pred_noise',
+      facts: [
+        sourceFact(
+          'objective',
+          'pred_noise',
+          'weights',
+          'learned variance: LearnedGaussianDiffusion, whose first half is the noise',
+        ),
+      ],
+      notes:
+        fitted && fitted.objective !== 'pred_noise'
+          ? [
+              `${basename(path)}: loss_weight says ${fitted.objective}, but LearnedGaussianDiffusion predicts the noise whatever its objective`,
+            ]
+          : [],
+    }
+  if (fitted)
+    return {
+      objective: fitted.objective,
+      facts: [
+        sourceFact('objective', fitted.objective, 'checkpoint', 'loss_weight'),
+        ...(fitted.minSnrGamma === undefined
+          ? []
+          : [sourceFact('min_snr_gamma', fitted.minSnrGamma, 'checkpoint', 'loss_weight (min_snr_loss_weight)')]),
+      ],
+      notes: [],
+    }
+  return {
+    objective: 'pred_v',
+    facts: [
+      sourceFact(
+        'objective',
+        'pred_v',
+        'assumed',
+        lossWeight ? 'loss_weight fits no objective' : "no loss_weight buffer; GaussianDiffusion's default",
+      ),
+    ],
+    notes: [],
+  }
+}
+
+/** How its ddim_sample samples: Stepwise's DDIM does the same by default. */
+export function samplerFacts(config: Pick<LucidrainsUnetConfig, 'learnedVariance' | 'selfCondition'>): SourceFact[] {
+  const rederives = !config.learnedVariance
+  return [
+    sourceFact(
+      'timestep_spacing',
+      'lucidrains',
+      'sampler',
+      'ddim_sample: torch.linspace(-1, T - 1, N + 1) pairs, each step to the next',
+    ),
+    sourceFact('clip_sample', true, 'sampler', 'model_predictions(clip_x_start=True): x0 clamped to [-1, 1]'),
+    sourceFact(
+      'use_clipped_model_output',
+      rederives,
+      'sampler',
+      rederives
+        ? 'rederive_pred_noise: the noise from the clipped x0'
+        : "LearnedGaussianDiffusion's model_predictions keeps the model's noise",
+    ),
+    sourceFact('set_alpha_to_one', true, 'sampler', 'the last pair (t, -1) returns the clipped x0'),
+    ...(config.selfCondition
+      ? [
+          sourceFact(
+            'x_self_cond',
+            "the previous step's clipped x0",
+            'sampler',
+            'ddim_sample feeds x_start back; zeros at the first step',
+          ),
+        ]
+      : []),
+  ]
+}
