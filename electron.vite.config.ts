@@ -1,7 +1,14 @@
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 import { defineConfig } from 'electron-vite'
+
+/**
+ * A path from this file's folder, not the working directory: the browser host builds the renderer from
+ * wherever `stepwise serve` was started (electron-vite gives the config its own import.meta.url).
+ */
+const at = (path: string) => resolve(dirname(fileURLToPath(import.meta.url)), path)
 
 // Our folders are src-main / src-preload / src-renderer, not electron-vite's default src/*: name each input.
 export default defineConfig({
@@ -12,7 +19,7 @@ export default defineConfig({
     // The engine runs in a worker thread of its own module (onnxruntime's session.run blocks its thread).
     build: {
       rollupOptions: {
-        input: { index: resolve('src-main/index.ts'), 'engine-worker': resolve('src-main/service/engine-worker.ts') },
+        input: { index: at('src-main/index.ts'), 'engine-worker': at('src-main/service/engine-worker.ts') },
       },
     },
   },
@@ -20,14 +27,14 @@ export default defineConfig({
     // Sandboxed preloads cannot load ESM: build CommonJS.
     build: {
       rollupOptions: {
-        input: { index: resolve('src-preload/index.ts') },
+        input: { index: at('src-preload/index.ts') },
         output: { format: 'cjs', entryFileNames: '[name].cjs' },
       },
     },
   },
   renderer: {
-    root: resolve('src-renderer'),
-    build: { rollupOptions: { input: resolve('src-renderer/index.html') } },
+    root: at('src-renderer'),
+    build: { rollupOptions: { input: at('src-renderer/index.html') } },
     plugins: [svelte()],
   },
 })
