@@ -133,9 +133,16 @@ export function objectiveFrom(
   }
 }
 
+/**
+ * ddim_sample takes the noise again from the clipped x0 (rederive_pred_noise), but for a learned variance:
+ * LearnedGaussianDiffusion's model_predictions keeps the model's own.
+ */
+export const rederivesNoise = (config: Pick<LucidrainsUnetConfig, 'learnedVariance'>): boolean =>
+  !config.learnedVariance
+
 /** How its ddim_sample samples: Stepwise's DDIM does the same by default. */
 export function samplerFacts(config: Pick<LucidrainsUnetConfig, 'learnedVariance' | 'selfCondition'>): SourceFact[] {
-  const rederives = !config.learnedVariance
+  const rederives = rederivesNoise(config)
   return [
     sourceFact(
       'timestep_spacing',

@@ -33,7 +33,7 @@ import {
   validated,
 } from './common'
 import { needsConfig } from './diffusers'
-import { namedScheduleOf, objectiveFrom, OBJECTIVES, samplerFacts } from './lucidrains-diffusion'
+import { namedScheduleOf, objectiveFrom, OBJECTIVES, rederivesNoise, samplerFacts } from './lucidrains-diffusion'
 
 /** Bump when graph/lucidrains-unet.ts builds a different graph from the same checkpoint. */
 export const LUCIDRAINS_BUILDER = 'lucidrains-unet/1'
@@ -197,7 +197,6 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
     const objective = objectiveFrom(buffer, alphasCumprod, config.learnedVariance, path)
     facts.push(...objective.facts, ...samplerFacts(config))
     const notes = objective.notes
-    const rederives = !config.learnedVariance
 
     const factor = 2 ** (config.dimMults.length - 1)
     const grid = await sampleGridSize(path, factor)
@@ -221,7 +220,7 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
         clip_sample: true,
         clip_sample_range: 1,
         set_alpha_to_one: true,
-        use_clipped_model_output: rederives,
+        use_clipped_model_output: rederivesNoise(config),
         in_channels: config.channels,
         ...(grid && { sample_size: grid.size }),
       },
