@@ -8,8 +8,8 @@
  * A batch goes out with a step's images and the progress the engine sends right after them (the model call
  * that made them): the engine sends images at most once a LIVE_UPDATE_MS (or LIVE_UPDATE_SHARED_CPU_MS),
  * the rate the page draws a run at, so the page gets what it draws next in one message; the last step's
- * go with the run's end. Else it goes EVENT_BATCH_MS after its first event
- * when no images come (a run's first steps before a model call ends, events of several runs).
+ * go with the run's end. Else a batch goes EVENT_BATCH_MS after its first event when no images come (a
+ * run's first steps before a model call ends, events of several runs).
  * The bytes count too: Chromium reads a WebSocket 1000 bytes at a time, a task in the page each, unless
  * more than 1.2 MB a second comes (net/websockets/websocket_basic_stream.cc), which a message of tens of
  * kB passes on an idle machine but seldom on one whose cores the model fills (measured: 3747 such tasks

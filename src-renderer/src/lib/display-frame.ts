@@ -44,7 +44,7 @@ const frameTime = (): unknown => (typeof document === 'undefined' ? undefined : 
  * never be seen). Events apply at display frames, but a run's end or a fetched image may come between two
  * of them right after a drawing. Without a timeline (tests without a page) it draws at once.
  */
-export function oncePerFrame(): (draw: () => void) => void {
+export function paintOnceAFrame(): (draw: () => void) => void {
   let drawnIn: unknown
   let waiting: (() => void) | undefined
   const paint = (draw: () => void) => {

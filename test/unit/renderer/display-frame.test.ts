@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
-import { onceAFrame, oncePerFrame } from '../../../src-renderer/src/lib/display-frame'
+import { onceAFrame, paintOnceAFrame } from '../../../src-renderer/src/lib/display-frame'
 
 describe('work done at most once a display frame', () => {
   let frames: (() => void)[]
@@ -63,7 +63,7 @@ describe('a canvas drawn at most once a display frame', () => {
 
   it('draws at once the first time in a frame, and the newest of later asks at the next frame', () => {
     const drawn: string[] = []
-    const paint = oncePerFrame()
+    const paint = paintOnceAFrame()
     paint(() => drawn.push('last step'))
     expect(drawn).toEqual(['last step'])
     // The run's end and another image in the same frame: only the newest, at the next frame.
@@ -81,8 +81,8 @@ describe('a canvas drawn at most once a display frame', () => {
 
   it('keeps canvases apart, and draws at once where the page has no timeline', () => {
     const drawn: string[] = []
-    const a = oncePerFrame()
-    const b = oncePerFrame()
+    const a = paintOnceAFrame()
+    const b = paintOnceAFrame()
     a(() => drawn.push('a'))
     b(() => drawn.push('b'))
     expect(drawn).toEqual(['a', 'b'])
