@@ -109,6 +109,7 @@ export const modelLoadRequest = z.object({
 function optionSchema(spec: OptionSpec): z.ZodType {
   if (spec.kind === 'boolean') return z.boolean()
   if (spec.kind === 'choice') return z.enum(spec.values as [string, ...string[]])
+  if (spec.kind === 'timesteps') return z.array(z.number().int().min(0).max(spec.max)).max(spec.max + 1)
   const n = z.number().min(spec.min).max(spec.max)
   return spec.kind === 'integer' ? n.int() : n
 }

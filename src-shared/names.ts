@@ -121,6 +121,7 @@ export type OptionSpec = {
   | { kind: 'boolean' }
   | { kind: 'number' | 'integer'; min: number; max: number; step: number }
   | { kind: 'choice'; values: readonly string[] }
+  | { kind: 'timesteps'; max: number }
 )
 
 export const SAMPLER_OPTIONS = {
@@ -275,6 +276,16 @@ export const SAMPLER_OPTIONS = {
     app: 'sidebar',
     hint: "The last step goes to sigma 0 (x0) or to the schedule's smallest sigma",
   },
+  timesteps: {
+    kind: 'timesteps',
+    // Any model's T: the sampler checks them against the model's own (lambdaSchedule).
+    max: MAX_TRAIN_STEPS - 1,
+    label: 'Timesteps',
+    flag: 'timesteps',
+    diffusers: 'timesteps (set_timesteps)',
+    app: 'sidebar',
+    hint: 'Your own timesteps, descending (e.g. fitted to the model: stepwise fit-timesteps); they set the steps, over the spacing',
+  },
   skipPrkSteps: {
     kind: 'boolean',
     label: 'Skip PRK warm-up',
@@ -296,9 +307,11 @@ export const COMPARE_OPTIONS = APP_OPTIONS.filter((o) => (SAMPLER_OPTIONS[o] as 
 /** The value an option holds: true/false, a number, or one of its names. */
 export type OptionValue<N extends SamplerOptionName> = (typeof SAMPLER_OPTIONS)[N] extends { kind: 'boolean' }
   ? boolean
-  : (typeof SAMPLER_OPTIONS)[N] extends { values: readonly (infer V)[] }
-    ? V
-    : number
+  : (typeof SAMPLER_OPTIONS)[N] extends { kind: 'timesteps' }
+    ? readonly number[]
+    : (typeof SAMPLER_OPTIONS)[N] extends { values: readonly (infer V)[] }
+      ? V
+      : number
 export type SamplerOptionValues = { -readonly [N in SamplerOptionName]: OptionValue<N> }
 
 /** What a sampler reads of an option: diffusers' default, and where it allows less than the option does. */
@@ -353,8 +366,13 @@ const DPM_SOLVER_OPTIONS = {
   finalSigmas: { default: 'zero' },
   ...THRESHOLDING,
 } as const
+/**
+ * Timesteps of one's own: DPMSolverMultistepScheduler.set_timesteps(timesteps=...); UniPC and DEIS take them
+ * here too (their diffusers set_timesteps do not), placed as DPM-Solver places them. Empty: from the spacing.
+ */
+const OWN_TIMESTEPS = { timesteps: { default: [] } } as const
 /** DPMSolverMultistepScheduler's options (dpmpp-2m, dpmpp-2m-sde; dpmpp-3m at order 3). */
-const DPM_SOLVER_MULTISTEP = { ...SIGMA_FAMILY, ...DPM_SOLVER_OPTIONS } as const
+const DPM_SOLVER_MULTISTEP = { ...SIGMA_FAMILY, ...DPM_SOLVER_OPTIONS, ...OWN_TIMESTEPS } as const
 
 /**
  * What each sampler is called where people meet it, and which options it reads with diffusers' defaults.
@@ -458,6 +476,7 @@ export const SAMPLER_INFO = {
       solverOrder: { default: 2, max: 3 },
       solverType: { default: 'bh2', values: ['bh1', 'bh2'] },
       predictX0: { default: true },
+      ...OWN_TIMESTEPS,
     },
   },
   deis: {
@@ -470,6 +489,7 @@ export const SAMPLER_INFO = {
       solverOrder: { default: 2, max: 3 },
       lowerOrderFinal: { default: true },
       ...THRESHOLDING,
+      ...OWN_TIMESTEPS,
     },
   },
 } as const satisfies Record<SamplerName, SamplerInfo>
@@ -508,6 +528,7 @@ export function optionProblem(sampler: SamplerName, option: SamplerOptionName, v
   if (spec.kind === 'boolean') return typeof value === 'boolean' ? undefined : 'expected true or false'
   if (spec.kind === 'choice')
     return spec.values.includes(value as string) ? undefined : `expected one of ${spec.values.join(', ')}`
+  if (spec.kind === 'timesteps') return timestepsProblem(value, spec.max)
   const ok =
     typeof value === 'number' &&
     value >= spec.min &&
@@ -516,6 +537,14 @@ export function optionProblem(sampler: SamplerName, option: SamplerOptionName, v
   return ok
     ? undefined
     : `expected ${spec.kind === 'integer' ? 'an integer' : 'a number'} in [${spec.min}, ${spec.max}]`
+}
+
+/** Why a list is not timesteps a run can take (descending integers in [0, max]; none: from the spacing). */
+export function timestepsProblem(value: unknown, max: number): string | undefined {
+  const ok =
+    Array.isArray(value) &&
+    value.every((t, i) => Number.isInteger(t) && t >= 0 && t <= max && (i === 0 || t < value[i - 1]))
+  return ok ? undefined : `expected descending integer timesteps in [0, ${max}]`
 }
 
 /** onnxruntime execution providers, in the order they are tried where the platform has them. */

@@ -147,6 +147,7 @@ export interface GenerationParameters {
  *   e^h, multiplies 0; without lower-order final steps the last step's differences divide by r = 0 (order
  *   2: infinities; order 3: a singular system, which diffusers refuses with an error). At order 3 without
  *   lower-order final steps, sigma_min final sigmas and Karras & co. (h = 0): NaN.
+ * - Timesteps of one's own with Karras, exponential or beta sigmas: DPMSolverMultistepScheduler refuses them.
  * - UniPC, DEIS and DPM++ 2S round cosine-schedule Karras timesteps, so the first ones repeat (999, 999...):
  *   diffusers' step() then starts at the second and runs past the end, unless the pipeline calls
  *   set_begin_index.
@@ -183,6 +184,9 @@ export function samplerProblem(
       return `${label} at order 3 without lower-order final steps, with sigma_min final sigmas and ${c.sigmas} sigmas ${nan} (the last step goes nowhere, h = 0), and here too`
     }
   }
+  if (c.timesteps?.length && edgeSigmas) {
+    return `${label} with timesteps of your own takes the sigmas at them: diffusers refuses them with ${c.sigmas} sigmas, and so does Stepwise; set the sigmas to spacing or clear the timesteps`
+  }
   if (schedule === 'cosine' && c.sigmas === 'karras' && ROUNDING_KARRAS.includes(settings.sampler)) {
     return `${label} rounds Karras timesteps of the cosine schedule, so the first ones repeat: diffusers then skips the first step and fails at the end (unless its pipeline calls set_begin_index); here every step runs`
   }
@@ -214,7 +218,8 @@ export function summarize(p: GenerationParameters): string {
     `steps: ${p.sampler.steps}`,
     `schedule: ${p.schedule.schedule} (T=${p.schedule.trainSteps})`,
   ]
-  if (p.sampler.timestepSpacing) parts.push(`spacing: ${p.sampler.timestepSpacing}`)
+  if (p.sampler.timesteps?.length) parts.push(`timesteps: ${p.sampler.timesteps.join(' ')}`)
+  else if (p.sampler.timestepSpacing) parts.push(`spacing: ${p.sampler.timestepSpacing}`)
   parts.push(`prediction: ${p.sampler.predictionType}`)
   if (samplerReads(p.sampler.sampler, 'eta')) parts.push(`eta: ${p.sampler.eta}`)
   parts.push(`seed: ${p.seed}`, `size: ${p.width}x${p.height}`)

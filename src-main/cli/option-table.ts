@@ -6,7 +6,7 @@ import { SAMPLER_OPTIONS, samplerReads, SAMPLERS } from '../../src-shared/names'
 
 export interface OptionRow {
   flag: string
-  /** Its values as the usage writes them: `true|false`, the choices, or k (integer) / x (number). */
+  /** Its values as the usage writes them: `true|false`, the choices, k (integer) / x (number), or t1,t2,... */
   values: string
   diffusers: string
   /** The samplers that read it, or 'every sampler'. */
@@ -15,7 +15,15 @@ export interface OptionRow {
 
 export const SAMPLER_OPTION_ROWS: readonly OptionRow[] = Object.entries(SAMPLER_OPTIONS).map(([name, o]) => {
   const values =
-    o.kind === 'boolean' ? 'true|false' : o.kind === 'choice' ? o.values.join('|') : o.kind === 'integer' ? 'k' : 'x'
+    o.kind === 'boolean'
+      ? 'true|false'
+      : o.kind === 'choice'
+        ? o.values.join('|')
+        : o.kind === 'timesteps'
+          ? 't1,t2,...'
+          : o.kind === 'integer'
+            ? 'k'
+            : 'x'
   const readers = SAMPLERS.filter((s) => samplerReads(s, name))
   return {
     flag: o.flag,

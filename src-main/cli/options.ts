@@ -17,6 +17,7 @@ import {
   SAMPLER_OPTIONS,
   type SamplerOptionName,
   SAMPLERS,
+  timestepsProblem,
 } from '../../src-shared/names'
 import { parseScheduleName, SCHEDULES } from '../../src-shared/names'
 import type { GenerationRequest, SamplerSettings, ScheduleSettings } from '../../src-shared/parameters'
@@ -117,8 +118,19 @@ function optionFrom(v: Values, spec: OptionSpec): SamplerSettings[SamplerOptionN
   const key = spec.flag as keyof Values
   if (spec.kind === 'boolean') return bool(v, key)
   if (spec.kind === 'choice') return oneOf(v, key, spec.values) as SamplerSettings[SamplerOptionName]
+  if (spec.kind === 'timesteps') return timestepList(v, key, spec.max)
   const inRange = (n: number) => n >= spec.min && n <= spec.max && (spec.kind === 'number' || Number.isInteger(n))
   return num(v, key, (n) => Number.isFinite(n) && inRange(n))
+}
+
+/** --timesteps 999,893,...: descending integers, comma-separated (an empty list: from the spacing). */
+function timestepList(v: Values, key: keyof Values, max: number): number[] | undefined {
+  const raw = v[key] as string | undefined
+  if (raw === undefined) return undefined
+  const list = raw.trim() === '' ? [] : raw.split(',').map((t) => (t.trim() === '' ? NaN : Number(t)))
+  const problem = timestepsProblem(list, max)
+  if (problem) throw bad(`--${key}: "${raw}": ${problem}, comma-separated`)
+  return list
 }
 
 /** The sampler options given (over the model's training defaults); each sampler reads its own (SAMPLER_INFO). */

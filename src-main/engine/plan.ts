@@ -4,7 +4,7 @@
  * parameters its images record and every step's timestep. The CLI and the service call this and plan
  * nothing themselves, so the same request gives the same parameters wherever it is made.
  */
-import { optionProblem, optionsOf, SAMPLER_OPTIONS, type SamplerName } from '../../src-shared/names'
+import { optionProblem, optionsOf, SAMPLER_OPTIONS, type SamplerName, samplerReads } from '../../src-shared/names'
 import {
   configOf,
   type GenerationParameters,
@@ -89,7 +89,10 @@ export function samplerWith(
 ): SamplerConfig {
   const settings = given(over)
   const sampler = settings.sampler ?? base.sampler
-  const config = configOf(sampler, { ...base, ...settings, steps: settings.steps })
+  const own = samplerReads(sampler, 'timesteps') ? (settings.timesteps ?? base.timesteps) : undefined
+  // Timesteps of one's own are the steps: their count unless steps are given (then they must agree).
+  const steps = settings.steps ?? (own?.length ? own.length : undefined)
+  const config = configOf(sampler, { ...base, ...settings, steps })
   for (const option of optionsOf(sampler)) {
     const problem = optionProblem(sampler, option, config[option as keyof typeof config])
     const value = String(config[option as keyof typeof config])

@@ -35,7 +35,13 @@ export interface LambdaScheduleRules {
  * lambda_min_clipped is diffusers' default -inf, so the last timestep is T.
  */
 export function lambdaSchedule(
-  config: { steps: number; timestepSpacing?: TimestepSpacing; stepsOffset?: number; sigmas?: SigmaSchedule },
+  config: {
+    steps: number
+    timestepSpacing?: TimestepSpacing
+    stepsOffset?: number
+    sigmas?: SigmaSchedule
+    timesteps?: readonly number[]
+  },
   schedule: Schedule,
   train: Float64Array,
   rules: LambdaScheduleRules,
@@ -43,6 +49,7 @@ export function lambdaSchedule(
   const T = train.length
   const N = config.steps
   checkSteps(N, T)
+  if (config.timesteps?.length) return ownTimesteps(config.timesteps, N, config.sigmas, train, rules)
   const spacing = config.timestepSpacing ?? 'linspace'
   const offset = config.stepsOffset ?? 0
   let timesteps: number[]
@@ -74,6 +81,30 @@ export function lambdaSchedule(
     timesteps = sigmas.map((s) => round(sigmaToTimestep(s, logSigmas)))
   }
   return { timesteps, sigmas: [...sigmas, rules.finalSigma(sigmas, train[0])].map(Math.fround) }
+}
+
+/**
+ * set_timesteps(timesteps=...) of DPMSolverMultistepScheduler: the sigmas at the given timesteps, the final one
+ * appended (diffusers refuses them with Karras, exponential or beta sigmas; so does this).
+ */
+function ownTimesteps(
+  timesteps: readonly number[],
+  steps: number,
+  kind: SigmaSchedule | undefined,
+  train: Float64Array,
+  rules: LambdaScheduleRules,
+): { timesteps: number[]; sigmas: number[] } {
+  const problem =
+    timesteps.length !== steps
+      ? `${timesteps.length} timesteps were given for ${steps} steps`
+      : timesteps[0] >= train.length
+        ? `timestep ${timesteps[0]} is past the model's last, ${train.length - 1}`
+        : (kind ?? 'spacing') !== 'spacing'
+          ? `timesteps of one's own take the sigmas at them, not ${kind} sigmas (diffusers refuses them together too)`
+          : undefined
+  if (problem) throw new EngineError('bad-argument', `timesteps: ${problem}`)
+  const sigmas = timesteps.map((t) => interpAtTimestep(train, t))
+  return { timesteps: [...timesteps], sigmas: [...sigmas, rules.finalSigma(sigmas, train[0])].map(Math.fround) }
 }
 
 /**

@@ -283,6 +283,27 @@ describe('planRun', () => {
     )
   })
 
+  it("timesteps of one's own are the steps: their count, the sigmas at them; what does not fit is refused", () => {
+    const own = [999, 700, 300, 40]
+    const plan = planRun(facts, { seed: 1, batch: 1, sampler: { sampler: 'unipc', timesteps: own } })
+    expect(plan.run.sampler).toMatchObject({ sampler: 'unipc', steps: 4, timesteps: own })
+    expect(plan.timesteps).toEqual(own)
+    expect(summarize(plan.parameters)).toContain('timesteps: 999 700 300 40')
+    // The default run is DPM++ 2M Karras: diffusers refuses Karras sigmas with timesteps of one's own.
+    expect(() => planRun(facts, { seed: 1, batch: 1, sampler: { timesteps: own } })).toThrow(
+      /timesteps: timesteps of one's own take the sigmas at them, not karras sigmas/,
+    )
+    const unipc = (over: SamplerSettings) =>
+      planRun(facts, { seed: 1, batch: 1, sampler: { sampler: 'unipc', ...over } })
+    expect(() => unipc({ timesteps: own, steps: 5 })).toThrow(/4 timesteps were given for 5 steps/)
+    expect(() => unipc({ timesteps: [1200, 500] })).toThrow(/timestep 1200 is past the model's last, 999/)
+    expect(() => unipc({ timesteps: [500, 999] })).toThrow(/timesteps \(--timesteps\) 500,999: expected descending/)
+    // A sampler that takes none plans as without them.
+    expect(
+      planRun(facts, { seed: 1, batch: 1, sampler: { sampler: 'ddim', steps: 3, timesteps: own } }).timesteps,
+    ).toHaveLength(3)
+  })
+
   it('refuses what cannot be planned, saying what is wrong', async () => {
     const parent = await timelineOf(planRun(facts, { sampler: { steps: 4 }, seed: 1, batch: 1 }))
     const image = { image: new Float32Array(784), timestep: 500 }
