@@ -1,14 +1,15 @@
 /**
  * Stepwise's command line: parse arguments, call the engine, write files. Nothing the engine does not do.
- *   npm run -s cli -- inspect|schedule|timesteps|sample|compare|noise ...   (see README.md)
+ *   npm run -s cli -- inspect|schedule|timesteps|sample|compare|noise|fit-timesteps ...   (see README.md)
  */
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 
 import { CHECKPOINT_WEIGHTS, FACT_ORIGINS, MODEL_FORMATS, providerLabel, type SourceFact } from '../src-shared/model'
-import { GIF_VIEWS, NAMED_SCHEDULES, SAMPLER_INFO, SAMPLERS, usesBetaRange } from '../src-shared/names'
+import { GIF_VIEWS, NAMED_SCHEDULES, SAMPLER_INFO, samplerReads, SAMPLERS, usesBetaRange } from '../src-shared/names'
 import { DEFAULT_SCHEDULE, defaultRun, type GenerationRequest, type ScheduleConfig } from '../src-shared/parameters'
 import { compareCommand, noiseCommand } from './cli/explore'
+import { FIT_BATCH, fitCommand } from './cli/fit'
 import { SAMPLER_OPTION_ROWS } from './cli/option-table'
 import {
   bad,
@@ -80,6 +81,10 @@ ${samplerOptionsUsage}
            2 to 4 variants of one run from the same seed and noise: compare-seed-N.png and compare-xt-seed-N.gif
   noise <png|jpg> [--model <path>] [--t 0,100,...] [--schedule s[,s...]] [--seed n] --out <dir> [--json]
            forward noising q(x_t|x_0) of an image under each schedule, one noise: a sheet, alpha_bar and SNR
+  fit-timesteps [--model <path>] [--sampler s] [--steps N] [<sampler options>] [--seed n] [--batch n] [--class k] [--guidance g] [--json]
+           the timesteps where a deterministic solver with timesteps of its own (${SAMPLERS.filter((s) => samplerReads(s, 'timesteps')).join(', ')})
+           lands closest to the ODE's solution on this model (RMS to DDIM at every timestep from the same x_T,
+           on the probe batch, ${FIT_BATCH} by default): a few minutes on a small model; sample with --timesteps
   samplers: ${SAMPLERS.map((s) => `${s} (${SAMPLER_INFO[s].label}, ${SAMPLER_INFO[s].defaultSteps} steps)`).join(', ')}`
 
 async function inspect(v: Values, positionals: string[]) {
@@ -360,6 +365,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'sample') await sampleCommand(values)
     else if (command === 'compare') await compareCommand(values)
     else if (command === 'noise') await noiseCommand(values, rest)
+    else if (command === 'fit-timesteps') await fitCommand(values)
     else throw bad(`unknown command "${command}" (see --help)`)
     return 0
   } catch (e) {

@@ -55,6 +55,29 @@ describe('schedule and timesteps', () => {
     expect(JSON.parse(r.stdout)).toEqual({ timesteps: [999, 499.5, 0], calls: [999, 499.5, 499.5, 0, 0] })
   })
 
+  it("timesteps --timesteps: one's own, which set the steps", async () => {
+    const r = await cli('timesteps', '--sampler', 'unipc', '--steps', '3', '--timesteps', '999,500,40', '--json')
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toEqual({ timesteps: [999, 500, 40], calls: [999, 500, 40] })
+  })
+
+  it('fit-timesteps fits a solver to the model and prints what sample takes', async () => {
+    const args = ['--sampler', 'unipc', '--steps', '2', '--batch', '1', '--seed', '3', '--class', '3']
+    const r = await cli('fit-timesteps', ...args, '--guidance', '1', '--json', '--provider', 'cpu')
+    expect(r.code, r.stderr).toBe(0)
+    const fit = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+    expect(fit.start).toEqual([999, 500])
+    expect(fit.timesteps).toHaveLength(2)
+    expect(fit.timesteps[0]).toBe(999)
+    expect(fit.distance).toBeLessThanOrEqual(fit.startDistance)
+    expect(fit.sampler).toMatchObject({ sampler: 'unipc', steps: 2, timesteps: fit.timesteps })
+    expect(fit.probe).toEqual({ seed: 3, batch: 1 })
+    const text = await cli('fit-timesteps', ...args, '--provider', 'cpu', '--steps', '1')
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout).toMatch(/UniPC, 1 step, fitted to Stepwise digits on 1 probe sample from seed 3:/)
+    expect(text.stdout).toMatch(/sample with: --sampler unipc --sigmas spacing --timesteps 999\n/)
+  }, 60_000)
+
   it("timesteps --model: the model's own schedule and default run", async () => {
     const dir = join(tmp, 'timesteps-model')
     await mkdir(dir, { recursive: true })
@@ -314,6 +337,14 @@ describe('bad arguments exit 2 with a one-line error', () => {
     const order = await cli('timesteps', '--sampler', 'dpmpp-2m', '--steps', '5', '--solver-order', '3')
     expect(order.code).toBe(2)
     expect(oneLine(order.stderr)).toContain('--solver-order')
+  })
+
+  it('--timesteps out of order', async () => {
+    const r = await cli('timesteps', '--sampler', 'unipc', '--steps', '2', '--timesteps', '40,500')
+    expect(r.code).toBe(2)
+    expect(oneLine(r.stderr)).toBe(
+      'stepwise: --timesteps: "40,500": expected descending integer timesteps in [0, 99999], comma-separated',
+    )
   })
 
   it('--model /nonexistent.onnx', async () => {

@@ -1,0 +1,47 @@
+/**
+ * `fit-timesteps`: the timesteps a few-step solver should use on a model (engine/fit-timesteps.ts), fitted on
+ * a probe batch and printed as the --timesteps that `sample` (and the app's Timesteps field) take.
+ */
+import { samplerLabel } from '../../src-shared/parameters'
+import { fitTimesteps } from '../engine/fit-timesteps'
+import { defaultModelPath } from '../engine/model/default-model'
+import { loadModel } from '../engine/model/load'
+import { generationFrom, int, loadOptionsFrom, print, type Values } from './options'
+
+/** Probe samples a fit measures on, unless --batch says: enough that one sample's stroke does not decide it. */
+export const FIT_BATCH = 32
+
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`
+
+export async function fitCommand(v: Values) {
+  const model = await loadModel(v.model ?? defaultModelPath(), loadOptionsFrom(v))
+  try {
+    const generation = generationFrom(v)
+    const request = { ...generation, sampler: generation.sampler ?? {}, batch: int(v, 'batch', 1) ?? FIT_BATCH }
+    const started = performance.now()
+    let reported = 0
+    const fit = await fitTimesteps(model, request, (e) => {
+      if (v.json) process.stderr.write(JSON.stringify({ event: 'fit', ...e }) + '\n')
+      else if (e.phase === 'reference' && e.calls - reported >= e.totalCalls / 10) {
+        reported = e.calls
+        process.stderr.write(`reference (DDIM, every timestep): ${e.calls}/${e.totalCalls} model calls\n`)
+      } else if (e.phase === 'search')
+        process.stderr.write(`${e.evaluations} runs: ${e.distance.toFixed(4)} at ${e.timesteps.join(' ')}\n`)
+    })
+    const seconds = (performance.now() - started) / 1000
+    if (v.json) return print({ probe: { seed: request.seed, batch: request.batch }, ...fit, seconds })
+    const { sampler } = fit
+    const sigmas = request.sampler.sigmas === 'spacing' ? '' : ' --sigmas spacing'
+    print(
+      [
+        `${samplerLabel(sampler)}, ${count(fit.timesteps.length, 'step')}, fitted to ${model.info.name} on ${count(request.batch, 'probe sample')} from seed ${request.seed}:`,
+        `  start    ${fit.start.join(' ')}  RMS to the ODE's solution ${fit.startDistance.toFixed(4)}`,
+        `  fitted   ${fit.timesteps.join(' ')}  RMS ${fit.distance.toFixed(4)}`,
+        `  ${fit.evaluations} runs, ${fit.modelCalls} model calls of the batch, ${seconds.toFixed(0)} s`,
+        `  sample with: --sampler ${sampler.sampler}${sigmas} --timesteps ${fit.timesteps.join(',')}`,
+      ].join('\n'),
+    )
+  } finally {
+    await model.release()
+  }
+}

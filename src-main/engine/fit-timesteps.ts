@@ -1,0 +1,138 @@
+/**
+ * Timesteps fitted to a model: where a few-step solver should call the model so its samples land closest to
+ * the probability-flow ODE's own solution, found on the model itself. Stock spacings are made for every model
+ * alike; "Align Your Steps" (Sabour et al. 2024) and GITS (Chen et al. 2024) show that a schedule fitted to one
+ * model does better at the same number of calls. This fits the solver's own error directly: the RMS distance
+ * of its final samples, from probe seeds, to DDIM with every training timestep from the same x_T (a
+ * near-exact solution), lowered by coordinate descent over integer timesteps, the first kept at the top.
+ */
+import type { GenerationRequest, SamplerConfig, SamplerSettings } from '../../src-shared/parameters'
+import { EngineError } from './errors'
+import type { Denoiser } from './model/load'
+import { modelFacts, planRun } from './plan'
+import { runSampling } from './run'
+import { makeSampler } from './samplers/sampler'
+
+/** What the search reports: evaluations so far and the best distance yet, with its timesteps. */
+export interface FitProgress {
+  evaluations: number
+  distance: number
+  timesteps: number[]
+}
+/** What a fit reports: the reference run's model calls, then each better schedule the search finds. */
+export type FitEvent = { phase: 'reference'; calls: number; totalCalls: number } | ({ phase: 'search' } & FitProgress)
+
+/**
+ * Coordinate descent over descending integer timesteps: each in turn moves by +-delta while that lowers `cost`
+ * and keeps the order (the first stays, the last stays at 0 or above); delta halves from `firstDelta` down to
+ * `lastDelta`. Pure but for `cost`; at most `maxEvaluations` calls of it.
+ */
+export async function descend(
+  start: readonly number[],
+  cost: (timesteps: number[]) => Promise<number>,
+  {
+    firstDelta,
+    lastDelta = 1,
+    maxEvaluations = 400,
+    onProgress,
+  }: {
+    firstDelta: number
+    lastDelta?: number
+    maxEvaluations?: number
+    onProgress?: (p: FitProgress) => void
+  },
+): Promise<{ timesteps: number[]; distance: number; evaluations: number; startDistance: number }> {
+  let best = [...start]
+  const startDistance = await cost(best)
+  let distance = startDistance
+  let evaluations = 1
+  for (let delta = firstDelta; delta >= lastDelta; delta = Math.floor(delta / 2)) {
+    for (let improved = true; improved;) {
+      improved = false
+      for (let i = 1; i < best.length; i++) {
+        for (const move of [-delta, delta]) {
+          const t = best[i] + move
+          const below = i + 1 < best.length ? best[i + 1] : -1
+          if (t >= best[i - 1] || t <= below || evaluations >= maxEvaluations) continue
+          const candidate = best.with(i, t)
+          const d = await cost(candidate)
+          evaluations++
+          if (d < distance) {
+            ;[best, distance, improved] = [candidate, d, true]
+            onProgress?.({ evaluations, distance, timesteps: best })
+          }
+        }
+      }
+    }
+  }
+  return { timesteps: best, distance, evaluations, startDistance }
+}
+
+/** The RMS distance between two equal-length arrays. */
+export const rmsDistance = (a: Float32Array, b: Float32Array): number =>
+  Math.sqrt(a.reduce((sum, v, i) => sum + (v - b[i]) ** 2, 0) / a.length)
+
+export interface FitResult {
+  /** The sampler with the fitted timesteps, as a run takes it. */
+  sampler: SamplerConfig
+  /** The fitted timesteps (the sampler's `timesteps` option), and their distance on the probe. */
+  timesteps: number[]
+  distance: number
+  /** The sampler's own timesteps (from its spacing, or its Karras & co. sigmas): where the search started. */
+  start: number[]
+  /** Their distance, with the sigmas at them as the search's runs take them. */
+  startDistance: number
+  evaluations: number
+  /** Model calls of the probe batch the fit made, the reference's included. */
+  modelCalls: number
+}
+
+/**
+ * Fit the timesteps of `sampler` (a deterministic one that takes them) at its steps to the model, on the
+ * probe of `request` (seed, batch, class, guidance): its runs start from the same x_T as the reference.
+ */
+export async function fitTimesteps(
+  model: Denoiser,
+  request: GenerationRequest & { sampler: SamplerSettings },
+  onProgress?: (event: FitEvent) => void,
+): Promise<FitResult> {
+  const facts = modelFacts(model.info)
+  const plan = (sampler: SamplerSettings) => planRun(facts, { ...request, sampler })
+  const spacedPlan = plan({ ...request.sampler, timesteps: [] })
+  const config = spacedPlan.run.sampler
+  const own = makeSampler(config, spacedPlan.run.schedule)
+  if (!('timesteps' in config))
+    throw new EngineError('bad-argument', `fit-timesteps: ${config.sampler} takes no timesteps of its own`)
+  if (own.timesteps.some((_, i) => own.isStochastic(i)))
+    throw new EngineError(
+      'bad-argument',
+      `fit-timesteps: ${config.sampler} adds noise; only an ODE solver can be fitted`,
+    )
+  const trainSteps = spacedPlan.run.schedule.config.trainSteps
+  let modelCalls = trainSteps
+  // DDIM at every training timestep to sigma 0, eta 0, unclipped: the ODE's solution the fit aims at.
+  const reference = plan({
+    ...{ sampler: 'ddim', steps: trainSteps, eta: 0, clipSample: false, thresholding: false },
+    ...{ timestepSpacing: 'leading', stepsOffset: 0, setAlphaToOne: true },
+  })
+  const onReference = ({ calls, totalCalls }: { calls: number; totalCalls: number }) =>
+    onProgress?.({ phase: 'reference', calls, totalCalls })
+  const exact = (await runSampling(model, reference.run, { onProgress: onReference })).samples
+  // The search's runs take the sigmas at their timesteps (diffusers refuses Karras & co. with timesteps of one's own).
+  const searched: SamplerSettings = { ...request.sampler, sampler: config.sampler, sigmas: 'spacing' }
+  const cost = async (timesteps: number[]) => {
+    modelCalls += timesteps.length
+    const run = plan({ ...searched, steps: timesteps.length, timesteps }).run
+    return rmsDistance((await runSampling(model, run)).samples, exact)
+  }
+  const start = own.timesteps
+  // The first move a power of two near half the start's mean stride, the last an eighth of it.
+  const firstDelta = 2 ** Math.max(0, Math.floor(Math.log2(trainSteps / start.length / 2)))
+  const { startDistance, ...fit } = await descend(start, cost, {
+    firstDelta,
+    lastDelta: Math.max(1, firstDelta / 8),
+    onProgress: (p) => onProgress?.({ ...p, phase: 'search' }),
+  })
+  const sampler = plan({ ...searched, steps: fit.timesteps.length, timesteps: fit.timesteps }).run.sampler
+  return { ...fit, sampler, start, startDistance, modelCalls }
+}

@@ -1,0 +1,81 @@
+/**
+ * Fitting timesteps to a model: the coordinate descent on analytic costs (it finds their minimum, keeps the
+ * timesteps in order, stops at its budget), and a real fit on the default model, which must land closer to
+ * the ODE's solution than the spacing it starts from, and refuse what cannot be fitted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { descend, fitTimesteps } from '../../../src-main/engine/fit-timesteps'
+import { defaultModelPath } from '../../../src-main/engine/model/default-model'
+import { type Denoiser, loadModel } from '../../../src-main/engine/model/load'
+
+const descending = (ts: number[]) => ts.every((t, i) => i === 0 || t < ts[i - 1])
+
+describe('descend', () => {
+  it('finds the integer minimum of a separable cost, the first timestep kept', async () => {
+    const target = [999, 871, 640, 333, 120, 7]
+    const cost = async (ts: number[]) => ts.reduce((s, t, i) => s + (t - target[i]) ** 2, 0)
+    const r = await descend([999, 799, 599, 399, 199, 0], cost, { firstDelta: 64 })
+    expect(r.timesteps).toEqual(target)
+    expect(r.distance).toBe(0)
+  })
+
+  it('proposes only descending, non-negative timesteps and stops at its budget', async () => {
+    const seen: number[][] = []
+    // Its minimum is out of order (all at 500): the search must stop at the order's edge.
+    const cost = async (ts: number[]) => {
+      seen.push(ts)
+      return ts.reduce((s, t) => s + Math.abs(t - 500), 0)
+    }
+    const r = await descend([999, 600, 300, 0], cost, { firstDelta: 32, maxEvaluations: 25 })
+    expect(seen.length).toBeLessThanOrEqual(25)
+    expect(r.evaluations).toBe(seen.length)
+    for (const ts of seen) {
+      expect(descending(ts)).toBe(true)
+      expect(ts[0]).toBe(999)
+      expect(ts.at(-1)).toBeGreaterThanOrEqual(0)
+    }
+    expect(r.distance).toBeLessThan(499 + 100 + 200 + 500)
+  })
+
+  it('keeps the start when no move helps', async () => {
+    const r = await descend([999, 500, 10], async (ts) => (ts[1] === 500 && ts[2] === 10 ? 0 : 1), { firstDelta: 8 })
+    expect(r.timesteps).toEqual([999, 500, 10])
+    expect(r.distance).toBe(0)
+  })
+})
+
+describe('fitTimesteps on the default model', () => {
+  let model: Denoiser
+  beforeAll(async () => {
+    model = await loadModel(defaultModelPath(), { providers: ['cpu'] })
+  })
+  afterAll(() => model.release())
+  const probe = { seed: 100, batch: 2, classLabel: 3, guidance: 1 }
+
+  it('lands UniPC at 4 steps closer to the ODE solution than its linspace timesteps', async () => {
+    const events: string[] = []
+    const r = await fitTimesteps(model, { ...probe, sampler: { sampler: 'unipc', steps: 4 } }, (e) =>
+      events.push(e.phase),
+    )
+    expect(r.start).toEqual([999, 749, 500, 250])
+    expect(r.timesteps[0]).toBe(999)
+    expect(r.timesteps).toHaveLength(4)
+    expect(descending(r.timesteps)).toBe(true)
+    // It starts from the spacing and keeps only improvements: never worse, and here better (0.163 against 0.175).
+    expect(r.distance).toBeLessThan(r.startDistance)
+    expect(r.sampler).toMatchObject({ sampler: 'unipc', steps: 4, timesteps: r.timesteps, sigmas: 'spacing' })
+    expect(r.modelCalls).toBe(1000 + 4 * r.evaluations)
+    expect(events[0]).toBe('reference')
+    expect(events).toContain('search')
+  }, 120_000)
+
+  it('refuses a sampler without timesteps of its own, and one that adds noise, before running', async () => {
+    await expect(fitTimesteps(model, { ...probe, sampler: { sampler: 'ddim', steps: 4 } })).rejects.toThrow(
+      /ddim takes no timesteps of its own/,
+    )
+    await expect(fitTimesteps(model, { ...probe, sampler: { sampler: 'dpmpp-2m-sde', steps: 4 } })).rejects.toThrow(
+      /adds noise; only an ODE solver/,
+    )
+  })
+})
