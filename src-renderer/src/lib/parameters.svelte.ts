@@ -133,6 +133,26 @@ class Parameters {
   classLabel = $state<number | null>(null)
   guidance = $state(DEFAULT_GUIDANCE)
 
+  /** Timesteps of the user's own for this sampler (empty: from the spacing); they set the steps. */
+  get ownTimesteps(): readonly number[] {
+    return samplerReads(this.sampler, 'timesteps')
+      ? (optionValue(this.options, this.sampler, 'timesteps') as readonly number[])
+      : []
+  }
+
+  /**
+   * One of the table's options set from its control. Timesteps of one's own also set the steps to their count
+   * and the sigmas to those at them (diffusers refuses them with Karras & co.).
+   */
+  setOption<N extends (typeof APP_OPTIONS)[number]>(option: N, value: SamplerOptionValues[N]) {
+    this.options = { ...this.options, [option]: value }
+    const own = option === 'timesteps' ? (value as readonly number[]) : []
+    if (own.length > 0) {
+      this.steps = own.length
+      this.options = { ...this.options, sigmas: 'spacing' }
+    }
+  }
+
   /** A seed typed into the field: it is the one to use, so the dice stops drawing new ones. */
   typeSeed(seed: number) {
     this.seed = seed
@@ -263,8 +283,9 @@ class Parameters {
     if (redraw && !this.seedLocked) this.seed = randomSeed()
     const p = this.persisted()
     const classes = card.classes
+    const own = this.ownTimesteps
     const req: SampleStartRequest = {
-      sampler: settingsFor({ ...p.sampler, sampler: this.sampler }),
+      sampler: settingsFor({ ...p.sampler, sampler: this.sampler, ...(own.length > 0 && { steps: own.length }) }),
       schedule: p.schedule,
       seed: this.seed === RANDOM_SEED ? randomSeed() : this.seed,
       batch: this.batch,

@@ -391,6 +391,33 @@ describe('request', () => {
   })
 })
 
+describe("timesteps of one's own", () => {
+  it('set the steps and the sigmas at them; a sampler that takes none sends none', () => {
+    const c = card({ samplerDefaults: { sampler: 'dpmpp-2m', steps: 20, sigmas: 'karras' } })
+    p.adoptCard(c)
+    p.sampler = 'unipc'
+    expect(p.ownTimesteps).toEqual([])
+    p.setOption('timesteps', [999, 546, 40])
+    expect([p.steps, p.options.sigmas, p.ownTimesteps]).toEqual([3, 'spacing', [999, 546, 40]])
+    expect(p.request(c, { redraw: false }).sampler).toMatchObject({
+      sampler: 'unipc',
+      steps: 3,
+      sigmas: 'spacing',
+      timesteps: [999, 546, 40],
+    })
+    // The steps field cannot disagree with them: the request counts the timesteps.
+    p.steps = 20
+    expect(p.request(c, { redraw: false }).sampler?.steps).toBe(3)
+    p.sampler = 'ddim'
+    expect(p.ownTimesteps).toEqual([])
+    expect(p.request(c, { redraw: false }).sampler).not.toHaveProperty('timesteps')
+    // Cleared, the spacing places them again.
+    p.sampler = 'unipc'
+    p.setOption('timesteps', [])
+    expect(p.request(c, { redraw: false }).sampler).toMatchObject({ steps: 20, timesteps: [] })
+  })
+})
+
 describe('scheduleDiffers', () => {
   it("says when the schedule asked for is not the model's", () => {
     const c = card()
