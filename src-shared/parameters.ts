@@ -235,7 +235,8 @@ export function summarize(p: GenerationParameters): string {
 
 /**
  * Labels for runs side by side (the compare view, its exported sheet and GIF): sampler and steps always,
- * then only what differs between them (eta, schedule, spacing, guidance), so they fit under small images.
+ * then only what differs between them (eta, schedule, spacing or timesteps of one's own, guidance), so they fit
+ * under small images.
  */
 export function compareLabels(runs: GenerationParameters[]): string[] {
   const differs = (f: (p: GenerationParameters) => unknown) => runs.length === 1 || new Set(runs.map(f)).size > 1
@@ -248,7 +249,10 @@ export function compareLabels(runs: GenerationParameters[]): string[] {
     if (eta !== undefined && (eta > 0 || etas.size > 1)) parts.push(`eta ${eta}`)
     if (differs((q) => q.schedule.schedule)) parts.push(p.schedule.schedule)
     const spacing = p.sampler.timestepSpacing
-    if (differs((q) => q.sampler.timestepSpacing) && runs.length > 1 && spacing) parts.push(spacing)
+    // Timesteps of one's own, beside runs with the spacing's (which then name theirs).
+    const ownDiffer = runs.length > 1 && differs((q) => q.sampler.timesteps?.join(' ') ?? '')
+    if (ownDiffer && p.sampler.timesteps?.length) parts.push('own timesteps')
+    else if ((ownDiffer || differs((q) => q.sampler.timestepSpacing)) && runs.length > 1 && spacing) parts.push(spacing)
     if (differs((q) => q.guidance) && p.guidance !== undefined) parts.push(`g ${p.guidance}`)
     return parts.join(' ')
   })

@@ -45,6 +45,17 @@ describe('compareLabels', () => {
     ])
   })
 
+  it('say which runs have timesteps of their own, and the PNG line lists them', () => {
+    const unipc = configOf('unipc', { steps: 4 })
+    const own = { ...unipc, timesteps: [999, 600, 250, 40] }
+    expect(compareLabels([p({ sampler: unipc }), p({ sampler: own })])).toEqual([
+      'UniPC 4 linspace',
+      'UniPC 4 own timesteps',
+    ])
+    expect(summarize(p({ sampler: own }))).toContain('steps: 4, schedule: linear (T=1000), timesteps: 999 600 250 40,')
+    expect(summarize(p({ sampler: unipc }))).toContain('spacing: linspace')
+  })
+
   it('one run alone names its schedule (a grid row says what it is)', () => {
     expect(compareLabels([p()])).toEqual(['DDIM 50 linear'])
   })
