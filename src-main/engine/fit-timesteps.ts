@@ -126,11 +126,11 @@ export async function fitTimesteps(
     return rmsDistance((await runSampling(model, run)).samples, exact)
   }
   const start = own.timesteps
-  // The first move a power of two near half the start's mean stride, the last an eighth of it.
-  const firstDelta = 2 ** Math.max(0, Math.floor(Math.log2(trainSteps / start.length / 2)))
+  // The first move half the spacing's stride, halved down to an eighth of that.
+  const firstDelta = Math.max(1, Math.floor(trainSteps / start.length / 2))
   const { startDistance, ...fit } = await descend(start, cost, {
     firstDelta,
-    lastDelta: Math.max(1, firstDelta / 8),
+    lastDelta: Math.max(1, Math.floor(firstDelta / 8)),
     onProgress: (p) => onProgress?.({ ...p, phase: 'search' }),
   })
   const sampler = plan({ ...searched, steps: fit.timesteps.length, timesteps: fit.timesteps }).run.sampler

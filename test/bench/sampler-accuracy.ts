@@ -9,11 +9,12 @@
  *    Skipped with a line where that Python has no torch or the classifier was not trained here.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { defaultModelPath } from '../../src-main/engine/model/default-model'
 import { loadModel } from '../../src-main/engine/model/load'
+import { SAMPLER_INFO } from '../../src-shared/names'
 import type { SamplerSettings } from '../../src-shared/parameters'
 import { finalSamples, modelCalls, odePath, perSample, rms, type Setting } from '../fixtures/ode-distance'
 
@@ -94,6 +95,15 @@ for (const [name, sampler] of rows) {
   }
   console.log(`| ${name} | ${cells.join(' | ')} |`)
 }
+// Timesteps fitted to this model by `stepwise fit-timesteps` on other seeds (test/fixtures/fitted-timesteps.json).
+const fitted = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/fitted-timesteps.json'), 'utf8')) as {
+  sampler: SamplerSettings
+  probe: { seed: number; batch: number }
+}
+const fittedName = `${SAMPLER_INFO[fitted.sampler.sampler!].label} with timesteps fitted on seeds ${fitted.probe.seed}-${fitted.probe.seed + fitted.probe.batch - 1}`
+const fittedRun = await finalSamples(model, fitted.sampler, setting)
+measured.set(`${fittedName} ${fittedRun.calls}`, rms(fittedRun.samples, exact))
+spread.set(`${fittedName} ${fittedRun.calls}`, perSample(fittedRun.samples, exact, setting.batch))
 await model.release()
 // #12's bar: a few-step sampler at 10 model calls as close to the ODE's solution as DDIM at 30.
 // Beside each, its samples' own distances: the pooled RMS weighs heavily the few that land on another stroke.
@@ -104,7 +114,7 @@ const quantiles = (key: string) => {
   return `(samples: median ${at(0.5)}, 90th percentile ${at(0.9)}, largest ${at(1)})`
 }
 console.log(`\nDDIM at 30 calls ${ddim30.toFixed(4)} ${quantiles('DDIM 30')}`)
-for (const name of rows.map(([n]) => n).filter((n) => /^(DPM\+\+ 2M|UniPC)/.test(n))) {
+for (const name of [...rows.map(([n]) => n).filter((n) => /^(DPM\+\+ 2M|UniPC)/.test(n)), fittedName]) {
   const at10 = measured.get(`${name} 10`)!
   console.log(
     `${name} at 10 calls ${at10.toFixed(4)} ${at10 <= ddim30 ? '<=' : '>'} DDIM at 30 ${ddim30.toFixed(4)} ${quantiles(`${name} 10`)}`,

@@ -117,7 +117,9 @@ class Compare {
     const requests = variants.map((v): SampleStartRequest => {
       const steps = Number.isFinite(v.steps) ? Math.min(p.trainSteps, Math.max(1, Math.round(v.steps))) : p.steps
       const eta = Number.isFinite(v.eta) ? Math.min(1, Math.max(0, v.eta)) : 0
-      const sampler = settingsFor({ ...base.sampler, ...v.options, sampler: v.sampler, steps, eta })
+      // The sidebar's timesteps of one's own go to the rows with as many steps; the others space theirs.
+      const own = base.sampler?.timesteps?.length === steps ? base.sampler.timesteps : []
+      const sampler = settingsFor({ ...base.sampler, ...v.options, sampler: v.sampler, steps, eta, timesteps: own })
       const req: SampleStartRequest = {
         ...base,
         batch: 1,

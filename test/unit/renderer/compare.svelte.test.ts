@@ -121,6 +121,19 @@ describe('start', () => {
     expect(ddim.sampler).not.toHaveProperty('sigmas')
   })
 
+  it("the sidebar's timesteps of one's own go to the rows with as many steps; the others space theirs", async () => {
+    r.parameters.sampler = 'unipc'
+    r.parameters.setOption('timesteps', [999, 500, 250, 40])
+    r.compare.ensureVariants(r.parameters)
+    r.compare.variants[0] = { sampler: 'unipc', steps: 4, eta: 0, schedule: 'linear', guidance: 3 }
+    r.compare.variants[1] = { sampler: 'unipc', steps: 10, eta: 0, schedule: 'linear', guidance: 3 }
+    answerStarts()
+    await r.compare.start(card(), r.parameters)
+    const [own, spaced] = r.api.requests('sample.start')
+    expect(own.sampler).toMatchObject({ sampler: 'unipc', steps: 4, timesteps: [999, 500, 250, 40] })
+    expect(spaced.sampler).toMatchObject({ sampler: 'unipc', steps: 10, timesteps: [] })
+  })
+
   it('brings fields a user emptied or pushed too far back into range', async () => {
     r.compare.ensureVariants(r.parameters)
     Object.assign(r.compare.variants[0], { steps: 5000, eta: 7 })
