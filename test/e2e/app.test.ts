@@ -105,6 +105,7 @@ describe('Stepwise in the browser host', () => {
     expect(await field.inputValue()).toBe('999, 600, 250, 40')
     expect(await byId('steps').inputValue()).toBe('4')
     expect(await byId('steps').isDisabled()).toBe(true)
+    expect(await byId('timestep-spacing').isDisabled()).toBe(true)
     expect(await byId('option-sigmas').inputValue()).toBe('spacing')
     await byId('generate').click()
     await waitForStatus('done')
