@@ -304,7 +304,7 @@ export const APP_OPTIONS = (Object.keys(SAMPLER_OPTIONS) as SamplerOptionName[])
 /** The ones a comparison's rows also set, each for its own sampler. */
 export const COMPARE_OPTIONS = APP_OPTIONS.filter((o) => (SAMPLER_OPTIONS[o] as OptionSpec).app === 'compare')
 
-/** The value an option holds: true/false, a number, or one of its names. */
+/** The value an option holds: true/false, a number, one of its names, or a list of timesteps. */
 export type OptionValue<N extends SamplerOptionName> = (typeof SAMPLER_OPTIONS)[N] extends { kind: 'boolean' }
   ? boolean
   : (typeof SAMPLER_OPTIONS)[N] extends { kind: 'timesteps' }

@@ -54,6 +54,9 @@ describe('compareLabels', () => {
     ])
     expect(summarize(p({ sampler: own }))).toContain('steps: 4, schedule: linear (T=1000), timesteps: 999 600 250 40,')
     expect(summarize(p({ sampler: unipc }))).toContain('spacing: linspace')
+    // The app warns before Generate where the engine (and diffusers) would refuse them.
+    expect(samplerProblem({ ...own, sigmas: 'karras' })).toMatch(/refuses them with karras sigmas/)
+    expect(samplerProblem(own)).toBeUndefined()
   })
 
   it('one run alone names its schedule (a grid row says what it is)', () => {
