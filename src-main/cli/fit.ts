@@ -2,6 +2,7 @@
  * `fit-timesteps`: the timesteps a few-step solver should use on a model (engine/fit-timesteps.ts), fitted on
  * a probe batch and printed as the --timesteps that `sample` (and the app's Timesteps field) take.
  */
+import { optionDefault, optionsOf, SAMPLER_OPTIONS } from '../../src-shared/names'
 import { samplerLabel } from '../../src-shared/parameters'
 import { fitTimesteps } from '../engine/fit-timesteps'
 import { defaultModelPath } from '../engine/model/default-model'
@@ -31,14 +32,17 @@ export async function fitCommand(v: Values) {
     const seconds = (performance.now() - started) / 1000
     if (v.json) return print({ probe: { seed: request.seed, batch: request.batch }, ...fit, seconds })
     const { sampler } = fit
-    const sigmas = request.sampler.sigmas === 'spacing' ? '' : ' --sigmas spacing'
+    // The options the fit ran with where they are not the sampler's defaults, then its timesteps.
+    const flags = optionsOf(sampler.sampler)
+      .filter((o) => o !== 'timesteps' && sampler[o] !== optionDefault(sampler.sampler, o))
+      .map((o) => ` --${SAMPLER_OPTIONS[o].flag} ${String(sampler[o])}`)
     print(
       [
         `${samplerLabel(sampler)}, ${count(fit.timesteps.length, 'step')}, fitted to ${model.info.name} on ${count(request.batch, 'probe sample')} from seed ${request.seed}:`,
         `  start    ${fit.start.join(' ')}  RMS to the ODE's solution ${fit.startDistance.toFixed(4)}`,
         `  fitted   ${fit.timesteps.join(' ')}  RMS ${fit.distance.toFixed(4)}`,
         `  ${fit.evaluations} runs, ${fit.modelCalls} model calls of the batch, ${seconds.toFixed(0)} s`,
-        `  sample with: --sampler ${sampler.sampler}${sigmas} --timesteps ${fit.timesteps.join(',')}`,
+        `  sample with: --sampler ${sampler.sampler}${flags.join('')} --timesteps ${fit.timesteps.join(',')}`,
       ].join('\n'),
     )
   } finally {

@@ -75,7 +75,10 @@ describe('schedule and timesteps', () => {
     const text = await cli('fit-timesteps', ...args, '--provider', 'cpu', '--steps', '1')
     expect(text.code, text.stderr).toBe(0)
     expect(text.stdout).toMatch(/UniPC, 1 step, fitted to Stepwise digits on 1 probe sample from seed 3:/)
-    expect(text.stdout).toMatch(/sample with: --sampler unipc --sigmas spacing --timesteps 999\n/)
+    expect(text.stdout).toMatch(/sample with: --sampler unipc --timesteps 999\n/)
+    // The options the fit ran with go with them where they are not the sampler's defaults.
+    const bh1 = await cli('fit-timesteps', ...args, '--provider', 'cpu', '--steps', '1', '--thresholding', 'true')
+    expect(bh1.stdout).toMatch(/sample with: --sampler unipc --thresholding true --timesteps 999\n/)
   }, 60_000)
 
   it("timesteps --model: the model's own schedule and default run", async () => {
