@@ -145,12 +145,9 @@ class Parameters {
    * and the sigmas to those at them (diffusers refuses them with Karras & co.).
    */
   setOption<N extends (typeof APP_OPTIONS)[number]>(option: N, value: SamplerOptionValues[N]) {
-    this.options = { ...this.options, [option]: value }
     const own = option === 'timesteps' ? (value as readonly number[]) : []
-    if (own.length > 0) {
-      this.steps = own.length
-      this.options = { ...this.options, sigmas: 'spacing' }
-    }
+    this.options = { ...this.options, [option]: value, ...(own.length > 0 && { sigmas: 'spacing' }) }
+    if (own.length > 0) this.steps = own.length
   }
 
   /** A seed typed into the field: it is the one to use, so the dice stops drawing new ones. */
