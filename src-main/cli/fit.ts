@@ -39,7 +39,7 @@ export async function fitCommand(v: Values) {
     print(
       [
         `${samplerLabel(sampler)}, ${count(fit.timesteps.length, 'step')}, fitted to ${model.info.name} on ${count(request.batch, 'probe sample')} from seed ${request.seed}:`,
-        `  start    ${fit.start.join(' ')}  RMS to the ODE's solution ${fit.startDistance.toFixed(4)}`,
+        `  start    ${fit.start.join(' ')}  RMS to the ODE's solution ${fit.startDistance.toFixed(4)}${fit.leftOut ? ` (the farthest ${count(fit.leftOut, 'sample')} left out)` : ''}`,
         `  fitted   ${fit.timesteps.join(' ')}  RMS ${fit.distance.toFixed(4)}`,
         `  ${fit.evaluations} runs, ${fit.modelCalls} model calls of the batch, ${seconds.toFixed(0)} s`,
         `  sample with: --sampler ${sampler.sampler}${flags.join('')} --timesteps ${fit.timesteps.join(',')}`,

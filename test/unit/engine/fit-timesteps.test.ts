@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { descend, fitTimesteps } from '../../../src-main/engine/fit-timesteps'
+import { descend, fitTimesteps, rmsDistance, trimmedRms } from '../../../src-main/engine/fit-timesteps'
 import { defaultModelPath } from '../../../src-main/engine/model/default-model'
 import { type Denoiser, loadModel } from '../../../src-main/engine/model/load'
 import type { SamplerSettings } from '../../../src-shared/parameters'
@@ -48,6 +48,24 @@ describe('descend', () => {
   })
 })
 
+describe('trimmedRms', () => {
+  // Four samples of two values each, at distances 1, 2, 3 and 10 from b (every value off by that much).
+  const b = new Float32Array(8)
+  const a = Float32Array.from([1, -1, 2, 2, -3, 3, 10, -10])
+
+  it('is the pooled RMS of all but the farthest samples', () => {
+    expect(trimmedRms(a, b, 4, 0)).toBeCloseTo(rmsDistance(a, b), 6)
+    expect(trimmedRms(a, b, 4, 0)).toBeCloseTo(Math.sqrt((1 + 4 + 9 + 100) / 4), 6)
+    expect(trimmedRms(a, b, 4, 1)).toBeCloseTo(Math.sqrt((1 + 4 + 9) / 3), 6)
+    expect(trimmedRms(a, b, 4, 2)).toBeCloseTo(Math.sqrt((1 + 4) / 2), 6)
+  })
+
+  it('leaves out the farthest wherever it sits in the batch', () => {
+    const first = Float32Array.from([10, -10, 1, -1, 2, 2, -3, 3])
+    expect(trimmedRms(first, b, 4, 1)).toBeCloseTo(trimmedRms(a, b, 4, 1), 6)
+  })
+})
+
 describe('fitTimesteps on the default model', () => {
   let model: Denoiser
   beforeAll(async () => {
@@ -73,9 +91,23 @@ describe('fitTimesteps on the default model', () => {
     expect(events).toContain('search')
   }, 120_000)
 
+  it('refines timesteps it is given: it starts from them and never ends farther', async () => {
+    const given = [999, 700, 400, 100]
+    const r = await fitTimesteps(model, { ...probe, sampler: { sampler: 'unipc', timesteps: given } })
+    expect(r.start).toEqual(given)
+    expect(r.timesteps).toHaveLength(4)
+    expect(descending(r.timesteps)).toBe(true)
+    // Moves of a quarter of the stride down to 3 (from the spacing: half of it down to 6).
+    expect(r.distance).toBeLessThan(r.startDistance)
+    expect(r.leftOut).toBe(0)
+    await expect(
+      fitTimesteps(model, { ...probe, sampler: { sampler: 'unipc', timesteps: [999, 1200] } }),
+    ).rejects.toThrow(/timesteps/)
+  }, 120_000)
+
   it('timesteps fitted on some seeds bring UniPC at 10 steps closer to the ODE solution on others', async () => {
-    // test/fixtures/fitted-timesteps.json: fitted on seeds 500-627 by the CLI. Measured on seeds 100-107,
-    // 108-115 and 116-123: 0.027, 0.028, 0.025 against linspace's 0.055, 0.040, 0.043.
+    // test/fixtures/fitted-timesteps.json: fitted on seeds 500-627, refined on 1000-1255, by the CLI. Measured
+    // on seeds 100-107, 108-115 and 116-123: 0.028, 0.023, 0.023 against linspace's 0.055, 0.040, 0.043.
     const setting = { seed: 116, batch: 8, classLabel: 3, guidance: 1 }
     const exact = await odeSolution(model, setting)
     const distance = async (sampler: SamplerSettings) =>
