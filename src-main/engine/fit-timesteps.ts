@@ -79,18 +79,20 @@ export const rmsDistance = (a: Float32Array, b: Float32Array): number =>
 /** Probe samples a fit leaves out of its distance: the farthest one in this many. */
 export const TRIM_ONE_IN = 50
 
-/**
- * The RMS distance of `count` samples each (`a` and `b` hold them in order) but the `drop` farthest: the
- * pooled RMS of the others.
- */
-export function trimmedRms(a: Float32Array, b: Float32Array, count: number, drop: number): number {
+/** Each sample's RMS distance (`a` and `b` hold `count` samples each, in order), in batch order. */
+export function sampleDistances(a: Float32Array, b: Float32Array, count: number): number[] {
   const size = a.length / count
-  const squares = Array.from(
-    { length: count },
-    (_, k) => rmsDistance(a.subarray(k * size, (k + 1) * size), b.subarray(k * size, (k + 1) * size)) ** 2,
+  return Array.from({ length: count }, (_, k) =>
+    rmsDistance(a.subarray(k * size, (k + 1) * size), b.subarray(k * size, (k + 1) * size)),
   )
-  const kept = squares.sort((x, y) => x - y).slice(0, count - drop)
-  return Math.sqrt(kept.reduce((sum, v) => sum + v, 0) / kept.length)
+}
+
+/** The RMS distance of `count` samples each but the `drop` farthest: the pooled RMS of the others. */
+export function trimmedRms(a: Float32Array, b: Float32Array, count: number, drop: number): number {
+  const kept = sampleDistances(a, b, count)
+    .sort((x, y) => x - y)
+    .slice(0, count - drop)
+  return Math.sqrt(kept.reduce((sum, d) => sum + d * d, 0) / kept.length)
 }
 
 export interface FitResult {
