@@ -5,11 +5,12 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 
+import { FIT_BATCH } from '../src-shared/fit'
 import { CHECKPOINT_WEIGHTS, FACT_ORIGINS, MODEL_FORMATS, providerLabel, type SourceFact } from '../src-shared/model'
 import { GIF_VIEWS, NAMED_SCHEDULES, SAMPLER_INFO, samplerReads, SAMPLERS, usesBetaRange } from '../src-shared/names'
 import { DEFAULT_SCHEDULE, defaultRun, type GenerationRequest, type ScheduleConfig } from '../src-shared/parameters'
 import { compareCommand, noiseCommand } from './cli/explore'
-import { FIT_BATCH, fitCommand } from './cli/fit'
+import { fitCommand } from './cli/fit'
 import { SAMPLER_OPTION_ROWS } from './cli/option-table'
 import {
   bad,
@@ -84,7 +85,8 @@ ${samplerOptionsUsage}
   fit-timesteps [--model <path>] [--sampler s] [--steps N] [<sampler options>] [--seed n] [--batch n] [--class k] [--guidance g] [--json]
            the timesteps where a deterministic solver with timesteps of its own (${SAMPLERS.filter((s) => samplerReads(s, 'timesteps')).join(', ')})
            lands closest to the ODE's solution on this model (RMS to DDIM at every timestep from the same x_T,
-           on the probe batch, ${FIT_BATCH} by default): a few minutes on a small model; sample with --timesteps
+           on the probe batch, ${FIT_BATCH} by default): a few minutes on a small model; Ctrl-C stops with the best
+           so far; sample with --timesteps
   samplers: ${SAMPLERS.map((s) => `${s} (${SAMPLER_INFO[s].label}, ${SAMPLER_INFO[s].defaultSteps} steps)`).join(', ')}`
 
 async function inspect(v: Values, positionals: string[]) {

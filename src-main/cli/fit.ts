@@ -2,15 +2,14 @@
  * `fit-timesteps`: the timesteps a few-step solver should use on a model (engine/fit-timesteps.ts), fitted on
  * a probe batch and printed as the --timesteps that `sample` (and the app's Timesteps field) take.
  */
+import { FIT_BATCH, type FitEvent } from '../../src-shared/fit'
 import { optionDefault, optionsOf, SAMPLER_OPTIONS } from '../../src-shared/names'
 import { samplerLabel } from '../../src-shared/parameters'
+import { EngineError } from '../engine/errors'
 import { fitTimesteps } from '../engine/fit-timesteps'
 import { defaultModelPath } from '../engine/model/default-model'
 import { loadModel } from '../engine/model/load'
 import { generationFrom, int, loadOptionsFrom, print, type Values } from './options'
-
-/** Probe samples a fit measures on, unless --batch says: enough that one sample's stroke does not decide it. */
-export const FIT_BATCH = 32
 
 const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`
 
@@ -21,14 +20,28 @@ export async function fitCommand(v: Values) {
     const request = { ...generation, sampler: generation.sampler ?? {}, batch: int(v, 'batch', 1) ?? FIT_BATCH }
     const started = performance.now()
     let reported = 0
-    const fit = await fitTimesteps(model, request, (e) => {
+    const onProgress = (e: FitEvent) => {
       if (v.json) process.stderr.write(JSON.stringify({ event: 'fit', ...e }) + '\n')
       else if (e.phase === 'reference' && e.calls - reported >= e.totalCalls / 10) {
         reported = e.calls
         process.stderr.write(`reference (DDIM, every timestep): ${e.calls}/${e.totalCalls} model calls\n`)
       } else if (e.phase === 'search')
-        process.stderr.write(`${e.evaluations} runs: ${e.distance.toFixed(4)} at ${e.timesteps.join(' ')}\n`)
-    })
+        process.stderr.write(`${count(e.evaluations, 'run')}: ${e.distance.toFixed(4)} at ${e.timesteps.join(' ')}\n`)
+    }
+    // Ctrl-C stops the search and prints the best timesteps found so far (a second one quits).
+    const stop = new AbortController()
+    const onInterrupt = () => {
+      process.stderr.write('stopping: the best timesteps so far follow (Ctrl-C again quits)\n')
+      process.once('SIGINT', () => process.exit(130))
+      stop.abort()
+    }
+    process.once('SIGINT', onInterrupt)
+    const fit = await fitTimesteps(model, request, { onProgress, signal: stop.signal })
+      .catch((e: unknown) => {
+        if (!stop.signal.aborted) throw e
+        throw new EngineError('cancelled', 'fit-timesteps: stopped during its reference run, before any fitting')
+      })
+      .finally(() => process.off('SIGINT', onInterrupt))
     const seconds = (performance.now() - started) / 1000
     if (v.json) return print({ probe: { seed: request.seed, batch: request.batch }, ...fit, seconds })
     const { sampler } = fit
@@ -41,7 +54,7 @@ export async function fitCommand(v: Values) {
         `${samplerLabel(sampler)}, ${count(fit.timesteps.length, 'step')}, fitted to ${model.info.name} on ${count(request.batch, 'probe sample')} from seed ${request.seed}:`,
         `  start    ${fit.start.join(' ')}  RMS to the ODE's solution ${fit.startDistance.toFixed(4)}${fit.leftOut ? ` (the farthest ${count(fit.leftOut, 'sample')} left out)` : ''}`,
         `  fitted   ${fit.timesteps.join(' ')}  RMS ${fit.distance.toFixed(4)}`,
-        `  ${fit.evaluations} runs, ${fit.modelCalls} model calls of the batch, ${seconds.toFixed(0)} s`,
+        `  ${fit.evaluations} runs, ${fit.modelCalls} model calls of the batch, ${seconds.toFixed(0)} s${fit.stopped ? ' (stopped before the search ended)' : ''}`,
         `  sample with: --sampler ${sampler.sampler}${flags.join('')} --timesteps ${fit.timesteps.join(',')}`,
       ].join('\n'),
     )

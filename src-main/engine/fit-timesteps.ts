@@ -10,26 +10,20 @@
  * seeds (on the default model, UniPC at 10 steps fitted on all of 128 samples: 1.04 times DDIM at 30's
  * distance on 352 others; refined from it on 256 with the farthest 5 left out, 0.99: a bigger probe too).
  */
-import type { GenerationRequest, SamplerConfig, SamplerSettings } from '../../src-shared/parameters'
+import type { FitEvent, FitProgress, FitResult } from '../../src-shared/fit'
+import type { GenerationRequest, SamplerSettings } from '../../src-shared/parameters'
 import { EngineError } from './errors'
 import type { Denoiser } from './model/load'
 import { modelFacts, planRun } from './plan'
 import { runSampling } from './run'
 import { makeSampler } from './samplers/sampler'
 
-/** What the search reports: evaluations so far and the best distance yet, with its timesteps. */
-export interface FitProgress {
-  evaluations: number
-  distance: number
-  timesteps: number[]
-}
-/** What a fit reports: the reference run's model calls, then each better schedule the search finds. */
-export type FitEvent = { phase: 'reference'; calls: number; totalCalls: number } | ({ phase: 'search' } & FitProgress)
-
 /**
  * Coordinate descent over descending integer timesteps: each in turn moves by +-delta while that lowers `cost`
  * and keeps the order (the first stays, the last stays at 0 or above); delta halves from `firstDelta` down to
- * `lastDelta`. Pure but for `cost`; at most `maxEvaluations` calls of it.
+ * `lastDelta`. Pure but for `cost`; at most `maxEvaluations` calls of it. `onProgress` hears the start's
+ * distance, then each improvement. Once `signal` aborts it makes no more calls and returns the best yet
+ * (`stopped`); a call under way when it aborts may throw, and counts for nothing.
  */
 export async function descend(
   start: readonly number[],
@@ -39,17 +33,20 @@ export async function descend(
     lastDelta = 1,
     maxEvaluations = 400,
     onProgress,
+    signal,
   }: {
     firstDelta: number
     lastDelta?: number
     maxEvaluations?: number
     onProgress?: (p: FitProgress) => void
+    signal?: AbortSignal
   },
-): Promise<{ timesteps: number[]; distance: number; evaluations: number; startDistance: number }> {
+): Promise<{ timesteps: number[]; distance: number; evaluations: number; startDistance: number; stopped: boolean }> {
   let best = [...start]
   const startDistance = await cost(best)
   let distance = startDistance
   let evaluations = 1
+  onProgress?.({ evaluations, distance, timesteps: best })
   for (let delta = firstDelta; delta >= lastDelta; delta = Math.floor(delta / 2)) {
     for (let improved = true; improved;) {
       improved = false
@@ -58,8 +55,15 @@ export async function descend(
           const t = best[i] + move
           const below = i + 1 < best.length ? best[i + 1] : -1
           if (t >= best[i - 1] || t <= below || evaluations >= maxEvaluations) continue
+          if (signal?.aborted) return { timesteps: best, distance, evaluations, startDistance, stopped: true }
           const candidate = best.with(i, t)
-          const d = await cost(candidate)
+          let d: number
+          try {
+            d = await cost(candidate)
+          } catch (e) {
+            if (signal?.aborted) return { timesteps: best, distance, evaluations, startDistance, stopped: true }
+            throw e
+          }
           evaluations++
           if (d < distance) {
             ;[best, distance, improved] = [candidate, d, true]
@@ -69,7 +73,7 @@ export async function descend(
       }
     }
   }
-  return { timesteps: best, distance, evaluations, startDistance }
+  return { timesteps: best, distance, evaluations, startDistance, stopped: false }
 }
 
 /** The RMS distance between two equal-length arrays. */
@@ -95,26 +99,6 @@ export function trimmedRms(a: Float32Array, b: Float32Array, count: number, drop
   return Math.sqrt(kept.reduce((sum, d) => sum + d * d, 0) / kept.length)
 }
 
-export interface FitResult {
-  /** The sampler with the fitted timesteps, as a run takes it. */
-  sampler: SamplerConfig
-  /** The fitted timesteps (the sampler's `timesteps` option), and their distance on the probe. */
-  timesteps: number[]
-  distance: number
-  /** Probe samples left out of the distance: the farthest, one in TRIM_ONE_IN. */
-  leftOut: number
-  /**
-   * Where the search started: the timesteps given (a refit), else the sampler's own (from its spacing, or
-   * its Karras & co. sigmas).
-   */
-  start: number[]
-  /** Their distance, with the sigmas at them as the search's runs take them. */
-  startDistance: number
-  evaluations: number
-  /** Model calls of the probe batch the fit made, the reference's included. */
-  modelCalls: number
-}
-
 /**
  * Fit the timesteps of `sampler` (a deterministic one that takes them) at its steps to the model, on the
  * probe of `request` (seed, batch, class, guidance): its runs start from the same x_T as the reference. From
@@ -123,7 +107,7 @@ export interface FitResult {
 export async function fitTimesteps(
   model: Denoiser,
   request: GenerationRequest & { sampler: SamplerSettings },
-  onProgress?: (event: FitEvent) => void,
+  { onProgress, signal }: { onProgress?: (event: FitEvent) => void; signal?: AbortSignal } = {},
 ): Promise<FitResult> {
   const facts = modelFacts(model.info)
   const plan = (sampler: SamplerSettings) => planRun(facts, { ...request, sampler })
@@ -148,14 +132,14 @@ export async function fitTimesteps(
   })
   const onReference = ({ calls, totalCalls }: { calls: number; totalCalls: number }) =>
     onProgress?.({ phase: 'reference', calls, totalCalls })
-  const exact = (await runSampling(model, reference.run, { onProgress: onReference })).samples
+  const exact = (await runSampling(model, reference.run, { onProgress: onReference, signal })).samples
   // The search's runs take the sigmas at their timesteps (diffusers refuses Karras & co. with timesteps of one's own).
   const searched: SamplerSettings = { ...request.sampler, sampler: config.sampler, sigmas: 'spacing' }
   const leftOut = Math.floor(request.batch / TRIM_ONE_IN)
   const cost = async (timesteps: number[]) => {
     modelCalls += timesteps.length
     const run = plan({ ...searched, steps: timesteps.length, timesteps }).run
-    return trimmedRms((await runSampling(model, run)).samples, exact, request.batch, leftOut)
+    return trimmedRms((await runSampling(model, run, { signal })).samples, exact, request.batch, leftOut)
   }
   const start = given.length ? [...given] : own.timesteps
   // The first move half the spacing's stride (a quarter from timesteps given), halved down to an eighth of that.
@@ -164,6 +148,7 @@ export async function fitTimesteps(
     firstDelta,
     lastDelta: Math.max(1, Math.floor(firstDelta / 8)),
     onProgress: (p) => onProgress?.({ ...p, phase: 'search' }),
+    signal,
   })
   const sampler = plan({ ...searched, steps: fit.timesteps.length, timesteps: fit.timesteps }).run.sampler
   return { ...fit, sampler, leftOut, start, startDistance, modelCalls }

@@ -1,5 +1,5 @@
 /** The command line: its JSON outputs, the files `sample` writes, refusing to overwrite, and exit codes. */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -79,6 +79,32 @@ describe('schedule and timesteps', () => {
     // The options the fit ran with go with them where they are not the sampler's defaults.
     const bh1 = await cli('fit-timesteps', ...args, '--provider', 'cpu', '--steps', '1', '--thresholding', 'true')
     expect(bh1.stdout).toMatch(/sample with: --sampler unipc --thresholding true --timesteps 999\n/)
+  }, 60_000)
+
+  it('fit-timesteps stops at Ctrl-C with the best timesteps found so far', async () => {
+    const args = ['--sampler', 'unipc', '--steps', '4', '--batch', '2', '--seed', '3', '--provider', 'cpu']
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', 'fit-timesteps', ...args], {
+      cwd: ROOT,
+    })
+    let stdout = ''
+    let stderr = ''
+    let interrupted = false
+    child.stdout.on('data', (d) => (stdout += d))
+    // SIGINT once the search has reported its start and one better schedule.
+    child.stderr.on('data', (d) => {
+      stderr += d
+      if (!interrupted && (stderr.match(/^\d+ runs?: /gm) ?? []).length === 2) interrupted = child.kill('SIGINT')
+    })
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.on('close', (c, s) => resolve([c, s])),
+    )
+    expect({ code, signal }, stderr).toEqual({ code: 0, signal: null })
+    expect(stderr).toMatch(/^1 run: \d\.\d{4} at 999 749 500 250$/m)
+    expect(stderr).toMatch(/stopping: the best timesteps so far follow/)
+    const better = /^(\d+) runs: (\d\.\d{4}) at ([\d ]+)$/m.exec(stderr)!
+    expect(stdout).toContain(`fitted   ${better[3]}  RMS ${better[2]}`)
+    expect(stdout).toMatch(/\(stopped before the search ended\)/)
+    expect(stdout).toContain(`sample with: --sampler unipc --timesteps ${better[3].replaceAll(' ', ',')}`)
   }, 60_000)
 
   it("timesteps --model: the model's own schedule and default run", async () => {

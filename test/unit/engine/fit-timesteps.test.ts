@@ -41,6 +41,36 @@ describe('descend', () => {
     expect(r.distance).toBeLessThan(499 + 100 + 200 + 500)
   })
 
+  it('reports the start, then each improvement; stopped, it returns the best yet and asks no more', async () => {
+    const target = [999, 700, 300, 50]
+    const cost = async (ts: number[]) => ts.reduce((s, t, i) => s + Math.abs(t - target[i]), 0)
+    const heard: number[] = []
+    const stop = new AbortController()
+    let calls = 0
+    const counted = async (ts: number[]) => {
+      calls++
+      return cost(ts)
+    }
+    const r = await descend([999, 600, 400, 100], counted, {
+      firstDelta: 64,
+      signal: stop.signal,
+      onProgress: (p) => {
+        heard.push(p.distance)
+        if (heard.length === 3) stop.abort()
+      },
+    })
+    expect(heard[0]).toBe(100 + 100 + 50) // the start
+    expect(heard).toHaveLength(3)
+    expect(heard[1]).toBeLessThan(heard[0])
+    expect(r.stopped).toBe(true)
+    expect(r.distance).toBe(heard[2])
+    expect(await cost(r.timesteps)).toBe(r.distance)
+    expect(r.evaluations).toBe(calls)
+    const whole = await descend([999, 600, 400, 100], cost, { firstDelta: 64 })
+    expect(whole.stopped).toBe(false)
+    expect(whole.timesteps).toEqual(target)
+  })
+
   it('keeps the start when no move helps', async () => {
     const r = await descend([999, 500, 10], async (ts) => (ts[1] === 500 && ts[2] === 10 ? 0 : 1), { firstDelta: 8 })
     expect(r.timesteps).toEqual([999, 500, 10])
@@ -76,8 +106,10 @@ describe('fitTimesteps on the default model', () => {
 
   it('lands UniPC at 4 steps closer to the ODE solution than its linspace timesteps', async () => {
     const events: string[] = []
-    const r = await fitTimesteps(model, { ...probe, sampler: { sampler: 'unipc', steps: 4 } }, (e) =>
-      events.push(e.phase),
+    const r = await fitTimesteps(
+      model,
+      { ...probe, sampler: { sampler: 'unipc', steps: 4 } },
+      { onProgress: (e) => events.push(e.phase) },
     )
     expect(r.start).toEqual([999, 749, 500, 250])
     expect(r.timesteps[0]).toBe(999)
@@ -89,6 +121,35 @@ describe('fitTimesteps on the default model', () => {
     expect(r.modelCalls).toBe(1000 + 4 * r.evaluations)
     expect(events[0]).toBe('reference')
     expect(events).toContain('search')
+    expect(r.stopped).toBe(false)
+  }, 120_000)
+
+  it('stops when told, with the best timesteps found by then; before its reference ends, with nothing', async () => {
+    const stop = new AbortController()
+    const seen: number[] = []
+    const r = await fitTimesteps(
+      model,
+      { ...probe, sampler: { sampler: 'unipc', steps: 4 } },
+      {
+        signal: stop.signal,
+        onProgress: (e) => {
+          if (e.phase !== 'search') return
+          seen.push(e.distance)
+          if (seen.length === 2) stop.abort() // after the start and one better schedule
+        },
+      },
+    )
+    expect(r.stopped).toBe(true)
+    expect(r.distance).toBe(seen[1])
+    expect(r.distance).toBeLessThan(r.startDistance)
+    expect(r.evaluations).toBeLessThan(20)
+    const early = new AbortController()
+    const stopped = fitTimesteps(
+      model,
+      { ...probe, sampler: { sampler: 'unipc', steps: 4 } },
+      { signal: early.signal, onProgress: (e) => e.phase === 'reference' && e.calls === 10 && early.abort() },
+    )
+    await expect(stopped).rejects.toThrow(/cancelled/)
   }, 120_000)
 
   it('refines timesteps it is given: it starts from them and never ends farther', async () => {
