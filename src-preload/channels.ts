@@ -19,6 +19,8 @@ export const ENGINE_CHANNELS = [
   'runs.delete',
   'runs.thumbnails',
   'runs.budget',
+  'fit.timesteps',
+  'fit.cancel',
 ] as const
 /** Channels the shell (Electron main, browser host) answers itself, using the engine where needed. */
 export const SHELL_CHANNELS = ['export.save', 'image.drag', 'model.open', 'settings.get', 'settings.set'] as const
@@ -31,7 +33,7 @@ export const isChannel = (name: unknown): name is Channel =>
 export const isEngineChannel = (name: unknown): name is EngineChannel =>
   typeof name === 'string' && (ENGINE_CHANNELS as readonly string[]).includes(name)
 
-export const EVENTS = ['progress', 'frame', 'done', 'failed', 'model', 'command'] as const
+export const EVENTS = ['progress', 'frame', 'done', 'failed', 'model', 'command', 'fit'] as const
 export type EventName = (typeof EVENTS)[number]
 
 /** Menu commands the renderer carries out (the menu lives in the shell, the state in the renderer). */

@@ -14,6 +14,7 @@ import { z } from 'zod'
 import type { StepStats } from '../src-shared/diagnostics'
 import type { ErrorData } from '../src-shared/errors'
 import { EXPORT_KINDS, type ExportRequest } from '../src-shared/exports'
+import { type FitEvent, type FitResult, MAX_FIT_BATCH } from '../src-shared/fit'
 import {
   MAX_BATCH,
   MAX_EXPORT_RUNS,
@@ -163,6 +164,24 @@ export const sampleStartRequest = z.object({
   group: z.object({ id: z.string().min(1).max(64), kind: z.enum(['grid', 'compare']) }).optional(),
 }) satisfies z.ZodType<SampleStartRequest>
 
+/**
+ * Fit the timesteps of a deterministic sampler that takes them, at its steps, to the loaded model: on a probe
+ * batch (seed, batch, class, guidance), from its own timesteps or those it is given (engine/fit-timesteps.ts).
+ */
+export interface FitRequest extends GenerationRequest {
+  sampler: SamplerSettings
+}
+export const fitRequest = z.object({
+  sampler: samplerSettings,
+  schedule: scheduleSettings.optional(),
+  seed,
+  batch: z.number().int().min(1).max(MAX_FIT_BATCH),
+  classLabel: z.number().int().min(0).optional(),
+  guidance: z.number().min(0).optional(),
+  height: z.number().int().min(1).optional(),
+  width: z.number().int().min(1).optional(),
+}) satisfies z.ZodType<FitRequest>
+
 export type RunRequest = { runId: string }
 const runRequest = z.object({ runId }) satisfies z.ZodType<RunRequest>
 
@@ -311,6 +330,13 @@ export interface EngineRequests {
   'runs.thumbnails': { request: { runIds: string[] }; response: { thumbnails: Thumbnail[] } }
   /** The disk budget of the history's timelines: past it the oldest go now. */
   'runs.budget': { request: { diskBudgetBytes: number }; response: RunList }
+  /**
+   * Fit timesteps to the loaded model: answers when the search ends or is stopped (fit.cancel: the best
+   * found by then), with 'fit' events meanwhile. One fit at a time.
+   */
+  'fit.timesteps': { request: FitRequest; response: FitResult & { elapsedMs: number } }
+  /** Stop the fit under way: it answers with the best timesteps found so far (none before its reference ends). */
+  'fit.cancel': { request: Empty; response: { cancelled: boolean } }
 }
 
 /** The shell's own channels (Electron main, browser host), using the engine where needed. */
@@ -356,6 +382,8 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
   'runs.delete': runRequest,
   'runs.thumbnails': z.object({ runIds: z.array(runId).max(MAX_THUMBNAILS_A_REQUEST) }),
   'runs.budget': z.object({ diskBudgetBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+  'fit.timesteps': fitRequest,
+  'fit.cancel': empty,
   'export.save': exportRequest,
   'image.drag': exportRequest,
   'model.open': z.object({ folder: z.boolean().optional() }).strict(),
@@ -384,6 +412,8 @@ export interface Events {
   /** The final samples, float32 [batch, channels, height, width], nominally in [-1, 1]. */
   done: { runId: string; samples: ArrayBuffer; elapsedMs: number }
   failed: { runId: string; error: ErrorData }
+  /** How the fit under way (fit.timesteps) gets on: the reference's model calls, then each better distance. */
+  fit: FitEvent & { elapsedMs: number }
   /** A model the shell loaded on its own (menu, file association, second instance). */
   model: { card: ModelCard }
   /** A native menu item or shortcut the renderer carries out. */

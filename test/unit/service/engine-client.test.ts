@@ -140,6 +140,39 @@ describe('engine service through the worker', () => {
     }
   })
 
+  it('fit.timesteps reports its reference and search as fit events, one fit at a time; fit.cancel keeps the best', async () => {
+    const events = collect('fit')
+    try {
+      const request = { sampler: { sampler: 'unipc' as const, steps: 4 }, seed: 100, batch: 2, classLabel: 3 }
+      const fitting = engine.request('fit.timesteps', request)
+      await events.next((e) => e.phase === 'reference')
+      const second = await engine.request('fit.timesteps', request)
+      expect(second.ok).toBe(false)
+      if (!second.ok) expect(second.error.message).toMatch(/already under way/)
+      // Stopped once the search has found one schedule better than its start: it answers with that one.
+      const better = await events.next((e) => e.phase === 'search' && e.evaluations > 1)
+      expect(await engine.request('fit.cancel', {})).toEqual({ ok: true, value: { cancelled: true } })
+      const r = await fitting
+      if (!r.ok) throw new Error(r.error.message)
+      expect(r.value.stopped).toBe(true)
+      expect(r.value.start).toEqual([999, 749, 500, 250])
+      expect(r.value.distance).toBeLessThanOrEqual(better.phase === 'search' ? better.distance : 0)
+      expect(r.value.distance).toBeLessThan(r.value.startDistance)
+      expect(r.value.sampler).toMatchObject({ sampler: 'unipc', timesteps: r.value.timesteps })
+      const reference = events.seen.filter((e) => e.phase === 'reference')
+      // A hundred reports at most of the reference's 1000 model calls, the last of them all.
+      expect(reference.length).toBeLessThanOrEqual(101)
+      expect(reference.at(-1)).toMatchObject({ calls: 1000, totalCalls: 1000 })
+      expect(await engine.request('fit.cancel', {})).toEqual({ ok: true, value: { cancelled: false } })
+      // A sampler that cannot be fitted: a clear error, and the next fit may start.
+      const ddim = await engine.request('fit.timesteps', { ...request, sampler: { sampler: 'ddim', steps: 4 } })
+      expect(ddim.ok).toBe(false)
+      if (!ddim.ok) expect(ddim.error.message).toMatch(/ddim takes no timesteps of its own/)
+    } finally {
+      events.off()
+    }
+  }, 120_000)
+
   it('schedule.get returns betas and alphas_cumprod', async () => {
     const r = await engine.request('schedule.get', {
       schedule: 'linear',
