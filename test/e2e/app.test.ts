@@ -117,6 +117,46 @@ describe('Stepwise in the browser host', () => {
     expect(await byId('steps').isDisabled()).toBe(false)
   })
 
+  test('Fit to this model: the engine fits the timesteps on probe images and fills the field; Stop keeps none early', async () => {
+    await byId('sampler').selectOption('unipc')
+    await byId('steps').fill('4')
+    const field = byId('option-timesteps')
+    expect(await field.inputValue()).toBe('')
+    // Stopped during its reference run (DDIM at every timestep) it has nothing to keep (16 images: a long one).
+    await byId('fit-probe').fill('16')
+    await byId('fit-start').click()
+    await byId('fit-progress').waitFor()
+    await expect.poll(async () => (await byId('fit-status').textContent()) ?? '').toMatch(/Reference run .*: [1-9]\d*%/)
+    await h.screenshot('01-fit-reference')
+    await byId('fit-stop').click()
+    await byId('fit-outcome').waitFor({ timeout: 60_000 })
+    expect(await byId('fit-outcome').textContent()).toMatch(/Stopped before the reference run ended: nothing to keep/)
+    expect(await field.inputValue()).toBe('')
+    // Run to its end on 2 probe images: the field takes the fitted timesteps, which set the steps.
+    await byId('fit-probe').fill('2')
+    await byId('fit-start').click()
+    await byId('fit-stop').waitFor()
+    await byId('fit-start').waitFor({ timeout: 120_000 })
+    const outcome = (await byId('fit-outcome').textContent()) ?? ''
+    const m = /RMS to the ODE's solution (\d\.\d{4}), from (\d\.\d{4}) \(2 probe images, (\d+) runs/.exec(outcome)
+    expect(m, outcome).toBeTruthy()
+    expect(Number(m![1])).toBeLessThanOrEqual(Number(m![2]))
+    expect(Number(m![3])).toBeGreaterThan(1)
+    const fitted = (await field.inputValue()).split(', ').map(Number)
+    expect(fitted).toHaveLength(4)
+    expect(fitted[0]).toBe(999)
+    expect(fitted.every((t, i) => i === 0 || t < fitted[i - 1])).toBe(true)
+    expect(fitted).not.toEqual([999, 749, 500, 250]) // the spacing's, where it started
+    expect(await byId('steps').inputValue()).toBe('4')
+    expect(await byId('fit-start').textContent()).toMatch(/Refine for this model/)
+    await h.screenshot('01-fitted')
+    await byId('generate').click()
+    await waitForStatus('done')
+    expect(await progressText()).toContain('4 / 4')
+    await field.fill('')
+    await field.press('Tab')
+  })
+
   test('generates 4 images with DDIM, 20 steps', async () => {
     await byId('sampler').selectOption('ddim')
     await byId('steps').fill('20')

@@ -1,0 +1,94 @@
+/**
+ * "Fit to this model": the timesteps field fitted to the loaded model by the engine (fit.timesteps). The
+ * probe is the run Generate would make (sampler, its options, steps or timesteps, schedule, class, guidance,
+ * the seed shown) with `probe` images (FIT_BATCH unless the user says: more carry over better to other seeds,
+ * fewer are quicker); the search starts from the field's timesteps where it has some (a
+ * refinement), else from the spacing's. Its result fills the field if the model and the sampler are still
+ * those it was fitted for. Stop keeps the best timesteps found by then.
+ */
+import type { Events, ModelCard } from '../../../src-preload/contract'
+import { FIT_BATCH, MAX_FIT_BATCH } from '../../../src-shared/fit'
+import { api } from './api'
+import { model } from './model.svelte'
+import { parameters as p } from './parameters.svelte'
+import { toasts } from './toasts.svelte'
+
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`
+
+class Fit {
+  /** Probe images: the batch each run of the search makes. */
+  probe = $state(FIT_BATCH)
+  status = $state<'idle' | 'fitting' | 'stopping'>('idle')
+  /** The share of the reference run (DDIM at every timestep) done, 0 to 1. */
+  reference = $state(0)
+  /** The start's distance to the ODE's solution, then the best yet, and the runs of the search so far. */
+  startDistance = $state<number | null>(null)
+  distance = $state<number | null>(null)
+  evaluations = $state(0)
+  /** Why the last fit could not run, shown under its button until the next one. */
+  problem = $state<string | null>(null)
+  /** The last fit's outcome, as the line under the button says it. */
+  outcome = $state<string | null>(null)
+
+  get running() {
+    return this.status !== 'idle'
+  }
+
+  async start(card: ModelCard) {
+    if (this.running) return
+    const req = p.request(card, { redraw: false })
+    const probe = Math.min(MAX_FIT_BATCH, Math.max(1, Math.round(this.probe) || FIT_BATCH))
+    this.probe = probe
+    const sampler = req.sampler?.sampler ?? p.sampler
+    Object.assign(this, { status: 'fitting', reference: 0, startDistance: null, distance: null, evaluations: 0 })
+    this.problem = this.outcome = null
+    const r = await api.invoke('fit.timesteps', {
+      ...req,
+      sampler: { ...req.sampler, sampler },
+      batch: probe,
+    })
+    this.status = 'idle'
+    if (!r.ok) {
+      if (r.error.code === 'cancelled') this.outcome = 'Stopped before the reference run ended: nothing to keep'
+      else this.problem = r.error.message
+      return
+    }
+    const fit = r.value
+    const summary =
+      `RMS to the ODE's solution ${fit.distance.toFixed(4)}, from ${fit.startDistance.toFixed(4)} ` +
+      `(${count(probe, 'probe image')}, ${count(fit.evaluations, 'run')}, ${(fit.elapsedMs / 1000).toFixed(0)} s` +
+      `${fit.stopped ? ', stopped' : ''})`
+    if (model.card?.path !== card.path || p.sampler !== sampler) {
+      this.outcome = `Not applied (the model or sampler changed meanwhile): ${fit.timesteps.join(', ')}; ${summary}`
+      return
+    }
+    p.setOption('timesteps', fit.timesteps)
+    this.outcome = summary
+    toasts.info(`Timesteps fitted to ${card.name}: ${summary}`)
+  }
+
+  async stop() {
+    if (this.status !== 'fitting') return
+    this.status = 'stopping'
+    const r = await api.invoke('fit.cancel', {})
+    if (!r.ok) toasts.error(r.error)
+  }
+
+  #event(e: Events['fit']) {
+    if (!this.running) return
+    if (e.phase === 'reference') this.reference = e.calls / e.totalCalls
+    else {
+      this.reference = 1
+      this.startDistance ??= e.distance
+      this.distance = e.distance
+      this.evaluations = e.evaluations
+    }
+  }
+
+  /** Subscribe to the fit's events; returns the unsubscribe (call from an $effect). */
+  listen(): () => void {
+    return api.on('fit', (e) => this.#event(e))
+  }
+}
+
+export const fit = new Fit()
