@@ -171,16 +171,12 @@ export const sampleStartRequest = z.object({
 export interface FitRequest extends GenerationRequest {
   sampler: SamplerSettings
 }
-export const fitRequest = z.object({
-  sampler: samplerSettings,
-  schedule: scheduleSettings.optional(),
-  seed,
-  batch: z.number().int().min(1).max(MAX_FIT_BATCH),
-  classLabel: z.number().int().min(0).optional(),
-  guidance: z.number().min(0).optional(),
-  height: z.number().int().min(1).optional(),
-  width: z.number().int().min(1).optional(),
-}) satisfies z.ZodType<FitRequest>
+export const fitRequest = sampleStartRequest
+  .pick({ schedule: true, seed: true, classLabel: true, guidance: true, height: true, width: true })
+  .extend({
+    sampler: samplerSettings,
+    batch: z.number().int().min(1).max(MAX_FIT_BATCH),
+  }) satisfies z.ZodType<FitRequest>
 
 export type RunRequest = { runId: string }
 const runRequest = z.object({ runId }) satisfies z.ZodType<RunRequest>

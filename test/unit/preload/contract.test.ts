@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest'
 
 import { parseRequest, samplerSettings, sampleStartRequest } from '../../../src-preload/contract'
+import { MAX_FIT_BATCH } from '../../../src-shared/fit'
 import { MAX_IMAGE_BYTES } from '../../../src-shared/limits'
 import { SAMPLER_OPTIONS, SAMPLERS } from '../../../src-shared/names'
 import { configOf } from '../../../src-shared/parameters'
@@ -35,6 +36,25 @@ const errorOf = (channel: string, payload: unknown) => {
   const r = parseRequest(channel, payload)
   return r.ok ? 'accepted' : r.error
 }
+
+describe('fit.timesteps', () => {
+  it('takes a probe batch up to MAX_FIT_BATCH and needs a sampler; refuses what a run would not take', () => {
+    const req = { sampler: { sampler: 'unipc', steps: 10, timesteps: [999, 500] }, seed: 3, batch: 32, classLabel: 3 }
+    expect(parseRequest('fit.timesteps', req)).toEqual({ ok: true, value: req })
+    expect(parseRequest('fit.timesteps', { ...req, batch: MAX_FIT_BATCH }).ok).toBe(true)
+    const over = parseRequest('fit.timesteps', { ...req, batch: MAX_FIT_BATCH + 1 })
+    expect(over.ok).toBe(false)
+    if (!over.ok) expect(over.error.message).toMatch(/^fit.timesteps: batch: /)
+    const { sampler: _, ...noSampler } = req
+    const none = parseRequest('fit.timesteps', noSampler)
+    if (!none.ok) expect(none.error.message).toMatch(/^fit.timesteps: sampler: /)
+    expect(none.ok).toBe(false)
+    // A run's own fields (fork, group) are no part of a fit's probe: left out.
+    expect(parseRequest('fit.timesteps', { ...req, fork: { runId: 'x', step: 1 } })).toEqual({ ok: true, value: req })
+    expect(parseRequest('fit.cancel', {})).toEqual({ ok: true, value: {} })
+    expect(parseRequest('fit.cancel', { runId: 'x' }).ok).toBe(false)
+  })
+})
 
 describe('image bytes in a request', () => {
   it('are taken up to MAX_IMAGE_BYTES and refused beyond, naming the field', () => {
