@@ -113,6 +113,7 @@ export async function loadRenderer() {
     ...(await import('../../../src-renderer/src/lib/side-runs')),
     ...(await import('../../../src-renderer/src/lib/steps.svelte')),
     ...(await import('../../../src-renderer/src/lib/queue.svelte')),
+    ...(await import('../../../src-renderer/src/lib/fit.svelte')),
     ...(await import('../../../src-renderer/src/lib/gallery')),
     ...(await import('../../../src-renderer/src/lib/actions')),
   }

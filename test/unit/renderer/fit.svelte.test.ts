@@ -1,0 +1,140 @@
+/**
+ * "Fit to this model" (lib/fit.svelte.ts): the probe it asks the engine for, the progress it shows from fit
+ * events, the field it fills, and what it does when stopped, refused, or outrun by a change of model or sampler.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+
+import type { ResponseOf, Result } from '../../../src-preload/contract'
+import { FIT_BATCH } from '../../../src-shared/fit'
+import { card, classCard, fail, loadRenderer, ok, type Renderer } from './fake-api'
+
+let r: Renderer
+let stopListening: () => void
+/** The answer to the fit under way, given when the test says. */
+let answer: (result: Result<ResponseOf<'fit.timesteps'>>) => void
+
+const digits = classCard(10, { name: 'digits', path: '/m/digits.onnx' })
+
+beforeEach(async () => {
+  r = await loadRenderer()
+  stopListening = r.fit.listen()
+  r.api.answer('model.load', ok(digits))
+  r.api.answer('settings.get', ok({ parameters: {}, provider: 'auto', recentModels: [] } as never))
+  await r.model.load()
+  r.parameters.adoptCard(digits)
+  r.parameters.pickSampler('unipc', digits)
+  r.parameters.steps = 4
+  r.parameters.typeSeed(7)
+  r.parameters.classLabel = 3
+  r.parameters.guidance = 2
+  r.api.answer('fit.timesteps', () => new Promise((resolve) => (answer = resolve)))
+  r.api.answer('fit.cancel', ok({ cancelled: true }))
+})
+afterEach(() => stopListening())
+
+const fitted = (o: Partial<ResponseOf<'fit.timesteps'>> = {}): Result<ResponseOf<'fit.timesteps'>> =>
+  ok({
+    sampler: { sampler: 'unipc', steps: 4, timesteps: [999, 700, 420, 90] } as never,
+    timesteps: [999, 700, 420, 90],
+    distance: 0.0412,
+    startDistance: 0.0633,
+    leftOut: 0,
+    start: [999, 749, 500, 250],
+    evaluations: 41,
+    modelCalls: 1164,
+    stopped: false,
+    elapsedMs: 12_400,
+    ...o,
+  })
+
+describe('fit', () => {
+  it('asks for the run Generate would make on the probe batch, shows its progress, and fills the field', async () => {
+    const done = r.fit.start(digits)
+    expect(r.fit.status).toBe('fitting')
+    const [req] = r.api.requests('fit.timesteps')
+    expect(req).toMatchObject({ seed: 7, batch: FIT_BATCH, classLabel: 3, guidance: 2 })
+    expect(req.sampler).toMatchObject({ sampler: 'unipc', steps: 4 })
+    r.api.emit('fit', { phase: 'reference', calls: 400, totalCalls: 1000, elapsedMs: 900 })
+    expect(r.fit.reference).toBe(0.4)
+    expect(r.fit.distance).toBeNull()
+    r.api.emit('fit', {
+      phase: 'search',
+      evaluations: 1,
+      distance: 0.0633,
+      timesteps: [999, 749, 500, 250],
+      elapsedMs: 2000,
+    })
+    r.api.emit('fit', {
+      phase: 'search',
+      evaluations: 9,
+      distance: 0.05,
+      timesteps: [999, 720, 500, 250],
+      elapsedMs: 3000,
+    })
+    expect([r.fit.startDistance, r.fit.distance, r.fit.evaluations, r.fit.reference]).toEqual([0.0633, 0.05, 9, 1])
+    answer(fitted())
+    await done
+    expect(r.fit.status).toBe('idle')
+    expect(r.parameters.ownTimesteps).toEqual([999, 700, 420, 90])
+    expect(r.parameters.options.sigmas).toBe('spacing')
+    expect(r.fit.outcome).toBe("RMS to the ODE's solution 0.0412, from 0.0633 (32 probe images, 41 runs, 12 s)")
+    expect(r.toasts.items.at(-1)?.message).toMatch(/^Timesteps fitted to digits: RMS/)
+  })
+
+  it('takes the probe size asked for, within bounds, and refines the timesteps in the field', async () => {
+    r.parameters.setOption('timesteps', [999, 600, 300, 40])
+    r.fit.probe = 1000
+    const done = r.fit.start(digits)
+    expect(r.api.requests('fit.timesteps')[0]).toMatchObject({
+      batch: 256,
+      sampler: { sampler: 'unipc', timesteps: [999, 600, 300, 40] },
+    })
+    expect(r.fit.probe).toBe(256)
+    answer(fitted({ stopped: true }))
+    await done
+    expect(r.fit.outcome).toMatch(/\(256 probe images, 41 runs, 12 s, stopped\)$/)
+  })
+
+  it('applies nothing when the model or the sampler changed meanwhile, and says what it found', async () => {
+    const done = r.fit.start(digits)
+    r.parameters.pickSampler('deis', digits)
+    answer(fitted())
+    await done
+    expect(r.parameters.ownTimesteps).toEqual([])
+    expect(r.fit.outcome).toMatch(/^Not applied \(the model or sampler changed meanwhile\): 999, 700, 420, 90;/)
+    r.parameters.pickSampler('unipc', digits)
+    const again = r.fit.start(digits)
+    r.api.answer('model.load', ok(card({ name: 'other', path: '/m/other.onnx' })))
+    await r.model.load('/m/other.onnx')
+    answer(fitted())
+    await again
+    expect(r.parameters.ownTimesteps).toEqual([])
+    expect(r.fit.outcome).toMatch(/^Not applied/)
+  })
+
+  it('Stop asks the engine once; stopped before its reference ends, there is nothing to keep', async () => {
+    const done = r.fit.start(digits)
+    await r.fit.stop()
+    await r.fit.stop()
+    expect(r.fit.status).toBe('stopping')
+    expect(r.api.requests('fit.cancel')).toEqual([{}])
+    answer(fail('cancelled at step 300 of 1000', 'cancelled'))
+    await done
+    expect(r.fit.status).toBe('idle')
+    expect(r.fit.outcome).toBe('Stopped before the reference run ended: nothing to keep')
+    expect(r.fit.problem).toBeNull()
+  })
+
+  it("shows the engine's refusal under the button until the next fit, and starts one fit at a time", async () => {
+    const first = r.fit.start(digits)
+    await r.fit.start(digits) // ignored while one runs
+    expect(r.api.requests('fit.timesteps')).toHaveLength(1)
+    answer(fail('fit-timesteps: dpmpp-2m-sde adds noise; only an ODE solver can be fitted', 'bad-argument'))
+    await first
+    expect(r.fit.problem).toMatch(/adds noise/)
+    const second = r.fit.start(digits)
+    expect(r.fit.problem).toBeNull()
+    answer(fitted())
+    await second
+  })
+})
