@@ -185,9 +185,12 @@ export function createSocketHub(shell: Shell, engine: EngineClient, options: Soc
     // ws answers a frame it refuses with this 'error', then closes the socket with the code saying why;
     // without a listener the error would be thrown and end the host.
     socket.on('error', (e) => log(`Stepwise: a page's connection was closed: ${e.message}`))
+    /** A fit.timesteps this socket asked for and has not been answered: its answer could go nowhere else. */
+    let fitting = false
     socket.on('close', () => {
       page.sockets.delete(socket)
       review(page)
+      if (fitting) void engine.request('fit.cancel', {})
     })
     socket.on('message', async (data, isBinary) => {
       let message: WireMessage
@@ -202,7 +205,9 @@ export function createSocketHub(shell: Shell, engine: EngineClient, options: Soc
         return
       }
       if (message.kind !== 'request') return
+      if (message.channel === 'fit.timesteps') fitting = true
       const result = await shell.handle(message.channel, message.payload)
+      if (message.channel === 'fit.timesteps') fitting = false
       if (message.channel === 'model.load' && result.ok) options.onModelLoaded?.(result.value as ModelCard)
       // The response comes before any event of the run (the engine starts it after answering).
       if (message.channel === 'sample.start' && result.ok) adopt(page, (result.value as { runId: string }).runId)

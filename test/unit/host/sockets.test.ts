@@ -187,6 +187,21 @@ describe("a run's events go to the page that started it", () => {
     await after.close()
   })
 
+  it('a fit whose page leaves before its answer is stopped at once (the answer could go nowhere)', async () => {
+    const fitting = await page('fitting')
+    // A probe of 8 images: its reference run alone (8000 model calls) takes seconds.
+    void fitting.request('fit.timesteps', { sampler: { sampler: 'unipc', steps: 4 }, seed: 1, batch: 8 })
+    await fitting.until('fit', (p) => p.phase === 'reference')
+    // A fit of DDIM asks nothing of the model: refused as under way while a fit runs, else as DDIM.
+    const probe = async () => {
+      const r = await bystander.request('fit.timesteps', { sampler: { sampler: 'ddim', steps: 4 }, seed: 1, batch: 1 })
+      return r.ok ? 'ok' : r.error.message
+    }
+    expect(await probe()).toMatch(/a fit is already under way/)
+    await fitting.close()
+    await expect.poll(probe, { timeout: 10_000, interval: 100 }).toMatch(/ddim takes no timesteps of its own/)
+  })
+
   it('the runs of a page that does not come back are cancelled after the grace period', async () => {
     const gone = await page('gone-for-good')
     // 1000 DDPM steps of a batch of 8: over a minute on two cores, unless cancelled.
