@@ -1,6 +1,6 @@
 /**
- * Settings kept between sessions: the last parameters, recent models, the preferred execution provider and
- * the window bounds, checked against the contract's schema. The app keeps them with electron-store, the
+ * Settings kept between sessions: the last parameters, recent models, the preferred execution provider, the
+ * timesteps fitted in the app and the window bounds, checked against the contract's schema. The app keeps them with electron-store, the
  * browser host with conf (electron-store's base, no electron): both are handed in as `make`.
  *
  * Nothing in the file can stop the app or cost more than the values that are wrong:
@@ -63,6 +63,22 @@ function removeAt(root: Record<string, unknown>, path: PropertyKey[]): PropertyK
   return path
 }
 
+/**
+ * What goes with a bad value inside a list: a list of numbers (timesteps) is one value and goes whole, and an
+ * entry of any other list (a recent model, a kept fit) goes whole with everything in it, so that no list of
+ * timesteps comes back shorter than it was saved.
+ */
+function unitOf(root: Record<string, unknown>, path: PropertyKey[]): PropertyKey[] {
+  for (let i = 1; i <= path.length; i++) {
+    const v = valueAt(root, path.slice(0, i))
+    if (!Array.isArray(v)) continue
+    const bad = Number(path[i])
+    if (v.some((x, k) => k !== bad && typeof x === 'number')) return path.slice(0, i)
+    if (i < path.length) return path.slice(0, i + 1)
+  }
+  return path
+}
+
 const valueAt = (root: unknown, path: PropertyKey[]): unknown =>
   path.reduce<unknown>((v, key) => (v as Record<PropertyKey, unknown> | undefined)?.[key], root)
 
@@ -88,7 +104,7 @@ export function repairSettings(raw: Record<string, unknown>): { settings: Settin
         .map((path) => `${path.join('.')} (${shown(valueAt(raw, path))})`)
       return { settings: parsed.data, reset }
     }
-    removed.push(removeAt(value, parsed.error.issues[0].path))
+    removed.push(removeAt(value, unitOf(value, parsed.error.issues[0].path)))
   }
   return { settings: DEFAULT_SETTINGS, reset: ['everything (the file is too far from the settings to repair)'] }
 }

@@ -207,6 +207,28 @@ export type LastParameters = z.infer<typeof lastParameters>
 export const MAX_RECENT_MODELS = 10
 
 /**
+ * Timesteps fitted in the app (fit.timesteps), kept for the model they were fitted on: the app offers them
+ * again when that model runs the same sampler at as many steps. Newest first, one per model, sampler and
+ * step count.
+ */
+export const keptFit = z.object({
+  /** The model's path, as its card gives it. */
+  model: z.string().min(1),
+  sampler: z.enum(SAMPLERS),
+  timesteps: z.array(z.number().int().min(0)).min(1).max(MAX_TRAIN_STEPS),
+  /** RMS to the ODE's solution on the probe, fitted and from where the search started. */
+  distance: z.number().min(0),
+  startDistance: z.number().min(0),
+  /** Probe images. */
+  probe: z.number().int().min(1),
+  /** When (ISO 8601). */
+  savedAt: z.string().min(1),
+})
+export type KeptFit = z.infer<typeof keptFit>
+export const MAX_KEPT_FITS = 50
+const keptFits = z.array(keptFit).max(MAX_KEPT_FITS)
+
+/**
  * Settings kept between sessions (electron-store in the app, a JSON file for the browser host). A value
  * that breaks this schema is reset to its default on its own (src-main/settings.ts repairs the file field
  * by field), so one bad field never costs the rest.
@@ -218,6 +240,7 @@ export const settingsSchema = z.object({
   provider: z.enum(PROVIDER_CHOICES).default('auto'),
   /** A system notification when a run longer than LONG_RUN_MS ends. */
   notifyLongRuns: z.boolean().default(false),
+  fits: keptFits.default([]),
   windowBounds: z
     .object({
       x: z.number().int(),
@@ -242,6 +265,7 @@ export const settingsSetRequest = z.object({
   parameters: lastParameters.optional(),
   provider: z.enum(PROVIDER_CHOICES).optional(),
   notifyLongRuns: z.boolean().optional(),
+  fits: keptFits.optional(),
 })
 export type SettingsSetRequest = z.infer<typeof settingsSetRequest>
 

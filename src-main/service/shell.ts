@@ -86,6 +86,7 @@ export function createShell(ports: ShellPorts): Shell {
           parameters: patch.parameters ?? current.parameters,
           provider: patch.provider ?? current.provider,
           notifyLongRuns: patch.notifyLongRuns ?? current.notifyLongRuns,
+          fits: patch.fits ?? current.fits,
         }),
       }
     },

@@ -153,6 +153,18 @@ describe('Stepwise in the browser host', () => {
     await byId('generate').click()
     await waitForStatus('done')
     expect(await progressText()).toContain('4 / 4')
+    // Kept for this model, UniPC and 4 steps: cleared from the field, it is offered again.
+    await field.fill('')
+    await field.press('Tab')
+    expect(await byId('steps').inputValue()).toBe('4')
+    await byId('fit-kept').waitFor()
+    expect((await byId('fit-kept').textContent())?.replace(/\s+/g, ' ')).toMatch(
+      /Fitted before \(.+\): RMS \d\.\d{4} from \d\.\d{4} on 2 images/,
+    )
+    await h.screenshot('01-fit-kept')
+    await byId('fit-use').click()
+    expect(await field.inputValue()).toBe(fitted.join(', '))
+    expect(await byId('fit-kept').count()).toBe(0)
     await field.fill('')
     await field.press('Tab')
   })

@@ -92,6 +92,33 @@ describe('settings', () => {
     expect(open(dir).problem).toBeUndefined()
   })
 
+  it('a list is never saved back shorter: a bad timestep takes its list, a bad kept fit goes alone', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepwise-settings-'))
+    const fit = (model: string, timesteps: unknown[]) => ({
+      model,
+      sampler: 'unipc',
+      timesteps,
+      distance: 0.02,
+      startDistance: 0.04,
+      probe: 32,
+      savedAt: '2026-12-02T03:00:00.000Z',
+    })
+    const fits = [fit('/a.onnx', [999, 500, 40]), fit('/b.onnx', [999, -5, 40]), fit('/c.onnx', [999, 20])]
+    const parameters = { sampler: { sampler: 'unipc', steps: 3, timesteps: [999, 'x', 40] }, seed: 4 }
+    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ fits, parameters, recentModels: ['/a.onnx', 7] }))
+    const s = open(dir)
+    expect(s.get().fits).toEqual([fits[0], fits[2]])
+    expect(s.get().parameters).toEqual({ sampler: { sampler: 'unipc', steps: 3 }, seed: 4 })
+    expect(s.get().recentModels).toEqual(['/a.onnx'])
+    expect(s.problem).toMatch(/^settings\.json: 3 saved settings were invalid and reset to the default: /)
+    expect(s.problem).toContain('fits.1 ({"model":"/b.onnx"')
+    expect(s.problem).toContain('parameters.sampler.timesteps ([999,"x",40])')
+    expect(s.problem).toContain('recentModels.1 (7)')
+    const kept = { ...fit('/d.onnx', [999, 300]), sampler: 'unipc' as const, timesteps: [999, 300] }
+    s.update({ fits: [kept, ...s.get().fits] })
+    expect(open(dir).get().fits).toEqual([kept, fits[0], fits[2]])
+  })
+
   for (const [what, json] of [
     ['null', 'null'],
     ['an array', '[{"provider":"cpu"}]'],

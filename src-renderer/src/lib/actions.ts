@@ -8,6 +8,7 @@ import { api } from './api'
 import { compare } from './compare.svelte'
 import { imageTooLarge, isPng, readDrop, readPicked } from './drop'
 import { exporter } from './export.svelte'
+import { fit } from './fit.svelte'
 import { type Entry, kindOf } from './gallery'
 import { grid } from './grid.svelte'
 import { history } from './history.svelte'
@@ -37,6 +38,7 @@ export async function startUp(): Promise<void> {
   if (settings.ok) {
     parameters.restore(settings.value.parameters, model.card)
     queue.notify = settings.value.notifyLongRuns
+    fit.kept = settings.value.fits
   } else toasts.error(settings.error)
   restored = true
 }

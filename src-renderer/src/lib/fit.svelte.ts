@@ -4,10 +4,12 @@
  * the seed shown) with `probe` images (FIT_BATCH unless the user says: more carry over better to other seeds,
  * fewer are quicker); the search starts from the field's timesteps where it has some (a
  * refinement), else from the spacing's. Its result fills the field if the model and the sampler are still
- * those it was fitted for. Stop keeps the best timesteps found by then.
+ * those it was fitted for. Stop keeps the best timesteps found by then. Fits that filled the field are kept
+ * in the settings for their model, and offered again when it runs that sampler at as many steps.
  */
-import type { Events, ModelCard } from '../../../src-preload/contract'
+import { type Events, type KeptFit, MAX_KEPT_FITS, type ModelCard } from '../../../src-preload/contract'
 import { FIT_BATCH, MAX_FIT_BATCH } from '../../../src-shared/fit'
+import type { SamplerName } from '../../../src-shared/names'
 import { api } from './api'
 import { model } from './model.svelte'
 import { parameters as p } from './parameters.svelte'
@@ -29,6 +31,8 @@ class Fit {
   problem = $state<string | null>(null)
   /** The last fit's outcome, as the line under the button says it. */
   outcome = $state<string | null>(null)
+  /** Fits kept from earlier (the settings'), newest first. */
+  kept = $state.raw<KeptFit[]>([])
 
   get running() {
     return this.status !== 'idle'
@@ -64,7 +68,29 @@ class Fit {
     }
     p.setOption('timesteps', fit.timesteps)
     this.outcome = summary
+    void this.#keep({
+      model: card.path,
+      sampler,
+      timesteps: fit.timesteps,
+      distance: fit.distance,
+      startDistance: fit.startDistance,
+      probe,
+      savedAt: new Date().toISOString(),
+    })
     toasts.info(`Timesteps fitted to ${card.name}: ${summary}`)
+  }
+
+  /** The fit kept for this model, sampler and step count, if any. */
+  keptFor(model: string, sampler: SamplerName, steps: number): KeptFit | undefined {
+    return this.kept.find((k) => k.model === model && k.sampler === sampler && k.timesteps.length === steps)
+  }
+
+  /** Keep a fit first, in place of the one for its model, sampler and step count, and save the list. */
+  async #keep(fit: KeptFit) {
+    const others = this.kept.filter((k) => k !== this.keptFor(fit.model, fit.sampler, fit.timesteps.length))
+    this.kept = [fit, ...others].slice(0, MAX_KEPT_FITS)
+    const r = await api.invoke('settings.set', { fits: this.kept })
+    if (!r.ok) toasts.error(`The fit could not be kept for next time: ${r.error.message}`)
   }
 
   async stop() {

@@ -46,13 +46,21 @@ async function finishedRun(parameters = generationParameters({ seed: 900 })) {
 }
 
 describe('startUp', () => {
-  it("loads the default model, then puts last session's controls over its defaults", async () => {
-    r.api.answer('settings.get', ok({ ...DEFAULT_SETTINGS, parameters: { sampler: { steps: 12 }, seed: 3 } }))
+  it("loads the default model, then puts last session's controls over its defaults, and its kept fits", async () => {
+    const fits = [
+      {
+        ...{ model: '/models/tiny.onnx', sampler: 'unipc' as const, timesteps: [999, 500, 40] },
+        ...{ distance: 0.02, startDistance: 0.04, probe: 32, savedAt: '2026-12-02T03:00:00.000Z' },
+      },
+    ]
+    const settings = { ...DEFAULT_SETTINGS, parameters: { sampler: { steps: 12 }, seed: 3 }, fits }
+    r.api.answer('settings.get', ok(settings))
     r.api.answer('model.load', ok(card({ samplerDefaults: { sampler: 'ddpm', steps: 1000 } })))
     expect(r.isRestored()).toBe(false)
     await r.startUp()
     expect(r.api.requests('model.load')).toEqual([{}])
     expect(r.parameters).toMatchObject({ sampler: 'ddpm', steps: 12, seed: 3 })
+    expect(r.fit.keptFor('/models/tiny.onnx', 'unipc', 3)).toEqual(fits[0])
     expect(r.isRestored()).toBe(true)
   })
 

@@ -29,6 +29,7 @@ beforeEach(async () => {
   r.parameters.guidance = 2
   r.api.answer('fit.timesteps', () => new Promise((resolve) => (answer = resolve)))
   r.api.answer('fit.cancel', ok({ cancelled: true }))
+  r.api.answer('settings.set', (req) => ok({ ...(req as object) }) as never)
 })
 afterEach(() => stopListening())
 
@@ -81,6 +82,42 @@ describe('fit', () => {
     expect(r.toasts.items.at(-1)?.message).toMatch(/^Timesteps fitted to digits: RMS/)
   })
 
+  it('keeps each fit that filled the field for its model, one per sampler and step count, in the settings', async () => {
+    const first = r.fit.start(digits)
+    answer(fitted())
+    await first
+    const [saved] = r.api.requests('settings.set')
+    expect(saved.fits).toEqual([
+      {
+        model: '/m/digits.onnx',
+        sampler: 'unipc',
+        timesteps: [999, 700, 420, 90],
+        distance: 0.0412,
+        startDistance: 0.0633,
+        probe: 32,
+        savedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      },
+    ])
+    expect(r.fit.keptFor('/m/digits.onnx', 'unipc', 4)?.timesteps).toEqual([999, 700, 420, 90])
+    expect(r.fit.keptFor('/m/digits.onnx', 'unipc', 5)).toBeUndefined()
+    expect(r.fit.keptFor('/m/digits.onnx', 'deis', 4)).toBeUndefined()
+    expect(r.fit.keptFor('/m/other.onnx', 'unipc', 4)).toBeUndefined()
+    // A refit of the same sampler and steps takes its place; another step count is kept beside it.
+    const refit = r.fit.start(digits)
+    answer(fitted({ timesteps: [999, 690, 400, 80], distance: 0.039 }))
+    await refit
+    r.parameters.setOption('timesteps', [])
+    r.parameters.steps = 3
+    const three = r.fit.start(digits)
+    answer(fitted({ timesteps: [999, 500, 60] }))
+    await three
+    expect(r.fit.kept.map((k) => k.timesteps)).toEqual([
+      [999, 500, 60],
+      [999, 690, 400, 80],
+    ])
+    expect(r.api.requests('settings.set').at(-1)?.fits).toEqual(r.fit.kept)
+  })
+
   it('takes the probe size asked for, within bounds, and refines the timesteps in the field', async () => {
     r.parameters.setOption('timesteps', [999, 600, 300, 40])
     r.fit.probe = 1000
@@ -110,6 +147,8 @@ describe('fit', () => {
     await again
     expect(r.parameters.ownTimesteps).toEqual([])
     expect(r.fit.outcome).toMatch(/^Not applied/)
+    expect(r.fit.kept).toEqual([])
+    expect(r.api.requests('settings.set')).toEqual([])
   })
 
   it('Stop asks the engine once; stopped before its reference ends, there is nothing to keep', async () => {

@@ -225,6 +225,18 @@ describe('the shell', () => {
     expect(s.recentModels).toEqual([model])
     expect(s.provider).toBe('cpu')
     expect(value(await shell.handle('settings.get', {}))).toMatchObject({ provider: 'cpu', parameters: { seed: 3 } })
+    // Kept fits come and go whole; a field left out of a later set keeps its value.
+    const fits = [
+      {
+        ...{ model, sampler: 'unipc', timesteps: [999, 500, 40], distance: 0.02, startDistance: 0.04 },
+        ...{ probe: 32, savedAt: '2026-12-02T03:00:00.000Z' },
+      },
+    ]
+    value(await shell.handle('settings.set', { fits }))
+    value(await shell.handle('settings.set', { notifyLongRuns: true }))
+    expect(value(await shell.handle('settings.get', {}))).toMatchObject({ provider: 'cpu', fits })
+    const bad = await shell.handle('settings.set', { fits: [{ ...fits[0], timesteps: [] }] })
+    expect(bad.ok).toBe(false)
   })
 
   it('tells the first settings.get what was wrong with the settings file, and only the first', async () => {
