@@ -1,7 +1,8 @@
 /**
  * Settings kept between sessions: the last parameters, recent models, the preferred execution provider, the
- * timesteps fitted in the app and the window bounds, checked against the contract's schema. The app keeps them with electron-store, the
- * browser host with conf (electron-store's base, no electron): both are handed in as `make`.
+ * timesteps fitted in the app and the window bounds, checked against the contract's schema. The app keeps
+ * them with electron-store, the browser host with conf (electron-store's base, no electron): both are handed
+ * in as `make`.
  *
  * Nothing in the file can stop the app or cost more than the values that are wrong:
  * - a file that is not JSON is moved aside (`settings.corrupt-<time>.json`) and the defaults are used;

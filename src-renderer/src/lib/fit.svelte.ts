@@ -1,11 +1,11 @@
 /**
  * "Fit to this model": the timesteps field fitted to the loaded model by the engine (fit.timesteps). The
  * probe is the run Generate would make (sampler, its options, steps or timesteps, schedule, class, guidance,
- * the seed shown) with `probe` images (FIT_BATCH unless the user says: more carry over better to other seeds,
- * fewer are quicker); the search starts from the field's timesteps where it has some (a
- * refinement), else from the spacing's. Its result fills the field if the model and the sampler are still
- * those it was fitted for. Stop keeps the best timesteps found by then. Fits that filled the field are kept
- * in the settings for their model, and offered again when it runs that sampler at as many steps.
+ * the seed shown) with `probe` images (FIT_BATCH unless the user says: more carry over better to other
+ * seeds, fewer are quicker); the search starts from the field's timesteps where it has some (a refinement),
+ * else from the spacing's. Its result fills the field if the model and the sampler are still those it was
+ * fitted for. Stop keeps the best timesteps found by then. Fits that filled the field are kept in the
+ * settings for their model, and offered again when it runs that sampler at as many steps.
  */
 import { type Events, type KeptFit, MAX_KEPT_FITS, type ModelCard } from '../../../src-preload/contract'
 import { FIT_BATCH, MAX_FIT_BATCH } from '../../../src-shared/fit'
