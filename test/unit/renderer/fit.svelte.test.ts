@@ -58,20 +58,10 @@ describe('fit', () => {
     r.api.emit('fit', { phase: 'reference', calls: 400, totalCalls: 1000, elapsedMs: 900 })
     expect(r.fit.reference).toBe(0.4)
     expect(r.fit.distance).toBeNull()
-    r.api.emit('fit', {
-      phase: 'search',
-      evaluations: 1,
-      distance: 0.0633,
-      timesteps: [999, 749, 500, 250],
-      elapsedMs: 2000,
-    })
-    r.api.emit('fit', {
-      phase: 'search',
-      evaluations: 9,
-      distance: 0.05,
-      timesteps: [999, 720, 500, 250],
-      elapsedMs: 3000,
-    })
+    const search = (evaluations: number, distance: number, timesteps: number[]) =>
+      r.api.emit('fit', { phase: 'search', evaluations, distance, timesteps, elapsedMs: 1000 * evaluations })
+    search(1, 0.0633, [999, 749, 500, 250]) // the start
+    search(9, 0.05, [999, 720, 500, 250])
     expect([r.fit.startDistance, r.fit.distance, r.fit.evaluations, r.fit.reference]).toEqual([0.0633, 0.05, 9, 1])
     answer(fitted())
     await done
