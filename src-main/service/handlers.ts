@@ -17,14 +17,12 @@ import {
   type StepPixels,
   type StepRecord,
 } from '../../src-preload/contract'
-import type { FitEvent } from '../../src-shared/fit'
 import { LIVE_UPDATE_MS, LIVE_UPDATE_SHARED_CPU_MS } from '../../src-shared/limits'
 import { MODEL_FORMATS } from '../../src-shared/model'
 import { stepStats } from '../engine/diagnostics'
 import { EngineError, toErrorData } from '../engine/errors'
 import { readStepwiseParameters } from '../engine/export/png'
 import { encodeExport } from '../engine/export/runs'
-import { fitTimesteps } from '../engine/fit-timesteps'
 import { previewForwardNoising } from '../engine/forward'
 import { defaultModelPath } from '../engine/model/default-model'
 import { type Denoiser, loadModel, type ModelInfo } from '../engine/model/load'
@@ -33,6 +31,7 @@ import { modelFacts, planRun } from '../engine/plan'
 import { runSampling } from '../engine/run'
 import { makeSchedule } from '../engine/schedule'
 import { finishTimeline, recordStep, startTimeline } from '../engine/timeline'
+import { createFitRunner } from './fit-runner'
 import { FRAME_MEMORY_BUDGET_BYTES, type HeldRun, RunStore } from './run-store'
 
 export type Emit = <E extends EventName>(event: E, payload: Events[E], transfer?: ArrayBuffer[]) => void
@@ -126,8 +125,7 @@ export function createHandlers(
 ): Handlers {
   let model: { denoiser: Denoiser; key: string } | undefined
   const runs = new Map<string, { controller: AbortController; finished: Promise<void> }>()
-  /** The fit under way (one at a time): a stop keeps the best timesteps found by then. */
-  let fit: { controller: AbortController; finished: Promise<void> } | undefined
+  const fits = createFitRunner(emit)
   /** Every run, oldest first: frames past the memory budget, and every stopped run, on disk. */
   const store = new RunStore({
     memoryBudgetBytes: options.frameBudgetBytes,
@@ -150,9 +148,9 @@ export function createHandlers(
 
   /** Stop every run (each at its next step) and the fit, and wait until they have stopped. */
   const stopAll = async () => {
-    const stopping = [...runs.values(), ...(fit ? [fit] : [])]
+    const stopping = [...runs.values()]
     stopping.forEach((r) => r.controller.abort())
-    await Promise.all(stopping.map((r) => r.finished))
+    await Promise.all([...stopping.map((r) => r.finished), fits.stop()])
   }
 
   return {
@@ -356,35 +354,11 @@ export function createHandlers(
 
     async 'fit.timesteps'(req) {
       if (!model) throw bad('fit.timesteps: no model loaded (send model.load first)')
-      if (fit) throw bad('fit.timesteps: a fit is already under way (fit.cancel stops it)')
-      const controller = new AbortController()
-      const started = performance.now()
-      const elapsedMs = () => Math.round(performance.now() - started)
-      // The reference's progress a hundred times at most; every better distance of the search.
-      const onProgress = (e: FitEvent) => {
-        const every = e.phase === 'reference' ? Math.ceil(e.totalCalls / 100) : 1
-        if (e.phase === 'search' || e.calls % every === 0 || e.calls === e.totalCalls)
-          emit('fit', { ...e, elapsedMs: elapsedMs() })
-      }
-      const work = fitTimesteps(model.denoiser, req, { onProgress, signal: controller.signal })
-      fit = {
-        controller,
-        finished: work.then(
-          () => {},
-          () => {},
-        ),
-      }
-      try {
-        return { ...(await work), elapsedMs: elapsedMs() }
-      } finally {
-        fit = undefined
-      }
+      return fits.fit(model.denoiser, req)
     },
 
     async 'fit.cancel'() {
-      if (!fit || fit.controller.signal.aborted) return { cancelled: false }
-      fit.controller.abort()
-      return { cancelled: true }
+      return fits.cancel()
     },
 
     async dispose() {
