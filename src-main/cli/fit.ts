@@ -5,13 +5,12 @@
 import { FIT_BATCH, type FitEvent } from '../../src-shared/fit'
 import { optionDefault, optionsOf, SAMPLER_OPTIONS } from '../../src-shared/names'
 import { samplerLabel } from '../../src-shared/parameters'
+import { count } from '../../src-shared/text'
 import { EngineError } from '../engine/errors'
 import { fitTimesteps } from '../engine/fit-timesteps'
 import { defaultModelPath } from '../engine/model/default-model'
 import { loadModel } from '../engine/model/load'
 import { generationFrom, int, loadOptionsFrom, print, type Values } from './options'
-
-const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`
 
 export async function fitCommand(v: Values) {
   const model = await loadModel(v.model ?? defaultModelPath(), loadOptionsFrom(v))

@@ -46,6 +46,7 @@ export async function descend(
   const startDistance = await cost(best)
   let distance = startDistance
   let evaluations = 1
+  const stopped = () => ({ timesteps: best, distance, evaluations, startDistance, stopped: true })
   onProgress?.({ evaluations, distance, timesteps: best })
   for (let delta = firstDelta; delta >= lastDelta; delta = Math.floor(delta / 2)) {
     for (let improved = true; improved;) {
@@ -55,13 +56,13 @@ export async function descend(
           const t = best[i] + move
           const below = i + 1 < best.length ? best[i + 1] : -1
           if (t >= best[i - 1] || t <= below || evaluations >= maxEvaluations) continue
-          if (signal?.aborted) return { timesteps: best, distance, evaluations, startDistance, stopped: true }
+          if (signal?.aborted) return stopped()
           const candidate = best.with(i, t)
           let d: number
           try {
             d = await cost(candidate)
           } catch (e) {
-            if (signal?.aborted) return { timesteps: best, distance, evaluations, startDistance, stopped: true }
+            if (signal?.aborted) return stopped()
             throw e
           }
           evaluations++

@@ -10,12 +10,11 @@
 import { type Events, type KeptFit, MAX_KEPT_FITS, type ModelCard } from '../../../src-preload/contract'
 import { FIT_BATCH, MAX_FIT_BATCH } from '../../../src-shared/fit'
 import type { SamplerName } from '../../../src-shared/names'
+import { count } from '../../../src-shared/text'
 import { api } from './api'
 import { model } from './model.svelte'
 import { parameters as p } from './parameters.svelte'
 import { toasts } from './toasts.svelte'
-
-const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`
 
 class Fit {
   /** Probe images: the batch each run of the search makes. */
@@ -43,7 +42,7 @@ class Fit {
     const req = p.request(card, { redraw: false })
     const probe = Math.min(MAX_FIT_BATCH, Math.max(1, Math.round(this.probe) || FIT_BATCH))
     this.probe = probe
-    const sampler = req.sampler?.sampler ?? p.sampler
+    const sampler = p.sampler
     Object.assign(this, { status: 'fitting', reference: 0, startDistance: null, distance: null, evaluations: 0 })
     this.problem = this.outcome = null
     const r = await api.invoke('fit.timesteps', {
@@ -87,7 +86,8 @@ class Fit {
 
   /** Keep a fit first, in place of the one for its model, sampler and step count, and save the list. */
   async #keep(fit: KeptFit) {
-    const others = this.kept.filter((k) => k !== this.keptFor(fit.model, fit.sampler, fit.timesteps.length))
+    const replaced = this.keptFor(fit.model, fit.sampler, fit.timesteps.length)
+    const others = this.kept.filter((k) => k !== replaced)
     this.kept = [fit, ...others].slice(0, MAX_KEPT_FITS)
     const r = await api.invoke('settings.set', { fits: this.kept })
     if (!r.ok) toasts.error(`The fit could not be kept for next time: ${r.error.message}`)
