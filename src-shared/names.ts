@@ -328,6 +328,11 @@ export interface SamplerInfo {
   /** Another name while an option has a value (PNDM without its Runge-Kutta warm-up is PLMS). */
   namedBy?: { option: SamplerOptionName; value: boolean; label: string; a1111: string }
   defaultSteps: number
+  /**
+   * It adds fresh noise at its steps whatever its options (an SDE or ancestral sampler; DDIM does only with
+   * eta > 0): no ODE solver, so nothing to fit its timesteps to.
+   */
+  stochastic?: true
   /** The options it reads, each with diffusers' default for this sampler. */
   options: { readonly [N in SamplerOptionName]?: Reads<N> }
 }
@@ -394,6 +399,7 @@ export const SAMPLER_INFO = {
     label: 'DDPM',
     a1111: 'DDPM',
     defaultSteps: 1000,
+    stochastic: true,
     options: { ...DDPM_FAMILY, varianceType: { default: 'fixed_small' } },
   },
   dpm2: {
@@ -403,7 +409,13 @@ export const SAMPLER_INFO = {
     options: { ...SIGMA_FAMILY, predictionType: NO_SAMPLE_PREDICTION },
   },
   'dpmpp-2m': { label: 'DPM++ 2M', a1111: 'DPM++ 2M', defaultSteps: 20, options: DPM_SOLVER_MULTISTEP },
-  'dpmpp-2m-sde': { label: 'DPM++ 2M SDE', a1111: 'DPM++ 2M SDE', defaultSteps: 20, options: DPM_SOLVER_MULTISTEP },
+  'dpmpp-2m-sde': {
+    label: 'DPM++ 2M SDE',
+    a1111: 'DPM++ 2M SDE',
+    defaultSteps: 20,
+    stochastic: true,
+    options: DPM_SOLVER_MULTISTEP,
+  },
   'dpmpp-3m': {
     label: 'DPM++ 3M',
     a1111: 'DPM++ 3M',
@@ -433,6 +445,7 @@ export const SAMPLER_INFO = {
     label: 'Euler a',
     a1111: 'Euler a',
     defaultSteps: 30,
+    stochastic: true,
     // EulerAncestralDiscreteScheduler takes no use_karras_sigmas & co.
     options: {
       timestepSpacing: { default: 'linspace' },
@@ -500,6 +513,10 @@ export type OptionsOf<S extends SamplerName> = keyof (typeof SAMPLER_INFO)[S]['o
 /** Does this sampler read this option? (eta means something to DDIM only.) */
 export const samplerReads = (sampler: SamplerName, option: string): option is SamplerOptionName =>
   Object.hasOwn(SAMPLER_INFO[sampler].options, option)
+
+/** Does this sampler add noise at its steps whatever its options (SamplerInfo.stochastic)? */
+export const alwaysStochastic = (sampler: SamplerName): boolean =>
+  (SAMPLER_INFO[sampler] as SamplerInfo).stochastic === true
 
 /** The options this sampler reads, in the table's order. */
 export const optionsOf = (sampler: SamplerName): SamplerOptionName[] =>

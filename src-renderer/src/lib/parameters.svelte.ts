@@ -10,6 +10,7 @@ import type {
 } from '../../../src-preload/contract'
 import { MAX_BATCH, MAX_TRAIN_STEPS, RANDOM_SEED, randomSeed } from '../../../src-shared/limits'
 import {
+  alwaysStochastic,
   APP_OPTIONS,
   COMPARE_OPTIONS,
   optionDefault,
@@ -43,6 +44,7 @@ import {
 
 // The name lists are the vocabulary's (src-shared/names.ts), shared with the engine and the CLI.
 export {
+  alwaysStochastic,
   APP_OPTIONS,
   COMPARE_OPTIONS,
   MAX_BATCH,

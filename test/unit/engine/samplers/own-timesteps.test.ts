@@ -13,7 +13,7 @@ import { modelFacts, planRun } from '../../../../src-main/engine/plan'
 import { runSampling } from '../../../../src-main/engine/run'
 import { makeSampler } from '../../../../src-main/engine/samplers/sampler'
 import { finishTimeline, recordStep, startTimeline } from '../../../../src-main/engine/timeline'
-import { samplerReads, SAMPLERS } from '../../../../src-shared/names'
+import { alwaysStochastic, samplerReads, SAMPLERS } from '../../../../src-shared/names'
 import { npy, oursOf, pipelineLoop } from '../../../fixtures/samplers/reference'
 
 const LINEAR = { num_train_timesteps: 1000, beta_start: 0.0001, beta_end: 0.02, beta_schedule: 'linear' }
@@ -22,6 +22,17 @@ const readers = SAMPLERS.filter((s) => samplerReads(s, 'timesteps'))
 describe("timesteps of one's own", () => {
   it('are taken by the DPM-Solver multistep family, UniPC and DEIS', () => {
     expect(readers).toEqual(['dpmpp-2m', 'dpmpp-2m-sde', 'dpmpp-3m', 'unipc', 'deis'])
+  })
+
+  // The app offers "Fit to this model" for ODE solvers only: the table's fact, read by the renderer, must be the
+  // engine's (a sampler that adds noise at some step with diffusers' defaults, at a few step counts).
+  it.each(SAMPLERS)("%s: the table's 'stochastic' is whether the engine's sampler adds noise", (sampler) => {
+    const addsNoise = [4, 10, 25].some((steps) => {
+      const { config, schedule } = oursOf(sampler, LINEAR, steps)
+      const s = makeSampler(config, schedule)
+      return s.timesteps.some((_, i) => s.isStochastic(i))
+    })
+    expect(alwaysStochastic(sampler)).toBe(addsNoise)
   })
 
   it.each(readers.filter((s) => s !== 'dpmpp-2m-sde').flatMap((s) => [7, 12].map((n) => [s, n] as const)))(
