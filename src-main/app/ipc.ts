@@ -4,7 +4,7 @@
  * on our page, and the engine's events sent to the window on one channel, gathered. Payloads are checked by
  * the shell (the contract's schemas), errors cross as data.
  */
-import { type BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron'
+import { type BrowserWindow, ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron'
 
 import { badArgument, CHANNELS, EVENTS_CHANNEL, type Result } from '../../src-preload/contract'
 import { batchEvents, type EventBatcher } from '../service/event-batch'
@@ -29,13 +29,38 @@ function fromOurPage(event: IpcMainInvokeEvent, { window, isOurPage }: IpcOption
   )
 }
 
+/**
+ * Call `stop` if the page in `sender` goes before `until` settles: reloaded or sent elsewhere (not a change of
+ * its #route), its renderer gone, or its webContents destroyed.
+ */
+async function unlessPageGoes<T>(sender: WebContents, until: Promise<T>, stop: () => void): Promise<T> {
+  const navigated = (details: { isMainFrame: boolean; isSameDocument: boolean }) => {
+    if (details.isMainFrame && !details.isSameDocument) stop()
+  }
+  sender.on('did-start-navigation', navigated)
+  sender.on('render-process-gone', stop)
+  sender.on('destroyed', stop)
+  try {
+    return await until
+  } finally {
+    sender.off('did-start-navigation', navigated)
+    sender.off('render-process-gone', stop)
+    sender.off('destroyed', stop)
+  }
+}
+
 export function handleRequests(options: IpcOptions): void {
   for (const channel of CHANNELS) {
     ipcMain.handle(channel, async (event, payload): Promise<Result<unknown>> => {
       if (!fromOurPage(event, options))
         return badArgument(`${channel}: refused (the request did not come from Stepwise's own page)`)
       try {
-        return await options.handle(channel, payload)
+        const answer = options.handle(channel, payload)
+        // A fit answers only at its end, to the page that asked: one that reloads or goes away meanwhile can
+        // never take it, so the fit stops (as the browser host stops one whose page's socket closed).
+        if (channel === 'fit.timesteps')
+          return await unlessPageGoes(event.sender, answer, () => void options.handle('fit.cancel', {}))
+        return await answer
       } catch (e) {
         // The shell answers with Results; this is for the unforeseen (a settings file that cannot be written).
         return {

@@ -90,6 +90,51 @@ describe('the IPC handlers', () => {
   })
 })
 
+describe('a fit whose page goes before its answer', () => {
+  /** fit.timesteps held open until `answer()`; fit.cancel answered at once. */
+  const fitting = () => {
+    let answer!: () => void
+    handle.mockImplementation(async (channel, payload) => {
+      if (channel === 'fit.timesteps') await new Promise<void>((resolve) => (answer = resolve))
+      return { ok: true, value: { channel, payload } }
+    })
+    const reply = ipcMain.invoke('fit.timesteps', fromFrame(), { seed: 1 })
+    return { reply, answer: () => answer() }
+  }
+  const cancels = () => handle.mock.calls.filter(([channel]) => channel === 'fit.cancel').length
+  const navigation = (over: object = {}) => ({ isMainFrame: true, isSameDocument: false, ...over })
+  afterEach(() => handle.mockImplementation(async (channel, payload) => ({ ok: true, value: { channel, payload } })))
+
+  it.each([
+    ['the page reloads', (w: BrowserWindow) => w.webContents.emit('did-start-navigation', navigation())],
+    [
+      "the page's renderer is gone",
+      (w: BrowserWindow) => w.webContents.emit('render-process-gone', {}, { reason: 'crashed' }),
+    ],
+    ["the page's webContents is destroyed", (w: BrowserWindow) => w.webContents.emit('destroyed')],
+  ])('is stopped when %s', async (_what, go) => {
+    const { reply, answer } = fitting()
+    await vi.waitFor(() => expect(handle).toHaveBeenCalledWith('fit.timesteps', { seed: 1 }))
+    go(win!)
+    expect(cancels()).toBe(1)
+    answer()
+    await reply
+  })
+
+  it('goes on through a change of route or a subframe navigation, and nothing is stopped after its answer', async () => {
+    const { reply, answer } = fitting()
+    await vi.waitFor(() => expect(handle).toHaveBeenCalledWith('fit.timesteps', { seed: 1 }))
+    win!.webContents.emit('did-start-navigation', navigation({ isSameDocument: true }))
+    win!.webContents.emit('did-start-navigation', navigation({ isMainFrame: false }))
+    expect(cancels()).toBe(0)
+    answer()
+    expect(await reply).toEqual({ ok: true, value: { channel: 'fit.timesteps', payload: { seed: 1 } } })
+    win!.webContents.emit('did-start-navigation', navigation())
+    expect(cancels()).toBe(0)
+    expect(win!.webContents.listenerCount('did-start-navigation')).toBe(0)
+  })
+})
+
 describe('events to the window', () => {
   const api = () => contextBridge.exposed.stepwise as StepwiseApi
   const frame = (runId: string, index: number, total: number): EventMessage => ({
