@@ -11,6 +11,20 @@ import trainer
 from unet import UNet, count_params
 
 MODELS = os.path.join(export.ROOT, "resources", "models")
+# Sections of the card written by hand, not from this tool's artefacts (the few-step table is measured by the
+# Stepwise bench): a new card carries them over from the one it replaces, each at its place.
+FEW_STEP, NOTES = "### Few-step samplers", "## Notes from the training session"
+
+
+def _kept_section(card, heading):
+    """The section of `card` under the heading that starts with `heading`, up to the next heading of its level
+    or above ("" where the card has none)."""
+    start = card.find("\n" + heading)
+    if start < 0:
+        return ""
+    level = heading.split(" ")[0]
+    ends = [card.find("\n" + h + " ", start + 1) for h in ("#" * n for n in range(1, len(level) + 1))]
+    return card[start + 1:min([e for e in ends if e > 0], default=len(card))].rstrip() + "\n"
 
 
 def _table(ev):
@@ -103,6 +117,10 @@ per class) classified by it:
         name = "Stepwise engine CLI (onnxruntime-node, the exported ONNX)" if s == "cli" else \
             "PyTorch DDIM in tools/train/diffusion.py (EMA checkpoint), clip_sample false"
         md += f"\n### Sampler: {name}, training step {ev.get('train_step') or ck['step']}\n\n" + _table(ev)
+    path = os.path.join(MODELS, "README.md")
+    old = open(path).read() if os.path.exists(path) else ""
+    kept = _kept_section(old, FEW_STEP)
+    md += "\n" + kept if kept else ""
     md += """
 ### Why `stepwise.clip_sample` is "false"
 
@@ -142,6 +160,8 @@ Metadata (`metadata_props`, all strings):
 |---|---|
 """ + "".join(f"| `{k}` | `{v}` |\n" for k, v in export.METADATA.items()) + \
         "| `stepwise.train_steps`, `stepwise.params` | informational |\n"
-    with open(os.path.join(MODELS, "README.md"), "w") as fh:
+    notes = _kept_section(old, NOTES)
+    md += "\n" + notes if notes else ""
+    with open(path, "w") as fh:
         fh.write(md)
-    print("wrote", os.path.join(MODELS, "README.md"))
+    print("wrote", path)
