@@ -116,6 +116,7 @@ async function inspect(v: Values, positionals: string[]) {
         `${model.info.name}  (${model.info.layout}: ${model.info.onnxPath || model.info.path})`,
         `  source          ${MODEL_FORMATS[src.format]}${src.parameters !== undefined ? `, ${src.parameters.toLocaleString('en-US')} parameters` : ''}${src.graph ? `, graph ${src.graph}` : ''}`,
         ...src.files.map((f) => `    read ${f}`),
+        model.info.hash ? `  model hash      ${model.info.hash}  (SHA-256 of ${src.files[0]}, as A1111 writes it)` : '',
         ...sourceFacts(src.facts),
         ...src.notes.map((n) => `  note            ${n}`),
         `  image input     ${sig(s.image)}${s.channels === undefined ? `  (channels: ${channelsOf(model.info) ?? 'open'}${channelsOf(model.info) !== undefined ? ' from in_channels' : ''})` : ''}`,

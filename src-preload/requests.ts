@@ -16,6 +16,7 @@ import {
   MAX_TRAIN_STEPS,
   RANDOM_SEED,
 } from '../src-shared/limits'
+import { MODEL_HASH_LENGTH } from '../src-shared/model'
 import {
   GIF_VIEWS,
   type OptionSpec,
@@ -178,6 +179,10 @@ export const pngReadRequest = z.object({
 /** The parameters Stepwise embeds in a PNG (its `stepwise` text chunk), as far as the UI restores them. */
 export const generationParameters = z.object({
   model: z.string(),
+  modelHash: z
+    .string()
+    .regex(new RegExp(`^[0-9a-f]{${MODEL_HASH_LENGTH}}$`))
+    .optional(),
   sampler: samplerSettings,
   schedule: scheduleSettings,
   seed,
@@ -214,6 +219,8 @@ export const MAX_RECENT_MODELS = 10
 export const keptFit = z.object({
   /** The model's path, as its card gives it. */
   model: z.string().min(1),
+  /** Its hash, where it has one: the fit is offered for these weights wherever they lie (or were uploaded). */
+  modelHash: z.string().min(1).optional(),
   sampler: z.enum(SAMPLERS),
   timesteps: z.array(z.number().int().min(0)).min(1).max(MAX_TRAIN_STEPS),
   /** RMS to the ODE's solution on the probe, fitted and from where the search started. */

@@ -17,6 +17,8 @@ import type {
 /** What the UI shows about a loaded model: plain JSON. */
 export interface ModelCard {
   name: string
+  /** The weights file's model hash (MODEL_HASH_LENGTH hex digits of its SHA-256, as A1111 writes it). */
+  hash: string | null
   /** What was asked for, and the .onnx file actually loaded. */
   path: string
   onnxPath: string

@@ -62,6 +62,12 @@ export const MODEL_FORMATS = {
 export type ModelFormatName = keyof typeof MODEL_FORMATS
 
 /**
+ * Hex digits of a model's hash: the start of its weights file's SHA-256, as A1111 writes "Model hash" (its
+ * AutoV2 hash) into PNGs. The engine computes it (engine/model/file-hash.ts).
+ */
+export const MODEL_HASH_LENGTH = 10
+
+/**
  * Which weights of a checkpoint that holds two sets to sample with: the exponential moving average (what
  * lucidrains' Trainer samples with; the default) or the online model's (the ones the optimizer trained).
  */

@@ -124,6 +124,8 @@ export interface Shape {
 /** The parameters of one generation: embedded in every exported PNG, restorable from it. */
 export interface GenerationParameters {
   model: string
+  /** The model's hash (MODEL_HASH_LENGTH hex digits of its weights file's SHA-256): which weights made it. */
+  modelHash?: string
   sampler: SamplerConfig
   schedule: ScheduleConfig
   seed: number
@@ -214,6 +216,7 @@ export const samplerLabel = (config: SamplerConfig): string => nameWithSigmas(co
 export function summarize(p: GenerationParameters): string {
   const parts = [
     `model: ${p.model}`,
+    ...(p.modelHash ? [`model hash: ${p.modelHash}`] : []),
     `sampler: ${a1111Name(p.sampler)}`,
     `steps: ${p.sampler.steps}`,
     `schedule: ${p.schedule.schedule} (T=${p.schedule.trainSteps})`,

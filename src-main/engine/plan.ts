@@ -29,6 +29,8 @@ import { forkStart, type Timeline } from './timeline'
 /** What a plan needs to know of the model. */
 export interface ModelFacts {
   name: string
+  /** Its weights file's model hash, recorded in the parameters of its runs. */
+  hash?: string
   /** Fixed in the graph, else the metadata's in_channels; undefined when neither gives them. */
   channels?: number
   training: Training
@@ -38,6 +40,7 @@ export interface ModelFacts {
 
 export const modelFacts = (info: ModelInfo): ModelFacts => ({
   name: info.name,
+  ...(info.hash && { hash: info.hash }),
   channels: channelsOf(info),
   training: trainingOf(info),
   graph: { height: info.signature.height, width: info.signature.width },
@@ -157,6 +160,7 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
   const recordedClass = classLabel === t.classes?.nullClassId ? undefined : classLabel
   const parameters: GenerationParameters = {
     model: model.name,
+    ...(model.hash && { modelHash: model.hash }),
     sampler,
     schedule: scheduleConfig,
     seed,

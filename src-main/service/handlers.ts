@@ -89,6 +89,7 @@ function cardOf(model: Denoiser): ModelCard {
     )
   return {
     name: info.name,
+    hash: info.hash ?? null,
     path: info.path,
     onnxPath: info.onnxPath,
     layout: info.layout,

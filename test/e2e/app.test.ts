@@ -3,6 +3,7 @@
  * a bad drop, cancel, a diffusers weights file. One page for the whole file, in order, like a user's session. Screenshots of each
  * state land in test-results/e2e/.
  */
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 
 import { decodeGifFrames } from '../../src-main/engine/export/gif'
 import { pngChunks, readStepwiseParameters } from '../../src-main/engine/export/png'
+import { defaultModelPath } from '../../src-main/engine/model/default-model'
 import { startHarness } from './harness'
 import { ui } from './ui'
 
@@ -69,9 +71,11 @@ const views = () =>
   )
 
 describe('Stepwise in the browser host', () => {
-  test('loads the default model: the card shows its name and the provider in use', async () => {
+  test('loads the default model: the card shows its name, hash and the provider in use', async () => {
     await byId('model-card').waitFor({ timeout: 60_000 })
     expect(await byId('model-name').textContent()).toContain('Stepwise digits')
+    const sha256 = createHash('sha256').update(readFileSync(defaultModelPath())).digest('hex')
+    expect((await byId('model-hash').textContent())?.trim()).toBe(sha256.slice(0, 10))
     expect((await byId('model-provider').textContent())?.trim()).toMatch(/^(cpu|cuda|dml|coreml|webgpu)( \(.+\))?$/)
     await h.screenshot('01-loaded')
   })
@@ -318,7 +322,7 @@ describe('Stepwise in the browser host', () => {
     await expect.poll(() => byId('model-source').textContent(), { timeout: 60_000 }).toContain('diffusers UNet2DModel')
     expect(await byId('model-source').textContent()).toContain('281 k parameters')
     expect(await byId('model-name').textContent()).toContain('diffusion_pytorch_model.bin')
-    expect(await page.locator('[data-testid=model-card] dd').nth(1).textContent()).toContain('1 × 28 × 28')
+    expect(await byId('model-signature').textContent()).toContain('1 × 28 × 28')
     await byId('sampler').selectOption('ddim')
     await byId('steps').fill('10')
     await byId('generate').click()

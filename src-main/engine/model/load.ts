@@ -9,6 +9,7 @@ import type { CheckpointWeights } from '../../../src-shared/model'
 import { EngineError } from '../errors'
 import { roundHalfEven } from '../samplers/common'
 import type { Shape } from '../tensor'
+import { modelHash } from './file-hash'
 import { type ModelLayout, type ModelSource, openModel } from './formats'
 import { mergeMetadata, type ResolvedMetadata } from './metadata'
 import {
@@ -30,6 +31,8 @@ export interface ModelInfo {
   /** The source format, the files read, and where each fact of the network came from. */
   source: ModelSource
   name: string
+  /** The weights file's model hash (file-hash.ts); undefined for a model handed over as bytes alone. */
+  hash?: string
   signature: Signature
   metadata: ResolvedMetadata
   provider: ProviderName
@@ -105,7 +108,12 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   const merged = mergeMetadata(opened.sources)
   const order = options.providers ?? defaultProviderOrder()
   const file = opened.source.files[0] ?? path
-  const { session, provider, skipped } = await startSession(opened.onnx, file, order, options.providers !== undefined)
+  // Hashed while the session starts (a large file takes a second or two a gigabyte, once: then remembered).
+  const [{ session, provider, skipped }, hash] = await Promise.all([
+    startSession(opened.onnx, file, order, options.providers !== undefined),
+    // A file gone since it was read leaves the model without a hash, not unopened.
+    opened.source.files[0] ? modelHash(opened.source.files[0]).catch(() => undefined) : undefined,
+  ])
   const adapter = provider === 'webgpu' ? await webgpuAdapter() : undefined
   const { signature } = opened
   const info: ModelInfo = {
@@ -114,6 +122,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     layout: opened.layout,
     source: opened.source,
     name: merged.values.name ?? opened.name,
+    ...(hash && { hash }),
     signature,
     metadata: merged,
     provider,

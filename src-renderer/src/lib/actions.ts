@@ -177,9 +177,16 @@ export async function restoreFromPng(file: File): Promise<void> {
     return
   }
   const p = r.value
-  // The model's name is what every PNG records (the planner's, in the app and the CLI alike).
-  if (model.card && p.model !== model.card.name)
-    toasts.info(`${file.name} was made with ${p.model}; its parameters are applied to ${model.card.name}`)
+  // The model's name is what every PNG records (the planner's, in the app and the CLI alike); its hash,
+  // where both have one, tells other weights under the same name (another checkpoint of a training).
+  const card = model.card
+  if (card && p.model !== card.name)
+    toasts.info(`${file.name} was made with ${p.model}; its parameters are applied to ${card.name}`)
+  else if (card?.hash && p.modelHash && p.modelHash !== card.hash)
+    toasts.info(
+      `${file.name} was made with other weights of ${p.model} (model hash ${p.modelHash}, loaded ${card.hash}); ` +
+        'its parameters are applied to the loaded ones',
+    )
   parameters.applyPng(p, model.card)
   toasts.info(`Parameters restored from ${file.name} (seed ${p.seed}, locked)`)
 }

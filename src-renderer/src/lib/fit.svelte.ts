@@ -69,6 +69,7 @@ class Fit {
     this.outcome = summary
     void this.#keep({
       model: card.path,
+      ...(card.hash && { modelHash: card.hash }),
       sampler,
       timesteps: fit.timesteps,
       distance: fit.distance,
@@ -79,14 +80,19 @@ class Fit {
     toasts.info(`Timesteps fitted to ${card.name}: ${summary}`)
   }
 
-  /** The fit kept for this model, sampler and step count, if any. */
-  keptFor(model: string, sampler: SamplerName, steps: number): KeptFit | undefined {
-    return this.kept.find((k) => k.model === model && k.sampler === sampler && k.timesteps.length === steps)
+  /**
+   * The fit kept for this model, sampler and step count, if any: the model known by its hash where both have
+   * one (the same weights moved, or uploaded again), else by its path.
+   */
+  keptFor(card: Pick<ModelCard, 'path' | 'hash'>, sampler: SamplerName, steps: number): KeptFit | undefined {
+    const same = (k: KeptFit) => (k.modelHash && card.hash ? k.modelHash === card.hash : k.model === card.path)
+    return this.kept.find((k) => same(k) && k.sampler === sampler && k.timesteps.length === steps)
   }
 
   /** Keep a fit first, in place of the one for its model, sampler and step count, and save the list. */
   async #keep(fit: KeptFit) {
-    const replaced = this.keptFor(fit.model, fit.sampler, fit.timesteps.length)
+    const model = { path: fit.model, hash: fit.modelHash ?? null }
+    const replaced = this.keptFor(model, fit.sampler, fit.timesteps.length)
     const others = this.kept.filter((k) => k !== replaced)
     this.kept = [fit, ...others].slice(0, MAX_KEPT_FITS)
     const r = await api.invoke('settings.set', { fits: this.kept })

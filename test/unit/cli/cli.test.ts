@@ -335,6 +335,10 @@ describe('inspect', () => {
     expect(info.training.schedule).toMatchObject({ schedule: 'linear', trainSteps: 1000 })
     expect(info.training.sampler.predictionType).toBe('epsilon')
     expect(info.provider).toBe('cpu')
+    expect(info.hash).toMatch(/^[0-9a-f]{10}$/)
+    // The text names it too, as the first digits of the weights file's SHA-256.
+    const text = await cli('inspect', '--provider', 'cpu')
+    expect(text.stdout).toContain(`  model hash      ${info.hash}  (SHA-256 of ${info.source.files[0]}`)
   })
 })
 

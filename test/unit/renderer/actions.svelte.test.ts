@@ -60,7 +60,9 @@ describe('startUp', () => {
     await r.startUp()
     expect(r.api.requests('model.load')).toEqual([{}])
     expect(r.parameters).toMatchObject({ sampler: 'ddpm', steps: 12, seed: 3 })
-    expect(r.fit.keptFor('/models/tiny.onnx', 'unipc', 3)).toEqual(fits[0])
+    // Kept before fits had a model hash: known by the path.
+    expect(r.fit.keptFor(card(), 'unipc', 3)).toEqual(fits[0])
+    expect(r.fit.keptFor({ path: '/models/other.onnx', hash: '0123456789' }, 'unipc', 3)).toBeUndefined()
     expect(r.isRestored()).toBe(true)
   })
 
@@ -389,6 +391,17 @@ describe('PNGs and drops', () => {
     r.api.answer('png.read', ok(pngParameters('huge')))
     await r.restoreFromPng(png('a.png'))
     expect(r.toasts.items[0].message).toBe('a.png was made with huge; its parameters are applied to tiny')
+    // The same name, other weights (card() has hash 0123456789): said; the same weights: nothing to say.
+    r.api.answer('png.read', ok({ ...pngParameters('tiny'), modelHash: 'aaaaaaaaaa' }))
+    await r.restoreFromPng(png('c.png'))
+    expect(r.toasts.items.at(-2)?.message).toBe(
+      'c.png was made with other weights of tiny (model hash aaaaaaaaaa, loaded 0123456789); ' +
+        'its parameters are applied to the loaded ones',
+    )
+    r.api.answer('png.read', ok({ ...pngParameters('tiny'), modelHash: '0123456789' }))
+    await r.restoreFromPng(png('d.png'))
+    expect(r.toasts.items.at(-2)?.message).toBe('Parameters restored from c.png (seed 31337, locked)')
+    expect(r.toasts.items.at(-1)?.message).toBe('Parameters restored from d.png (seed 31337, locked)')
     r.api.answer('png.read', fail('b.png has no Stepwise parameters', 'bad-png'))
     await r.restoreFromPng(png('b.png'))
     expect(r.toasts.items.at(-1)).toMatchObject({ kind: 'error', message: 'b.png has no Stepwise parameters' })

@@ -138,6 +138,7 @@ export function card(o: CardOptions = {}): ModelCard {
   const { samplerDefaults, schedule, ...rest } = o
   return {
     name: 'tiny',
+    hash: '0123456789',
     path: '/models/tiny.onnx',
     onnxPath: '/models/tiny.onnx',
     layout: 'onnx',

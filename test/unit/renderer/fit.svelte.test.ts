@@ -13,7 +13,7 @@ let stopListening: () => void
 /** The answer to the fit under way, given when the test says. */
 let answer: (result: Result<ResponseOf<'fit.timesteps'>>) => void
 
-const digits = classCard(10, { name: 'digits', path: '/m/digits.onnx' })
+const digits = classCard(10, { name: 'digits', path: '/m/digits.onnx', hash: 'abcdef0123' })
 
 beforeEach(async () => {
   r = await loadRenderer()
@@ -80,6 +80,7 @@ describe('fit', () => {
     expect(saved.fits).toEqual([
       {
         model: '/m/digits.onnx',
+        modelHash: 'abcdef0123',
         sampler: 'unipc',
         timesteps: [999, 700, 420, 90],
         distance: 0.0412,
@@ -88,10 +89,13 @@ describe('fit', () => {
         savedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       },
     ])
-    expect(r.fit.keptFor('/m/digits.onnx', 'unipc', 4)?.timesteps).toEqual([999, 700, 420, 90])
-    expect(r.fit.keptFor('/m/digits.onnx', 'unipc', 5)).toBeUndefined()
-    expect(r.fit.keptFor('/m/digits.onnx', 'deis', 4)).toBeUndefined()
-    expect(r.fit.keptFor('/m/other.onnx', 'unipc', 4)).toBeUndefined()
+    expect(r.fit.keptFor(digits, 'unipc', 4)?.timesteps).toEqual([999, 700, 420, 90])
+    expect(r.fit.keptFor(digits, 'unipc', 5)).toBeUndefined()
+    expect(r.fit.keptFor(digits, 'deis', 4)).toBeUndefined()
+    // Known by its weights: moved (or uploaded again) it is the same model; other weights at its path are not.
+    expect(r.fit.keptFor({ path: '/elsewhere/copy.onnx', hash: 'abcdef0123' }, 'unipc', 4)).toBeDefined()
+    expect(r.fit.keptFor({ path: '/m/digits.onnx', hash: '9999999999' }, 'unipc', 4)).toBeUndefined()
+    expect(r.fit.keptFor({ path: '/m/other.onnx', hash: null }, 'unipc', 4)).toBeUndefined()
     // A refit of the same sampler and steps takes its place; another step count is kept beside it.
     const refit = r.fit.start(digits)
     answer(fitted({ timesteps: [999, 690, 400, 80], distance: 0.039 }))

@@ -1,4 +1,5 @@
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeGifFrames } from '../../../src-main/engine/export/gif'
 import { decodePng, readPngText, readStepwiseParameters } from '../../../src-main/engine/export/png'
 import { encodePng } from '../../../src-main/engine/export/png'
+import { defaultModelPath } from '../../../src-main/engine/model/default-model'
 import { type EngineClient, startEngine } from '../../../src-main/service/engine-client'
 import { createShell, providersFor, type Shell } from '../../../src-main/service/shell'
 import { openSettings } from '../../../src-main/settings'
@@ -62,7 +64,10 @@ afterAll(async () => {
 
 describe('exports through the shell', () => {
   it('export.save writes the PNG of one image with its parameters, named by its seed', async () => {
-    value(await shell.handle('model.load', { providers: ['cpu'] }))
+    const card = value(await shell.handle('model.load', { providers: ['cpu'] })) as ModelCard
+    // The model hash: the start of the weights file's SHA-256, as sha256sum (and A1111) give it.
+    const sha256 = createHash('sha256').update(readFileSync(defaultModelPath())).digest('hex')
+    expect(card.hash).toBe(sha256.slice(0, 10))
     const run = await sample({ sampler: { sampler: 'ddim', steps: 4 }, seed: 40, batch: 3, classLabel: 7, guidance: 2 })
     const r = value(await shell.handle('export.save', { runId: run.runId, kind: 'png', index: 2 })) as {
       paths: string[]
@@ -76,8 +81,11 @@ describe('exports through the shell', () => {
       guidance: number
       sampler: { steps: number }
     }
-    expect(p).toMatchObject({ seed: 42, classLabel: 7, guidance: 2, sampler: { steps: 4 } })
+    expect(p).toMatchObject({ seed: 42, classLabel: 7, guidance: 2, sampler: { steps: 4 }, modelHash: card.hash })
     expect(readPngText(png, 'x').parameters).toContain('seed: 42')
+    expect(readPngText(png, 'x').parameters).toContain(
+      `model: Stepwise digits, model hash: ${card.hash}, sampler: DDIM`,
+    )
   })
 
   it('every PNG of the batch, the contact sheet and a GIF of a chosen length', async () => {
@@ -177,6 +185,7 @@ describe('exports through the shell', () => {
     const bytes = saved.at(-1)!.files[0].bytes
     const p = value(await shell.handle('png.read', { name: 'seed-77.png', bytes: bytes.slice().buffer }))
     expect(p).toMatchObject({
+      modelHash: expect.stringMatching(/^[0-9a-f]{10}$/),
       seed: 77,
       classLabel: 3,
       sampler: { sampler: 'ddpm', steps: 5 },

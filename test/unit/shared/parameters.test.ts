@@ -77,6 +77,11 @@ describe('summarize', () => {
     expect(fork).toContain('forked at step 4 from: DDIM 50 steps')
     expect(summarize(p({ fromImageAt: 350 }))).toContain('from an image at t=350')
   })
+
+  it('names the model hash after the model, where the run has one', () => {
+    expect(summarize(p({ modelHash: '6ce0161689' }))).toMatch(/^model: digits, model hash: 6ce0161689, sampler: DDIM,/)
+    expect(summarize(p())).not.toContain('hash')
+  })
 })
 
 describe('sampler names with their sigma schedule', () => {
