@@ -108,6 +108,7 @@ function haystack(s: RunSummary, kind: RunKind, ctx: QueryContext): string {
   return [
     `#${ctx.number(s.runId) ?? ''}`,
     p.model,
+    p.modelHash ?? '',
     samplerLabel(p.sampler),
     p.sampler.sampler,
     `${p.sampler.steps} steps`,

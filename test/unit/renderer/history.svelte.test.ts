@@ -224,7 +224,7 @@ describe('the gallery', () => {
     }),
     summary('r3', { createdAt: day, group: { id: 'g', kind: 'grid' }, parameters: p({ seed: 7, classLabel: 0 }) }),
     summary('r4', { createdAt: day, group: { id: 'g', kind: 'grid' }, parameters: p({ seed: 7, classLabel: 1 }) }),
-    summary('r5', { createdAt: day, parameters: { ...p({ seed: 5 }), model: 'other.onnx' } }),
+    summary('r5', { createdAt: day, parameters: { ...p({ seed: 5 }), model: 'other.onnx', modelHash: '5eed5eed12' } }),
   ]
   const entries = () => r.entriesOf(runs)
   const find = (q: Partial<typeof r.EMPTY_QUERY>) =>
@@ -241,7 +241,7 @@ describe('the gallery', () => {
     ])
   })
 
-  it('searches seeds (any image of a batch), samplers, classes by name, dates and numbers', () => {
+  it('searches seeds (any image of a batch), samplers, classes by name, dates, numbers and model hashes', () => {
     expect(find({ text: 'seed 42' })).toEqual(['r2'])
     expect(find({ text: '43' })).toEqual(['r2']) // image 2 of the batch of 2
     expect(find({ text: 'DDPM 1000' })).toEqual(['r2'])
@@ -250,6 +250,7 @@ describe('the gallery', () => {
     expect(find({ text: '2025-02' })).toEqual(['r1'])
     expect(find({ text: '#1' })).toEqual(['r1'])
     expect(find({ text: 'grid' })).toEqual(['g'])
+    expect(find({ text: '5eed5eed' })).toEqual(['r5']) // the start of a model hash
     expect(find({ text: 'nothing like it' })).toEqual([])
   })
 
