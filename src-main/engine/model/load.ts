@@ -31,7 +31,7 @@ export interface ModelInfo {
   /** The source format, the files read, and where each fact of the network came from. */
   source: ModelSource
   name: string
-  /** The weights file's model hash (file-hash.ts); undefined for a model handed over as bytes alone. */
+  /** The weights file's model hash (file-hash.ts); undefined when the file could not be read again for it. */
   hash?: string
   signature: Signature
   metadata: ResolvedMetadata
