@@ -37,7 +37,7 @@ export const DIFFUSERS_WEIGHTS = [
   'diffusion_pytorch_model.fp16.bin',
 ]
 
-/** Bump when graph/unet2d.ts builds a different graph from the same files: cached graphs are then rebuilt. */
+/** Bump when graph/unet2d.ts (with unet2d-time.ts) builds a different graph from the same files: cached graphs are then rebuilt. */
 export const UNET2D_BUILDER = 'diffusers-unet2d/1'
 
 /** A diffusers weights file dropped without its config.json: the error names the file it needs. */
