@@ -27,7 +27,7 @@ import {
 } from './nn'
 import type { OnnxGraph, OnnxValue } from './onnx-graph'
 import { timeEmbedDim, type UNet2DConfig } from './unet2d-config'
-import { timeProj,TimestepEmbedding } from './unet2d-time'
+import { timeProj, TimestepEmbedding } from './unet2d-time'
 
 /** The graph's inputs and output, by name. */
 export const UNET2D_IO = { sample: 'sample', timestep: 'timestep', classLabels: 'class_labels', output: 'out_sample' }
