@@ -79,7 +79,7 @@ describe('the workspace', () => {
   test('first start teaches what Generate will show', async () => {
     await byId('model-card').waitFor({ timeout: 60_000 })
     const empty = await byId('stage-empty').textContent()
-    expect(empty).toMatch(/Generate samples 4 images from pure noise with Stepwise digits/)
+    expect(empty).toMatch(/Generate draws 4 images from pure noise with Stepwise digits/)
     expect(empty).toMatch(/each tile with its seed/)
     await shootSizes('ws-01-first-start')
   })
