@@ -1,7 +1,8 @@
 /**
  * The model hash (engine/model/file-hash.ts): the start of the weights file's SHA-256, as sha256sum and A1111
- * give it. Checked against the FIPS 180-2 test vector, on a file that changes, and on the models of every
- * format as loaded: the hash of the file the weights are in (not a sidecar's, not a built graph's).
+ * give it. Checked against the FIPS 180-2 test vector, on a file that changes, and on a diffusers folder and a
+ * lucidrains checkpoint as loaded: the hash of the file the weights are in (not a sidecar's, not a built
+ * graph's). The .onnx default model's: shell.test.ts and the e2e test, against node:crypto on the whole file.
  */
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
