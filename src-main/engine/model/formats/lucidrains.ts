@@ -55,6 +55,8 @@ interface Diffusion {
   /** Which weights, and where they came from. */
   weights: CheckpointWeights
   from: string
+  /** Taken over the EMA's the file holds too (asked for): the model's name says so. */
+  overEma?: true
 }
 
 function describeKeys(dict: PyDict): string {
@@ -86,7 +88,14 @@ function diffusionOf(root: PyValue, file: string, wanted: CheckpointWeights | un
         from: "ema.ema_model.*: the EMA's, what Trainer samples with",
       }
     if (wanted === 'ema') throw new EngineError('bad-argument', `${file}: holds no EMA weights (no ema.ema_model.*)`)
-    return { dict: model, prefix: '', weights: 'online', from: "model.*: the online model's" }
+    const overEma = isDict(ema) && hasDiffusion(ema, 'ema_model.')
+    return {
+      dict: model,
+      prefix: '',
+      weights: 'online',
+      from: "model.*: the online model's",
+      ...(overEma && { overEma }),
+    }
   }
   if (hasDiffusion(root, '')) {
     if (wanted === 'ema')
@@ -242,7 +251,9 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
     return {
       ...built,
       layout: 'lucidrains-checkpoint',
-      name: basename(path),
+      // One file, two models: the one that is not the default is named apart, so its runs and PNGs (and the
+      // app, restoring one) tell them apart; the model hash is the file's, the same for both.
+      name: d.overEma ? `${basename(path)} (online weights)` : basename(path),
       sources,
       source: {
         format: 'lucidrains',

@@ -53,6 +53,7 @@ describe("Trainer.save's model-N.pt samples as its ddim_sample does, from the ch
     })
     expect(plan.parameters.schedule).toMatchObject({ schedule: 'custom', trainSteps: 1000 })
     expect(model.info.layout).toBe('lucidrains-checkpoint')
+    expect(plan.parameters.model).toBe('model-3.pt')
     const facts = Object.fromEntries(model.info.source.facts.map((f) => [f.key, f]))
     expect(facts.weights).toMatchObject({ value: 'ema', from: 'checkpoint' })
     expect(facts.beta_schedule).toMatchObject({ value: 'cosine', from: 'checkpoint' })
@@ -63,9 +64,12 @@ describe("Trainer.save's model-N.pt samples as its ddim_sample does, from the ch
   })
 
   it('the online weights when asked (--weights online), which differ from the EMA by up to 0.47', async () => {
-    const { diff } = await reproduces(PEER, { weights: 'online' })
+    const { diff, plan, model } = await reproduces(PEER, { weights: 'online' })
     console.log(`ddim20 cosine-eps-gray28 online: max diff ${diff.toExponential(2)}`)
     expect(diff).toBeLessThan(1e-3)
+    // The same file (the same model hash) holds the EMA's too: the name, so every run's parameters, says which.
+    expect(plan.parameters.model).toBe('model-3.pt (online weights)')
+    expect(plan.parameters.modelHash).toBe(model.info.hash)
   })
 
   for (const [name, expected] of [
@@ -114,6 +118,7 @@ describe("Trainer.save's model-N.pt samples as its ddim_sample does, from the ch
     const { diff, model } = await reproduces(folder, { weights: 'online' }, join(folder, 'diffusion-state-dict.pt'))
     expect(diff).toBeLessThan(1e-3)
     expect(model.info.source.facts.find((f) => f.key === 'weights')).toMatchObject({ value: 'online' })
+    expect(model.info.name).toBe('diffusion-state-dict.pt') // its only weights: nothing to tell apart
     await expect(loadModel(join(folder, 'diffusion-state-dict.pt'), { weights: 'ema' })).rejects.toThrow(
       "diffusion-state-dict.pt: a state_dict with one set of weights, no EMA's",
     )
