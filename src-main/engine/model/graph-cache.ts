@@ -3,17 +3,17 @@
  * second open of a model is a file read. Two levels: `graphs/<content>.onnx` + `.onnx.data` (the weights as
  * ONNX external data, which onnxruntime maps instead of copying) + `.json` (what the build found out,
  * written last: an entry without it is unfinished) by the SHA-256 of the builder version and the source
- * files' bytes; and `seen/<stat>.json` mapping the files' paths, sizes and modification times to that
+ * files' own SHA-256s; and `seen/<stat>.json` mapping the files' paths, sizes and modification times to that
  * hash, so an unchanged model is found without reading (and hashing) its weights again. A model copied
  * elsewhere hashes to the same graph.
  */
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 
 import { writeFileAtomic } from '../files'
+import { fileSha256 } from './file-hash'
 import { type OnnxGraph, writeOnnxExternal } from './graph/onnx-graph'
 
 export interface GraphCache {
@@ -36,15 +36,12 @@ const sha256 = (parts: string[]) => {
   return h.digest('hex')
 }
 
-/** The builder's version and the files' bytes, each file streamed through the hash (never held whole). */
-async function contentHash(key: CacheKey): Promise<string> {
-  const h = createHash('sha256').update(`${key.builder.length}:${key.builder}`)
-  for (const file of key.files) {
-    h.update(`${(await stat(file)).size}:`)
-    for await (const chunk of createReadStream(file)) h.update(chunk as Buffer)
-  }
-  return h.digest('hex')
-}
+/**
+ * The builder's version and each file's SHA-256 (file-hash.ts: streamed once and remembered, so the model
+ * hash of the weights file that loading computes next reads nothing again).
+ */
+const contentHash = async (key: CacheKey): Promise<string> =>
+  sha256([key.builder, ...(await Promise.all(key.files.map(fileSha256)))])
 
 async function readJson<T>(path: string): Promise<T | undefined> {
   try {
@@ -73,14 +70,6 @@ export function graphCache(dir: string): GraphCache {
       )
     return info !== undefined && (await isFile(path)) && (await isFile(`${path}.data`)) ? { path, info } : undefined
   }
-  // A miss hashes the contents once for find and store alike.
-  const hashes = new WeakMap<CacheKey, Promise<string>>()
-  const hashOf = (key: CacheKey) => {
-    let h = hashes.get(key)
-    if (!h) hashes.set(key, (h = contentHash(key)))
-    return h
-  }
-
   return {
     async find<T>(key: CacheKey) {
       const stats = await statKey(key)
@@ -89,14 +78,14 @@ export function graphCache(dir: string): GraphCache {
         const found = await entry<T>(known.hash)
         if (found) return found
       }
-      const hash = await hashOf(key)
+      const hash = await contentHash(key)
       const found = await entry<T>(hash)
       if (found) await remember(seen, stats, hash)
       return found
     },
     async store<T>(key: CacheKey, graph: OnnxGraph, info: T) {
       try {
-        const hash = await hashOf(key)
+        const hash = await contentHash(key)
         await mkdir(graphs, { recursive: true })
         const path = join(graphs, `${hash}.onnx`)
         await writeOnnxExternal(graph, path)
