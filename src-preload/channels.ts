@@ -28,6 +28,12 @@ export const CHANNELS = [...ENGINE_CHANNELS, ...SHELL_CHANNELS] as const
 export type Channel = (typeof CHANNELS)[number]
 export type EngineChannel = (typeof ENGINE_CHANNELS)[number]
 
+/**
+ * Requests answered only at their end, to the page that asked, each with the request that stops it: a host
+ * stops one whose page goes (closed, reloaded) before its answer, which nobody could then receive.
+ */
+export const STOPPED_WITH_THEIR_PAGE: Partial<Record<Channel, EngineChannel>> = { 'fit.timesteps': 'fit.cancel' }
+
 export const isChannel = (name: unknown): name is Channel =>
   typeof name === 'string' && (CHANNELS as readonly string[]).includes(name)
 export const isEngineChannel = (name: unknown): name is EngineChannel =>

@@ -6,7 +6,7 @@
  */
 import { type BrowserWindow, ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron'
 
-import { badArgument, CHANNELS, EVENTS_CHANNEL, type Result } from '../../src-preload/contract'
+import { badArgument, CHANNELS, EVENTS_CHANNEL, type Result, STOPPED_WITH_THEIR_PAGE } from '../../src-preload/contract'
 import { batchEvents, type EventBatcher } from '../service/event-batch'
 
 export interface IpcOptions {
@@ -56,10 +56,8 @@ export function handleRequests(options: IpcOptions): void {
         return badArgument(`${channel}: refused (the request did not come from Stepwise's own page)`)
       try {
         const answer = options.handle(channel, payload)
-        // A fit answers only at its end, to the page that asked: one that reloads or goes away meanwhile can
-        // never take it, so the fit stops (as the browser host stops one whose page's socket closed).
-        if (channel === 'fit.timesteps')
-          return await unlessPageGoes(event.sender, answer, () => void options.handle('fit.cancel', {}))
+        const stop = STOPPED_WITH_THEIR_PAGE[channel]
+        if (stop) return await unlessPageGoes(event.sender, answer, () => void options.handle(stop, {}))
         return await answer
       } catch (e) {
         // The shell answers with Results; this is for the unforeseen (a settings file that cannot be written).

@@ -20,7 +20,7 @@ import type { IncomingMessage } from 'node:http'
 
 import { WebSocket, WebSocketServer } from 'ws'
 
-import { EVENTS, type ModelCard } from '../../src-preload/contract'
+import { type EngineChannel, EVENTS, type ModelCard, STOPPED_WITH_THEIR_PAGE } from '../../src-preload/contract'
 import { decodeMessage, encodeMessage, type WireMessage } from '../../src-preload/wire'
 import { DISCONNECT_GRACE_MS, MAX_MESSAGE_BYTES } from '../../src-shared/limits'
 import type { EngineClient } from '../service/engine-client'
@@ -185,12 +185,15 @@ export function createSocketHub(shell: Shell, engine: EngineClient, options: Soc
     // ws answers a frame it refuses with this 'error', then closes the socket with the code saying why;
     // without a listener the error would be thrown and end the host.
     socket.on('error', (e) => log(`Stepwise: a page's connection was closed: ${e.message}`))
-    /** A fit.timesteps this socket asked for and has not been answered: its answer could go nowhere else. */
-    let fitting = false
+    /**
+     * How to stop each request of this socket not yet answered (STOPPED_WITH_THEIR_PAGE): when the socket
+     * closes, its answer could go nowhere else.
+     */
+    const unanswered: EngineChannel[] = []
     socket.on('close', () => {
       page.sockets.delete(socket)
       review(page)
-      if (fitting) void engine.request('fit.cancel', {})
+      for (const stop of new Set(unanswered)) void engine.request(stop, {})
     })
     socket.on('message', async (data, isBinary) => {
       let message: WireMessage
@@ -205,9 +208,10 @@ export function createSocketHub(shell: Shell, engine: EngineClient, options: Soc
         return
       }
       if (message.kind !== 'request') return
-      if (message.channel === 'fit.timesteps') fitting = true
+      const stop = STOPPED_WITH_THEIR_PAGE[message.channel]
+      if (stop) unanswered.push(stop)
       const result = await shell.handle(message.channel, message.payload)
-      if (message.channel === 'fit.timesteps') fitting = false
+      if (stop) unanswered.splice(unanswered.indexOf(stop), 1)
       if (message.channel === 'model.load' && result.ok) options.onModelLoaded?.(result.value as ModelCard)
       // The response comes before any event of the run (the engine starts it after answering).
       if (message.channel === 'sample.start' && result.ok) adopt(page, (result.value as { runId: string }).runId)
