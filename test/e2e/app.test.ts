@@ -30,7 +30,7 @@ afterAll(async () => {
   await h?.close()
 })
 
-const { byId, waitForStatus, dismissToasts, exportOne, scrubTo } = ui(() => page)
+const { byId, waitForStatus, dismissToasts, exportOne, scrubTo, canvases } = ui(() => page)
 const progressText = async () => (await byId('progress').textContent()) ?? ''
 const status = () => byId('progress').getAttribute('data-status')
 
@@ -63,11 +63,9 @@ const dropFiles = (files: { name: string; bytes: Uint8Array; type: string }[]) =
 let exportedPng = ''
 
 /** The three timeline canvases as data URLs. */
-const views = () =>
-  page.evaluate(() =>
-    ['view-xt', 'view-x0', 'view-noise'].map((id) =>
-      document.querySelector<HTMLCanvasElement>(`[data-testid=${id}]`)!.toDataURL(),
-    ),
+const views = async () =>
+  (await Promise.all(['view-xt', 'view-x0', 'view-noise'].map((id) => canvases(`[data-testid=${id}]`)))).map(
+    (c) => c[0],
   )
 
 describe('Stepwise in the browser host', () => {

@@ -28,7 +28,7 @@ afterAll(async () => {
   await h?.close()
 })
 
-const { byId, waitForStatus, exportOne, scrubTo } = ui(() => page)
+const { byId, waitForStatus, exportOne, scrubTo, canvases: drawn } = ui(() => page)
 const waitEnabled = (id: string, timeout = 90_000) =>
   page.waitForFunction(
     (id) => {
@@ -40,15 +40,10 @@ const waitEnabled = (id: string, timeout = 90_000) =>
   )
 
 /** Data URLs of every canvas with this test id, in page order. */
-const canvases = (id: string) =>
-  page.evaluate(
-    (id) => [...document.querySelectorAll<HTMLCanvasElement>(`canvas[data-testid=${id}]`)].map((c) => c.toDataURL()),
-    id,
-  )
+const canvases = (id: string) => drawn(`canvas[data-testid=${id}]`)
 /** The timeline's x_t and predicted x0 as data URLs. */
 const views = async () => [...(await canvases('view-xt')), ...(await canvases('view-x0'))]
-const selectedResult = () =>
-  page.evaluate(() => document.querySelector<HTMLCanvasElement>('button.result.selected canvas')!.toDataURL())
+const selectedResult = async () => (await drawn('button.result.selected canvas'))[0]
 
 /** Screenshots of the page in light, and then in dark. */
 async function shoot(name: string, dark = false) {

@@ -39,7 +39,7 @@ afterAll(async () => {
   rmSync(settingsDir, { recursive: true, force: true })
 })
 
-const { byId, waitForStatus, dismissToasts, scrubTo } = ui(() => page)
+const { byId, waitForStatus, dismissToasts, scrubTo, canvases } = ui(() => page)
 const items = () => byId('history-item')
 const itemTexts = () => items().allTextContents()
 
@@ -69,12 +69,7 @@ async function shootSizes(name: string) {
 }
 
 /** The timeline's x_t and predicted x0 of the step shown, as data URLs. */
-const views = () =>
-  page.evaluate(() =>
-    [...document.querySelectorAll<HTMLCanvasElement>('canvas[data-testid=view-xt], canvas[data-testid=view-x0]')].map(
-      (c) => c.toDataURL(),
-    ),
-  )
+const views = () => canvases('canvas[data-testid=view-xt], canvas[data-testid=view-x0]')
 
 describe('the history', () => {
   test('lists every run newest first, a grid run as one entry; search and filters find them', async () => {

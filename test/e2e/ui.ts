@@ -54,5 +54,15 @@ export function ui(page: () => Page) {
       .toBe(String(index))
   }
 
-  return { byId, waitForStatus, dismissToasts, exportOne, scrubTo }
+  /**
+   * The canvases `selector` finds, as data URLs, read two display frames from now: a canvas paints at
+   * most once a frame (display-frame.ts), so what a control just asked for may land at the next frame.
+   */
+  const canvases = (selector: string) =>
+    page().evaluate(async (s) => {
+      for (let frame = 0; frame < 2; frame++) await new Promise(requestAnimationFrame)
+      return [...document.querySelectorAll<HTMLCanvasElement>(s)].map((c) => c.toDataURL())
+    }, selector)
+
+  return { byId, waitForStatus, dismissToasts, exportOne, scrubTo, canvases }
 }
