@@ -1,9 +1,11 @@
 /**
  * The history folder's files (their layout: run-store.ts): the index of every run, read with what a crash
- * or a damaged file left repaired, and written whole or not at all; a timeline's .steps bytes as steps;
+ * or a damaged file left repaired, and written whole or not at all; a timeline's .steps file, its steps
+ * appended, read whole or a few at a time;
  * the thumbnail of a run's first image.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 
 import type { RunGroup, RunStatus, Shape, StepStats } from '../../src-preload/contract'
@@ -92,12 +94,52 @@ export const writeIndex = (dir: string, index: IndexFile): Promise<void> =>
 /** A file's bytes as float32 values (a view, no copy). */
 export const floatsOf = (b: Buffer) => new Float32Array(b.buffer, b.byteOffset, Math.floor(b.byteLength / 4))
 
-/** `count` steps of x_t then predicted x0, as views into `bytes`. */
-export function splitSteps(
-  bytes: Buffer,
+/** One step's x_t and predicted x0 (of the whole batch, or of the floats read). */
+export interface StepFrames {
+  sample: Float32Array
+  predictedX0: Float32Array
+}
+
+/** Values as bytes (a view, no copy). */
+export const bytesOf = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength)
+
+/** Bytes of one step in a .steps file: x_t of the batch, then its predicted x0 (float32). */
+const stepBytes = (shape: Shape) => 8 * shape.batch * imageSize(shape)
+
+/** The bytes that steps add to a .steps file, appended in order. */
+export const stepsBytes = (frames: StepFrames[]): Buffer =>
+  Buffer.concat(frames.flatMap((f) => [f.sample, f.predictedX0]).map(bytesOf))
+
+/**
+ * Some steps of a .steps file, read alone: of each, the `length` floats from `first` on within its x_t
+ * and within its predicted x0 (one image of the batch, or all of it).
+ */
+export async function readStepsAt(
+  path: string,
   shape: Shape,
-  count: number,
-): { sample: Float32Array; predictedX0: Float32Array }[] {
+  indices: number[],
+  first: number,
+  length: number,
+): Promise<Map<number, StepFrames>> {
+  const read = new Map<number, StepFrames>()
+  if (indices.length === 0) return read
+  const size = stepBytes(shape)
+  const handle = await open(path, 'r')
+  try {
+    const part = async (at: number) => {
+      const buffer = Buffer.alloc(4 * length)
+      await handle.read(buffer, 0, 4 * length, at + 4 * first)
+      return floatsOf(buffer)
+    }
+    for (const i of indices) read.set(i, { sample: await part(i * size), predictedX0: await part(i * size + size / 2) })
+  } finally {
+    await handle.close()
+  }
+  return read
+}
+
+/** `count` steps of x_t then predicted x0, as views into `bytes`. */
+export function splitSteps(bytes: Buffer, shape: Shape, count: number): StepFrames[] {
   const all = floatsOf(bytes)
   const n = shape.batch * imageSize(shape)
   return Array.from({ length: count }, (_, i) => ({

@@ -17,7 +17,7 @@
  * parameters and step records. Nothing else is dropped unless the user deletes it.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
-import { appendFile, open, readFile, statfs, unlink, writeFile } from 'node:fs/promises'
+import { appendFile, readFile, statfs, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -26,7 +26,18 @@ import { HISTORY_DISK_BUDGET_BYTES } from '../../src-shared/limits'
 import { EngineError } from '../engine/errors'
 import { imageSize } from '../engine/tensor'
 import type { Timeline } from '../engine/timeline'
-import { floatsOf, readIndex, shrink, splitSteps, type StepsFile, type StoredRun, writeIndex } from './history-files'
+import {
+  bytesOf,
+  floatsOf,
+  readIndex,
+  readStepsAt,
+  shrink,
+  splitSteps,
+  stepsBytes,
+  type StepsFile,
+  type StoredRun,
+  writeIndex,
+} from './history-files'
 
 /** The history's folder in the app's user-data folder and the browser host's settings folder. */
 export const HISTORY_DIR = 'history'
@@ -79,14 +90,10 @@ export interface RunStoreOptions {
 
 const MIB = 1024 * 1024
 const mib = (bytes: number) => `${Math.ceil(bytes / MIB)} MiB`
-const bytesOf = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength)
 
 /** Bytes of a whole timeline: x_t and predicted x0 each step, then the samples (float32). */
 export const timelineBytes = (shape: Shape, steps: number): number =>
   4 * shape.batch * imageSize(shape) * (2 * steps + 1)
-
-/** Bytes of one step in a .steps file (x_t and predicted x0 of the batch). */
-const stepBytes = (shape: Shape) => 8 * shape.batch * imageSize(shape)
 
 const stopped = (status: RunStatus) => status !== 'running'
 
@@ -248,24 +255,7 @@ export class RunStore {
     const n = imageSize(stored.shape)
     const [first, length] = image === undefined ? [0, stored.shape.batch * n] : [image * n, n]
     const fromDisk = indices.filter((i) => i < spilledFrames)
-    const read = new Map<number, { sample: Float32Array; predictedX0: Float32Array }>()
-    if (fromDisk.length > 0) {
-      // A step in the file: x_t of the batch, then its predicted x0; only the floats asked for are read.
-      const size = stepBytes(stored.shape)
-      const handle = await open(this.file(runId, 'steps'), 'r')
-      try {
-        for (const i of fromDisk) {
-          const part = async (at: number) => {
-            const buffer = Buffer.alloc(4 * length)
-            await handle.read(buffer, 0, 4 * length, i * size + at + 4 * first)
-            return floatsOf(buffer)
-          }
-          read.set(i, { sample: await part(0), predictedX0: await part(size / 2) })
-        }
-      } finally {
-        await handle.close()
-      }
-    }
+    const read = await readStepsAt(this.file(runId, 'steps'), stored.shape, fromDisk, first, length)
     return indices.map((index) => {
       const f = read.get(index)
       if (f) return { index, alphaBar: alphaBars[index], ...f }
@@ -454,8 +444,7 @@ export class RunStore {
     // The run goes on recording into the same array while the file is written: count what is written now.
     const count = run.frames.length
     if (count === 0) return
-    const parts = run.frames.slice(0, count).flatMap((f) => [f.sample, f.predictedX0])
-    const bytes = Buffer.concat(parts.map(bytesOf))
+    const bytes = stepsBytes(run.frames.slice(0, count))
     await appendFile(this.file(id, 'steps'), bytes)
     // Steps recorded during the write stay in memory, after the ones now on disk.
     e.spilledFrames += count
