@@ -79,14 +79,21 @@ export const parse = (args: string[]) => parseArgs({ args, options: OPTIONS, all
 
 export const bad = (message: string) => new EngineError('bad-argument', message)
 
-export function num(v: Values, key: keyof Values, check: (n: number) => boolean = Number.isFinite): number | undefined {
+/** A number option, or undefined when not given; `expected` says what `check` accepts. */
+export function num(
+  v: Values,
+  key: keyof Values,
+  check: (n: number) => boolean = Number.isFinite,
+  expected = 'a number',
+): number | undefined {
   const raw = v[key]
   if (raw === undefined) return undefined
   const n = Number(raw)
-  if (raw === '' || !check(n)) throw bad(`--${key}: "${raw}" is not a valid value`)
+  if (raw === '' || !check(n)) throw bad(`--${key}: "${raw}" is not ${expected}`)
   return n
 }
-export const int = (v: Values, key: keyof Values, min = 0) => num(v, key, (n) => Number.isInteger(n) && n >= min)
+export const int = (v: Values, key: keyof Values, min = 0) =>
+  num(v, key, (n) => Number.isInteger(n) && n >= min, `a whole number of ${min} or more`)
 export function bool(v: Values, key: keyof Values): boolean | undefined {
   const raw = v[key]
   if (raw === undefined) return undefined
@@ -100,6 +107,8 @@ export function oneOf<T extends string>(v: Values, key: keyof Values, allowed: r
   return raw as T
 }
 
+const BETWEEN_0_AND_1 = 'a number between 0 and 1'
+
 /** The schedule options given (over the model's training schedule). */
 export function scheduleSettingsFrom(v: Values): ScheduleSettings {
   const schedule = v.schedule === undefined ? undefined : parseScheduleName(v.schedule)
@@ -108,8 +117,8 @@ export function scheduleSettingsFrom(v: Values): ScheduleSettings {
   return {
     schedule,
     trainSteps: int(v, 'train-steps', 1),
-    betaStart: num(v, 'beta-start', (n) => n > 0 && n < 1),
-    betaEnd: num(v, 'beta-end', (n) => n > 0 && n < 1),
+    betaStart: num(v, 'beta-start', (n) => n > 0 && n < 1, BETWEEN_0_AND_1),
+    betaEnd: num(v, 'beta-end', (n) => n > 0 && n < 1, BETWEEN_0_AND_1),
   }
 }
 
@@ -120,7 +129,8 @@ function optionFrom(v: Values, spec: OptionSpec): SamplerSettings[SamplerOptionN
   if (spec.kind === 'choice') return oneOf(v, key, spec.values) as SamplerSettings[SamplerOptionName]
   if (spec.kind === 'timesteps') return timestepList(v, key, spec.max)
   const inRange = (n: number) => n >= spec.min && n <= spec.max && (spec.kind === 'number' || Number.isInteger(n))
-  return num(v, key, (n) => Number.isFinite(n) && inRange(n))
+  const what = spec.kind === 'number' ? 'a number' : 'a whole number'
+  return num(v, key, (n) => Number.isFinite(n) && inRange(n), `${what} from ${spec.min} to ${spec.max}`)
 }
 
 /** --timesteps 999,893,...: descending integers, comma-separated (an empty list: from the spacing). */
@@ -147,14 +157,19 @@ export const generationFrom = (v: Values): GenerationRequest => ({
   seed: int(v, 'seed') ?? randomSeed(),
   batch: int(v, 'batch', 1) ?? 1,
   classLabel: int(v, 'class'),
-  guidance: num(v, 'guidance', (n) => n >= 0),
+  guidance: num(v, 'guidance', (n) => Number.isFinite(n) && n >= 0, 'a number of 0 or more'),
   height: int(v, 'height', 1),
   width: int(v, 'width', 1),
 })
 
 /** --scale: each image pixel as scale x scale pixels in the PNGs, the sheet and the GIF (nearest neighbour). */
 export const scaleFrom = (v: Values): Pick<ExportRequest, 'scale'> => ({
-  scale: num(v, 'scale', (n) => Number.isInteger(n) && n >= 1 && n <= MAX_EXPORT_SCALE),
+  scale: num(
+    v,
+    'scale',
+    (n) => Number.isInteger(n) && n >= 1 && n <= MAX_EXPORT_SCALE,
+    `a whole number from 1 to ${MAX_EXPORT_SCALE}`,
+  ),
 })
 
 /** The GIF options, as an export request's (which view, how many frames, how fast). */

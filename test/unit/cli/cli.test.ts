@@ -353,7 +353,7 @@ describe('bad arguments exit 2 with a one-line error', () => {
   it('--steps abc', async () => {
     const r = await cli('sample', '--steps', 'abc', '--out', join(tmp, 'bad-steps'), '--provider', 'cpu')
     expect(r.code).toBe(2)
-    expect(oneLine(r.stderr)).toContain('--steps')
+    expect(oneLine(r.stderr)).toBe('stepwise: --steps: "abc" is not a whole number of 1 or more')
   })
 
   it('--sampler foo', async () => {
@@ -370,6 +370,9 @@ describe('bad arguments exit 2 with a one-line error', () => {
     const order = await cli('timesteps', '--sampler', 'dpmpp-2m', '--steps', '5', '--solver-order', '3')
     expect(order.code).toBe(2)
     expect(oneLine(order.stderr)).toContain('--solver-order')
+    const guidance = await cli('sample', '--guidance', 'Infinity', '--out', join(tmp, 'bad-guidance'))
+    expect(guidance.code).toBe(2)
+    expect(oneLine(guidance.stderr)).toBe('stepwise: --guidance: "Infinity" is not a number of 0 or more')
   })
 
   it('--timesteps out of order', async () => {
