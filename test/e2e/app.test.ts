@@ -87,10 +87,20 @@ describe('Stepwise in the browser host', () => {
     await byId('option-solver-type').selectOption('heun')
     await byId('sampler-warning').waitFor()
     expect(await byId('sampler-warning').textContent()).toMatch(/sigma_min final sigmas and karras sigmas ends in NaN/)
+    // The run bar says so too, wherever the sidebar is scrolled, and brings the warning into view.
+    const inView = (e: Element) => {
+      const [r, box] = [e, e.closest('.sidebar-scroll')!].map((x) => x.getBoundingClientRect())
+      return r.top >= box.top && r.bottom <= box.bottom
+    }
+    await page.locator('.sidebar-scroll').evaluate((e) => e.scrollTo(0, 0))
+    expect(await byId('sampler-warning').evaluate(inView)).toBe(false)
+    await byId('run-warning').click()
+    await expect.poll(() => byId('sampler-warning').evaluate(inView)).toBe(true)
     await h.screenshot('01-sampler-warning')
     await byId('option-solver-type').selectOption('midpoint')
     await byId('option-final-sigmas').selectOption('zero')
     await byId('sampler-warning').waitFor({ state: 'detached' })
+    expect(await byId('run-warning').count()).toBe(0)
   })
 
   test("UniPC with timesteps of one's own: typed in, they set the steps and the sigmas, and run", async () => {

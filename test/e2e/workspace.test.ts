@@ -61,7 +61,7 @@ async function shootSizes(name: string) {
   await page.setViewportSize({ width: 1280, height: 820 })
 }
 
-/** What overflows sideways: the page, and any element scrolled sideways other than the film strip. */
+/** What overflows sideways: the page, any element scrolled sideways other than the film strip, the run bar. */
 const sideways = () =>
   page.evaluate(() => {
     const out: string[] = []
@@ -72,6 +72,10 @@ const sideways = () =>
       if (scrolls && el.scrollWidth > el.clientWidth + 1 && el.dataset.testid !== 'filmstrip')
         out.push(`${el.tagName.toLowerCase()}.${el.className}`)
     }
+    // The run bar's buttons within its width (a button out past it is cut by the sidebar's edge).
+    const bar = document.querySelector('.run-bar')!.getBoundingClientRect()
+    for (const b of document.querySelectorAll('.run-bar button'))
+      if (b.getBoundingClientRect().right > bar.right + 1) out.push(`run bar: ${b.textContent!.trim()}`)
     return out
   })
 

@@ -54,7 +54,6 @@ export {
   randomSeed,
   SAMPLER_INFO,
   SAMPLER_OPTIONS,
-  samplerProblem,
   samplerReads,
   SAMPLERS,
   SCHEDULES,
@@ -140,6 +139,11 @@ class Parameters {
     return samplerReads(this.sampler, 'timesteps')
       ? (optionValue(this.options, this.sampler, 'timesteps') as readonly number[])
       : []
+  }
+
+  /** What diffusers breaks on in these settings, warned of before Generate; undefined when nothing. */
+  get problem(): string | undefined {
+    return samplerProblem({ ...this.options, sampler: this.sampler, steps: this.steps }, this.schedule)
   }
 
   /**
