@@ -34,7 +34,7 @@ import { encodeExport, exportFileNames } from './engine/export/runs'
 import { ensureFolder, writeFileAtomic } from './engine/files'
 import { imageForModel } from './engine/image-input'
 import { defaultModelPath } from './engine/model/default-model'
-import { openModel } from './engine/model/formats'
+import { modelName, openModel } from './engine/model/formats'
 import { type Denoiser, loadModel, type ModelInfo } from './engine/model/load'
 import { mergeMetadata, withOnnxMetadata } from './engine/model/metadata'
 import { defaultProviderOrder, skipReason } from './engine/model/providers'
@@ -203,7 +203,7 @@ async function convertCommand(v: Values, positionals: string[]) {
   const opened = await openModel(path, { weights: loadOptionsFrom(v).weights })
   const onnx = typeof opened.onnx === 'string' ? await readInput(opened.onnx) : opened.onnx
   const values = mergeMetadata(opened.sources).values
-  const bytes = withOnnxMetadata(onnx, { ...values, name: values.name ?? opened.name })
+  const bytes = withOnnxMetadata(onnx, { ...values, name: modelName(opened, values.name) })
   await writeFileAtomic(v.out, bytes, { overwrite: v.overwrite })
   const what = `${MODEL_FORMATS[opened.source.format]}${opened.source.parameters !== undefined ? `, ${opened.source.parameters.toLocaleString('en-US')} parameters` : ''}`
   print(

@@ -10,7 +10,7 @@ import { EngineError } from '../errors'
 import { roundHalfEven } from '../samplers/common'
 import type { Shape } from '../tensor'
 import { modelHash } from './file-hash'
-import { type ModelLayout, type ModelSource, openModel } from './formats'
+import { type ModelLayout, modelName, type ModelSource, openModel } from './formats'
 import { mergeMetadata, type ResolvedMetadata } from './metadata'
 import {
   type Adapter,
@@ -121,7 +121,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     onnxPath: opened.onnxPath,
     layout: opened.layout,
     source: opened.source,
-    name: merged.values.name ?? opened.name,
+    name: modelName(opened, merged.values.name),
     ...(hash && { hash }),
     signature,
     metadata: merged,

@@ -30,12 +30,22 @@ export interface OpenedModel {
   /** The .onnx file read, or where a built graph is cached ('' when it is not). */
   onnxPath: string
   layout: ModelLayout
+  /** The file's or folder's name, where the metadata names none. */
   name: string
+  /**
+   * Which of a file's two sets of weights this is, after any name (the metadata's too): one file, two models,
+   * told apart in their runs and PNGs, whose model hash is the file's, the same for both.
+   */
+  weightsNote?: string
   signature: Signature
   /** Metadata sources in the order they win. */
   sources: [MetadataSource, Metadata][]
   source: ModelSource
 }
+
+/** A model's name: its metadata's, else its file's, and which weights of the file it took. */
+export const modelName = (opened: OpenedModel, metadataName: string | undefined): string =>
+  `${metadataName ?? opened.name}${opened.weightsNote ? ` (${opened.weightsNote})` : ''}`
 
 export interface OpenOptions {
   /** Where built graphs are kept between opens; none: built on every open. */

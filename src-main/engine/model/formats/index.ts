@@ -10,6 +10,7 @@ import { lucidrainsFormat } from './lucidrains'
 import { onnxFormat } from './onnx'
 
 export type { ModelLayout, ModelSource, OpenedModel, OpenOptions } from './common'
+export { modelName } from './common'
 
 /** lucidrains first: diffusers also takes .pt files (beside a config.json, which lucidrains then leaves to it). */
 export const FORMATS: readonly ModelFormat[] = [lucidrainsFormat, diffusersFormat, onnxFormat]

@@ -251,9 +251,9 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
     return {
       ...built,
       layout: 'lucidrains-checkpoint',
-      // One file, two models: the one that is not the default is named apart, so its runs and PNGs (and the
-      // app, restoring one) tell them apart; the model hash is the file's, the same for both.
-      name: d.overEma ? `${basename(path)} (online weights)` : basename(path),
+      name: basename(path),
+      // The one of the file's two models that is not the default is named apart.
+      ...(d.overEma && { weightsNote: 'online weights' }),
       sources,
       source: {
         format: 'lucidrains',

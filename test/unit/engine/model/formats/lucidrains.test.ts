@@ -72,6 +72,21 @@ describe("Trainer.save's model-N.pt samples as its ddim_sample does, from the ch
     expect(plan.parameters.modelHash).toBe(model.info.hash)
   })
 
+  it('a sidecar that names the model: the online weights are still named apart', async () => {
+    const folder = join(dir, 'named')
+    await mkdir(folder, { recursive: true })
+    await copyFile(join(PEER, 'model-3.pt'), join(folder, 'model-3.pt'))
+    await writeFile(join(folder, 'model-3.json'), JSON.stringify({ name: 'gray digits', sample_size: 28 }))
+    const names = await Promise.all(
+      (['ema', 'online'] as const).map(async (weights) => {
+        const model = await loadModel(join(folder, 'model-3.pt'), { providers: ['cpu'], weights })
+        await model.release()
+        return model.info.name
+      }),
+    )
+    expect(names).toEqual(['gray digits', 'gray digits (online weights)'])
+  })
+
   for (const [name, expected] of [
     // pred_x0, linear betas, stages (1, 2, 4)
     ['x0-linear', { objective: 'pred_x0', beta_schedule: 'linear (beta 0.0001..0.02)', dim_mults: '(1, 2, 4)' }],
