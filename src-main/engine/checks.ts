@@ -12,8 +12,8 @@ import { EngineError } from './errors'
 /** What the checks need to know of the model. */
 export interface CheckedModel {
   name: string
-  /** The height and width the graph fixes (undefined where a dimension is dynamic). */
-  graph: { height?: number; width?: number }
+  /** The height and width the graph fixes (undefined where a dimension is dynamic), and what dynamic ones are multiples of. */
+  graph: { height?: number; width?: number; sizeMultiple?: number }
   /** The size it was trained at (from the graph, its metadata, or assumed). */
   trainedSize: { height: number; width: number }
   trainSteps: number
@@ -54,8 +54,9 @@ export function checkRequest(model: CheckedModel, req: CheckedRequest, memoryByt
 
 /**
  * A dimension the graph fixes takes only that size. A dynamic one takes any size from 1 to MAX_IMAGE_SIDE
- * (the memory check bounds the whole call): an ONNX graph does not say which sizes its U-Net can halve
- * and join back, so a size it cannot take fails at its first model call, naming the model and t.
+ * (the memory check bounds the whole call) that its U-Net can halve and join back: a multiple of 2^k for a
+ * graph built from weights, which says k; an ONNX file does not, so a size it cannot take fails at its first
+ * model call, naming the model and t.
  */
 function checkSide(model: CheckedModel, side: 'height' | 'width', value: number) {
   const fixed = model.graph[side]
@@ -72,6 +73,14 @@ function checkSide(model: CheckedModel, side: 'height' | 'width', value: number)
   }
   if (!Number.isInteger(value) || value < 1 || value > MAX_IMAGE_SIDE) {
     throw bad(`${side} ${value}: ${model.name} takes sizes from 1 to ${MAX_IMAGE_SIDE}`)
+  }
+  const multiple = model.graph.sizeMultiple ?? 1
+  if (value % multiple !== 0) {
+    const halvings = Math.log2(multiple)
+    throw bad(
+      `${side} ${value}: ${model.name} halves its images ${halvings} time${halvings === 1 ? '' : 's'}, so it takes ` +
+        `multiples of ${multiple} (${Math.floor(value / multiple) * multiple || multiple} or ${(Math.floor(value / multiple) + 1) * multiple})`,
+    )
   }
 }
 

@@ -34,8 +34,8 @@ export interface ModelFacts {
   /** Fixed in the graph, else the metadata's in_channels; undefined when neither gives them. */
   channels?: number
   training: Training
-  /** The height and width the graph fixes (undefined where dynamic). */
-  graph: { height?: number; width?: number }
+  /** The height and width the graph fixes (undefined where dynamic), and what dynamic ones are multiples of. */
+  graph: { height?: number; width?: number; sizeMultiple?: number }
 }
 
 export const modelFacts = (info: ModelInfo): ModelFacts => ({
@@ -43,7 +43,7 @@ export const modelFacts = (info: ModelInfo): ModelFacts => ({
   ...(info.hash && { hash: info.hash }),
   channels: channelsOf(info),
   training: trainingOf(info),
-  graph: { height: info.signature.height, width: info.signature.width },
+  graph: { height: info.signature.height, width: info.signature.width, sizeMultiple: info.signature.sizeMultiple },
 })
 
 export interface PlanRequest extends GenerationRequest {

@@ -25,6 +25,11 @@ export interface Signature {
   /** Fixed height / width, or undefined when dynamic. */
   height?: number
   width?: number
+  /**
+   * What a dynamic height and width must be multiples of: a U-Net built from its weights halves its images
+   * k times (2^k). Undefined where the graph does not say (an ONNX file).
+   */
+  sizeMultiple?: number
 }
 
 const TIMESTEP_DTYPES = ['int64', 'int32', 'float32', 'float16']

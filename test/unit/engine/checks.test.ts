@@ -70,6 +70,38 @@ describe('image sizes', () => {
     expect(() => planRun(facts, { seed: 1, batch: 1, width: 0 })).toThrow(/width 0/)
   })
 
+  it('a graph built from weights takes multiples of what its U-Net halves by, and says so', async () => {
+    const fixtures = join(import.meta.dirname, '..', '..', 'fixtures')
+    const lucidrains = await loadModel(join(fixtures, 'peers', 'lucidrains', 'cosine-eps-gray28', 'model-3.pt'), {
+      providers: ['cpu'],
+    })
+    const diffusers = await loadModel(join(fixtures, 'diffusers', 'odd-relu-noattn', 'pipeline'), {
+      providers: ['cpu'],
+    })
+    try {
+      // dim_mults (1, 2, 2): halved twice; two down blocks: once.
+      const facts = modelFacts(lucidrains.info)
+      expect([facts.graph.sizeMultiple, modelFacts(diffusers.info).graph.sizeMultiple]).toEqual([4, 2])
+      const shape = { batch: 1, channels: 1, height: 32, width: 36 }
+      expect(planRun(facts, { seed: 1, batch: 1, height: 32, width: 36 }).shape).toEqual(shape)
+      const out = await lucidrains.predict(new Float32Array(32 * 36), shape, 500)
+      expect(out.every(Number.isFinite)).toBe(true)
+      // A size it cannot halve fails in the graph; the check says why before anything runs.
+      await expect(
+        lucidrains.predict(new Float32Array(30 * 30), { ...shape, height: 30, width: 30 }, 500),
+      ).rejects.toThrow()
+      expect(() => planRun(facts, { seed: 1, batch: 1, height: 30 })).toThrow(
+        'height 30: model-3.pt halves its images 2 times, so it takes multiples of 4 (28 or 32)',
+      )
+      expect(() => planRun(modelFacts(diffusers.info), { seed: 1, batch: 1, width: 9 })).toThrow(
+        'width 9: pipeline halves its images 1 time, so it takes multiples of 2 (8 or 10)',
+      )
+    } finally {
+      await lucidrains.release()
+      await diffusers.release()
+    }
+  })
+
   it('a run whose model call cannot fit in memory is refused with the numbers', () => {
     // 64 images of 2048x2048 at 4 KiB a pixel: 1 TiB for one call.
     const facts = modelFacts(dynamic.info)

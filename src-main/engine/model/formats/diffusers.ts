@@ -194,7 +194,11 @@ async function builtUNet(
     onnxPath,
     layout: opened.layout,
     name: opened.name,
-    signature: findSignature(info.inputs.map(sigOf), info.outputs.map(sigOf), weightsPath),
+    // Every down block but the last halves the image (UNet2DModel's add_downsample).
+    signature: {
+      ...findSignature(info.inputs.map(sigOf), info.outputs.map(sigOf), weightsPath),
+      sizeMultiple: 2 ** (config.down_block_types.length - 1),
+    },
     sources,
     source: {
       format: 'diffusers',

@@ -250,6 +250,8 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
     const built = await builtGraph(path, config, weights, options, d.weights)
     return {
       ...built,
+      // Every stage but the last halves the image (the Unet's Downsample).
+      signature: { ...built.signature, sizeMultiple: factor },
       layout: 'lucidrains-checkpoint',
       name: basename(path),
       // The one of the file's two models that is not the default is named apart.
