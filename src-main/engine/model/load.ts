@@ -80,7 +80,8 @@ async function startSession(model: Uint8Array | string, file: string, order: Pro
       const options: ort.InferenceSession.SessionOptions = {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
-        logSeverityLevel: 3,
+        // Fatal only: a failed call's native log line repeats what its error says (EngineError names model and t).
+        logSeverityLevel: 4,
       }
       const session = await (typeof model === 'string'
         ? ort.InferenceSession.create(model, options)
