@@ -35,6 +35,8 @@ export interface ModelCard {
   width: number
   /** Where the size came from: fixed in the graph, the metadata, or the smallest assumed. */
   sizeFrom: 'graph' | 'metadata' | 'smallest'
+  /** What a size the graph leaves open must be a multiple of (a U-Net built from weights); null: not known. */
+  sizeMultiple: number | null
   classes: { names: string[]; nullClassId: number | null } | null
   training: { schedule: ScheduleConfig; predictionType: SamplerConfig['predictionType'] }
   /** Sampler settings that follow from the training config (the start of every run). */

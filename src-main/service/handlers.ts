@@ -101,6 +101,7 @@ function cardOf(model: Denoiser): ModelCard {
     height: t.size.height,
     width: t.size.width,
     sizeFrom: t.size.from,
+    sizeMultiple: info.signature.sizeMultiple ?? null,
     classes: t.classes ? { names: t.classes.names, nullClassId: t.classes.nullClassId ?? null } : null,
     training: { schedule: t.schedule, predictionType: t.sampler.predictionType },
     samplerDefaults: t.sampler,

@@ -74,6 +74,8 @@ describe('Stepwise in the browser host', () => {
     expect(await byId('model-name').textContent()).toContain('Stepwise digits')
     const sha256 = createHash('sha256').update(readFileSync(defaultModelPath())).digest('hex')
     expect((await byId('model-hash').textContent())?.trim()).toBe(sha256.slice(0, 10))
+    // Its graph fixes 28x28: no size to ask for.
+    expect(await byId('height').count()).toBe(0)
     expect((await byId('model-provider').textContent())?.trim()).toMatch(/^(cpu|cuda|dml|coreml|webgpu)( \(.+\))?$/)
     await h.screenshot('01-loaded')
   })
@@ -353,9 +355,19 @@ describe('Stepwise in the browser host', () => {
     await byId('sampler').selectOption('ddim')
     expect(await byId('timestep-spacing').inputValue()).toBe('lucidrains')
     await byId('steps').fill('10')
+    // No sample grid came with it: the size is assumed, and another asked for under Batch, in multiples of
+    // what its Unet halves by (2 here: 23 is taken as 24).
+    expect(await byId('model-signature').textContent()).toContain('assumed')
+    expect(await byId('height').getAttribute('placeholder')).toBe('32')
+    expect(await byId('height').getAttribute('step')).toBe('2')
+    await byId('height').fill('16')
+    await byId('width').fill('23')
     await byId('generate').click()
     await waitForStatus('done')
     expect(await progressText()).toContain('10 / 10')
+    const canvas = byId('stage-canvas')
+    expect([await canvas.getAttribute('height'), await canvas.getAttribute('width')]).toEqual(['16', '24'])
+    expect(await byId('width').inputValue()).toBe('24')
     await h.screenshot('09-lucidrains-checkpoint')
   })
 })

@@ -8,7 +8,7 @@ import type {
   ModelCard,
   SampleStartRequest,
 } from '../../../src-preload/contract'
-import { MAX_BATCH, MAX_TRAIN_STEPS, RANDOM_SEED, randomSeed } from '../../../src-shared/limits'
+import { MAX_BATCH, MAX_IMAGE_SIDE, MAX_TRAIN_STEPS, RANDOM_SEED, randomSeed } from '../../../src-shared/limits'
 import {
   alwaysStochastic,
   APP_OPTIONS,
@@ -48,6 +48,7 @@ export {
   APP_OPTIONS,
   COMPARE_OPTIONS,
   MAX_BATCH,
+  MAX_IMAGE_SIDE,
   optionSpec,
   PREDICTION_TYPES,
   RANDOM_SEED,
@@ -133,6 +134,9 @@ class Parameters {
   /** A class index, or null for unconditional (the model's null class). */
   classLabel = $state<number | null>(null)
   guidance = $state(DEFAULT_GUIDANCE)
+  /** The image size asked for where the model's graph leaves it open; null: the model's own. */
+  height = $state<number | null>(null)
+  width = $state<number | null>(null)
 
   /** Timesteps of the user's own for this sampler (empty: from the spacing); they set the steps. */
   get ownTimesteps(): readonly number[] {
@@ -178,6 +182,7 @@ class Parameters {
     this.betaStart = s.betaStart
     this.betaEnd = s.betaEnd
     this.classLabel = card.classes && card.classes.nullClassId === null ? 0 : null
+    this.height = this.width = null
   }
 
   /**
@@ -215,6 +220,11 @@ class Parameters {
     const nullId = card?.classes?.nullClassId ?? null
     const label = p.classLabel === undefined || p.classLabel === nullId ? null : p.classLabel
     if (validClass(label, card)) this.classLabel = label
+    // The size it was made at, where this model can take another (a size it cannot take stays: normalize).
+    if (card && card.sizeFrom !== 'graph') {
+      this.height = p.height === card.height ? null : p.height
+      this.width = p.width === card.width ? null : p.width
+    }
   }
 
   #applySampler(s: LastParameters['sampler'] & object) {
@@ -274,6 +284,8 @@ class Parameters {
     this.guidance = num(this.guidance, 0, MAX_GUIDANCE, DEFAULT_GUIDANCE)
     this.betaStart = num(this.betaStart, 1e-9, 0.999, card.training.schedule.betaStart)
     this.betaEnd = num(this.betaEnd, 1e-9, 0.999, card.training.schedule.betaEnd)
+    this.height = sizeWithin(this.height, card)
+    this.width = sizeWithin(this.width, card)
   }
 
   /**
@@ -293,6 +305,8 @@ class Parameters {
       seed: this.seed === RANDOM_SEED ? randomSeed() : this.seed,
       batch: this.batch,
     }
+    if (this.height !== null) req.height = this.height
+    if (this.width !== null) req.width = this.width
     if (classes) {
       req.classLabel = this.classLabel ?? classes.nullClassId ?? 0
       if (this.classLabel !== null && classes.nullClassId !== null) req.guidance = this.guidance
@@ -304,6 +318,16 @@ class Parameters {
 const num = (v: number, lo: number, hi: number, fallback: number) =>
   Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : fallback
 const int = (v: number, lo: number, hi: number, fallback: number) => Math.round(num(v, lo, hi, fallback))
+
+/**
+ * A side asked for, as the model can take it: null (its own) where the graph fixes the size or the field is
+ * empty, else the nearest multiple of what the graph halves by, within MAX_IMAGE_SIDE.
+ */
+function sizeWithin(side: number | null, card: ModelCard): number | null {
+  if (side === null || card.sizeFrom === 'graph' || !Number.isFinite(side)) return null
+  const m = card.sizeMultiple ?? 1
+  return Math.min(Math.floor(MAX_IMAGE_SIDE / m), Math.max(1, Math.round(side / m))) * m
+}
 
 const validClass = (label: number | null, card: ModelCard | null) =>
   label === null

@@ -150,6 +150,7 @@ export function card(o: CardOptions = {}): ModelCard {
     height: 8,
     width: 8,
     sizeFrom: 'graph',
+    sizeMultiple: null,
     classes: null,
     training: {
       schedule: { schedule: 'linear', trainSteps: 1000, betaStart: 0.0001, betaEnd: 0.02, ...schedule },

@@ -391,6 +391,46 @@ describe('request', () => {
   })
 })
 
+describe('the image size', () => {
+  const open = card({ sizeFrom: 'smallest', height: 32, width: 32, sizeMultiple: 4 })
+
+  it("is the model's unless asked; a size asked for goes to the nearest multiple the U-Net can halve", () => {
+    p.adoptCard(open)
+    const sent = () => {
+      const r = p.request(open, { redraw: false })
+      return [r.height, r.width]
+    }
+    expect(sent()).toEqual([undefined, undefined])
+    Object.assign(p, { height: 64, width: 30 })
+    expect(sent()).toEqual([64, 32])
+    Object.assign(p, { height: 1, width: 99_999 })
+    expect(sent()).toEqual([4, m.MAX_IMAGE_SIDE])
+    // An emptied field (a number input gives null or undefined) is the model's size again.
+    Object.assign(p, { height: null, width: undefined })
+    expect(sent()).toEqual([undefined, undefined])
+  })
+
+  it('is never sent for a graph that fixes it, and a new model starts from its own', () => {
+    p.adoptCard(open)
+    Object.assign(p, { height: 64, width: 64 })
+    p.adoptCard(open)
+    expect([p.height, p.width]).toEqual([null, null])
+    const fixed = card()
+    Object.assign(p, { height: 64, width: 64 })
+    const r = p.request(fixed, { redraw: false })
+    expect([r.height, r.width]).toEqual([undefined, undefined])
+  })
+
+  it("comes from a PNG where the model can take it, so the PNG's image is made again", () => {
+    p.applyPng(png({ height: 48, width: 64 }), open)
+    expect([p.height, p.width]).toEqual([48, 64])
+    p.applyPng(png({ height: 32, width: 32 }), open)
+    expect([p.height, p.width]).toEqual([null, null])
+    p.applyPng(png({ height: 48, width: 64 }), card())
+    expect([p.height, p.width]).toEqual([null, null])
+  })
+})
+
 describe("timesteps of one's own", () => {
   it('set the steps and the sigmas at them; a sampler that takes none sends none', () => {
     const c = card({ samplerDefaults: { sampler: 'dpmpp-2m', steps: 20, sigmas: 'karras' } })
