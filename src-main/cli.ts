@@ -125,7 +125,7 @@ async function inspect(v: Values, positionals: string[]) {
           ? `  class input     ${sig(s.classLabels)}  classes: ${t.classes?.names.join(' ')}  null class: ${t.classes?.nullClassId ?? 'none'}`
           : '  class input     none',
         `  output          ${sig(s.output)}${s.learnedVariance ? '  (learned variance: first half used)' : ''}`,
-        `  size            ${t.size.width}x${t.size.height} (from ${t.size.from})`,
+        `  size            ${t.size.width}x${t.size.height} (from ${t.size.from}${s.sizeMultiple ? `; any multiple of ${s.sizeMultiple}` : ''})`,
         `  training        ${scheduleText(t.schedule)}, ${t.sampler.predictionType}`,
         `  from            ${
           Object.entries(model.info.metadata.origin)

@@ -95,6 +95,8 @@ describe("sample reproduces lucidrains' ddim_sample from Trainer.save's model-N.
     expect(lines).toContain('    objective=pred_noise  (loss_weight)')
     expect(lines).toContain('    dim_mults=(1, 2, 2)  (downs.*: stage widths 16, 32, 32)')
     expect(lines).toContain('    use_clipped_model_output=true  (rederive_pred_noise: the noise from the clipped x0)')
+    // No sample grid beside it: the size is assumed; its two Downsamples say what any size must be a multiple of.
+    expect(lines).toContain('  size            32x32 (from smallest; any multiple of 4)')
     expect(lines.find((l) => l.startsWith('  source'))).toContain(
       'lucidrains denoising-diffusion-pytorch Unet, 319,681',
     )
