@@ -203,7 +203,11 @@ async function convertCommand(v: Values, positionals: string[]) {
   const opened = await openModel(path, { weights: loadOptionsFrom(v).weights })
   const onnx = typeof opened.onnx === 'string' ? await readInput(opened.onnx) : opened.onnx
   const values = mergeMetadata(opened.sources).values
-  const bytes = withOnnxMetadata(onnx, { ...values, name: modelName(opened, values.name) })
+  const bytes = withOnnxMetadata(onnx, {
+    ...values,
+    name: modelName(opened, values.name),
+    ...(opened.signature.sizeMultiple && { size_multiple: opened.signature.sizeMultiple }),
+  })
   await writeFileAtomic(v.out, bytes, { overwrite: v.overwrite })
   const what = `${MODEL_FORMATS[opened.source.format]}${opened.source.parameters !== undefined ? `, ${opened.source.parameters.toLocaleString('en-US')} parameters` : ''}`
   print(

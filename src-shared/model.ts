@@ -23,6 +23,7 @@ export const METADATA_KEYS = [
   'schedule_fn_kwargs',
   'use_clipped_model_output',
   'sample_size',
+  'size_multiple',
   'in_channels',
   'class_names',
   'num_class_embeds',

@@ -116,7 +116,9 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     opened.source.files[0] ? modelHash(opened.source.files[0]).catch(() => undefined) : undefined,
   ])
   const adapter = provider === 'webgpu' ? await webgpuAdapter() : undefined
-  const { signature } = opened
+  // A graph built from weights knows what its sides must be a multiple of; an ONNX file's metadata may say.
+  const sizeMultiple = opened.signature.sizeMultiple ?? merged.values.size_multiple
+  const signature = { ...opened.signature, ...(sizeMultiple && { sizeMultiple }) }
   const info: ModelInfo = {
     path,
     onnxPath: opened.onnxPath,

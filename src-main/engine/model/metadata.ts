@@ -39,6 +39,12 @@ export const metadataSchema = z.object({
     z.number().int().positive(),
     z.tuple([z.number().int().positive(), z.number().int().positive()]),
   ]),
+  // What a size the graph leaves open must be a multiple of: 2^k for a U-Net that halves its images k times.
+  size_multiple: z
+    .number()
+    .int()
+    .positive()
+    .refine((n) => (n & (n - 1)) === 0, 'a power of 2'),
   in_channels: z.number().int().positive(),
   class_names: z.array(z.string()),
   num_class_embeds: z.number().int().positive(),

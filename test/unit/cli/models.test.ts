@@ -134,8 +134,11 @@ describe('convert writes the ONNX Stepwise runs, with the training config as ste
     expect(inspected.metadataOrigin).toMatchObject({
       beta_schedule: 'onnx-metadata',
       num_class_embeds: 'onnx-metadata',
+      size_multiple: 'onnx-metadata',
     })
     expect(inspected.training.assumed).toEqual([])
+    // Three down blocks halve it twice: the converted graph's sides stay multiples of 4.
+    expect((await cli('inspect', onnx)).stdout).toContain('  size            28x28 (from metadata; any multiple of 4)')
 
     const out = join(tmp, 'converted-sample')
     const s = await ddim20(onnx, join(PEERS, 'class-gray28', 'x_T.npy'), out, ['--class', '3'])
