@@ -70,7 +70,7 @@ const USAGE = `usage: stepwise <command> [options]
            one timestep a step, and the timestep of every model call; the model's schedule and defaults with --model
   sample [--model <path>] [--sampler ${SAMPLERS.join('|')}] [--steps N] [<sampler options>] [--schedule s] [--train-steps T]
          [--beta-start x] [--beta-end y] [--seed n] [--batch n] [--class k] [--height h] [--width w] [--guidance g]
-         [--init-noise x.npy] [--channels C] [--provider p[,p...]] [--weights ${CHECKPOINT_WEIGHTS.join('|')}] --out <dir> [--gif] [--apng] [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N | --gif-every k] [--gif-delay ms]
+         [--guidance-rescale phi] [--init-noise x.npy] [--channels C] [--provider p[,p...]] [--weights ${CHECKPOINT_WEIGHTS.join('|')}] --out <dir> [--gif] [--apng] [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N | --gif-every k] [--gif-delay ms]
          [--sheet] [--scale 1-16] [--save-npy] [--json] [--overwrite]
          [--from-step K [--then "name=value ..."] | --from-step K --init-image <png|jpg>]
            fork: run to step K, then go on with --then's settings (the same by default) and the same noise;
@@ -82,7 +82,8 @@ ${samplerOptionsUsage}
            2 to 4 variants of one run from the same seed and noise: compare-seed-N.png and compare-xt-seed-N.gif
   noise <png|jpg> [--model <path>] [--t 0,100,...] [--schedule s[,s...]] [--seed n] --out <dir> [--json]
            forward noising q(x_t|x_0) of an image under each schedule, one noise: a sheet, alpha_bar and SNR
-  fit-timesteps [--model <path>] [--sampler s] [--steps N] [<sampler options>] [--seed n] [--batch n] [--class k] [--guidance g] [--json]
+  fit-timesteps [--model <path>] [--sampler s] [--steps N] [<sampler options>] [--seed n] [--batch n] [--class k] [--guidance g]
+                [--guidance-rescale phi] [--json]
            the timesteps where a deterministic solver with timesteps of its own (${SAMPLERS.filter((s) => samplerReads(s, 'timesteps')).join(', ')})
            lands closest to the ODE's solution on this model (RMS to DDIM at every timestep from the same x_T,
            on the probe batch, ${FIT_BATCH} by default): a few minutes on a small model; Ctrl-C stops with the best

@@ -107,6 +107,7 @@ export const sampleStartRequest = z.object({
   batch: z.number().int().min(1).max(MAX_BATCH),
   classLabel: z.number().int().min(0).optional(),
   guidance: z.number().min(0).optional(),
+  guidanceRescale: z.number().min(0).max(1).optional(),
   height: z.number().int().min(1).optional(),
   width: z.number().int().min(1).optional(),
   fork: z.object({ runId, step: z.number().int().min(0) }).optional(),
@@ -122,7 +123,15 @@ export interface FitRequest extends GenerationRequest {
   sampler: SamplerSettings
 }
 export const fitRequest = sampleStartRequest
-  .pick({ schedule: true, seed: true, classLabel: true, guidance: true, height: true, width: true })
+  .pick({
+    schedule: true,
+    seed: true,
+    classLabel: true,
+    guidance: true,
+    guidanceRescale: true,
+    height: true,
+    width: true,
+  })
   .extend({
     sampler: samplerSettings,
     batch: z.number().int().min(1).max(MAX_FIT_BATCH),
@@ -190,6 +199,7 @@ export const generationParameters = z.object({
   width: z.number().int().min(1),
   classLabel: z.number().int().min(0).optional(),
   guidance: z.number().min(0).optional(),
+  guidanceRescale: z.number().min(0).max(1).optional(),
   batch: z.number().int().min(1).optional(),
 })
 export type GenerationParametersData = z.infer<typeof generationParameters>
@@ -205,6 +215,7 @@ export const lastParameters = z
     batch: z.number().int().min(1).max(MAX_BATCH),
     classLabel: z.number().int().min(0).nullable(),
     guidance: z.number().min(0),
+    guidanceRescale: z.number().min(0).max(1),
   })
   .partial()
 export type LastParameters = z.infer<typeof lastParameters>

@@ -110,6 +110,8 @@ export interface GenerationRequest {
   classLabel?: number
   /** Classifier-free guidance scale; 1 = plain conditional. */
   guidance?: number
+  /** diffusers' guidance_rescale, 0-1: the guided output brought back toward the conditional one's spread. */
+  guidanceRescale?: number
   height?: number
   width?: number
 }
@@ -133,6 +135,8 @@ export interface GenerationParameters {
   width: number
   classLabel?: number
   guidance?: number
+  /** diffusers' guidance_rescale, where a guided run used one (above 0). */
+  guidanceRescale?: number
   /** A fork: the run it continues, from that run's step `step` (its seed, noise and first steps). */
   forkedFrom?: { step: number; parameters: GenerationParameters }
   /** Denoised from an image noised to this timestep (SDEdit), not from pure noise. */
@@ -228,6 +232,7 @@ export function summarize(p: GenerationParameters): string {
   parts.push(`seed: ${p.seed}`, `size: ${p.width}x${p.height}`)
   if (p.classLabel !== undefined) parts.push(`class: ${p.classLabel}`)
   if (p.guidance !== undefined) parts.push(`guidance: ${p.guidance}`)
+  if (p.guidanceRescale !== undefined) parts.push(`guidance rescale: ${p.guidanceRescale}`)
   if (p.forkedFrom) {
     const parent = p.forkedFrom.parameters.sampler
     parts.push(`forked at step ${p.forkedFrom.step} from: ${a1111Name(parent)} ${parent.steps} steps`)
@@ -238,7 +243,8 @@ export function summarize(p: GenerationParameters): string {
 
 /**
  * Labels for runs side by side (the compare view, its exported sheet and GIF): sampler and steps always,
- * then only what differs between them (eta, schedule, spacing or timesteps of one's own, guidance), so they fit
+ * then only what differs between them (eta, schedule, spacing or timesteps of one's own, guidance and its
+ * rescale), so they fit
  * under small images.
  */
 export function compareLabels(runs: GenerationParameters[]): string[] {
@@ -257,6 +263,7 @@ export function compareLabels(runs: GenerationParameters[]): string[] {
     if (ownDiffer && p.sampler.timesteps?.length) parts.push('own timesteps')
     else if ((ownDiffer || differs((q) => q.sampler.timestepSpacing)) && runs.length > 1 && spacing) parts.push(spacing)
     if (differs((q) => q.guidance) && p.guidance !== undefined) parts.push(`g ${p.guidance}`)
+    if (differs((q) => q.guidanceRescale) && p.guidanceRescale !== undefined) parts.push(`φ ${p.guidanceRescale}`)
     return parts.join(' ')
   })
 }

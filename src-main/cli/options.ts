@@ -49,6 +49,7 @@ export const OPTIONS = {
   height: { type: 'string' },
   width: { type: 'string' },
   guidance: { type: 'string' },
+  'guidance-rescale': { type: 'string' },
   'init-noise': { type: 'string' },
   channels: { type: 'string' },
   out: { type: 'string' },
@@ -158,6 +159,7 @@ export const generationFrom = (v: Values): GenerationRequest => ({
   batch: int(v, 'batch', 1) ?? 1,
   classLabel: int(v, 'class'),
   guidance: num(v, 'guidance', (n) => Number.isFinite(n) && n >= 0, 'a number of 0 or more'),
+  guidanceRescale: num(v, 'guidance-rescale', (n) => n >= 0 && n <= 1, 'a number from 0 to 1'),
   height: int(v, 'height', 1),
   width: int(v, 'width', 1),
 })

@@ -25,6 +25,7 @@ export interface CheckedRequest {
   sampler: Pick<SamplerConfig, 'stepsOffset'>
   /** Guidance runs the batch twice in one model call. */
   guided: boolean
+  guidanceRescale?: number
 }
 
 const bad = (message: string) => new EngineError('bad-argument', message)
@@ -44,6 +45,8 @@ export function checkRequest(model: CheckedModel, req: CheckedRequest, memoryByt
         `the largest exact integer; use a seed up to ${top - req.shape.batch + 1}`,
     )
   }
+  const phi = req.guidanceRescale ?? 0
+  if (!(phi >= 0 && phi <= 1)) throw bad(`guidance rescale ${phi}: it mixes the rescaled output in, from 0 to 1`)
   const offset = req.sampler.stepsOffset ?? 0
   if (!Number.isInteger(offset) || offset < 0 || offset >= model.trainSteps) {
     throw bad(

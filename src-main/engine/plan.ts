@@ -154,7 +154,13 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
   if (classProblem) throw bad(`class: ${classProblem}`)
   checkRequest(
     { name: model.name, graph: model.graph, trainedSize: t.size, trainSteps: scheduleConfig.trainSteps },
-    { shape, seed, sampler, guided: req.guidance !== undefined && req.guidance !== 1 && t.classes !== undefined },
+    {
+      shape,
+      seed,
+      sampler,
+      guided: req.guidance !== undefined && req.guidance !== 1 && t.classes !== undefined,
+      guidanceRescale: req.guidanceRescale,
+    },
   )
   // The null class is no class: recorded as none, so a PNG says nothing of "class 10" (the run gets it anyway).
   const recordedClass = classLabel === t.classes?.nullClassId ? undefined : classLabel
@@ -168,6 +174,10 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
     width: shape.width,
     ...(recordedClass !== undefined && { classLabel: recordedClass }),
     ...(req.guidance !== undefined && { guidance: req.guidance }),
+    // Where the run is guided: a rescale of an unguided one would change nothing.
+    ...(req.guidanceRescale &&
+      req.guidance !== undefined &&
+      req.guidance !== 1 && { guidanceRescale: req.guidanceRescale }),
   }
 
   let start: RunStart | undefined
@@ -211,6 +221,7 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
       width: shape.width,
       classLabel,
       guidance: req.guidance,
+      guidanceRescale: parameters.guidanceRescale,
       nullClassId: t.classes?.nullClassId,
       initNoise: req.initNoise,
       start,

@@ -10,6 +10,7 @@
  */
 import type { SamplerConfig } from '../../src-shared/parameters'
 import { EngineError } from './errors'
+import { guide } from './guidance'
 import type { Denoiser } from './model/load'
 import { Gaussian } from './rng'
 import { clipPredictedX0 } from './samplers/common'
@@ -30,6 +31,8 @@ export interface RunRequest {
   classLabel?: number
   /** Classifier-free guidance scale (>= 0); needs the model's null class. 1 = plain conditional. */
   guidance?: number
+  /** diffusers' guidance_rescale in [0, 1] (guidance.ts): 0 or absent, none. */
+  guidanceRescale?: number
   nullClassId?: number
   /** x_T for the whole batch instead of seeded noise (e.g. from a .npy file), before init_noise_sigma. */
   initNoise?: Float32Array
@@ -157,12 +160,7 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
       const labels = [...Array(req.batch).fill(cond), ...Array(req.batch).fill(req.nullClassId)]
       const doubled = { ...shape, batch: 2 * req.batch }
       const out = await model.predict(twice(x), doubled, t, labels, selfCondition && twice(selfCondition))
-      const guidedOutput = new Float32Array(x.length)
-      for (let j = 0; j < x.length; j++) {
-        const u = out[x.length + j]
-        guidedOutput[j] = u + guidance * (out[j] - u)
-      }
-      return guidedOutput
+      return guide(out.subarray(0, x.length), out.subarray(x.length), guidance, req.guidanceRescale ?? 0, per)
     }
     const label = guidance === 0 ? req.nullClassId : cond
     return model.predict(x, shape, t, label === undefined ? undefined : Array(req.batch).fill(label), selfCondition)

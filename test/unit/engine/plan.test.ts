@@ -81,6 +81,7 @@ describe('the CLI and the service plan alike', () => {
       batch: 2,
       classLabel: 4,
       guidance: 2.5,
+      guidanceRescale: 0.7,
     })
     const fromCli = await cliParameters(
       'ddim',
@@ -99,9 +100,13 @@ describe('the CLI and the service plan alike', () => {
         '4',
         '--guidance',
         '2.5',
+        '--guidance-rescale',
+        '0.7',
       ],
     )
     expect(fromCli).toEqual(json(fromService.parameters))
+    expect(fromService.parameters.guidanceRescale).toBe(0.7)
+    expect(summarize(fromService.parameters)).toContain('guidance: 2.5, guidance rescale: 0.7')
   })
 
   it('the null class is recorded as no class (a PNG says nothing of "class: 10"), by the CLI and the service', async () => {

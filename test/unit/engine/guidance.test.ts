@@ -1,0 +1,89 @@
+/**
+ * Classifier-free guidance and diffusers' guidance_rescale (engine/guidance.ts): the numbers of diffusers' own
+ * rescale_noise_cfg (test/fixtures/guidance), its limits, and a run that asks for it.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { guide } from '../../../src-main/engine/guidance'
+import { defaultModelPath } from '../../../src-main/engine/model/default-model'
+import { type Denoiser, loadModel } from '../../../src-main/engine/model/load'
+import { modelFacts, planRun } from '../../../src-main/engine/plan'
+import { runSampling } from '../../../src-main/engine/run'
+import type { GenerationRequest } from '../../../src-shared/parameters'
+
+const fixture = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'guidance', 'guidance-rescale.json'), 'utf8'),
+) as {
+  shape: number[]
+  cond: number[]
+  uncond: number[]
+  cases: { scale: number; guidance_rescale: number; out: number[] }[]
+}
+
+const std = (x: Float32Array) => {
+  const mean = x.reduce((a, b) => a + b, 0) / x.length
+  return Math.sqrt(x.reduce((a, b) => a + (b - mean) ** 2, 0) / x.length)
+}
+
+describe('guide', () => {
+  const cond = Float32Array.from(fixture.cond)
+  const uncond = Float32Array.from(fixture.uncond)
+  const per = fixture.shape.slice(1).reduce((a, b) => a * b)
+
+  it.each(fixture.cases)("equals diffusers' rescale_noise_cfg: scale $scale, rescale $guidance_rescale", (c) => {
+    const out = guide(cond, uncond, c.scale, c.guidance_rescale, per)
+    const diff = Math.max(...out.map((v, j) => Math.abs(v - c.out[j])))
+    expect(diff).toBeLessThan(1e-5)
+  })
+
+  it('rescale 1 gives each image the spread of its conditional output; 0 is plain guidance', () => {
+    const full = guide(cond, uncond, 7.5, 1, per)
+    for (let k = 0; k < 2; k++) {
+      const image = (x: Float32Array) => x.subarray(k * per, (k + 1) * per)
+      expect(std(image(full))).toBeCloseTo(std(image(cond)), 5)
+    }
+    const plain = guide(cond, uncond, 7.5, 0, per)
+    plain.forEach((v, j) => expect(v).toBeCloseTo(uncond[j] + 7.5 * (cond[j] - uncond[j]), 5))
+  })
+})
+
+describe('a run with guidance rescale', () => {
+  let model: Denoiser
+  beforeAll(async () => {
+    model = await loadModel(defaultModelPath(), { providers: ['cpu'] })
+  })
+  afterAll(() => model.release())
+
+  const run = async (req: Partial<GenerationRequest>) => {
+    const plan = planRun(modelFacts(model.info), {
+      sampler: { sampler: 'ddim', steps: 5 },
+      seed: 8,
+      batch: 2,
+      classLabel: 3,
+      ...req,
+    })
+    return { parameters: plan.parameters, samples: (await runSampling(model, plan.run)).samples }
+  }
+
+  it('changes a guided run, and is recorded; on an unguided one it changes nothing and is not', async () => {
+    const guided = await run({ guidance: 6 })
+    const rescaled = await run({ guidance: 6, guidanceRescale: 0.7 })
+    expect(rescaled.parameters.guidanceRescale).toBe(0.7)
+    expect(guided.parameters.guidanceRescale).toBeUndefined()
+    expect(Math.max(...rescaled.samples.map((v, j) => Math.abs(v - guided.samples[j])))).toBeGreaterThan(0.01)
+
+    const plain = await run({})
+    const unguided = await run({ guidance: 1, guidanceRescale: 0.7 })
+    expect(unguided.parameters.guidanceRescale).toBeUndefined()
+    expect(unguided.samples).toEqual(plain.samples)
+  })
+
+  it('outside 0-1: refused before the run, naming it', () => {
+    expect(() =>
+      planRun(modelFacts(model.info), { seed: 1, batch: 1, classLabel: 3, guidance: 3, guidanceRescale: 1.5 }),
+    ).toThrow('guidance rescale 1.5: it mixes the rescaled output in, from 0 to 1')
+  })
+})
