@@ -269,6 +269,12 @@ describe('Exploring a model in the browser host', () => {
     console.log(`guidance 15, DDIM 10: flagged from step ${step}`)
     expect(step).toBeGreaterThan(1)
     await shoot('explore-08-warning')
+    // The same run with its guidance rescaled: the history says so, as the run's PNG line does.
+    await byId('guidance-rescale').fill('0.7')
+    await byId('generate').click()
+    await waitForStatus('done')
+    await expect.poll(() => byId('history-item').first().textContent()).toContain('g 15 φ 0.7')
+    await byId('guidance-rescale').fill('0')
   })
 
   test("DPM++ 2M Karras from the sampler table: each sampler's own controls, its name in the history", async () => {

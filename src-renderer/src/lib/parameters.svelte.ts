@@ -134,6 +134,8 @@ class Parameters {
   /** A class index, or null for unconditional (the model's null class). */
   classLabel = $state<number | null>(null)
   guidance = $state(DEFAULT_GUIDANCE)
+  /** diffusers' guidance_rescale, 0-1 (0: off): sent with a guided run only. */
+  guidanceRescale = $state(0)
   /** The image size asked for where the model's graph leaves it open; null: the model's own. */
   height = $state<number | null>(null)
   width = $state<number | null>(null)
@@ -206,6 +208,7 @@ class Parameters {
     if (p.seedLocked !== undefined) this.seedLocked = p.seedLocked
     if (p.batch !== undefined) this.batch = p.batch
     if (p.guidance !== undefined) this.guidance = Math.min(p.guidance, MAX_GUIDANCE)
+    if (p.guidanceRescale !== undefined) this.guidanceRescale = p.guidanceRescale
     if (p.classLabel !== undefined) this.classLabel = validClass(p.classLabel, card) ? p.classLabel : this.classLabel
   }
 
@@ -217,6 +220,7 @@ class Parameters {
     this.seedLocked = true
     if (p.batch !== undefined) this.batch = Math.min(p.batch, MAX_BATCH)
     if (p.guidance !== undefined) this.guidance = p.guidance
+    this.guidanceRescale = p.guidanceRescale ?? 0
     const nullId = card?.classes?.nullClassId ?? null
     const label = p.classLabel === undefined || p.classLabel === nullId ? null : p.classLabel
     if (validClass(label, card)) this.classLabel = label
@@ -270,6 +274,7 @@ class Parameters {
       batch: this.batch,
       classLabel: this.classLabel,
       guidance: this.guidance,
+      guidanceRescale: this.guidanceRescale,
     })
   }
 
@@ -282,6 +287,7 @@ class Parameters {
     this.seed = int(this.seed, RANDOM_SEED, Number.MAX_SAFE_INTEGER, randomSeed())
     this.batch = int(this.batch, 1, MAX_BATCH, DEFAULT_BATCH)
     this.guidance = num(this.guidance, 0, MAX_GUIDANCE, DEFAULT_GUIDANCE)
+    this.guidanceRescale = num(this.guidanceRescale, 0, 1, 0)
     this.betaStart = num(this.betaStart, 1e-9, 0.999, card.training.schedule.betaStart)
     this.betaEnd = num(this.betaEnd, 1e-9, 0.999, card.training.schedule.betaEnd)
     this.height = sizeWithin(this.height, card)
@@ -309,7 +315,10 @@ class Parameters {
     if (this.width !== null) req.width = this.width
     if (classes) {
       req.classLabel = this.classLabel ?? classes.nullClassId ?? 0
-      if (this.classLabel !== null && classes.nullClassId !== null) req.guidance = this.guidance
+      if (this.classLabel !== null && classes.nullClassId !== null) {
+        req.guidance = this.guidance
+        if (this.guidanceRescale > 0) req.guidanceRescale = this.guidanceRescale
+      }
     }
     return req
   }

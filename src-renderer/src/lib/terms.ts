@@ -25,6 +25,11 @@ export const TERMS = {
     label: 'guidance',
     meaning: 'guidance (classifier-free): how hard the sample is pushed towards the class; 1 is plain conditional',
   },
+  guidanceRescale: {
+    label: 'Rescale',
+    meaning:
+      'guidance rescale φ (diffusers\u2019 guidance_rescale): brings the guided model output back toward the spread of the conditional one, against over-saturated images at high guidance; 0 is off',
+  },
   t: { label: 't', meaning: 't: the timestep of the training schedule this step denoises (T − 1 is noise, 0 clean)' },
 } as const
 

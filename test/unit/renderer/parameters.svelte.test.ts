@@ -164,6 +164,7 @@ describe('restore', () => {
   it('restores what persisted() saved', () => {
     p.adoptCard(classCard(10))
     Object.assign(p, { sampler: 'ddpm', steps: 77, eta: 0.3, seed: 5, seedLocked: true, batch: 3, classLabel: 2 })
+    p.guidanceRescale = 0.35
     const saved = p.persisted()
     // Plain data (it crosses IPC): a structured clone of it is equal to it.
     expect(structuredClone(saved)).toEqual(saved)
@@ -366,6 +367,24 @@ describe('request', () => {
     const plain = p.request(noNull)
     expect(plain.classLabel).toBe(3)
     expect(plain).not.toHaveProperty('guidance')
+  })
+
+  it('sends the guidance rescale with a guided run only, above 0; a PNG brings its own back, or none', () => {
+    const guided = classCard(10)
+    p.adoptCard(guided)
+    p.classLabel = 3
+    expect(p.request(guided)).not.toHaveProperty('guidanceRescale')
+    p.guidanceRescale = 0.7
+    expect(p.request(guided)).toMatchObject({ guidance: 3, guidanceRescale: 0.7 })
+    p.guidanceRescale = 4 // typed past its range
+    expect(p.request(guided).guidanceRescale).toBe(1)
+    p.classLabel = null
+    expect(p.request(guided)).not.toHaveProperty('guidanceRescale')
+
+    p.applyPng(png({ classLabel: 3, guidance: 5, guidanceRescale: 0.5 }), guided)
+    expect(p.guidanceRescale).toBe(0.5)
+    p.applyPng(png({ classLabel: 3, guidance: 5 }), guided)
+    expect(p.guidanceRescale).toBe(0)
   })
 
   it('draws a new seed when unlocked, keeps a locked one, and keeps it for redraw: false', () => {
