@@ -80,9 +80,10 @@ function checkSide(model: CheckedModel, side: 'height' | 'width', value: number)
   const multiple = model.graph.sizeMultiple ?? 1
   if (value % multiple !== 0) {
     const halvings = Math.log2(multiple)
+    const below = Math.floor(value / multiple) * multiple
     throw bad(
       `${side} ${value}: ${model.name} halves its images ${halvings} time${halvings === 1 ? '' : 's'}, so it takes ` +
-        `multiples of ${multiple} (${Math.floor(value / multiple) * multiple || multiple} or ${(Math.floor(value / multiple) + 1) * multiple})`,
+        `multiples of ${multiple} (${below > 0 ? `${below} or ` : ''}${below + multiple})`,
     )
   }
 }

@@ -27,7 +27,7 @@ export interface Signature {
   width?: number
   /**
    * What a dynamic height and width must be multiples of: a U-Net built from its weights halves its images
-   * k times (2^k). Undefined where the graph does not say (an ONNX file).
+   * k times (2^k); an ONNX file's size_multiple metadata may say. Undefined where nothing says.
    */
   sizeMultiple?: number
 }

@@ -96,6 +96,7 @@ describe('image sizes', () => {
       expect(() => planRun(modelFacts(diffusers.info), { seed: 1, batch: 1, width: 9 })).toThrow(
         'width 9: pipeline halves its images 1 time, so it takes multiples of 2 (8 or 10)',
       )
+      expect(() => planRun(facts, { seed: 1, batch: 1, width: 3 })).toThrow('so it takes multiples of 4 (4)')
     } finally {
       await lucidrains.release()
       await diffusers.release()
