@@ -2,7 +2,7 @@
  * What the user does, across the state modules: start up, generate, drop files, carry out menu commands.
  * Components call these; the modules themselves stay unaware of each other where they can.
  */
-import type { Command } from '../../../src-preload/contract'
+import type { Command, NoisePreview } from '../../../src-preload/contract'
 import { MAX_BATCHES } from '../../../src-shared/limits'
 import { api } from './api'
 import { compare } from './compare.svelte'
@@ -96,10 +96,14 @@ export async function forkHere(): Promise<void> {
  * Denoise an image (float32 [C, H, W] in [-1, 1]) from timestep t with the sidebar's settings (SDEdit),
  * from the seed in the seed field (the noise the preview showed), not a new one.
  */
-export async function denoiseFrom(image: ArrayBuffer, timestep: number): Promise<void> {
+export async function denoiseFrom(
+  { image, height, width }: Pick<NoisePreview, 'image' | 'height' | 'width'>,
+  timestep: number,
+): Promise<void> {
   const card = model.card
   if (!card || run.running || model.loading) return
-  const req = parameters.request(card, { redraw: false })
+  // At the image's size, the model's own (the noise preview's), whatever Size asks of a new run.
+  const req = { ...parameters.request(card, { redraw: false }), height, width }
   // A copy: the request may be transferred, and the caller keeps the image for the next try.
   req.fromImage = { image: image.slice(0), timestep }
   timeline.reset(req.batch)

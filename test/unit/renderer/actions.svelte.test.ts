@@ -194,15 +194,17 @@ describe('forkHere', () => {
 })
 
 describe('denoiseFrom', () => {
-  it('samples from a copy of the image at that timestep', async () => {
+  it("samples from a copy of the image at that timestep, at the image's size", async () => {
     await loadModel()
     const image = new Float32Array([0.25, -0.5]).buffer
+    r.parameters.height = 64 // Size asks another of new runs: the image is the size it was previewed at
     r.api.answer('sample.start', ok(started('sdedit')))
-    await r.denoiseFrom(image, 300)
+    await r.denoiseFrom({ image, height: 1, width: 2 }, 300)
     const [req] = r.api.requests('sample.start')
     expect(req.fromImage?.timestep).toBe(300)
     expect(req.fromImage?.image).not.toBe(image)
     expect([...new Float32Array(req.fromImage!.image)]).toEqual([0.25, -0.5])
+    expect([req.height, req.width]).toEqual([1, 2])
   })
 })
 
@@ -212,7 +214,7 @@ describe('denoiseFrom uses the seed field', () => {
     r.parameters.typeSeed(77)
     r.parameters.seedLocked = false
     r.api.answer('sample.start', ok(started('sdedit')))
-    await r.denoiseFrom(new Float32Array(2).buffer, 300)
+    await r.denoiseFrom({ image: new Float32Array(2).buffer, height: 1, width: 2 }, 300)
     expect(r.api.requests('sample.start')[0].seed).toBe(77)
     expect(r.parameters.seed).toBe(77)
   })
