@@ -1,9 +1,9 @@
 /**
  * The diffusers format: what `DDPMPipeline.save_pretrained` writes (model_index.json, unet/config.json +
  * unet/diffusion_pytorch_model.safetensors or .bin, scheduler/scheduler_config.json), its unet folder
- * alone, or a weights file alone beside its config.json. The U-Net is built as an ONNX graph from the
- * config and weights (graph/unet2d.ts) and cached by content; a folder holding unet/model.onnx (an
- * export) runs that file instead.
+ * alone, a weights file alone beside its config.json, or a checkpoint-N folder of diffusers' training
+ * scripts (unet/ and unet_ema/). The U-Net is built as an ONNX graph from the config and weights
+ * (graph/unet2d.ts) and cached by content; a folder holding unet/model.onnx (an export) runs that file instead.
  */
 import { basename, dirname, join } from 'node:path'
 
@@ -46,6 +46,20 @@ export const needsConfig = (weights: string) =>
     'file-not-found',
     `${weights}: a weights file needs the config.json saved with it (${join(dirname(weights), 'config.json')}); drop the folder holding both`,
   )
+
+/**
+ * The keys EMAModel.save_pretrained adds to a unet_ema/config.json (its own state, register_to_config'd):
+ * not UNet2DModel's, and not worth a note.
+ */
+const EMA_STATE_KEYS = [
+  'decay',
+  'min_decay',
+  'optimization_step',
+  'update_after_step',
+  'use_ema_warmup',
+  'inv_gamma',
+  'power',
+]
 
 /** The pipeline components that make a pipeline latent or text-conditioned. */
 const LATENT_PARTS = ['vae', 'vqvae', 'text_encoder', 'tokenizer']
@@ -120,7 +134,7 @@ async function builtUNet(
   configPath: string,
   weightsPath: string,
   options: OpenOptions,
-  opened: { layout: ModelLayout; name: string; schedulerPath?: string },
+  opened: { layout: ModelLayout; name: string; schedulerPath?: string; weightsNote?: string; facts?: SourceFact[] },
 ): Promise<OpenedModel> {
   const configBytes = await readFileBytes(configPath)
   let raw: Record<string, unknown>
@@ -180,7 +194,9 @@ async function builtUNet(
     from: parsed.given.includes(key) ? 'config' : 'assumed',
   })
   // Keys Stepwise reads as metadata (class_names, name...) are not ignored, though UNet2DModel does not take them.
-  const ignored = parsed.ignored.filter((k) => !(METADATA_KEYS as readonly string[]).includes(k))
+  const ignored = parsed.ignored.filter(
+    (k) => !(METADATA_KEYS as readonly string[]).includes(k) && !EMA_STATE_KEYS.includes(k),
+  )
   if (ignored.length)
     notes.push(`${basename(configPath)}: ignored keys UNet2DModel does not take: ${ignored.join(', ')}`)
   if (info.unused.length)
@@ -194,6 +210,7 @@ async function builtUNet(
     onnxPath,
     layout: opened.layout,
     name: opened.name,
+    ...(opened.weightsNote && { weightsNote: opened.weightsNote }),
     // Every down block but the last halves the image (UNet2DModel's add_downsample).
     signature: {
       ...findSignature(info.inputs.map(sigOf), info.outputs.map(sigOf), weightsPath),
@@ -204,7 +221,7 @@ async function builtUNet(
       format: 'diffusers',
       files: [weightsPath, configPath, ...(opened.schedulerPath ? [opened.schedulerPath] : [])],
       parameters: info.parameters,
-      facts: (Object.keys(config) as UNet2DKey[]).map(fact),
+      facts: [...(opened.facts ?? []), ...(Object.keys(config) as UNet2DKey[]).map(fact)],
       notes,
       graph: hit ? 'cached' : 'built',
     },
@@ -239,6 +256,8 @@ async function openFolder(path: string, options: OpenOptions): Promise<OpenedMod
       schedulerPath,
     })
   }
+  const checkpoint = await openTrainingCheckpoint(path, options)
+  if (checkpoint) return checkpoint
   // The unet folder itself (config.json + weights), maybe inside its pipeline.
   const weights = await firstWeights(path)
   if ((await exists(join(path, 'config.json'))) && weights) {
@@ -255,6 +274,39 @@ async function openFolder(path: string, options: OpenOptions): Promise<OpenedMod
     'file-not-found',
     `${path}: not a diffusers folder (needs model_index.json with unet/config.json and unet/${DIFFUSERS_WEIGHTS[0]} or .bin, or unet/model.onnx)`,
   )
+}
+
+/**
+ * A checkpoint-N folder that diffusers' training scripts write (accelerator.save_state with their save hook,
+ * e.g. examples/unconditional_image_generation/train_unconditional.py): unet/ and, trained with --use_ema,
+ * unet_ema/, whose weights the script's pipeline samples with; the default here too (`weights: 'online'`
+ * takes unet/). The schedule is the pipeline's the script saves beside the checkpoints, where there is one.
+ */
+async function openTrainingCheckpoint(path: string, options: OpenOptions): Promise<OpenedModel | undefined> {
+  const unetIn = async (folder: string) => {
+    const weights = await firstWeights(folder)
+    return weights && (await exists(join(folder, 'config.json'))) ? weights : undefined
+  }
+  const [ema, online] = [await unetIn(join(path, 'unet_ema')), await unetIn(join(path, 'unet'))]
+  if (!ema && !online) return undefined
+  const takeEma = ema !== undefined && (options.weights !== 'online' || online === undefined)
+  const weights = (takeEma ? ema : online)!
+  const why = takeEma
+    ? "unet_ema/: the EMA's, what the training script's pipeline samples with"
+    : ema
+      ? "unet/: the online weights, as asked (unet_ema/ holds the EMA's)"
+      : 'unet/: no unet_ema/ (trained without --use_ema)'
+  const pipeline = join(path, '..', 'model_index.json')
+  if (await exists(pipeline)) await checkPipeline(pipeline)
+  const scheduler = join(path, '..', 'scheduler', 'scheduler_config.json')
+  return builtUNet(join(dirname(weights), 'config.json'), weights, options, {
+    layout: 'diffusers-folder',
+    name: basename(path),
+    schedulerPath: (await exists(scheduler)) ? scheduler : undefined,
+    facts: [{ key: 'weights', value: takeEma ? 'ema' : 'online', from: 'checkpoint', why }],
+    // The one of the folder's two models that is not the default is named apart.
+    ...(!takeEma && ema && { weightsNote: 'online weights' }),
+  })
 }
 
 async function openLoneWeights(path: string, options: OpenOptions): Promise<OpenedModel> {

@@ -131,6 +131,47 @@ describe('the places a diffusers model may be dropped from', () => {
   })
 })
 
+describe("a checkpoint-N folder of diffusers' training scripts (accelerator.save_state)", () => {
+  it('samples with unet_ema/ by default and the schedule of the pipeline saved beside it; unet/ when asked', async () => {
+    // train_unconditional.py's output_dir: its pipeline, and checkpoint-N/ with unet/, unet_ema/ and accelerate's state.
+    const run = join(dir, 'ddpm-run')
+    await cp(join(PEERS, 'class-gray28', 'pipeline'), run, { recursive: true })
+    const checkpoint = join(run, 'checkpoint-7')
+    await cp(join(run, 'unet'), join(checkpoint, 'unet'), { recursive: true })
+    await cp(join(run, 'unet'), join(checkpoint, 'unet_ema'), { recursive: true })
+    // EMAModel.save_pretrained writes its own state into the config too.
+    const config = JSON.parse(await readFile(join(checkpoint, 'unet_ema', 'config.json'), 'utf8'))
+    const emaState = { decay: 0.9999, min_decay: 0, optimization_step: 7, update_after_step: 0, use_ema_warmup: true }
+    await writeFile(join(checkpoint, 'unet_ema', 'config.json'), JSON.stringify({ ...config, ...emaState }))
+    await writeFile(join(checkpoint, 'optimizer.bin'), 'not a model')
+    await writeFile(join(checkpoint, 'random_states_0.pkl'), 'not a model')
+
+    const xT = await npy(join(PEERS, 'class-gray28', 'x_T.npy'))
+    const { model, samples } = await ddim20(checkpoint, xT, 3)
+    expect(maxDiff(samples, (await npy(join(PEERS, 'class-gray28', 'ddim20_ref.npy'))).data)).toBeLessThan(1e-3)
+    expect(model.info.name).toBe('checkpoint-7')
+    expect(model.info.source.files.map((f) => f.slice(run.length))).toEqual([
+      '/checkpoint-7/unet_ema/diffusion_pytorch_model.bin',
+      '/checkpoint-7/unet_ema/config.json',
+      '/scheduler/scheduler_config.json',
+    ])
+    expect(model.info.source.facts[0]).toMatchObject({ key: 'weights', value: 'ema', from: 'checkpoint' })
+    expect(model.info.source.notes).toEqual([]) // EMAModel's keys are not UNet2DModel's, nor worth a note
+
+    const online = await loadModel(checkpoint, { providers: ['cpu'], weights: 'online' })
+    await online.release()
+    expect(online.info.name).toBe('checkpoint-7 (online weights)')
+    expect(online.info.source.files[0].slice(run.length)).toBe('/checkpoint-7/unet/diffusion_pytorch_model.bin')
+
+    // Trained without --use_ema: unet/ alone, and its name is the checkpoint's.
+    await rm(join(checkpoint, 'unet_ema'), { recursive: true })
+    const plain = await loadModel(checkpoint, { providers: ['cpu'] })
+    await plain.release()
+    expect(plain.info.name).toBe('checkpoint-7')
+    expect(plain.info.source.facts[0]).toMatchObject({ key: 'weights', value: 'online' })
+  })
+})
+
 describe('the built graph is cached by content: the second open reads it back', () => {
   it('same samples from the cache; a copy elsewhere finds it by content; a change to the weights rebuilds', async () => {
     const cacheDir = join(dir, 'cache')
