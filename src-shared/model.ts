@@ -70,7 +70,8 @@ export const MODEL_HASH_LENGTH = 10
 
 /**
  * Which weights of a checkpoint that holds two sets to sample with: the exponential moving average (what
- * lucidrains' Trainer samples with; the default) or the online model's (the ones the optimizer trained).
+ * lucidrains' Trainer and diffusers' training scripts sample with; the default) or the online model's (the
+ * ones the optimizer trained).
  */
 export const CHECKPOINT_WEIGHTS = ['ema', 'online'] as const
 export type CheckpointWeights = (typeof CHECKPOINT_WEIGHTS)[number]
@@ -78,6 +79,14 @@ export type CheckpointWeights = (typeof CHECKPOINT_WEIGHTS)[number]
 /** Files of weights Stepwise reads (safetensors, and PyTorch's zip archives under their usual names). */
 export const WEIGHTS_EXTENSIONS = ['.safetensors', '.bin', '.pt', '.pth', '.ckpt'] as const
 export const isWeightsFile = (name: string) => WEIGHTS_EXTENSIONS.some((e) => name.toLowerCase().endsWith(e))
+
+/**
+ * The training state accelerate's save_state writes into a checkpoint-N folder beside the models: the
+ * optimizer's (twice the model, for Adam), the learning-rate scheduler's, the loss scaler's, the random
+ * generators'. No model is read from them: a dropped folder need not carry them.
+ */
+export const isTrainingState = (name: string) =>
+  /^(optimizer|scheduler)(_\d+)?\.bin$|^scaler(_\d+)?\.pt$|^(random_states|custom_checkpoint)_\d+\.pkl$/.test(name)
 
 /**
  * How a model lies on disk: an .onnx alone or with its sidecar .json, a diffusers folder, a weights file

@@ -3,7 +3,7 @@
  * A failed load leaves the previous model in place and says why in a toast.
  */
 import { type DroppedFile, MAX_RECENT_MODELS, type ModelCard, type ProviderChoice } from '../../../src-preload/contract'
-import { isWeightsFile } from '../../../src-shared/model'
+import { isTrainingState, isWeightsFile } from '../../../src-shared/model'
 import { api } from './api'
 import { toasts } from './toasts.svelte'
 
@@ -101,7 +101,9 @@ class Model {
     this.loading = true
     let staged: string[]
     try {
-      const r = await api.stage(top, files)
+      // A training checkpoint's optimizer state and the like stay behind: nothing reads them.
+      const inFolders = files.filter((d) => !(d.relativePath.includes('/') && isTrainingState(d.file.name)))
+      const r = await api.stage(top, inFolders)
       if (!r.ok) {
         toasts.error(r.error)
         return

@@ -2,6 +2,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 
 import { DEFAULT_SETTINGS, type ModelCard, type Result } from '../../../src-preload/contract'
+import { isTrainingState } from '../../../src-shared/model'
 import { card, fail, loadRenderer, ok, type Renderer } from './fake-api'
 
 let r: Renderer
@@ -91,6 +92,20 @@ describe('loadFiles', () => {
     const inFolder = { file: file('model_index.json'), relativePath: 'my-model/model_index.json' }
     await r.model.loadFiles([file('my-model'), file('readme.txt')], [inFolder])
     expect(r.api.requests('model.load')).toEqual([{ path: '/staged/my-model' }])
+  })
+
+  it("a training checkpoint folder goes without accelerate's optimizer and random states", async () => {
+    r.api.staged = ok(['/staged/checkpoint-500'])
+    const inFolder = (path: string) => ({ file: file(path.split('/').pop()!), relativePath: `checkpoint-500/${path}` })
+    const unet = [inFolder('unet_ema/config.json'), inFolder('unet_ema/diffusion_pytorch_model.safetensors')]
+    const state = ['optimizer.bin', 'scheduler.bin', 'scaler.pt', 'random_states_0.pkl'].map(inFolder)
+    await r.model.loadFiles([file('checkpoint-500')], [...unet, ...state])
+    expect(r.api.stageCalls[0].files).toEqual(unet)
+    // Their names only: a model's files are never taken for them.
+    expect(['optimizer.bin', 'scheduler.bin'].every((n) => isTrainingState(n))).toBe(true)
+    expect(['diffusion_pytorch_model.bin', 'model-3.pt', 'scheduler_config.json'].some((n) => isTrainingState(n))).toBe(
+      false,
+    )
   })
 
   it('a file that is no model is not uploaded: the toast says what Stepwise opens, no server path', async () => {
