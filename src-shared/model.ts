@@ -80,6 +80,32 @@ export type CheckpointWeights = (typeof CHECKPOINT_WEIGHTS)[number]
 export const WEIGHTS_EXTENSIONS = ['.safetensors', '.bin', '.pt', '.pth', '.ckpt'] as const
 export const isWeightsFile = (name: string) => WEIGHTS_EXTENSIONS.some((e) => name.toLowerCase().endsWith(e))
 
+/** What lucidrains' Trainer.save names a checkpoint in its results folder: model-<milestone>.pt. */
+export const TRAINER_CHECKPOINT = /^model-(\d+)\.pt$/
+
+/**
+ * A dropped folder's files without what opening it does not read: accelerate's training state
+ * (isTrainingState), and in a lucidrains Trainer's results folder every checkpoint but the newest (the one
+ * that opens), with its sample grid and sidecar.
+ */
+export function filesToStage<T>(files: T[], pathOf: (f: T) => string): T[] {
+  const milestone = (path: string) => /^[^/]+\/(?:model|sample)-(\d+)\.(?:pt|png|json)$/.exec(path)?.[1]
+  const topLevel = (path: string) => (/^[^/]+\/[^/]+$/.test(path) ? path.split('/')[1] : '')
+  const newest = Math.max(
+    ...files
+      .map((f) => TRAINER_CHECKPOINT.exec(topLevel(pathOf(f)))?.[1])
+      .filter((m) => m !== undefined)
+      .map(Number),
+  )
+  return files.filter((f) => {
+    const path = pathOf(f)
+    const m = milestone(path)
+    // No model-N.pt at all: a model-3.json is model-3.onnx's sidecar, and stays.
+    if (m !== undefined && Number.isFinite(newest) && Number(m) !== newest) return false
+    return !(path.includes('/') && isTrainingState(path.split('/').pop()!))
+  })
+}
+
 /**
  * The training state accelerate's save_state writes into a checkpoint-N folder beside the models: the
  * optimizer's (twice the model, for Adam), the learning-rate scheduler's, the loss scaler's, the random

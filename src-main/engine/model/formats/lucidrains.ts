@@ -6,9 +6,10 @@
  * objective follows from its loss_weight buffer, and sampling defaults to what its ddim_sample does
  * (lucidrains-diffusion.ts). The EMA's weights are used when there are any, as the Trainer samples with them.
  */
+import { readdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 
-import { type CheckpointWeights, type SourceFact, sourceFact } from '../../../../src-shared/model'
+import { type CheckpointWeights, type SourceFact, sourceFact, TRAINER_CHECKPOINT } from '../../../../src-shared/model'
 import { EngineError } from '../../errors'
 import { readPngSize } from '../../export/png'
 import { Unet } from '../graph/lucidrains-unet'
@@ -317,10 +318,35 @@ async function builtGraph(
   }
 }
 
+/** Trainer.save's checkpoints in its results folder (model-<milestone>.pt), the newest (highest) first. */
+async function milestones(folder: string): Promise<string[]> {
+  const found = (await readdir(folder).catch(() => [] as string[]))
+    .map((name) => TRAINER_CHECKPOINT.exec(name))
+    .filter((m) => m !== null)
+  return found.sort((a, b) => Number(b[1]) - Number(a[1])).map((m) => join(folder, m[0]))
+}
+
+/** A Trainer's results folder: the newest checkpoint in it, and a note of which. */
+async function openResultsFolder(path: string, options: OpenOptions): Promise<OpenedModel> {
+  const all = await milestones(path)
+  const opened = await openCheckpoint(all[0], options)
+  if (all.length > 1)
+    opened.source.notes.push(
+      `${basename(path)}: ${basename(all[0])}, the newest of its ${all.length} checkpoints (open another one by itself)`,
+    )
+  return opened
+}
+
 export const lucidrainsFormat: ModelFormat = {
   name: 'lucidrains',
-  // Trainer.save's .pt (or a state_dict saved as .pth / .ckpt), unless a diffusers config.json lies beside it.
+  // Trainer.save's .pt (or a state_dict saved as .pth / .ckpt), unless a diffusers config.json lies beside it;
+  // or the Trainer's results folder, of model-N.pt files (a diffusers folder has a config of its own).
   claims: async (path, isDirectory) =>
-    !isDirectory && CHECKPOINT.test(path) && !(await exists(join(dirname(path), 'config.json'))),
-  open: openCheckpoint,
+    isDirectory
+      ? (await milestones(path)).length > 0 &&
+        !(await exists(join(path, 'model_index.json'))) &&
+        !(await exists(join(path, 'config.json')))
+      : CHECKPOINT.test(path) && !(await exists(join(dirname(path), 'config.json'))),
+  open: async (path, options) =>
+    (await exists(path))?.isDirectory() ? openResultsFolder(path, options) : openCheckpoint(path, options),
 }

@@ -185,6 +185,32 @@ describe('the image size, which a checkpoint does not hold', () => {
   })
 })
 
+describe("the Trainer's results folder", () => {
+  it('opens its newest checkpoint (by milestone, not by name), and says which', async () => {
+    const folder = join(dir, 'trained')
+    await mkdir(folder)
+    // The newest, model-10.pt, is the self-conditioned Unet; model-2.pt and model-9.pt another.
+    await copyFile(join(OWN, 'self-cond', 'model-3.pt'), join(folder, 'model-10.pt'))
+    for (const n of [2, 9]) await copyFile(join(PEER, 'model-3.pt'), join(folder, `model-${n}.pt`))
+    await writeFile(join(folder, 'notes.txt'), 'not a checkpoint')
+    const model = await loadModel(folder, { providers: ['cpu'] })
+    await model.release()
+    expect(model.info.name).toBe('model-10.pt')
+    expect(model.info.signature.selfCondition).toBeDefined()
+    expect(model.info.source.notes).toContain(
+      'trained: model-10.pt, the newest of its 3 checkpoints (open another one by itself)',
+    )
+  })
+
+  it('a folder with a config.json is left to diffusers, which says what it lacks', async () => {
+    const folder = join(dir, 'mixed')
+    await mkdir(folder)
+    await copyFile(join(PEER, 'model-3.pt'), join(folder, 'model-3.pt'))
+    await writeFile(join(folder, 'config.json'), '{}')
+    await expect(loadModel(folder, { providers: ['cpu'] })).rejects.toThrow(`${folder}: not a diffusers folder`)
+  })
+})
+
 describe('self-conditioning through forks', () => {
   it("a fork of a self-conditioned run carries the previous x0 and reproduces the parent's steps", async () => {
     const model = await loadModel(join(OWN, 'self-cond', 'model-3.pt'), { providers: ['cpu'] })
