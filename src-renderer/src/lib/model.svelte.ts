@@ -3,7 +3,7 @@
  * A failed load leaves the previous model in place and says why in a toast.
  */
 import { type DroppedFile, MAX_RECENT_MODELS, type ModelCard, type ProviderChoice } from '../../../src-preload/contract'
-import { isTrainingState, isWeightsFile } from '../../../src-shared/model'
+import { filesToStage, isWeightsFile } from '../../../src-shared/model'
 import { api } from './api'
 import { toasts } from './toasts.svelte'
 
@@ -101,9 +101,11 @@ class Model {
     this.loading = true
     let staged: string[]
     try {
-      // A training checkpoint's optimizer state and the like stay behind: nothing reads them.
-      const inFolders = files.filter((d) => !(d.relativePath.includes('/') && isTrainingState(d.file.name)))
-      const r = await api.stage(top, inFolders)
+      // A training checkpoint's optimizer state, a results folder's older checkpoints: nothing reads them.
+      const r = await api.stage(
+        top,
+        filesToStage(files, (d) => d.relativePath),
+      )
       if (!r.ok) {
         toasts.error(r.error)
         return

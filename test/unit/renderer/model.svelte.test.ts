@@ -108,6 +108,22 @@ describe('loadFiles', () => {
     )
   })
 
+  it('a lucidrains results folder goes with its newest checkpoint only, the one that opens', async () => {
+    r.api.staged = ok(['/staged/results'])
+    const inFolder = (name: string) => ({ file: file(name), relativePath: `results/${name}` })
+    const dropped = ['model-2.pt', 'sample-2.png', 'model-10.pt', 'sample-10.png', 'model-10.json', 'model-9.pt']
+    await r.model.loadFiles([file('results')], dropped.map(inFolder))
+    expect(r.api.stageCalls[0].files.map((d) => d.relativePath)).toEqual([
+      'results/model-10.pt',
+      'results/sample-10.png',
+      'results/model-10.json',
+    ])
+    // Without checkpoints, model-3.json is an ONNX model's sidecar.
+    const onnx = [inFolder('model-3.onnx'), inFolder('model-3.json')]
+    await r.model.loadFiles([file('results')], onnx)
+    expect(r.api.stageCalls[1].files).toEqual(onnx)
+  })
+
   it('a file that is no model is not uploaded: the toast says what Stepwise opens, no server path', async () => {
     await r.model.loadFiles([file('notes.txt')], [{ file: file('notes.txt'), relativePath: '' }])
     expect(r.api.stageCalls).toEqual([])
