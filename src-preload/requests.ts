@@ -16,7 +16,7 @@ import {
   MAX_TRAIN_STEPS,
   RANDOM_SEED,
 } from '../src-shared/limits'
-import { MODEL_HASH_LENGTH } from '../src-shared/model'
+import { CHECKPOINT_WEIGHTS, type CheckpointWeights, MODEL_HASH_LENGTH } from '../src-shared/model'
 import {
   GIF_VIEWS,
   type OptionSpec,
@@ -50,10 +50,13 @@ export interface ModelLoadRequest {
   path?: string
   /** Execution providers to try in order; the platform's default order when absent. */
   providers?: ProviderName[]
+  /** A checkpoint that holds two sets: which to sample with (the EMA's when absent). */
+  weights?: CheckpointWeights
 }
 export const modelLoadRequest = z.object({
   path: z.string().min(1).optional(),
   providers: z.array(z.enum(PROVIDERS)).min(1).optional(),
+  weights: z.enum(CHECKPOINT_WEIGHTS).optional(),
 }) satisfies z.ZodType<ModelLoadRequest>
 
 /** The schema of one sampler option, from its spec in the table (SAMPLER_OPTIONS). */

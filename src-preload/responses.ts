@@ -4,7 +4,15 @@
  * contract.ts ties them to their channels.
  */
 import type { StepStats } from '../src-shared/diagnostics'
-import type { Adapter, MetadataKey, MetadataSource, ModelLayout, ProviderNote, SourceFact } from '../src-shared/model'
+import type {
+  Adapter,
+  CheckpointWeights,
+  MetadataKey,
+  MetadataSource,
+  ModelLayout,
+  ProviderNote,
+  SourceFact,
+} from '../src-shared/model'
 import type { ProviderName, ScheduleName } from '../src-shared/names'
 import type {
   GenerationParameters,
@@ -19,6 +27,8 @@ export interface ModelCard {
   name: string
   /** The weights file's model hash (MODEL_HASH_LENGTH hex digits of its SHA-256, as A1111 writes it). */
   hash: string | null
+  /** A training checkpoint's set of weights taken, and whether it holds the other (EMA and online); else null. */
+  weights: { taken: CheckpointWeights; both: boolean } | null
   /** What was asked for, and the .onnx file actually loaded. */
   path: string
   onnxPath: string

@@ -90,6 +90,7 @@ function cardOf(model: Denoiser): ModelCard {
   return {
     name: info.name,
     hash: info.hash ?? null,
+    weights: info.weights ?? null,
     path: info.path,
     onnxPath: info.onnxPath,
     layout: info.layout,
@@ -158,9 +159,13 @@ export function createHandlers(
   return {
     async 'model.load'(req) {
       const path = req.path ?? defaultModelPath()
-      const key = JSON.stringify([path, req.providers ?? null])
+      const key = JSON.stringify([path, req.providers ?? null, req.weights ?? null])
       if (model?.key === key) return cardOf(model.denoiser)
-      const denoiser = await loadModel(path, { providers: req.providers, cacheDir: options.cacheDir })
+      const denoiser = await loadModel(path, {
+        providers: req.providers,
+        cacheDir: options.cacheDir,
+        weights: req.weights,
+      })
       let card: ModelCard
       try {
         card = cardOf(denoiser)

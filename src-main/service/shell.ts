@@ -62,7 +62,8 @@ export function createShell(ports: ShellPorts): Shell {
   const loadModel = async (request: ModelLoadRequest): Promise<Result<ModelCard>> => {
     const providers = request.providers ?? providersFor(settings.get().provider)
     const path = request.path === undefined ? ports.defaultModelPath : (ports.paths?.open(request.path) ?? request.path)
-    const result = await engine.request('model.load', { path, providers })
+    const weights = request.weights
+    const result = await engine.request('model.load', { path, providers, ...(weights && { weights }) })
     if (result.ok && path && request.path && (ports.remember?.(path) ?? true)) settings.rememberModel(path)
     const show = ports.paths?.show
     if (!show) return result

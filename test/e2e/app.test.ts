@@ -369,5 +369,10 @@ describe('Stepwise in the browser host', () => {
     expect([await canvas.getAttribute('height'), await canvas.getAttribute('width')]).toEqual(['16', '24'])
     expect(await byId('width').inputValue()).toBe('24')
     await h.screenshot('09-lucidrains-checkpoint')
+    // It holds the online model's weights too: the card offers them, and the model is named apart.
+    expect(await byId('model-weights').inputValue()).toBe('ema')
+    await byId('model-weights').selectOption('online')
+    await expect.poll(() => byId('model-name').textContent()).toContain('model-3.pt (online weights)')
+    expect(await byId('model-weights').inputValue()).toBe('online')
   })
 })

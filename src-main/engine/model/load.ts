@@ -10,7 +10,7 @@ import { EngineError } from '../errors'
 import { roundHalfEven } from '../samplers/common'
 import type { Shape } from '../tensor'
 import { modelHash } from './file-hash'
-import { type ModelLayout, modelName, type ModelSource, openModel } from './formats'
+import { type ModelLayout, modelName, type ModelSource, type OpenedModel, openModel } from './formats'
 import { mergeMetadata, type ResolvedMetadata } from './metadata'
 import {
   type Adapter,
@@ -33,6 +33,8 @@ export interface ModelInfo {
   name: string
   /** The weights file's model hash (file-hash.ts); undefined when the file could not be read again for it. */
   hash?: string
+  /** A checkpoint's set of weights taken, and whether it holds the other (OpenedModel's). */
+  weights?: OpenedModel['weights']
   signature: Signature
   metadata: ResolvedMetadata
   provider: ProviderName
@@ -126,6 +128,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     source: opened.source,
     name: modelName(opened, merged.values.name),
     ...(hash && { hash }),
+    ...(opened.weights && { weights: opened.weights }),
     signature,
     metadata: merged,
     provider,

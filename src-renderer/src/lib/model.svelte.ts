@@ -3,7 +3,7 @@
  * A failed load leaves the previous model in place and says why in a toast.
  */
 import { type DroppedFile, MAX_RECENT_MODELS, type ModelCard, type ProviderChoice } from '../../../src-preload/contract'
-import { filesToStage, isWeightsFile } from '../../../src-shared/model'
+import { type CheckpointWeights, filesToStage, isWeightsFile } from '../../../src-shared/model'
 import { api } from './api'
 import { toasts } from './toasts.svelte'
 
@@ -34,6 +34,8 @@ class Model {
   preferred = $state<ProviderChoice>('auto')
   /** What the current model was loaded from (undefined: the bundled default). */
   #path: string | undefined
+  /** The set of weights asked of its checkpoint (undefined: the default, the EMA's where it has one). */
+  #weights: CheckpointWeights | undefined
   #listeners: ((card: ModelCard) => void)[] = []
 
   /** Be told of each model that becomes the current one. */
@@ -51,15 +53,16 @@ class Model {
    * Load a model file or folder (the bundled default when no path). A staged file's errors name it as it
    * was dropped, never by the host's temporary path.
    */
-  async load(path?: string, staged?: Staged): Promise<boolean> {
+  async load(path?: string, staged?: Staged, weights?: CheckpointWeights): Promise<boolean> {
     this.loading = true
     try {
-      const r = await api.invoke('model.load', path ? { path } : {})
+      const r = await api.invoke('model.load', { ...(path && { path }), ...(weights && { weights }) })
       if (!r.ok) {
         toasts.error(staged ? { ...r.error, message: r.error.message.split(staged.path).join(staged.name) } : r.error)
         return false
       }
       this.#path = path
+      this.#weights = weights
       this.#set(r.value)
       if (staged && api.host === 'browser')
         this.dropped = [staged, ...this.dropped.filter((d) => d.name !== staged.name)].slice(0, MAX_RECENT_MODELS)
@@ -120,9 +123,15 @@ class Model {
     if (staged[k]) await this.load(staged[k], { path: staged[k], name: top[k].name })
   }
 
+  /** The current checkpoint's other set of weights (its EMA's or its online model's): the same file again. */
+  async useWeights(weights: CheckpointWeights): Promise<void> {
+    if (this.card?.weights?.both && this.card.weights.taken !== weights) await this.load(this.#path, undefined, weights)
+  }
+
   /** A model the shell loaded on its own (menu, file association). */
   adopt(card: ModelCard) {
     this.#path = card.path
+    this.#weights = undefined
     this.#set(card)
   }
 
@@ -134,7 +143,7 @@ class Model {
       return
     }
     this.preferred = r.value.provider
-    await this.load(this.#path)
+    await this.load(this.#path, undefined, this.#weights)
   }
 
   async refreshRecent() {

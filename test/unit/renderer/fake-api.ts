@@ -139,6 +139,7 @@ export function card(o: CardOptions = {}): ModelCard {
   return {
     name: 'tiny',
     hash: '0123456789',
+    weights: null,
     path: '/models/tiny.onnx',
     onnxPath: '/models/tiny.onnx',
     layout: 'onnx',

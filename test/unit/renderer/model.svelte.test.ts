@@ -188,3 +188,23 @@ it('baseName takes the last part of a POSIX or Windows path', () => {
   expect(r.baseName('C:\\models\\digits\\')).toBe('digits')
   expect(r.baseName('plain')).toBe('plain')
 })
+
+describe('useWeights', () => {
+  it("loads the checkpoint's other set from the same path, keeps it for a provider change, and a new model starts from the EMA's", async () => {
+    const both = (taken: 'ema' | 'online') => card({ path: '/m/model-3.pt', weights: { taken, both: true } })
+    r.api.answer('model.load', (req) => ok(both(req.weights ?? 'ema')))
+    r.api.answer('settings.set', ok({ ...DEFAULT_SETTINGS, provider: 'cpu' }))
+    await r.model.load('/m/model-3.pt')
+    await r.model.useWeights('ema') // the one it has: nothing to do
+    await r.model.useWeights('online')
+    expect(r.model.card?.weights).toEqual({ taken: 'online', both: true })
+    await r.model.prefer('cpu')
+    await r.model.load('/m/other.pt')
+    expect(r.api.requests('model.load')).toEqual([
+      { path: '/m/model-3.pt' },
+      { path: '/m/model-3.pt', weights: 'online' },
+      { path: '/m/model-3.pt', weights: 'online' },
+      { path: '/m/other.pt' },
+    ])
+  })
+})

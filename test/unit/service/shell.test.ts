@@ -462,3 +462,11 @@ describe('class x seed grid', () => {
     ).toEqual([0, 1, 2])
   })
 })
+
+describe('model.load through the shell', () => {
+  it("passes the checkpoint's weights asked for on to the engine", async () => {
+    const checkpoint = join(process.cwd(), 'test/fixtures/peers/lucidrains/cosine-eps-gray28/model-3.pt')
+    const card = value(await shell.handle('model.load', { path: checkpoint, weights: 'online' })) as ModelCard
+    expect([card.name, card.weights]).toEqual(['model-3.pt (online weights)', { taken: 'online', both: true }])
+  })
+})

@@ -37,6 +37,8 @@ export interface OpenedModel {
    * told apart in their runs and PNGs, whose model hash is the file's, the same for both.
    */
   weightsNote?: string
+  /** A checkpoint's: which set of weights was taken, and whether it holds the other too (EMA and online). */
+  weights?: { taken: CheckpointWeights; both: boolean }
   signature: Signature
   /** Metadata sources in the order they win. */
   sources: [MetadataSource, Metadata][]

@@ -134,7 +134,14 @@ async function builtUNet(
   configPath: string,
   weightsPath: string,
   options: OpenOptions,
-  opened: { layout: ModelLayout; name: string; schedulerPath?: string; weightsNote?: string; facts?: SourceFact[] },
+  opened: {
+    layout: ModelLayout
+    name: string
+    schedulerPath?: string
+    weightsNote?: string
+    weights?: OpenedModel['weights']
+    facts?: SourceFact[]
+  },
 ): Promise<OpenedModel> {
   const configBytes = await readFileBytes(configPath)
   let raw: Record<string, unknown>
@@ -211,6 +218,7 @@ async function builtUNet(
     layout: opened.layout,
     name: opened.name,
     ...(opened.weightsNote && { weightsNote: opened.weightsNote }),
+    ...(opened.weights && { weights: opened.weights }),
     // Every down block but the last halves the image (UNet2DModel's add_downsample).
     signature: {
       ...findSignature(info.inputs.map(sigOf), info.outputs.map(sigOf), weightsPath),
@@ -306,6 +314,7 @@ async function openTrainingCheckpoint(path: string, options: OpenOptions): Promi
     facts: [{ key: 'weights', value: takeEma ? 'ema' : 'online', from: 'checkpoint', why }],
     // The one of the folder's two models that is not the default is named apart.
     ...(!takeEma && ema && { weightsNote: 'online weights' }),
+    weights: { taken: takeEma ? 'ema' : 'online', both: ema !== undefined && online !== undefined },
   })
 }
 

@@ -58,6 +58,8 @@ interface Diffusion {
   from: string
   /** Taken over the EMA's the file holds too (asked for): the model's name says so. */
   overEma?: true
+  /** The file holds both sets, the EMA's and the online model's. */
+  both?: true
 }
 
 function describeKeys(dict: PyDict): string {
@@ -87,6 +89,7 @@ function diffusionOf(root: PyValue, file: string, wanted: CheckpointWeights | un
         prefix: 'ema_model.',
         weights: 'ema',
         from: "ema.ema_model.*: the EMA's, what Trainer samples with",
+        both: true,
       }
     if (wanted === 'ema') throw new EngineError('bad-argument', `${file}: holds no EMA weights (no ema.ema_model.*)`)
     const overEma = isDict(ema) && hasDiffusion(ema, 'ema_model.')
@@ -95,7 +98,7 @@ function diffusionOf(root: PyValue, file: string, wanted: CheckpointWeights | un
       prefix: '',
       weights: 'online',
       from: "model.*: the online model's",
-      ...(overEma && { overEma }),
+      ...(overEma && { overEma, both: overEma }),
     }
   }
   if (hasDiffusion(root, '')) {
@@ -257,6 +260,7 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
       name: basename(path),
       // The one of the file's two models that is not the default is named apart.
       ...(d.overEma && { weightsNote: 'online weights' }),
+      weights: { taken: d.weights, both: d.both === true },
       sources,
       source: {
         format: 'lucidrains',

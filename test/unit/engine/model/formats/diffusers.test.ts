@@ -161,6 +161,10 @@ describe("a checkpoint-N folder of diffusers' training scripts (accelerator.save
     const online = await loadModel(checkpoint, { providers: ['cpu'], weights: 'online' })
     await online.release()
     expect(online.info.name).toBe('checkpoint-7 (online weights)')
+    expect([model.info.weights, online.info.weights]).toEqual([
+      { taken: 'ema', both: true },
+      { taken: 'online', both: true },
+    ])
     expect(online.info.source.files[0].slice(run.length)).toBe('/checkpoint-7/unet/diffusion_pytorch_model.bin')
 
     // Trained without --use_ema: unet/ alone, and its name is the checkpoint's.
@@ -169,6 +173,7 @@ describe("a checkpoint-N folder of diffusers' training scripts (accelerator.save
     await plain.release()
     expect(plain.info.name).toBe('checkpoint-7')
     expect(plain.info.source.facts[0]).toMatchObject({ key: 'weights', value: 'online' })
+    expect(plain.info.weights).toEqual({ taken: 'online', both: false })
   })
 })
 

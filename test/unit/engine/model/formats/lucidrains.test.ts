@@ -70,6 +70,9 @@ describe("Trainer.save's model-N.pt samples as its ddim_sample does, from the ch
     // The same file (the same model hash) holds the EMA's too: the name, so every run's parameters, says which.
     expect(plan.parameters.model).toBe('model-3.pt (online weights)')
     expect(plan.parameters.modelHash).toBe(model.info.hash)
+    // The app offers the other set where a checkpoint holds both.
+    expect(model.info.weights).toEqual({ taken: 'online', both: true })
+    expect((await reproduces(PEER)).model.info.weights).toEqual({ taken: 'ema', both: true })
   })
 
   it('a sidecar that names the model: the online weights are still named apart', async () => {
@@ -134,6 +137,7 @@ describe("Trainer.save's model-N.pt samples as its ddim_sample does, from the ch
     expect(diff).toBeLessThan(1e-3)
     expect(model.info.source.facts.find((f) => f.key === 'weights')).toMatchObject({ value: 'online' })
     expect(model.info.name).toBe('diffusion-state-dict.pt') // its only weights: nothing to tell apart
+    expect(model.info.weights).toEqual({ taken: 'online', both: false })
     await expect(loadModel(join(folder, 'diffusion-state-dict.pt'), { weights: 'ema' })).rejects.toThrow(
       "diffusion-state-dict.pt: a state_dict with one set of weights, no EMA's",
     )
