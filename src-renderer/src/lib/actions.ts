@@ -26,8 +26,8 @@ import { view } from './view.svelte'
 let restored = false
 export const isRestored = () => restored
 
-model.onLoad((card) => parameters.adoptCard(card))
-model.onLoad((card) => noise.adoptCard(card))
+model.onLoad((card, again) => again || parameters.adoptCard(card))
+model.onLoad((card, again) => again || noise.adoptCard(card))
 
 /** First start: the last session's controls, the default model under them. */
 export async function startUp(): Promise<void> {

@@ -36,16 +36,19 @@ class Model {
   #path: string | undefined
   /** The set of weights asked of its checkpoint (undefined: the default, the EMA's where it has one). */
   #weights: CheckpointWeights | undefined
-  #listeners: ((card: ModelCard) => void)[] = []
+  #listeners: ((card: ModelCard, again: boolean) => void)[] = []
 
-  /** Be told of each model that becomes the current one. */
-  onLoad(listener: (card: ModelCard) => void) {
+  /**
+   * Be told of each model that becomes the current one; `again` when it is the current one loaded anew (on
+   * another execution provider, or with the checkpoint's other weights): what was set for it stays.
+   */
+  onLoad(listener: (card: ModelCard, again: boolean) => void) {
     this.#listeners.push(listener)
   }
 
-  #set(card: ModelCard) {
+  #set(card: ModelCard, again = false) {
     this.card = card
-    this.#listeners.forEach((l) => l(card))
+    this.#listeners.forEach((l) => l(card, again))
     void this.refreshRecent()
   }
 
@@ -61,9 +64,10 @@ class Model {
         toasts.error(staged ? { ...r.error, message: r.error.message.split(staged.path).join(staged.name) } : r.error)
         return false
       }
+      const again = this.card !== null && path === this.#path
       this.#path = path
       this.#weights = weights
-      this.#set(r.value)
+      this.#set(r.value, again)
       if (staged && api.host === 'browser')
         this.dropped = [staged, ...this.dropped.filter((d) => d.name !== staged.name)].slice(0, MAX_RECENT_MODELS)
       return true

@@ -193,6 +193,24 @@ describe('forkHere', () => {
   })
 })
 
+describe('loading a model', () => {
+  it('a new one brings its defaults; the current one loaded anew (its other weights, another provider) keeps what was set', async () => {
+    const weighted = (taken: 'ema' | 'online') =>
+      card({ path: '/m/model-3.pt', samplerDefaults: { steps: 50 }, weights: { taken, both: true } })
+    r.api.answer('model.load', (req) =>
+      ok(req.path === '/m/other.onnx' ? card({ path: req.path }) : weighted(req.weights ?? 'ema')),
+    )
+    r.api.answer('settings.set', ok({ ...DEFAULT_SETTINGS, provider: 'cpu' }))
+    await r.model.load('/m/model-3.pt')
+    r.parameters.steps = 7
+    await r.model.useWeights('online')
+    await r.model.prefer('cpu')
+    expect(r.parameters.steps).toBe(7)
+    await r.model.load('/m/other.onnx')
+    expect(r.parameters.steps).toBe(50)
+  })
+})
+
 describe('denoiseFrom', () => {
   it("samples from a copy of the image at that timestep, at the image's size", async () => {
     await loadModel()
