@@ -266,6 +266,15 @@ async function openFolder(path: string, options: OpenOptions): Promise<OpenedMod
   }
   const checkpoint = await openTrainingCheckpoint(path, options)
   if (checkpoint) return checkpoint
+  // A training checkpoint's unet_ema/ or unet/ itself: that set of the checkpoint's weights.
+  const part = basename(path)
+  if (TRAINING_CHECKPOINT.test(basename(dirname(path))) && (part === 'unet_ema' || part === 'unet')) {
+    const whole = await openTrainingCheckpoint(dirname(path), {
+      ...options,
+      weights: part === 'unet' ? 'online' : 'ema',
+    })
+    if (whole) return whole
+  }
   // The unet folder itself (config.json + weights), maybe inside its pipeline.
   const weights = await firstWeights(path)
   if ((await exists(join(path, 'config.json'))) && weights) {
@@ -290,6 +299,9 @@ async function openFolder(path: string, options: OpenOptions): Promise<OpenedMod
  * unet_ema/, whose weights the script's pipeline samples with; the default here too (`weights: 'online'`
  * takes unet/). The schedule is the pipeline's the script saves beside the checkpoints, where there is one.
  */
+/** The folders accelerate's save_state writes for diffusers' training scripts: checkpoint-<step>. */
+const TRAINING_CHECKPOINT = /^checkpoint-\d+$/
+
 async function openTrainingCheckpoint(path: string, options: OpenOptions): Promise<OpenedModel | undefined> {
   const unetIn = async (folder: string) => {
     const weights = await firstWeights(folder)

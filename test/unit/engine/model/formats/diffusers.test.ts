@@ -160,6 +160,18 @@ describe("a checkpoint-N folder of diffusers' training scripts (accelerator.save
 
     const online = await loadModel(checkpoint, { providers: ['cpu'], weights: 'online' })
     await online.release()
+    // Either folder dropped by itself is that set of the checkpoint's weights, with the same schedule.
+    for (const [part, name] of [
+      ['unet_ema', 'checkpoint-7'],
+      ['unet', 'checkpoint-7 (online weights)'],
+    ]) {
+      const alone = await loadModel(join(checkpoint, part), { providers: ['cpu'] })
+      await alone.release()
+      expect([alone.info.name, alone.info.source.files[2]]).toEqual([
+        name,
+        join(run, 'scheduler', 'scheduler_config.json'),
+      ])
+    }
     expect(online.info.name).toBe('checkpoint-7 (online weights)')
     expect([model.info.weights, online.info.weights]).toEqual([
       { taken: 'ema', both: true },
