@@ -9,9 +9,9 @@ import { toasts } from './toasts.svelte'
 
 /** What Stepwise opens, as a dropped file that is none of them is told. */
 export const OPENS =
-  'Stepwise opens an .onnx model (with its .json sidecar if it has one), a diffusers folder, a ' +
-  '.safetensors / .bin weights file with its config.json, or a lucidrains checkpoint (model-N.pt); a ' +
-  'Stepwise PNG restores its parameters'
+  'Stepwise opens an .onnx model (with its .json sidecar if it has one), a diffusers folder (or a ' +
+  "training script's checkpoint-N folder), a .safetensors / .bin weights file with its config.json, or a " +
+  'lucidrains checkpoint (model-N.pt, or its results folder); a Stepwise PNG restores its parameters'
 const isModelFile = (name: string) => /\.(onnx|json)$/i.test(name) || isWeightsFile(name)
 
 /** A model staged for the engine (an upload in the browser host): where it is, and the name it was dropped as. */
