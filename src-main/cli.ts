@@ -175,7 +175,7 @@ function modelNotes(info: ModelInfo, t: Training, request: GenerationRequest): s
     )
   if (t.size.from === 'smallest' && request.height === undefined && request.width === undefined)
     notes.push(
-      `${info.name}: no source gives the image size; assumed ${t.size.width}x${t.size.height} (--height, --width)`,
+      `${info.name}: no source gives the image size; assumed ${t.size.width}x${t.size.height} (--height, --width${info.signature.sizeMultiple ? `: any multiple of ${info.signature.sizeMultiple}` : ''})`,
     )
   return notes
 }

@@ -116,6 +116,14 @@ describe('sample says what it assumed', () => {
     expect(j.stderr).not.toContain('note:') // the notes go into the JSON
     expect(JSON.parse(j.stdout).notes[0]).toMatch(/^bare\.onnx: no source gives num_train_timesteps/)
   })
+
+  it('a checkpoint without its sample grid: the size assumed, and what another must be a multiple of', async () => {
+    const r = await cli('sample', '--model', join(LUCIDRAINS, 'model-3.pt'), '--steps', '2', '--out', join(tmp, 'grid'))
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain(
+      'stepwise: note: model-3.pt: no source gives the image size; assumed 32x32 (--height, --width: any multiple of 4)',
+    )
+  })
 })
 
 describe('convert writes the ONNX Stepwise runs, with the training config as stepwise.* metadata', () => {
