@@ -293,15 +293,15 @@ async function openFolder(path: string, options: OpenOptions): Promise<OpenedMod
   )
 }
 
+/** The folders accelerate's save_state writes for diffusers' training scripts: checkpoint-<step>. */
+const TRAINING_CHECKPOINT = /^checkpoint-\d+$/
+
 /**
  * A checkpoint-N folder that diffusers' training scripts write (accelerator.save_state with their save hook,
  * e.g. examples/unconditional_image_generation/train_unconditional.py): unet/ and, trained with --use_ema,
  * unet_ema/, whose weights the script's pipeline samples with; the default here too (`weights: 'online'`
  * takes unet/). The schedule is the pipeline's the script saves beside the checkpoints, where there is one.
  */
-/** The folders accelerate's save_state writes for diffusers' training scripts: checkpoint-<step>. */
-const TRAINING_CHECKPOINT = /^checkpoint-\d+$/
-
 async function openTrainingCheckpoint(path: string, options: OpenOptions): Promise<OpenedModel | undefined> {
   const unetIn = async (folder: string) => {
     const weights = await firstWeights(folder)
@@ -309,6 +309,8 @@ async function openTrainingCheckpoint(path: string, options: OpenOptions): Promi
   }
   const [ema, online] = [await unetIn(join(path, 'unet_ema')), await unetIn(join(path, 'unet'))]
   if (!ema && !online) return undefined
+  if (options.weights === 'ema' && !ema)
+    throw new EngineError('bad-argument', `${path}: holds no EMA weights (no unet_ema/: trained without --use_ema)`)
   const takeEma = ema !== undefined && (options.weights !== 'online' || online === undefined)
   const weights = (takeEma ? ema : online)!
   const why = takeEma

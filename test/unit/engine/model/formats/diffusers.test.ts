@@ -186,6 +186,9 @@ describe("a checkpoint-N folder of diffusers' training scripts (accelerator.save
     expect(plain.info.name).toBe('checkpoint-7')
     expect(plain.info.source.facts[0]).toMatchObject({ key: 'weights', value: 'online' })
     expect(plain.info.weights).toEqual({ taken: 'online', both: false })
+    await expect(loadModel(checkpoint, { weights: 'ema' })).rejects.toThrow(
+      `${checkpoint}: holds no EMA weights (no unet_ema/: trained without --use_ema)`,
+    )
   })
 })
 
