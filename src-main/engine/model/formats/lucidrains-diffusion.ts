@@ -133,16 +133,19 @@ export function objectiveFrom(
   }
 }
 
+type SamplerShaping = Pick<LucidrainsUnetConfig, 'learnedVariance' | 'selfCondition' | 'classes'>
+
 /**
  * ddim_sample takes the noise again from the clipped x0 (rederive_pred_noise), but for a learned variance:
- * LearnedGaussianDiffusion's model_predictions keeps the model's own.
+ * LearnedGaussianDiffusion's model_predictions keeps the model's own; and classifier_free_guidance.py's
+ * keeps a pred_noise model's own (its other objectives derive the noise from the clipped x0).
  */
-export const rederivesNoise = (config: Pick<LucidrainsUnetConfig, 'learnedVariance'>): boolean =>
-  !config.learnedVariance
+export const rederivesNoise = (config: SamplerShaping, objective: Objective): boolean =>
+  !config.learnedVariance && !(config.classes && objective === 'pred_noise')
 
 /** How its ddim_sample samples: Stepwise's DDIM does the same by default. */
-export function samplerFacts(config: Pick<LucidrainsUnetConfig, 'learnedVariance' | 'selfCondition'>): SourceFact[] {
-  const rederives = rederivesNoise(config)
+export function samplerFacts(config: SamplerShaping, objective: Objective): SourceFact[] {
+  const rederives = rederivesNoise(config, objective)
   return [
     sourceFact(
       'timestep_spacing',
@@ -157,7 +160,9 @@ export function samplerFacts(config: Pick<LucidrainsUnetConfig, 'learnedVariance
       'sampler',
       rederives
         ? 'rederive_pred_noise: the noise from the clipped x0'
-        : "LearnedGaussianDiffusion's model_predictions keeps the model's noise",
+        : config.classes
+          ? "classifier_free_guidance.py's model_predictions keeps a pred_noise model's noise"
+          : "LearnedGaussianDiffusion's model_predictions keeps the model's noise",
     ),
     sourceFact('set_alpha_to_one', true, 'sampler', 'the last pair (t, -1) returns the clipped x0'),
     ...(config.selfCondition

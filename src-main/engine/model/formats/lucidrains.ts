@@ -208,7 +208,7 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
     )
 
     const objective = objectiveFrom(buffer, alphasCumprod, config.learnedVariance, path)
-    facts.push(...objective.facts, ...samplerFacts(config))
+    facts.push(...objective.facts, ...samplerFacts(config, objective.objective))
     const notes = objective.notes
 
     const factor = 2 ** (config.dimMults.length - 1)
@@ -233,8 +233,10 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
         clip_sample: true,
         clip_sample_range: 1,
         set_alpha_to_one: true,
-        use_clipped_model_output: rederivesNoise(config),
+        use_clipped_model_output: rederivesNoise(config, objective.objective),
         in_channels: config.channels,
+        // classifier_free_guidance.py: its classes, and one past them its null embedding (the graph's).
+        ...(config.classes && { num_class_embeds: config.classes.count + 1, null_class_id: config.classes.count }),
         ...(grid && { sample_size: grid.size }),
       },
       path,

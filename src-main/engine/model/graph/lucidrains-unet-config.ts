@@ -9,13 +9,21 @@ import { type SourceFact, sourceFact } from '../../../../src-shared/model'
 import { EngineError } from '../../errors'
 import type { Weights } from '../weights/tensor'
 
-/** One stage's attention: full (Attention) or linear (LinearAttention), heads, head width, memory key/values. */
+/**
+ * One stage's attention: full (Attention) or linear (LinearAttention), heads, head width, memory key/values
+ * (0: none), and whether a PreNorm wraps it (classifier_free_guidance.py's Unet: Residual(PreNorm(dim,
+ * attention)), its RMSNorm at `.fn.norm` and the attention at `.fn.fn`) or it normalizes itself (`.norm`).
+ */
 export interface StageAttention {
   full: boolean
   heads: number
   dimHead: number
   memKv: number
+  preNorm: boolean
 }
+
+/** classifier_free_guidance.py's heads: LinearAttention's fixed 4, and the Unet's attn_heads default. */
+export const CFG_ATTENTION_HEADS = 4
 
 export interface LucidrainsUnetConfig {
   dim: number
@@ -31,6 +39,13 @@ export interface LucidrainsUnetConfig {
   /** Each stage's attention, from the first (highest resolution) down; the up path mirrors it. */
   attention: StageAttention[]
   mid: StageAttention
+  /** How a stage but the last halves the image: Rearrange 2x2 patches then a 1x1 conv, or a 4x4 conv, stride 2. */
+  downsample: 'patches' | 'strided'
+  /**
+   * classifier_free_guidance.py's class conditioning: num_classes embeddings and a null one (for guidance),
+   * through classes_mlp into every ResnetBlock beside the time embedding.
+   */
+  classes?: { count: number }
 }
 
 /** The Unet's default sinusoidal_pos_emb_theta: no weight depends on it. */
@@ -79,12 +94,15 @@ export function inferUnetConfig(weights: Weights, file: string): InferredUnet {
 
   // The stages: downs.i = [ResnetBlock, ResnetBlock, attention, Downsample (Conv2d at the last)].
   const stages: { dimIn: number; dimOut: number }[] = []
+  let strided = false
   for (let i = 0; weights.has(`downs.${i}.0.block1.proj.weight`); i++) {
     const [dimIn] = need(`downs.${i}.0.block1.proj.weight`, 4)
     const down = shapeOf(weights, `downs.${i}.3.1.weight`) // Downsample: Rearrange, then a 1x1 Conv2d
-    const last = shapeOf(weights, `downs.${i}.3.weight`) // the last stage: a 3x3 Conv2d
-    if (!down && !last) throw fail(`downs.${i}.3 is neither Downsample nor Conv2d`)
-    stages.push({ dimIn, dimOut: (down ?? last)![0] })
+    // The last stage's 3x3 Conv2d; classifier_free_guidance.py's Downsample, a 4x4 one of stride 2.
+    const conv = shapeOf(weights, `downs.${i}.3.weight`)
+    if (!down && !conv) throw fail(`downs.${i}.3 is neither Downsample nor Conv2d`)
+    if (conv?.[2] === 4) strided = true
+    stages.push({ dimIn, dimOut: (down ?? conv)![0] })
   }
   if (stages.length === 0)
     throw fail(`no downs.0: not the Unet of denoising_diffusion_pytorch (its weights: ${sample(weights)})`)
@@ -95,11 +113,19 @@ export function inferUnetConfig(weights: Weights, file: string): InferredUnet {
     throw fail(`stage widths ${dims.slice(1).join(', ')} are not multiples of dim ${dim} (time_mlp.1.weight)`)
 
   const attentionOf = (prefix: string, channels: number): StageAttention => {
+    if (!weights.has(`${prefix}.mem_kv`) && weights.has(`${prefix}.fn.fn.to_qkv.weight`)) {
+      // Residual(PreNorm(attention)) without memory: the heads are not in any shape, only heads x width.
+      const [qkv, qkvIn] = need(`${prefix}.fn.fn.to_qkv.weight`, 4)
+      if (qkvIn !== channels || qkv % (3 * CFG_ATTENTION_HEADS) !== 0)
+        throw fail(`${prefix}.fn.fn.to_qkv.weight is ${fmt([qkv, qkvIn])}; the Unet's takes ${channels} channels`)
+      const full = !weights.has(`${prefix}.fn.fn.to_out.1.g`)
+      return { full, heads: CFG_ATTENTION_HEADS, dimHead: qkv / 3 / CFG_ATTENTION_HEADS, memKv: 0, preNorm: true }
+    }
     const mem = need(`${prefix}.mem_kv`, 4)
     const full = !weights.has(`${prefix}.to_out.1.g`) // LinearAttention's to_out ends in an RMSNorm
     // Attention keeps its memory as [2, heads, num_mem_kv, dim_head], LinearAttention as [2, heads, dim_head, num_mem_kv].
     const [, heads, a, b] = mem
-    const attention = { full, heads, dimHead: full ? b : a, memKv: full ? a : b }
+    const attention = { full, heads, dimHead: full ? b : a, memKv: full ? a : b, preNorm: false }
     const [qkv, qkvIn] = need(`${prefix}.to_qkv.weight`, 4)
     if (qkv !== 3 * attention.heads * attention.dimHead || qkvIn !== channels)
       throw fail(
@@ -128,6 +154,13 @@ export function inferUnetConfig(weights: Weights, file: string): InferredUnet {
       `final_conv gives ${outDim} channels for ${inputChannels} in (an out_dim of your own): not supported yet`,
     )
 
+  // classifier_free_guidance.py: classes_emb [num_classes, dim], a null embedding, classes_mlp to 4 * dim.
+  const classesEmb = shapeOf(weights, 'classes_emb.weight')
+  if (classesEmb) {
+    if (classesEmb[1] !== dim) throw fail(`classes_emb.weight is ${fmt(classesEmb)}; the Unet's embeds to dim ${dim}`)
+    need('null_classes_emb', 1)
+  }
+
   const config: LucidrainsUnetConfig = {
     dim,
     initDim,
@@ -139,6 +172,8 @@ export function inferUnetConfig(weights: Weights, file: string): InferredUnet {
     timeEmbedding,
     attention,
     mid,
+    downsample: strided ? 'strided' : 'patches',
+    ...(classesEmb && { classes: { count: classesEmb[0] } }),
   }
   const perStage = <K extends keyof StageAttention>(k: K) => {
     const values = attention.map((a) => a[k])
@@ -165,8 +200,23 @@ export function inferUnetConfig(weights: Weights, file: string): InferredUnet {
       `(${attention.map((a) => (a.full ? 'True' : 'False')).join(', ')})`,
       'downs.*.2: Attention, or LinearAttention (to_out.1.g)',
     ),
-    inferred('attn_heads', perStage('heads'), 'downs.*.2.mem_kv'),
-    inferred('attn_dim_head', perStage('dimHead'), 'downs.*.2.mem_kv'),
+    ...(mid.preNorm
+      ? [
+          sourceFact(
+            'attn_heads',
+            CFG_ATTENTION_HEADS,
+            'assumed',
+            "no weight tells heads from their width (no mem_kv): the Unet's default, and LinearAttention's fixed 4",
+          ),
+          inferred('attn_dim_head', mid.dimHead, `mid_attn.fn.fn.to_qkv: 3 * heads * attn_dim_head rows`),
+        ]
+      : [
+          inferred('attn_heads', perStage('heads'), 'downs.*.2.mem_kv'),
+          inferred('attn_dim_head', perStage('dimHead'), 'downs.*.2.mem_kv'),
+        ]),
+    ...(classesEmb
+      ? [inferred('num_classes', classesEmb[0], `classes_emb.weight ${fmt(classesEmb)}: classifier_free_guidance.Unet`)]
+      : []),
     timeEmbedding.kind === 'fourier'
       ? inferred(
           'learned_sinusoidal_dim',

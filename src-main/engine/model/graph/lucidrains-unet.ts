@@ -12,16 +12,21 @@ import type { LucidrainsUnetConfig, StageAttention } from './lucidrains-unet-con
 import { activation, conv2d, linear, toPixels, upsampleNearest2x } from './nn'
 import type { OnnxGraph, OnnxValue } from './onnx-graph'
 
-/** The graph's inputs and output: Unet.forward's arguments. */
-export const LUCIDRAINS_IO = { x: 'x', time: 'time', selfCondition: 'x_self_cond', output: 'out' }
+/**
+ * The graph's inputs and output: Unet.forward's arguments (classifier_free_guidance.py's Unet takes `classes`,
+ * with num_classes for its null embedding).
+ */
+export const LUCIDRAINS_IO = { x: 'x', time: 'time', selfCondition: 'x_self_cond', classes: 'classes', output: 'out' }
 
 interface Ctx {
   g: GraphBuilder
   c: LucidrainsUnetConfig
   timeDim: number
-  /** The time embedding t, and SiLU(t) that every ResnetBlock's mlp starts from. */
+  /** The time embedding t, and SiLU(t) that every ResnetBlock's mlp starts from (SiLU(t | c) with classes). */
   t: string
   tAct?: string
+  /** classifier_free_guidance.py: the class embedding (classes_mlp's output), concatenated after t. */
+  classEmb?: string
 }
 
 /** The [B, C, H, W] shape of `x` with its channels replaced: for reshapes back from heads to pixels. */
@@ -108,23 +113,47 @@ function Block(
 /** ResnetBlock: mlp (SiLU, Linear to 2 dim_out) gives scale and shift to block1; block2; plus res_conv(x). */
 function ResnetBlock(ctx: Ctx, x: string, prefix: string, dim: number, dimOut: number): string {
   const { g } = ctx
-  ctx.tAct ??= activation(g, ctx.t, 'time_mlp', 'silu')
-  const mlp = toPixels(g, linear(g, ctx.tAct, `${prefix}.mlp.1`, ctx.timeDim, 2 * dimOut), `${prefix}.mlp`)
+  const cond = ctx.classEmb ? g.op('time_mlp', 'Concat', [ctx.t, ctx.classEmb], { axis: 1 }) : ctx.t
+  ctx.tAct ??= activation(g, cond, 'time_mlp', 'silu')
+  const condDim = ctx.classEmb ? 2 * ctx.timeDim : ctx.timeDim // classes_dim is 4 * dim, as time_dim
+  const mlp = toPixels(g, linear(g, ctx.tAct, `${prefix}.mlp.1`, condDim, 2 * dimOut), `${prefix}.mlp`)
   const [scale, shift] = g.opN(`${prefix}.mlp`, 'Split', [mlp, g.ints([dimOut, dimOut])], 2, { axis: 1 })
   const h = Block(g, Block(g, x, `${prefix}.block1`, dim, dimOut, [scale, shift]), `${prefix}.block2`, dimOut, dimOut)
   const res = dim === dimOut ? x : conv2d(g, x, `${prefix}.res_conv`, dim, dimOut, { kernel: 1 })
   return g.op(prefix, 'Add', [h, res])
 }
 
+/** Where an attention's own weights are: under PreNorm's `.fn` when a PreNorm wraps it. */
+const attentionModule = (prefix: string, a: StageAttention) => (a.preNorm ? `${prefix}.fn.fn` : prefix)
+
 /** The projections both attentions start with: RMSNorm, to_qkv (1x1, no bias), q, k, v as [B, heads, d, H*W]. */
 function queriesKeysValues(g: GraphBuilder, x: string, prefix: string, dim: number, a: StageAttention) {
   const hidden = a.heads * a.dimHead
-  const qkv = conv2d(g, RMSNorm(g, x, `${prefix}.norm`, dim), `${prefix}.to_qkv`, dim, 3 * hidden, {
+  const normed = RMSNorm(g, x, a.preNorm ? `${prefix}.fn.norm` : `${prefix}.norm`, dim)
+  const qkv = conv2d(g, normed, `${attentionModule(prefix, a)}.to_qkv`, dim, 3 * hidden, {
     kernel: 1,
     bias: false,
   })
   const parts = g.opN(prefix, 'Split', [qkv, g.ints([hidden, hidden, hidden])], 3, { axis: 1 })
   return parts.map((p) => g.op(prefix, 'Reshape', [p, g.ints([0, a.heads, a.dimHead, -1])]))
+}
+
+/**
+ * The keys and values attended over: mem_kv's ([heads, ...] each, repeated over the batch of `x`:
+ * repeat('h ... -> b h ...')) before the positions' along `axis`; the positions' alone without memory.
+ */
+function withMemory(
+  g: GraphBuilder,
+  x: string,
+  prefix: string,
+  a: StageAttention,
+  [k, v]: [string, string],
+  axis: number,
+): [string, string] {
+  if (a.memKv === 0) return [k, v]
+  const shape = a.full ? [a.heads, a.memKv, a.dimHead] : [a.heads, a.dimHead, a.memKv]
+  const [mk, mv] = memoryKeysValues(g, x, prefix, shape)
+  return [g.op(prefix, 'Concat', [mk, k], { axis }), g.op(prefix, 'Concat', [mv, v], { axis })]
 }
 
 /** mem_kv's keys and values ([heads, ...] each) repeated over the batch of `x`: repeat('h ... -> b h ...'). */
@@ -143,15 +172,15 @@ function memoryKeysValues(g: GraphBuilder, x: string, prefix: string, shape: num
 function LinearAttention(g: GraphBuilder, x: string, prefix: string, dim: number, a: StageAttention): string {
   const hidden = a.heads * a.dimHead
   const [q, k, v] = queriesKeysValues(g, x, prefix, dim, a)
-  const [mk, mv] = memoryKeysValues(g, x, prefix, [a.heads, a.dimHead, a.memKv])
-  const keys = g.op(prefix, 'Softmax', [g.op(prefix, 'Concat', [mk, k], { axis: -1 })], { axis: -1 })
-  const values = g.op(prefix, 'Concat', [mv, v], { axis: -1 })
+  const [allKeys, values] = withMemory(g, x, prefix, a, [k, v], -1)
+  const keys = g.op(prefix, 'Softmax', [allKeys], { axis: -1 })
   const queries = g.op(prefix, 'Mul', [g.op(prefix, 'Softmax', [q], { axis: -2 }), g.floats([a.dimHead ** -0.5], [])])
   const swapLast = (t: string) => g.op(prefix, 'Transpose', [t], { perm: [0, 1, 3, 2] })
   const context = g.op(prefix, 'MatMul', [keys, swapLast(values)]) // einsum('b h d n, b h e n -> b h d e')
   const out = g.op(prefix, 'MatMul', [swapLast(context), queries]) // einsum('b h d e, b h d n -> b h e n')
   const pixels = g.op(prefix, 'Reshape', [out, withChannels(g, x, prefix, hidden)])
-  return RMSNorm(g, conv2d(g, pixels, `${prefix}.to_out.0`, hidden, dim, { kernel: 1 }), `${prefix}.to_out.1`, dim)
+  const m = attentionModule(prefix, a)
+  return RMSNorm(g, conv2d(g, pixels, `${m}.to_out.0`, hidden, dim, { kernel: 1 }), `${m}.to_out.1`, dim)
 }
 
 /** Attention (Attend without flash: the same values): softmax(q k^T * dim_head^-0.5) v over memory + positions. */
@@ -159,19 +188,37 @@ function Attention(g: GraphBuilder, x: string, prefix: string, dim: number, a: S
   const hidden = a.heads * a.dimHead
   const swapLast = (t: string) => g.op(prefix, 'Transpose', [t], { perm: [0, 1, 3, 2] })
   const [q, k, v] = queriesKeysValues(g, x, prefix, dim, a).map(swapLast) // 'b (h c) x y -> b h (x y) c'
-  const [mk, mv] = memoryKeysValues(g, x, prefix, [a.heads, a.memKv, a.dimHead])
-  const keys = g.op(prefix, 'Concat', [mk, k], { axis: 2 })
-  const values = g.op(prefix, 'Concat', [mv, v], { axis: 2 })
+  const [keys, values] = withMemory(g, x, prefix, a, [k, v], 2)
   const sim = g.op(prefix, 'Mul', [g.op(prefix, 'MatMul', [q, swapLast(keys)]), g.floats([a.dimHead ** -0.5], [])])
   const out = g.op(prefix, 'MatMul', [g.op(prefix, 'Softmax', [sim], { axis: -1 }), values])
   const pixels = g.op(prefix, 'Reshape', [swapLast(out), withChannels(g, x, prefix, hidden)]) // 'b h (x y) d -> b (h d) x y'
-  return conv2d(g, pixels, `${prefix}.to_out`, hidden, dim, { kernel: 1 })
+  return conv2d(g, pixels, `${attentionModule(prefix, a)}.to_out`, hidden, dim, { kernel: 1 })
 }
 
 /** The stage's attention as its weights say, added to its input (the Unet's `attn(x) + x`). */
 function stageAttention(g: GraphBuilder, x: string, prefix: string, dim: number, a: StageAttention): string {
   const out = a.full ? Attention(g, x, prefix, dim, a) : LinearAttention(g, x, prefix, dim, a)
   return g.op(prefix, 'Add', [out, x])
+}
+
+/**
+ * classifier_free_guidance.py's class embedding: classes_emb(classes), where class num_classes (one past its
+ * table) is null_classes_emb (what cond_drop_prob = 1 gives every image: guidance's unconditional half), then
+ * classes_mlp: Linear, GELU (exact), Linear.
+ */
+function classEmbedding(g: GraphBuilder, dim: number, count: number): string {
+  const scope = 'classes_emb'
+  const table = g.op(
+    scope,
+    'Concat',
+    [g.param('classes_emb.weight', [count, dim]), g.param('null_classes_emb', [dim], [1, dim])],
+    {
+      axis: 0,
+    },
+  )
+  const emb = g.op(scope, 'Gather', [table, LUCIDRAINS_IO.classes], { axis: 0 })
+  const hidden = activation(g, linear(g, emb, 'classes_mlp.0', dim, 4 * dim), 'classes_mlp.1', 'gelu')
+  return linear(g, hidden, 'classes_mlp.2', 4 * dim, 4 * dim)
 }
 
 export interface LucidrainsUnetGraph {
@@ -202,6 +249,7 @@ export function Unet(
     image(LUCIDRAINS_IO.x, c.channels),
     { name: LUCIDRAINS_IO.time, dtype: 'float32', shape: ['batch'] },
     ...(c.selfCondition ? [image(LUCIDRAINS_IO.selfCondition, c.channels)] : []),
+    ...(c.classes ? [{ name: LUCIDRAINS_IO.classes, dtype: 'int64', shape: ['batch'] } satisfies OnnxValue] : []),
   ]
   const dims = [c.initDim, ...c.dimMults.map((m) => c.dim * m)]
   const inOut = dims.slice(0, -1).map((d, i) => [d, dims[i + 1]])
@@ -221,6 +269,7 @@ export function Unet(
   const fourierDim = c.timeEmbedding.kind === 'fourier' ? c.timeEmbedding.dim + 1 : c.dim
   const hidden = activation(g, linear(g, emb, 'time_mlp.1', fourierDim, timeDim), 'time_mlp.2', 'gelu')
   const ctx: Ctx = { g, c, timeDim, t: linear(g, hidden, 'time_mlp.3', timeDim, timeDim) }
+  if (c.classes) ctx.classEmb = classEmbedding(g, c.dim, c.classes.count)
 
   const h: string[] = []
   inOut.forEach(([dimIn, dimOut], i) => {
@@ -230,7 +279,11 @@ export function Unet(
     x = ResnetBlock(ctx, x, `downs.${i}.1`, dimIn, dimIn)
     x = stageAttention(g, x, `downs.${i}.2`, dimIn, c.attention[i])
     h.push(x)
-    x = last ? conv2d(g, x, `downs.${i}.3`, dimIn, dimOut) : Downsample(g, x, `downs.${i}.3`, dimIn, dimOut)
+    x = last
+      ? conv2d(g, x, `downs.${i}.3`, dimIn, dimOut)
+      : c.downsample === 'strided'
+        ? conv2d(g, x, `downs.${i}.3`, dimIn, dimOut, { kernel: 4, stride: 2, pads: [1, 1, 1, 1] })
+        : Downsample(g, x, `downs.${i}.3`, dimIn, dimOut)
   })
 
   const midDim = dims[dims.length - 1]

@@ -14,7 +14,7 @@ import { encodePixelsPng } from '../../../../../src-main/engine/export/png'
 import { namedScheduleOf, objectiveOf } from '../../../../../src-main/engine/model/formats/lucidrains-diffusion'
 import { loadModel, type LoadOptions } from '../../../../../src-main/engine/model/load'
 import { trainingOf } from '../../../../../src-main/engine/model/training'
-import { modelFacts, planRun } from '../../../../../src-main/engine/plan'
+import { modelFacts, type PlanRequest, planRun } from '../../../../../src-main/engine/plan'
 import { runSampling, type StepFrame } from '../../../../../src-main/engine/run'
 import { makeSchedule } from '../../../../../src-main/engine/schedule'
 import { ddim20, FIXTURES, maxDiff, npy } from './peer-sampling'
@@ -186,6 +186,38 @@ describe('the image size, which a checkpoint does not hold', () => {
       value: '(16, 16)',
       why: "sample-3.png is 92 x 92: a 5 x 5 grid (Trainer's default num_samples 25) of 16 x 16",
     })
+  })
+})
+
+describe("classifier_free_guidance.py's GaussianDiffusion, its state_dict saved by hand", () => {
+  it('samples as its guided ddim_sample does (its guidance projection off), within 1e-3', async () => {
+    const folder = join(OWN, 'class-cfg')
+    const model = await loadModel(join(folder, 'cfg-state-dict.pt'), { providers: ['cpu'] })
+    try {
+      const xT = await npy(join(folder, 'x_T.npy'))
+      const facts = modelFacts(model.info)
+      expect(facts.training.classes).toEqual({ names: ['0', '1', '2'], nullClassId: 3 })
+      const request: PlanRequest = {
+        sampler: { sampler: 'ddim', steps: 10, eta: 0 },
+        seed: 0,
+        batch: 2,
+        height: 8,
+        width: 8,
+        classLabel: 2,
+        guidance: 3,
+        guidanceRescale: 0.7,
+        initNoise: xT.data,
+      }
+      const sample = async (r: PlanRequest) => (await runSampling(model, planRun(facts, r).run)).samples
+      const samples = await sample(request)
+      const diff = maxDiff(samples, (await npy(join(folder, 'ddim10_ref.npy'))).data)
+      console.log(`ddim10 class-cfg, guidance 3, rescale 0.7: max diff ${diff.toExponential(2)}`)
+      expect(diff).toBeLessThan(1e-3)
+      // The guidance counts: the same run unguided lands elsewhere.
+      expect(maxDiff(await sample({ ...request, guidance: 1 }), samples)).toBeGreaterThan(0.01)
+    } finally {
+      await model.release()
+    }
   })
 })
 

@@ -85,6 +85,49 @@ describe("the Unet graph gives lucidrains' forward pass", () => {
   }
 })
 
+describe("classifier_free_guidance.py's Unet: its classes, and its null embedding one past them", () => {
+  it('gives its forward pass with cond_drop_prob 0 and 1, within 1e-4, every weight used', async () => {
+    const checkpoint = join(OWN, 'class-cfg', 'cfg-state-dict.pt')
+    const weights = unetWeights(checkpoint, (r) => r, 'model.')
+    const { config, facts } = inferUnetConfig(weights, checkpoint)
+    expect(config).toMatchObject({ classes: { count: 3 }, downsample: 'strided' })
+    expect([...config.attention, config.mid].map((a) => [a.full, a.heads, a.dimHead, a.preNorm])).toEqual([
+      [false, 4, 32, true],
+      [false, 4, 32, true],
+      [true, 4, 8, true],
+    ])
+    expect(facts.find((f) => f.key === 'attn_heads')).toMatchObject({ value: '4', from: 'assumed' })
+    const built = Unet(config, weights, { weights: checkpoint, config: 'inferred' })
+    expect(built.unused).toEqual([])
+    expect(built.parameters).toBe(77_569)
+    const session = await ort.InferenceSession.create(encodeOnnx(built.graph))
+    try {
+      const dir = join(OWN, 'class-cfg')
+      const x = npy(join(dir, 'forward_x.npy'))
+      const t = npy(join(dir, 'forward_t.npy'))
+      const classes = Array.from(npy(join(dir, 'forward_classes.npy')).data, BigInt)
+      for (const [ref, labels] of [
+        ['forward_cond.npy', classes],
+        ['forward_null.npy', classes.map(() => 3n)], // cond_drop_prob 1: null_classes_emb for every image
+      ] as const) {
+        const want = npy(join(dir, ref)).data
+        const out = (
+          await session.run({
+            x: new ort.Tensor('float32', x.data, x.shape),
+            time: new ort.Tensor('float32', Float32Array.from(t.data, Number), [2]),
+            classes: new ort.Tensor('int64', BigInt64Array.from(labels), [2]),
+          })
+        ).out.data as Float32Array
+        const diff = out.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0)
+        console.log(`forward class-cfg ${ref}: max diff ${diff.toExponential(2)}`)
+        expect(diff).toBeLessThan(1e-4)
+      }
+    } finally {
+      await session.release()
+    }
+  })
+})
+
 describe('the Unet is inferred from its weights, or refused by name', () => {
   const weights = unetWeights(join(OWN, 'v-sigmoid-attn', 'model-3.pt'), ema, 'ema_model.model.')
   it('stage by stage: widths, full or linear attention, heads and head widths', () => {
