@@ -208,14 +208,8 @@ function stageAttention(g: GraphBuilder, x: string, prefix: string, dim: number,
  */
 function classEmbedding(g: GraphBuilder, dim: number, count: number): string {
   const scope = 'classes_emb'
-  const table = g.op(
-    scope,
-    'Concat',
-    [g.param('classes_emb.weight', [count, dim]), g.param('null_classes_emb', [dim], [1, dim])],
-    {
-      axis: 0,
-    },
-  )
+  const rows = [g.param('classes_emb.weight', [count, dim]), g.param('null_classes_emb', [dim], [1, dim])]
+  const table = g.op(scope, 'Concat', rows, { axis: 0 })
   const emb = g.op(scope, 'Gather', [table, LUCIDRAINS_IO.classes], { axis: 0 })
   const hidden = activation(g, linear(g, emb, 'classes_mlp.0', dim, 4 * dim), 'classes_mlp.1', 'gelu')
   return linear(g, hidden, 'classes_mlp.2', 4 * dim, 4 * dim)
