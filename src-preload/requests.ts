@@ -37,6 +37,7 @@ z.config({ jitless: true })
 
 const unitInterval = z.number().gt(0).lt(1)
 const seed = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+const variation = z.object({ seed, strength: z.number().min(0).max(1) })
 export const runId = z.string().min(1)
 /** An image file's bytes (the page refuses larger files before sending them). */
 const imageBytes = z
@@ -108,6 +109,7 @@ export const sampleStartRequest = z.object({
   schedule: scheduleSettings.optional(),
   seed,
   batch: z.number().int().min(1).max(MAX_BATCH),
+  variation: variation.optional(),
   classLabel: z.number().int().min(0).optional(),
   guidance: z.number().min(0).optional(),
   guidanceRescale: z.number().min(0).max(1).optional(),
@@ -198,6 +200,7 @@ export const generationParameters = z.object({
   sampler: samplerSettings,
   schedule: scheduleSettings,
   seed,
+  variation: variation.optional(),
   height: z.number().int().min(1),
   width: z.number().int().min(1),
   classLabel: z.number().int().min(0).optional(),
@@ -215,6 +218,9 @@ export const lastParameters = z
     // RANDOM_SEED (-1) too: the field as the user left it.
     seed: z.number().int().min(RANDOM_SEED).max(Number.MAX_SAFE_INTEGER),
     seedLocked: z.boolean(),
+    variationSeed: z.number().int().min(RANDOM_SEED).max(Number.MAX_SAFE_INTEGER),
+    variationSeedLocked: z.boolean(),
+    variationStrength: z.number().min(0).max(1),
     batch: z.number().int().min(1).max(MAX_BATCH),
     classLabel: z.number().int().min(0).nullable(),
     guidance: z.number().min(0),

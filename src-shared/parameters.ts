@@ -100,13 +100,26 @@ export type SamplerSettings = Partial<SamplerConfig>
 /** The schedule settings a user may change over the model's training schedule. */
 export type ScheduleSettings = Partial<Pick<ScheduleConfig, 'schedule' | 'trainSteps' | 'betaStart' | 'betaEnd'>>
 
+/**
+ * A variation seed (A1111's "Variation seed" and its strength): image k's x_T is moved from the seed's noise
+ * toward the noise of variation seed + k, along the great circle between them (slerp), by `strength` in
+ * (0, 1]. Every image of the batch then shares the seed (its x_T and the noise of stochastic steps), so a
+ * small strength gives images near the seed's own.
+ */
+export interface Variation {
+  seed: number
+  strength: number
+}
+
 /** What one generation asks for, over the model's defaults. */
 export interface GenerationRequest {
   sampler?: SamplerSettings
   schedule?: ScheduleSettings
-  /** Image k of the batch uses seed + k. */
+  /** Image k of the batch uses seed + k (with a variation: the seed, and variation seed + k). */
   seed: number
   batch: number
+  /** A strength of 0 is no variation. */
+  variation?: Variation
   classLabel?: number
   /** Classifier-free guidance scale; 1 = plain conditional. */
   guidance?: number
@@ -131,6 +144,8 @@ export interface GenerationParameters {
   sampler: SamplerConfig
   schedule: ScheduleConfig
   seed: number
+  /** Where the run had one (strength above 0); a batch's image k records variation seed + k. */
+  variation?: Variation
   height: number
   width: number
   classLabel?: number
@@ -142,6 +157,25 @@ export interface GenerationParameters {
   /** Denoised from an image noised to this timestep (SDEdit), not from pure noise. */
   fromImageAt?: number
 }
+
+/**
+ * Image k of a batch as a run of its own (what its PNG records): seed + k, or with a variation, the seed and
+ * variation seed + k.
+ */
+export const imageParameters = (p: GenerationParameters, k: number): GenerationParameters =>
+  p.variation ? { ...p, variation: { ...p.variation, seed: p.variation.seed + k } } : { ...p, seed: p.seed + k }
+
+type Seeds = Pick<GenerationParameters, 'seed' | 'variation'>
+
+/** What tells image k of a batch apart: "43", or "42 var 8" (seed 42, variation seed 8). */
+export const imageSeedLabel = (p: Seeds, k: number): string =>
+  p.variation ? `${p.seed} var ${p.variation.seed + k}` : `${p.seed + k}`
+
+/** The same in words: "seed 43", or "seed 42 var 8". */
+export const imageSeedText = (p: Seeds, k: number): string => `seed ${imageSeedLabel(p, k)}`
+
+/** The same as part of a file name: "seed-43", or "seed-42-var-8". */
+export const imageSeedName = (p: Seeds, k: number): string => imageSeedText(p, k).replaceAll(' ', '-')
 
 /**
  * Why diffusers itself breaks on a configuration (the app warns before such a run), or undefined. Our
@@ -229,7 +263,10 @@ export function summarize(p: GenerationParameters): string {
   else if (p.sampler.timestepSpacing) parts.push(`spacing: ${p.sampler.timestepSpacing}`)
   parts.push(`prediction: ${p.sampler.predictionType}`)
   if (samplerReads(p.sampler.sampler, 'eta')) parts.push(`eta: ${p.sampler.eta}`)
-  parts.push(`seed: ${p.seed}`, `size: ${p.width}x${p.height}`)
+  parts.push(`seed: ${p.seed}`)
+  // A1111 writes "Variation seed: 8, Variation seed strength: 0.1".
+  if (p.variation) parts.push(`variation seed: ${p.variation.seed}`, `variation strength: ${p.variation.strength}`)
+  parts.push(`size: ${p.width}x${p.height}`)
   if (p.classLabel !== undefined) parts.push(`class: ${p.classLabel}`)
   if (p.guidance !== undefined) parts.push(`guidance: ${p.guidance}`)
   if (p.guidanceRescale !== undefined) parts.push(`guidance rescale: ${p.guidanceRescale}`)

@@ -8,7 +8,7 @@ import { basename } from 'node:path'
 import { randomSeed } from '../../src-shared/limits'
 import { MAX_VARIANTS, MIN_VARIANTS } from '../../src-shared/limits'
 import { parseScheduleName, SCHEDULES } from '../../src-shared/names'
-import { compareLabels } from '../../src-shared/parameters'
+import { compareLabels, imageSeedText } from '../../src-shared/parameters'
 import { EngineError } from '../engine/errors'
 import { encodeExport, exportFileNames } from '../engine/export/runs'
 import { contactSheet, encodeSheetPng } from '../engine/export/sheet'
@@ -45,10 +45,10 @@ export async function compareCommand(v: Values) {
     const facts = modelFacts(model.info)
     const seed = int(v, 'seed') ?? randomSeed()
     const index = int(v, 'index') ?? 0
-    // Seed, batch, size and class are the first variant's: the runs differ only in how they sample.
+    // Seed, variation, batch, size and class are the first variant's: the runs differ only in how they sample.
     const requests = variants.map((text) => generationFrom(over(v, text, '--variant')))
-    const { batch, height, width, classLabel } = requests[0]
-    const plans = requests.map((r) => planRun(facts, { ...r, seed, batch, height, width, classLabel }))
+    const { batch, height, width, classLabel, variation } = requests[0]
+    const plans = requests.map((r) => planRun(facts, { ...r, seed, variation, batch, height, width, classLabel }))
     if (index >= batch) throw bad(`--index: ${index} is outside the batch of ${batch}`)
     const ids = plans.map((_, i) => `variant-${i}`)
     const exports = (['compare-sheet', 'compare-gif'] as const).map((kind) => ({
@@ -80,7 +80,7 @@ export async function compareCommand(v: Values) {
     print(
       v.json
         ? summary
-        : `${runs.length} variants of seed ${seed + index}: ${labels.join(' | ')}\n  ${files.join('\n  ')}`,
+        : `${runs.length} variants of ${imageSeedText(runs[0].parameters, index)}: ${labels.join(' | ')}\n  ${files.join('\n  ')}`,
     )
   } finally {
     await model.release()

@@ -20,7 +20,7 @@ import {
   timestepsProblem,
 } from '../../src-shared/names'
 import { parseScheduleName, SCHEDULES } from '../../src-shared/names'
-import type { GenerationRequest, SamplerSettings, ScheduleSettings } from '../../src-shared/parameters'
+import type { GenerationRequest, SamplerSettings, ScheduleSettings, Variation } from '../../src-shared/parameters'
 import { EngineError } from '../engine/errors'
 import { writeFileAtomic } from '../engine/files'
 import { defaultCacheDir } from '../engine/model/graph-cache'
@@ -44,6 +44,8 @@ export const OPTIONS = {
   'beta-start': { type: 'string' },
   'beta-end': { type: 'string' },
   seed: { type: 'string' },
+  'variation-seed': { type: 'string' },
+  'variation-strength': { type: 'string' },
   batch: { type: 'string' },
   class: { type: 'string' },
   height: { type: 'string' },
@@ -157,12 +159,25 @@ export const generationFrom = (v: Values): GenerationRequest => ({
   schedule: scheduleSettingsFrom(v),
   seed: int(v, 'seed') ?? randomSeed(),
   batch: int(v, 'batch', 1) ?? 1,
+  variation: variationFrom(v),
   classLabel: int(v, 'class'),
   guidance: num(v, 'guidance', (n) => Number.isFinite(n) && n >= 0, 'a number of 0 or more'),
   guidanceRescale: num(v, 'guidance-rescale', (n) => n >= 0 && n <= 1, 'a number from 0 to 1'),
   height: int(v, 'height', 1),
   width: int(v, 'width', 1),
 })
+
+/** --variation-strength, with --variation-seed or a random one (A1111's variation seed of -1). */
+function variationFrom(v: Values): Variation | undefined {
+  const strength = num(v, 'variation-strength', (n) => n >= 0 && n <= 1, 'a number from 0 to 1')
+  const seed = int(v, 'variation-seed')
+  if (strength === undefined) {
+    if (seed !== undefined)
+      throw bad('--variation-seed needs --variation-strength (0 to 1: how far toward its noise image k goes)')
+    return undefined
+  }
+  return { seed: seed ?? randomSeed(), strength }
+}
 
 /** --scale: each image pixel as scale x scale pixels in the PNGs, the sheet and the GIF (nearest neighbour). */
 export const scaleFrom = (v: Values): Pick<ExportRequest, 'scale'> => ({

@@ -6,7 +6,7 @@
 import { totalmem } from 'node:os'
 
 import { MAX_IMAGE_SIDE, MODEL_BYTES_PER_PIXEL } from '../../src-shared/limits'
-import type { SamplerConfig, Shape } from '../../src-shared/parameters'
+import type { SamplerConfig, Shape, Variation } from '../../src-shared/parameters'
 import { EngineError } from './errors'
 
 /** What the checks need to know of the model. */
@@ -22,6 +22,7 @@ export interface CheckedModel {
 export interface CheckedRequest {
   shape: Shape
   seed: number
+  variation?: Variation
   sampler: Pick<SamplerConfig, 'stepsOffset'>
   /** Guidance runs the batch twice in one model call. */
   guided: boolean
@@ -37,20 +38,29 @@ export function checkRequest(model: CheckedModel, req: CheckedRequest, memoryByt
   checkSide(model, 'height', req.shape.height)
   checkSide(model, 'width', req.shape.width)
   checkModelCallMemory(req, memoryBytes)
-  // Subtracting keeps the comparison exact: past 2^53, seed + batch - 1 rounds.
-  if (req.seed > Number.MAX_SAFE_INTEGER - (req.shape.batch - 1)) {
-    const top = Number.MAX_SAFE_INTEGER
-    throw bad(
-      `seed ${req.seed} with batch ${req.shape.batch}: image k uses seed + k, and the last is past ${top}, ` +
-        `the largest exact integer; use a seed up to ${top - req.shape.batch + 1}`,
-    )
-  }
+  // Image k draws from seed + k, or with a variation from variation seed + k (seed-noise.ts).
+  const v = req.variation
+  checkSeedRange(v ? 'variation seed' : 'seed', v ? v.seed : req.seed, req.shape.batch)
+  if (v && !(v.strength > 0 && v.strength <= 1))
+    throw bad(`variation strength ${v.strength}: how far toward the variation seed's noise, above 0 and up to 1`)
   const phi = req.guidanceRescale ?? 0
   if (!(phi >= 0 && phi <= 1)) throw bad(`guidance rescale ${phi}: it mixes the rescaled output in, from 0 to 1`)
   const offset = req.sampler.stepsOffset ?? 0
   if (!Number.isInteger(offset) || offset < 0 || offset >= model.trainSteps) {
     throw bad(
       `steps offset ${offset}: ${model.name} has ${model.trainSteps} training timesteps, so it must be in [0, ${model.trainSteps - 1}]`,
+    )
+  }
+}
+
+/** Image k uses seed + k: the last must stay an exact integer. */
+function checkSeedRange(what: string, seed: number, batch: number) {
+  // Subtracting keeps the comparison exact: past 2^53, seed + batch - 1 rounds.
+  if (seed > Number.MAX_SAFE_INTEGER - (batch - 1)) {
+    const top = Number.MAX_SAFE_INTEGER
+    throw bad(
+      `${what} ${seed} with batch ${batch}: image k uses ${what} + k, and the last is past ${top}, ` +
+        `the largest exact integer; use a ${what} up to ${top - batch + 1}`,
     )
   }
 }

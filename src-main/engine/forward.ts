@@ -4,6 +4,7 @@
  * schedules differ only in how fast they destroy structure.
  */
 import { type ScheduleName } from '../../src-shared/names'
+import type { Variation } from '../../src-shared/parameters'
 import { EngineError } from './errors'
 import { imageForModel } from './image-input'
 import type { Training } from './model/training'
@@ -11,6 +12,7 @@ import { Gaussian } from './rng'
 import type { RunStart } from './run'
 import { addNoise } from './samplers/common'
 import { makeSchedule, type Schedule } from './schedule'
+import { drawInitialNoise, imageGenerator } from './seed-noise'
 import type { PlanarImage } from './tensor'
 
 export interface NoisedImage {
@@ -45,13 +47,22 @@ export function noiseImage(
 
 /**
  * Where a run that denoises an image starts (SDEdit, Meng et al. 2022): the image noised to `timestep`
- * with each image's own x_T as the noise, so the run's stochastic noise goes on after it (skipDraws 0).
+ * with each image's own x_T as the noise (seed-noise.ts), so the run's stochastic noise goes on after it
+ * (skipDraws 0).
  * A sampler's own step may give its noise level (alphaBar, and a sigma-space sampler's sigma) where it is
  * not the schedule's at a training timestep.
  */
 export function startFromImage(
   image: Float32Array,
-  opts: { batch: number; seed: number; timestep: number; schedule: Schedule; alphaBar?: number; sigma?: number },
+  opts: {
+    batch: number
+    seed: number
+    variation?: Variation
+    timestep: number
+    schedule: Schedule
+    alphaBar?: number
+    sigma?: number
+  },
 ): RunStart {
   const T = opts.schedule.alphasCumprod.length
   const onGrid = Number.isInteger(opts.timestep) || opts.alphaBar !== undefined
@@ -61,7 +72,11 @@ export function startFromImage(
   const per = image.length
   const sample = new Float32Array(opts.batch * per)
   const alphaBar = opts.alphaBar ?? opts.schedule.alphasCumprod[opts.timestep]
-  for (let k = 0; k < opts.batch; k++) sample.set(addNoise(image, previewNoise(per, opts.seed + k), alphaBar), k * per)
+  const noise = new Float32Array(per)
+  for (let k = 0; k < opts.batch; k++) {
+    drawInitialNoise(imageGenerator(opts.seed, k, opts.variation), noise, k, opts.variation)
+    sample.set(addNoise(image, noise, alphaBar), k * per)
+  }
   return { timestep: opts.timestep, ...(opts.sigma !== undefined && { sigma: opts.sigma }), skipDraws: 0, sample }
 }
 

@@ -146,8 +146,11 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
   const sampler = requestedSampler(t, req.sampler)
   const scheduleConfig = scheduleWith(t.schedule, req.schedule)
   const schedule = makeSchedule(scheduleConfig, t.alphasCumprod)
-  // A fork keeps its parent's seed, batch, size and class: it continues those images.
+  // A fork keeps its parent's seed, variation, batch, size and class: it continues those images.
   const seed = parent ? parent.parameters.seed : req.seed
+  // A strength of 0 is no variation, and recorded as none.
+  const variation = parent ? parent.parameters.variation : req.variation?.strength ? req.variation : undefined
+  if (variation && req.initNoise) throw bad('variation: it moves the seeded noise, and --init-noise gives its own')
   const classLabel = parent ? parent.parameters.classLabel : req.classLabel
   const shape = parent?.shape ?? shapeOf(model, req)
   const classProblem = classLabel === undefined ? undefined : classLabelProblem(t, classLabel, model.name)
@@ -157,6 +160,7 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
     {
       shape,
       seed,
+      variation,
       sampler,
       guided: req.guidance !== undefined && req.guidance !== 1 && t.classes !== undefined,
       guidanceRescale: req.guidanceRescale,
@@ -170,6 +174,7 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
     sampler,
     schedule: scheduleConfig,
     seed,
+    ...(variation && { variation }),
     height: shape.height,
     width: shape.width,
     ...(recordedClass !== undefined && { classLabel: recordedClass }),
@@ -205,7 +210,7 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
       }
       at = { timestep: own.timesteps[step], alphaBar: own.alphaBars[step], sigma: own.sigmas?.[step] }
     } else at = { timestep: req.fromImage.timestep }
-    start = startFromImage(image, { batch: shape.batch, seed, schedule, ...at })
+    start = startFromImage(image, { batch: shape.batch, seed, variation, schedule, ...at })
     parameters.fromImageAt = at.timestep
   }
   // The sampler refuses impossible settings (more steps than train steps...) here, before anything runs.
@@ -215,6 +220,7 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
       sampler,
       schedule,
       seed,
+      variation,
       batch: shape.batch,
       channels: shape.channels,
       height: shape.height,

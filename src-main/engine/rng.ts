@@ -6,8 +6,7 @@
  * of each pair used, in order. The same seed gives the same numbers on every machine (only integer ops
  * and Math.log / sqrt / cos / sin of doubles, rounded to float32 at the end).
  *
- * Each image of a batch draws from its own stream seeded with seed + k, first its x_T and then the
- * noise of each stochastic step, so image k of a batch equals a batch of one with seed + k.
+ * Which stream each image of a batch draws from is the seed rule, in seed-noise.ts.
  */
 import { EngineError } from './errors'
 

@@ -8,14 +8,14 @@
  * is rebuilt from it at each step (x_vp * sqrt(sigma^2 + 1)): one float32 rounding a step beyond diffusers'
  * arithmetic, so that a fork with its parent's settings goes on from exactly the sample its parent did.
  */
-import type { SamplerConfig } from '../../src-shared/parameters'
+import type { SamplerConfig, Variation } from '../../src-shared/parameters'
 import { EngineError } from './errors'
 import { guide } from './guidance'
 import type { Denoiser } from './model/load'
-import { Gaussian } from './rng'
 import { clipPredictedX0 } from './samplers/common'
 import { makeSampler, type SamplerState } from './samplers/sampler'
 import { type Schedule } from './schedule'
+import { drawInitialNoise, imageGenerator } from './seed-noise'
 import { imageSize, type Shape } from './tensor'
 
 export interface RunRequest {
@@ -23,6 +23,8 @@ export interface RunRequest {
   schedule: Schedule
   seed: number
   batch: number
+  /** A variation seed (seed-noise.ts): every image draws from the seed, its x_T moved toward variation seed + k. */
+  variation?: Variation
   /** The image channels; the graph's own when left out (the planner always gives them). */
   channels?: number
   height: number
@@ -166,8 +168,8 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
     return model.predict(x, shape, t, label === undefined ? undefined : Array(req.batch).fill(label), selfCondition)
   }
 
-  // One generator an image (seed + k): its x_T first, then each stochastic step's noise.
-  const rngs = Array.from({ length: req.batch }, (_, k) => new Gaussian(req.seed + k))
+  // One generator an image (seed + k; seed-noise.ts): its x_T first, then each stochastic step's noise.
+  const rngs = Array.from({ length: req.batch }, (_, k) => imageGenerator(req.seed, k, req.variation))
   let draws = req.start?.skipDraws ?? 0
   let sample: Float32Array = new Float32Array(req.batch * per)
   if (req.start) {
@@ -190,7 +192,7 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
         )
       }
       sample.set(req.initNoise)
-    } else rngs.forEach((g, k) => g.fill(sample.subarray(k * per, (k + 1) * per)))
+    } else rngs.forEach((g, k) => drawInitialNoise(g, sample.subarray(k * per, (k + 1) * per), k, req.variation))
     // diffusers' prepare_latents: x_T = noise * init_noise_sigma (1 for a variance-preserving sampler).
     if (sampler.initNoiseSigma !== 1) sample = sample.map((v) => v * sampler.initNoiseSigma)
   }

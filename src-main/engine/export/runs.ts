@@ -5,7 +5,14 @@
  */
 import type { ExportRequest } from '../../../src-shared/exports'
 import { DEFAULT_GIF_FRAMES } from '../../../src-shared/limits'
-import { compareLabels, type GenerationParameters, summarize } from '../../../src-shared/parameters'
+import {
+  compareLabels,
+  type GenerationParameters,
+  imageParameters,
+  imageSeedName,
+  imageSeedText,
+  summarize,
+} from '../../../src-shared/parameters'
 import { EngineError } from '../errors'
 import { imageOf, type PlanarImage } from '../tensor'
 import type { Timeline } from '../timeline'
@@ -50,32 +57,32 @@ function planarOf(img: Pixels): PlanarImage {
 export function exportFileNames(req: Omit<ExportRequest, 'runId'>, p: GenerationParameters, batch: number): string[] {
   const what = req.gifOf ?? 'xt'
   const k = req.index ?? 0
+  // Image k's seed(s) name its files; a whole batch's files are named by its first image's.
+  const seedOf = (i: number) => imageSeedName(p, i)
   switch (req.kind) {
     case 'png':
       return (req.index === undefined ? Array.from({ length: batch }, (_, i) => i) : [req.index]).map(
-        (i) => `seed-${p.seed + i}.png`,
+        (i) => `${seedOf(i)}.png`,
       )
     case 'sheet':
-      return [`sheet-seed-${p.seed}.png`]
+      return [`sheet-${seedOf(0)}.png`]
     case 'gif':
       return [
-        req.index === undefined
-          ? `denoising-${what}-seed-${p.seed}-batch.gif`
-          : `denoising-${what}-seed-${p.seed + req.index}.gif`,
+        req.index === undefined ? `denoising-${what}-${seedOf(0)}-batch.gif` : `denoising-${what}-${seedOf(k)}.gif`,
       ]
     case 'apng':
       // .png: a viewer without APNG shows the final sample (the default image), not noise.
       return [
         req.index === undefined
-          ? `denoising-${what}-seed-${p.seed}-batch.apng.png`
-          : `denoising-${what}-seed-${p.seed + req.index}.apng.png`,
+          ? `denoising-${what}-${seedOf(0)}-batch.apng.png`
+          : `denoising-${what}-${seedOf(k)}.apng.png`,
       ]
     case 'grid-sheet':
-      return [`grid-seed-${p.seed}.png`]
+      return [`grid-${seedOf(0)}.png`]
     case 'compare-sheet':
-      return [`compare-seed-${p.seed + k}.png`]
+      return [`compare-${seedOf(k)}.png`]
     case 'compare-gif':
-      return [`compare-${what}-seed-${p.seed + k}.gif`]
+      return [`compare-${what}-${seedOf(k)}.gif`]
   }
 }
 
@@ -114,7 +121,7 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
     throw bad(`export: index ${req.index} is outside the batch of ${shape.batch}`)
   }
   const names = exportFileNames(req, p, shape.batch)
-  const paramsOf = (k: number): GenerationParameters => ({ ...p, seed: p.seed + k })
+  const paramsOf = (k: number): GenerationParameters => imageParameters(p, k)
   const meta = (q: GenerationParameters & { batch?: number }) => ({ parameters: summarize(q), stepwise: q })
   const viewOf = (f: Timeline['frames'][number]) => (req.gifOf === 'x0' ? f.predictedX0 : f.sample)
   const idOf = (i: number) => (i === 0 ? req.runId : req.with![i - 1])
@@ -128,8 +135,9 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
     case 'sheet': {
       // Each cell captioned with its seed; the class (and sampler) on top.
       const images = indices.map((k) => imageOf(samples!, shape, k))
-      const cellLabels = indices.map((k) => `seed ${p.seed + k}`)
-      const title = `${classText(p)}, ${compareLabels([p])[0]}`
+      const cellLabels = indices.map((k) => imageSeedText(p, k))
+      const variation = p.variation ? `, variation ${p.variation.strength}` : ''
+      const title = `${classText(p)}, ${compareLabels([p])[0]}${variation}`
       const scale = Math.max(scaleOr(req, shape.width, SHEET_CELL_MIN_PX), labelScale(cellLabels, shape.width))
       const sheet = contactSheet(images, { scale, cellLabels, title, labelScale: 1 })
       return [{ name: names[0], bytes: encodeSheetPng(sheet, meta({ ...p, batch: shape.batch })) }]
@@ -153,7 +161,7 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
       return [{ name: names[0], bytes }]
     }
     case 'grid-sheet': {
-      // Rows: the runs (a class each); columns: the images of each batch (seed + k), all the same size.
+      // Rows: the runs (a class each); columns: the images of each batch (seed + k or var + k), all the same size.
       runs.forEach((r, i) => {
         finished(r, idOf(i))
         if (
@@ -166,12 +174,15 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
         }
       })
       const rowLabels = req.rowLabels ?? runs.map((r) => classText(r.parameters))
-      const columnLabels = Array.from({ length: shape.batch }, (_, k) => `seed ${p.seed + k}`)
+      const columnLabels = Array.from({ length: shape.batch }, (_, k) => imageSeedText(p, k))
       const images = runs.flatMap((r) => Array.from({ length: shape.batch }, (_, k) => imageOf(r.samples!, r.shape, k)))
       const scale = Math.max(Math.ceil(GRID_CELL_MIN_PX / shape.width), labelScale(columnLabels, shape.width))
       const sheet = contactSheet(images, { columns: shape.batch, rowLabels, columnLabels, scale, labelScale: 1 })
       const stepwise = { grid: runs.map((r) => r.parameters), rows: rowLabels }
-      const parameters = `grid: ${rowLabels.length} rows x ${shape.batch} seeds from ${p.seed}, ${compareLabels([p])[0]}`
+      const columns = p.variation
+        ? `variations of seed ${p.seed} (strength ${p.variation.strength}) from var ${p.variation.seed}`
+        : `seeds from ${p.seed}`
+      const parameters = `grid: ${rowLabels.length} rows x ${shape.batch} ${columns}, ${compareLabels([p])[0]}`
       return [{ name: names[0], bytes: encodeSheetPng(sheet, { parameters, stepwise }) }]
     }
     case 'compare-sheet':
@@ -194,8 +205,10 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
           runs.map((r) => imageOf(r.samples!, r.shape, k)),
           layout,
         )
-        const stepwise = { compare: runs.map((r) => ({ ...r.parameters, seed: r.parameters.seed + k })) }
-        const parameters = `compare: ${labels.join(' | ')}, seed: ${p.seed + k}`
+        const stepwise = { compare: runs.map((r) => imageParameters(r.parameters, k)) }
+        const q = imageParameters(p, k)
+        const seeds = q.variation ? `seed: ${q.seed}, variation seed: ${q.variation.seed}` : `seed: ${q.seed}`
+        const parameters = `compare: ${labels.join(' | ')}, ${seeds}`
         return [{ name: names[0], bytes: encodeSheetPng(sheet, { parameters, stepwise }) }]
       }
       // One shared scrubber: frame j shows every run at the same fraction of its own steps.

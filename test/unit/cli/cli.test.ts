@@ -219,6 +219,31 @@ describe('exploring the process', () => {
   const base = ['--sampler', 'ddim', '--seed', '3', '--class', '5', '--guidance', '3', '--provider', 'cpu']
   const pixels = async (path: string) => Array.from(decodePng(new Uint8Array(await readFile(path))).data)
 
+  it("--variation-strength: images near the seed's own, each named by its variation seed; one equals its batch image", async () => {
+    const dir = join(tmp, 'variations')
+    const varied = [...base, '--steps', '10', '--variation-strength', '0.1', '--variation-seed', '40']
+    const r = await cli('sample', ...varied, '--batch', '2', '--json', '--out', dir)
+    expect(r.code, r.stderr).toBe(0)
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+    expect(summary.variation).toEqual({ seed: 40, strength: 0.1 })
+    expect(summary.files).toEqual([join(dir, 'seed-3-var-40.png'), join(dir, 'seed-3-var-41.png')])
+    const bytes = new Uint8Array(await readFile(join(dir, 'seed-3-var-41.png')))
+    expect(readStepwiseParameters(bytes, 'x')).toMatchObject({ seed: 3, variation: { seed: 41, strength: 0.1 } })
+    // The second image alone: variation seed 41.
+    const one = join(tmp, 'variation-one')
+    const single = ['--variation-strength', '0.1', '--variation-seed', '41', '--batch', '1', '--out', one]
+    expect((await cli('sample', ...base, '--steps', '10', ...single)).code).toBe(0)
+    expect(await pixels(join(one, 'seed-3-var-41.png'))).toEqual(await pixels(join(dir, 'seed-3-var-41.png')))
+    // Near the seed's own image: a few grey levels apart on average, where another seed is far.
+    const own = join(tmp, 'variation-own')
+    expect((await cli('sample', ...base, '--steps', '10', '--batch', '2', '--out', own)).code).toBe(0)
+    const mean = (a: number[], b: number[]) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length
+    const seed3 = await pixels(join(own, 'seed-3.png'))
+    const near = mean(await pixels(join(dir, 'seed-3-var-40.png')), seed3)
+    const other = mean(await pixels(join(own, 'seed-4.png')), seed3)
+    expect(near).toBeLessThan(other / 3)
+  })
+
   it('sample --from-step with the same settings reproduces the plain run; --then forks it', async () => {
     const plain = join(tmp, 'plain'),
       same = join(tmp, 'fork-same'),
@@ -354,6 +379,14 @@ describe('bad arguments exit 2 with a one-line error', () => {
     const r = await cli('sample', '--steps', 'abc', '--out', join(tmp, 'bad-steps'), '--provider', 'cpu')
     expect(r.code).toBe(2)
     expect(oneLine(r.stderr)).toBe('stepwise: --steps: "abc" is not a whole number of 1 or more')
+  })
+
+  it('--variation-seed without a strength', async () => {
+    const r = await cli('sample', '--variation-seed', '5', '--out', join(tmp, 'bad-variation'), '--provider', 'cpu')
+    expect(r.code).toBe(2)
+    expect(oneLine(r.stderr)).toBe(
+      'stepwise: --variation-seed needs --variation-strength (0 to 1: how far toward its noise image k goes)',
+    )
   })
 
   it('--sampler foo', async () => {
