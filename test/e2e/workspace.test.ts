@@ -204,6 +204,7 @@ describe('the workspace', () => {
     expect(await byId('image-menu').locator('[role=menuitem]').allTextContents()).toEqual([
       ' Look closer',
       ' Reuse this seed',
+      ' Variations of this image',
       ' Export PNG',
       ' Copy image',
       ' Fork from the step shown',
@@ -229,12 +230,34 @@ describe('the workspace', () => {
     await byId('seed').fill('42')
   })
 
+  test("variations of an image: its seed kept, a tile a variation seed, and no variations of a variation's image", async () => {
+    await dismissToasts()
+    await byId('result').nth(1).click({ button: 'right' })
+    await byId('menu-variations').click()
+    await waitForStatus('done')
+    expect(await byId('variation-strength').inputValue()).toBe('0.2')
+    expect(await byId('variation-seed-dice').getAttribute('aria-pressed')).toBe('true') // a new one each Generate
+    expect(await byId('seed').inputValue()).toBe('43')
+    const variationSeed = Number(await byId('variation-seed').inputValue())
+    const labels = await byId('tile-seed').allTextContents()
+    expect(labels.length).toBeGreaterThan(1)
+    labels.forEach((label, k) => expect(label).toBe(`var ${variationSeed + k}`))
+    await byId('result').nth(0).click()
+    expect(await byId('stage-seed').textContent()).toBe(`43 var ${variationSeed}`)
+    await h.screenshot('ws-04b-variations')
+    await byId('result').nth(0).click({ button: 'right' })
+    expect(await byId('menu-variations').isDisabled()).toBe(true)
+    await page.keyboard.press('Escape')
+    await byId('variation-strength').fill('0')
+    await expect.poll(() => byId('variation-seed').count()).toBe(0) // its seed folds away with the variation off
+  })
+
   test('every diffusion term on screen has a tooltip with its meaning', async () => {
     const titles = await page
       .locator('[data-testid=term]')
       .evaluateAll((terms) => terms.map((t) => [t.getAttribute('data-term'), t.getAttribute('title')]))
     const byTerm = Object.fromEntries(titles)
-    for (const term of ['xt', 'x0', 'eps', 'alphaBar', 'guidance', 'guidanceRescale', 't'])
+    for (const term of ['xt', 'x0', 'eps', 'alphaBar', 'guidance', 'guidanceRescale', 'variation', 't'])
       expect(byTerm[term], term).toMatch(/^.+: .{20,}/)
     await page.locator('[data-testid=schedule-plot]').count() // the plot folds in the sidebar
     expect(Object.keys(byTerm)).toEqual(expect.arrayContaining(['snr']))

@@ -4,6 +4,7 @@
  */
 import type { Command, NoisePreview } from '../../../src-preload/contract'
 import { MAX_BATCHES } from '../../../src-shared/limits'
+import { imageParameters, imageSeedLabel } from '../../../src-shared/parameters'
 import { api } from './api'
 import { compare } from './compare.svelte'
 import { imageTooLarge, isPng, readDrop, readPicked } from './drop'
@@ -14,7 +15,7 @@ import { grid } from './grid.svelte'
 import { history } from './history.svelte'
 import { model } from './model.svelte'
 import { noise } from './noise.svelte'
-import { COMPARE_OPTIONS, parameters } from './parameters.svelte'
+import { COMPARE_OPTIONS, DEFAULT_VARIATION_STRENGTH, parameters } from './parameters.svelte'
 import { queue } from './queue.svelte'
 import { run } from './run.svelte'
 import { commandOf } from './shortcuts'
@@ -45,14 +46,20 @@ export async function startUp(): Promise<void> {
 
 /**
  * Generate `batches` batches with the sidebar's settings: now, or after the runs waiting (queue.svelte.ts).
- * With the dice on each draws its seed; with a seed typed in, batch k starts at seed + k x batch.
+ * With the dice on each draws its seed; with a seed typed in, batch k starts at seed + k x batch. With a
+ * variation the images differ by their variation seeds: a typed one goes on the same way, the seed stays.
  */
 export async function generate(batches = 1): Promise<void> {
   const card = model.card
   if (!card || model.loading) return
   const count = Math.max(1, Math.min(MAX_BATCHES, Math.round(Number.isFinite(batches) ? batches : 1)))
   const requests = Array.from({ length: count }, () => parameters.request(card))
-  if (parameters.seedLocked) requests.forEach((req, k) => (req.seed = requests[0].seed + k * req.batch))
+  const [first] = requests
+  requests.forEach((req, k) => {
+    if (req.variation && first.variation) {
+      if (parameters.variationSeedLocked) req.variation.seed = first.variation.seed + k * req.batch
+    } else if (parameters.seedLocked) req.seed = first.seed + k * req.batch
+  })
   await queue.submit(requests)
 }
 
@@ -104,6 +111,8 @@ export async function denoiseFrom(
   if (!card || run.running || model.loading) return
   // At the image's size, the model's own (the noise preview's), whatever Size asks of a new run.
   const req = { ...parameters.request(card, { redraw: false }), height, width }
+  // The noise the preview showed is the seed's own, without a variation.
+  delete req.variation
   // A copy: the request may be transferred, and the caller keeps the image for the next try.
   req.fromImage = { image: image.slice(0), timestep }
   timeline.reset(req.batch)
@@ -197,15 +206,41 @@ export async function restoreFromPng(file: File): Promise<void> {
 
 // ---- one image of the run shown: the tiles' menu and the stage's buttons ----------------------------
 
-/** The seed image `index` of the run shown was made with. */
-export const seedOf = (index: number) => (run.parameters ? run.parameters.seed + index : null)
+/** Image `index` of the run shown as a run of its own: its seed (and variation seed), its parameters. */
+const imageOf = (index: number) => (run.parameters ? imageParameters(run.parameters, index) : null)
 
-/** Put image `index`'s seed in the seed field (locked): Generate makes it again, with the sidebar's settings. */
+/** What tells image `index` of the run shown apart: "43", or "42 var 8" (seed 42, variation seed 8). */
+export const seedOf = (index: number) => (run.parameters ? imageSeedLabel(run.parameters, index) : null)
+
+/** A tile's caption: what sets image `index` apart within its batch, its seed or (a variation) its variation seed. */
+export function tileSeedOf(index: number): string | null {
+  const p = run.parameters
+  return p ? (p.variation ? `var ${p.variation.seed + index}` : String(p.seed + index)) : null
+}
+
+/** Put image `index`'s seed (and variation) in the fields, locked: Generate makes it again, with the sidebar's settings. */
 export function reuseSeed(index: number): void {
-  const seed = seedOf(index)
-  if (seed === null) return
-  parameters.typeSeed(seed)
-  toasts.info(`Seed ${seed} in the seed field (the dice is off)`)
+  const image = imageOf(index)
+  if (!image) return
+  parameters.useNoiseOf(image)
+  const what = image.variation ? `Seed ${image.seed} and variation seed ${image.variation.seed}` : `Seed ${image.seed}`
+  toasts.info(`${what} in the seed fields (the dice is off)`)
+}
+
+/** Can image `index` of the run shown have variations? Not a variation itself: its noise mixes two seeds. */
+export const canVary = () => !!model.card && !!run.parameters && !run.parameters.variation && !!run.samples
+
+/**
+ * Variations of image `index`: its parameters in the sidebar, its seed locked, a variation (the strength set,
+ * or DEFAULT_VARIATION_STRENGTH) with a new variation seed at each Generate; and Generate.
+ */
+export async function variationsOf(index: number): Promise<void> {
+  const image = imageOf(index)
+  if (!image || !canVary() || !model.card) return
+  parameters.applyPng(image, model.card)
+  parameters.variationStrength = parameters.variationStrength || DEFAULT_VARIATION_STRENGTH
+  parameters.variationSeedLocked = false
+  await generate()
 }
 
 /** Fork the run shown from the step shown, with image `index` selected. */
@@ -220,9 +255,9 @@ export async function forkImage(index: number): Promise<void> {
  */
 export function compareWith(index: number): void {
   const p = run.parameters
-  const seed = seedOf(index)
-  if (!p || seed === null) return
-  parameters.typeSeed(seed)
+  const image = imageOf(index)
+  if (!p || !image) return
+  parameters.useNoiseOf(image)
   const nullId = model.card?.classes?.nullClassId ?? null
   parameters.classLabel = p.classLabel === undefined || p.classLabel === nullId ? null : p.classLabel
   if (p.guidance !== undefined) parameters.guidance = p.guidance

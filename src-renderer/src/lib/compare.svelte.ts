@@ -8,7 +8,7 @@
 import type { Events, ModelCard, RunSummary, SampleStartRequest } from '../../../src-preload/contract'
 import { MAX_VARIANTS, MIN_VARIANTS } from '../../../src-shared/limits'
 import { LIVE_UPDATE_MS } from '../../../src-shared/limits'
-import { compareLabels } from '../../../src-shared/parameters'
+import { compareLabels, imageSeedLabel } from '../../../src-shared/parameters'
 import { api } from './api'
 import { onceAFrame } from './display-frame'
 import {
@@ -76,7 +76,7 @@ class Compare {
   position = $state(SCRUB_MAX)
   of = $state<'xt' | 'x0'>('x0')
   /** The seed and class the runs shown were sampled with (the sidebar may have moved on since). */
-  seed = $state<number | null>(null)
+  seed = $state<string | null>(null)
   className = $state<string | null>(null)
   starting = $state(false)
   exporting = $state(false)
@@ -132,7 +132,7 @@ class Compare {
     })
     this.starting = true
     this.runs = []
-    this.seed = base.seed
+    this.seed = imageSeedLabel(base, 0)
     const label = base.classLabel
     this.className =
       label === undefined || label === card.classes?.nullClassId
@@ -163,7 +163,7 @@ class Compare {
     if (this.running) return
     const answers = await Promise.all(runs.map((r) => api.invoke('runs.frames', { runId: r.runId })))
     const labels = compareLabels(runs.map((r) => r.parameters))
-    this.seed = runs[0]?.parameters.seed ?? null
+    this.seed = runs[0] ? imageSeedLabel(runs[0].parameters, 0) : null
     this.runs = runs.map((r, i) => {
       const a = answers[i]
       const frames = a.ok && a.value.timeline ? a.value.frames.map((f) => ({ timestep: f.timestep })) : []

@@ -5,6 +5,7 @@
  */
 import type { ExportRequest } from '../../../src-preload/contract'
 import { DEFAULT_GIF_FRAMES, MAX_EXPORT_SCALE } from '../../../src-shared/limits'
+import { imageSeedText } from '../../../src-shared/parameters'
 import { api } from './api'
 import { imageDataOf, SAMPLE_RANGE } from './draw'
 import { run } from './run.svelte'
@@ -107,7 +108,7 @@ class Exporter {
         canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the image could not be encoded'))), 'image/png'),
       )
       await navigator.clipboard.write([new ClipboardItem({ 'image/png': png })])
-      const seed = run.parameters ? ` (seed ${run.parameters.seed + index})` : ''
+      const seed = run.parameters ? ` (${imageSeedText(run.parameters, index)})` : ''
       toasts.info(`Copied image ${index + 1}${seed} to the clipboard`)
     } catch (e) {
       toasts.error(`Copy failed: ${(e as Error).message}`)

@@ -126,10 +126,13 @@ function matchesRun(s: RunSummary, kind: RunKind, words: string[], ctx: QueryCon
   const text = haystack(s, kind, ctx)
   const tokens = new Set(text.split(' '))
   return words.every((w) => {
-    // A number is any image's seed of the batch (image k has seed + k), or a number the entry shows.
+    // A number is any image's seed of the batch (image k has seed + k; a variation: the seed, or variation
+    // seed + k), or a number the entry shows.
     if (/^\d+$/.test(w)) {
       const n = Number(w)
-      return (n >= s.parameters.seed && n < s.parameters.seed + s.shape.batch) || tokens.has(w)
+      const { seed, variation } = s.parameters
+      const within = (first: number) => n >= first && n < first + s.shape.batch
+      return (variation ? n === seed || within(variation.seed) : within(seed)) || tokens.has(w)
     }
     return text.includes(w)
   })

@@ -5,6 +5,7 @@
  */
 import type { ModelCard, RunSummary, SampleStartRequest } from '../../../src-preload/contract'
 import { LIVE_UPDATE_MS } from '../../../src-shared/limits'
+import type { GenerationParameters } from '../../../src-shared/parameters'
 import { api } from './api'
 import { onceAFrame } from './display-frame'
 import type { Parameters } from './parameters.svelte'
@@ -30,7 +31,8 @@ export interface GridRow {
 class Grid {
   seeds = $state(DEFAULT_GRID_SEEDS)
   rows = $state.raw<GridRow[]>([])
-  seed = $state<number | null>(null)
+  /** The seed (and variation) of the grid shown: its columns are that batch's images. */
+  noise = $state<Pick<GenerationParameters, 'seed' | 'variation'> | null>(null)
   starting = $state(false)
   exporting = $state(false)
 
@@ -61,7 +63,7 @@ class Grid {
     })
     this.starting = true
     this.rows = []
-    this.seed = base.seed
+    this.noise = { seed: base.seed, ...(base.variation && { variation: base.variation }) }
     try {
       this.rows = (await startRuns(requests, 'grid')).map(({ index: k, started }) => ({
         classLabel: k,
@@ -82,7 +84,7 @@ class Grid {
   async reopen(runs: RunSummary[], card: ModelCard | null) {
     if (this.running) return
     const answers = await Promise.all(runs.map((r) => api.invoke('runs.frames', { runId: r.runId })))
-    this.seed = runs[0]?.parameters.seed ?? null
+    this.noise = runs[0]?.parameters ?? null
     this.seeds = runs[0]?.shape.batch ?? this.seeds
     this.rows = runs.map((r, i) => {
       const a = answers[i]

@@ -32,6 +32,7 @@ import Play from '@lucide/svelte/icons/play'
 import Repeat from '@lucide/svelte/icons/repeat'
 import RotateCcw from '@lucide/svelte/icons/rotate-ccw'
 import Search from '@lucide/svelte/icons/search'
+import Shuffle from '@lucide/svelte/icons/shuffle'
 import Sparkles from '@lucide/svelte/icons/sparkles'
 import Square from '@lucide/svelte/icons/square'
 import Trash2 from '@lucide/svelte/icons/trash-2'
@@ -70,6 +71,7 @@ export const ICONS = {
   'circle-help': CircleQuestionMark,
   'triangle-alert': TriangleAlert,
   sparkles: Sparkles,
+  shuffle: Shuffle,
   'arrow-up': ArrowUp,
   'arrow-down': ArrowDown,
   bell: Bell,

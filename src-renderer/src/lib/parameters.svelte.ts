@@ -40,6 +40,7 @@ import {
   type SamplerConfig,
   samplerProblem,
   type SamplerSettings,
+  type Variation,
 } from '../../../src-shared/parameters'
 
 // The name lists are the vocabulary's (src-shared/names.ts), shared with the engine and the CLI.
@@ -99,6 +100,8 @@ const FIRST_RUN = defaultRun({})
 export const DEFAULT_GUIDANCE = 3
 export const MAX_GUIDANCE = 15
 export const DEFAULT_BATCH = 4
+/** "Variations of this image" starts here when the strength is off. */
+export const DEFAULT_VARIATION_STRENGTH = 0.2
 
 /** Sampler settings without the options this sampler ignores or cannot take, so a request says only what it means. */
 export function settingsFor(s: SamplerSettings & { sampler: SamplerName }): SamplerSettings {
@@ -130,6 +133,14 @@ class Parameters {
    * Generate draws a new seed into the field first. Typing a seed locks it (typeSeed).
    */
   seedLocked = $state(false)
+  /**
+   * How far each image's noise moves toward its variation seed's (src-main/engine/seed-noise.ts), 0-1; 0: no
+   * variation. With one, every image of the batch shares the seed and image k takes variation seed + k.
+   */
+  variationStrength = $state(0)
+  /** The variation seed of the next run, drawn at each Generate unless locked, as the seed is. */
+  variationSeed = $state(randomSeed())
+  variationSeedLocked = $state(false)
   batch = $state(DEFAULT_BATCH)
   /** A class index, or null for unconditional (the model's null class). */
   classLabel = $state<number | null>(null)
@@ -166,6 +177,18 @@ class Parameters {
   typeSeed(seed: number) {
     this.seed = seed
     this.seedLocked = true
+  }
+
+  typeVariationSeed(seed: number) {
+    this.variationSeed = seed
+    this.variationSeedLocked = true
+  }
+
+  /** One image's noise (its PNG's parameters, a tile's): its seed and variation in the fields, locked. */
+  useNoiseOf(p: { seed: number; variation?: Variation }) {
+    this.typeSeed(p.seed)
+    this.variationStrength = p.variation?.strength ?? 0
+    if (p.variation) this.typeVariationSeed(p.variation.seed)
   }
 
   /** Sampler and schedule defaults of a newly loaded model; seed, batch and guidance stay. */
@@ -206,6 +229,9 @@ class Parameters {
     this.#applySchedule(p.schedule ?? {}, card)
     if (p.seed !== undefined) this.seed = p.seed
     if (p.seedLocked !== undefined) this.seedLocked = p.seedLocked
+    if (p.variationSeed !== undefined) this.variationSeed = p.variationSeed
+    if (p.variationSeedLocked !== undefined) this.variationSeedLocked = p.variationSeedLocked
+    if (p.variationStrength !== undefined) this.variationStrength = p.variationStrength
     if (p.batch !== undefined) this.batch = p.batch
     if (p.guidance !== undefined) this.guidance = Math.min(p.guidance, MAX_GUIDANCE)
     if (p.guidanceRescale !== undefined) this.guidanceRescale = p.guidanceRescale
@@ -216,8 +242,7 @@ class Parameters {
   applyPng(p: GenerationParametersData, card: ModelCard | null) {
     this.#applySampler(p.sampler)
     this.#applySchedule(p.schedule, card)
-    this.seed = p.seed
-    this.seedLocked = true
+    this.useNoiseOf(p)
     if (p.batch !== undefined) this.batch = Math.min(p.batch, MAX_BATCH)
     if (p.guidance !== undefined) this.guidance = p.guidance
     this.guidanceRescale = p.guidanceRescale ?? 0
@@ -271,6 +296,9 @@ class Parameters {
       },
       seed: this.seed,
       seedLocked: this.seedLocked,
+      variationSeed: this.variationSeed,
+      variationSeedLocked: this.variationSeedLocked,
+      variationStrength: this.variationStrength,
       batch: this.batch,
       classLabel: this.classLabel,
       guidance: this.guidance,
@@ -285,6 +313,8 @@ class Parameters {
     this.steps = int(this.steps, 1, this.trainSteps, d.steps)
     this.eta = num(this.eta, 0, 1, d.eta ?? 0)
     this.seed = int(this.seed, RANDOM_SEED, Number.MAX_SAFE_INTEGER, randomSeed())
+    this.variationSeed = int(this.variationSeed, RANDOM_SEED, Number.MAX_SAFE_INTEGER, randomSeed())
+    this.variationStrength = num(this.variationStrength, 0, 1, 0)
     this.batch = int(this.batch, 1, MAX_BATCH, DEFAULT_BATCH)
     this.guidance = num(this.guidance, 0, MAX_GUIDANCE, DEFAULT_GUIDANCE)
     this.guidanceRescale = num(this.guidanceRescale, 0, 1, 0)
@@ -302,6 +332,8 @@ class Parameters {
   request(card: ModelCard, { redraw = true }: { redraw?: boolean } = {}): SampleStartRequest {
     this.normalize(card)
     if (redraw && !this.seedLocked) this.seed = randomSeed()
+    const varied = this.variationStrength > 0
+    if (redraw && varied && !this.variationSeedLocked) this.variationSeed = randomSeed()
     const p = this.persisted()
     const classes = card.classes
     const own = this.ownTimesteps
@@ -310,6 +342,10 @@ class Parameters {
       schedule: p.schedule,
       seed: this.seed === RANDOM_SEED ? randomSeed() : this.seed,
       batch: this.batch,
+    }
+    if (varied) {
+      const seed = this.variationSeed === RANDOM_SEED ? randomSeed() : this.variationSeed
+      req.variation = { seed, strength: this.variationStrength }
     }
     if (this.height !== null) req.height = this.height
     if (this.width !== null) req.width = this.width

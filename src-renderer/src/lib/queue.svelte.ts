@@ -10,7 +10,7 @@
  */
 import type { SampleStartRequest } from '../../../src-preload/contract'
 import { LONG_RUN_MS, MAX_BATCHES } from '../../../src-shared/limits'
-import { samplerLabel } from '../../../src-shared/parameters'
+import { imageSeedText, samplerLabel } from '../../../src-shared/parameters'
 import { api } from './api'
 import { run } from './run.svelte'
 import { toasts } from './toasts.svelte'
@@ -24,7 +24,7 @@ export interface Queued {
 
 export const labelOf = (req: SampleStartRequest): string => {
   const sampler = req.sampler?.sampler ? samplerLabel(req.sampler as Parameters<typeof samplerLabel>[0]) : 'run'
-  return `${sampler} ${req.sampler?.steps ?? ''} · seed ${req.seed}${req.batch > 1 ? ` ×${req.batch}` : ''}`
+  return `${sampler} ${req.sampler?.steps ?? ''} · ${imageSeedText(req, 0)}${req.batch > 1 ? ` ×${req.batch}` : ''}`
 }
 
 /** What notifications the page can show: the browser's Notification, where there is one. */

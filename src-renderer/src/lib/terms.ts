@@ -30,6 +30,11 @@ export const TERMS = {
     meaning:
       'guidance rescale φ (diffusers\u2019 guidance_rescale): brings the guided model output back toward the spread of the conditional one, against over-saturated images at high guidance; 0 is off',
   },
+  variation: {
+    label: 'Variation',
+    meaning:
+      'variation strength (A1111’s variation seed): how far each image’s starting noise moves from the seed’s toward its variation seed’s; small values give images near the seed’s own, 0 is off',
+  },
   t: { label: 't', meaning: 't: the timestep of the training schedule this step denoises (T − 1 is noise, 0 clean)' },
 } as const
 

@@ -147,6 +147,34 @@ describe('generate', () => {
     seeds.forEach((seed) => expect(seed % 2 ** 29).toBe(0)) // drawn: a multiple of 2^32 / 8
     vi.restoreAllMocks()
   })
+
+  it('N batches with a variation: the seed stays, a typed variation seed goes on where the last batch ended', async () => {
+    await loadModel()
+    Object.assign(r.parameters, { batch: 4, seed: 10, seedLocked: true, variationStrength: 0.3 })
+    r.parameters.typeVariationSeed(50)
+    r.api.answer('sample.start', ok(started('a')))
+    await r.generate(3)
+    const requests = [r.api.requests('sample.start')[0], ...r.queue.items.map((q) => q.request)]
+    expect(requests.map((q) => q.seed)).toEqual([10, 10, 10])
+    expect(requests.map((q) => q.variation)).toEqual([50, 54, 58].map((seed) => ({ seed, strength: 0.3 })))
+    r.queue.clear()
+    r.api.emit('done', { runId: 'a', samples: floats(1), elapsedMs: 1 })
+
+    // The variation dice on: each batch draws its own variation seed, and the seed field is left as it was.
+    r.parameters.variationSeedLocked = false
+    r.api.answer('sample.start', ok(started('b')))
+    await r.generate(2)
+    const next = [r.api.requests('sample.start').at(-1)!, ...r.queue.items.map((q) => q.request)]
+    expect(next.map((q) => q.seed)).toEqual([10, 10])
+    expect(next[0].variation!.seed).not.toBe(next[1].variation!.seed)
+    // A strength of 0 sends no variation.
+    r.queue.clear()
+    r.api.emit('done', { runId: 'b', samples: floats(1), elapsedMs: 1 })
+    r.parameters.variationStrength = 0
+    r.api.answer('sample.start', ok(started('c')))
+    await r.generate()
+    expect(r.api.requests('sample.start').at(-1)).not.toHaveProperty('variation')
+  })
 })
 
 describe('forkHere', () => {
@@ -245,6 +273,44 @@ describe('one image of the run shown', () => {
     r.parameters.seedLocked = false
     r.reuseSeed(1)
     expect([r.parameters.seed, r.parameters.seedLocked]).toEqual([901, true])
+  })
+
+  it("reuse seed on a variation's image: the seed and its variation seed + k in the fields, both locked", async () => {
+    await loadModel()
+    await finishedRun(generationParameters({ seed: 900, variation: { seed: 30, strength: 0.4 } }))
+    Object.assign(r.parameters, { seedLocked: false, variationSeedLocked: false, variationStrength: 0 })
+    r.reuseSeed(1)
+    expect(r.parameters).toMatchObject({
+      seed: 900,
+      seedLocked: true,
+      variationSeed: 31,
+      variationSeedLocked: true,
+      variationStrength: 0.4,
+    })
+    expect(r.seedOf(1)).toBe('900 var 31')
+    // A plain image's seed turns the variation off, so Generate makes that image again.
+    await finishedRun()
+    r.reuseSeed(1)
+    expect([r.parameters.seed, r.parameters.variationStrength]).toEqual([901, 0])
+    expect(r.seedOf(1)).toBe('901')
+  })
+
+  it("variations of an image: its seed locked, its run's settings, a new variation seed each Generate, and Generate", async () => {
+    await loadModel(classCard())
+    const parameters = generationParameters({ seed: 900, classLabel: 3, guidance: 4 })
+    parameters.sampler = { ...parameters.sampler, sampler: 'ddpm', steps: 30 }
+    await finishedRun(parameters)
+    expect(r.canVary()).toBe(true)
+    r.api.answer('sample.start', ok(started('variations')))
+    await r.variationsOf(1)
+    const req = r.api.requests('sample.start').at(-1)!
+    expect(req).toMatchObject({ seed: 901, classLabel: 3, guidance: 4, sampler: { sampler: 'ddpm', steps: 30 } })
+    expect(req.variation!.strength).toBe(r.DEFAULT_VARIATION_STRENGTH)
+    expect(r.parameters).toMatchObject({ seedLocked: true, variationSeedLocked: false })
+    // A strength the user set stays; a variation's own images cannot have variations (two seeds' noise).
+    r.api.emit('done', { runId: 'variations', samples: floats(1), elapsedMs: 1 })
+    await finishedRun(generationParameters({ seed: 5, variation: { seed: 6, strength: 0.1 } }))
+    expect(r.canVary()).toBe(false)
   })
 
   it("compare with: the image's seed and class in the sidebar, its run's settings as variant A, the tab open", async () => {

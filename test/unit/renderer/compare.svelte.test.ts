@@ -94,7 +94,7 @@ describe('start', () => {
     expect(ddpm.sampler).not.toHaveProperty('eta')
     expect(ddpm.schedule?.schedule).toBe('linear')
     expect(r.parameters.seed).toBe(77)
-    expect(r.compare.seed).toBe(77)
+    expect(r.compare.seed).toBe('77')
 
     expect(r.compare.runs).toMatchObject([
       { runId: 'v0', label: 'DDIM 20 eta 0.5 cosine', total: 4, status: 'running', frames: [], samples: null },

@@ -48,7 +48,7 @@ describe('start', () => {
       [2, 3, 100, 4],
     ])
     expect(r.parameters.seed).toBe(100)
-    expect(r.grid.seed).toBe(100)
+    expect(r.grid.noise?.seed).toBe(100)
     expect(r.grid.rows).toMatchObject([
       { classLabel: 0, name: 'cat', runId: 'row0', step: 0, total: 4, status: 'running', images: null },
       { classLabel: 1, name: 'dog', runId: 'row1' },

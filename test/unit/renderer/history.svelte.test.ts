@@ -254,6 +254,17 @@ describe('the gallery', () => {
     expect(find({ text: 'nothing like it' })).toEqual([])
   })
 
+  it("finds a variation's batch by its seed or any image's variation seed, not by seed + k", () => {
+    const varied = summary('v1', {
+      createdAt: day,
+      parameters: p({ seed: 300, variation: { seed: 600, strength: 0.2 } }),
+    })
+    const hit = (text: string) => r.entriesOf([varied]).some((e) => r.matches(e, { ...r.EMPTY_QUERY, text }, ctx))
+    expect(varied.shape.batch).toBeGreaterThan(1)
+    expect([hit('300'), hit('600'), hit(String(600 + varied.shape.batch - 1))]).toEqual([true, true, true])
+    expect([hit('301'), hit(String(600 + varied.shape.batch))]).toEqual([false, false])
+  })
+
   it('filters by model, sampler, class and date', () => {
     expect(find({ model: 'other.onnx' })).toEqual(['r5'])
     expect(find({ sampler: 'ddpm' })).toEqual(['r2'])

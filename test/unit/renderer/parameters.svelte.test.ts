@@ -277,6 +277,36 @@ describe('the seed field', () => {
   })
 })
 
+describe('the variation', () => {
+  it('is off at 0; above, the run asks for it, its seed drawn at each Generate unless typed, as the seed is', () => {
+    const c = card()
+    p.adoptCard(c)
+    expect(p.request(c)).not.toHaveProperty('variation')
+    p.variationStrength = 0.25
+    const first = p.request(c).variation!
+    expect(first.strength).toBe(0.25)
+    expect(p.variationSeed).toBe(first.seed)
+    expect(p.request(c).variation!.seed).not.toBe(first.seed)
+    expect(p.request(c, { redraw: false }).variation!.seed).toBe(p.variationSeed)
+    p.typeVariationSeed(77)
+    expect(p.variationSeedLocked).toBe(true)
+    expect(p.request(c).variation).toEqual({ seed: 77, strength: 0.25 })
+  })
+
+  it('a PNG brings its variation back, locked, or turns the variation off; it is kept across sessions', () => {
+    const c = card()
+    p.adoptCard(c)
+    p.applyPng(png({ variation: { seed: 8, strength: 0.4 } }), c)
+    expect(p).toMatchObject({ seed: 1234, variationSeed: 8, variationSeedLocked: true, variationStrength: 0.4 })
+    const other = new (Object.getPrototypeOf(p).constructor as new () => typeof p)()
+    other.restore(p.persisted(), c)
+    expect(other).toMatchObject({ variationSeed: 8, variationSeedLocked: true, variationStrength: 0.4 })
+    p.applyPng(png(), c)
+    expect(p.variationStrength).toBe(0)
+    expect(p.request(c)).not.toHaveProperty('variation')
+  })
+})
+
 describe('request', () => {
   it('sends eta to DDIM only', () => {
     const c = card({ samplerDefaults: { eta: 0.4 } })
