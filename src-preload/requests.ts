@@ -38,6 +38,7 @@ z.config({ jitless: true })
 const unitInterval = z.number().gt(0).lt(1)
 const seed = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 const variation = z.object({ seed, strength: z.number().min(0).max(1) })
+const apg = z.object({ eta: z.number().min(0).max(1), normThreshold: z.number().min(0).finite() })
 export const runId = z.string().min(1)
 /** An image file's bytes (the page refuses larger files before sending them). */
 const imageBytes = z
@@ -113,6 +114,7 @@ export const sampleStartRequest = z.object({
   classLabel: z.number().int().min(0).optional(),
   guidance: z.number().min(0).optional(),
   guidanceRescale: z.number().min(0).max(1).optional(),
+  apg: apg.optional(),
   height: z.number().int().min(1).optional(),
   width: z.number().int().min(1).optional(),
   fork: z.object({ runId, step: z.number().int().min(0) }).optional(),
@@ -134,6 +136,7 @@ export const fitRequest = sampleStartRequest
     classLabel: true,
     guidance: true,
     guidanceRescale: true,
+    apg: true,
     height: true,
     width: true,
   })
@@ -206,6 +209,7 @@ export const generationParameters = z.object({
   classLabel: z.number().int().min(0).optional(),
   guidance: z.number().min(0).optional(),
   guidanceRescale: z.number().min(0).max(1).optional(),
+  apg: apg.optional(),
   batch: z.number().int().min(1).optional(),
 })
 export type GenerationParametersData = z.infer<typeof generationParameters>
@@ -225,6 +229,8 @@ export const lastParameters = z
     classLabel: z.number().int().min(0).nullable(),
     guidance: z.number().min(0),
     guidanceRescale: z.number().min(0).max(1),
+    apgEta: z.number().min(0).max(1),
+    apgNormThreshold: z.number().min(0).finite(),
   })
   .partial()
 export type LastParameters = z.infer<typeof lastParameters>

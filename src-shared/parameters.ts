@@ -111,6 +111,15 @@ export interface Variation {
   strength: number
 }
 
+/**
+ * Adaptive projected guidance (APG, Sadat et al. 2024) under diffusers' names: the guidance update's part along
+ * the conditional output kept at `eta` (0-1), its norm limited to `normThreshold` (0: no limit).
+ */
+export interface Apg {
+  eta: number
+  normThreshold: number
+}
+
 /** What one generation asks for, over the model's defaults. */
 export interface GenerationRequest {
   sampler?: SamplerSettings
@@ -125,6 +134,8 @@ export interface GenerationRequest {
   guidance?: number
   /** diffusers' guidance_rescale, 0-1: the guided output brought back toward the conditional one's spread. */
   guidanceRescale?: number
+  /** Adaptive projected guidance (src-main/engine/guidance.ts); eta 1 without a threshold is plain guidance. */
+  apg?: Apg
   height?: number
   width?: number
 }
@@ -152,6 +163,8 @@ export interface GenerationParameters {
   guidance?: number
   /** diffusers' guidance_rescale, where a guided run used one (above 0). */
   guidanceRescale?: number
+  /** Adaptive projected guidance, where a guided run used it (eta below 1 or a norm threshold). */
+  apg?: Apg
   /** A fork: the run it continues, from that run's step `step` (its seed, noise and first steps). */
   forkedFrom?: { step: number; parameters: GenerationParameters }
   /** Denoised from an image noised to this timestep (SDEdit), not from pure noise. */
@@ -270,6 +283,7 @@ export function summarize(p: GenerationParameters): string {
   if (p.classLabel !== undefined) parts.push(`class: ${p.classLabel}`)
   if (p.guidance !== undefined) parts.push(`guidance: ${p.guidance}`)
   if (p.guidanceRescale !== undefined) parts.push(`guidance rescale: ${p.guidanceRescale}`)
+  if (p.apg) parts.push(`apg eta: ${p.apg.eta}`, `apg norm threshold: ${p.apg.normThreshold}`)
   if (p.forkedFrom) {
     const parent = p.forkedFrom.parameters.sampler
     parts.push(`forked at step ${p.forkedFrom.step} from: ${a1111Name(parent)} ${parent.steps} steps`)
@@ -280,8 +294,8 @@ export function summarize(p: GenerationParameters): string {
 
 /**
  * Labels for runs side by side (the compare view, its exported sheet and GIF): sampler and steps always,
- * then only what differs between them (eta, schedule, spacing or timesteps of one's own, guidance and its
- * rescale), so they fit
+ * then only what differs between them (eta, schedule, spacing or timesteps of one's own, guidance, its
+ * rescale and APG), so they fit
  * under small images.
  */
 export function compareLabels(runs: GenerationParameters[]): string[] {
@@ -301,6 +315,7 @@ export function compareLabels(runs: GenerationParameters[]): string[] {
     else if ((ownDiffer || differs((q) => q.sampler.timestepSpacing)) && runs.length > 1 && spacing) parts.push(spacing)
     if (differs((q) => q.guidance) && p.guidance !== undefined) parts.push(`g ${p.guidance}`)
     if (differs((q) => q.guidanceRescale) && p.guidanceRescale !== undefined) parts.push(`φ ${p.guidanceRescale}`)
+    if (differs((q) => q.apg?.eta) && p.apg) parts.push(`APG η ${p.apg.eta}`)
     return parts.join(' ')
   })
 }

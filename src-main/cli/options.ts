@@ -20,7 +20,7 @@ import {
   timestepsProblem,
 } from '../../src-shared/names'
 import { parseScheduleName, SCHEDULES } from '../../src-shared/names'
-import type { GenerationRequest, SamplerSettings, ScheduleSettings, Variation } from '../../src-shared/parameters'
+import type { Apg, GenerationRequest, SamplerSettings, ScheduleSettings, Variation } from '../../src-shared/parameters'
 import { EngineError } from '../engine/errors'
 import { writeFileAtomic } from '../engine/files'
 import { defaultCacheDir } from '../engine/model/graph-cache'
@@ -52,6 +52,8 @@ export const OPTIONS = {
   width: { type: 'string' },
   guidance: { type: 'string' },
   'guidance-rescale': { type: 'string' },
+  'apg-eta': { type: 'string' },
+  'apg-norm-threshold': { type: 'string' },
   'init-noise': { type: 'string' },
   channels: { type: 'string' },
   out: { type: 'string' },
@@ -163,6 +165,7 @@ export const generationFrom = (v: Values): GenerationRequest => ({
   classLabel: int(v, 'class'),
   guidance: num(v, 'guidance', (n) => Number.isFinite(n) && n >= 0, 'a number of 0 or more'),
   guidanceRescale: num(v, 'guidance-rescale', (n) => n >= 0 && n <= 1, 'a number from 0 to 1'),
+  apg: apgFrom(v),
   height: int(v, 'height', 1),
   width: int(v, 'width', 1),
 })
@@ -177,6 +180,15 @@ function variationFrom(v: Values): Variation | undefined {
     return undefined
   }
   return { seed: seed ?? randomSeed(), strength }
+}
+
+/** --apg-eta and --apg-norm-threshold: adaptive projected guidance, eta 0 (APG's own) and no threshold unless given. */
+function apgFrom(v: Values): Apg | undefined {
+  const eta = num(v, 'apg-eta', (n) => n >= 0 && n <= 1, 'a number from 0 to 1')
+  const normThreshold = num(v, 'apg-norm-threshold', (n) => Number.isFinite(n) && n >= 0, 'a number of 0 or more')
+  return eta === undefined && normThreshold === undefined
+    ? undefined
+    : { eta: eta ?? 0, normThreshold: normThreshold ?? 0 }
 }
 
 /** --scale: each image pixel as scale x scale pixels in the PNGs, the sheet and the GIF (nearest neighbour). */

@@ -6,7 +6,7 @@
 import { totalmem } from 'node:os'
 
 import { MAX_IMAGE_SIDE, MODEL_BYTES_PER_PIXEL } from '../../src-shared/limits'
-import type { SamplerConfig, Shape, Variation } from '../../src-shared/parameters'
+import type { Apg, SamplerConfig, Shape, Variation } from '../../src-shared/parameters'
 import { EngineError } from './errors'
 
 /** What the checks need to know of the model. */
@@ -27,6 +27,7 @@ export interface CheckedRequest {
   /** Guidance runs the batch twice in one model call. */
   guided: boolean
   guidanceRescale?: number
+  apg?: Apg
 }
 
 const bad = (message: string) => new EngineError('bad-argument', message)
@@ -45,6 +46,11 @@ export function checkRequest(model: CheckedModel, req: CheckedRequest, memoryByt
     throw bad(`variation strength ${v.strength}: how far toward the variation seed's noise, above 0 and up to 1`)
   const phi = req.guidanceRescale ?? 0
   if (!(phi >= 0 && phi <= 1)) throw bad(`guidance rescale ${phi}: it mixes the rescaled output in, from 0 to 1`)
+  const apg = req.apg
+  if (apg && !(apg.eta >= 0 && apg.eta <= 1))
+    throw bad(`APG eta ${apg.eta}: the share of the update along the conditional output kept, from 0 to 1`)
+  if (apg && !(apg.normThreshold >= 0 && Number.isFinite(apg.normThreshold)))
+    throw bad(`APG norm threshold ${apg.normThreshold}: the update's largest norm, 0 (none) or more`)
   const offset = req.sampler.stepsOffset ?? 0
   if (!Number.isInteger(offset) || offset < 0 || offset >= model.trainSteps) {
     throw bad(

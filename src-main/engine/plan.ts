@@ -155,6 +155,7 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
   const shape = parent?.shape ?? shapeOf(model, req)
   const classProblem = classLabel === undefined ? undefined : classLabelProblem(t, classLabel, model.name)
   if (classProblem) throw bad(`class: ${classProblem}`)
+  const guided = req.guidance !== undefined && req.guidance !== 1
   checkRequest(
     { name: model.name, graph: model.graph, trainedSize: t.size, trainSteps: scheduleConfig.trainSteps },
     {
@@ -162,8 +163,9 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
       seed,
       variation,
       sampler,
-      guided: req.guidance !== undefined && req.guidance !== 1 && t.classes !== undefined,
+      guided: guided && t.classes !== undefined,
       guidanceRescale: req.guidanceRescale,
+      apg: req.apg,
     },
   )
   // The null class is no class: recorded as none, so a PNG says nothing of "class 10" (the run gets it anyway).
@@ -179,10 +181,10 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
     width: shape.width,
     ...(recordedClass !== undefined && { classLabel: recordedClass }),
     ...(req.guidance !== undefined && { guidance: req.guidance }),
-    // Where the run is guided: a rescale of an unguided one would change nothing.
-    ...(req.guidanceRescale &&
-      req.guidance !== undefined &&
-      req.guidance !== 1 && { guidanceRescale: req.guidanceRescale }),
+    // Where the run is guided: a rescale or a projection of an unguided one would change nothing (nor would
+    // APG at eta 1 without a threshold).
+    ...(guided && req.guidanceRescale && { guidanceRescale: req.guidanceRescale }),
+    ...(guided && req.apg && (req.apg.eta !== 1 || req.apg.normThreshold > 0) && { apg: req.apg }),
   }
 
   let start: RunStart | undefined
@@ -228,6 +230,7 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
       classLabel,
       guidance: req.guidance,
       guidanceRescale: parameters.guidanceRescale,
+      apg: parameters.apg,
       nullClassId: t.classes?.nullClassId,
       initNoise: req.initNoise,
       start,

@@ -8,7 +8,7 @@
  * is rebuilt from it at each step (x_vp * sqrt(sigma^2 + 1)): one float32 rounding a step beyond diffusers'
  * arithmetic, so that a fork with its parent's settings goes on from exactly the sample its parent did.
  */
-import type { SamplerConfig, Variation } from '../../src-shared/parameters'
+import type { Apg, SamplerConfig, Variation } from '../../src-shared/parameters'
 import { EngineError } from './errors'
 import { guide } from './guidance'
 import type { Denoiser } from './model/load'
@@ -35,6 +35,8 @@ export interface RunRequest {
   guidance?: number
   /** diffusers' guidance_rescale in [0, 1] (guidance.ts): 0 or absent, none. */
   guidanceRescale?: number
+  /** Adaptive projected guidance instead of plain (guidance.ts). */
+  apg?: Apg
   nullClassId?: number
   /** x_T for the whole batch instead of seeded noise (e.g. from a .npy file), before init_noise_sigma. */
   initNoise?: Float32Array
@@ -162,7 +164,8 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
       const labels = [...Array(req.batch).fill(cond), ...Array(req.batch).fill(req.nullClassId)]
       const doubled = { ...shape, batch: 2 * req.batch }
       const out = await model.predict(twice(x), doubled, t, labels, selfCondition && twice(selfCondition))
-      return guide(out.subarray(0, x.length), out.subarray(x.length), guidance, req.guidanceRescale ?? 0, per)
+      const [c, u] = [out.subarray(0, x.length), out.subarray(x.length)]
+      return guide(c, u, guidance, req.guidanceRescale ?? 0, per, req.apg)
     }
     const label = guidance === 0 ? req.nullClassId : cond
     return model.predict(x, shape, t, label === undefined ? undefined : Array(req.batch).fill(label), selfCondition)

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import { readGifInfo } from '../../../src-main/engine/export/gif'
-import { decodePng, readStepwiseParameters } from '../../../src-main/engine/export/png'
+import { decodePng, readPngText, readStepwiseParameters } from '../../../src-main/engine/export/png'
 import { withOnnxMetadata } from '../../../src-main/engine/model/metadata'
 import { readNpy } from '../../../src-main/engine/npy'
 import { dummyModel } from '../../fixtures/onnx-builder'
@@ -219,6 +219,15 @@ describe('exploring the process', () => {
   const base = ['--sampler', 'ddim', '--seed', '3', '--class', '5', '--guidance', '3', '--provider', 'cpu']
   const pixels = async (path: string) => Array.from(decodePng(new Uint8Array(await readFile(path))).data)
 
+  it('--apg-eta: projected guidance, recorded in the PNG and its line', async () => {
+    const dir = join(tmp, 'apg')
+    const r = await cli('sample', ...base, '--steps', '5', '--guidance', '6', '--apg-eta', '0', '--out', dir)
+    expect(r.code, r.stderr).toBe(0)
+    const bytes = new Uint8Array(await readFile(join(dir, 'seed-3.png')))
+    expect(readStepwiseParameters(bytes, 'x')).toMatchObject({ guidance: 6, apg: { eta: 0, normThreshold: 0 } })
+    expect(readPngText(bytes, 'x').parameters).toContain('guidance: 6, apg eta: 0, apg norm threshold: 0')
+  })
+
   it("--variation-strength: images near the seed's own, each named by its variation seed; one equals its batch image", async () => {
     const dir = join(tmp, 'variations')
     const varied = [...base, '--steps', '10', '--variation-strength', '0.1', '--variation-seed', '40']
@@ -379,6 +388,12 @@ describe('bad arguments exit 2 with a one-line error', () => {
     const r = await cli('sample', '--steps', 'abc', '--out', join(tmp, 'bad-steps'), '--provider', 'cpu')
     expect(r.code).toBe(2)
     expect(oneLine(r.stderr)).toBe('stepwise: --steps: "abc" is not a whole number of 1 or more')
+  })
+
+  it('--apg-eta out of range', async () => {
+    const r = await cli('sample', '--apg-eta', '2', '--out', join(tmp, 'bad-apg'), '--provider', 'cpu')
+    expect(r.code).toBe(2)
+    expect(oneLine(r.stderr)).toBe('stepwise: --apg-eta: "2" is not a number from 0 to 1')
   })
 
   it('--variation-seed without a strength', async () => {

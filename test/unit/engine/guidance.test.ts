@@ -1,6 +1,7 @@
 /**
- * Classifier-free guidance and diffusers' guidance_rescale (engine/guidance.ts): the numbers of diffusers' own
- * rescale_noise_cfg (test/fixtures/guidance), its limits, and a run that asks for it.
+ * Classifier-free guidance, its projected form (APG) and diffusers' guidance_rescale (engine/guidance.ts): the
+ * numbers of diffusers' own rescale_noise_cfg and normalized_guidance (test/fixtures/guidance), their limits,
+ * and runs that ask for them.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -21,6 +22,14 @@ const fixture = JSON.parse(
   cond: number[]
   uncond: number[]
   cases: { scale: number; guidance_rescale: number; out: number[] }[]
+}
+const apgFixture = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'guidance', 'apg.json'), 'utf8'),
+) as {
+  shape: number[]
+  cond: number[]
+  uncond: number[]
+  cases: { scale: number; eta: number; norm_threshold: number; update_norms: number[]; out: number[] }[]
 }
 
 const std = (x: Float32Array) => {
@@ -47,6 +56,35 @@ describe('guide', () => {
     }
     const plain = guide(cond, uncond, 7.5, 0, per)
     plain.forEach((v, j) => expect(v).toBeCloseTo(uncond[j] + 7.5 * (cond[j] - uncond[j]), 5))
+  })
+})
+
+describe('guide with APG', () => {
+  const cond = Float32Array.from(apgFixture.cond)
+  const uncond = Float32Array.from(apgFixture.uncond)
+  const per = apgFixture.shape.slice(1).reduce((a, b) => a * b)
+
+  it.each(apgFixture.cases)(
+    "equals diffusers' normalized_guidance: scale $scale, eta $eta, norm threshold $norm_threshold",
+    (c) => {
+      const out = guide(cond, uncond, c.scale, 0, per, { eta: c.eta, normThreshold: c.norm_threshold })
+      const diff = Math.max(...out.map((v, j) => Math.abs(v - c.out[j])))
+      expect(diff).toBeLessThan(1e-5)
+    },
+  )
+
+  it('eta 1 without a threshold is plain guidance; at eta 0 the update has no part along the conditional output', () => {
+    const plain = guide(cond, uncond, 4, 0, per)
+    guide(cond, uncond, 4, 0, per, { eta: 1, normThreshold: 0 }).forEach((v, j) => expect(v).toBeCloseTo(plain[j], 5))
+    const projected = guide(cond, uncond, 4, 0, per, { eta: 0, normThreshold: 0 })
+    for (let k = 0; k < 2; k++) {
+      const at = k * per
+      let along = 0
+      for (let j = 0; j < per; j++) along += (projected[at + j] - cond[at + j]) * cond[at + j]
+      expect(Math.abs(along)).toBeLessThan(1e-4)
+    }
+    // The fixture's second image has an update of norm 5.7: a threshold of 2 clips it, not the first (1.1).
+    expect(apgFixture.cases.find((c) => c.norm_threshold === 2)!.update_norms.map((n) => n > 2)).toEqual([false, true])
   })
 })
 
@@ -79,6 +117,24 @@ describe('a run with guidance rescale', () => {
     const unguided = await run({ guidance: 1, guidanceRescale: 0.7 })
     expect(unguided.parameters.guidanceRescale).toBeUndefined()
     expect(unguided.samples).toEqual(plain.samples)
+  })
+
+  it('APG is recorded where it changes a guided run: eta below 1 or a threshold', async () => {
+    const projected = await run({ guidance: 6, apg: { eta: 0, normThreshold: 0 } })
+    expect(projected.parameters.apg).toEqual({ eta: 0, normThreshold: 0 })
+    expect((await run({ guidance: 6, apg: { eta: 1, normThreshold: 0 } })).parameters.apg).toBeUndefined()
+    expect((await run({ guidance: 1, apg: { eta: 0, normThreshold: 0 } })).parameters.apg).toBeUndefined()
+    const guided = await run({ guidance: 6 })
+    expect(Math.max(...projected.samples.map((v, j) => Math.abs(v - guided.samples[j])))).toBeGreaterThan(1e-3)
+    expect(() =>
+      planRun(modelFacts(model.info), {
+        seed: 1,
+        batch: 1,
+        classLabel: 3,
+        guidance: 3,
+        apg: { eta: 2, normThreshold: 0 },
+      }),
+    ).toThrow('APG eta 2: the share of the update along the conditional output kept, from 0 to 1')
   })
 
   it('outside 0-1: refused before the run, naming it', () => {

@@ -190,7 +190,7 @@ describe('the image size, which a checkpoint does not hold', () => {
 })
 
 describe("classifier_free_guidance.py's GaussianDiffusion, its state_dict saved by hand", () => {
-  it('samples as its guided ddim_sample does (its guidance projection off), within 1e-3', async () => {
+  it('samples as its guided ddim_sample does (its guidance projection off, and on as APG), within 1e-3', async () => {
     const folder = join(OWN, 'class-cfg')
     const model = await loadModel(join(folder, 'cfg-state-dict.pt'), { providers: ['cpu'] })
     try {
@@ -215,6 +215,21 @@ describe("classifier_free_guidance.py's GaussianDiffusion, its state_dict saved 
       expect(diff).toBeLessThan(1e-3)
       // The guidance counts: the same run unguided lands elsewhere.
       expect(maxDiff(await sample({ ...request, guidance: 1 }), samples)).toBeGreaterThan(0.01)
+      // Its default guidance removes the update's part along the conditional output (keep_parallel_frac):
+      // APG's eta. At cond_scale 6 the projection moves the samples (this small random model's outputs are
+      // nearly orthogonal to the update) by several times the tolerance.
+      for (const [ref, eta] of [
+        ['ddim10_apg_ref.npy', 0],
+        ['ddim10_apg_keep_ref.npy', 0.25],
+      ] as const) {
+        const projected = await sample({ ...request, guidance: 6, apg: { eta, normThreshold: 0 } })
+        const apgDiff = maxDiff(projected, (await npy(join(folder, ref))).data)
+        console.log(`ddim10 class-cfg, guidance 6, APG eta ${eta}, rescale 0.7: max diff ${apgDiff.toExponential(2)}`)
+        expect(apgDiff).toBeLessThan(1e-3)
+        const moved = maxDiff(await sample({ ...request, guidance: 6 }), projected)
+        console.log(`  moved from plain guidance: ${moved.toExponential(2)}`)
+        expect(moved).toBeGreaterThan(3e-3)
+      }
     } finally {
       await model.release()
     }
