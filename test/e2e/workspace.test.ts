@@ -257,7 +257,7 @@ describe('the workspace', () => {
       .locator('[data-testid=term]')
       .evaluateAll((terms) => terms.map((t) => [t.getAttribute('data-term'), t.getAttribute('title')]))
     const byTerm = Object.fromEntries(titles)
-    for (const term of ['xt', 'x0', 'eps', 'alphaBar', 'guidance', 'guidanceRescale', 'variation', 't'])
+    for (const term of ['xt', 'x0', 'eps', 'alphaBar', 'guidance', 'guidanceRescale', 'apg', 'variation', 't'])
       expect(byTerm[term], term).toMatch(/^.+: .{20,}/)
     await page.locator('[data-testid=schedule-plot]').count() // the plot folds in the sidebar
     expect(Object.keys(byTerm)).toEqual(expect.arrayContaining(['snr']))

@@ -147,6 +147,9 @@ class Parameters {
   guidance = $state(DEFAULT_GUIDANCE)
   /** diffusers' guidance_rescale, 0-1 (0: off): sent with a guided run only. */
   guidanceRescale = $state(0)
+  /** APG's eta, 0-1 (1: plain guidance), and its norm threshold (0: none): sent with a guided run that projects. */
+  apgEta = $state(1)
+  apgNormThreshold = $state(0)
   /** The image size asked for where the model's graph leaves it open; null: the model's own. */
   height = $state<number | null>(null)
   width = $state<number | null>(null)
@@ -235,6 +238,8 @@ class Parameters {
     if (p.batch !== undefined) this.batch = p.batch
     if (p.guidance !== undefined) this.guidance = Math.min(p.guidance, MAX_GUIDANCE)
     if (p.guidanceRescale !== undefined) this.guidanceRescale = p.guidanceRescale
+    if (p.apgEta !== undefined) this.apgEta = p.apgEta
+    if (p.apgNormThreshold !== undefined) this.apgNormThreshold = p.apgNormThreshold
     if (p.classLabel !== undefined) this.classLabel = validClass(p.classLabel, card) ? p.classLabel : this.classLabel
   }
 
@@ -246,6 +251,8 @@ class Parameters {
     if (p.batch !== undefined) this.batch = Math.min(p.batch, MAX_BATCH)
     if (p.guidance !== undefined) this.guidance = p.guidance
     this.guidanceRescale = p.guidanceRescale ?? 0
+    this.apgEta = p.apg?.eta ?? 1
+    this.apgNormThreshold = p.apg?.normThreshold ?? 0
     const nullId = card?.classes?.nullClassId ?? null
     const label = p.classLabel === undefined || p.classLabel === nullId ? null : p.classLabel
     if (validClass(label, card)) this.classLabel = label
@@ -303,6 +310,8 @@ class Parameters {
       classLabel: this.classLabel,
       guidance: this.guidance,
       guidanceRescale: this.guidanceRescale,
+      apgEta: this.apgEta,
+      apgNormThreshold: this.apgNormThreshold,
     })
   }
 
@@ -318,6 +327,8 @@ class Parameters {
     this.batch = int(this.batch, 1, MAX_BATCH, DEFAULT_BATCH)
     this.guidance = num(this.guidance, 0, MAX_GUIDANCE, DEFAULT_GUIDANCE)
     this.guidanceRescale = num(this.guidanceRescale, 0, 1, 0)
+    this.apgEta = num(this.apgEta, 0, 1, 1)
+    this.apgNormThreshold = num(this.apgNormThreshold, 0, Number.MAX_VALUE, 0)
     this.betaStart = num(this.betaStart, 1e-9, 0.999, card.training.schedule.betaStart)
     this.betaEnd = num(this.betaEnd, 1e-9, 0.999, card.training.schedule.betaEnd)
     this.height = sizeWithin(this.height, card)
@@ -354,6 +365,8 @@ class Parameters {
       if (this.classLabel !== null && classes.nullClassId !== null) {
         req.guidance = this.guidance
         if (this.guidanceRescale > 0) req.guidanceRescale = this.guidanceRescale
+        if (this.apgEta < 1 || this.apgNormThreshold > 0)
+          req.apg = { eta: this.apgEta, normThreshold: this.apgNormThreshold }
       }
     }
     return req

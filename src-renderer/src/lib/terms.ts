@@ -30,6 +30,16 @@ export const TERMS = {
     meaning:
       'guidance rescale φ (diffusers\u2019 guidance_rescale): brings the guided model output back toward the spread of the conditional one, against over-saturated images at high guidance; 0 is off',
   },
+  apg: {
+    label: 'APG η',
+    meaning:
+      'APG η (adaptive projected guidance): how much of the guidance update along the conditional output is kept; that part mostly saturates. 1 is plain guidance, 0 is APG\u2019s own (and lucidrains\u2019 classifier-free guidance default)',
+  },
+  apgNormThreshold: {
+    label: 'APG limit',
+    meaning:
+      'APG norm threshold (diffusers\u2019 adaptive_projected_guidance_rescale): the guidance update\u2019s largest norm, image by image; 0 is no limit',
+  },
   variation: {
     label: 'Variation',
     meaning:

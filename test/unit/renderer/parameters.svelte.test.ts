@@ -417,6 +417,23 @@ describe('request', () => {
     expect(p.guidanceRescale).toBe(0)
   })
 
+  it('sends APG with a guided run that projects (eta below 1 or a threshold); a PNG brings its own back, or none', () => {
+    const guided = classCard(10)
+    p.adoptCard(guided)
+    p.classLabel = 3
+    expect(p.request(guided)).not.toHaveProperty('apg') // eta 1, no threshold: plain guidance
+    p.apgEta = 0
+    expect(p.request(guided).apg).toEqual({ eta: 0, normThreshold: 0 })
+    Object.assign(p, { apgEta: 1, apgNormThreshold: 15 })
+    expect(p.request(guided).apg).toEqual({ eta: 1, normThreshold: 15 })
+    p.classLabel = null
+    expect(p.request(guided)).not.toHaveProperty('apg')
+    p.applyPng(png({ classLabel: 3, guidance: 6, apg: { eta: 0.25, normThreshold: 0 } }), guided)
+    expect([p.apgEta, p.apgNormThreshold]).toEqual([0.25, 0])
+    p.applyPng(png({ classLabel: 3, guidance: 6 }), guided)
+    expect([p.apgEta, p.apgNormThreshold]).toEqual([1, 0])
+  })
+
   it('draws a new seed when unlocked, keeps a locked one, and keeps it for redraw: false', () => {
     const c = card()
     p.adoptCard(c)
