@@ -69,7 +69,7 @@ const USAGE = `usage: stepwise <command> [options]
   timesteps [--model <path>] [--sampler ${SAMPLERS.join('|')}] --steps N [<sampler options>] [--train-steps T] [--json]
            one timestep a step, and the timestep of every model call; the model's schedule and defaults with --model
   sample [--model <path>] [--sampler ${SAMPLERS.join('|')}] [--steps N] [<sampler options>] [--schedule s] [--train-steps T]
-         [--beta-start x] [--beta-end y] [--seed n] [--batch n] [--variation-strength s [--variation-seed n]]
+         [--beta-start x] [--beta-end y] [--seed n] [--batch n] [--variation-strength s] [--variation-seed n] [--walk]
          [--class k] [--height h] [--width w] [--guidance g] [--guidance-rescale phi] [--apg-eta e] [--apg-norm-threshold r]
          [--init-noise x.npy] [--channels C] [--provider p[,p...]] [--weights ${CHECKPOINT_WEIGHTS.join('|')}] --out <dir> [--gif] [--apng] [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N | --gif-every k] [--gif-delay ms]
          [--sheet] [--scale 1-16] [--save-npy] [--json] [--overwrite]
@@ -77,7 +77,8 @@ const USAGE = `usage: stepwise <command> [options]
            fork: run to step K, then go on with --then's settings (the same by default) and the same noise;
            with --init-image: noise the image to the sampler's K-th timestep and denoise from there (SDEdit)
            --variation-strength: every image from --seed's noise moved toward --variation-seed + k's (random if
-           not given) by s, 0-1, along the great circle between them (A1111's variation seed)
+           not given) by s, 0-1, along the great circle between them (A1111's variation seed); --walk: image k
+           toward the variation seed itself by s k / (batch - 1) (s: 1 unless given), and walk-seed-S-to-V.gif
            --apg-eta, --apg-norm-threshold: adaptive projected guidance (APG): the guidance update's part along
            the conditional output kept at e (0 unless given; 1 is plain guidance), its norm limited to r (0: none)
          sampler options (diffusers' config under its names; a sampler ignores those it does not read;
@@ -307,6 +308,7 @@ async function sampleCommand(v: Values) {
       ...(v.sheet ? [{ kind: 'sheet' as const }] : []),
       ...(v.gif ? [{ kind: 'gif' as const, ...gifOptionsFrom(v) }] : []),
       ...(v.apng ? [{ kind: 'apng' as const, ...gifOptionsFrom(v) }] : []),
+      ...(first.parameters.variation?.walk ? [{ kind: 'walk-gif' as const, ...gifOptionsFrom(v) }] : []),
     ].map((e) => ({ ...e, ...scaleFrom(v), runId: 'cli' }))
     const npy = v['save-npy'] ? ['samples.npy'] : []
     await ensureFolder(v.out)

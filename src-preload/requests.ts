@@ -37,7 +37,7 @@ z.config({ jitless: true })
 
 const unitInterval = z.number().gt(0).lt(1)
 const seed = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
-const variation = z.object({ seed, strength: z.number().min(0).max(1) })
+const variation = z.object({ seed, strength: z.number().min(0).max(1), walk: z.boolean().optional() })
 const apg = z.object({ eta: z.number().min(0).max(1), normThreshold: z.number().min(0).finite() })
 export const runId = z.string().min(1)
 /** An image file's bytes (the page refuses larger files before sending them). */
@@ -225,6 +225,7 @@ export const lastParameters = z
     variationSeed: z.number().int().min(RANDOM_SEED).max(Number.MAX_SAFE_INTEGER),
     variationSeedLocked: z.boolean(),
     variationStrength: z.number().min(0).max(1),
+    variationWalk: z.boolean(),
     batch: z.number().int().min(1).max(MAX_BATCH),
     classLabel: z.number().int().min(0).nullable(),
     guidance: z.number().min(0),

@@ -1,7 +1,16 @@
 /** What can be exported from a run the engine holds, and how it is asked for. */
 import type { GifView } from './names'
 
-export const EXPORT_KINDS = ['png', 'sheet', 'gif', 'apng', 'compare-sheet', 'compare-gif', 'grid-sheet'] as const
+export const EXPORT_KINDS = [
+  'png',
+  'sheet',
+  'gif',
+  'apng',
+  'walk-gif',
+  'compare-sheet',
+  'compare-gif',
+  'grid-sheet',
+] as const
 export type ExportKind = (typeof EXPORT_KINDS)[number]
 
 export interface ExportRequest {
@@ -9,7 +18,8 @@ export interface ExportRequest {
   /**
    * png: the image `index`, or every image of the batch (one file each); sheet: the batch on one PNG;
    * gif: the denoising of image `index`, or of the whole batch tiled; apng: the same as an animated PNG
-   * (exact pixels, the parameters inside, the final sample shown where APNG is not); compare-sheet / compare-gif: the
+   * (exact pixels, the parameters inside, the final sample shown where APNG is not); walk-gif: a walk's final
+   * images one a frame, there and back (a loop); compare-sheet / compare-gif: the
    * runs `runId` and `with` side by side (image `index` of each, default 0); grid-sheet: one row a run
    * (e.g. one a class), one column an image of its batch (a seed).
    */

@@ -105,10 +105,15 @@ export type ScheduleSettings = Partial<Pick<ScheduleConfig, 'schedule' | 'trainS
  * toward the noise of variation seed + k, along the great circle between them (slerp), by `strength` in
  * (0, 1]. Every image of the batch then shares the seed (its x_T and the noise of stochastic steps), so a
  * small strength gives images near the seed's own.
+ *
+ * A walk (`walk` true; the DDIM paper's interpolation of x_T, section 5.3) moves every image toward the one
+ * variation seed, image k of a batch of B by strength x k / (B - 1): from the seed's own image to the
+ * variation seed's (at strength 1) in B images.
  */
 export interface Variation {
   seed: number
   strength: number
+  walk?: boolean
 }
 
 /**
@@ -172,23 +177,45 @@ export interface GenerationParameters {
 }
 
 /**
- * Image k of a batch as a run of its own (what its PNG records): seed + k, or with a variation, the seed and
- * variation seed + k.
+ * Image k's own variation in a batch of `batch`: variation seed + k; along a walk, the variation seed at its
+ * share of the strength, and none for the walk's first image (the seed's own).
  */
-export const imageParameters = (p: GenerationParameters, k: number): GenerationParameters =>
-  p.variation ? { ...p, variation: { ...p.variation, seed: p.variation.seed + k } } : { ...p, seed: p.seed + k }
+export function imageVariation(v: Variation | undefined, k: number, batch: number): Variation | undefined {
+  if (!v) return undefined
+  if (!v.walk) return { seed: v.seed + k, strength: v.strength }
+  const strength = batch > 1 ? (v.strength * k) / (batch - 1) : 0
+  return strength > 0 ? { seed: v.seed, strength } : undefined
+}
+
+/**
+ * Image k of a batch as a run of its own (what its PNG records): seed + k; with a variation, the seed and its
+ * own variation (imageVariation).
+ */
+export function imageParameters(p: GenerationParameters, k: number, batch: number): GenerationParameters {
+  if (!p.variation) return { ...p, seed: p.seed + k }
+  const { variation: _, ...rest } = p
+  const own = imageVariation(p.variation, k, batch)
+  return own ? { ...rest, variation: own } : rest
+}
 
 type Seeds = Pick<GenerationParameters, 'seed' | 'variation'>
 
-/** What tells image k of a batch apart: "43", or "42 var 8" (seed 42, variation seed 8). */
-export const imageSeedLabel = (p: Seeds, k: number): string =>
-  p.variation ? `${p.seed} var ${p.variation.seed + k}` : `${p.seed + k}`
+/** What tells image k of a batch apart: "43", "42 var 8" (seed 42, variation seed 8), "42 to 8 at 0.25" (a walk). */
+export function imageSeedLabel(p: Seeds, k: number, batch: number): string {
+  const v = p.variation
+  if (!v) return `${p.seed + k}`
+  if (!v.walk) return `${p.seed} var ${v.seed + k}`
+  return `${p.seed} to ${v.seed} at ${+(imageVariation(v, k, batch)?.strength ?? 0).toFixed(3)}`
+}
 
-/** The same in words: "seed 43", or "seed 42 var 8". */
-export const imageSeedText = (p: Seeds, k: number): string => `seed ${imageSeedLabel(p, k)}`
+/** The same in words: "seed 43", "seed 42 var 8", "seed 42 to 8 at 0.25". */
+export const imageSeedText = (p: Seeds, k: number, batch: number): string => `seed ${imageSeedLabel(p, k, batch)}`
 
-/** The same as part of a file name: "seed-43", or "seed-42-var-8". */
-export const imageSeedName = (p: Seeds, k: number): string => imageSeedText(p, k).replaceAll(' ', '-')
+/** The same as part of a file name: "seed-43", "seed-42-var-8", "seed-42-to-8-3" (a walk's image k). */
+export function imageSeedName(p: Seeds, k: number, batch: number): string {
+  if (p.variation?.walk) return `seed-${p.seed}-to-${p.variation.seed}-${k}`
+  return imageSeedText(p, k, batch).replaceAll(' ', '-')
+}
 
 /**
  * Why diffusers itself breaks on a configuration (the app warns before such a run), or undefined. Our
@@ -279,6 +306,7 @@ export function summarize(p: GenerationParameters): string {
   parts.push(`seed: ${p.seed}`)
   // A1111 writes "Variation seed: 8, Variation seed strength: 0.1".
   if (p.variation) parts.push(`variation seed: ${p.variation.seed}`, `variation strength: ${p.variation.strength}`)
+  if (p.variation?.walk) parts.push('walk: image k at k / (batch - 1) of the strength')
   parts.push(`size: ${p.width}x${p.height}`)
   if (p.classLabel !== undefined) parts.push(`class: ${p.classLabel}`)
   if (p.guidance !== undefined) parts.push(`guidance: ${p.guidance}`)

@@ -80,7 +80,7 @@ export async function compareCommand(v: Values) {
     print(
       v.json
         ? summary
-        : `${runs.length} variants of ${imageSeedText(runs[0].parameters, index)}: ${labels.join(' | ')}\n  ${files.join('\n  ')}`,
+        : `${runs.length} variants of ${imageSeedText(runs[0].parameters, index, batch)}: ${labels.join(' | ')}\n  ${files.join('\n  ')}`,
     )
   } finally {
     await model.release()

@@ -46,6 +46,7 @@ export const OPTIONS = {
   seed: { type: 'string' },
   'variation-seed': { type: 'string' },
   'variation-strength': { type: 'string' },
+  walk: { type: 'boolean' },
   batch: { type: 'string' },
   class: { type: 'string' },
   height: { type: 'string' },
@@ -170,16 +171,20 @@ export const generationFrom = (v: Values): GenerationRequest => ({
   width: int(v, 'width', 1),
 })
 
-/** --variation-strength, with --variation-seed or a random one (A1111's variation seed of -1). */
+/**
+ * --variation-strength, with --variation-seed or a random one (A1111's variation seed of -1); --walk: a walk
+ * to the variation seed (all the way, strength 1, unless given).
+ */
 function variationFrom(v: Values): Variation | undefined {
-  const strength = num(v, 'variation-strength', (n) => n >= 0 && n <= 1, 'a number from 0 to 1')
+  const strength =
+    num(v, 'variation-strength', (n) => n >= 0 && n <= 1, 'a number from 0 to 1') ?? (v.walk ? 1 : undefined)
   const seed = int(v, 'variation-seed')
   if (strength === undefined) {
     if (seed !== undefined)
-      throw bad('--variation-seed needs --variation-strength (0 to 1: how far toward its noise image k goes)')
+      throw bad('--variation-seed needs --variation-strength (0 to 1: how far toward its noise image k goes) or --walk')
     return undefined
   }
-  return { seed: seed ?? randomSeed(), strength }
+  return { seed: seed ?? randomSeed(), strength, ...(v.walk && { walk: true }) }
 }
 
 /** --apg-eta and --apg-norm-threshold: adaptive projected guidance, eta 0 (APG's own) and no threshold unless given. */

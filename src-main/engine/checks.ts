@@ -41,7 +41,8 @@ export function checkRequest(model: CheckedModel, req: CheckedRequest, memoryByt
   checkModelCallMemory(req, memoryBytes)
   // Image k draws from seed + k, or with a variation from variation seed + k (seed-noise.ts).
   const v = req.variation
-  checkSeedRange(v ? 'variation seed' : 'seed', v ? v.seed : req.seed, req.shape.batch)
+  // A walk moves every image toward the variation seed itself.
+  checkSeedRange(v ? 'variation seed' : 'seed', v ? v.seed : req.seed, v?.walk ? 1 : req.shape.batch)
   if (v && !(v.strength > 0 && v.strength <= 1))
     throw bad(`variation strength ${v.strength}: how far toward the variation seed's noise, above 0 and up to 1`)
   const phi = req.guidanceRescale ?? 0

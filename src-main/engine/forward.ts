@@ -74,7 +74,7 @@ export function startFromImage(
   const alphaBar = opts.alphaBar ?? opts.schedule.alphasCumprod[opts.timestep]
   const noise = new Float32Array(per)
   for (let k = 0; k < opts.batch; k++) {
-    drawInitialNoise(imageGenerator(opts.seed, k, opts.variation), noise, k, opts.variation)
+    drawInitialNoise(imageGenerator(opts.seed, k, opts.variation), noise, k, opts.batch, opts.variation)
     sample.set(addNoise(image, noise, alphaBar), k * per)
   }
   return { timestep: opts.timestep, ...(opts.sigma !== undefined && { sigma: opts.sigma }), skipDraws: 0, sample }

@@ -195,7 +195,10 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
         )
       }
       sample.set(req.initNoise)
-    } else rngs.forEach((g, k) => drawInitialNoise(g, sample.subarray(k * per, (k + 1) * per), k, req.variation))
+    } else {
+      const image = (k: number) => sample.subarray(k * per, (k + 1) * per)
+      rngs.forEach((g, k) => drawInitialNoise(g, image(k), k, req.batch, req.variation))
+    }
     // diffusers' prepare_latents: x_T = noise * init_noise_sigma (1 for a variance-preserving sampler).
     if (sampler.initNoiseSigma !== 1) sample = sample.map((v) => v * sampler.initNoiseSigma)
   }

@@ -7,21 +7,33 @@
  * moved from the seed's noise toward the noise of variation seed + k by the strength, along the great circle
  * between them (slerp): a Gaussian vector's norm is about sqrt(n) whichever seed drew it, and slerp keeps
  * that where a straight mix would shrink it (at strength 0.5 to 0.71 of it). Image k of such a batch equals
- * a batch of one with variation seed + k.
+ * a batch of one with variation seed + k. A walk moves image k toward the one variation seed by its share of
+ * the strength, k / (B - 1) of it in a batch of B (imageVariation, src-shared/parameters.ts, says which
+ * variation each image has; its PNG records that, and a batch of one with it makes the image again).
  */
-import type { Variation } from '../../src-shared/parameters'
+import { imageVariation, type Variation } from '../../src-shared/parameters'
 import { Gaussian } from './rng'
 
 /** Image k's generator: its x_T's draws, then its stochastic steps' noise. */
 export const imageGenerator = (seed: number, k: number, variation?: Variation): Gaussian =>
   new Gaussian(variation ? seed : seed + k)
 
-/** Image k's x_T into `out`: its generator's first draws, moved toward the variation's noise where there is one. */
-export function drawInitialNoise(generator: Gaussian, out: Float32Array, k: number, variation?: Variation): void {
+/**
+ * Image k's x_T (of a batch of `batch`) into `out`: its generator's first draws, moved toward its own
+ * variation's noise where it has one.
+ */
+export function drawInitialNoise(
+  generator: Gaussian,
+  out: Float32Array,
+  k: number,
+  batch: number,
+  variation?: Variation,
+): void {
   generator.fill(out)
-  if (!variation) return
-  const other = new Gaussian(variation.seed + k).fill(new Float32Array(out.length))
-  out.set(slerp(variation.strength, out, other))
+  const own = imageVariation(variation, k, batch)
+  if (!own) return
+  const other = new Gaussian(own.seed).fill(new Float32Array(out.length))
+  out.set(slerp(own.strength, out, other))
 }
 
 /**

@@ -248,6 +248,20 @@ describe('the workspace', () => {
     await byId('result').nth(0).click({ button: 'right' })
     expect(await byId('menu-variations').isDisabled()).toBe(true)
     await page.keyboard.press('Escape')
+
+    // A walk: from seed 43's image to the variation seed's, exported as a looping GIF of the images.
+    await byId('variation-strength').fill('1')
+    await byId('variation-walk').check()
+    await byId('variation-seed').fill('44')
+    await byId('generate').click()
+    await waitForStatus('done')
+    const walk = await byId('tile-seed').allTextContents()
+    expect(walk[0]).toBe('at 0')
+    expect(walk.at(-1)).toBe('at 1')
+    const gif = await exportOne('export-walk-gif')
+    expect(gif).toMatch(/walk-seed-43-to-44\.gif$/)
+    expect(decodeGifFrames(readFileSync(gif))).toHaveLength(2 * walk.length - 2)
+    await byId('variation-walk').uncheck()
     await byId('variation-strength').fill('0')
     await expect.poll(() => byId('variation-seed').count()).toBe(0) // its seed folds away with the variation off
   })

@@ -57,28 +57,27 @@ function planarOf(img: Pixels): PlanarImage {
 export function exportFileNames(req: Omit<ExportRequest, 'runId'>, p: GenerationParameters, batch: number): string[] {
   const what = req.gifOf ?? 'xt'
   const k = req.index ?? 0
-  // Image k's seed(s) name its files; a whole batch's files are named by its first image's.
-  const seedOf = (i: number) => imageSeedName(p, i)
+  // Image k's seed(s) name its files; a whole batch's files are named by its first image's, a walk's by its ends.
+  const seedOf = (i: number) => imageSeedName(p, i, batch)
+  const all = p.variation?.walk ? `seed-${p.seed}-to-${p.variation.seed}` : seedOf(0)
   switch (req.kind) {
     case 'png':
       return (req.index === undefined ? Array.from({ length: batch }, (_, i) => i) : [req.index]).map(
         (i) => `${seedOf(i)}.png`,
       )
     case 'sheet':
-      return [`sheet-${seedOf(0)}.png`]
+      return [`sheet-${all}.png`]
     case 'gif':
-      return [
-        req.index === undefined ? `denoising-${what}-${seedOf(0)}-batch.gif` : `denoising-${what}-${seedOf(k)}.gif`,
-      ]
+      return [req.index === undefined ? `denoising-${what}-${all}-batch.gif` : `denoising-${what}-${seedOf(k)}.gif`]
     case 'apng':
       // .png: a viewer without APNG shows the final sample (the default image), not noise.
       return [
-        req.index === undefined
-          ? `denoising-${what}-${seedOf(0)}-batch.apng.png`
-          : `denoising-${what}-${seedOf(k)}.apng.png`,
+        req.index === undefined ? `denoising-${what}-${all}-batch.apng.png` : `denoising-${what}-${seedOf(k)}.apng.png`,
       ]
+    case 'walk-gif':
+      return [`walk-${all}.gif`]
     case 'grid-sheet':
-      return [`grid-${seedOf(0)}.png`]
+      return [`grid-${all}.png`]
     case 'compare-sheet':
       return [`compare-${seedOf(k)}.png`]
     case 'compare-gif':
@@ -121,7 +120,7 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
     throw bad(`export: index ${req.index} is outside the batch of ${shape.batch}`)
   }
   const names = exportFileNames(req, p, shape.batch)
-  const paramsOf = (k: number): GenerationParameters => imageParameters(p, k)
+  const paramsOf = (k: number): GenerationParameters => imageParameters(p, k, shape.batch)
   const meta = (q: GenerationParameters & { batch?: number }) => ({ parameters: summarize(q), stepwise: q })
   const viewOf = (f: Timeline['frames'][number]) => (req.gifOf === 'x0' ? f.predictedX0 : f.sample)
   const idOf = (i: number) => (i === 0 ? req.runId : req.with![i - 1])
@@ -135,8 +134,8 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
     case 'sheet': {
       // Each cell captioned with its seed; the class (and sampler) on top.
       const images = indices.map((k) => imageOf(samples!, shape, k))
-      const cellLabels = indices.map((k) => imageSeedText(p, k))
-      const variation = p.variation ? `, variation ${p.variation.strength}` : ''
+      const cellLabels = indices.map((k) => imageSeedText(p, k, shape.batch))
+      const variation = p.variation ? `, ${p.variation.walk ? 'walk' : 'variation'} ${p.variation.strength}` : ''
       const title = `${classText(p)}, ${compareLabels([p])[0]}${variation}`
       const scale = Math.max(scaleOr(req, shape.width, SHEET_CELL_MIN_PX), labelScale(cellLabels, shape.width))
       const sheet = contactSheet(images, { scale, cellLabels, title, labelScale: 1 })
@@ -160,6 +159,13 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
             )
       return [{ name: names[0], bytes }]
     }
+    case 'walk-gif': {
+      // The walk's images one a frame, there and back, so that it loops without a jump.
+      if (!p.variation?.walk) throw bad(`export: run ${req.runId} is no walk (a variation with walk on)`)
+      const images = Array.from({ length: shape.batch }, (_, k) => imageOf(samples!, shape, k))
+      const loop = [...images, ...images.slice(1, -1).reverse()]
+      return [{ name: names[0], bytes: encodeGif(loop, { delayMs: req.gifDelayMs, scale: req.scale }) }]
+    }
     case 'grid-sheet': {
       // Rows: the runs (a class each); columns: the images of each batch (seed + k or var + k), all the same size.
       runs.forEach((r, i) => {
@@ -174,14 +180,17 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
         }
       })
       const rowLabels = req.rowLabels ?? runs.map((r) => classText(r.parameters))
-      const columnLabels = Array.from({ length: shape.batch }, (_, k) => imageSeedText(p, k))
+      const columnLabels = Array.from({ length: shape.batch }, (_, k) => imageSeedText(p, k, shape.batch))
       const images = runs.flatMap((r) => Array.from({ length: shape.batch }, (_, k) => imageOf(r.samples!, r.shape, k)))
       const scale = Math.max(Math.ceil(GRID_CELL_MIN_PX / shape.width), labelScale(columnLabels, shape.width))
       const sheet = contactSheet(images, { columns: shape.batch, rowLabels, columnLabels, scale, labelScale: 1 })
       const stepwise = { grid: runs.map((r) => r.parameters), rows: rowLabels }
-      const columns = p.variation
-        ? `variations of seed ${p.seed} (strength ${p.variation.strength}) from var ${p.variation.seed}`
-        : `seeds from ${p.seed}`
+      const v = p.variation
+      const columns = !v
+        ? `seeds from ${p.seed}`
+        : v.walk
+          ? `a walk from seed ${p.seed} to ${v.seed} (strength ${v.strength})`
+          : `variations of seed ${p.seed} (strength ${v.strength}) from var ${v.seed}`
       const parameters = `grid: ${rowLabels.length} rows x ${shape.batch} ${columns}, ${compareLabels([p])[0]}`
       return [{ name: names[0], bytes: encodeSheetPng(sheet, { parameters, stepwise }) }]
     }
@@ -205,8 +214,8 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
           runs.map((r) => imageOf(r.samples!, r.shape, k)),
           layout,
         )
-        const stepwise = { compare: runs.map((r) => imageParameters(r.parameters, k)) }
-        const q = imageParameters(p, k)
+        const stepwise = { compare: runs.map((r) => imageParameters(r.parameters, k, r.shape.batch)) }
+        const q = imageParameters(p, k, shape.batch)
         const seeds = q.variation ? `seed: ${q.seed}, variation seed: ${q.variation.seed}` : `seed: ${q.seed}`
         const parameters = `compare: ${labels.join(' | ')}, ${seeds}`
         return [{ name: names[0], bytes: encodeSheetPng(sheet, { parameters, stepwise }) }]

@@ -4,7 +4,7 @@
  */
 import type { Command, NoisePreview } from '../../../src-preload/contract'
 import { MAX_BATCHES } from '../../../src-shared/limits'
-import { imageParameters, imageSeedLabel } from '../../../src-shared/parameters'
+import { imageParameters, imageSeedLabel, imageVariation } from '../../../src-shared/parameters'
 import { api } from './api'
 import { compare } from './compare.svelte'
 import { imageTooLarge, isPng, readDrop, readPicked } from './drop'
@@ -207,15 +207,20 @@ export async function restoreFromPng(file: File): Promise<void> {
 // ---- one image of the run shown: the tiles' menu and the stage's buttons ----------------------------
 
 /** Image `index` of the run shown as a run of its own: its seed (and variation seed), its parameters. */
-const imageOf = (index: number) => (run.parameters ? imageParameters(run.parameters, index) : null)
+const imageOf = (index: number) =>
+  run.parameters && run.shape ? imageParameters(run.parameters, index, run.shape.batch) : null
 
-/** What tells image `index` of the run shown apart: "43", or "42 var 8" (seed 42, variation seed 8). */
-export const seedOf = (index: number) => (run.parameters ? imageSeedLabel(run.parameters, index) : null)
+/** What tells image `index` of the run shown apart: "43", "42 var 8" (seed 42, variation seed 8), "42 to 8 at 0.5". */
+export const seedOf = (index: number) =>
+  run.parameters && run.shape ? imageSeedLabel(run.parameters, index, run.shape.batch) : null
 
 /** A tile's caption: what sets image `index` apart within its batch, its seed or (a variation) its variation seed. */
 export function tileSeedOf(index: number): string | null {
   const p = run.parameters
-  return p ? (p.variation ? `var ${p.variation.seed + index}` : String(p.seed + index)) : null
+  if (!p || !run.shape) return null
+  if (!p.variation) return String(p.seed + index)
+  const own = imageVariation(p.variation, index, run.shape.batch)
+  return p.variation.walk ? `at ${+(own?.strength ?? 0).toFixed(3)}` : `var ${own!.seed}`
 }
 
 /** Put image `index`'s seed (and variation) in the fields, locked: Generate makes it again, with the sidebar's settings. */
@@ -240,6 +245,7 @@ export async function variationsOf(index: number): Promise<void> {
   parameters.applyPng(image, model.card)
   parameters.variationStrength = parameters.variationStrength || DEFAULT_VARIATION_STRENGTH
   parameters.variationSeedLocked = false
+  parameters.variationWalk = false
   await generate()
 }
 

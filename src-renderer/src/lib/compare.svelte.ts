@@ -132,7 +132,7 @@ class Compare {
     })
     this.starting = true
     this.runs = []
-    this.seed = imageSeedLabel(base, 0)
+    this.seed = imageSeedLabel(base, 0, 1)
     const label = base.classLabel
     this.className =
       label === undefined || label === card.classes?.nullClassId
@@ -163,7 +163,7 @@ class Compare {
     if (this.running) return
     const answers = await Promise.all(runs.map((r) => api.invoke('runs.frames', { runId: r.runId })))
     const labels = compareLabels(runs.map((r) => r.parameters))
-    this.seed = runs[0] ? imageSeedLabel(runs[0].parameters, 0) : null
+    this.seed = runs[0] ? imageSeedLabel(runs[0].parameters, 0, 1) : null
     this.runs = runs.map((r, i) => {
       const a = answers[i]
       const frames = a.ok && a.value.timeline ? a.value.frames.map((f) => ({ timestep: f.timestep })) : []

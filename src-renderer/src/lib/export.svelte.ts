@@ -13,7 +13,7 @@ import { timeline } from './timeline.svelte'
 import { toasts } from './toasts.svelte'
 
 /** What the export bar saves: one PNG, every PNG of the batch, the contact sheet, a GIF or an APNG. */
-export type SaveKind = 'png' | 'all' | 'sheet' | 'gif' | 'apng'
+export type SaveKind = 'png' | 'all' | 'sheet' | 'gif' | 'apng' | 'walk-gif'
 export const DEFAULT_GIF_DELAY_MS = 80
 export { MAX_EXPORT_SCALE }
 /** The scales offered: powers of two up to MAX_EXPORT_SCALE. */
@@ -27,6 +27,8 @@ class Exporter {
   scale = $state(1)
   busy = $state(false)
 
+  /** The run shown is a walk: its images make a GIF of their own. */
+  walk = $derived(!!run.parameters?.variation?.walk)
   /** A finished run exports everything; a cancelled one the GIF of the steps it made. */
   ready = $derived(run.status === 'done' && run.runId !== null && !this.busy)
   gifReady = $derived(
@@ -42,6 +44,7 @@ class Exporter {
     const animation = kind === 'gif' || kind === 'apng'
     if (kind === 'png' || animation) req.index = index
     if (animation) Object.assign(req, { gifOf: this.gifOf, gifFrames: this.gifFrames, gifDelayMs: this.gifDelayMs })
+    if (kind === 'walk-gif') req.gifDelayMs = this.gifDelayMs
     return req
   }
 
@@ -108,7 +111,7 @@ class Exporter {
         canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the image could not be encoded'))), 'image/png'),
       )
       await navigator.clipboard.write([new ClipboardItem({ 'image/png': png })])
-      const seed = run.parameters ? ` (${imageSeedText(run.parameters, index)})` : ''
+      const seed = run.parameters ? ` (${imageSeedText(run.parameters, index, run.shape?.batch ?? 1)})` : ''
       toasts.info(`Copied image ${index + 1}${seed} to the clipboard`)
     } catch (e) {
       toasts.error(`Copy failed: ${(e as Error).message}`)

@@ -132,7 +132,8 @@ function matchesRun(s: RunSummary, kind: RunKind, words: string[], ctx: QueryCon
       const n = Number(w)
       const { seed, variation } = s.parameters
       const within = (first: number) => n >= first && n < first + s.shape.batch
-      return (variation ? n === seed || within(variation.seed) : within(seed)) || tokens.has(w)
+      const varied = variation && (variation.walk ? n === variation.seed : within(variation.seed))
+      return (variation ? n === seed || varied : within(seed)) || tokens.has(w)
     }
     return text.includes(w)
   })

@@ -141,6 +141,8 @@ class Parameters {
   /** The variation seed of the next run, drawn at each Generate unless locked, as the seed is. */
   variationSeed = $state(randomSeed())
   variationSeedLocked = $state(false)
+  /** A walk: image k of N toward the variation seed itself by k / (N - 1) of the strength. */
+  variationWalk = $state(false)
   batch = $state(DEFAULT_BATCH)
   /** A class index, or null for unconditional (the model's null class). */
   classLabel = $state<number | null>(null)
@@ -191,6 +193,7 @@ class Parameters {
   useNoiseOf(p: { seed: number; variation?: Variation }) {
     this.typeSeed(p.seed)
     this.variationStrength = p.variation?.strength ?? 0
+    this.variationWalk = p.variation?.walk ?? false
     if (p.variation) this.typeVariationSeed(p.variation.seed)
   }
 
@@ -235,6 +238,7 @@ class Parameters {
     if (p.variationSeed !== undefined) this.variationSeed = p.variationSeed
     if (p.variationSeedLocked !== undefined) this.variationSeedLocked = p.variationSeedLocked
     if (p.variationStrength !== undefined) this.variationStrength = p.variationStrength
+    if (p.variationWalk !== undefined) this.variationWalk = p.variationWalk
     if (p.batch !== undefined) this.batch = p.batch
     if (p.guidance !== undefined) this.guidance = Math.min(p.guidance, MAX_GUIDANCE)
     if (p.guidanceRescale !== undefined) this.guidanceRescale = p.guidanceRescale
@@ -306,6 +310,7 @@ class Parameters {
       variationSeed: this.variationSeed,
       variationSeedLocked: this.variationSeedLocked,
       variationStrength: this.variationStrength,
+      variationWalk: this.variationWalk,
       batch: this.batch,
       classLabel: this.classLabel,
       guidance: this.guidance,
@@ -356,7 +361,7 @@ class Parameters {
     }
     if (varied) {
       const seed = this.variationSeed === RANDOM_SEED ? randomSeed() : this.variationSeed
-      req.variation = { seed, strength: this.variationStrength }
+      req.variation = { seed, strength: this.variationStrength, ...(this.variationWalk && { walk: true }) }
     }
     if (this.height !== null) req.height = this.height
     if (this.width !== null) req.width = this.width

@@ -24,7 +24,7 @@ export interface Queued {
 
 export const labelOf = (req: SampleStartRequest): string => {
   const sampler = req.sampler?.sampler ? samplerLabel(req.sampler as Parameters<typeof samplerLabel>[0]) : 'run'
-  return `${sampler} ${req.sampler?.steps ?? ''} · ${imageSeedText(req, 0)}${req.batch > 1 ? ` ×${req.batch}` : ''}`
+  return `${sampler} ${req.sampler?.steps ?? ''} · ${imageSeedText(req, 0, req.batch)}${req.batch > 1 ? ` ×${req.batch}` : ''}`
 }
 
 /** What notifications the page can show: the browser's Notification, where there is one. */

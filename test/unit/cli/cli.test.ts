@@ -219,6 +219,37 @@ describe('exploring the process', () => {
   const base = ['--sampler', 'ddim', '--seed', '3', '--class', '5', '--guidance', '3', '--provider', 'cpu']
   const pixels = async (path: string) => Array.from(decodePng(new Uint8Array(await readFile(path))).data)
 
+  it("--walk: from the seed's image to the variation seed's, its PNGs and a looping GIF of them", async () => {
+    const dir = join(tmp, 'walk')
+    const r = await cli(
+      'sample',
+      ...base,
+      '--steps',
+      '10',
+      '--batch',
+      '4',
+      '--walk',
+      '--variation-seed',
+      '9',
+      '--json',
+      '--out',
+      dir,
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+    expect(summary.variation).toEqual({ seed: 9, strength: 1, walk: true })
+    const names = [0, 1, 2, 3].map((k) => join(dir, `seed-3-to-9-${k}.png`))
+    expect(summary.files).toEqual([...names, join(dir, 'walk-seed-3-to-9.gif')])
+    const third = readStepwiseParameters(new Uint8Array(await readFile(names[2])), 'x')
+    expect(third).toMatchObject({ seed: 3, variation: { seed: 9, strength: 2 / 3 } })
+    expect(third).not.toHaveProperty('variation.walk') // the image alone is a plain variation
+    // There and back: 4 + 2 frames, the last image the variation seed's own.
+    expect(readGifInfo(new Uint8Array(await readFile(join(dir, 'walk-seed-3-to-9.gif')))).frameCount).toBe(6)
+    const own = join(tmp, 'walk-end')
+    expect((await cli('sample', ...base, '--steps', '10', '--seed', '9', '--out', own)).code).toBe(0)
+    expect(await pixels(names[3])).toEqual(await pixels(join(own, 'seed-9.png')))
+  })
+
   it('--apg-eta: projected guidance, recorded in the PNG and its line', async () => {
     const dir = join(tmp, 'apg')
     const r = await cli('sample', ...base, '--steps', '5', '--guidance', '6', '--apg-eta', '0', '--out', dir)
@@ -400,7 +431,7 @@ describe('bad arguments exit 2 with a one-line error', () => {
     const r = await cli('sample', '--variation-seed', '5', '--out', join(tmp, 'bad-variation'), '--provider', 'cpu')
     expect(r.code).toBe(2)
     expect(oneLine(r.stderr)).toBe(
-      'stepwise: --variation-seed needs --variation-strength (0 to 1: how far toward its noise image k goes)',
+      'stepwise: --variation-seed needs --variation-strength (0 to 1: how far toward its noise image k goes) or --walk',
     )
   })
 

@@ -12,7 +12,16 @@ import { type RunRequest, runSampling } from '../../../src-main/engine/run'
 import { DEFAULT_SCHEDULE, makeSchedule } from '../../../src-main/engine/schedule'
 import { drawInitialNoise, imageGenerator, slerp } from '../../../src-main/engine/seed-noise'
 import { finishTimeline, recordStep, startTimeline } from '../../../src-main/engine/timeline'
-import { configOf, DEFAULT_SAMPLER, imageParameters, summarize } from '../../../src-shared/parameters'
+import {
+  configOf,
+  DEFAULT_SAMPLER,
+  type GenerationParameters,
+  imageParameters,
+  imageSeedName,
+  imageSeedText,
+  imageVariation,
+  summarize,
+} from '../../../src-shared/parameters'
 import { gaussianOracle } from '../../fixtures/onnx-builder'
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0)
@@ -63,11 +72,11 @@ describe('the seed rule with a variation', () => {
   it("image k's x_T: its own seed's without a variation; with one, the seed's moved toward variation seed + k's", () => {
     const per = 64
     const plain = new Float32Array(per)
-    drawInitialNoise(imageGenerator(10, 2), plain, 2)
+    drawInitialNoise(imageGenerator(10, 2), plain, 2, 3)
     expect(plain).toEqual(new Gaussian(12).fill(new Float32Array(per)))
     const varied = new Float32Array(per)
     const variation = { seed: 500, strength: 0.3 }
-    drawInitialNoise(imageGenerator(10, 2, variation), varied, 2, variation)
+    drawInitialNoise(imageGenerator(10, 2, variation), varied, 2, 3, variation)
     const expected = slerp(
       0.3,
       new Gaussian(10).fill(new Float32Array(per)),
@@ -136,6 +145,50 @@ describe('sampling with a variation', () => {
   })
 })
 
+describe('a walk', () => {
+  it("image k of B takes k / (B - 1) of the strength toward the one variation seed; the first is the seed's own", () => {
+    const walk = { seed: 9, strength: 0.8, walk: true }
+    expect([0, 1, 2, 4].map((k) => imageVariation(walk, k, 5))).toEqual([
+      undefined,
+      { seed: 9, strength: 0.2 },
+      { seed: 9, strength: 0.4 },
+      { seed: 9, strength: 0.8 },
+    ])
+    expect(imageVariation(walk, 0, 1)).toBeUndefined()
+  })
+
+  it("goes from the seed's image to the variation seed's; image k equals a batch of one with its own parameters", async () => {
+    const facts = modelFacts(model.info)
+    const plan = planRun(facts, {
+      seed: 21,
+      batch: 4,
+      height: 8,
+      width: 8,
+      sampler: { sampler: 'ddim', steps: 10 },
+      variation: { seed: 84, strength: 1, walk: true },
+    })
+    const walk = (await runSampling(model, plan.run)).samples
+    const alone = async (q: GenerationParameters) =>
+      (
+        await runSampling(
+          model,
+          planRun(facts, { seed: q.seed, batch: 1, height: 8, width: 8, sampler: q.sampler, variation: q.variation })
+            .run,
+        )
+      ).samples
+    for (let k = 0; k < 4; k++) expect(imageOf(walk, k)).toEqual(await alone(imageParameters(plan.parameters, k, 4)))
+    const own = (seed: number) =>
+      runSampling(
+        model,
+        planRun(facts, { seed, batch: 1, height: 8, width: 8, sampler: { sampler: 'ddim', steps: 10 } }).run,
+      )
+    expect(imageOf(walk, 0)).toEqual((await own(21)).samples)
+    expect(imageOf(walk, 3)).toEqual((await own(84)).samples) // DDIM adds no noise: x_T alone decides
+    expect(imageSeedName(plan.parameters, 2, 4)).toBe('seed-21-to-84-2')
+    expect(imageSeedText(plan.parameters, 1, 4)).toBe('seed 21 to 84 at 0.333')
+  })
+})
+
 describe('planning a variation', () => {
   const facts = () => modelFacts(model.info)
 
@@ -143,11 +196,11 @@ describe('planning a variation', () => {
     const plan = planRun(facts(), { seed: 3, batch: 2, variation: { seed: 40, strength: 0.25 } })
     expect(plan.parameters.variation).toEqual({ seed: 40, strength: 0.25 })
     expect(plan.run.variation).toEqual({ seed: 40, strength: 0.25 })
-    const second = imageParameters(plan.parameters, 1)
+    const second = imageParameters(plan.parameters, 1, 2)
     expect(second.seed).toBe(3)
     expect(second.variation).toEqual({ seed: 41, strength: 0.25 })
     expect(summarize(second)).toContain('seed: 3, variation seed: 41, variation strength: 0.25, size: 32x32')
-    expect(imageParameters(planRun(facts(), { seed: 3, batch: 2 }).parameters, 1).seed).toBe(4)
+    expect(imageParameters(planRun(facts(), { seed: 3, batch: 2 }).parameters, 1, 2).seed).toBe(4)
   })
 
   it('a strength of 0 is no variation; a strength past 1, a seed past 2^53 or --init-noise is refused', () => {

@@ -291,6 +291,8 @@ describe('the variation', () => {
     p.typeVariationSeed(77)
     expect(p.variationSeedLocked).toBe(true)
     expect(p.request(c).variation).toEqual({ seed: 77, strength: 0.25 })
+    p.variationWalk = true
+    expect(p.request(c).variation).toEqual({ seed: 77, strength: 0.25, walk: true })
   })
 
   it('a PNG brings its variation back, locked, or turns the variation off; it is kept across sessions', () => {
