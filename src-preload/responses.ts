@@ -7,6 +7,7 @@ import type { StepStats } from '../src-shared/diagnostics'
 import type {
   Adapter,
   CheckpointWeights,
+  GuidanceDefaults,
   MetadataKey,
   MetadataSource,
   ModelLayout,
@@ -49,6 +50,8 @@ export interface ModelCard {
   sizeMultiple: number | null
   classes: { names: string[]; nullClassId: number | null } | null
   training: { schedule: ScheduleConfig; predictionType: SamplerConfig['predictionType'] }
+  /** How the model is meant to be guided (its metadata's guidance_scale & co.), where it says; null: not. */
+  guidanceDefaults: GuidanceDefaults | null
   /** Sampler settings that follow from the training config (the start of every run). */
   samplerDefaults: SamplerConfig
   /**

@@ -28,10 +28,24 @@ export const METADATA_KEYS = [
   'class_names',
   'num_class_embeds',
   'null_class_id',
+  'guidance_scale',
+  'guidance_rescale',
+  'apg_eta',
   'name',
   'description',
 ] as const
 export type MetadataKey = (typeof METADATA_KEYS)[number]
+
+/**
+ * How a class-conditional model is meant to be guided, where its metadata says (guidance_scale,
+ * guidance_rescale, apg_eta): the app's guidance controls start there when it loads.
+ */
+export interface GuidanceDefaults {
+  scale: number
+  rescale: number
+  /** APG's eta; 1 is plain guidance. */
+  apgEta: number
+}
 /**
  * Keys Stepwise's own training tool writes for people to read (tools/train/export.py: the training step and
  * the parameter count): known, so never reported as ignored, and not part of the configuration.

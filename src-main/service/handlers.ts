@@ -106,6 +106,7 @@ function cardOf(model: Denoiser): ModelCard {
     classes: t.classes ? { names: t.classes.names, nullClassId: t.classes.nullClassId ?? null } : null,
     training: { schedule: t.schedule, predictionType: t.sampler.predictionType },
     samplerDefaults: t.sampler,
+    guidanceDefaults: t.guidance ?? null,
     samplerOptions: t.samplerOptions,
     metadataOrigin: info.metadata.origin,
     assumed: t.assumed,

@@ -49,6 +49,11 @@ export const metadataSchema = z.object({
   class_names: z.array(z.string()),
   num_class_embeds: z.number().int().positive(),
   null_class_id: z.number().int().nonnegative(),
+  // How the model is meant to be guided (the app starts from them): a pipeline's guidance_scale and
+  // guidance_rescale, and APG's eta (lucidrains' classifier_free_guidance.py samples with 6, 0.7 and 0).
+  guidance_scale: z.number().min(0).finite(),
+  guidance_rescale: z.number().min(0).max(1),
+  apg_eta: z.number().min(0).max(1),
   name: z.string(),
   description: z.string(),
 })

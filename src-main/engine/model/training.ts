@@ -1,4 +1,5 @@
 /** A model's training schedule and the sampler settings that follow from it, with what was assumed. */
+import type { GuidanceDefaults } from '../../../src-shared/model'
 import { VARIANCE_TYPES, type VarianceType } from '../../../src-shared/names'
 import { DEFAULT_SAMPLER, defaultRun, type SamplerConfig, type SamplerSettings } from '../../../src-shared/parameters'
 import { EngineError } from '../errors'
@@ -27,6 +28,8 @@ export interface Training {
   /** Keys no source gave, so defaults were assumed. */
   assumed: MetadataKey[]
   classes?: { names: string[]; nullClassId?: number }
+  /** How the model is meant to be guided, where its metadata says (guidance_scale & co.). */
+  guidance?: GuidanceDefaults
   size: { height: number; width: number; from: 'graph' | 'metadata' | 'smallest' }
 }
 
@@ -106,7 +109,20 @@ export function trainingOf(info: ModelInfo): Training {
         nullClassId: m.null_class_id,
       }
     : undefined
-  return { schedule, alphasCumprod: own, samplerOptions, sampler, assumed, classes, size: sizeOf(info) }
+  const guidance =
+    classes && m.guidance_scale !== undefined
+      ? { scale: m.guidance_scale, rescale: m.guidance_rescale ?? 0, apgEta: m.apg_eta ?? 1 }
+      : undefined
+  return {
+    schedule,
+    alphasCumprod: own,
+    samplerOptions,
+    sampler,
+    assumed,
+    classes,
+    ...(guidance && { guidance }),
+    size: sizeOf(info),
+  }
 }
 
 function sizeOf(info: ModelInfo): Training['size'] {

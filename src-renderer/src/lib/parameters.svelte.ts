@@ -214,6 +214,9 @@ class Parameters {
     this.betaEnd = s.betaEnd
     this.classLabel = card.classes && card.classes.nullClassId === null ? 0 : null
     this.height = this.width = null
+    // A model that says how it is meant to be guided (lucidrains' class-conditional: 6, 0.7, APG eta 0).
+    const g = card.guidanceDefaults
+    if (g) Object.assign(this, { guidance: g.scale, guidanceRescale: g.rescale, apgEta: g.apgEta, apgNormThreshold: 0 })
   }
 
   /**

@@ -135,9 +135,10 @@ type CardOptions = Partial<Omit<ModelCard, 'samplerDefaults' | 'training'>> & {
 
 /** A 1x8x8 unconditional model trained on the linear schedule, DDIM 50 by default. */
 export function card(o: CardOptions = {}): ModelCard {
-  const { samplerDefaults, schedule, ...rest } = o
+  const { samplerDefaults, schedule, guidanceDefaults = null, ...rest } = o
   return {
     name: 'tiny',
+    guidanceDefaults,
     hash: '0123456789',
     weights: null,
     path: '/models/tiny.onnx',

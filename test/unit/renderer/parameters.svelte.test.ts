@@ -76,6 +76,15 @@ describe('adoptCard', () => {
     expect([unipc?.sigmas, unipc?.solverType]).toEqual(['karras', undefined])
   })
 
+  it("takes the guidance a model says it is meant for (lucidrains' class-conditional), else keeps the user's", () => {
+    Object.assign(p, { guidance: 4, guidanceRescale: 0, apgEta: 1, apgNormThreshold: 9 })
+    p.adoptCard(classCard(10, { guidanceDefaults: { scale: 6, rescale: 0.7, apgEta: 0 } }))
+    expect(p).toMatchObject({ guidance: 6, guidanceRescale: 0.7, apgEta: 0, apgNormThreshold: 0 })
+    p.guidance = 5
+    p.adoptCard(classCard(10))
+    expect(p.guidance).toBe(5)
+  })
+
   it('picks class 0 for a model without a null class, unconditional (null) otherwise', () => {
     p.adoptCard(classCard(null))
     expect(p.classLabel).toBe(0)

@@ -237,6 +237,8 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
         in_channels: config.channels,
         // classifier_free_guidance.py: its classes, and one past them its null embedding (the graph's).
         ...(config.classes && { num_class_embeds: config.classes.count + 1, null_class_id: config.classes.count }),
+        // Its sample()'s guidance: cond_scale 6, rescaled_phi 0.7, the update's parallel part removed.
+        ...(config.classes && { guidance_scale: 6, guidance_rescale: 0.7, apg_eta: 0 }),
         ...(grid && { sample_size: grid.size }),
       },
       path,

@@ -197,6 +197,8 @@ describe("classifier_free_guidance.py's GaussianDiffusion, its state_dict saved 
       const xT = await npy(join(folder, 'x_T.npy'))
       const facts = modelFacts(model.info)
       expect(facts.training.classes).toEqual({ names: ['0', '1', '2'], nullClassId: 3 })
+      // How its own sample() guides: what the app starts it at.
+      expect(facts.training.guidance).toEqual({ scale: 6, rescale: 0.7, apgEta: 0 })
       const request: PlanRequest = {
         sampler: { sampler: 'ddim', steps: 10, eta: 0 },
         seed: 0,
