@@ -1,27 +1,17 @@
 /** Forks and shared noise: the rules comparisons and "fork from any step" rely on. */
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 
 import { beforeAll, describe, expect, it } from 'vitest'
 
-import { type Denoiser, loadModel } from '../../../src-main/engine/model/load'
+import type { Denoiser } from '../../../src-main/engine/model/load'
 import { type RunRequest, runSampling, type StepFrame } from '../../../src-main/engine/run'
 import { makeSampler } from '../../../src-main/engine/samplers/sampler'
-import { DEFAULT_SCHEDULE, makeSchedule } from '../../../src-main/engine/schedule'
 import { forkStart, type Timeline } from '../../../src-main/engine/timeline'
 import { configOf, DEFAULT_SAMPLER } from '../../../src-shared/parameters'
-import { gaussianOracle } from '../../fixtures/onnx-builder'
+import { loadOracle, schedule } from './oracle-model'
 
-const schedule = makeSchedule(DEFAULT_SCHEDULE)
 let model: Denoiser
 beforeAll(async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'stepwise-fork-'))
-  await writeFile(
-    join(dir, 'o.onnx'),
-    gaussianOracle(schedule.alphasCumprod, [0.1, -0.2, 0.3], [0.5, 0.4, 0.3], 'epsilon'),
-  )
-  model = await loadModel(join(dir, 'o.onnx'), { providers: ['cpu'] })
+  model = await loadOracle([0.1, -0.2, 0.3], [0.5, 0.4, 0.3])
 })
 
 const req = (over: Partial<RunRequest>): RunRequest => ({

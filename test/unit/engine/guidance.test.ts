@@ -15,22 +15,18 @@ import { modelFacts, planRun } from '../../../src-main/engine/plan'
 import { runSampling } from '../../../src-main/engine/run'
 import type { GenerationRequest } from '../../../src-shared/parameters'
 
-const fixture = JSON.parse(
-  readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'guidance', 'guidance-rescale.json'), 'utf8'),
-) as {
-  shape: number[]
-  cond: number[]
-  uncond: number[]
-  cases: { scale: number; guidance_rescale: number; out: number[] }[]
-}
-const apgFixture = JSON.parse(
-  readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'guidance', 'apg.json'), 'utf8'),
-) as {
-  shape: number[]
-  cond: number[]
-  uncond: number[]
-  cases: { scale: number; eta: number; norm_threshold: number; update_norms: number[]; out: number[] }[]
-}
+/** A fixture of test/fixtures/guidance: one model call's outputs and diffusers' guided outputs of them. */
+const guidanceFixture = <Case>(name: string) =>
+  JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'guidance', name), 'utf8')) as {
+    shape: number[]
+    cond: number[]
+    uncond: number[]
+    cases: (Case & { out: number[] })[]
+  }
+const fixture = guidanceFixture<{ scale: number; guidance_rescale: number }>('guidance-rescale.json')
+const apgFixture = guidanceFixture<{ scale: number; eta: number; norm_threshold: number; update_norms: number[] }>(
+  'apg.json',
+)
 
 const std = (x: Float32Array) => {
   const mean = x.reduce((a, b) => a + b, 0) / x.length

@@ -1,37 +1,20 @@
 /** Seeded and reproducible: the noise rule that the timeline, the CLI and comparisons rely on. */
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 
 import { beforeAll, describe, expect, it } from 'vitest'
 
-import { type Denoiser, loadModel } from '../../../src-main/engine/model/load'
+import type { Denoiser } from '../../../src-main/engine/model/load'
 import { Gaussian } from '../../../src-main/engine/rng'
 import { type RunRequest, runSampling } from '../../../src-main/engine/run'
-import { DEFAULT_SCHEDULE, makeSchedule } from '../../../src-main/engine/schedule'
 import { configOf, DEFAULT_SAMPLER } from '../../../src-shared/parameters'
-import { gaussianOracle } from '../../fixtures/onnx-builder'
+import { loadOracle, oracleRun } from './oracle-model'
 
-const schedule = makeSchedule(DEFAULT_SCHEDULE)
 let model: Denoiser
 beforeAll(async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'stepwise-seeds-'))
-  await writeFile(
-    join(dir, 'o.onnx'),
-    gaussianOracle(schedule.alphasCumprod, [0.1, 0.2, 0.3], [0.5, 0.5, 0.5], 'epsilon'),
-  )
-  model = await loadModel(join(dir, 'o.onnx'), { providers: ['cpu'] })
+  model = await loadOracle()
 })
 
-const req = (over: Partial<RunRequest>): RunRequest => ({
-  sampler: { ...DEFAULT_SAMPLER, sampler: 'ddpm', steps: 20 },
-  schedule,
-  seed: 42,
-  batch: 1,
-  height: 8,
-  width: 8,
-  ...over,
-})
+const req = (over: Partial<RunRequest>): RunRequest =>
+  oracleRun({ ...DEFAULT_SAMPLER, sampler: 'ddpm', steps: 20 }, over)
 
 describe('seeded noise', () => {
   it('the generator gives standard normals and the same stream for the same seed', () => {

@@ -1,15 +1,11 @@
 /** Variation seeds (A1111's): slerp between two seeds' noise, and the seed rule with a variation. */
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 
 import { beforeAll, describe, expect, it } from 'vitest'
 
-import { type Denoiser, loadModel } from '../../../src-main/engine/model/load'
+import type { Denoiser } from '../../../src-main/engine/model/load'
 import { modelFacts, planRun } from '../../../src-main/engine/plan'
 import { Gaussian } from '../../../src-main/engine/rng'
 import { type RunRequest, runSampling } from '../../../src-main/engine/run'
-import { DEFAULT_SCHEDULE, makeSchedule } from '../../../src-main/engine/schedule'
 import { drawInitialNoise, imageGenerator, slerp } from '../../../src-main/engine/seed-noise'
 import { finishTimeline, recordStep, startTimeline } from '../../../src-main/engine/timeline'
 import {
@@ -22,7 +18,7 @@ import {
   imageVariation,
   summarize,
 } from '../../../src-shared/parameters'
-import { gaussianOracle } from '../../fixtures/onnx-builder'
+import { loadOracle, oracleRun } from './oracle-model'
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0)
 const norm = (a: Float32Array) => Math.sqrt(dot(a, a))
@@ -86,26 +82,12 @@ describe('the seed rule with a variation', () => {
   })
 })
 
-const schedule = makeSchedule(DEFAULT_SCHEDULE)
 let model: Denoiser
 beforeAll(async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'stepwise-variation-'))
-  await writeFile(
-    join(dir, 'o.onnx'),
-    gaussianOracle(schedule.alphasCumprod, [0.1, 0.2, 0.3], [0.5, 0.5, 0.5], 'epsilon'),
-  )
-  model = await loadModel(join(dir, 'o.onnx'), { providers: ['cpu'] })
+  model = await loadOracle()
 })
 
-const req = (over: Partial<RunRequest>): RunRequest => ({
-  sampler: { ...DEFAULT_SAMPLER, steps: 10 },
-  schedule,
-  seed: 42,
-  batch: 1,
-  height: 8,
-  width: 8,
-  ...over,
-})
+const req = (over: Partial<RunRequest>): RunRequest => oracleRun({ ...DEFAULT_SAMPLER, steps: 10 }, over)
 const per = 3 * 8 * 8
 const imageOf = (x: Float32Array, k: number) => x.subarray(k * per, (k + 1) * per)
 
