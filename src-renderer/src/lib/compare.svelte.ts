@@ -113,6 +113,8 @@ class Compare {
   async start(card: ModelCard, p: Parameters) {
     if (this.running) return
     const base = p.request(card, { redraw: false })
+    // One image a variant: a walk's first is the seed's own image, so a walk compares as no variation.
+    if (base.variation?.walk) delete base.variation
     const variants = $state.snapshot(this.variants)
     const requests = variants.map((v): SampleStartRequest => {
       const steps = Number.isFinite(v.steps) ? Math.min(p.trainSteps, Math.max(1, Math.round(v.steps))) : p.steps

@@ -263,6 +263,13 @@ describe('the gallery', () => {
     expect(varied.shape.batch).toBeGreaterThan(1)
     expect([hit('300'), hit('600'), hit(String(600 + varied.shape.batch - 1))]).toEqual([true, true, true])
     expect([hit('301'), hit(String(600 + varied.shape.batch))]).toEqual([false, false])
+    // A walk goes to the one variation seed: found by its two ends.
+    const walk = summary('w1', {
+      createdAt: day,
+      parameters: p({ seed: 300, variation: { seed: 600, strength: 1, walk: true } }),
+    })
+    const found = (text: string) => r.entriesOf([walk]).some((e) => r.matches(e, { ...r.EMPTY_QUERY, text }, ctx))
+    expect([found('300'), found('600'), found('601')]).toEqual([true, true, false])
   })
 
   it('filters by model, sampler, class and date', () => {
