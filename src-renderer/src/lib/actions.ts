@@ -242,8 +242,9 @@ export const canVary = () => !!model.card && !!run.parameters && !run.parameters
 export async function variationsOf(index: number): Promise<void> {
   const image = imageOf(index)
   if (!image || !canVary() || !model.card) return
+  const strength = parameters.variationStrength || DEFAULT_VARIATION_STRENGTH
   parameters.applyPng(image, model.card)
-  parameters.variationStrength = parameters.variationStrength || DEFAULT_VARIATION_STRENGTH
+  parameters.variationStrength = strength
   parameters.variationSeedLocked = false
   parameters.variationWalk = false
   await generate()

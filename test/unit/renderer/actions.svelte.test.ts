@@ -309,6 +309,12 @@ describe('one image of the run shown', () => {
     expect(r.parameters).toMatchObject({ seedLocked: true, variationSeedLocked: false })
     // A strength the user set stays; a variation's own images cannot have variations (two seeds' noise).
     r.api.emit('done', { runId: 'variations', samples: floats(1), elapsedMs: 1 })
+    await finishedRun(parameters)
+    r.parameters.variationStrength = 0.05
+    r.api.answer('sample.start', ok(started('closer')))
+    await r.variationsOf(0)
+    expect(r.api.requests('sample.start').at(-1)!.variation!.strength).toBe(0.05)
+    r.api.emit('done', { runId: 'closer', samples: floats(1), elapsedMs: 1 })
     await finishedRun(generationParameters({ seed: 5, variation: { seed: 6, strength: 0.1 } }))
     expect(r.canVary()).toBe(false)
   })
