@@ -13,8 +13,6 @@ import {
   alwaysStochastic,
   APP_OPTIONS,
   COMPARE_OPTIONS,
-  optionDefault,
-  optionProblem,
   optionSpec,
   PREDICTION_TYPES,
   type PredictionType,
@@ -39,9 +37,9 @@ import {
   defaultRun,
   type SamplerConfig,
   samplerProblem,
-  type SamplerSettings,
   type Variation,
 } from '../../../src-shared/parameters'
+import { type AppOptions, appOptionsOf, optionValue, ownOptionsOf, settingsFor } from './app-options'
 
 // The name lists are the vocabulary's (src-shared/names.ts), shared with the engine and the CLI.
 export {
@@ -63,35 +61,7 @@ export {
   SPACINGS,
 }
 export type { PredictionType, SamplerName, SamplerOptionName, SamplerOptionValues, ScheduleName, TimestepSpacing }
-
-/** The sampler options the table's controls set (APP_OPTIONS): only those a user changed. */
-export type AppOptions = Partial<Pick<SamplerOptionValues, (typeof APP_OPTIONS)[number]>>
-
-/**
- * A value this sampler takes for the option. The options stay set across a change of sampler, and a value
- * of another's (DPM-Solver's midpoint solver type for UniPC, order 3 for DPM++ 2M) gives way to its default.
- */
-const takes = (sampler: SamplerName, option: SamplerOptionName, value: unknown) =>
-  samplerReads(sampler, option) && optionProblem(sampler, option, value) === undefined
-
-/** What a control shows for an option: the value set, else diffusers' default for this sampler. */
-export function optionValue(options: AppOptions, sampler: SamplerName, option: SamplerOptionName) {
-  const set = (options as Partial<SamplerOptionValues>)[option]
-  return set !== undefined && takes(sampler, option, set) ? set : optionDefault(sampler, option)
-}
-
-/** The table's options a settings object holds (a PNG's, last session's), for the controls. */
-const appOptionsOf = (s: SamplerSettings): AppOptions =>
-  Object.fromEntries(APP_OPTIONS.filter((o) => s[o] !== undefined).map((o) => [o, s[o]]))
-
-/**
- * The table's options a model's default run sets away from its sampler's diffusers defaults (DPM++ 2M
- * Karras: the sigmas), for the controls: the others follow the sampler a user picks.
- */
-const ownOptionsOf = (d: SamplerConfig): AppOptions => {
-  const own = APP_OPTIONS.filter((o) => samplerReads(d.sampler, o) && d[o] !== optionDefault(d.sampler, o))
-  return Object.fromEntries(own.map((o) => [o, d[o]]))
-}
+export { type AppOptions, optionValue, settingsFor }
 
 /** The controls before a model's card arrives: the default run's sampler and steps (its options come with the card). */
 const FIRST_RUN = defaultRun({})
@@ -102,16 +72,6 @@ export const MAX_GUIDANCE = 15
 export const DEFAULT_BATCH = 4
 /** "Variations of this image" starts here when the strength is off. */
 export const DEFAULT_VARIATION_STRENGTH = 0.2
-
-/** Sampler settings without the options this sampler ignores or cannot take, so a request says only what it means. */
-export function settingsFor(s: SamplerSettings & { sampler: SamplerName }): SamplerSettings {
-  return Object.fromEntries(
-    Object.entries(s).filter(
-      ([option, value]) =>
-        !Object.hasOwn(SAMPLER_OPTIONS, option) || takes(s.sampler, option as SamplerOptionName, value),
-    ),
-  ) as SamplerSettings
-}
 
 class Parameters {
   sampler = $state<SamplerName>(FIRST_RUN.sampler)
