@@ -200,12 +200,19 @@ export function imageParameters(p: GenerationParameters, k: number, batch: numbe
 
 type Seeds = Pick<GenerationParameters, 'seed' | 'variation'>
 
-/** What tells image k of a batch apart: "43", "42 var 8" (seed 42, variation seed 8), "42 to 8 at 0.25" (a walk). */
-export function imageSeedLabel(p: Seeds, k: number, batch: number): string {
+/** What sets image k apart within its batch (a tile's caption): "43", "var 8", or along a walk "at 0.25". */
+export function imageOwnLabel(p: Seeds, k: number, batch: number): string {
   const v = p.variation
   if (!v) return `${p.seed + k}`
-  if (!v.walk) return `${p.seed} var ${v.seed + k}`
-  return `${p.seed} to ${v.seed} at ${+(imageVariation(v, k, batch)?.strength ?? 0).toFixed(3)}`
+  const own = imageVariation(v, k, batch)
+  return v.walk ? `at ${+(own?.strength ?? 0).toFixed(3)}` : `var ${own!.seed}`
+}
+
+/** What tells image k of a batch apart: "43", "42 var 8" (seed 42, variation seed 8), "42 to 8 at 0.25" (a walk). */
+export function imageSeedLabel(p: Seeds, k: number, batch: number): string {
+  const own = imageOwnLabel(p, k, batch)
+  if (!p.variation) return own
+  return p.variation.walk ? `${p.seed} to ${p.variation.seed} ${own}` : `${p.seed} ${own}`
 }
 
 /** The same in words: "seed 43", "seed 42 var 8", "seed 42 to 8 at 0.25". */
@@ -213,9 +220,13 @@ export const imageSeedText = (p: Seeds, k: number, batch: number): string => `se
 
 /** The same as part of a file name: "seed-43", "seed-42-var-8", "seed-42-to-8-3" (a walk's image k). */
 export function imageSeedName(p: Seeds, k: number, batch: number): string {
-  if (p.variation?.walk) return `seed-${p.seed}-to-${p.variation.seed}-${k}`
+  if (p.variation?.walk) return `${batchSeedName(p, batch)}-${k}`
   return imageSeedText(p, k, batch).replaceAll(' ', '-')
 }
+
+/** A whole batch's files are named by its first image's seeds, a walk's by its two ends: "seed-42-to-8". */
+export const batchSeedName = (p: Seeds, batch: number): string =>
+  p.variation?.walk ? `seed-${p.seed}-to-${p.variation.seed}` : imageSeedName(p, 0, batch)
 
 /**
  * Why diffusers itself breaks on a configuration (the app warns before such a run), or undefined. Our

@@ -6,6 +6,7 @@
 import type { ExportRequest } from '../../../src-shared/exports'
 import { DEFAULT_GIF_FRAMES } from '../../../src-shared/limits'
 import {
+  batchSeedName,
   compareLabels,
   type GenerationParameters,
   imageParameters,
@@ -59,7 +60,7 @@ export function exportFileNames(req: Omit<ExportRequest, 'runId'>, p: Generation
   const k = req.index ?? 0
   // Image k's seed(s) name its files; a whole batch's files are named by its first image's, a walk's by its ends.
   const seedOf = (i: number) => imageSeedName(p, i, batch)
-  const all = p.variation?.walk ? `seed-${p.seed}-to-${p.variation.seed}` : seedOf(0)
+  const all = batchSeedName(p, batch)
   switch (req.kind) {
     case 'png':
       return (req.index === undefined ? Array.from({ length: batch }, (_, i) => i) : [req.index]).map(

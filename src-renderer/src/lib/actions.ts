@@ -4,7 +4,7 @@
  */
 import type { Command, NoisePreview } from '../../../src-preload/contract'
 import { MAX_BATCHES } from '../../../src-shared/limits'
-import { imageParameters, imageSeedLabel, imageVariation } from '../../../src-shared/parameters'
+import { imageOwnLabel, imageParameters, imageSeedLabel } from '../../../src-shared/parameters'
 import { api } from './api'
 import { compare } from './compare.svelte'
 import { imageTooLarge, isPng, readDrop, readPicked } from './drop'
@@ -214,14 +214,9 @@ const imageOf = (index: number) =>
 export const seedOf = (index: number) =>
   run.parameters && run.shape ? imageSeedLabel(run.parameters, index, run.shape.batch) : null
 
-/** A tile's caption: what sets image `index` apart within its batch, its seed or (a variation) its variation seed. */
-export function tileSeedOf(index: number): string | null {
-  const p = run.parameters
-  if (!p || !run.shape) return null
-  if (!p.variation) return String(p.seed + index)
-  const own = imageVariation(p.variation, index, run.shape.batch)
-  return p.variation.walk ? `at ${+(own?.strength ?? 0).toFixed(3)}` : `var ${own!.seed}`
-}
+/** A tile's caption: what sets image `index` apart within its batch (its seed, variation seed or place on a walk). */
+export const tileSeedOf = (index: number) =>
+  run.parameters && run.shape ? imageOwnLabel(run.parameters, index, run.shape.batch) : null
 
 /** Put image `index`'s seed (and variation) in the fields, locked: Generate makes it again, with the sidebar's settings. */
 export function reuseSeed(index: number): void {
