@@ -242,16 +242,23 @@ export const batchSeedName = (p: Seeds, batch: number): string =>
  * - UniPC, DEIS and DPM++ 2S round cosine-schedule Karras timesteps, so the first ones repeat (999, 999...):
  *   diffusers' step() then starts at the second and runs past the end, unless the pipeline calls
  *   set_begin_index.
+ * - The multistep DPM-Solvers (DPM++ 2M, 3M, 2M SDE, UniPC, DEIS) above order 1, and DPM++ 2S at order 3 (always
+ *   linspace), with as many steps as the model has training timesteps, linspace or leading spaced: linspace rounds N + 1 points 1 - 1/T apart, so two
+ *   land on one timestep (500, 500 of 1000), and leading strides T // (N + 1) = 0 (every step at 0). A step
+ *   of h = 0 and the next one's ratio of steps h_0 / h divides by it.
  */
 export function samplerProblem(
   settings: SamplerSettings & { sampler: SamplerName },
   schedule?: ScheduleName,
+  trainSteps: number = DEFAULT_SCHEDULE.trainSteps,
 ): string | undefined {
   const c: Partial<SamplerOptionValues> & { steps: number } = configOf(settings.sampler, settings)
   const label = SAMPLER_INFO[settings.sampler].label
   const edgeSigmas = c.sigmas !== undefined && c.sigmas !== 'spacing'
   const order = c.solverOrder ?? 1
   const nan = 'ends in NaN in diffusers'
+  // DPM++ 2S (DPMSolverSinglestepScheduler) has no timestep_spacing: always linspace.
+  const spacing = c.timestepSpacing ?? 'linspace'
   if (MULTISTEP_DPM_SOLVERS.includes(settings.sampler) && c.finalSigmas === 'sigma_min' && edgeSigmas) {
     // lower_order_final makes the last step first order under 15 steps; the warm-up caps it at the steps.
     const lastOrder = c.steps >= 15 || c.lowerOrderFinal === false ? Math.min(order, c.steps) : 1
@@ -275,6 +282,16 @@ export function samplerProblem(
       return `${label} at order 3 without lower-order final steps, with sigma_min final sigmas and ${c.sigmas} sigmas ${nan} (the last step goes nowhere, h = 0), and here too`
     }
   }
+  if (
+    (MULTISTEP_SOLVERS.includes(settings.sampler) ? order >= 2 : settings.sampler === 'dpmpp-2s' && order >= 3) &&
+    !edgeSigmas &&
+    !c.timesteps?.length &&
+    c.steps >= trainSteps &&
+    (spacing === 'linspace' || spacing === 'leading')
+  ) {
+    const where = spacing === 'linspace' ? 'two of its timesteps are one' : 'its timesteps are all 0'
+    return `${label} at ${c.steps} steps with ${spacing} spacing ${nan} (${where}: a step of h = 0 that the next divides by), and here too; take ${trainSteps - 1} steps${c.timestepSpacing ? ' or trailing spacing' : ''}`
+  }
   if (c.timesteps?.length && edgeSigmas) {
     return `${label} with timesteps of your own takes the sigmas at them: diffusers refuses them with ${c.sigmas} sigmas, and so does Stepwise; set the sigmas to spacing or clear the timesteps`
   }
@@ -288,6 +305,8 @@ export function samplerProblem(
 }
 /** The samplers of diffusers' DPMSolverMultistepScheduler. */
 const MULTISTEP_DPM_SOLVERS: readonly SamplerName[] = ['dpmpp-2m', 'dpmpp-3m', 'dpmpp-2m-sde']
+/** The multistep samplers of the DPM-Solver family: a step's ratio to the last one divides by it. */
+const MULTISTEP_SOLVERS: readonly SamplerName[] = [...MULTISTEP_DPM_SOLVERS, 'unipc', 'deis']
 /** Schedulers that round Karras timesteps under the cosine schedule too (DPMSolverMultistep does not). */
 const ROUNDING_KARRAS: readonly SamplerName[] = ['unipc', 'deis', 'dpmpp-2s']
 

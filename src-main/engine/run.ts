@@ -8,7 +8,8 @@
  * is rebuilt from it at each step (x_vp * sqrt(sigma^2 + 1)): one float32 rounding a step beyond diffusers'
  * arithmetic, so that a fork with its parent's settings goes on from exactly the sample its parent did.
  */
-import type { Apg, SamplerConfig, Variation } from '../../src-shared/parameters'
+import { SAMPLER_INFO } from '../../src-shared/names'
+import { type Apg, type SamplerConfig, samplerProblem, type Variation } from '../../src-shared/parameters'
 import { EngineError } from './errors'
 import { guide } from './guidance'
 import type { Denoiser } from './model/load'
@@ -107,15 +108,19 @@ export interface RunResult {
   elapsedMs: number
 }
 
-/** A model output with NaN or infinity ends the run: every later step would carry it into the images. */
-function checkFinite(output: Float32Array, modelName: string, index: number, total: number, t: number): void {
-  for (let j = 0; j < output.length; j++) {
-    const v = output[j]
+/**
+ * NaN or infinity ends the run: every later step would carry it into the images. `who` made it: the model
+ * ("Stepwise digits: the model") or, from a finite model output, the sampler, with why where diffusers breaks
+ * there too (samplerProblem).
+ */
+function checkFinite(values: Float32Array, who: string, index: number, total: number, t: number, why?: string) {
+  for (let j = 0; j < values.length; j++) {
+    const v = values[j]
     if (Number.isFinite(v)) continue
     const what = Number.isNaN(v) ? 'NaN' : 'an infinite value'
     throw new EngineError(
       'runtime-error',
-      `${modelName}: the model produced ${what} at step ${index + 1} of ${total} (t=${t})`,
+      `${who} produced ${what} at step ${index + 1} of ${total} (t=${t})${why ? `: ${why}` : ''}`,
     )
   }
 }
@@ -203,6 +208,8 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
     if (sampler.initNoiseSigma !== 1) sample = sample.map((v) => v * sampler.initNoiseSigma)
   }
 
+  const samplerWho = `${model.info.name}: the ${SAMPLER_INFO[req.sampler.sampler].label} sampler`
+  const samplerWhy = samplerProblem(req.sampler, req.schedule.config.schedule, req.schedule.betas.length)
   const started = performance.now()
   const total = sampler.timesteps.length
   const totalCalls = sampler.timesteps.reduce((n, _, i) => n + sampler.callsAt(i), 0)
@@ -231,8 +238,9 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
     for (let call = 0; call < sampler.callsAt(i); call++) {
       const t = sampler.timestepAt(i, call)
       const modelOutput = await predict(call === 0 ? input : sampler.scaleModelInput(x, i, call), t)
-      checkFinite(modelOutput, model.info.name, i, total, t)
+      checkFinite(modelOutput, `${model.info.name}: the model`, i, total, t)
       const r = sampler.step(modelOutput, i, x, per, noise, call)
+      checkFinite(r.prevSample, samplerWho, i, total, t, samplerWhy)
       x = r.prevSample
       if (selfCondition) selfCondition = clipPredictedX0(r.predictedX0, req.sampler, per)
       if (call === 0) {

@@ -125,7 +125,7 @@ class Parameters {
 
   /** What diffusers breaks on in these settings, warned of before Generate; undefined when nothing. */
   get problem(): string | undefined {
-    return samplerProblem({ ...this.options, sampler: this.sampler, steps: this.steps }, this.schedule)
+    return samplerProblem({ ...this.options, sampler: this.sampler, steps: this.steps }, this.schedule, this.trainSteps)
   }
 
   /**

@@ -1,4 +1,4 @@
-/** The sampling loop stops at the first model output holding NaN or infinity, naming the step and t. */
+/** The sampling loop stops at the first model output or sampler step holding NaN or infinity, naming the step and t. */
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -66,6 +66,16 @@ describe('a model that outputs NaN or infinity', () => {
     const infinite = planRun(modelFacts(huge.info), { seed: 1, batch: 1, sampler: { sampler: 'ddim', steps: 4 } })
     await expect(runSampling(huge, infinite.run)).rejects.toThrow(
       'inf.onnx: the model produced an infinite value at step 1 of 4 (t=750)',
+    )
+  })
+
+  it('names the sampler, not the model, when a finite output becomes NaN in its step, and says why', async () => {
+    // epsilon = 0 everywhere: finite. UniPC at 1000 linspace steps repeats timestep 500 (a step of h = 0).
+    const { denoiser } = await model('zero.onnx', nanBelow(-1, 0))
+    const sampler = { sampler: 'unipc' as const, steps: 1000, timestepSpacing: 'linspace' as const }
+    const plan = planRun(modelFacts(denoiser.info), { seed: 1, batch: 1, sampler })
+    await expect(runSampling(denoiser, plan.run)).rejects.toThrow(
+      /^zero\.onnx: the UniPC sampler produced NaN at step \d+ of 1000 \(t=500\): UniPC at 1000 steps with linspace spacing ends in NaN in diffusers \(two of its timesteps are one/,
     )
   })
 

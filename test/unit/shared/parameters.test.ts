@@ -198,6 +198,49 @@ describe('samplerProblem', () => {
     expect(warned).toBeGreaterThan(20)
   })
 
+  it('warns exactly where a multistep solver with a step per training timestep repeats one and ends in NaN', () => {
+    const schedule = makeSchedule(DEFAULT_SCHEDULE)
+    let warned = 0
+    for (const sampler of [
+      'dpmpp-2m',
+      'dpmpp-3m',
+      'dpmpp-2m-sde',
+      'dpmpp-2s',
+      'unipc',
+      'deis',
+      'euler',
+      'ddim',
+    ] as const) {
+      const max = samplerReads(sampler, 'solverOrder') ? (optionSpec(sampler, 'solverOrder') as { max: number }).max : 1
+      for (let solverOrder = 1; solverOrder <= max; solverOrder++)
+        for (const timestepSpacing of ['linspace', 'leading', 'trailing'] as const)
+          for (const steps of [999, 1000]) {
+            const settings = { sampler, steps, timestepSpacing, solverOrder } as SamplerSettings & {
+              sampler: typeof sampler
+            }
+            const final = pipelineLoop(
+              makeSampler(configOf(sampler, settings), schedule),
+              npy('x_T.npy').data,
+              3,
+              undefined,
+              () => new Float32Array(6),
+            )
+            const problem = samplerProblem(settings, 'linear', 1000)
+            expect([settings, problem !== undefined]).toEqual([settings, !final.every(Number.isFinite)])
+            if (problem) warned++
+          }
+    }
+    expect(warned).toBe(19)
+    expect(samplerProblem({ sampler: 'unipc', steps: 1000, timestepSpacing: 'linspace' })).toMatch(
+      /two of its timesteps are one.*take 999 steps or trailing spacing/,
+    )
+    // A model with fewer training timesteps breaks at its own count.
+    expect(samplerProblem({ sampler: 'deis', steps: 100, timestepSpacing: 'leading' }, 'linear', 100)).toMatch(
+      /its timesteps are all 0/,
+    )
+    expect(samplerProblem({ sampler: 'deis', steps: 100, timestepSpacing: 'leading' }, 'linear', 1000)).toBeUndefined()
+  })
+
   it("warns where diffusers' rounded cosine Karras timesteps repeat", () => {
     for (const sampler of ['unipc', 'deis', 'dpmpp-2s'] as const) {
       expect(samplerProblem({ sampler, sigmas: 'karras' }, 'cosine')).toMatch(/the first ones repeat/)
