@@ -81,6 +81,8 @@ const USAGE = `usage: stepwise <command> [options]
            toward the variation seed itself by s k / (batch - 1) (s: 1 unless given), and walk-seed-S-to-V.gif
            --apg-eta, --apg-norm-threshold: adaptive projected guidance (APG): the guidance update's part along
            the conditional output kept at e (0 unless given; 1 is plain guidance), its norm limited to r (0: none)
+           --guidance, --guidance-rescale, --apg-eta left out: the model's own where it states them (its
+           guidance_scale, guidance_rescale, apg_eta), else 1, 0 and no APG
          sampler options (diffusers' config under its names; a sampler ignores those it does not read;
          left out, they come from the model's config, else diffusers' default for the sampler):
 ${samplerOptionsUsage}
@@ -299,7 +301,7 @@ async function sampleCommand(v: Values) {
     const facts = modelFacts(model.info)
     const noisePath = v['init-noise']
     const noise = noisePath ? readNpy(await readInput(noisePath), noisePath) : undefined
-    const request = { ...generationFrom(v), ...shapeFromNoise(v, noise?.shape) }
+    const request = { ...generationFrom(v, facts.training.guidance), ...shapeFromNoise(v, noise?.shape) }
     const initNoise = noise?.data
     // The plain run (a fork's parent): its seed and batch name the files, checked before anything runs.
     const first = planRun(facts, { ...request, initNoise })
@@ -324,7 +326,7 @@ async function sampleCommand(v: Values) {
       // The parent runs to the fork step with the command's settings; the fork goes on with --then's.
       parent = await runUntil(model, first, fromStep)
       const fork: PlanRequest = {
-        ...generationFrom(over(v, v.then, '--then')),
+        ...generationFrom(over(v, v.then, '--then'), facts.training.guidance),
         channels: request.channels,
         fork: { step: fromStep },
       }

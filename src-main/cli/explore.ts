@@ -46,7 +46,7 @@ export async function compareCommand(v: Values) {
     const seed = int(v, 'seed') ?? randomSeed()
     const index = int(v, 'index') ?? 0
     // Seed, variation, batch, size and class are the first variant's: the runs differ only in how they sample.
-    const requests = variants.map((text) => generationFrom(over(v, text, '--variant')))
+    const requests = variants.map((text) => generationFrom(over(v, text, '--variant'), facts.training.guidance))
     const { batch, height, width, classLabel, variation } = requests[0]
     const plans = requests.map((r) => planRun(facts, { ...r, seed, variation, batch, height, width, classLabel }))
     if (index >= batch) throw bad(`--index: ${index} is outside the batch of ${batch}`)

@@ -10,12 +10,13 @@ import { EngineError } from '../engine/errors'
 import { fitTimesteps } from '../engine/fit-timesteps'
 import { defaultModelPath } from '../engine/model/default-model'
 import { loadModel } from '../engine/model/load'
+import { modelFacts } from '../engine/plan'
 import { generationFrom, int, loadOptionsFrom, print, type Values } from './options'
 
 export async function fitCommand(v: Values) {
   const model = await loadModel(v.model ?? defaultModelPath(), loadOptionsFrom(v))
   try {
-    const generation = generationFrom(v)
+    const generation = generationFrom(v, modelFacts(model.info).training.guidance)
     const request = { ...generation, sampler: generation.sampler ?? {}, batch: int(v, 'batch', 1) ?? FIT_BATCH }
     const started = performance.now()
     let reported = 0

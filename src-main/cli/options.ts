@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util'
 
 import type { ExportRequest } from '../../src-shared/exports'
 import { MAX_EXPORT_SCALE, randomSeed } from '../../src-shared/limits'
-import { CHECKPOINT_WEIGHTS } from '../../src-shared/model'
+import { CHECKPOINT_WEIGHTS, type GuidanceDefaults } from '../../src-shared/model'
 import {
   GIF_VIEWS,
   type OptionSpec,
@@ -156,17 +156,21 @@ export function samplerSettingsFrom(v: Values): SamplerSettings {
   return settings as SamplerSettings
 }
 
-/** What the sample options ask for: the same request the app's Generate sends (the engine plans it). */
-export const generationFrom = (v: Values): GenerationRequest => ({
+/**
+ * What the sample options ask for: the same request the app's Generate sends (the engine plans it). Guidance,
+ * its rescale and APG not given are the model's own where it says how it is meant to be guided (`model`: its
+ * guidance_scale & co.; a lucidrains classifier_free_guidance.py model: 6, 0.7, APG eta 0), as the app starts.
+ */
+export const generationFrom = (v: Values, model?: GuidanceDefaults): GenerationRequest => ({
   sampler: samplerSettingsFrom(v),
   schedule: scheduleSettingsFrom(v),
   seed: int(v, 'seed') ?? randomSeed(),
   batch: int(v, 'batch', 1) ?? 1,
   variation: variationFrom(v),
   classLabel: int(v, 'class'),
-  guidance: num(v, 'guidance', (n) => Number.isFinite(n) && n >= 0, 'a number of 0 or more'),
-  guidanceRescale: num(v, 'guidance-rescale', (n) => n >= 0 && n <= 1, 'a number from 0 to 1'),
-  apg: apgFrom(v),
+  guidance: num(v, 'guidance', (n) => Number.isFinite(n) && n >= 0, 'a number of 0 or more') ?? model?.scale,
+  guidanceRescale: num(v, 'guidance-rescale', (n) => n >= 0 && n <= 1, 'a number from 0 to 1') ?? model?.rescale,
+  apg: apgFrom(v) ?? (model && model.apgEta !== 1 ? { eta: model.apgEta, normThreshold: 0 } : undefined),
   height: int(v, 'height', 1),
   width: int(v, 'width', 1),
 })

@@ -17,6 +17,7 @@ import { trainingOf } from '../../../../../src-main/engine/model/training'
 import { modelFacts, type PlanRequest, planRun } from '../../../../../src-main/engine/plan'
 import { runSampling, type StepFrame } from '../../../../../src-main/engine/run'
 import { makeSchedule } from '../../../../../src-main/engine/schedule'
+import { cli } from '../../../cli/capture'
 import { ddim20, FIXTURES, maxDiff, npy } from './peer-sampling'
 
 const PEER = join(FIXTURES, 'peers', 'lucidrains', 'cosine-eps-gray28')
@@ -235,6 +236,27 @@ describe("classifier_free_guidance.py's GaussianDiffusion, its state_dict saved 
     } finally {
       await model.release()
     }
+  })
+})
+
+describe('the command line on a model that says how it is guided', () => {
+  it("samples as the library's own sample() does without guidance flags; flags given win", async () => {
+    const folder = join(OWN, 'class-cfg')
+    const run = async (...flags: string[]) => {
+      const out = await mkdtemp(join(tmpdir(), 'stepwise-cfg-cli-'))
+      const { code, stderr } = await cli(
+        ...['sample', '--model', join(folder, 'cfg-state-dict.pt'), '--provider', 'cpu', '--class', '2'],
+        ...['--sampler', 'ddim', '--steps', '10', '--eta', '0', '--init-noise', join(folder, 'x_T.npy')],
+        ...['--save-npy', '--out', out, ...flags],
+      )
+      expect([code, stderr]).toEqual([0, ''])
+      return (await npy(join(out, 'samples.npy'))).data
+    }
+    // Its metadata: guidance 6, rescale 0.7, APG eta 0 (cond_scale, rescaled_phi, keep_parallel_frac).
+    expect(maxDiff(await run(), (await npy(join(folder, 'ddim10_apg_ref.npy'))).data)).toBeLessThan(1e-3)
+    // Guidance 3 without the projection; the rescale still the model's.
+    const plain = await run('--guidance', '3', '--apg-eta', '1')
+    expect(maxDiff(plain, (await npy(join(folder, 'ddim10_ref.npy'))).data)).toBeLessThan(1e-3)
   })
 })
 
