@@ -70,7 +70,7 @@ const USAGE = `usage: stepwise <command> [options]
            one timestep a step, and the timestep of every model call; the model's schedule and defaults with --model
   sample [--model <path>] [--sampler ${SAMPLERS.join('|')}] [--steps N] [<sampler options>] [--schedule s] [--train-steps T]
          [--beta-start x] [--beta-end y] [--seed n] [--batch n] [--variation-strength s] [--variation-seed n] [--walk]
-         [--class k] [--height h] [--width w] [--guidance g] [--guidance-rescale phi] [--apg-eta e] [--apg-norm-threshold r]
+         [--class k] [--height h] [--width w] [--guidance g] [--guidance-rescale phi] [--apg-eta e] [--apg-norm-threshold r] [--apg-momentum b]
          [--init-noise x.npy] [--channels C] [--provider p[,p...]] [--weights ${CHECKPOINT_WEIGHTS.join('|')}] --out <dir> [--gif] [--apng] [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N | --gif-every k] [--gif-delay ms]
          [--sheet] [--scale 1-16] [--save-npy] [--json] [--overwrite]
          [--from-step K [--then "name=value ..."] | --from-step K --init-image <png|jpg>]
@@ -80,7 +80,8 @@ const USAGE = `usage: stepwise <command> [options]
            not given) by s, 0-1, along the great circle between them (A1111's variation seed); --walk: image k
            toward the variation seed itself by s k / (batch - 1) (s: 1 unless given), and walk-seed-S-to-V.gif
            --apg-eta, --apg-norm-threshold: adaptive projected guidance (APG): the guidance update's part along
-           the conditional output kept at e (0 unless given; 1 is plain guidance), its norm limited to r (0: none)
+           the conditional output kept at e (0 unless given; 1 is plain guidance), its norm limited to r (0: none);
+           --apg-momentum=b: a running sum of the updates in their place, each plus b times the sum so far (-0.5)
            --guidance, --guidance-rescale, --apg-eta left out: the model's own where it states them (its
            guidance_scale, guidance_rescale, apg_eta), else 1, 0 and no APG
          sampler options (diffusers' config under its names; a sampler ignores those it does not read;

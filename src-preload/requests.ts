@@ -38,7 +38,11 @@ z.config({ jitless: true })
 const unitInterval = z.number().gt(0).lt(1)
 const seed = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 const variation = z.object({ seed, strength: z.number().min(0).max(1), walk: z.boolean().optional() })
-const apg = z.object({ eta: z.number().min(0).max(1), normThreshold: z.number().min(0).finite() })
+const apg = z.object({
+  eta: z.number().min(0).max(1),
+  normThreshold: z.number().min(0).finite(),
+  momentum: z.number().gt(-1).lt(1).optional(),
+})
 export const runId = z.string().min(1)
 /** An image file's bytes (the page refuses larger files before sending them). */
 const imageBytes = z
@@ -232,6 +236,7 @@ export const lastParameters = z
     guidanceRescale: z.number().min(0).max(1),
     apgEta: z.number().min(0).max(1),
     apgNormThreshold: z.number().min(0).finite(),
+    apgMomentum: z.number().gt(-1).lt(1),
   })
   .partial()
 export type LastParameters = z.infer<typeof lastParameters>

@@ -118,11 +118,14 @@ export interface Variation {
 
 /**
  * Adaptive projected guidance (APG, Sadat et al. 2024) under diffusers' names: the guidance update's part along
- * the conditional output kept at `eta` (0-1), its norm limited to `normThreshold` (0: no limit).
+ * the conditional output kept at `eta` (0-1), its norm limited to `normThreshold` (0: no limit), and in its
+ * place a running sum over the model calls, each call's update plus `momentum` times the sum so far
+ * (diffusers' adaptive_projected_guidance_momentum; the paper's beta, negative: -0.5; 0 or absent: none).
  */
 export interface Apg {
   eta: number
   normThreshold: number
+  momentum?: number
 }
 
 /** What one generation asks for, over the model's defaults. */
@@ -342,6 +345,7 @@ export function summarize(p: GenerationParameters): string {
   if (p.guidance !== undefined) parts.push(`guidance: ${p.guidance}`)
   if (p.guidanceRescale !== undefined) parts.push(`guidance rescale: ${p.guidanceRescale}`)
   if (p.apg) parts.push(`apg eta: ${p.apg.eta}`, `apg norm threshold: ${p.apg.normThreshold}`)
+  if (p.apg?.momentum) parts.push(`apg momentum: ${p.apg.momentum}`)
   if (p.forkedFrom) {
     const parent = p.forkedFrom.parameters.sampler
     parts.push(`forked at step ${p.forkedFrom.step} from: ${a1111Name(parent)} ${parent.steps} steps`)
@@ -374,6 +378,7 @@ export function compareLabels(runs: GenerationParameters[]): string[] {
     if (differs((q) => q.guidance) && p.guidance !== undefined) parts.push(`g ${p.guidance}`)
     if (differs((q) => q.guidanceRescale) && p.guidanceRescale !== undefined) parts.push(`φ ${p.guidanceRescale}`)
     if (differs((q) => q.apg?.eta) && p.apg) parts.push(`APG η ${p.apg.eta}`)
+    if (differs((q) => q.apg?.momentum ?? 0) && p.apg?.momentum) parts.push(`β ${p.apg.momentum}`)
     return parts.join(' ')
   })
 }

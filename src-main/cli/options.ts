@@ -55,6 +55,7 @@ export const OPTIONS = {
   'guidance-rescale': { type: 'string' },
   'apg-eta': { type: 'string' },
   'apg-norm-threshold': { type: 'string' },
+  'apg-momentum': { type: 'string' },
   'init-noise': { type: 'string' },
   channels: { type: 'string' },
   out: { type: 'string' },
@@ -191,13 +192,17 @@ function variationFrom(v: Values): Variation | undefined {
   return { seed: seed ?? randomSeed(), strength, ...(v.walk && { walk: true }) }
 }
 
-/** --apg-eta and --apg-norm-threshold: adaptive projected guidance, eta 0 (APG's own) and no threshold unless given. */
+/**
+ * --apg-eta, --apg-norm-threshold and --apg-momentum: adaptive projected guidance, eta 0 (APG's own), no
+ * threshold and no momentum unless given.
+ */
 function apgFrom(v: Values): Apg | undefined {
   const eta = num(v, 'apg-eta', (n) => n >= 0 && n <= 1, 'a number from 0 to 1')
   const normThreshold = num(v, 'apg-norm-threshold', (n) => Number.isFinite(n) && n >= 0, 'a number of 0 or more')
-  return eta === undefined && normThreshold === undefined
+  const momentum = num(v, 'apg-momentum', (n) => n > -1 && n < 1, 'a number between -1 and 1')
+  return eta === undefined && normThreshold === undefined && momentum === undefined
     ? undefined
-    : { eta: eta ?? 0, normThreshold: normThreshold ?? 0 }
+    : { eta: eta ?? 0, normThreshold: normThreshold ?? 0, ...(momentum !== undefined && { momentum }) }
 }
 
 /** --scale: each image pixel as scale x scale pixels in the PNGs, the sheet and the GIF (nearest neighbour). */

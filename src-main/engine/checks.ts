@@ -52,6 +52,8 @@ export function checkRequest(model: CheckedModel, req: CheckedRequest, memoryByt
     throw bad(`APG eta ${apg.eta}: the share of the update along the conditional output kept, from 0 to 1`)
   if (apg && !(apg.normThreshold >= 0 && Number.isFinite(apg.normThreshold)))
     throw bad(`APG norm threshold ${apg.normThreshold}: the update's largest norm, 0 (none) or more`)
+  if (apg?.momentum !== undefined && !(apg.momentum > -1 && apg.momentum < 1))
+    throw bad(`APG momentum ${apg.momentum}: the running sum's weight, between -1 and 1 (0: none; the paper's -0.5)`)
   const offset = req.sampler.stepsOffset ?? 0
   if (!Number.isInteger(offset) || offset < 0 || offset >= model.trainSteps) {
     throw bad(

@@ -10,14 +10,20 @@
  *   at `eta`: cond + (scale - 1) (orthogonal + eta parallel). This is the paper's form, lucidrains'
  *   classifier_free_guidance.py (its remove_parallel_component with keep_parallel_frac = eta) and diffusers'
  *   AdaptiveProjectedGuidance with use_original_formulation (its guidance_scale = scale - 1). At eta 1
- *   without a threshold it is CFG. APG's momentum (a running sum over steps) is not here.
+ *   without a threshold it is CFG. With momentum the update is replaced by a running sum before all that:
+ *   update + momentum * the sum so far, one term a guided model call (diffusers' MomentumBuffer, in float32
+ *   as its tensor is); the run holds the sum (`momentumSum`) and a fork carries it.
  * - guidance_rescale: the guided output scaled to the standard deviation of the conditional one, mixed in by
  *   `rescale` (0: none).
  */
 
 import type { Apg } from '../../src-shared/parameters'
 
-/** The guided output of `scale`, projected by `apg` where given, rescaled by `rescale` in [0, 1]; `per` values an image. */
+/**
+ * The guided output of `scale`, projected by `apg` where given, rescaled by `rescale` in [0, 1]; `per` values an
+ * image. With APG momentum, `momentumSum` (the batch's running sum of updates, zeros at the first call) is
+ * updated in place.
+ */
 export function guide(
   cond: Float32Array,
   uncond: Float32Array,
@@ -25,9 +31,17 @@ export function guide(
   rescale: number,
   per: number,
   apg?: Apg,
+  momentumSum?: Float32Array,
 ): Float32Array {
   const out = new Float32Array(cond.length)
-  if (apg) for (let at = 0; at < out.length; at += per) project(cond, uncond, scale, apg, at, per, out)
+  let update: Float32Array | undefined
+  if (apg?.momentum) {
+    if (momentumSum?.length !== cond.length) throw new Error('guide: APG momentum needs the running sum of updates')
+    const f = Math.fround
+    for (let j = 0; j < cond.length; j++) momentumSum[j] = f(f(cond[j] - uncond[j]) + f(apg.momentum * momentumSum[j]))
+    update = momentumSum
+  }
+  if (apg) for (let at = 0; at < out.length; at += per) project(cond, uncond, update, scale, apg, at, per, out)
   else for (let j = 0; j < cond.length; j++) out[j] = uncond[j] + scale * (cond[j] - uncond[j])
   if (rescale === 0) return out
   for (let at = 0; at < out.length; at += per) {
@@ -40,10 +54,14 @@ export function guide(
   return out
 }
 
-/** APG of the image at `at` into `out` (in float64 until the end, as diffusers and lucidrains project). */
+/**
+ * APG of the image at `at` into `out` (in float64 until the end, as diffusers and lucidrains project); the
+ * update is cond - uncond, or `update` where given (the momentum's running sum).
+ */
 function project(
   cond: Float32Array,
   uncond: Float32Array,
+  update: Float32Array | undefined,
   scale: number,
   { eta, normThreshold }: Apg,
   at: number,
@@ -54,7 +72,7 @@ function project(
   let diffNorm = 0
   let condNorm = 0
   for (let j = 0; j < per; j++) {
-    diff[j] = cond[at + j] - uncond[at + j]
+    diff[j] = update ? update[at + j] : cond[at + j] - uncond[at + j]
     diffNorm += diff[j] ** 2
     condNorm += cond[at + j] ** 2
   }

@@ -6,6 +6,7 @@
  */
 import { optionProblem, optionsOf, SAMPLER_OPTIONS, type SamplerName, samplerReads } from '../../src-shared/names'
 import {
+  type Apg,
   configOf,
   type GenerationParameters,
   type GenerationRequest,
@@ -139,6 +140,9 @@ export function shapeOf(model: ModelFacts, req: GenerationRequest & { channels?:
   }
 }
 
+/** APG as recorded: a momentum of 0 is none, and left out. */
+const apgOf = ({ momentum, ...apg }: Apg): Apg => (momentum ? { ...apg, momentum } : apg)
+
 export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline): RunPlan {
   const t = model.training
   if (req.fork && req.fromImage) throw bad('a fork cannot also start from an image')
@@ -184,7 +188,9 @@ export function planRun(model: ModelFacts, req: PlanRequest, parent?: Timeline):
     // Where the run is guided: a rescale or a projection of an unguided one would change nothing (nor would
     // APG at eta 1 without a threshold).
     ...(guided && req.guidanceRescale && { guidanceRescale: req.guidanceRescale }),
-    ...(guided && req.apg && (req.apg.eta !== 1 || req.apg.normThreshold > 0) && { apg: req.apg }),
+    ...(guided &&
+      req.apg &&
+      (req.apg.eta !== 1 || req.apg.normThreshold > 0 || req.apg.momentum) && { apg: apgOf(req.apg) }),
   }
 
   let start: RunStart | undefined

@@ -60,6 +60,8 @@ export interface ForkPoint {
   state?: SamplerState
   /** A self-conditioned model's x0 from the call before the step (what it is given at the step). */
   selfCondition?: Float32Array
+  /** APG momentum's running sum of guidance updates entering the step; a fork with momentum carries it. */
+  apgMomentum?: Float32Array
 }
 
 /** Where a run starts when it does not start from pure noise at the first timestep. */
@@ -155,6 +157,9 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
   // Self-conditioning (lucidrains' self_condition): the model is also given the x0 of its previous call, as
   // the sampler used it (clipped where it clips: lucidrains' samplers clip and feed that), zeros at the first.
   let selfCondition = sig.selfCondition ? (req.start?.selfCondition ?? new Float32Array(req.batch * per)) : undefined
+  // APG momentum's running sum of the guidance updates (zeros before the first call; a fork's parent's).
+  const momentumSum =
+    guided && req.apg?.momentum ? (req.start?.apgMomentum?.slice() ?? new Float32Array(req.batch * per)) : undefined
   const twice = (x: Float32Array) => {
     const both = new Float32Array(2 * x.length)
     both.set(x)
@@ -170,7 +175,7 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
       const doubled = { ...shape, batch: 2 * req.batch }
       const out = await model.predict(twice(x), doubled, t, labels, selfCondition && twice(selfCondition))
       const [c, u] = [out.subarray(0, x.length), out.subarray(x.length)]
-      return guide(c, u, guidance, req.guidanceRescale ?? 0, per, req.apg)
+      return guide(c, u, guidance, req.guidanceRescale ?? 0, per, req.apg, momentumSum)
     }
     const label = guidance === 0 ? req.nullClassId : cond
     return model.predict(x, shape, t, label === undefined ? undefined : Array(req.batch).fill(label), selfCondition)
@@ -223,6 +228,7 @@ export async function runSampling(model: Denoiser, req: RunRequest, hooks: RunHo
       skipDraws: draws,
       ...(state && { state }),
       ...(selfCondition && { selfCondition }),
+      ...(momentumSum && { apgMomentum: momentumSum.slice() }),
     }
     // x_t as the model sees it, and the sampler's sample rebuilt from it (see the top of this file).
     const input = sampler.scaleModelInput(sample, i)

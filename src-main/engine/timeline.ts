@@ -46,7 +46,10 @@ export function recordStep(timeline: Timeline, f: StepFrame): void {
   const previous = timeline.forkPoints.at(-1)?.state
   timeline.forkPoints.push(f.fork)
   timeline.bytes +=
-    8 * f.sample.length + newStateBytes(f.fork.state, previous) + (f.fork.selfCondition?.byteLength ?? 0)
+    8 * f.sample.length +
+    newStateBytes(f.fork.state, previous) +
+    (f.fork.selfCondition?.byteLength ?? 0) +
+    (f.fork.apgMomentum?.byteLength ?? 0)
 }
 
 /** Bytes of the Float32Arrays in a state that the previous step's state did not hold already. */

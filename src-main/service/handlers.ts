@@ -192,7 +192,8 @@ export function createHandlers(
       if (parent && parent.forkPoints.length < parent.frames.length)
         throw bad(
           `sample.start: fork: run ${req.fork!.runId} comes from an earlier session and its sampler's state at each ` +
-            'step was not kept; fork a run of this session (or sample it again)',
+            "step (a multistep sampler's history, a self-conditioned model's x0 or APG's momentum) was not kept; " +
+            'fork a run of this session (or sample it again)',
         )
       const { fork, fromImage, group, ...generation } = req
       const plan = planRun(

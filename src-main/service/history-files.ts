@@ -44,9 +44,19 @@ export interface StepsFile {
   timesteps: number[]
   alphaBars: number[]
   stats: StepStats[][]
-  /** How a fork goes on from each step; null when a sampler's state was part of it (not stored). */
+  /** How a fork goes on from each step; null when arrays were part of it (not stored: `storableForkPoints`). */
   forkPoints: ForkPoint[] | null
 }
+
+/**
+ * A run's fork points as its .json file keeps them: all, where they are plain numbers; none (null) where any
+ * holds arrays (a multistep sampler's history, a self-conditioned model's x0, APG momentum's running sum),
+ * which JSON would turn into objects: the fork of such a run is refused after a restart, with a reason.
+ */
+export const storableForkPoints = (points: ForkPoint[]): ForkPoint[] | null =>
+  points.every((f) => f.state === undefined && f.selfCondition === undefined && f.apgMomentum === undefined)
+    ? points
+    : null
 
 export interface IndexFile {
   version: 1

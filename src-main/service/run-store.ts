@@ -35,6 +35,7 @@ import {
   splitSteps,
   stepsBytes,
   type StepsFile,
+  storableForkPoints,
   type StoredRun,
   writeIndex,
 } from './history-files'
@@ -196,12 +197,11 @@ export class RunStore {
         await this.spill(runId, e)
         const run = e.run
         if (run.samples) await writeFile(this.file(runId, 'final'), bytesOf(run.samples))
-        const stateless = run.forkPoints.every((f) => f.state === undefined)
         const steps: StepsFile = {
           timesteps: run.timesteps,
           alphaBars: run.alphaBars,
           stats: run.stats,
-          forkPoints: stateless ? run.forkPoints : null,
+          forkPoints: storableForkPoints(run.forkPoints),
         }
         await writeFile(this.file(runId, 'json'), JSON.stringify(steps))
       } catch {

@@ -69,6 +69,8 @@ const FIRST_RUN = defaultRun({})
 /** Classifier-free guidance: the default model was tuned at 3 (resources/models/README.md). */
 export const DEFAULT_GUIDANCE = 3
 export const MAX_GUIDANCE = 15
+/** APG momentum's bound either way in the app (the engine takes any in (-1, 1)). */
+export const MAX_APG_MOMENTUM = 0.95
 export const DEFAULT_BATCH = 4
 /** "Variations of this image" starts here when the strength is off. */
 export const DEFAULT_VARIATION_STRENGTH = 0.2
@@ -112,6 +114,8 @@ class Parameters {
   /** APG's eta, 0-1 (1: plain guidance), and its norm threshold (0: none): sent with a guided run that projects. */
   apgEta = $state(1)
   apgNormThreshold = $state(0)
+  /** APG's momentum (-0.95 to 0.95; 0: none, the paper's -0.5): sent with a guided run that projects. */
+  apgMomentum = $state(0)
   /** The image size asked for where the model's graph leaves it open; null: the model's own. */
   height = $state<number | null>(null)
   width = $state<number | null>(null)
@@ -176,7 +180,14 @@ class Parameters {
     this.height = this.width = null
     // A model that says how it is meant to be guided (lucidrains' class-conditional: 6, 0.7, APG eta 0).
     const g = card.guidanceDefaults
-    if (g) Object.assign(this, { guidance: g.scale, guidanceRescale: g.rescale, apgEta: g.apgEta, apgNormThreshold: 0 })
+    if (g)
+      Object.assign(this, {
+        guidance: g.scale,
+        guidanceRescale: g.rescale,
+        apgEta: g.apgEta,
+        apgNormThreshold: 0,
+        apgMomentum: 0,
+      })
   }
 
   /**
@@ -207,6 +218,7 @@ class Parameters {
     if (p.guidanceRescale !== undefined) this.guidanceRescale = p.guidanceRescale
     if (p.apgEta !== undefined) this.apgEta = p.apgEta
     if (p.apgNormThreshold !== undefined) this.apgNormThreshold = p.apgNormThreshold
+    if (p.apgMomentum !== undefined) this.apgMomentum = p.apgMomentum
     if (p.classLabel !== undefined) this.classLabel = validClass(p.classLabel, card) ? p.classLabel : this.classLabel
   }
 
@@ -220,6 +232,7 @@ class Parameters {
     this.guidanceRescale = p.guidanceRescale ?? 0
     this.apgEta = p.apg?.eta ?? 1
     this.apgNormThreshold = p.apg?.normThreshold ?? 0
+    this.apgMomentum = p.apg?.momentum ?? 0
     const nullId = card?.classes?.nullClassId ?? null
     const label = p.classLabel === undefined || p.classLabel === nullId ? null : p.classLabel
     if (validClass(label, card)) this.classLabel = label
@@ -280,6 +293,7 @@ class Parameters {
       guidanceRescale: this.guidanceRescale,
       apgEta: this.apgEta,
       apgNormThreshold: this.apgNormThreshold,
+      apgMomentum: this.apgMomentum,
     })
   }
 
@@ -297,6 +311,7 @@ class Parameters {
     this.guidanceRescale = num(this.guidanceRescale, 0, 1, 0)
     this.apgEta = num(this.apgEta, 0, 1, 1)
     this.apgNormThreshold = num(this.apgNormThreshold, 0, Number.MAX_VALUE, 0)
+    this.apgMomentum = num(this.apgMomentum, -MAX_APG_MOMENTUM, MAX_APG_MOMENTUM, 0)
     this.betaStart = num(this.betaStart, 1e-9, 0.999, card.training.schedule.betaStart)
     this.betaEnd = num(this.betaEnd, 1e-9, 0.999, card.training.schedule.betaEnd)
     this.height = sizeWithin(this.height, card)
@@ -333,8 +348,12 @@ class Parameters {
       if (this.classLabel !== null && classes.nullClassId !== null) {
         req.guidance = this.guidance
         if (this.guidanceRescale > 0) req.guidanceRescale = this.guidanceRescale
-        if (this.apgEta < 1 || this.apgNormThreshold > 0)
-          req.apg = { eta: this.apgEta, normThreshold: this.apgNormThreshold }
+        if (this.apgEta < 1 || this.apgNormThreshold > 0 || this.apgMomentum !== 0)
+          req.apg = {
+            eta: this.apgEta,
+            normThreshold: this.apgNormThreshold,
+            ...(this.apgMomentum !== 0 && { momentum: this.apgMomentum }),
+          }
       }
     }
     return req

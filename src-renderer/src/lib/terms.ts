@@ -35,6 +35,11 @@ export const TERMS = {
     meaning:
       'APG η (adaptive projected guidance): how much of the guidance update along the conditional output is kept; that part mostly saturates. 1 is plain guidance, 0 is APG\u2019s own (and lucidrains\u2019 classifier-free guidance default)',
   },
+  apgMomentum: {
+    label: 'APG β',
+    meaning:
+      'APG momentum (diffusers\u2019 adaptive_projected_guidance_momentum): each step guides with a running sum of the updates, the new one plus β times the sum so far; negative (the paper\u2019s −0.5) works against the last steps\u2019 push. 0 is none',
+  },
   apgNormThreshold: {
     label: 'APG limit',
     meaning:

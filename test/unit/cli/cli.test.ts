@@ -259,6 +259,16 @@ describe('exploring the process', () => {
     expect(readPngText(bytes, 'x').parameters).toContain('guidance: 6, apg eta: 0, apg norm threshold: 0')
   })
 
+  it('--apg-momentum: a running sum of updates in their place, recorded in the PNG and its line', async () => {
+    const dir = join(tmp, 'apg-momentum')
+    const flags = ['--steps', '5', '--guidance', '6', '--apg-momentum=-0.5', '--apg-eta', '1', '--out', dir]
+    const r = await cli('sample', ...base, ...flags)
+    expect(r.code, r.stderr).toBe(0)
+    const bytes = new Uint8Array(await readFile(join(dir, 'seed-3.png')))
+    expect(readStepwiseParameters(bytes, 'x')).toMatchObject({ apg: { eta: 1, normThreshold: 0, momentum: -0.5 } })
+    expect(readPngText(bytes, 'x').parameters).toContain('apg eta: 1, apg norm threshold: 0, apg momentum: -0.5')
+  })
+
   it("--variation-strength: images near the seed's own, each named by its variation seed; one equals its batch image", async () => {
     const dir = join(tmp, 'variations')
     const varied = [...base, '--steps', '10', '--variation-strength', '0.1', '--variation-seed', '40']
@@ -419,6 +429,12 @@ describe('bad arguments exit 2 with a one-line error', () => {
     const r = await cli('sample', '--steps', 'abc', '--out', join(tmp, 'bad-steps'), '--provider', 'cpu')
     expect(r.code).toBe(2)
     expect(oneLine(r.stderr)).toBe('stepwise: --steps: "abc" is not a whole number of 1 or more')
+  })
+
+  it('--apg-momentum out of range (a negative value as --apg-momentum=-0.5)', async () => {
+    const r = await cli('sample', '--apg-momentum=-1', '--out', join(tmp, 'bad-momentum'), '--provider', 'cpu')
+    expect(r.code).toBe(2)
+    expect(oneLine(r.stderr)).toBe('stepwise: --apg-momentum: "-1" is not a number between -1 and 1')
   })
 
   it('--apg-eta out of range', async () => {

@@ -13,6 +13,7 @@ import { defaultModelPath } from '../../../src-main/engine/model/default-model'
 import { type Denoiser, loadModel } from '../../../src-main/engine/model/load'
 import { modelFacts, planRun } from '../../../src-main/engine/plan'
 import { runSampling } from '../../../src-main/engine/run'
+import { finishTimeline, recordStep, startTimeline } from '../../../src-main/engine/timeline'
 import type { GenerationRequest } from '../../../src-shared/parameters'
 
 /** A fixture of test/fixtures/guidance: one model call's outputs and diffusers' guided outputs of them. */
@@ -27,6 +28,11 @@ const fixture = guidanceFixture<{ scale: number; guidance_rescale: number }>('gu
 const apgFixture = guidanceFixture<{ scale: number; eta: number; norm_threshold: number; update_norms: number[] }>(
   'apg.json',
 )
+/** Its momentum cases: three model calls in a row, diffusers' output of each with one MomentumBuffer. */
+const momentumFixture = apgFixture as unknown as {
+  calls: { cond: number[]; uncond: number[] }[]
+  momentum_cases: { scale: number; eta: number; norm_threshold: number; momentum: number; outs: number[][] }[]
+}
 
 const std = (x: Float32Array) => {
   const mean = x.reduce((a, b) => a + b, 0) / x.length
@@ -82,6 +88,32 @@ describe('guide with APG', () => {
     // The fixture's second image has an update of norm 5.7: a threshold of 2 clips it, not the first (1.1).
     expect(apgFixture.cases.find((c) => c.norm_threshold === 2)!.update_norms.map((n) => n > 2)).toEqual([false, true])
   })
+  it.each(momentumFixture.momentum_cases)(
+    "with momentum equals diffusers' MomentumBuffer over three calls: momentum $momentum, eta $eta, threshold $norm_threshold",
+    (c) => {
+      const apg = { eta: c.eta, normThreshold: c.norm_threshold, momentum: c.momentum }
+      const sum = new Float32Array(cond.length)
+      momentumFixture.calls.forEach((call, k) => {
+        const out = guide(Float32Array.from(call.cond), Float32Array.from(call.uncond), c.scale, 0, per, apg, sum)
+        const diff = Math.max(...out.map((v, j) => Math.abs(v - c.outs[k][j])))
+        expect([k, diff < 1e-5]).toEqual([k, true])
+      })
+    },
+  )
+
+  it('with momentum the first call is momentum-free, and later ones differ from it', () => {
+    const calls = momentumFixture.calls.map((c) => [Float32Array.from(c.cond), Float32Array.from(c.uncond)])
+    const apg = { eta: 0, normThreshold: 0 }
+    const sum = new Float32Array(cond.length)
+    const first = guide(calls[0][0], calls[0][1], 5, 0, per, { ...apg, momentum: -0.5 }, sum)
+    // The same but for the update's rounding to float32 (diffusers' buffer holds it so).
+    const plain = guide(calls[0][0], calls[0][1], 5, 0, per, apg)
+    expect(Math.max(...first.map((v, j) => Math.abs(v - plain[j])))).toBeLessThan(1e-5)
+    const second = guide(calls[1][0], calls[1][1], 5, 0, per, { ...apg, momentum: -0.5 }, sum)
+    const without = guide(calls[1][0], calls[1][1], 5, 0, per, apg)
+    expect(Math.max(...second.map((v, j) => Math.abs(v - without[j])))).toBeGreaterThan(0.1)
+    expect(() => guide(calls[0][0], calls[0][1], 5, 0, per, { ...apg, momentum: -0.5 })).toThrow(/running sum/)
+  })
 })
 
 describe('a run with guidance rescale', () => {
@@ -131,6 +163,50 @@ describe('a run with guidance rescale', () => {
         apg: { eta: 2, normThreshold: 0 },
       }),
     ).toThrow('APG eta 2: the share of the update along the conditional output kept, from 0 to 1')
+  })
+
+  it('APG momentum is recorded where the run is guided, and refused outside -1 to 1', async () => {
+    const moving = await run({ guidance: 6, apg: { eta: 1, normThreshold: 0, momentum: -0.5 } })
+    expect(moving.parameters.apg).toEqual({ eta: 1, normThreshold: 0, momentum: -0.5 })
+    const still = await run({ guidance: 6, apg: { eta: 0, normThreshold: 0, momentum: 0 } })
+    expect(still.parameters.apg).toEqual({ eta: 0, normThreshold: 0 })
+    const guided = await run({ guidance: 6 })
+    expect(Math.max(...moving.samples.map((v, j) => Math.abs(v - guided.samples[j])))).toBeGreaterThan(1e-3)
+    expect(() =>
+      planRun(modelFacts(model.info), {
+        seed: 1,
+        batch: 1,
+        classLabel: 3,
+        guidance: 3,
+        apg: { eta: 0, normThreshold: 0, momentum: -1 },
+      }),
+    ).toThrow("APG momentum -1: the running sum's weight, between -1 and 1")
+  })
+
+  it("a fork of a run with APG momentum carries the running sum: with the parent's settings it reproduces it", async () => {
+    const facts = modelFacts(model.info)
+    const request = {
+      sampler: { sampler: 'dpmpp-2m' as const, steps: 10 },
+      seed: 8,
+      batch: 2,
+      classLabel: 3,
+      guidance: 6,
+      apg: { eta: 0, normThreshold: 0, momentum: -0.5 },
+    }
+    const plan = planRun(facts, request)
+    const parent = startTimeline(plan)
+    const { samples } = await runSampling(model, plan.run, { onStep: (f) => recordStep(parent, f) })
+    finishTimeline(parent, samples)
+    expect(parent.forkPoints[0].apgMomentum).toEqual(new Float32Array(samples.length))
+    for (const step of [1, 5, 9]) {
+      const fork = planRun(facts, { ...request, fork: { step } }, parent)
+      expect((await runSampling(model, fork.run)).samples).toEqual(samples)
+      // Without the sum the fork starts its own: other images.
+      const { apgMomentum, ...start } = fork.run.start!
+      expect(apgMomentum!.some((v) => v !== 0)).toBe(true)
+      const fresh = (await runSampling(model, { ...fork.run, start })).samples
+      expect(Math.max(...fresh.map((v, j) => Math.abs(v - samples[j])))).toBeGreaterThan(1e-3)
+    }
   })
 
   it('outside 0-1: refused before the run, naming it', () => {

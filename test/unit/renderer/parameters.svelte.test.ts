@@ -445,6 +445,27 @@ describe('request', () => {
     expect([p.apgEta, p.apgNormThreshold]).toEqual([1, 0])
   })
 
+  it('sends APG momentum with a guided run, keeps it in the settings, and a PNG brings it back or none', () => {
+    const guided = classCard(10)
+    p.adoptCard(guided)
+    p.classLabel = 3
+    p.apgMomentum = -0.5
+    expect(p.request(guided).apg).toEqual({ eta: 1, normThreshold: 0, momentum: -0.5 })
+    expect(p.persisted().apgMomentum).toBe(-0.5)
+    p.apgMomentum = 3 // typed out of range
+    p.normalize(guided)
+    expect(p.apgMomentum).toBe(0.95)
+    p.applyPng(png({ classLabel: 3, guidance: 6, apg: { eta: 0, normThreshold: 0, momentum: -0.75 } }), guided)
+    expect([p.apgEta, p.apgMomentum]).toEqual([0, -0.75])
+    p.applyPng(png({ classLabel: 3, guidance: 6 }), guided)
+    expect(p.apgMomentum).toBe(0)
+    expect(p.request(guided)).not.toHaveProperty('apg')
+    // A model that states its guidance starts without momentum.
+    p.apgMomentum = -0.5
+    p.adoptCard(classCard(10, { guidanceDefaults: { scale: 6, rescale: 0.7, apgEta: 0 } }))
+    expect(p.apgMomentum).toBe(0)
+  })
+
   it('draws a new seed when unlocked, keeps a locked one, and keeps it for redraw: false', () => {
     const c = card()
     p.adoptCard(c)

@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest'
 import type * as Files from '../../../src-main/engine/files'
 import { writeFileAtomic } from '../../../src-main/engine/files'
 import { createHandlers, type Handlers, liveImagesMs } from '../../../src-main/service/handlers'
-import { shrink } from '../../../src-main/service/history-files'
+import { shrink, storableForkPoints } from '../../../src-main/service/history-files'
 import { type HeldRun, RunStore, timelineBytes } from '../../../src-main/service/run-store'
 import type { Events, RunSummary, SampleStartRequest } from '../../../src-preload/contract'
 import { LIVE_UPDATE_MS, LIVE_UPDATE_SHARED_CPU_MS } from '../../../src-shared/limits'
@@ -324,7 +324,7 @@ describe('the history folder', () => {
         batch: 1,
         fork: { runId: b.runId, step: 2 },
       }),
-    ).rejects.toThrow(/comes from an earlier session and its sampler's state at each step was not kept/)
+    ).rejects.toThrow(/comes from an earlier session and its sampler's state at each step .* was not kept/)
   })
 
   it('keeps the timelines within the disk budget: the oldest go first, their final images stay', async () => {
@@ -523,3 +523,17 @@ function emptyTimeline(shape: RunSummary['shape']) {
   const parameters = {} as RunSummary['parameters']
   return { parameters, shape, timesteps: [], alphaBars: [], frames: [], forkPoints: [], bytes: 0 }
 }
+
+describe('storableForkPoints', () => {
+  it('keeps fork points of plain numbers, and none where any holds arrays JSON would turn into objects', () => {
+    const plain = [
+      { timestep: 999, skipDraws: 0 },
+      { timestep: 899, sigma: 2.5, skipDraws: 1 },
+    ]
+    expect(JSON.parse(JSON.stringify(storableForkPoints(plain)))).toEqual(plain)
+    const x = new Float32Array(4)
+    expect(JSON.parse(JSON.stringify(x))).not.toBeInstanceOf(Float32Array)
+    for (const holding of [{ selfCondition: x }, { apgMomentum: x }, { state: { kind: 'lms', derivatives: [x] } }])
+      expect(storableForkPoints([plain[0], { ...plain[1], ...holding } as (typeof plain)[1]])).toBeNull()
+  })
+})
