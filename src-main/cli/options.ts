@@ -246,15 +246,22 @@ export const print = (x: unknown) => process.stdout.write(typeof x === 'string' 
  */
 export function over(v: Values, extra: string | undefined, what: string): Values {
   if (!extra) return v
+  const switches: Values = {}
   const args = extra
     .trim()
     .split(/\s+/)
     .flatMap((pair) => {
       const m = /^([a-z-]+)=(.+)$/.exec(pair)
       if (!m) throw bad(`${what}: "${pair}" is not name=value (e.g. "sampler=ddpm steps=100")`)
-      return [`--${m[1]}`, m[2]]
+      const [, name, value] = m
+      // A switch (walk=true, walk=false) is set or cleared; any other value joins its name (a negative
+      // number as "apg-momentum=-0.5" is no option of its own).
+      if (OPTIONS[name as keyof typeof OPTIONS]?.type !== 'boolean') return [`--${name}=${value}`]
+      if (value !== 'true' && value !== 'false') throw bad(`${what}: "${pair}": ${name} is true or false`)
+      Object.assign(switches, { [name]: value === 'true' })
+      return []
     })
-  return { ...v, ...parse(args).values }
+  return { ...v, ...parse(args).values, ...switches }
 }
 
 /** Progress on stderr: a bar on a terminal, JSON lines with --json, nothing otherwise. */
