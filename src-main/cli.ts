@@ -94,7 +94,7 @@ ${samplerOptionsUsage}
   fit-timesteps [--model <path>] [--sampler s] [--steps N] [<sampler options>] [--seed n] [--batch n] [--class k] [--guidance g]
                 [--guidance-rescale phi] [--json]
            the timesteps where a deterministic solver with timesteps of its own (${SAMPLERS.filter((s) => samplerReads(s, 'timesteps')).join(', ')})
-           lands closest to the ODE's solution on this model (RMS to DDIM at every timestep from the same x_T,
+           lands closest to the ODE's solution on this model (RMS to DPM++ 3M at every timestep from the same x_T,
            on the probe batch, ${FIT_BATCH} by default): a few minutes on a small model; Ctrl-C stops with the best
            so far; sample with --timesteps
   samplers: ${SAMPLERS.map((s) => `${s} (${SAMPLER_INFO[s].label}, ${SAMPLER_INFO[s].defaultSteps} steps)`).join(', ')}`

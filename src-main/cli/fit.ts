@@ -24,7 +24,7 @@ export async function fitCommand(v: Values) {
       if (v.json) process.stderr.write(JSON.stringify({ event: 'fit', ...e }) + '\n')
       else if (e.phase === 'reference' && e.calls - reported >= e.totalCalls / 10) {
         reported = e.calls
-        process.stderr.write(`reference (DDIM, every timestep): ${e.calls}/${e.totalCalls} model calls\n`)
+        process.stderr.write(`reference (DPM++ 3M, every timestep): ${e.calls}/${e.totalCalls} model calls\n`)
       } else if (e.phase === 'search')
         process.stderr.write(`${count(e.evaluations, 'run')}: ${e.distance.toFixed(4)} at ${e.timesteps.join(' ')}\n`)
     }

@@ -140,7 +140,7 @@ describe('Stepwise in the browser host', () => {
     await byId('steps').fill('4')
     const field = byId('option-timesteps')
     expect(await field.inputValue()).toBe('')
-    // Stopped during its reference run (DDIM at every timestep) it has nothing to keep (16 images: a long one).
+    // Stopped during its reference run (DPM++ 3M at every timestep) it has nothing to keep (16 images: a long one).
     await byId('fit-probe').fill('16')
     await byId('fit-start').click()
     await byId('fit-progress').waitFor()

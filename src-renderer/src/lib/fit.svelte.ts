@@ -20,7 +20,7 @@ class Fit {
   /** Probe images: the batch each run of the search makes. */
   probe = $state(FIT_BATCH)
   status = $state<'idle' | 'fitting' | 'stopping'>('idle')
-  /** The share of the reference run (DDIM at every timestep) done, 0 to 1. */
+  /** The share of the reference run (DPM++ 3M at every timestep) done, 0 to 1. */
   reference = $state(0)
   /** The start's distance to the ODE's solution, then the best yet, and the runs of the search so far. */
   startDistance = $state<number | null>(null)

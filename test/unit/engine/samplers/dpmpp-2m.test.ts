@@ -129,9 +129,9 @@ describe("dpmpp-2m matches diffusers' DPMSolverMultistepScheduler call by call",
 })
 
 describe('on the default model: closer to the ODE solution than DDIM at the same model calls', () => {
-  // RMS distance of the final samples (class 3, guidance 1, seeds 100 and 101) to DDIM with 1000 steps from
-  // the same x_T. Measured (npm run bench has the table for more): DDIM 10 / 20 / 30 calls 0.088 / 0.054 /
-  // 0.033; dpmpp-2m 10 / 20 0.064 / 0.024; with Karras sigmas 0.118 / 0.038. Karras at 10 calls does not
+  // RMS distance of the final samples (class 3, guidance 1, seeds 100 and 101) to the ODE's solution from the
+  // same x_T (odeReference). Measured (npm run bench has the table for more): DDIM 10 / 20 / 30 calls 0.089 /
+  // 0.055 / 0.034; dpmpp-2m 10 / 20 0.065 / 0.025; with Karras sigmas 0.118 / 0.039. Karras at 10 calls does not
   // reach DDIM at 30 on this model: rho = 7 spends half its steps at sigma 157 to 9 (t 999 to 663) and leaves
   // three for sigma 4 to 0.3, where the digit's shape is decided (the model card has the whole story).
   it('dpmpp-2m at 10 and 20 calls, and with Karras sigmas at 20, beat DDIM at 10 and 20', async () => {
