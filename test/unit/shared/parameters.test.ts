@@ -45,6 +45,14 @@ describe('compareLabels', () => {
     ])
   })
 
+  it('say how guidance is projected where it differs: APG η and its momentum β', () => {
+    const apg = { eta: 0, normThreshold: 0 }
+    const runs = [p({ guidance: 6 }), p({ guidance: 6, apg }), p({ guidance: 6, apg: { ...apg, momentum: -0.5 } })]
+    expect(compareLabels(runs)).toEqual(['DDIM 50', 'DDIM 50 APG η 0', 'DDIM 50 APG η 0 β -0.5'])
+    expect(summarize(runs[2])).toContain('guidance: 6, apg eta: 0, apg norm threshold: 0, apg momentum: -0.5')
+    expect(summarize(runs[1])).not.toContain('momentum')
+  })
+
   it('say which runs have timesteps of their own, and the PNG line lists them', () => {
     const unipc = configOf('unipc', { steps: 4 })
     const own = { ...unipc, timesteps: [999, 600, 250, 40] }
