@@ -81,7 +81,7 @@ const USAGE = `usage: stepwise <command> [options]
            toward the variation seed itself by s k / (batch - 1) (s: 1 unless given), and walk-seed-S-to-V.gif
            --apg-eta, --apg-norm-threshold: adaptive projected guidance (APG): the guidance update's part along
            the conditional output kept at e (0 unless given; 1 is plain guidance), its norm limited to r (0: none);
-           --apg-momentum=b: a running sum of the updates in their place, each plus b times the sum so far (-0.5)
+           --apg-momentum b: a running sum of the updates in their place, each plus b times the sum so far (-0.5)
            --guidance, --guidance-rescale, --apg-eta left out: the model's own where it states them (its
            guidance_scale, guidance_rescale, apg_eta), else 1, 0 and no APG
          sampler options (diffusers' config under its names; a sampler ignores those it does not read;

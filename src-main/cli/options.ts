@@ -82,7 +82,23 @@ export const OPTIONS = {
 } as const
 
 export type Values = ReturnType<typeof parse>['values']
-export const parse = (args: string[]) => parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true })
+export const parse = (args: string[]) =>
+  parseArgs({ args: negativeValues(args), options: OPTIONS, allowPositionals: true, strict: true })
+
+/**
+ * "--apg-momentum -0.5" as "--apg-momentum=-0.5": a negative number after an option that takes a value is that
+ * value (no option starts with a digit); parseArgs alone calls it ambiguous.
+ */
+function negativeValues(args: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const name = /^--([a-z-]+)$/.exec(args[i])?.[1]
+    const takesValue = name !== undefined && OPTIONS[name as keyof typeof OPTIONS]?.type === 'string'
+    if (takesValue && /^-\.?\d/.test(args[i + 1] ?? '')) out.push(`${args[i]}=${args[++i]}`)
+    else out.push(args[i])
+  }
+  return out
+}
 
 export const bad = (message: string) => new EngineError('bad-argument', message)
 
@@ -254,8 +270,8 @@ export function over(v: Values, extra: string | undefined, what: string): Values
       const m = /^([a-z-]+)=(.+)$/.exec(pair)
       if (!m) throw bad(`${what}: "${pair}" is not name=value (e.g. "sampler=ddpm steps=100")`)
       const [, name, value] = m
-      // A switch (walk=true, walk=false) is set or cleared; any other value joins its name (a negative
-      // number as "apg-momentum=-0.5" is no option of its own).
+      // A switch (walk=true, walk=false) is set or cleared; any other value joins its name (one that starts
+      // with a dash, "steps-offset=-x", is no option of its own).
       if (OPTIONS[name as keyof typeof OPTIONS]?.type !== 'boolean') return [`--${name}=${value}`]
       if (value !== 'true' && value !== 'false') throw bad(`${what}: "${pair}": ${name} is true or false`)
       Object.assign(switches, { [name]: value === 'true' })
