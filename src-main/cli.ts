@@ -137,6 +137,9 @@ async function inspect(v: Values, positionals: string[]) {
         `  output          ${sig(s.output)}${s.learnedVariance ? '  (learned variance: first half used)' : ''}`,
         `  size            ${t.size.width}x${t.size.height} (from ${t.size.from}${s.sizeMultiple ? `; any multiple of ${s.sizeMultiple}` : ''})`,
         `  training        ${scheduleText(t.schedule)}, ${t.sampler.predictionType}`,
+        t.guidance
+          ? `  guidance        ${t.guidance.scale}, rescale ${t.guidance.rescale}, APG eta ${t.guidance.apgEta}  (the model's own: sample takes them for flags left out)`
+          : '',
         `  from            ${
           Object.entries(model.info.metadata.origin)
             .map(([k, o]) => `${k}: ${o}`)

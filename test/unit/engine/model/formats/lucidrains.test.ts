@@ -257,6 +257,9 @@ describe('the command line on a model that says how it is guided', () => {
     // Guidance 3 without the projection; the rescale still the model's.
     const plain = await run('--guidance', '3', '--apg-eta', '1')
     expect(maxDiff(plain, (await npy(join(folder, 'ddim10_ref.npy'))).data)).toBeLessThan(1e-3)
+    // inspect says so.
+    const inspected = await cli('inspect', join(folder, 'cfg-state-dict.pt'), '--provider', 'cpu')
+    expect(inspected.stdout).toContain('  guidance        6, rescale 0.7, APG eta 0  (the model')
   })
 })
 
