@@ -7,9 +7,12 @@ import { basename } from 'node:path'
 
 import { type SourceFact, sourceFact } from '../../../../src-shared/model'
 import type { PredictionType } from '../../../../src-shared/names'
+import { EngineError } from '../../errors'
 import { LUCIDRAINS_SIGMOID, makeSchedule, type ScheduleConfig } from '../../schedule'
-import type { LucidrainsUnetConfig } from '../graph/lucidrains-unet-config'
-import { float32Of, type StoredTensor } from '../weights/tensor'
+import type { EdmPreconditioning } from '../graph/edm-precondition'
+import { inferUnetConfig, type LucidrainsUnetConfig } from '../graph/lucidrains-unet-config'
+import type { Metadata } from '../metadata'
+import { float32Of, type StoredTensor, type Weights } from '../weights/tensor'
 
 /** GaussianDiffusion's objectives, as diffusers names the same predictions. */
 export const OBJECTIVES: Record<string, PredictionType> = {
@@ -176,4 +179,72 @@ export function samplerFacts(config: SamplerShaping, objective: Objective): Sour
         ]
       : []),
   ]
+}
+
+/** What a checkpoint's diffusion model adds to its Unet: facts, notes, metadata and, for EDM, its preconditioning. */
+export interface DiffusionPart {
+  config: LucidrainsUnetConfig
+  facts: SourceFact[]
+  notes: string[]
+  metadata: Metadata
+  edm?: EdmPreconditioning
+}
+
+/** A GaussianDiffusion (or LearnedGaussianDiffusion, classifier_free_guidance.py's): its buffers say the rest. */
+export function gaussianPart(
+  buffer: (name: string) => StoredTensor | undefined,
+  weights: Weights,
+  path: string,
+  found: () => string,
+): DiffusionPart {
+  const ac = buffer('alphas_cumprod')
+  if (!ac) {
+    if (weights.has('time_mlp.0.weights'))
+      throw new EngineError(
+        'unsupported-model',
+        `${path}: a Unet with learned sinusoidal time features and no alphas_cumprod: a continuous-time model (ContinuousTimeGaussianDiffusion...), not supported yet`,
+      )
+    throw new EngineError('unsupported-model', `${path}: no alphas_cumprod buffer; found ${found()}`)
+  }
+  const { config, facts } = inferUnetConfig(weights, path)
+  if (config.timeEmbedding.kind === 'fourier')
+    throw new EngineError(
+      'unsupported-model',
+      `${path}: a Unet with learned sinusoidal time features (GaussianDiffusion refuses those: a continuous-time model's Unet), not supported yet`,
+    )
+  const alphasCumprod = Float64Array.from(float32Of(ac, `${path}: alphas_cumprod`))
+  if (alphasCumprod.some((a) => !(a > 0 && a <= 1)))
+    throw new EngineError('bad-weights', `${path}: alphas_cumprod has values outside (0, 1]`)
+  const T = alphasCumprod.length
+  const named = namedScheduleOf(alphasCumprod)
+  facts.push(
+    sourceFact('timesteps', T, 'checkpoint', `alphas_cumprod [${ac.shape.join(', ')}]`),
+    sourceFact(
+      'beta_schedule',
+      named ?? 'custom',
+      'checkpoint',
+      named
+        ? 'the alphas_cumprod buffer matches it'
+        : 'the alphas_cumprod buffer, as it is (no named schedule matches it)',
+    ),
+  )
+  const objective = objectiveFrom(buffer, alphasCumprod, config.learnedVariance, path)
+  facts.push(...objective.facts, ...samplerFacts(config, objective.objective))
+  const metadata: Metadata = {
+    alphas_cumprod: Array.from(alphasCumprod),
+    num_train_timesteps: T,
+    prediction_type: OBJECTIVES[objective.objective],
+    timestep_spacing: 'lucidrains',
+    steps_offset: 0,
+    clip_sample: true,
+    clip_sample_range: 1,
+    set_alpha_to_one: true,
+    use_clipped_model_output: rederivesNoise(config, objective.objective),
+    in_channels: config.channels,
+    // classifier_free_guidance.py: its classes, and one past them its null embedding (the graph's).
+    ...(config.classes && { num_class_embeds: config.classes.count + 1, null_class_id: config.classes.count }),
+    // Its sample()'s guidance: cond_scale 6, rescaled_phi 0.7, the update's parallel part removed.
+    ...(config.classes && { guidance_scale: 6, guidance_rescale: 0.7, apg_eta: 0 }),
+  }
+  return { config, facts, notes: objective.notes, metadata }
 }

@@ -1,10 +1,12 @@
 /**
  * The lucidrains format: what denoising-diffusion-pytorch's Trainer.save writes (`results/model-N.pt`: step,
- * model, opt, ema, scaler, version), or a GaussianDiffusion's own state_dict saved with torch.save. Read with
- * the restricted unpickler (weights/torch.ts). A checkpoint holds no config: the Unet is inferred from its
- * weights (graph/lucidrains-unet-config.ts); the schedule is its alphas_cumprod buffer as it is, the
- * objective follows from its loss_weight buffer, and sampling defaults to what its ddim_sample does
- * (lucidrains-diffusion.ts). The EMA's weights are used when there are any, as the Trainer samples with them.
+ * model, opt, ema, scaler, version), or a GaussianDiffusion's or ElucidatedDiffusion's own state_dict saved
+ * with torch.save. Read with the restricted unpickler (weights/torch.ts). A checkpoint holds no config: the
+ * Unet is inferred from its weights (graph/lucidrains-unet-config.ts). A GaussianDiffusion's schedule is its
+ * alphas_cumprod buffer as it is, the objective follows from its loss_weight buffer, and sampling defaults to
+ * what its ddim_sample does (lucidrains-diffusion.ts); an ElucidatedDiffusion (its Unet under net.) is EDM's
+ * preconditioned denoiser over a virtual schedule (lucidrains-elucidated.ts). The EMA's weights are used when
+ * there are any, as the Trainer samples with them.
  */
 import { readdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
@@ -12,8 +14,9 @@ import { basename, dirname, join } from 'node:path'
 import { type CheckpointWeights, type SourceFact, sourceFact, TRAINER_CHECKPOINT } from '../../../../src-shared/model'
 import { EngineError } from '../../errors'
 import { readPngSize } from '../../export/png'
+import type { EdmPreconditioning } from '../graph/edm-precondition'
 import { Unet } from '../graph/lucidrains-unet'
-import { inferUnetConfig, type LucidrainsUnetConfig } from '../graph/lucidrains-unet-config'
+import { type LucidrainsUnetConfig } from '../graph/lucidrains-unet-config'
 import { encodeOnnx, type OnnxValue } from '../graph/onnx-graph'
 import { graphCache } from '../graph-cache'
 import { type Metadata, type MetadataSource } from '../metadata'
@@ -21,7 +24,7 @@ import { findSignature } from '../signature'
 import { isDict, type PyDict, type PyValue } from '../weights/pickle'
 import { readFileBytes } from '../weights/read'
 import { fileSource } from '../weights/source'
-import { float32Of, type StoredTensor, type Weights } from '../weights/tensor'
+import { type StoredTensor, type Weights } from '../weights/tensor'
 import { isTensor, readTorchArchive, typeName } from '../weights/torch'
 import {
   alphasNpySource,
@@ -34,7 +37,8 @@ import {
   validated,
 } from './common'
 import { needsConfig } from './diffusers'
-import { namedScheduleOf, objectiveFrom, OBJECTIVES, rederivesNoise, samplerFacts } from './lucidrains-diffusion'
+import { gaussianPart } from './lucidrains-diffusion'
+import { ELUCIDATED_KEYS, elucidatedPart } from './lucidrains-elucidated'
 
 /** Bump when graph/lucidrains-unet.ts builds a different graph from the same checkpoint. */
 export const LUCIDRAINS_BUILDER = 'lucidrains-unet/1'
@@ -53,6 +57,8 @@ interface Diffusion {
   dict: PyDict
   /** Where its keys start: 'ema_model.' in an EMA's state dict, '' otherwise. */
   prefix: string
+  /** Where the Unet's keys start after that: `model.`, or ElucidatedDiffusion's `net.`. */
+  unet: 'model.' | 'net.'
   /** Which weights, and where they came from. */
   weights: CheckpointWeights
   from: string
@@ -77,8 +83,12 @@ function diffusionOf(root: PyValue, file: string, wanted: CheckpointWeights | un
       `${file}: not a lucidrains Trainer checkpoint (a dict with model and ema, from Trainer.save) or a GaussianDiffusion state_dict; found ${found}`,
     )
   if (!isDict(root)) throw notOurs(`a ${typeName(root)}`)
-  const hasDiffusion = (d: PyDict, prefix: string) =>
-    isTensor(d.get(`${prefix}model.init_conv.weight`)) || isTensor(d.get(`${prefix}model.final_conv.weight`))
+  // GaussianDiffusion (and its variants) hold the Unet as `model`, ElucidatedDiffusion as `net`.
+  const unetOf = (d: PyDict, prefix: string): Diffusion['unet'] | undefined =>
+    (['model.', 'net.'] as const).find(
+      (u) => isTensor(d.get(`${prefix}${u}init_conv.weight`)) || isTensor(d.get(`${prefix}${u}final_conv.weight`)),
+    )
+  const hasDiffusion = (d: PyDict, prefix: string) => unetOf(d, prefix) !== undefined
   const model = root.get('model')
   const ema = root.get('ema')
   if (isDict(model) && hasDiffusion(model, '')) {
@@ -87,6 +97,7 @@ function diffusionOf(root: PyValue, file: string, wanted: CheckpointWeights | un
       return {
         dict: ema,
         prefix: 'ema_model.',
+        unet: unetOf(ema, 'ema_model.')!,
         weights: 'ema',
         from: "ema.ema_model.*: the EMA's, what Trainer samples with",
         both: true,
@@ -96,6 +107,7 @@ function diffusionOf(root: PyValue, file: string, wanted: CheckpointWeights | un
     return {
       dict: model,
       prefix: '',
+      unet: unetOf(model, '')!,
       weights: 'online',
       from: "model.*: the online model's",
       ...(overEma && { overEma, both: overEma }),
@@ -104,7 +116,9 @@ function diffusionOf(root: PyValue, file: string, wanted: CheckpointWeights | un
   if (hasDiffusion(root, '')) {
     if (wanted === 'ema')
       throw new EngineError('bad-argument', `${file}: a state_dict with one set of weights, no EMA's`)
-    return { dict: root, prefix: '', weights: 'online', from: 'a GaussianDiffusion state_dict' }
+    const unet = unetOf(root, '')!
+    const what = unet === 'net.' ? 'an ElucidatedDiffusion state_dict' : 'a GaussianDiffusion state_dict'
+    return { dict: root, prefix: '', unet, weights: 'online', from: what }
   }
   if (isTensor(root.get('init_conv.weight')))
     throw new EngineError(
@@ -120,10 +134,10 @@ function diffusionOf(root: PyValue, file: string, wanted: CheckpointWeights | un
   throw notOurs(`keys ${found.join(', ')}${root.size > 8 ? ', ...' : ''}`)
 }
 
-/** The Unet's weights under their own names (the diffusion's `model.` taken off). */
+/** The Unet's weights under their own names (the diffusion's `model.` or `net.` taken off). */
 function unetWeights(d: Diffusion): Weights {
   const weights: Weights = new Map()
-  const prefix = `${d.prefix}model.`
+  const prefix = `${d.prefix}${d.unet}`
   for (const [key, value] of d.dict)
     if (typeof key === 'string' && key.startsWith(prefix) && isTensor(value))
       weights.set(key.slice(prefix.length), value.stored())
@@ -165,26 +179,19 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
   try {
     const root = readTorchArchive(source, path)
     const d = diffusionOf(root, path, options.weights)
-    const buffer = (name: string) => tensorIn(d.dict, `${d.prefix}${name}`)
     const weights = unetWeights(d)
-    const ac = buffer('alphas_cumprod')
-    if (!ac) {
-      if (weights.has('time_mlp.0.weights'))
-        throw new EngineError(
-          'unsupported-model',
-          `${path}: a Unet with learned sinusoidal time features and no alphas_cumprod: a continuous-time model (ContinuousTimeGaussianDiffusion, ElucidatedDiffusion...), not supported yet`,
-        )
-      throw new EngineError('unsupported-model', `${path}: no alphas_cumprod buffer; found ${describeKeys(d.dict)}`)
-    }
-    const { config, facts: unetFacts } = inferUnetConfig(weights, path)
-    if (config.timeEmbedding.kind === 'fourier')
-      throw new EngineError(
-        'unsupported-model',
-        `${path}: a Unet with learned sinusoidal time features (GaussianDiffusion refuses those: a continuous-time model's Unet), not supported yet`,
-      )
-    const alphasCumprod = Float64Array.from(float32Of(ac, `${path}: alphas_cumprod`))
-    if (alphasCumprod.some((a) => !(a > 0 && a <= 1)))
-      throw new EngineError('bad-weights', `${path}: alphas_cumprod has values outside (0, 1]`)
+    const sidecar = sidecarOf(path)
+    const sidecarRaw = (await exists(sidecar)) ? await readJson(sidecar) : undefined
+    const diffusion =
+      d.unet === 'net.'
+        ? elucidatedPart(weights, sidecarRaw, sidecar, path)
+        : gaussianPart(
+            (name) => tensorIn(d.dict, `${d.prefix}${name}`),
+            weights,
+            path,
+            () => describeKeys(d.dict),
+          )
+    const { config, notes } = diffusion
 
     const facts: SourceFact[] = []
     const fact = (key: string, value: unknown, from: SourceFact['from'], why?: string) =>
@@ -194,22 +201,7 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
       const v = isDict(root) ? root.get(key) : undefined
       if (typeof v === 'number' || typeof v === 'string') fact(key, v, 'checkpoint', `the checkpoint's ${key}`)
     }
-    facts.push(...unetFacts)
-    const T = alphasCumprod.length
-    fact('timesteps', T, 'checkpoint', `alphas_cumprod ${fmt(ac.shape)}`)
-    const named = namedScheduleOf(alphasCumprod)
-    fact(
-      'beta_schedule',
-      named ?? 'custom',
-      'checkpoint',
-      named
-        ? 'the alphas_cumprod buffer matches it'
-        : 'the alphas_cumprod buffer, as it is (no named schedule matches it)',
-    )
-
-    const objective = objectiveFrom(buffer, alphasCumprod, config.learnedVariance, path)
-    facts.push(...objective.facts, ...samplerFacts(config, objective.objective))
-    const notes = objective.notes
+    facts.push(...diffusion.facts)
 
     const factor = 2 ** (config.dimMults.length - 1)
     const grid = await sampleGridSize(path, factor)
@@ -223,39 +215,18 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
       )
     fact('auto_normalize', true, 'assumed', 'images in [0, 1] trained as [-1, 1]: samples are shown as (x + 1) / 2')
 
-    const checkpointMetadata = validated(
-      {
-        alphas_cumprod: Array.from(alphasCumprod),
-        num_train_timesteps: T,
-        prediction_type: OBJECTIVES[objective.objective],
-        timestep_spacing: 'lucidrains',
-        steps_offset: 0,
-        clip_sample: true,
-        clip_sample_range: 1,
-        set_alpha_to_one: true,
-        use_clipped_model_output: rederivesNoise(config, objective.objective),
-        in_channels: config.channels,
-        // classifier_free_guidance.py: its classes, and one past them its null embedding (the graph's).
-        ...(config.classes && { num_class_embeds: config.classes.count + 1, null_class_id: config.classes.count }),
-        // Its sample()'s guidance: cond_scale 6, rescaled_phi 0.7, the update's parallel part removed.
-        ...(config.classes && { guidance_scale: 6, guidance_rescale: 0.7, apg_eta: 0 }),
-        ...(grid && { sample_size: grid.size }),
-      },
-      path,
-    )
+    const checkpointMetadata = validated({ ...diffusion.metadata, ...(grid && { sample_size: grid.size }) }, path)
     const sources: [MetadataSource, Metadata][] = []
-    const sidecar = sidecarOf(path)
-    if (await exists(sidecar)) {
-      const raw = await readJson(sidecar)
-      sources.push(['sidecar', validated(raw, sidecar)])
-      const ignored = ignoredNote(raw, sidecar)
+    if (sidecarRaw) {
+      sources.push(['sidecar', validated(sidecarRaw, sidecar)])
+      const ignored = ignoredNote(sidecarRaw, sidecar, diffusion.edm ? Object.keys(ELUCIDATED_KEYS) : [])
       if (ignored) notes.push(ignored)
     }
     const npy = await alphasNpySource(dirname(path))
     if (npy) sources.push(npy)
     sources.push(['checkpoint', checkpointMetadata])
 
-    const built = await builtGraph(path, config, weights, options, d.weights)
+    const built = await builtGraph(path, config, weights, options, d.weights, diffusion.edm)
     return {
       ...built,
       // Every stage but the last halves the image (the Unet's Downsample).
@@ -293,9 +264,12 @@ async function builtGraph(
   weights: Weights,
   options: OpenOptions,
   which: CheckpointWeights,
+  edm: EdmPreconditioning | undefined,
 ) {
   const cache = options.cacheDir ? graphCache(options.cacheDir) : undefined
-  const key = { builder: `${LUCIDRAINS_BUILDER}:${which}`, files: [path] }
+  // EDM's constants are in the graph: another sidecar's sigmas build another one.
+  const precondition = edm ? `:edm ${edm.sigmaMin} ${edm.sigmaMax} ${edm.sigmaData} ${edm.trainSteps}` : ''
+  const key = { builder: `${LUCIDRAINS_BUILDER}:${which}${precondition}`, files: [path] }
   const hit = await cache?.find<BuiltInfo>(key)
   let info: BuiltInfo
   let onnx: Uint8Array | string
@@ -304,14 +278,15 @@ async function builtGraph(
     onnx = onnxPath = hit.path
     info = hit.info
   } else {
-    const built = Unet(config, weights, { weights: path, config: 'the Unet its weights imply' })
+    const built = Unet(config, weights, { weights: path, config: 'the Unet its weights imply' }, edm)
     if (built.unused.length)
       throw new EngineError(
         'unsupported-model',
         `${path}: ${built.unused.length} Unet weights the inferred Unet does not use (${built.unused.slice(0, 3).join(', ')}): a Unet variant not supported yet`,
       )
     info = { inputs: built.graph.inputs, outputs: built.graph.outputs, parameters: built.parameters }
-    const graph = { ...built.graph, producer: 'stepwise', docString: `lucidrains Unet from ${path} (${which} weights)` }
+    const what = edm ? 'lucidrains Unet in EDM preconditioning' : 'lucidrains Unet'
+    const graph = { ...built.graph, producer: 'stepwise', docString: `${what} from ${path} (${which} weights)` }
     const stored = await cache?.store(key, graph, info)
     onnx = onnxPath = stored ?? ''
     if (!stored) onnx = encodeOnnx(graph)

@@ -8,6 +8,7 @@
  */
 import type { Weights } from '../weights/tensor'
 import { GraphBuilder } from './builder'
+import { type EdmPreconditioning, edmPrologue } from './edm-precondition'
 import type { LucidrainsUnetConfig, StageAttention } from './lucidrains-unet-config'
 import { activation, conv2d, linear, toPixels, upsampleNearest2x } from './nn'
 import type { OnnxGraph, OnnxValue } from './onnx-graph'
@@ -226,12 +227,14 @@ export interface LucidrainsUnetGraph {
 /**
  * Unet.forward(x, time, x_self_cond) as a graph: x [B, C, H, W] float32, time [B] float32 (GaussianDiffusion
  * gives integer timesteps; the continuous-time models a log-SNR), x_self_cond [B, C, H, W] with
- * self_condition (zeros: none yet). `weights` are the Unet's own (names relative to it).
+ * self_condition (zeros: none yet). `weights` are the Unet's own (names relative to it). With `edm`, the
+ * Unet inside EDM's preconditioning: x is x_t, time a virtual timestep, the output D (edm-precondition.ts).
  */
 export function Unet(
   c: LucidrainsUnetConfig,
   weights: Weights,
   describe: { weights: string; config: string },
+  edm?: EdmPreconditioning,
 ): LucidrainsUnetGraph {
   const g = new GraphBuilder(weights, describe)
   const image = (name: string, channels: number): OnnxValue => ({
@@ -249,7 +252,10 @@ export function Unet(
   const inOut = dims.slice(0, -1).map((d, i) => [d, dims[i + 1]])
   const timeDim = 4 * c.dim
 
-  let x = LUCIDRAINS_IO.x
+  // ElucidatedDiffusion's Unet sees c_in x and c_noise; its graph takes x_t and a virtual timestep.
+  const pre = edm ? edmPrologue(g, edm, LUCIDRAINS_IO.x, LUCIDRAINS_IO.time) : undefined
+  let x = pre?.x ?? LUCIDRAINS_IO.x
+  const time = pre?.time ?? LUCIDRAINS_IO.time
   if (c.selfCondition) x = g.op('self_condition', 'Concat', [LUCIDRAINS_IO.selfCondition, x], { axis: 1 })
   const inputChannels = c.channels * (c.selfCondition ? 2 : 1)
   x = conv2d(g, x, 'init_conv', inputChannels, c.initDim, { kernel: 7 })
@@ -258,8 +264,8 @@ export function Unet(
   // time_mlp: the embedding, Linear, GELU (exact), Linear
   const emb =
     c.timeEmbedding.kind === 'fourier'
-      ? RandomOrLearnedSinusoidalPosEmb(g, LUCIDRAINS_IO.time, 'time_mlp.0', c.timeEmbedding.dim)
-      : SinusoidalPosEmb(g, LUCIDRAINS_IO.time, 'time_mlp.0', c.dim, c.timeEmbedding.theta)
+      ? RandomOrLearnedSinusoidalPosEmb(g, time, 'time_mlp.0', c.timeEmbedding.dim)
+      : SinusoidalPosEmb(g, time, 'time_mlp.0', c.dim, c.timeEmbedding.theta)
   const fourierDim = c.timeEmbedding.kind === 'fourier' ? c.timeEmbedding.dim + 1 : c.dim
   const hidden = activation(g, linear(g, emb, 'time_mlp.1', fourierDim, timeDim), 'time_mlp.2', 'gelu')
   const ctx: Ctx = { g, c, timeDim, t: linear(g, hidden, 'time_mlp.3', timeDim, timeDim) }
@@ -300,7 +306,7 @@ export function Unet(
   x = g.op('final_res_block', 'Concat', [x, r], { axis: 1 })
   x = ResnetBlock(ctx, x, 'final_res_block', 2 * c.initDim, c.initDim)
   x = conv2d(g, x, 'final_conv', c.initDim, c.outDim, { kernel: 1 })
-  g.output(x, LUCIDRAINS_IO.output)
+  g.output(pre ? pre.finish(x) : x, LUCIDRAINS_IO.output)
 
   let parameters = 0
   for (const w of weights.values()) parameters += w.shape.reduce((a, b) => a * b, 1)

@@ -17,6 +17,7 @@ import { trainingOf } from '../../../../../src-main/engine/model/training'
 import { modelFacts, type PlanRequest, planRun } from '../../../../../src-main/engine/plan'
 import { runSampling, type StepFrame } from '../../../../../src-main/engine/run'
 import { makeSchedule } from '../../../../../src-main/engine/schedule'
+import { modelCalls } from '../../../../fixtures/ode-distance'
 import { cli } from '../../../cli/capture'
 import { ddim20, FIXTURES, maxDiff, npy } from './peer-sampling'
 
@@ -164,6 +165,113 @@ describe("Trainer.save's model-N.pt samples as its ddim_sample does, from the ch
     expect(
       namedScheduleOf(makeSchedule({ schedule: 'cosine', trainSteps: 77, betaStart: 0, betaEnd: 0 }).alphasCumprod),
     ).toBe('cosine')
+  })
+})
+
+describe('ElucidatedDiffusion (EDM): its Unet in the preconditioning, over a virtual schedule', () => {
+  const folder = join(OWN, 'elucidated')
+  const clamp = (a: Float32Array) => a.map((v) => Math.min(1, Math.max(-1, v)))
+  /** A run of `sampler` from x_T.npy (the peer's samples end clamped to [-1, 1]: so are these). */
+  async function sampled(path: string, sampler: NonNullable<PlanRequest['sampler']>, options: LoadOptions = {}) {
+    const model = await loadModel(path, { providers: ['cpu'], ...options })
+    try {
+      const xT = await npy(join(folder, 'x_T.npy'))
+      const plan = planRun(modelFacts(model.info), {
+        sampler,
+        seed: 0,
+        batch: 2,
+        height: 16,
+        width: 16,
+        initNoise: xT.data,
+      })
+      const run = await runSampling(model, plan.run)
+      return { model, plan, samples: clamp(run.samples), calls: modelCalls(model, sampler) }
+    } finally {
+      await model.release()
+    }
+  }
+
+  it('Heun with Karras sigmas is its deterministic sample() (S_churn 0), within 1e-4, from the checkpoint alone', async () => {
+    const { model, samples, plan, calls } = await sampled(join(folder, 'model-3.pt'), {
+      sampler: 'heun',
+      steps: 8,
+      sigmas: 'karras',
+    })
+    const diff = maxDiff(samples, (await npy(join(folder, 'heun8_ref.npy'))).data)
+    console.log(`elucidated heun 8 Karras: max diff ${diff.toExponential(2)}`)
+    expect(diff).toBeLessThan(1e-4)
+    expect(calls).toBe(15)
+    // Its sigmas, 80 down to 0.002 (rho 7), land between the virtual timesteps: fractional, as EDM's.
+    expect(plan.timesteps[0]).toBe(999)
+    expect(plan.timesteps.some((t) => !Number.isInteger(t))).toBe(true)
+    expect(plan.parameters.sampler).toMatchObject({ predictionType: 'sample', clipSample: false })
+    const facts = Object.fromEntries(model.info.source.facts.map((f) => [f.key, f]))
+    expect(facts.diffusion).toMatchObject({ value: 'ElucidatedDiffusion', from: 'checkpoint' })
+    expect(facts.weights).toMatchObject({ value: 'ema' })
+    expect(facts.sigma_data).toMatchObject({ value: '0.5', from: 'assumed' })
+    expect(facts.learned_sinusoidal_dim).toMatchObject({ value: '16', from: 'weights' })
+  })
+
+  it('DPM++ 2M Karras is its sample_using_dpmpp, within the rounding diffusers gives its timesteps', async () => {
+    const { samples, plan } = await sampled(join(folder, 'model-3.pt'), {
+      sampler: 'dpmpp-2m',
+      steps: 8,
+      sigmas: 'karras',
+    })
+    const ref = (await npy(join(folder, 'dpmpp8_ref.npy'))).data
+    const diff = maxDiff(samples, ref)
+    // diffusers rounds DPM-Solver's Karras timesteps to integers: the model sees sigmas up to half a virtual
+    // timestep off (0.5%) while the solver steps between the exact ones.
+    expect(plan.timesteps.every(Number.isInteger)).toBe(true)
+    const heun = (await npy(join(folder, 'heun8_ref.npy'))).data
+    console.log(
+      `elucidated dpmpp-2m 8 Karras: max diff ${diff.toExponential(2)} (Heun's samples ${maxDiff(ref, heun).toFixed(3)} away)`,
+    )
+    expect(diff).toBeLessThan(5e-3)
+    expect(maxDiff(ref, heun)).toBeGreaterThan(20 * diff)
+  })
+
+  it("an ElucidatedDiffusion's state_dict saved by hand: its online weights", async () => {
+    const { model, samples } = await sampled(join(folder, 'state-dict.pt'), {
+      sampler: 'heun',
+      steps: 8,
+      sigmas: 'karras',
+    })
+    expect(model.info.source.facts.find((f) => f.key === 'weights')).toMatchObject({
+      value: 'online',
+      why: 'an ElucidatedDiffusion state_dict',
+    })
+    // Not the EMA's: 150 steps at decay 0.995 leave them apart.
+    expect(maxDiff(samples, (await npy(join(folder, 'heun8_ref.npy'))).data)).toBeGreaterThan(1e-2)
+  })
+
+  it('sigma_min, sigma_max and sigma_data from the sidecar, each in the graph; a bad one names its file', async () => {
+    const own = join(dir, 'edm-sidecar')
+    await mkdir(own)
+    const checkpoint = join(own, 'model-3.pt')
+    await copyFile(join(folder, 'model-3.pt'), checkpoint)
+    const cacheDir = join(dir, 'edm-cache')
+    const heun = { sampler: 'heun', steps: 8, sigmas: 'karras' } as const
+    const plain = await sampled(checkpoint, heun, { cacheDir })
+    await writeFile(join(own, 'model-3.json'), JSON.stringify({ sigma_max: 40, sigma_data: 0.25, name: 'mine' }))
+    const changed = await sampled(checkpoint, heun, { cacheDir })
+    const facts = Object.fromEntries(changed.model.info.source.facts.map((f) => [f.key, f]))
+    expect(facts.sigma_max).toMatchObject({ value: '40', from: 'config', why: 'model-3.json' })
+    expect(facts.sigma_data).toMatchObject({ value: '0.25', from: 'config' })
+    expect(facts.sigma_min).toMatchObject({ value: '0.002', from: 'assumed' })
+    // Read, so not listed as ignored; a new graph, not the cached one of the defaults.
+    expect(changed.model.info.source.notes.join('\n')).not.toMatch(/ignored/)
+    expect(changed.model.info.source.graph).toBe('built')
+    const ab = trainingOf(changed.model.info).alphasCumprod!
+    expect(Math.sqrt((1 - ab[999]) / ab[999])).toBeCloseTo(40, 3)
+    expect(maxDiff(plain.samples, changed.samples)).toBeGreaterThan(1e-2)
+    for (const [bad, message] of [
+      [{ sigma_min: 'small' }, 'sigma_min must be a positive number; found "small"'],
+      [{ sigma_min: 100 }, 'sigma_min 100 is not below sigma_max 80'],
+    ] as const) {
+      await writeFile(join(own, 'model-3.json'), JSON.stringify(bad))
+      await expect(loadModel(checkpoint)).rejects.toThrow(`${join(own, 'model-3.json')}: ${message}`)
+    }
   })
 })
 

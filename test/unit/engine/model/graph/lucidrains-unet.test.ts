@@ -8,6 +8,11 @@ import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { describe, expect, it } from 'vitest'
 
+import {
+  EDM_TRAIN_STEPS,
+  edmAlphasCumprod,
+  ELUCIDATED_DEFAULTS,
+} from '../../../../../src-main/engine/model/graph/edm-precondition'
 import { Unet } from '../../../../../src-main/engine/model/graph/lucidrains-unet'
 import { inferUnetConfig } from '../../../../../src-main/engine/model/graph/lucidrains-unet-config'
 import { encodeOnnx } from '../../../../../src-main/engine/model/graph/onnx-graph'
@@ -122,6 +127,51 @@ describe("classifier_free_guidance.py's Unet: its classes, and its null embeddin
         console.log(`forward class-cfg ${ref}: max diff ${diff.toExponential(2)}`)
         expect(diff).toBeLessThan(1e-4)
       }
+    } finally {
+      await session.release()
+    }
+  })
+})
+
+describe("ElucidatedDiffusion's Unet in EDM's preconditioning", () => {
+  const edm = { ...ELUCIDATED_DEFAULTS, trainSteps: EDM_TRAIN_STEPS }
+  it('the virtual schedule: sigma_min at t = 0, sigma_max at T - 1, log sigma uniform between', () => {
+    const sigmas = Array.from(edmAlphasCumprod(edm), (ab) => Math.sqrt((1 - ab) / ab))
+    expect(sigmas[0]).toBeCloseTo(0.002, 9)
+    expect(sigmas[999]).toBeCloseTo(80, 6)
+    const steps = sigmas.slice(1).map((s, t) => Math.log(s / sigmas[t]))
+    for (const step of steps) expect(step).toBeCloseTo(Math.log(80 / 0.002) / 999, 9)
+  })
+  it("gives preconditioned_network_forward from x_t and the virtual timestep, within 1e-4, at sigmas on and off the table's", async () => {
+    const checkpoint = join(OWN, 'elucidated', 'model-3.pt')
+    const weights = unetWeights(checkpoint, ema, 'ema_model.net.')
+    const { config } = inferUnetConfig(weights, checkpoint)
+    const built = Unet(config, weights, { weights: checkpoint, config: 'inferred' }, edm)
+    expect(built.unused).toEqual([])
+    const session = await ort.InferenceSession.create(encodeOnnx(built.graph))
+    try {
+      const dir = join(OWN, 'elucidated')
+      // x0 + sigma noise (EDM's scale) and sigma, one a row: the graph takes x_t = x / sqrt(1 + sigma^2) and t.
+      const x = npy(join(dir, 'forward_x.npy'))
+      const sigma = Array.from(npy(join(dir, 'forward_sigma.npy')).data)
+      const ref = npy(join(dir, 'forward_out.npy')).data
+      const per = x.data.length / sigma.length
+      const xt = x.data.map((v, i) => v / Math.sqrt(1 + sigma[Math.floor(i / per)] ** 2))
+      const t = sigma.map((s) => (Math.log(s) - Math.log(0.002)) / ((Math.log(80) - Math.log(0.002)) / 999))
+      expect(t[0]).toBeCloseTo(0, 4)
+      expect(t[3]).toBeCloseTo(999, 3)
+      const out = (
+        await session.run({
+          x: new ort.Tensor('float32', xt, x.shape),
+          time: new ort.Tensor('float32', Float32Array.from(t), [sigma.length]),
+        })
+      ).out.data as Float32Array
+      const diff = out.reduce((m, v, i) => Math.max(m, Math.abs(v - ref[i])), 0)
+      console.log(`forward elucidated (D at sigma ${sigma.join(', ')}): max diff ${diff.toExponential(2)}`)
+      expect(diff).toBeLessThan(1e-4)
+      // D at sigma_min is nearly x itself (c_skip ~ 1), at sigma_max nearly the net's own output: both ends used.
+      const row = (k: number) => Array.from(ref.slice(k * per, (k + 1) * per))
+      expect(Math.max(...row(0).map((v, i) => Math.abs(v - x.data[i])))).toBeLessThan(0.01)
     } finally {
       await session.release()
     }
