@@ -9,7 +9,7 @@ import { type SourceFact, sourceFact } from '../../../../src-shared/model'
 import type { PredictionType } from '../../../../src-shared/names'
 import { EngineError } from '../../errors'
 import { LUCIDRAINS_SIGMOID, makeSchedule, type ScheduleConfig } from '../../schedule'
-import type { EdmPreconditioning } from '../graph/edm-precondition'
+import type { UnetWrap } from '../graph/lucidrains-unet'
 import { inferUnetConfig, type LucidrainsUnetConfig } from '../graph/lucidrains-unet-config'
 import type { Metadata } from '../metadata'
 import { float32Of, type StoredTensor, type Weights } from '../weights/tensor'
@@ -181,13 +181,17 @@ export function samplerFacts(config: SamplerShaping, objective: Objective): Sour
   ]
 }
 
-/** What a checkpoint's diffusion model adds to its Unet: facts, notes, metadata and, for EDM, its preconditioning. */
+/**
+ * What a checkpoint's diffusion model adds to its Unet: facts, notes, metadata and, where the Unet's time is
+ * not a timestep, what its graph wraps it in; `wrapKey` names that for the graph cache, `sidecarKeys` the
+ * sidecar keys read for it.
+ */
 export interface DiffusionPart {
   config: LucidrainsUnetConfig
   facts: SourceFact[]
   notes: string[]
   metadata: Metadata
-  edm?: EdmPreconditioning
+  wrap?: { graph: UnetWrap; key: string; sidecarKeys: string[] }
 }
 
 /** A GaussianDiffusion (or LearnedGaussianDiffusion, classifier_free_guidance.py's): its buffers say the rest. */
@@ -198,14 +202,7 @@ export function gaussianPart(
   found: () => string,
 ): DiffusionPart {
   const ac = buffer('alphas_cumprod')
-  if (!ac) {
-    if (weights.has('time_mlp.0.weights'))
-      throw new EngineError(
-        'unsupported-model',
-        `${path}: a Unet with learned sinusoidal time features and no alphas_cumprod: a continuous-time model (ContinuousTimeGaussianDiffusion...), not supported yet`,
-      )
-    throw new EngineError('unsupported-model', `${path}: no alphas_cumprod buffer; found ${found()}`)
-  }
+  if (!ac) throw new EngineError('unsupported-model', `${path}: no alphas_cumprod buffer; found ${found()}`)
   const { config, facts } = inferUnetConfig(weights, path)
   if (config.timeEmbedding.kind === 'fourier')
     throw new EngineError(

@@ -129,5 +129,11 @@ export function elucidatedPart(
   const { config, facts: unetFacts } = inferUnetConfig(weights, path)
   const { edm, facts: edmFacts } = edmOf(sidecar, sidecarPath)
   const { facts, metadata } = elucidatedDiffusion(config, edm, path)
-  return { config, facts: [...unetFacts, ...facts, ...edmFacts], notes: [], metadata, edm }
+  const wrap = {
+    graph: { edm },
+    // EDM's constants are in the graph: another sidecar's sigmas build another one.
+    key: `edm ${edm.sigmaMin} ${edm.sigmaMax} ${edm.sigmaData} ${edm.trainSteps}`,
+    sidecarKeys: Object.keys(ELUCIDATED_KEYS),
+  }
+  return { config, facts: [...unetFacts, ...facts, ...edmFacts], notes: [], metadata, wrap }
 }

@@ -5,7 +5,8 @@
  * Unet is inferred from its weights (graph/lucidrains-unet-config.ts). A GaussianDiffusion's schedule is its
  * alphas_cumprod buffer as it is, the objective follows from its loss_weight buffer, and sampling defaults to
  * what its ddim_sample does (lucidrains-diffusion.ts); an ElucidatedDiffusion (its Unet under net.) is EDM's
- * preconditioned denoiser over a virtual schedule (lucidrains-elucidated.ts). The EMA's weights are used when
+ * preconditioned denoiser over a virtual schedule (lucidrains-elucidated.ts), a ContinuousTimeGaussianDiffusion
+ * its Unet over a virtual schedule of its log SNR (lucidrains-continuous.ts). The EMA's weights are used when
  * there are any, as the Trainer samples with them.
  */
 import { readdir } from 'node:fs/promises'
@@ -14,7 +15,6 @@ import { basename, dirname, join } from 'node:path'
 import { type CheckpointWeights, type SourceFact, sourceFact, TRAINER_CHECKPOINT } from '../../../../src-shared/model'
 import { EngineError } from '../../errors'
 import { readPngSize } from '../../export/png'
-import type { EdmPreconditioning } from '../graph/edm-precondition'
 import { Unet } from '../graph/lucidrains-unet'
 import { type LucidrainsUnetConfig } from '../graph/lucidrains-unet-config'
 import { encodeOnnx, type OnnxValue } from '../graph/onnx-graph'
@@ -37,8 +37,9 @@ import {
   validated,
 } from './common'
 import { needsConfig } from './diffusers'
-import { gaussianPart } from './lucidrains-diffusion'
-import { ELUCIDATED_KEYS, elucidatedPart } from './lucidrains-elucidated'
+import { continuousPart } from './lucidrains-continuous'
+import { type DiffusionPart, gaussianPart } from './lucidrains-diffusion'
+import { elucidatedPart } from './lucidrains-elucidated'
 
 /** Bump when graph/lucidrains-unet.ts builds a different graph from the same checkpoint. */
 export const LUCIDRAINS_BUILDER = 'lucidrains-unet/1'
@@ -182,15 +183,15 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
     const weights = unetWeights(d)
     const sidecar = sidecarOf(path)
     const sidecarRaw = (await exists(sidecar)) ? await readJson(sidecar) : undefined
+    const buffer = (name: string) => tensorIn(d.dict, `${d.prefix}${name}`)
+    // ElucidatedDiffusion names its Unet net; a continuous-time model has learned sinusoidal time features
+    // and no schedule buffers; else a GaussianDiffusion, whose buffers say the rest.
     const diffusion =
       d.unet === 'net.'
         ? elucidatedPart(weights, sidecarRaw, sidecar, path)
-        : gaussianPart(
-            (name) => tensorIn(d.dict, `${d.prefix}${name}`),
-            weights,
-            path,
-            () => describeKeys(d.dict),
-          )
+        : !buffer('alphas_cumprod') && weights.has('time_mlp.0.weights')
+          ? continuousPart(weights, buffer, sidecarRaw, sidecar, path)
+          : gaussianPart(buffer, weights, path, () => describeKeys(d.dict))
     const { config, notes } = diffusion
 
     const facts: SourceFact[] = []
@@ -219,14 +220,14 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
     const sources: [MetadataSource, Metadata][] = []
     if (sidecarRaw) {
       sources.push(['sidecar', validated(sidecarRaw, sidecar)])
-      const ignored = ignoredNote(sidecarRaw, sidecar, diffusion.edm ? Object.keys(ELUCIDATED_KEYS) : [])
+      const ignored = ignoredNote(sidecarRaw, sidecar, diffusion.wrap?.sidecarKeys)
       if (ignored) notes.push(ignored)
     }
     const npy = await alphasNpySource(dirname(path))
     if (npy) sources.push(npy)
     sources.push(['checkpoint', checkpointMetadata])
 
-    const built = await builtGraph(path, config, weights, options, d.weights, diffusion.edm)
+    const built = await builtGraph(path, config, weights, options, d.weights, diffusion.wrap)
     return {
       ...built,
       // Every stage but the last halves the image (the Unet's Downsample).
@@ -264,12 +265,10 @@ async function builtGraph(
   weights: Weights,
   options: OpenOptions,
   which: CheckpointWeights,
-  edm: EdmPreconditioning | undefined,
+  wrap: DiffusionPart['wrap'],
 ) {
   const cache = options.cacheDir ? graphCache(options.cacheDir) : undefined
-  // EDM's constants are in the graph: another sidecar's sigmas build another one.
-  const precondition = edm ? `:edm ${edm.sigmaMin} ${edm.sigmaMax} ${edm.sigmaData} ${edm.trainSteps}` : ''
-  const key = { builder: `${LUCIDRAINS_BUILDER}:${which}${precondition}`, files: [path] }
+  const key = { builder: `${LUCIDRAINS_BUILDER}:${which}${wrap ? `:${wrap.key}` : ''}`, files: [path] }
   const hit = await cache?.find<BuiltInfo>(key)
   let info: BuiltInfo
   let onnx: Uint8Array | string
@@ -278,14 +277,14 @@ async function builtGraph(
     onnx = onnxPath = hit.path
     info = hit.info
   } else {
-    const built = Unet(config, weights, { weights: path, config: 'the Unet its weights imply' }, edm)
+    const built = Unet(config, weights, { weights: path, config: 'the Unet its weights imply' }, wrap?.graph)
     if (built.unused.length)
       throw new EngineError(
         'unsupported-model',
         `${path}: ${built.unused.length} Unet weights the inferred Unet does not use (${built.unused.slice(0, 3).join(', ')}): a Unet variant not supported yet`,
       )
     info = { inputs: built.graph.inputs, outputs: built.graph.outputs, parameters: built.parameters }
-    const what = edm ? 'lucidrains Unet in EDM preconditioning' : 'lucidrains Unet'
+    const what = wrap ? `lucidrains Unet (${wrap.key})` : 'lucidrains Unet'
     const graph = { ...built.graph, producer: 'stepwise', docString: `${what} from ${path} (${which} weights)` }
     const stored = await cache?.store(key, graph, info)
     onnx = onnxPath = stored ?? ''

@@ -12,6 +12,7 @@ import { type EdmPreconditioning, edmPrologue } from './edm-precondition'
 import type { LucidrainsUnetConfig, StageAttention } from './lucidrains-unet-config'
 import { activation, conv2d, linear, toPixels, upsampleNearest2x } from './nn'
 import type { OnnxGraph, OnnxValue } from './onnx-graph'
+import { tableLookup } from './time-table'
 
 /**
  * The graph's inputs and output: Unet.forward's arguments (classifier_free_guidance.py's Unet takes `classes`,
@@ -216,6 +217,9 @@ function classEmbedding(g: GraphBuilder, dim: number, count: number): string {
   return linear(g, hidden, 'classes_mlp.2', 4 * dim, 4 * dim)
 }
 
+/** What the graph's time input is when not the Unet's own: EDM's preconditioning, or a table of log SNR. */
+export type UnetWrap = { edm: EdmPreconditioning } | { logSnr: ArrayLike<number> }
+
 export interface LucidrainsUnetGraph {
   graph: OnnxGraph
   /** Parameters of the Unet (its weights, the memory key/values included). */
@@ -227,14 +231,15 @@ export interface LucidrainsUnetGraph {
 /**
  * Unet.forward(x, time, x_self_cond) as a graph: x [B, C, H, W] float32, time [B] float32 (GaussianDiffusion
  * gives integer timesteps; the continuous-time models a log-SNR), x_self_cond [B, C, H, W] with
- * self_condition (zeros: none yet). `weights` are the Unet's own (names relative to it). With `edm`, the
- * Unet inside EDM's preconditioning: x is x_t, time a virtual timestep, the output D (edm-precondition.ts).
+ * self_condition (zeros: none yet). `weights` are the Unet's own (names relative to it). With `wrap`, time is
+ * a virtual timestep: of the Unet inside EDM's preconditioning (x is then x_t and the output D;
+ * edm-precondition.ts), or of one that takes log SNR, read from a table (time-table.ts).
  */
 export function Unet(
   c: LucidrainsUnetConfig,
   weights: Weights,
   describe: { weights: string; config: string },
-  edm?: EdmPreconditioning,
+  wrap?: UnetWrap,
 ): LucidrainsUnetGraph {
   const g = new GraphBuilder(weights, describe)
   const image = (name: string, channels: number): OnnxValue => ({
@@ -252,10 +257,12 @@ export function Unet(
   const inOut = dims.slice(0, -1).map((d, i) => [d, dims[i + 1]])
   const timeDim = 4 * c.dim
 
-  // ElucidatedDiffusion's Unet sees c_in x and c_noise; its graph takes x_t and a virtual timestep.
-  const pre = edm ? edmPrologue(g, edm, LUCIDRAINS_IO.x, LUCIDRAINS_IO.time) : undefined
+  // ElucidatedDiffusion's Unet sees c_in x and c_noise, a continuous-time model's log SNR: either graph
+  // takes x_t and a virtual timestep.
+  const pre = wrap && 'edm' in wrap ? edmPrologue(g, wrap.edm, LUCIDRAINS_IO.x, LUCIDRAINS_IO.time) : undefined
   let x = pre?.x ?? LUCIDRAINS_IO.x
-  const time = pre?.time ?? LUCIDRAINS_IO.time
+  const time =
+    pre?.time ?? (wrap && 'logSnr' in wrap ? tableLookup(g, wrap.logSnr, LUCIDRAINS_IO.time) : LUCIDRAINS_IO.time)
   if (c.selfCondition) x = g.op('self_condition', 'Concat', [LUCIDRAINS_IO.selfCondition, x], { axis: 1 })
   const inputChannels = c.channels * (c.selfCondition ? 2 : 1)
   x = conv2d(g, x, 'init_conv', inputChannels, c.initDim, { kernel: 7 })

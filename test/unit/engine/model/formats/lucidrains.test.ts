@@ -4,6 +4,7 @@
  * self-conditioning fed back), the Unet and the objective are inferred and said so, and what is not a
  * Trainer checkpoint says what it is.
  */
+import { readFileSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,11 +12,13 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 
 import { encodePixelsPng } from '../../../../../src-main/engine/export/png'
+import { LOG_SNR, logSnrTable } from '../../../../../src-main/engine/model/formats/lucidrains-continuous'
 import { namedScheduleOf, objectiveOf } from '../../../../../src-main/engine/model/formats/lucidrains-diffusion'
 import { loadModel, type LoadOptions } from '../../../../../src-main/engine/model/load'
 import { trainingOf } from '../../../../../src-main/engine/model/training'
 import { modelFacts, type PlanRequest, planRun } from '../../../../../src-main/engine/plan'
 import { runSampling, type StepFrame } from '../../../../../src-main/engine/run'
+import { makeSampler } from '../../../../../src-main/engine/samplers/sampler'
 import { makeSchedule } from '../../../../../src-main/engine/schedule'
 import { modelCalls } from '../../../../fixtures/ode-distance'
 import { cli } from '../../../cli/capture'
@@ -275,6 +278,106 @@ describe('ElucidatedDiffusion (EDM): its Unet in the preconditioning, over a vir
   })
 })
 
+describe('ContinuousTimeGaussianDiffusion: its Unet over a virtual schedule of its log SNR', () => {
+  const meta = (name: string) =>
+    JSON.parse(readFileSync(join(OWN, name, 'meta.json'), 'utf8')) as Record<string, number[]>
+  /** The peer's log SNR at t = k / 1000, k = 0..1000; ours at the virtual timesteps, t = (k + 1) / 1000. */
+  const tableError = (ours: ArrayLike<number>, theirs: number[]) =>
+    Math.max(...Array.from(ours, (v, k) => Math.abs(v - theirs[k + 1])))
+
+  it("the named schedules' log SNR are the module's own functions, to float64", () => {
+    const peer = meta('continuous-linear')
+    expect(tableError(logSnrTable(LOG_SNR.linear), peer.log_snr_linear)).toBeLessThan(1e-9)
+    // cosine's last (t = 1) is its eps clamp: -log(cos(pi / 2)^-2 - 1), huge and finite.
+    expect(tableError(logSnrTable(LOG_SNR.cosine), peer.log_snr_cosine)).toBeLessThan(1e-6)
+  })
+
+  it('DDPM at 10 steps is its p_sample_loop of 10 (linear and learned schedules), within 1e-4, from the state_dict alone', async () => {
+    for (const [name, schedule] of [
+      ['continuous-linear', { value: 'linear', from: 'assumed' }],
+      ['continuous-learned', { value: 'learned', from: 'checkpoint' }],
+    ] as const) {
+      const folder = join(OWN, name)
+      const model = await loadModel(join(folder, 'state-dict.pt'), { providers: ['cpu'] })
+      try {
+        const facts = Object.fromEntries(model.info.source.facts.map((f) => [f.key, f]))
+        expect(facts.diffusion).toMatchObject({ value: 'ContinuousTimeGaussianDiffusion', from: 'checkpoint' })
+        expect(facts.noise_schedule).toMatchObject(schedule)
+        expect(facts.objective).toMatchObject({ value: 'pred_noise', from: 'assumed' })
+        // The schedule is the peer's log SNR, the learned net's included (float32 in torch).
+        const ab = trainingOf(model.info).alphasCumprod!
+        const logSnr = Array.from(ab, (a) => Math.log(a / (1 - a)))
+        expect(tableError(logSnr, meta(name)[`log_snr_${schedule.value}`])).toBeLessThan(2e-3)
+        // p_sample_loop's x_T and its draws (noise.npy), step by step through the sampler the planner makes.
+        const xT = await npy(join(folder, 'x_T.npy'))
+        const noise = (await npy(join(folder, 'noise.npy'))).data
+        const plan = planRun(modelFacts(model.info), {
+          sampler: { sampler: 'ddpm', steps: 10 },
+          seed: 0,
+          batch: 2,
+          height: 16,
+          width: 16,
+          initNoise: xT.data,
+        })
+        expect(plan.timesteps).toEqual([999, 899, 799, 699, 599, 499, 399, 299, 199, 99])
+        const sampler = makeSampler(plan.run.sampler, plan.run.schedule)
+        let x = xT.data
+        const per = x.length
+        const clamp = (v: number) => Math.min(1, Math.max(-1, v))
+        for (let i = 0; i < 9; i++) {
+          const out = await model.predict(x, { batch: 2, channels: 1, height: 16, width: 16 }, sampler.timesteps[i])
+          x = sampler.step(out, i, x, per / 2, noise.subarray(i * per, (i + 1) * per)).prevSample
+        }
+        const nine = maxDiff(x, (await npy(join(folder, 'sample9.npy'))).data)
+        // The last step: DDPM's ends at sigma 0 on the clamped x0 (drawing with a variance of 0); the peer's at
+        // its t = 0, log SNR(0) = 9.21 (sigma 0.01), which keeps a thousandth of x_t: its mean there.
+        const out = await model.predict(x, { batch: 2, channels: 1, height: 16, width: 16 }, 99)
+        const last = sampler.step(out, 9, x, per / 2, new Float32Array(per))
+        const x0 = last.predictedX0.map(clamp)
+        expect(maxDiff(last.prevSample, x0)).toBeLessThan(1e-6)
+        const [l, l0] = [Math.log(ab[99] / (1 - ab[99])), meta(name)[`log_snr_${schedule.value}`][0]]
+        const c = -Math.expm1(l - l0)
+        const [alpha, alpha0] = [Math.sqrt(ab[99]), Math.sqrt(1 / (1 + Math.exp(-l0)))]
+        const theirs = x.map((v, i) => clamp(alpha0 * (((1 - c) * v) / alpha + c * x0[i])))
+        const ref = (await npy(join(folder, 'sample10_ref.npy'))).data
+        const diff = maxDiff(theirs, ref)
+        console.log(
+          `${name} ddpm 10: after 9 steps max diff ${nine.toExponential(2)}, the peer's last step ${diff.toExponential(2)}, ours to sigma 0 ${maxDiff(x0, ref).toExponential(2)} from it`,
+        )
+        expect(nine).toBeLessThan(1e-4)
+        expect(diff).toBeLessThan(1e-4)
+        expect(maxDiff(x0, ref)).toBeLessThan(5e-3)
+      } finally {
+        await model.release()
+      }
+    }
+  })
+
+  it('noise_schedule and prediction_type from the sidecar; another schedule names its file', async () => {
+    const own = join(dir, 'continuous-sidecar')
+    await mkdir(own)
+    const checkpoint = join(own, 'model.pt')
+    await copyFile(join(OWN, 'continuous-linear', 'state-dict.pt'), checkpoint)
+    await writeFile(
+      join(own, 'model.json'),
+      JSON.stringify({ noise_schedule: 'cosine', prediction_type: 'v_prediction' }),
+    )
+    const model = await loadModel(checkpoint, { providers: ['cpu'] })
+    await model.release()
+    const facts = Object.fromEntries(model.info.source.facts.map((f) => [f.key, f]))
+    expect(facts.noise_schedule).toMatchObject({ value: 'cosine', from: 'config', why: 'model.json' })
+    expect(facts.prediction_type).toMatchObject({ value: 'v_prediction', from: 'config' })
+    expect(trainingOf(model.info).samplerOptions.predictionType).toBe('v_prediction')
+    expect(model.info.source.notes.join('\n')).not.toMatch(/ignored/)
+    const ab = trainingOf(model.info).alphasCumprod!
+    expect(Math.log(ab[499] / (1 - ab[499]))).toBeCloseTo(LOG_SNR.cosine(0.5), 4)
+    await writeFile(join(own, 'model.json'), JSON.stringify({ noise_schedule: 'quadratic' }))
+    await expect(loadModel(checkpoint)).rejects.toThrow(
+      `${join(own, 'model.json')}: noise_schedule must be "linear" or "cosine" (a learned one is read from the checkpoint); found "quadratic"`,
+    )
+  })
+})
+
 describe('the image size, which a checkpoint does not hold', () => {
   it("from the Trainer's sample-N.png beside model-N.pt (a 5 x 5 grid, 2 px padding), else assumed", async () => {
     const folder = join(dir, 'results')
@@ -479,11 +582,6 @@ describe('what is not a lucidrains checkpoint says what it is', () => {
     await copyFile(bin, path)
     await expect(loadModel(path)).rejects.toThrow(
       `${path}: a weights file needs the config.json saved with it (${join(folder, 'config.json')}); drop the folder holding both`,
-    )
-  })
-  it('a continuous-time model is named as not supported yet', async () => {
-    await expect(loadModel(join(OWN, 'continuous-time', 'continuous-time.pt'))).rejects.toThrow(
-      /continuous-time\.pt: a Unet with learned sinusoidal time features .*not supported yet/,
     )
   })
 })

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { describe, expect, it } from 'vitest'
 
+import { LOG_SNR, logSnrTable } from '../../../../../src-main/engine/model/formats/lucidrains-continuous'
 import {
   EDM_TRAIN_STEPS,
   edmAlphasCumprod,
@@ -24,6 +25,7 @@ import { readNpy } from '../../../../../src-main/engine/npy'
 const FIXTURES = join(import.meta.dirname, '..', '..', '..', '..', 'fixtures')
 const OWN = join(FIXTURES, 'lucidrains')
 
+const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0)
 const npy = (path: string) => readNpy(new Uint8Array(readFileSync(path)), path)
 
 /** The Unet's weights under `prefix` of a checkpoint's dict (`ema` of Trainer.save, or the state dict itself). */
@@ -146,7 +148,7 @@ describe("ElucidatedDiffusion's Unet in EDM's preconditioning", () => {
     const checkpoint = join(OWN, 'elucidated', 'model-3.pt')
     const weights = unetWeights(checkpoint, ema, 'ema_model.net.')
     const { config } = inferUnetConfig(weights, checkpoint)
-    const built = Unet(config, weights, { weights: checkpoint, config: 'inferred' }, edm)
+    const built = Unet(config, weights, { weights: checkpoint, config: 'inferred' }, { edm })
     expect(built.unused).toEqual([])
     const session = await ort.InferenceSession.create(encodeOnnx(built.graph))
     try {
@@ -174,6 +176,54 @@ describe("ElucidatedDiffusion's Unet in EDM's preconditioning", () => {
       expect(Math.max(...row(0).map((v, i) => Math.abs(v - x.data[i])))).toBeLessThan(0.01)
     } finally {
       await session.release()
+    }
+  })
+})
+
+describe('a Unet that takes log SNR, behind a table of it', () => {
+  it('gives the Unet at the log SNR interpolated between timesteps, clamped at the ends', async () => {
+    const checkpoint = join(OWN, 'continuous-linear', 'state-dict.pt')
+    const weights = unetWeights(checkpoint, (r) => r, 'model.')
+    const { config } = inferUnetConfig(weights, checkpoint)
+    const table = logSnrTable(LOG_SNR.linear)
+    const describe = { weights: checkpoint, config: 'inferred' }
+    const [plain, wrapped] = await Promise.all(
+      [Unet(config, weights, describe), Unet(config, weights, describe, { logSnr: table })].map((b) =>
+        ort.InferenceSession.create(encodeOnnx(b.graph)),
+      ),
+    )
+    try {
+      const x = npy(join(OWN, 'continuous-linear', 'forward_x.npy'))
+      const run = async (session: ort.InferenceSession, time: number[]) =>
+        (
+          await session.run({
+            x: new ort.Tensor('float32', x.data, x.shape),
+            time: new ort.Tensor('float32', Float32Array.from(time), [2]),
+          })
+        ).out.data as Float32Array
+      const lerp = (k: number) =>
+        table[Math.floor(k)] + (k - Math.floor(k)) * (table[Math.ceil(k)] - table[Math.floor(k)])
+      for (const [timesteps, logSnr] of [
+        [
+          [99, 899],
+          [table[99], table[899]],
+        ],
+        [
+          [123.4, 998.75],
+          [lerp(123.4), lerp(998.75)],
+        ],
+        [
+          [-3, 1200],
+          [table[0], table[999]],
+        ],
+      ]) {
+        const diff = maxDiff(await run(wrapped, timesteps), await run(plain, logSnr))
+        expect(diff).toBeLessThan(1e-5)
+      }
+      // Not the same as the neighbouring timestep's: the table is read between entries.
+      expect(maxDiff(await run(wrapped, [123.4, 998.75]), await run(wrapped, [123, 998]))).toBeGreaterThan(1e-5)
+    } finally {
+      await Promise.all([plain.release(), wrapped.release()])
     }
   })
 })
