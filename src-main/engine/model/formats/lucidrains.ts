@@ -118,7 +118,8 @@ function diffusionOf(root: PyValue, file: string, wanted: CheckpointWeights | un
     if (wanted === 'ema')
       throw new EngineError('bad-argument', `${file}: a state_dict with one set of weights, no EMA's`)
     const unet = unetOf(root, '')!
-    const what = unet === 'net.' ? 'an ElucidatedDiffusion state_dict' : 'a GaussianDiffusion state_dict'
+    const what =
+      unet === 'net.' ? 'an ElucidatedDiffusion state_dict' : 'a state_dict saved by hand (its Unet as model.*)'
     return { dict: root, prefix: '', unet, weights: 'online', from: what }
   }
   if (isTensor(root.get('init_conv.weight')))
