@@ -234,6 +234,29 @@ describe('ElucidatedDiffusion (EDM): its Unet in the preconditioning, over a vir
     expect(maxDiff(ref, heun)).toBeGreaterThan(20 * diff)
   })
 
+  it("self-conditioned: each call fed the previous call's x0, as its sample() does, within 1e-4", async () => {
+    const own = join(OWN, 'elucidated-self-cond')
+    const model = await loadModel(join(own, 'model-3.pt'), { providers: ['cpu'] })
+    try {
+      const xT = await npy(join(own, 'x_T.npy'))
+      const plan = planRun(modelFacts(model.info), {
+        sampler: { sampler: 'heun', steps: 8, sigmas: 'karras' },
+        seed: 0,
+        batch: 2,
+        height: 16,
+        width: 16,
+        initNoise: xT.data,
+      })
+      const samples = clamp((await runSampling(model, plan.run)).samples)
+      const diff = maxDiff(samples, (await npy(join(own, 'heun8_ref.npy'))).data)
+      console.log(`elucidated self-cond heun 8 Karras: max diff ${diff.toExponential(2)}`)
+      expect(diff).toBeLessThan(1e-4)
+      expect(model.info.source.facts.find((f) => f.key === 'x_self_cond')).toMatchObject({ from: 'sampler' })
+    } finally {
+      await model.release()
+    }
+  })
+
   it("an ElucidatedDiffusion's state_dict saved by hand: its online weights", async () => {
     const { model, samples } = await sampled(join(folder, 'state-dict.pt'), {
       sampler: 'heun',
