@@ -183,8 +183,8 @@ export function samplerFacts(config: SamplerShaping, objective: Objective): Sour
 
 /**
  * What a checkpoint's diffusion model adds to its Unet: facts, notes, metadata and, where the Unet's time is
- * not a timestep, what its graph wraps it in; `wrapKey` names that for the graph cache, `sidecarKeys` the
- * sidecar keys read for it.
+ * not a timestep, what its graph wraps it in (`wrap.key` names that for the graph cache, `wrap.sidecarKeys`
+ * the sidecar keys read for it).
  */
 export interface DiffusionPart {
   config: LucidrainsUnetConfig

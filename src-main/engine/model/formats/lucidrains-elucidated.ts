@@ -100,7 +100,14 @@ export function elucidatedDiffusion(
       'sample_using_dpmpp (DPM++ 2M Karras) clips nothing; its sample() (EDM stochastic Heun, S_churn 80) clamps x0',
     ),
     ...(config.selfCondition
-      ? [sourceFact('x_self_cond', "the previous step's x0", 'sampler', 'sample() feeds x_start back; zeros at first')]
+      ? [
+          sourceFact(
+            'x_self_cond',
+            "the previous call's x0",
+            'sampler',
+            "sample() feeds each call the last one's output (Heun's second call its first's); zeros at first",
+          ),
+        ]
       : []),
   ]
   const metadata: Metadata = {

@@ -31,15 +31,16 @@ export const ELUCIDATED_DEFAULTS = { sigmaMin: 0.002, sigmaMax: 80, sigmaData: 0
 /** 1000, as diffusers' schedules: DDIM's and the others' step rules behave as on any model. */
 export const EDM_TRAIN_STEPS = 1000
 
-/** log sigma at virtual timestep t: uniform in t, sigma_min at 0, sigma_max at T - 1. */
-export function edmLogSigma(e: EdmPreconditioning, t: number): number {
-  const [lo, hi] = [Math.log(e.sigmaMin), Math.log(e.sigmaMax)]
-  return lo + (t * (hi - lo)) / (e.trainSteps - 1)
-}
+/** log sigma at virtual timestep t, uniform in t: log sigma_min at 0 plus `slope` a timestep. */
+const logSigmaLine = (e: EdmPreconditioning) => ({
+  start: Math.log(e.sigmaMin),
+  slope: (Math.log(e.sigmaMax) - Math.log(e.sigmaMin)) / (e.trainSteps - 1),
+})
 
 /** The virtual schedule: alphas_cumprod[t] = 1 / (1 + sigma_t^2), so sqrt((1 - ab) / ab) is sigma_t. */
 export function edmAlphasCumprod(e: EdmPreconditioning): Float64Array {
-  return Float64Array.from({ length: e.trainSteps }, (_, t) => 1 / (1 + Math.exp(2 * edmLogSigma(e, t))))
+  const { start, slope } = logSigmaLine(e)
+  return Float64Array.from({ length: e.trainSteps }, (_, t) => 1 / (1 + Math.exp(2 * (start + slope * t))))
 }
 
 /**
@@ -53,12 +54,9 @@ export function edmPrologue(
   timestep: string,
 ): { x: string; time: string; finish: (net: string) => string } {
   const scope = 'edm'
-  const [lo, hi] = [Math.log(e.sigmaMin), Math.log(e.sigmaMax)]
+  const { start, slope } = logSigmaLine(e)
   const scalar = (v: number) => g.floats([v], [])
-  const logSigma = g.op(scope, 'Add', [
-    g.op(scope, 'Mul', [timestep, scalar((hi - lo) / (e.trainSteps - 1))]),
-    scalar(lo),
-  ])
+  const logSigma = g.op(scope, 'Add', [g.op(scope, 'Mul', [timestep, scalar(slope)]), scalar(start)])
   const time = g.op(scope, 'Mul', [logSigma, scalar(0.25)])
   // Per image, broadcast over [C, H, W].
   const perImage = (v: string) => g.op(scope, 'Reshape', [v, g.ints([-1, 1, 1, 1])])
