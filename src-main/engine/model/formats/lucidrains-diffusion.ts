@@ -245,3 +245,59 @@ export function gaussianPart(
   }
   return { config, facts, notes: objective.notes, metadata }
 }
+
+/**
+ * A Unet's state_dict alone (`torch.save(diffusion.model.state_dict())`): no buffers, so the sidecar must say
+ * the schedule (beta_schedule, alphas_cumprod or trained_betas) and the prediction (prediction_type); it
+ * samples as GaussianDiffusion's ddim_sample does, as a checkpoint would.
+ */
+export function unetAlonePart(
+  weights: Weights,
+  sidecar: Record<string, unknown> | undefined,
+  sidecarPath: string,
+  path: string,
+): DiffusionPart {
+  const schedule = ['beta_schedule', 'alphas_cumprod', 'trained_betas'].find((k) => sidecar?.[k] !== undefined)
+  const prediction = sidecar?.prediction_type
+  if (!schedule || prediction === undefined)
+    throw new EngineError(
+      'unsupported-model',
+      `${path}: a Unet's state_dict without its GaussianDiffusion (no alphas_cumprod, no loss_weight): the schedule and objective are unknown; save the Trainer's checkpoint or the GaussianDiffusion's state_dict, or give ${[
+        !schedule && 'beta_schedule (or alphas_cumprod)',
+        prediction === undefined && 'prediction_type',
+      ]
+        .filter(Boolean)
+        .join(' and ')} in ${basename(sidecarPath)}`,
+    )
+  const { config, facts } = inferUnetConfig(weights, path)
+  if (config.timeEmbedding.kind === 'fourier')
+    throw new EngineError(
+      'unsupported-model',
+      `${path}: a Unet with learned sinusoidal time features, alone: a continuous-time model's, whose schedule is not a beta schedule; save the diffusion model's state_dict`,
+    )
+  const objective = (Object.keys(OBJECTIVES) as Objective[]).find((o) => OBJECTIVES[o] === prediction) ?? 'pred_noise'
+  const why = basename(sidecarPath)
+  facts.push(
+    sourceFact(
+      'diffusion',
+      'none: the Unet alone',
+      'checkpoint',
+      "Unet keys at the top: no GaussianDiffusion's buffers",
+    ),
+    sourceFact(schedule, schedule === 'beta_schedule' ? sidecar![schedule] : 'given', 'config', why),
+    sourceFact('objective', objective, 'config', `prediction_type ${String(prediction)} in ${why}`),
+    ...samplerFacts(config, objective),
+  )
+  const metadata: Metadata = {
+    timestep_spacing: 'lucidrains',
+    steps_offset: 0,
+    clip_sample: true,
+    clip_sample_range: 1,
+    set_alpha_to_one: true,
+    use_clipped_model_output: rederivesNoise(config, objective),
+    in_channels: config.channels,
+    ...(config.classes && { num_class_embeds: config.classes.count + 1, null_class_id: config.classes.count }),
+    ...(config.classes && { guidance_scale: 6, guidance_rescale: 0.7, apg_eta: 0 }),
+  }
+  return { config, facts, notes: [], metadata }
+}

@@ -38,7 +38,7 @@ import {
 } from './common'
 import { needsConfig } from './diffusers'
 import { continuousPart } from './lucidrains-continuous'
-import { type DiffusionPart, gaussianPart } from './lucidrains-diffusion'
+import { type DiffusionPart, gaussianPart, unetAlonePart } from './lucidrains-diffusion'
 import { elucidatedPart } from './lucidrains-elucidated'
 
 /** Bump when graph/lucidrains-unet.ts builds a different graph from the same checkpoint. */
@@ -58,8 +58,8 @@ interface Diffusion {
   dict: PyDict
   /** Where its keys start: 'ema_model.' in an EMA's state dict, '' otherwise. */
   prefix: string
-  /** Where the Unet's keys start after that: `model.`, or ElucidatedDiffusion's `net.`. */
-  unet: 'model.' | 'net.'
+  /** Where the Unet's keys start after that: `model.`, ElucidatedDiffusion's `net.`, or '' (the Unet alone). */
+  unet: 'model.' | 'net.' | ''
   /** Which weights, and where they came from. */
   weights: CheckpointWeights
   from: string
@@ -85,7 +85,7 @@ function diffusionOf(root: PyValue, file: string, wanted: CheckpointWeights | un
     )
   if (!isDict(root)) throw notOurs(`a ${typeName(root)}`)
   // GaussianDiffusion (and its variants) hold the Unet as `model`, ElucidatedDiffusion as `net`.
-  const unetOf = (d: PyDict, prefix: string): Diffusion['unet'] | undefined =>
+  const unetOf = (d: PyDict, prefix: string): 'model.' | 'net.' | undefined =>
     (['model.', 'net.'] as const).find(
       (u) => isTensor(d.get(`${prefix}${u}init_conv.weight`)) || isTensor(d.get(`${prefix}${u}final_conv.weight`)),
     )
@@ -122,11 +122,12 @@ function diffusionOf(root: PyValue, file: string, wanted: CheckpointWeights | un
       unet === 'net.' ? 'an ElucidatedDiffusion state_dict' : 'a state_dict saved by hand (its Unet as model.*)'
     return { dict: root, prefix: '', unet, weights: 'online', from: what }
   }
-  if (isTensor(root.get('init_conv.weight')))
-    throw new EngineError(
-      'unsupported-model',
-      `${file}: a Unet's state_dict without its GaussianDiffusion (no alphas_cumprod, no loss_weight): the schedule and objective are unknown; save the Trainer's checkpoint or the GaussianDiffusion's state_dict`,
-    )
+  // The Unet alone: its schedule and objective must come from a sidecar (unetAlonePart).
+  if (isTensor(root.get('init_conv.weight'))) {
+    if (wanted === 'ema')
+      throw new EngineError('bad-argument', `${file}: a state_dict with one set of weights, no EMA's`)
+    return { dict: root, prefix: '', unet: '', weights: 'online', from: "a Unet's state_dict, alone" }
+  }
   // A diffusers UNet2DModel's state dict saved as .pt.
   if (isTensor(root.get('conv_in.weight')) && isTensor(root.get('time_embedding.linear_1.weight')))
     throw needsConfig(file)
@@ -185,14 +186,17 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
     const sidecar = sidecarOf(path)
     const sidecarRaw = (await exists(sidecar)) ? await readJson(sidecar) : undefined
     const buffer = (name: string) => tensorIn(d.dict, `${d.prefix}${name}`)
-    // ElucidatedDiffusion names its Unet net; a continuous-time model has learned sinusoidal time features
-    // and no schedule buffers; else a GaussianDiffusion, whose buffers say the rest.
+    // ElucidatedDiffusion names its Unet net; a Unet alone needs a sidecar; a continuous-time model has
+    // learned sinusoidal time features and no schedule buffers; else a GaussianDiffusion, whose buffers say
+    // the rest.
     const diffusion =
       d.unet === 'net.'
         ? elucidatedPart(weights, sidecarRaw, sidecar, path)
-        : !buffer('alphas_cumprod') && weights.has('time_mlp.0.weights')
-          ? continuousPart(weights, buffer, sidecarRaw, sidecar, path)
-          : gaussianPart(buffer, weights, path, () => describeKeys(d.dict))
+        : d.unet === ''
+          ? unetAlonePart(weights, sidecarRaw, sidecar, path)
+          : !buffer('alphas_cumprod') && weights.has('time_mlp.0.weights')
+            ? continuousPart(weights, buffer, sidecarRaw, sidecar, path)
+            : gaussianPart(buffer, weights, path, () => describeKeys(d.dict))
     const { config, notes } = diffusion
 
     const facts: SourceFact[] = []

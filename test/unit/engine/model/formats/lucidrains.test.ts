@@ -148,6 +148,32 @@ describe("Trainer.save's model-N.pt samples as its ddim_sample does, from the ch
     )
   })
 
+  it("a Unet's state_dict alone: refused without, sampled with a sidecar stating its schedule and prediction", async () => {
+    const own = join(dir, 'unet-alone')
+    await mkdir(own)
+    const checkpoint = join(own, 'unet.pt')
+    await copyFile(join(OWN, 'x0-linear', 'unet-state-dict.pt'), checkpoint)
+    await expect(loadModel(checkpoint)).rejects.toThrow(
+      `${checkpoint}: a Unet's state_dict without its GaussianDiffusion (no alphas_cumprod, no loss_weight): the schedule and objective are unknown; save the Trainer's checkpoint or the GaussianDiffusion's state_dict, or give beta_schedule (or alphas_cumprod) and prediction_type in unet.json`,
+    )
+    await writeFile(join(own, 'unet.json'), JSON.stringify({ beta_schedule: 'linear' }))
+    await expect(loadModel(checkpoint)).rejects.toThrow(/or give prediction_type in unet\.json$/)
+    // x0-linear's online Unet: T = 1000 linear betas, pred_x0. As its GaussianDiffusion samples it.
+    await writeFile(join(own, 'unet.json'), JSON.stringify({ beta_schedule: 'linear', prediction_type: 'sample' }))
+    const { diff, model, plan } = await reproduces(join(OWN, 'x0-linear'), { weights: 'online' }, checkpoint)
+    console.log(`ddim20 x0-linear, the Unet alone: max diff ${diff.toExponential(2)}`)
+    expect(diff).toBeLessThan(1e-3)
+    expect(plan.timesteps).toEqual(LUCIDRAINS_20)
+    const facts = Object.fromEntries(model.info.source.facts.map((f) => [f.key, f]))
+    expect(facts.weights).toMatchObject({ value: 'online', why: "a Unet's state_dict, alone" })
+    expect(facts.beta_schedule).toMatchObject({ value: 'linear', from: 'config', why: 'unet.json' })
+    expect(facts.objective).toMatchObject({ value: 'pred_x0', from: 'config' })
+    expect(facts.dim_mults).toMatchObject({ value: '(1, 2, 4)', from: 'weights' })
+    await expect(loadModel(checkpoint, { weights: 'ema' })).rejects.toThrow(
+      "unet.pt: a state_dict with one set of weights, no EMA's",
+    )
+  })
+
   it('the schedule is the alphas_cumprod buffer exactly, named where a schedule fits it', async () => {
     const model = await loadModel(join(OWN, 'v-sigmoid-attn', 'model-3.pt'), { providers: ['cpu'] })
     await model.release()
