@@ -181,6 +181,23 @@ export function samplerFacts(config: SamplerShaping, objective: Objective): Sour
   ]
 }
 
+/** The metadata of how its ddim_sample samples (samplerFacts says why), the classes and their guidance. */
+function samplingMetadata(config: LucidrainsUnetConfig, objective: Objective): Metadata {
+  return {
+    timestep_spacing: 'lucidrains',
+    steps_offset: 0,
+    clip_sample: true,
+    clip_sample_range: 1,
+    set_alpha_to_one: true,
+    use_clipped_model_output: rederivesNoise(config, objective),
+    in_channels: config.channels,
+    // classifier_free_guidance.py: its classes, and one past them its null embedding (the graph's).
+    ...(config.classes && { num_class_embeds: config.classes.count + 1, null_class_id: config.classes.count }),
+    // Its sample()'s guidance: cond_scale 6, rescaled_phi 0.7, the update's parallel part removed.
+    ...(config.classes && { guidance_scale: 6, guidance_rescale: 0.7, apg_eta: 0 }),
+  }
+}
+
 /**
  * What a checkpoint's diffusion model adds to its Unet: facts, notes, metadata and, where the Unet's time is
  * not a timestep, what its graph wraps it in (`wrap.key` names that for the graph cache, `wrap.sidecarKeys`
@@ -231,17 +248,7 @@ export function gaussianPart(
     alphas_cumprod: Array.from(alphasCumprod),
     num_train_timesteps: T,
     prediction_type: OBJECTIVES[objective.objective],
-    timestep_spacing: 'lucidrains',
-    steps_offset: 0,
-    clip_sample: true,
-    clip_sample_range: 1,
-    set_alpha_to_one: true,
-    use_clipped_model_output: rederivesNoise(config, objective.objective),
-    in_channels: config.channels,
-    // classifier_free_guidance.py: its classes, and one past them its null embedding (the graph's).
-    ...(config.classes && { num_class_embeds: config.classes.count + 1, null_class_id: config.classes.count }),
-    // Its sample()'s guidance: cond_scale 6, rescaled_phi 0.7, the update's parallel part removed.
-    ...(config.classes && { guidance_scale: 6, guidance_rescale: 0.7, apg_eta: 0 }),
+    ...samplingMetadata(config, objective.objective),
   }
   return { config, facts, notes: objective.notes, metadata }
 }
@@ -288,16 +295,5 @@ export function unetAlonePart(
     sourceFact('objective', objective, 'config', `prediction_type ${String(prediction)} in ${why}`),
     ...samplerFacts(config, objective),
   )
-  const metadata: Metadata = {
-    timestep_spacing: 'lucidrains',
-    steps_offset: 0,
-    clip_sample: true,
-    clip_sample_range: 1,
-    set_alpha_to_one: true,
-    use_clipped_model_output: rederivesNoise(config, objective),
-    in_channels: config.channels,
-    ...(config.classes && { num_class_embeds: config.classes.count + 1, null_class_id: config.classes.count }),
-    ...(config.classes && { guidance_scale: 6, guidance_rescale: 0.7, apg_eta: 0 }),
-  }
-  return { config, facts, notes: [], metadata }
+  return { config, facts, notes: [], metadata: samplingMetadata(config, objective) }
 }
