@@ -2,12 +2,13 @@
  * lucidrains checkpoints load as models: DDIM-20 with no options reproduces the peer's own ddim_sample (1e-3)
  * from Trainer.save's model-N.pt alone (EMA weights, its timestep pairs, x0 clipped and the noise re-derived,
  * self-conditioning fed back), the Unet and the objective are inferred and said so, and what is not a
- * Trainer checkpoint says what it is.
+ * Trainer checkpoint says what it is. ElucidatedDiffusion and ContinuousTimeGaussianDiffusion sample as the
+ * library's own samplers do over their virtual schedules, and a Unet alone with a sidecar's schedule.
  */
 import { readFileSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 import { beforeAll, describe, expect, it } from 'vitest'
 
@@ -200,11 +201,11 @@ describe("Trainer.save's model-N.pt samples as its ddim_sample does, from the ch
 describe('ElucidatedDiffusion (EDM): its Unet in the preconditioning, over a virtual schedule', () => {
   const folder = join(OWN, 'elucidated')
   const clamp = (a: Float32Array) => a.map((v) => Math.min(1, Math.max(-1, v)))
-  /** A run of `sampler` from x_T.npy (the peer's samples end clamped to [-1, 1]: so are these). */
+  /** A run of `sampler` from the x_T.npy beside `path` (the peer's samples end clamped to [-1, 1]: so are these). */
   async function sampled(path: string, sampler: NonNullable<PlanRequest['sampler']>, options: LoadOptions = {}) {
     const model = await loadModel(path, { providers: ['cpu'], ...options })
     try {
-      const xT = await npy(join(folder, 'x_T.npy'))
+      const xT = await npy(join(dirname(path), 'x_T.npy'))
       const plan = planRun(modelFacts(model.info), {
         sampler,
         seed: 0,
@@ -262,25 +263,11 @@ describe('ElucidatedDiffusion (EDM): its Unet in the preconditioning, over a vir
 
   it("self-conditioned: each call fed the previous call's x0, as its sample() does, within 1e-4", async () => {
     const own = join(OWN, 'elucidated-self-cond')
-    const model = await loadModel(join(own, 'model-3.pt'), { providers: ['cpu'] })
-    try {
-      const xT = await npy(join(own, 'x_T.npy'))
-      const plan = planRun(modelFacts(model.info), {
-        sampler: { sampler: 'heun', steps: 8, sigmas: 'karras' },
-        seed: 0,
-        batch: 2,
-        height: 16,
-        width: 16,
-        initNoise: xT.data,
-      })
-      const samples = clamp((await runSampling(model, plan.run)).samples)
-      const diff = maxDiff(samples, (await npy(join(own, 'heun8_ref.npy'))).data)
-      console.log(`elucidated self-cond heun 8 Karras: max diff ${diff.toExponential(2)}`)
-      expect(diff).toBeLessThan(1e-4)
-      expect(model.info.source.facts.find((f) => f.key === 'x_self_cond')).toMatchObject({ from: 'sampler' })
-    } finally {
-      await model.release()
-    }
+    const { model, samples } = await sampled(join(own, 'model-3.pt'), { sampler: 'heun', steps: 8, sigmas: 'karras' })
+    const diff = maxDiff(samples, (await npy(join(own, 'heun8_ref.npy'))).data)
+    console.log(`elucidated self-cond heun 8 Karras: max diff ${diff.toExponential(2)}`)
+    expect(diff).toBeLessThan(1e-4)
+    expect(model.info.source.facts.find((f) => f.key === 'x_self_cond')).toMatchObject({ from: 'sampler' })
   })
 
   it("an ElucidatedDiffusion's state_dict saved by hand: its online weights", async () => {
@@ -302,6 +289,7 @@ describe('ElucidatedDiffusion (EDM): its Unet in the preconditioning, over a vir
     await mkdir(own)
     const checkpoint = join(own, 'model-3.pt')
     await copyFile(join(folder, 'model-3.pt'), checkpoint)
+    await copyFile(join(folder, 'x_T.npy'), join(own, 'x_T.npy'))
     const cacheDir = join(dir, 'edm-cache')
     const heun = { sampler: 'heun', steps: 8, sigmas: 'karras' } as const
     const plain = await sampled(checkpoint, heun, { cacheDir })
