@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 
 import { FIT_BATCH } from '../src-shared/fit'
-import { CHECKPOINT_WEIGHTS, MODEL_FORMATS } from '../src-shared/model'
+import { CHECKPOINT_WEIGHTS, sourceLabel } from '../src-shared/model'
 import { GIF_VIEWS, NAMED_SCHEDULES, SAMPLER_INFO, samplerReads, SAMPLERS } from '../src-shared/names'
 import { DEFAULT_SCHEDULE, defaultRun } from '../src-shared/parameters'
 import { compareCommand, noiseCommand } from './cli/explore'
@@ -128,7 +128,7 @@ async function convertCommand(v: Values, positionals: string[]) {
     ...(opened.signature.sizeMultiple && { size_multiple: opened.signature.sizeMultiple }),
   })
   await writeFileAtomic(v.out, bytes, { overwrite: v.overwrite })
-  const what = `${MODEL_FORMATS[opened.source.format]}${opened.source.parameters !== undefined ? `, ${opened.source.parameters.toLocaleString('en-US')} parameters` : ''}`
+  const what = `${sourceLabel(opened.source)}${opened.source.parameters !== undefined ? `, ${opened.source.parameters.toLocaleString('en-US')} parameters` : ''}`
   print(
     v.json
       ? { model: path, out: v.out, bytes: bytes.length, format: opened.source.format }

@@ -76,6 +76,10 @@ export const MODEL_FORMATS = {
 } as const
 export type ModelFormatName = keyof typeof MODEL_FORMATS
 
+/** How the card and the CLI name a model's source: its format, and the model the network sits in where that is not the usual one. */
+export const sourceLabel = (source: { format: ModelFormatName; within?: string }): string =>
+  `${MODEL_FORMATS[source.format]}${source.within ? ` in ${source.within}` : ''}`
+
 /**
  * Hex digits of a model's hash: the start of its weights file's SHA-256, as A1111 writes "Model hash" (its
  * AutoV2 hash) into PNGs. The engine computes it (engine/model/file-hash.ts).

@@ -2,7 +2,7 @@
  * What the command line says of a model: `inspect` (its source, the facts read, inferred and assumed, its
  * inputs, training and provider), and the notes `sample` prints of what was assumed.
  */
-import { FACT_ORIGINS, MODEL_FORMATS, providerLabel, type SourceFact } from '../../src-shared/model'
+import { FACT_ORIGINS, providerLabel, type SourceFact, sourceLabel } from '../../src-shared/model'
 import { usesBetaRange } from '../../src-shared/names'
 import type { GenerationRequest, ScheduleConfig } from '../../src-shared/parameters'
 import { defaultModelPath } from '../engine/model/default-model'
@@ -36,7 +36,7 @@ export async function inspectCommand(v: Values, positionals: string[]) {
     print(
       [
         `${model.info.name}  (${model.info.layout}: ${model.info.onnxPath || model.info.path})`,
-        `  source          ${MODEL_FORMATS[src.format]}${src.parameters !== undefined ? `, ${src.parameters.toLocaleString('en-US')} parameters` : ''}${src.graph ? `, graph ${src.graph}` : ''}`,
+        `  source          ${sourceLabel(src)}${src.parameters !== undefined ? `, ${src.parameters.toLocaleString('en-US')} parameters` : ''}${src.graph ? `, graph ${src.graph}` : ''}`,
         ...src.files.map((f) => `    read ${f}`),
         model.info.hash ? `  model hash      ${model.info.hash}  (SHA-256 of ${src.files[0]}, as A1111 writes it)` : '',
         ...sourceFacts(src.facts),

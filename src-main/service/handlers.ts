@@ -18,7 +18,7 @@ import {
   type StepRecord,
 } from '../../src-preload/contract'
 import { LIVE_UPDATE_MS, LIVE_UPDATE_SHARED_CPU_MS } from '../../src-shared/limits'
-import { MODEL_FORMATS } from '../../src-shared/model'
+import { sourceLabel } from '../../src-shared/model'
 import { stepStats } from '../engine/diagnostics'
 import { EngineError, toErrorData } from '../engine/errors'
 import { readStepwiseParameters } from '../engine/export/png'
@@ -94,7 +94,7 @@ function cardOf(model: Denoiser): ModelCard {
     path: info.path,
     onnxPath: info.onnxPath,
     layout: info.layout,
-    sourceFormat: MODEL_FORMATS[info.source.format],
+    sourceFormat: sourceLabel(info.source),
     parameters: info.source.parameters ?? null,
     facts: info.source.facts,
     notes: info.source.notes,

@@ -13,6 +13,8 @@ export type { ModelLayout }
 /** What the model was made from: its format, files, size, and the facts of its config with their origins. */
 export interface ModelSource {
   format: ModelFormatName
+  /** The model the network sits in, where that is not its format's usual one (a lucidrains ElucidatedDiffusion). */
+  within?: string
   /** The files read (a built graph: the weights and the config). */
   files: string[]
   /** The state dict's parameter count, when the weights were read. */

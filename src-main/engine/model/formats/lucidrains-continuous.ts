@@ -134,5 +134,6 @@ export function continuousPart(
       in_channels: config.channels,
     },
     wrap: { graph: { logSnr: table }, key: `log-snr ${schedule}`, sidecarKeys: ['noise_schedule'] },
+    within: 'ContinuousTimeGaussianDiffusion',
   }
 }

@@ -209,6 +209,8 @@ export interface DiffusionPart {
   notes: string[]
   metadata: Metadata
   wrap?: { graph: UnetWrap; key: string; sidecarKeys: string[] }
+  /** The diffusion model, where it is not a GaussianDiffusion (the card's source says so). */
+  within?: string
 }
 
 /** A GaussianDiffusion (or LearnedGaussianDiffusion, classifier_free_guidance.py's): its buffers say the rest. */

@@ -142,5 +142,12 @@ export function elucidatedPart(
     key: `edm ${edm.sigmaMin} ${edm.sigmaMax} ${edm.sigmaData} ${edm.trainSteps}`,
     sidecarKeys: Object.keys(ELUCIDATED_KEYS),
   }
-  return { config, facts: [...unetFacts, ...facts, ...edmFacts], notes: [], metadata, wrap }
+  return {
+    config,
+    facts: [...unetFacts, ...facts, ...edmFacts],
+    notes: [],
+    metadata,
+    wrap,
+    within: 'ElucidatedDiffusion (EDM)',
+  }
 }

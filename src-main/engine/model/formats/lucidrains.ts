@@ -245,6 +245,7 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
       sources,
       source: {
         format: 'lucidrains',
+        ...(diffusion.within && { within: diffusion.within }),
         files: [path],
         parameters: built.parameters,
         facts,

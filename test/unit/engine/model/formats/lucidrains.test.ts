@@ -21,6 +21,7 @@ import { modelFacts, type PlanRequest, planRun } from '../../../../../src-main/e
 import { runSampling, type StepFrame } from '../../../../../src-main/engine/run'
 import { makeSampler } from '../../../../../src-main/engine/samplers/sampler'
 import { makeSchedule } from '../../../../../src-main/engine/schedule'
+import { sourceLabel } from '../../../../../src-shared/model'
 import { modelCalls } from '../../../../fixtures/ode-distance'
 import { cli } from '../../../cli/capture'
 import { ddim20, FIXTURES, maxDiff, npy } from './peer-sampling'
@@ -67,6 +68,7 @@ describe("Trainer.save's model-N.pt samples as its ddim_sample does, from the ch
     expect(facts.dim_mults).toMatchObject({ value: '(1, 2, 2)', from: 'weights' })
     expect(facts.full_attn).toMatchObject({ value: '(False, False, True)', from: 'weights' })
     expect(model.info.source.parameters).toBe(319_681)
+    expect(sourceLabel(model.info.source)).toBe('lucidrains denoising-diffusion-pytorch Unet')
   })
 
   it('the online weights when asked (--weights online), which differ from the EMA by up to 0.47', async () => {
@@ -237,6 +239,9 @@ describe('ElucidatedDiffusion (EDM): its Unet in the preconditioning, over a vir
     expect(plan.parameters.sampler).toMatchObject({ predictionType: 'sample', clipSample: false })
     const facts = Object.fromEntries(model.info.source.facts.map((f) => [f.key, f]))
     expect(facts.diffusion).toMatchObject({ value: 'ElucidatedDiffusion', from: 'checkpoint' })
+    expect(sourceLabel(model.info.source)).toBe(
+      'lucidrains denoising-diffusion-pytorch Unet in ElucidatedDiffusion (EDM)',
+    )
     expect(facts.weights).toMatchObject({ value: 'ema' })
     expect(facts.sigma_data).toMatchObject({ value: '0.5', from: 'assumed' })
     expect(facts.learned_sinusoidal_dim).toMatchObject({ value: '16', from: 'weights' })
@@ -339,6 +344,7 @@ describe('ContinuousTimeGaussianDiffusion: its Unet over a virtual schedule of i
       try {
         const facts = Object.fromEntries(model.info.source.facts.map((f) => [f.key, f]))
         expect(facts.diffusion).toMatchObject({ value: 'ContinuousTimeGaussianDiffusion', from: 'checkpoint' })
+        expect(model.info.source.within).toBe('ContinuousTimeGaussianDiffusion')
         expect(facts.noise_schedule).toMatchObject(schedule)
         expect(facts.objective).toMatchObject({ value: 'pred_noise', from: 'assumed' })
         // The schedule is the peer's log SNR, the learned net's included (float32 in torch).
