@@ -17,14 +17,14 @@ import { inferUnetConfig } from '../graph/lucidrains-unet-config'
 import { float32Of, type StoredTensor, type Weights } from '../weights/tensor'
 import type { DiffusionPart } from './lucidrains-diffusion'
 
-export const CONTINUOUS_STEPS = 1000
+const CONTINUOUS_STEPS = 1000
 
 /** The named schedules' log SNR(t), as the module computes them (its `log` clamps at eps). */
 export const LOG_SNR = {
   linear: (t: number) => -Math.log(Math.max(Math.expm1(1e-4 + 10 * t * t), 1e-20)),
   cosine: (t: number, s = 0.008) => -Math.log(Math.max(Math.cos(((t + s) / (1 + s)) * Math.PI * 0.5) ** -2 - 1, 1e-5)),
 }
-export type NoiseSchedule = keyof typeof LOG_SNR | 'learned'
+type NoiseSchedule = keyof typeof LOG_SNR | 'learned'
 
 /** The learned_noise_schedule net's weights, under `log_snr.net.` in the state dict. */
 const LEARNED = [
@@ -40,7 +40,7 @@ const LEARNED = [
  * learned_noise_schedule(t): a monotonic net (MonotonicLinear: |W| x + |b|) of 1 -> 1, plus a residual
  * 1 -> H -> sigmoid -> 1, normalized to run from log SNR max at t = 0 to min at t = 1, the linear schedule's.
  */
-export function learnedLogSnr(get: (name: string) => Float32Array): (t: number) => number {
+function learnedLogSnr(get: (name: string) => Float32Array): (t: number) => number {
   const [w1, b1, w2, b2, w3, b3] = LEARNED.map((n) => get(n).map(Math.abs))
   const net = (t: number) => {
     const h = w1[0] * t + b1[0]

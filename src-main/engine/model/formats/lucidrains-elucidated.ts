@@ -22,10 +22,10 @@ import type { Weights } from '../weights/tensor'
 import type { DiffusionPart } from './lucidrains-diffusion'
 
 /** The sidecar keys read here (ElucidatedDiffusion's argument names), and the preconditioning fields they set. */
-export const ELUCIDATED_KEYS = { sigma_min: 'sigmaMin', sigma_max: 'sigmaMax', sigma_data: 'sigmaData' } as const
+const ELUCIDATED_KEYS = { sigma_min: 'sigmaMin', sigma_max: 'sigmaMax', sigma_data: 'sigmaData' } as const
 
 /** The preconditioning: a sidecar's sigma_min, sigma_max and sigma_data, else ElucidatedDiffusion's defaults. */
-export function edmOf(
+function edmOf(
   sidecar: Record<string, unknown> | undefined,
   sidecarPath: string,
 ): { edm: EdmPreconditioning; facts: SourceFact[] } {
@@ -59,7 +59,7 @@ export function edmOf(
 }
 
 /** What the checkpoint's model is, how Stepwise samples it, and its metadata (the schedule, the prediction). */
-export function elucidatedDiffusion(
+function elucidatedDiffusion(
   config: LucidrainsUnetConfig,
   edm: EdmPreconditioning,
   path: string,

@@ -26,6 +26,21 @@ const FIXTURES = join(import.meta.dirname, '..', '..', '..', '..', 'fixtures')
 const OWN = join(FIXTURES, 'lucidrains')
 
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0)
+
+/** The graph's output for images x [B, C, H, W] at `time` (one a row), and any other inputs it takes. */
+async function forward(
+  session: ort.InferenceSession,
+  x: { data: Float32Array; shape: number[] },
+  time: ArrayLike<number>,
+  more: Record<string, ort.Tensor> = {},
+): Promise<Float32Array> {
+  const feeds = {
+    x: new ort.Tensor('float32', x.data, x.shape),
+    time: new ort.Tensor('float32', Float32Array.from(time), [x.shape[0]]),
+    ...more,
+  }
+  return (await session.run(feeds)).out.data as Float32Array
+}
 const npy = (path: string) => readNpy(new Uint8Array(readFileSync(path)), path)
 
 /** The Unet's weights under `prefix` of a checkpoint's dict (`ema` of Trainer.save, or the state dict itself). */
@@ -72,16 +87,14 @@ describe("the Unet graph gives lucidrains' forward pass", () => {
         const x = npy(join(dir, 'forward_x.npy'))
         const t = npy(join(dir, 'forward_t.npy'))
         const ref = npy(join(dir, 'forward_out.npy'))
-        const feeds: Record<string, ort.Tensor> = {
-          x: new ort.Tensor('float32', x.data, x.shape),
-          time: new ort.Tensor('float32', Float32Array.from(t.data, Number), [x.shape[0]]),
-        }
-        if (config.selfCondition) {
-          const sc = npy(join(dir, 'forward_self_cond.npy'))
-          feeds.x_self_cond = new ort.Tensor('float32', sc.data, sc.shape)
-        }
-        const out = (await session.run(feeds)).out.data as Float32Array
-        const diff = out.reduce((m, v, i) => Math.max(m, Math.abs(v - ref.data[i])), 0)
+        const sc = config.selfCondition ? npy(join(dir, 'forward_self_cond.npy')) : undefined
+        const out = await forward(
+          session,
+          x,
+          t.data,
+          sc && { x_self_cond: new ort.Tensor('float32', sc.data, sc.shape) },
+        )
+        const diff = maxDiff(out, ref.data)
         console.log(`forward ${name}: max diff ${diff.toExponential(2)}`)
         expect(out).toHaveLength(ref.data.length)
         expect(diff).toBeLessThan(1e-4)
@@ -118,14 +131,8 @@ describe("classifier_free_guidance.py's Unet: its classes, and its null embeddin
         ['forward_null.npy', classes.map(() => 3n)], // cond_drop_prob 1: null_classes_emb for every image
       ] as const) {
         const want = npy(join(dir, ref)).data
-        const out = (
-          await session.run({
-            x: new ort.Tensor('float32', x.data, x.shape),
-            time: new ort.Tensor('float32', Float32Array.from(t.data, Number), [2]),
-            classes: new ort.Tensor('int64', BigInt64Array.from(labels), [2]),
-          })
-        ).out.data as Float32Array
-        const diff = out.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0)
+        const classes = new ort.Tensor('int64', BigInt64Array.from(labels), [2])
+        const diff = maxDiff(await forward(session, x, t.data, { classes }), want)
         console.log(`forward class-cfg ${ref}: max diff ${diff.toExponential(2)}`)
         expect(diff).toBeLessThan(1e-4)
       }
@@ -162,13 +169,7 @@ describe("ElucidatedDiffusion's Unet in EDM's preconditioning", () => {
       const t = sigma.map((s) => (Math.log(s) - Math.log(0.002)) / ((Math.log(80) - Math.log(0.002)) / 999))
       expect(t[0]).toBeCloseTo(0, 4)
       expect(t[3]).toBeCloseTo(999, 3)
-      const out = (
-        await session.run({
-          x: new ort.Tensor('float32', xt, x.shape),
-          time: new ort.Tensor('float32', Float32Array.from(t), [sigma.length]),
-        })
-      ).out.data as Float32Array
-      const diff = out.reduce((m, v, i) => Math.max(m, Math.abs(v - ref[i])), 0)
+      const diff = maxDiff(await forward(session, { data: xt, shape: x.shape }, t), ref)
       console.log(`forward elucidated (D at sigma ${sigma.join(', ')}): max diff ${diff.toExponential(2)}`)
       expect(diff).toBeLessThan(1e-4)
       // D at sigma_min is nearly x itself (c_skip ~ 1), at sigma_max nearly the net's own output: both ends used.
@@ -194,13 +195,7 @@ describe('a Unet that takes log SNR, behind a table of it', () => {
     )
     try {
       const x = npy(join(OWN, 'continuous-linear', 'forward_x.npy'))
-      const run = async (session: ort.InferenceSession, time: number[]) =>
-        (
-          await session.run({
-            x: new ort.Tensor('float32', x.data, x.shape),
-            time: new ort.Tensor('float32', Float32Array.from(time), [2]),
-          })
-        ).out.data as Float32Array
+      const run = (session: ort.InferenceSession, time: number[]) => forward(session, x, time)
       const lerp = (k: number) =>
         table[Math.floor(k)] + (k - Math.floor(k)) * (table[Math.ceil(k)] - table[Math.floor(k)])
       for (const [timesteps, logSnr] of [
