@@ -49,7 +49,11 @@ export interface ModelCard {
   /** What a size the graph leaves open must be a multiple of (a U-Net built from weights); null: not known. */
   sizeMultiple: number | null
   classes: { names: string[]; nullClassId: number | null } | null
-  training: { schedule: ScheduleConfig; predictionType: SamplerConfig['predictionType'] }
+  /**
+   * `described`: the schedule said as its format knows it (a named schedule a checkpoint's numbers match, an
+   * EDM or continuous-time model's virtual one); null: the schedule's name and T say it.
+   */
+  training: { schedule: ScheduleConfig; described: string | null; predictionType: SamplerConfig['predictionType'] }
   /** How the model is meant to be guided (its metadata's guidance_scale & co.), where it says; null: not. */
   guidanceDefaults: GuidanceDefaults | null
   /** Sampler settings that follow from the training config (the start of every run). */

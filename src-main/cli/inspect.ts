@@ -48,7 +48,7 @@ export async function inspectCommand(v: Values, positionals: string[]) {
           : '  class input     none',
         `  output          ${sig(s.output)}${s.learnedVariance ? '  (learned variance: first half used)' : ''}`,
         `  size            ${t.size.width}x${t.size.height} (from ${t.size.from}${s.sizeMultiple ? `; any multiple of ${s.sizeMultiple}` : ''})`,
-        `  training        ${scheduleText(t.schedule)}, ${t.sampler.predictionType}`,
+        `  training        ${src.schedule ?? scheduleText(t.schedule)}, ${t.sampler.predictionType}`,
         t.guidance
           ? `  guidance        ${t.guidance.scale}, rescale ${t.guidance.rescale}, APG eta ${t.guidance.apgEta}  (the model's own: sample takes them for flags left out)`
           : '',

@@ -104,7 +104,11 @@ function cardOf(model: Denoiser): ModelCard {
     sizeFrom: t.size.from,
     sizeMultiple: info.signature.sizeMultiple ?? null,
     classes: t.classes ? { names: t.classes.names, nullClassId: t.classes.nullClassId ?? null } : null,
-    training: { schedule: t.schedule, predictionType: t.sampler.predictionType },
+    training: {
+      schedule: t.schedule,
+      described: info.source.schedule ?? null,
+      predictionType: t.sampler.predictionType,
+    },
     samplerDefaults: t.sampler,
     guidanceDefaults: t.guidance ?? null,
     samplerOptions: t.samplerOptions,

@@ -352,6 +352,10 @@ describe('Stepwise in the browser host', () => {
     expect(facts).toContain('dim_mults=(1, 2)')
     expect(facts).toContain('self_condition=true')
     expect(facts).toContain('weights=ema')
+    // Its alphas_cumprod buffer is lucidrains' cosine: the card names it, not "custom".
+    expect(await byId('model-card').textContent()).toMatch(
+      /cosine, T = 1000 \(its alphas_cumprod\);\s+predicts epsilon/,
+    )
     await byId('sampler').selectOption('ddim')
     expect(await byId('timestep-spacing').inputValue()).toBe('lucidrains')
     await byId('steps').fill('10')

@@ -15,6 +15,7 @@ import { cli } from './capture'
 
 const PEERS = join(import.meta.dirname, '..', '..', 'fixtures', 'peers', 'diffusers')
 const LUCIDRAINS = join(import.meta.dirname, '..', '..', 'fixtures', 'peers', 'lucidrains', 'cosine-eps-gray28')
+const OWN_LUCIDRAINS = join(import.meta.dirname, '..', '..', 'fixtures', 'lucidrains')
 
 afterEach(() => vi.restoreAllMocks())
 
@@ -100,6 +101,13 @@ describe("sample reproduces lucidrains' ddim_sample from Trainer.save's model-N.
     expect(lines.find((l) => l.startsWith('  source'))).toContain(
       'lucidrains denoising-diffusion-pytorch Unet, 319,681',
     )
+    expect(lines).toContain('  training        cosine, T = 1000 (its alphas_cumprod), epsilon')
+  })
+
+  it("inspect says an EDM model's schedule as EDM's sigmas, not a custom one", async () => {
+    const r = await cli('inspect', join(OWN_LUCIDRAINS, 'elucidated', 'model-3.pt'))
+    expect(r.code).toBe(0)
+    expect(r.stdout.split('\n')).toContain('  training        EDM, σ 0.002–80, 1000 virtual timesteps, sample')
   })
 })
 

@@ -156,6 +156,7 @@ export function card(o: CardOptions = {}): ModelCard {
     classes: null,
     training: {
       schedule: { schedule: 'linear', trainSteps: 1000, betaStart: 0.0001, betaEnd: 0.02, ...schedule },
+      described: null,
       predictionType: 'epsilon',
     },
     samplerDefaults: {

@@ -15,6 +15,12 @@ export interface ModelSource {
   format: ModelFormatName
   /** The model the network sits in, where that is not its format's usual one (a lucidrains ElucidatedDiffusion). */
   within?: string
+  /**
+   * The training schedule as the card and inspect say it, where the format knows more than "custom, T = 1000":
+   * a named schedule a checkpoint's alphas_cumprod matches, or a virtual one that the model's own time was
+   * mapped onto ("EDM, σ 0.002–80, 1000 virtual timesteps").
+   */
+  schedule?: string
   /** The files read (a built graph: the weights and the config). */
   files: string[]
   /** The state dict's parameter count, when the weights were read. */

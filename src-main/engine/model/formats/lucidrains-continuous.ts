@@ -135,5 +135,6 @@ export function continuousPart(
     },
     wrap: { graph: { logSnr: table }, key: `log-snr ${schedule}`, sidecarKeys: ['noise_schedule'] },
     within: 'ContinuousTimeGaussianDiffusion',
+    schedule: `continuous time, ${schedule} log SNR, ${CONTINUOUS_STEPS} virtual timesteps`,
   }
 }

@@ -211,6 +211,8 @@ export interface DiffusionPart {
   wrap?: { graph: UnetWrap; key: string; sidecarKeys: string[] }
   /** The diffusion model, where it is not a GaussianDiffusion (the card's source says so). */
   within?: string
+  /** Its schedule, said as the card says it (ModelSource.schedule). */
+  schedule?: string
 }
 
 /** A GaussianDiffusion (or LearnedGaussianDiffusion, classifier_free_guidance.py's): its buffers say the rest. */
@@ -252,7 +254,13 @@ export function gaussianPart(
     prediction_type: OBJECTIVES[objective.objective],
     ...samplingMetadata(config, objective.objective),
   }
-  return { config, facts, notes: objective.notes, metadata }
+  return {
+    config,
+    facts,
+    notes: objective.notes,
+    metadata,
+    ...(named && { schedule: `${named}, T = ${T} (its alphas_cumprod)` }),
+  }
 }
 
 /**

@@ -149,5 +149,6 @@ export function elucidatedPart(
     metadata,
     wrap,
     within: 'ElucidatedDiffusion (EDM)',
+    schedule: `EDM, σ ${edm.sigmaMin}–${edm.sigmaMax}, ${edm.trainSteps} virtual timesteps`,
   }
 }

@@ -246,6 +246,7 @@ async function openCheckpoint(path: string, options: OpenOptions): Promise<Opene
       source: {
         format: 'lucidrains',
         ...(diffusion.within && { within: diffusion.within }),
+        ...(diffusion.schedule && { schedule: diffusion.schedule }),
         files: [path],
         parameters: built.parameters,
         facts,

@@ -243,6 +243,7 @@ describe('ElucidatedDiffusion (EDM): its Unet in the preconditioning, over a vir
       'lucidrains denoising-diffusion-pytorch Unet in ElucidatedDiffusion (EDM)',
     )
     expect(facts.weights).toMatchObject({ value: 'ema' })
+    expect(model.info.source.schedule).toBe('EDM, σ 0.002–80, 1000 virtual timesteps')
     expect(facts.sigma_data).toMatchObject({ value: '0.5', from: 'assumed' })
     expect(facts.learned_sinusoidal_dim).toMatchObject({ value: '16', from: 'weights' })
   })
@@ -304,6 +305,7 @@ describe('ElucidatedDiffusion (EDM): its Unet in the preconditioning, over a vir
     expect(facts.sigma_max).toMatchObject({ value: '40', from: 'config', why: 'model-3.json' })
     expect(facts.sigma_data).toMatchObject({ value: '0.25', from: 'config' })
     expect(facts.sigma_min).toMatchObject({ value: '0.002', from: 'assumed' })
+    expect(changed.model.info.source.schedule).toBe('EDM, σ 0.002–40, 1000 virtual timesteps')
     // Read, so not listed as ignored; a new graph, not the cached one of the defaults.
     expect(changed.model.info.source.notes.join('\n')).not.toMatch(/ignored/)
     expect(changed.model.info.source.graph).toBe('built')
@@ -345,6 +347,7 @@ describe('ContinuousTimeGaussianDiffusion: its Unet over a virtual schedule of i
         const facts = Object.fromEntries(model.info.source.facts.map((f) => [f.key, f]))
         expect(facts.diffusion).toMatchObject({ value: 'ContinuousTimeGaussianDiffusion', from: 'checkpoint' })
         expect(model.info.source.within).toBe('ContinuousTimeGaussianDiffusion')
+        expect(model.info.source.schedule).toBe(`continuous time, ${schedule.value} log SNR, 1000 virtual timesteps`)
         expect(facts.noise_schedule).toMatchObject(schedule)
         expect(facts.objective).toMatchObject({ value: 'pred_noise', from: 'assumed' })
         // The schedule is the peer's log SNR, the learned net's included (float32 in torch).
