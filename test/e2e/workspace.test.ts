@@ -142,6 +142,16 @@ describe('the workspace', () => {
       console.log(`${width}x${height}: image ${at.stage.toFixed(0)} px`)
       expect(at.stage, `${width}x${height}`).toBe(at.largest)
     }
+    // The smallest window the app opens (window.ts) with the history open too: the results give up columns
+    // and the small images go under the large one, which stays the largest.
+    await page.setViewportSize({ width: 960, height: 640 })
+    await byId('history-toggle').click()
+    await byId('history').waitFor()
+    const crowded = await measure()
+    console.log(`960x640, history open: image ${crowded.stage.toFixed(0)} px`)
+    expect(crowded.stage).toBe(crowded.largest)
+    expect(crowded.stage).toBeGreaterThanOrEqual(160)
+    await byId('history-toggle').click()
     await page.setViewportSize({ width: 1280, height: 820 })
     // The panels collapse: the image grows.
     await byId('sidebar-close').click()
