@@ -203,7 +203,7 @@ describe('the workspace', () => {
     const bytes = readFileSync((await download.path())!)
     expect(readStepwiseParameters(bytes, 'seed-47.png')).toMatchObject({ seed: 47, sampler: { steps: STEPS } })
     expect(decode(bytes).width).toBe(112)
-    await byId('export-scale').selectOption('1')
+    await byId('export-scale').selectOption({ label: 'auto' })
   })
 
   test("per-image actions: a tile's menu reuses its seed and compares samplers on it", async () => {
@@ -334,7 +334,9 @@ describe('the workspace', () => {
     // 2 x 2 cells of 224 px, with a title line and a caption line over each row.
     expect(sheet.width).toBeGreaterThanOrEqual(448)
     expect(sheet.height).toBeGreaterThan(sheet.width)
-    await byId('export-scale').selectOption('1')
+    // Back to auto, the first start's scale: PNGs at the model's size, GIFs enlarged (below).
+    await byId('export-scale').selectOption({ label: 'auto' })
+    expect([decode(readFileSync(await exportOne('export-png'))).width]).toEqual([28])
 
     await byId('sampler').selectOption('ddpm')
     await byId('steps').fill('1000')
@@ -351,6 +353,8 @@ describe('the workspace', () => {
     const made = Number((await byId('scrubber').getAttribute('max')) ?? 0) + 1
     const gif = decodeGifFrames(readFileSync(await exportOne('export-gif')))
     expect(gif.length).toBe(Math.min(40, made))
+    // A 28 px digit's GIF, at no scale chosen, is one that can be seen: at least 256 px.
+    expect(gif[0].width).toBeGreaterThanOrEqual(256)
     await byId('gif-options').click()
     await byId('sampler').selectOption('ddim')
     await byId('steps').fill(String(STEPS))

@@ -23,8 +23,12 @@ class Exporter {
   gifOf = $state<'xt' | 'x0'>('x0')
   gifFrames = $state(DEFAULT_GIF_FRAMES)
   gifDelayMs = $state(DEFAULT_GIF_DELAY_MS)
-  /** Nearest-neighbour enlargement of every export (and of copied images); 1 keeps the model's size. */
-  scale = $state(1)
+  /**
+   * Nearest-neighbour enlargement of every export (and of copied images); 1 keeps the model's size. null is
+   * auto: PNGs and copies at the model's size, GIFs, APNGs and sheets as large as the engine makes them when
+   * no scale is asked for (at least 256 px: a 28 px digit's GIF is a visible one; engine/export/gif.ts).
+   */
+  scale = $state<number | null>(null)
   busy = $state(false)
 
   /** The run shown is a walk: its images make a GIF of their own. */
@@ -40,7 +44,8 @@ class Exporter {
   /** The request for `kind`, of image `index` (default: the one the timeline shows). */
   request(kind: SaveKind, index = timeline.image): ExportRequest | null {
     if (!run.runId) return null
-    const req: ExportRequest = { runId: run.runId, kind: kind === 'all' ? 'png' : kind, scale: this.scale }
+    const req: ExportRequest = { runId: run.runId, kind: kind === 'all' ? 'png' : kind }
+    if (this.scale !== null) req.scale = this.scale
     const animation = kind === 'gif' || kind === 'apng'
     if (kind === 'png' || animation) req.index = index
     if (animation) Object.assign(req, { gifOf: this.gifOf, gifFrames: this.gifFrames, gifDelayMs: this.gifDelayMs })
@@ -96,8 +101,9 @@ class Exporter {
     const shape = run.shape
     if (!values || !shape) return
     const canvas = document.createElement('canvas')
-    canvas.width = shape.width * this.scale
-    canvas.height = shape.height * this.scale
+    const scale = this.scale ?? 1
+    canvas.width = shape.width * scale
+    canvas.height = shape.height * scale
     const context = canvas.getContext('2d')!
     const small = document.createElement('canvas')
     small.width = shape.width

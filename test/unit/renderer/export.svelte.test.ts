@@ -49,11 +49,13 @@ describe('exporter', () => {
     r.exporter.gifFrames = 30
     r.exporter.gifDelayMs = 120
     for (const kind of ['png', 'all', 'sheet', 'gif'] as const) await r.exporter.save(kind)
+    // No scale chosen (auto): none asked for, so the engine's own (PNGs 1x, GIFs and sheets enlarged).
+    expect(r.exporter.scale).toBe(null)
     expect(r.api.requests('export.save')).toEqual([
-      { runId: 'a', kind: 'png', index: 1, scale: 1 },
-      { runId: 'a', kind: 'png', scale: 1 },
-      { runId: 'a', kind: 'sheet', scale: 1 },
-      { runId: 'a', kind: 'gif', index: 1, gifOf: 'xt', gifFrames: 30, gifDelayMs: 120, scale: 1 },
+      { runId: 'a', kind: 'png', index: 1 },
+      { runId: 'a', kind: 'png' },
+      { runId: 'a', kind: 'sheet' },
+      { runId: 'a', kind: 'gif', index: 1, gifOf: 'xt', gifFrames: 30, gifDelayMs: 120 },
     ])
   })
 
@@ -87,7 +89,7 @@ describe('exporter', () => {
     const bytes = new Uint8Array([137, 80, 78, 71]).buffer
     r.api.answer('export.encode', ok({ files: [{ name: 'seed-8.png', bytes }] }))
     const f = await r.exporter.pngFile(1)
-    expect(r.api.requests('export.encode')).toEqual([{ runId: 'a', kind: 'png', index: 1, scale: 1 }])
+    expect(r.api.requests('export.encode')).toEqual([{ runId: 'a', kind: 'png', index: 1 }])
     expect([f?.name, f?.type, f?.size]).toEqual(['seed-8.png', 'image/png', 4])
   })
 
