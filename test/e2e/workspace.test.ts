@@ -175,7 +175,16 @@ describe('the workspace', () => {
     expect(await byId('closer').getAttribute('data-zoom')).toBe('16')
     expect(await byId('closer').getAttribute('data-grid')).toBe('true')
     await page.keyboard.press('0')
+    // The pointer's pixel read out as the model made it: the top-left corner of a digit is background, -1.
+    const box = (await byId('closer-canvas').boundingBox())!
+    await page.mouse.move(box.x + box.width / 56, box.y + box.height / 56)
+    const corner = /^\(0, 0\) (-?[\d.]+)$/.exec((await byId('pixel-readout').textContent())!.trim())
+    expect(Number(corner?.[1])).toBeLessThan(-0.9)
+    await page.mouse.move(box.x + box.width * (13.5 / 28), box.y + box.height * (20.5 / 28))
+    expect((await byId('pixel-readout').textContent())!.trim()).toMatch(/^\(13, 20\) -?\d\.\d{3}$/)
     await h.screenshot('ws-03-look-closer')
+    await page.mouse.move(1, box.y + box.height / 2)
+    expect((await byId('pixel-readout').textContent())!.trim()).toBe('')
     await page.emulateMedia({ colorScheme: 'dark' })
     await h.screenshot('ws-03-look-closer-dark')
     await page.emulateMedia({ colorScheme: 'light' })

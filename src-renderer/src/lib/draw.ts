@@ -3,7 +3,7 @@
  * ImageData the size of the image (CSS scales the canvas up, pixelated).
  * 1 channel -> gray, 3 -> RGB, 4 -> RGBA; other counts show their first channel as gray.
  */
-import type { Shape } from './run.svelte'
+import type { Shape } from '../../../src-preload/contract'
 
 /** x_t and predicted x0 live in [-1, 1]. */
 export const SAMPLE_RANGE: [number, number] = [-1, 1]
@@ -36,3 +36,20 @@ export function imageDataOf(values: Float32Array, shape: Shape, index: number, [
   }
   return out
 }
+
+/**
+ * Pixel (x, y) of image `index` as the model made it: one float a channel, unclamped (a value beyond the
+ * drawn range shows as black or white; this says by how much). null outside the image or the array.
+ */
+export function pixelValues(values: Float32Array, shape: Shape, index: number, x: number, y: number): number[] | null {
+  const { channels: c, height: h, width: w } = shape
+  if (!Number.isInteger(x) || !Number.isInteger(y) || x < 0 || y < 0 || x >= w || y >= h) return null
+  const plane = h * w
+  const at = index * c * plane + y * w + x
+  if (index < 0 || at + (c - 1) * plane >= values.length) return null
+  return Array.from({ length: c }, (_, k) => values[at + k * plane])
+}
+
+/** A pixel's values as the look-closer view reads them out: "(x, y) v" or "(x, y) r, g, b". */
+export const pixelText = (x: number, y: number, v: number[]): string =>
+  `(${x}, ${y}) ${v.map((n) => (Number.isFinite(n) ? n.toFixed(3) : String(n))).join(', ')}`
