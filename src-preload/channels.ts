@@ -16,6 +16,7 @@ export const ENGINE_CHANNELS = [
   'runs.list',
   'runs.frames',
   'runs.steps',
+  'runs.pixel',
   'runs.delete',
   'runs.thumbnails',
   'runs.budget',

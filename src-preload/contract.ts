@@ -49,6 +49,8 @@ import type {
   EncodedFiles,
   ModelCard,
   NoisePreview,
+  PixelRequest,
+  PixelSeries,
   RunFrames,
   RunList,
   SampleStarted,
@@ -97,6 +99,8 @@ export interface EngineRequests {
   'runs.frames': { request: RunRequest; response: RunFrames }
   /** The images of some steps of a run (the timeline fetches the steps it shows). */
   'runs.steps': { request: StepsRequest; response: { steps: (StepPixels & { index: number; alphaBar: number })[] } }
+  /** One pixel at every step of a run (look closer's trajectory of the pixel clicked). */
+  'runs.pixel': { request: PixelRequest; response: PixelSeries }
   'runs.delete': { request: RunRequest; response: { deleted: boolean } }
   /** Thumbnails of finished runs (those that have none are left out). */
   'runs.thumbnails': { request: { runIds: string[] }; response: { thumbnails: Thumbnail[] } }
@@ -151,6 +155,12 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
     steps: z.array(z.number().int().min(0)).min(1).max(MAX_STEPS_A_REQUEST),
     image: z.number().int().min(0).optional(),
   }) satisfies z.ZodType<StepsRequest>,
+  'runs.pixel': z.object({
+    runId,
+    image: z.number().int().min(0),
+    x: z.number().int().min(0),
+    y: z.number().int().min(0),
+  }) satisfies z.ZodType<PixelRequest>,
   'runs.delete': runRequest,
   'runs.thumbnails': z.object({ runIds: z.array(runId).max(MAX_THUMBNAILS_A_REQUEST) }),
   'runs.budget': z.object({ diskBudgetBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),

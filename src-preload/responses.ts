@@ -170,6 +170,25 @@ export interface RunFrames {
   timeline: boolean
 }
 
+/** runs.pixel: one pixel of one image of a run, at every step on hand. */
+export interface PixelRequest {
+  runId: string
+  image: number
+  x: number
+  y: number
+}
+
+/**
+ * One pixel's values over a run's steps, step-major ([steps, channels]): x_t entering each step and that
+ * step's predicted x0, and the step's alpha_bar (the predicted noise follows from the three).
+ */
+export interface PixelSeries {
+  channels: number
+  sample: number[]
+  predictedX0: number[]
+  alphaBars: number[]
+}
+
 /** runs.steps: the images of some steps of a run, asked for by index. */
 export interface StepsRequest {
   runId: string

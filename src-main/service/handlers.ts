@@ -348,6 +348,10 @@ export function createHandlers(
       }
     },
 
+    async 'runs.pixel'(req) {
+      return store.pixel(req.runId, req.image, req.x, req.y)
+    },
+
     async 'runs.delete'(req) {
       if (runs.has(req.runId)) throw bad(`runs.delete: run ${req.runId} is still sampling (cancel it first)`)
       return { deleted: await store.delete(req.runId) }

@@ -21,7 +21,7 @@ import { appendFile, readFile, statfs, unlink, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import type { RunGroup, RunStatus, RunSummary, Shape, StepStats } from '../../src-preload/contract'
+import type { PixelSeries, RunGroup, RunStatus, RunSummary, Shape, StepStats } from '../../src-preload/contract'
 import { HISTORY_DISK_BUDGET_BYTES } from '../../src-shared/limits'
 import { EngineError } from '../engine/errors'
 import { imageSize } from '../engine/tensor'
@@ -230,30 +230,69 @@ export class RunStore {
 
   /** Some steps' x_t and predicted x0, read alone (from memory, or their place in the .steps file). */
   async steps(runId: string, indices: number[], image?: number): Promise<StoredStep[]> {
+    const { shape, count } = this.onHand(runId, 'runs.steps')
+    const bad = indices.find((i) => i >= count)
+    if (bad !== undefined)
+      throw new EngineError('bad-argument', `runs.steps: run ${runId} has ${count} steps on hand, not step ${bad}`)
+    if (image !== undefined && image >= shape.batch)
+      throw new EngineError('bad-argument', `runs.steps: run ${runId} has ${shape.batch} images, not image ${image}`)
+    // The floats of the images asked for within a batch's x_t or predicted x0: all, or the one image.
+    const n = imageSize(shape)
+    const [first, length] = image === undefined ? [0, shape.batch * n] : [image * n, n]
+    return this.readRange(runId, indices, first, length)
+  }
+
+  /**
+   * One pixel of image `image` at every step on hand: its channels' floats, step-major, with each step's
+   * alpha_bar. Read a channel at a time (the frames are planar), a few bytes a step from the .steps file.
+   */
+  async pixel(runId: string, image: number, x: number, y: number): Promise<PixelSeries> {
+    const { shape, count } = this.onHand(runId, 'runs.pixel')
+    const { batch, channels: c, height: h, width: w } = shape
+    if (image >= batch || x >= w || y >= h)
+      throw new EngineError(
+        'bad-argument',
+        `runs.pixel: run ${runId} has ${batch} images of ${w}x${h}, not image ${image} at (${x}, ${y})`,
+      )
+    const indices = [...Array(count).keys()]
+    const series: PixelSeries = { channels: c, sample: [], predictedX0: [], alphaBars: [] }
+    const at = image * imageSize(shape) + y * w + x
+    const perChannel = await Promise.all(
+      Array.from({ length: c }, (_, k) => this.readRange(runId, indices, at + k * h * w, 1)),
+    )
+    for (const i of indices) {
+      series.alphaBars.push(perChannel[0][i].alphaBar)
+      for (const steps of perChannel) {
+        series.sample.push(steps[i].sample[0])
+        series.predictedX0.push(steps[i].predictedX0[0])
+      }
+    }
+    return series
+  }
+
+  /** A run's shape and how many steps it has on hand (in memory and on disk); refused when it has none to read. */
+  private onHand(runId: string, what: string): { shape: Shape; count: number } {
     const e = this.entries.get(runId)
-    if (!e) throw new EngineError('bad-argument', `runs.steps: no run ${runId} (deleted?)`)
+    if (!e) throw new EngineError('bad-argument', `${what}: no run ${runId} (deleted?)`)
+    const { stored, spilledFrames, run } = e
+    const inMemory = run?.frames.length ?? 0
+    if (!stored.timeline && inMemory === 0 && stopped(stored.status) && stored.steps > 0)
+      throw new EngineError(
+        'bad-argument',
+        `${what}: the timeline of run ${runId} was dropped to keep the history within its disk budget; ` +
+          'its final images and parameters are kept',
+      )
+    return { shape: stored.shape, count: spilledFrames + inMemory }
+  }
+
+  /** The floats `first` to `first + length` of some steps' x_t and predicted x0, from memory or disk. */
+  private async readRange(runId: string, indices: number[], first: number, length: number): Promise<StoredStep[]> {
+    const e = this.entries.get(runId)
+    if (!e) throw new EngineError('bad-argument', `no run ${runId} (deleted?)`)
     // Taken together now: a pass moving frames to disk meanwhile appends to the file and replaces `frames`.
     const { spilledFrames, run, stored } = e
     const inMemory = run?.frames ?? []
     const alphaBars = run?.alphaBars ?? (await this.stepsFile(runId, e)).alphaBars
-    if (!stored.timeline && inMemory.length === 0 && stopped(stored.status) && stored.steps > 0)
-      throw new EngineError(
-        'bad-argument',
-        `runs.steps: the timeline of run ${runId} was dropped to keep the history within its disk budget; ` +
-          'its final images and parameters are kept',
-      )
-    const count = spilledFrames + inMemory.length
-    const bad = indices.find((i) => i >= count)
-    if (bad !== undefined)
-      throw new EngineError('bad-argument', `runs.steps: run ${runId} has ${count} steps on hand, not step ${bad}`)
-    if (image !== undefined && image >= stored.shape.batch)
-      throw new EngineError(
-        'bad-argument',
-        `runs.steps: run ${runId} has ${stored.shape.batch} images, not image ${image}`,
-      )
-    // The floats of the images asked for within a batch's x_t or predicted x0: all, or the one image.
-    const n = imageSize(stored.shape)
-    const [first, length] = image === undefined ? [0, stored.shape.batch * n] : [image * n, n]
     const fromDisk = indices.filter((i) => i < spilledFrames)
     const read = await readStepsAt(this.file(runId, 'steps'), stored.shape, fromDisk, first, length)
     return indices.map((index) => {

@@ -182,7 +182,18 @@ describe('the workspace', () => {
     expect(Number(corner?.[1])).toBeLessThan(-0.9)
     await page.mouse.move(box.x + box.width * (13.5 / 28), box.y + box.height * (20.5 / 28))
     expect((await byId('pixel-readout').textContent())!.trim()).toMatch(/^\(13, 20\) -?\d\.\d{3}$/)
+    // A click follows that pixel over the steps: the engine reads it at each, the plot marks the step shown.
+    await page.mouse.click(box.x + box.width * (13.5 / 28), box.y + box.height * (20.5 / 28))
+    await byId('pixel-plot').waitFor()
+    expect(await byId('pixel-plot').textContent()).toContain(`pixel (13, 20), ${STEPS} steps`)
+    expect(await byId('pixel-plot-marker').getAttribute('data-step')).toBe(String(STEPS - 1))
+    // Its last x̂0 is the final sample's value at that pixel, as the readout said.
+    const readout = Number(/ (-?[\d.]+)$/.exec((await byId('pixel-readout').textContent())!.trim())![1])
+    const last = await byId('pixel-plot').locator('.now').nth(1).textContent()
+    expect(Number(/^x̂0 (-?[\d.]+)$/.exec(last!.trim())?.[1])).toBeCloseTo(readout, 3)
     await h.screenshot('ws-03-look-closer')
+    await byId('pixel-probe-close').click()
+    expect(await byId('pixel-probe').count()).toBe(0)
     await page.mouse.move(1, box.y + box.height / 2)
     expect((await byId('pixel-readout').textContent())!.trim()).toBe('')
     await page.emulateMedia({ colorScheme: 'dark' })

@@ -115,6 +115,7 @@ export async function loadRenderer() {
     ...(await import('../../../src-renderer/src/lib/queue.svelte')),
     ...(await import('../../../src-renderer/src/lib/fit.svelte')),
     ...(await import('../../../src-renderer/src/lib/gallery')),
+    ...(await import('../../../src-renderer/src/lib/pixel-probe.svelte')),
     ...(await import('../../../src-renderer/src/lib/actions')),
   }
 }

@@ -87,6 +87,26 @@ function session(frameBudgetBytes: number, historyDir?: string) {
           expect(new Float32Array(s[part])).toEqual(new Float32Array(all.steps[i][part]).subarray(k * n, (k + 1) * n))
       })
     }
+    // One pixel at every step (look closer's trajectory): the same floats, from memory or disk alike.
+    const { channels: c, height: h, width: w } = back.shape
+    for (const [k, x, y] of [
+      [0, 0, 0],
+      [back.shape.batch - 1, w - 1, h - 1],
+      [back.shape.batch - 1, 13, 7],
+    ]) {
+      const series = await handlers['runs.pixel']({ runId, image: k, x, y })
+      expect(series.channels).toBe(c)
+      expect(series.alphaBars).toEqual(all.steps.map((s) => s.alphaBar))
+      for (const part of ['sample', 'predictedX0'] as const)
+        expect(series[part]).toEqual(
+          all.steps.flatMap((s) =>
+            Array.from({ length: c }, (_, ch) => new Float32Array(s[part])[k * n + ch * h * w + y * w + x]),
+          ),
+        )
+    }
+    await expect(handlers['runs.pixel']({ runId, image: 0, x: w, y: 0 })).rejects.toThrow(
+      `runs.pixel: run ${runId} has ${back.shape.batch} images of ${w}x${h}, not image 0 at (${w}, 0)`,
+    )
     return back
   }
   return { handlers, frames, start, expectWhole, log, setOnFrame: (f: typeof onFrame) => (onFrame = f) }
