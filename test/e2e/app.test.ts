@@ -291,6 +291,15 @@ describe('Stepwise in the browser host', () => {
       null,
       { timeout: 60_000 },
     )
+    // A pixel followed while the run samples: its plot grows with the steps.
+    await byId('stage-canvas').click()
+    const box = (await byId('closer-canvas').boundingBox())!
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+    const plotted = async () => Number(/, (\d+) steps/.exec((await byId('pixel-plot').textContent()) ?? '')?.[1] ?? 0)
+    await expect.poll(plotted).toBeGreaterThan(0)
+    const first = await plotted()
+    await expect.poll(plotted, { timeout: 30_000 }).toBeGreaterThan(first)
+    await page.keyboard.press('Escape')
     await byId('cancel').click()
     await waitForStatus('cancelled')
     const stopped = await progressText()
@@ -378,5 +387,36 @@ describe('Stepwise in the browser host', () => {
     await byId('model-weights').selectOption('online')
     await expect.poll(() => byId('model-name').textContent()).toContain('model-3.pt (online weights)')
     expect(await byId('model-weights').inputValue()).toBe('online')
+  })
+
+  test("an RGB model: look closer plots a pixel's channels' mean, or the one channel chosen", async () => {
+    await dismissToasts()
+    // lucidrains' x0-linear checkpoint: a Unet of 3 channels, sampled at 16x16.
+    const checkpoint = join(import.meta.dirname, '..', 'fixtures', 'lucidrains', 'x0-linear', 'model-3.pt')
+    await dropFiles([{ name: 'model-3.pt', bytes: readFileSync(checkpoint), type: '' }])
+    await expect.poll(() => byId('model-facts').textContent(), { timeout: 60_000 }).toContain('dim_mults=(1, 2, 4)')
+    expect(await byId('model-signature').textContent()).toMatch(/^3 ×/)
+    await byId('height').fill('16')
+    await byId('width').fill('16')
+    await byId('sampler').selectOption('ddim')
+    await byId('steps').fill('10')
+    await byId('generate').click()
+    await waitForStatus('done')
+    await h.screenshot('10-rgb-model')
+    await byId('stage-canvas').click()
+    const box = (await byId('closer-canvas').boundingBox())!
+    await page.mouse.click(box.x + box.width * (5.5 / 16), box.y + box.height * (7.5 / 16))
+    await byId('pixel-plot').waitFor()
+    expect(await byId('pixel-plot').textContent()).toContain('pixel (5, 7), mean of 3 channels, 10 steps')
+    await byId('pixel-channel').selectOption({ label: 'G' })
+    expect(await byId('pixel-plot').textContent()).toContain('pixel (5, 7), G, 10 steps')
+    // Its last x̂0 is the final sample's green at that pixel, as the readout says.
+    const rgb = /^\(5, 7\) (-?[\d.]+), (-?[\d.]+), (-?[\d.]+)$/.exec(
+      (await byId('pixel-readout').textContent())!.trim(),
+    )
+    const lastX0 = (await byId('pixel-plot').locator('.now').nth(1).textContent())!.trim()
+    expect(Number(/^x̂0 (-?[\d.]+)$/.exec(lastX0)?.[1])).toBeCloseTo(Number(rgb?.[2]), 3)
+    await h.screenshot('10-rgb-closer')
+    await page.keyboard.press('Escape')
   })
 })

@@ -1,31 +1,46 @@
 /**
  * A pixel followed over a run's steps: look closer pins the pixel clicked, the engine reads it at every step
- * on hand (runs.pixel), and a plot shows its x_t and predicted x0 with the step shown marked. The values of
- * an image with more than one channel are their mean (the plot says so).
+ * on hand (runs.pixel), and a plot shows its x_t and predicted x0 with the step shown marked. An image with
+ * more than one channel shows their mean, or the one channel chosen. A run still sampling is read again as
+ * its steps come, one read at a time.
  */
 import type { PixelSeries } from '../../../src-preload/contract'
 import { api } from './api'
 import { toasts } from './toasts.svelte'
 
+/** Which of the pixel's values the plot shows: the channels' mean, or channel k (0-based). */
+export type PixelChannel = 'mean' | number
+
 export interface PixelTrajectory {
-  /** Per step, the mean over the channels. */
+  /** Per step, the channel chosen (or the mean over the channels). */
   sample: number[]
   predictedX0: number[]
   steps: number
   channels: number
 }
 
-/** The engine's step-major [steps, channels] series as one value a step each (the channels' mean). */
-export function trajectoryOf(series: PixelSeries): PixelTrajectory {
+/**
+ * The engine's step-major [steps, channels] series as one value a step: channel `channel`, or the channels'
+ * mean (also for a channel the image does not have).
+ */
+export function trajectoryOf(series: PixelSeries, channel: PixelChannel = 'mean'): PixelTrajectory {
   const c = series.channels
   const steps = series.alphaBars.length
-  const mean = (v: number[]) =>
+  const one = channel !== 'mean' && channel < c
+  const values = (v: number[]) =>
     Array.from({ length: steps }, (_, i) => {
+      if (one) return v[i * c + channel]
       let sum = 0
       for (let k = 0; k < c; k++) sum += v[i * c + k]
       return sum / c
     })
-  return { sample: mean(series.sample), predictedX0: mean(series.predictedX0), steps, channels: c }
+  return { sample: values(series.sample), predictedX0: values(series.predictedX0), steps, channels: c }
+}
+
+/** A channel's name in the plot: R, G and B for an image of three, else its number from 1. */
+export function channelName(channel: PixelChannel, channels: number): string {
+  if (channel === 'mean') return `mean of ${channels} channels`
+  return channels === 3 ? 'RGB'[channel] : `channel ${channel + 1}`
 }
 
 export interface PinnedPixel {
@@ -37,22 +52,50 @@ export interface PinnedPixel {
 
 class PixelProbe {
   pinned = $state<PinnedPixel | null>(null)
-  trajectory = $state<PixelTrajectory | null>(null)
+  /** The engine's answer for the pinned pixel: every step the run had when it was read. */
+  series = $state.raw<PixelSeries | null>(null)
+  channel = $state<PixelChannel>('mean')
+  trajectory = $derived(this.series ? trajectoryOf(this.series, this.channel) : null)
   /** Bumped by each pin and clear: an answer to an earlier one is dropped. */
   #asked = 0
+  /** The pin whose read is in flight (0: none), and whether steps came meanwhile. */
+  #reading = 0
+  #stale = false
 
   /** Follow pixel (x, y) of `image`: its values at every step the run has so far. */
   async pin(p: PinnedPixel): Promise<void> {
-    const asked = ++this.#asked
     this.pinned = p
-    this.trajectory = null
-    const r = await api.invoke('runs.pixel', p)
-    // Another pixel pinned meanwhile (or none): its answer is the one wanted.
-    if (asked !== this.#asked) return
-    if (r.ok) this.trajectory = trajectoryOf(r.value)
-    else {
-      this.pinned = null
-      toasts.error(r.error)
+    this.series = null
+    await this.#read(++this.#asked)
+  }
+
+  /** Read the pinned pixel again (its run has more steps): after the read in flight, if there is one. */
+  async refresh(): Promise<void> {
+    if (!this.pinned) return
+    if (this.#reading === this.#asked) this.#stale = true
+    else await this.#read(this.#asked)
+  }
+
+  async #read(asked: number): Promise<void> {
+    this.#reading = asked
+    try {
+      do {
+        this.#stale = false
+        const p = this.pinned
+        if (!p) return
+        const r = await api.invoke('runs.pixel', p)
+        // Another pixel pinned meanwhile (or none): its answer is the one wanted.
+        if (asked !== this.#asked) return
+        if (!r.ok) {
+          this.pinned = null
+          this.series = null
+          toasts.error(r.error)
+          return
+        }
+        this.series = r.value
+      } while (this.#stale)
+    } finally {
+      if (this.#reading === asked) this.#reading = 0
     }
   }
 
@@ -65,7 +108,7 @@ class PixelProbe {
   clear(): void {
     this.#asked++
     this.pinned = null
-    this.trajectory = null
+    this.series = null
   }
 }
 

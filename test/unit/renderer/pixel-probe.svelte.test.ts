@@ -1,5 +1,5 @@
 /** A pixel followed over a run's steps (lib/pixel-probe.svelte.ts): its series, pinned to one run and image. */
-import { beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 
 import { fail, loadRenderer, ok, type Renderer } from './fake-api'
 
@@ -21,6 +21,52 @@ describe('the pixel probe', () => {
     expect(t.sample[0]).toBeCloseTo(0.3, 12)
     expect(t.sample[1]).toBe(1)
     expect(t.predictedX0).toEqual([-1, 0])
+  })
+
+  it('plots one channel when asked, named R, G, B for three channels and by number otherwise', () => {
+    const series = {
+      channels: 3,
+      sample: [0, 0.3, 0.6, 1, 0.5, 0],
+      predictedX0: [1, 2, 3, 4, 5, 6],
+      alphaBars: [0.1, 0.9],
+    }
+    expect(r.trajectoryOf(series, 1).sample).toEqual([0.3, 0.5])
+    expect(r.trajectoryOf(series, 2).predictedX0).toEqual([3, 6])
+    // A channel the image does not have (a choice left from another model): the mean.
+    expect(r.trajectoryOf(series, 5).predictedX0).toEqual([2, 5])
+    expect([0, 1, 2].map((k) => r.channelName(k, 3))).toEqual(['R', 'G', 'B'])
+    expect(r.channelName(3, 4)).toBe('channel 4')
+    expect(r.channelName('mean', 4)).toBe('mean of 4 channels')
+  })
+
+  it('reads a sampling run again as steps come: one read at a time, one more for the steps meanwhile', async () => {
+    const answers: (() => void)[] = []
+    let steps = 1
+    r.api.answer('runs.pixel', async () => {
+      const n = steps
+      await new Promise<void>((resolve) => answers.push(resolve))
+      return ok({ channels: 1, sample: Array(n).fill(0), predictedX0: Array(n).fill(0), alphaBars: Array(n).fill(0.5) })
+    })
+    const pinned = r.probe.pin({ runId: 'a', image: 0, x: 0, y: 0 })
+    await Promise.resolve()
+    answers.shift()?.()
+    await pinned
+    expect(r.probe.trajectory?.steps).toBe(1)
+
+    steps = 2
+    const first = r.probe.refresh()
+    steps = 4
+    // Two more refreshes while the first is read: they make one read after it, not two.
+    await r.probe.refresh()
+    await r.probe.refresh()
+    await Promise.resolve()
+    answers.shift()?.()
+    await vi.waitFor(() => expect(answers.length).toBe(1))
+    expect(r.probe.trajectory?.steps).toBe(2)
+    answers.shift()?.()
+    await first
+    expect(r.probe.trajectory?.steps).toBe(4)
+    expect(r.api.requests('runs.pixel')).toHaveLength(3)
   })
 
   it('asks the engine for the pixel clicked, and holds it for that run and image only', async () => {
