@@ -408,8 +408,21 @@ describe('Stepwise in the browser host', () => {
     await page.mouse.click(box.x + box.width * (5.5 / 16), box.y + box.height * (7.5 / 16))
     await byId('pixel-plot').waitFor()
     expect(await byId('pixel-plot').textContent()).toContain('pixel (5, 7), mean of 3 channels, 10 steps')
+    const drawn = () =>
+      byId('pixel-plot')
+        .locator('canvas')
+        .evaluate((c: HTMLCanvasElement) => c.toDataURL())
+    const blank = await byId('pixel-plot')
+      .locator('canvas')
+      .evaluate((c: HTMLCanvasElement) =>
+        Object.assign(document.createElement('canvas'), { width: c.width, height: c.height }).toDataURL(),
+      )
+    await expect.poll(drawn).not.toBe(blank)
+    const mean = await drawn()
     await byId('pixel-channel').selectOption({ label: 'G' })
     expect(await byId('pixel-plot').textContent()).toContain('pixel (5, 7), G, 10 steps')
+    // The plot drawn anew for the channel, not only its numbers.
+    await expect.poll(drawn).not.toBe(mean)
     // Its last x̂0 is the final sample's green at that pixel, as the readout says.
     const rgb = /^\(5, 7\) (-?[\d.]+), (-?[\d.]+), (-?[\d.]+)$/.exec(
       (await byId('pixel-readout').textContent())!.trim(),
