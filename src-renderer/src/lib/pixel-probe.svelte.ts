@@ -1,10 +1,12 @@
 /**
  * A pixel followed over a run's steps: look closer pins the pixel clicked, the engine reads it at every step
- * on hand (runs.pixel), and a plot shows its x_t and predicted x0 with the step shown marked. An image with
+ * on hand (runs.pixel), and a plot shows its x_t, predicted x0 and the predicted noise they imply, with the
+ * step shown marked. An image with
  * more than one channel shows their mean, or the one channel chosen. A run still sampling is read again as
  * its steps come, one read at a time.
  */
 import type { PixelSeries } from '../../../src-preload/contract'
+import { noiseFromX0 } from '../../../src-shared/noise'
 import { api } from './api'
 import { toasts } from './toasts.svelte'
 
@@ -15,6 +17,8 @@ export interface PixelTrajectory {
   /** Per step, the channel chosen (or the mean over the channels). */
   sample: number[]
   predictedX0: number[]
+  /** The predicted noise of each step, from its x_t, predicted x0 and alpha_bar (as the stage derives it). */
+  predictedNoise: number[]
   steps: number
   channels: number
 }
@@ -34,7 +38,12 @@ export function trajectoryOf(series: PixelSeries, channel: PixelChannel = 'mean'
       for (let k = 0; k < c; k++) sum += v[i * c + k]
       return sum / c
     })
-  return { sample: values(series.sample), predictedX0: values(series.predictedX0), steps, channels: c }
+  const sample = values(series.sample)
+  const predictedX0 = values(series.predictedX0)
+  const predictedNoise = series.alphaBars.map(
+    (alphaBar, i) => noiseFromX0(Float32Array.of(sample[i]), Float32Array.of(predictedX0[i]), alphaBar)[0],
+  )
+  return { sample, predictedX0, predictedNoise, steps, channels: c }
 }
 
 /** A channel's name in the plot: R, G and B for an image of three, else its number from 1. */

@@ -74,6 +74,10 @@ describe('the pixel probe', () => {
     await r.probe.pin({ runId: 'a', image: 1, x: 3, y: 4 })
     expect(r.api.requests('runs.pixel')).toEqual([{ runId: 'a', image: 1, x: 3, y: 4 }])
     expect(r.probe.trajectory).toMatchObject({ sample: [0.5, 0.25], predictedX0: [0.1, 0.2], steps: 2 })
+    // The noise they imply: x_t = sqrt(ab) x0 + sqrt(1 - ab) eps, solved for eps at each step's alpha_bar.
+    const noise = r.probe.trajectory!.predictedNoise
+    expect(noise[0]).toBeCloseTo((0.5 - Math.sqrt(0.5) * 0.1) / Math.sqrt(0.5), 6)
+    expect(noise[1]).toBeCloseTo((0.25 - Math.sqrt(0.9) * 0.2) / Math.sqrt(0.1), 6)
     expect(r.probe.of('a', 1)).toMatchObject({ x: 3, y: 4 })
     expect(r.probe.of('a', 0)).toBeNull()
     expect(r.probe.of('b', 1)).toBeNull()
