@@ -160,6 +160,7 @@ export const requestSchemas: { [C in Channel]: z.ZodType<RequestOf<C>> } = {
     image: z.number().int().min(0),
     x: z.number().int().min(0),
     y: z.number().int().min(0),
+    from: z.number().int().min(0).optional(),
   }) satisfies z.ZodType<PixelRequest>,
   'runs.delete': runRequest,
   'runs.thumbnails': z.object({ runIds: z.array(runId).max(MAX_THUMBNAILS_A_REQUEST) }),

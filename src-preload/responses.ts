@@ -170,17 +170,20 @@ export interface RunFrames {
   timeline: boolean
 }
 
-/** runs.pixel: one pixel of one image of a run, at every step on hand. */
+/** runs.pixel: one pixel of one image of a run, at every step on hand (from step `from` on: 0 unless given). */
 export interface PixelRequest {
   runId: string
   image: number
   x: number
   y: number
+  /** The first step wanted (a plot that has the earlier ones asks for the new steps alone). */
+  from?: number
 }
 
 /**
- * One pixel's values over a run's steps, step-major ([steps, channels]): x_t entering each step and that
- * step's predicted x0, and the step's alpha_bar (the predicted noise follows from the three).
+ * One pixel's values over a run's steps (from the step asked for), step-major ([steps, channels]): x_t
+ * entering each step and that step's predicted x0, and the step's alpha_bar (the predicted noise follows
+ * from the three).
  */
 export interface PixelSeries {
   channels: number

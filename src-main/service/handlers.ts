@@ -349,7 +349,7 @@ export function createHandlers(
     },
 
     async 'runs.pixel'(req) {
-      return store.pixel(req.runId, req.image, req.x, req.y)
+      return store.pixel(req.runId, req.image, req.x, req.y, req.from)
     },
 
     async 'runs.delete'(req) {

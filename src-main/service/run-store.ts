@@ -243,10 +243,11 @@ export class RunStore {
   }
 
   /**
-   * One pixel of image `image` at every step on hand: its channels' floats, step-major, with each step's
-   * alpha_bar. Read a channel at a time (the frames are planar), a few bytes a step from the .steps file.
+   * One pixel of image `image` at every step on hand from step `from`: its channels' floats, step-major,
+   * with each step's alpha_bar. Read a channel at a time (the frames are planar), a few bytes a step from
+   * the .steps file.
    */
-  async pixel(runId: string, image: number, x: number, y: number): Promise<PixelSeries> {
+  async pixel(runId: string, image: number, x: number, y: number, from = 0): Promise<PixelSeries> {
     const { shape, count } = this.onHand(runId, 'runs.pixel')
     const { batch, channels: c, height: h, width: w } = shape
     if (image >= batch || x >= w || y >= h)
@@ -254,17 +255,19 @@ export class RunStore {
         'bad-argument',
         `runs.pixel: run ${runId} has ${batch} images of ${w}x${h}, not image ${image} at (${x}, ${y})`,
       )
-    const indices = [...Array(count).keys()]
+    if (from > count)
+      throw new EngineError('bad-argument', `runs.pixel: run ${runId} has ${count} steps on hand, not step ${from}`)
+    const indices = Array.from({ length: count - from }, (_, i) => from + i)
     const series: PixelSeries = { channels: c, sample: [], predictedX0: [], alphaBars: [] }
     const at = image * imageSize(shape) + y * w + x
     const perChannel = await Promise.all(
       Array.from({ length: c }, (_, k) => this.readRange(runId, indices, at + k * h * w, 1)),
     )
-    for (const i of indices) {
-      series.alphaBars.push(perChannel[0][i].alphaBar)
+    for (let j = 0; j < indices.length; j++) {
+      series.alphaBars.push(perChannel[0][j].alphaBar)
       for (const steps of perChannel) {
-        series.sample.push(steps[i].sample[0])
-        series.predictedX0.push(steps[i].predictedX0[0])
+        series.sample.push(steps[j].sample[0])
+        series.predictedX0.push(steps[j].predictedX0[0])
       }
     }
     return series

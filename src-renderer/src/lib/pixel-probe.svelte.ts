@@ -3,7 +3,7 @@
  * on hand (runs.pixel), and a plot shows its x_t, predicted x0 and the predicted noise they imply, with the
  * step shown marked. An image with
  * more than one channel shows their mean, or the one channel chosen. A run still sampling is read again as
- * its steps come, one read at a time.
+ * its steps come, one read at a time, for the steps that are new.
  */
 import type { PixelSeries } from '../../../src-preload/contract'
 import { noiseFromX0 } from '../../../src-shared/noise'
@@ -44,6 +44,16 @@ export function trajectoryOf(series: PixelSeries, channel: PixelChannel = 'mean'
     (alphaBar, i) => noiseFromX0(Float32Array.of(sample[i]), Float32Array.of(predictedX0[i]), alphaBar)[0],
   )
   return { sample, predictedX0, predictedNoise, steps, channels: c }
+}
+
+/** A series and the steps read after it. */
+function appended(series: PixelSeries, more: PixelSeries): PixelSeries {
+  return {
+    channels: series.channels,
+    sample: [...series.sample, ...more.sample],
+    predictedX0: [...series.predictedX0, ...more.predictedX0],
+    alphaBars: [...series.alphaBars, ...more.alphaBars],
+  }
 }
 
 /** A channel's name in the plot: R, G and B for an image of three, else its number from 1. */
@@ -92,7 +102,10 @@ class PixelProbe {
         this.#stale = false
         const p = this.pinned
         if (!p) return
-        const r = await api.invoke('runs.pixel', p)
+        // Read again: the steps the series has not yet, appended to it.
+        const have = this.series
+        const from = have?.alphaBars.length ?? 0
+        const r = await api.invoke('runs.pixel', from ? { ...p, from } : p)
         // Another pixel pinned meanwhile (or none): its answer is the one wanted.
         if (asked !== this.#asked) return
         if (!r.ok) {
@@ -101,7 +114,7 @@ class PixelProbe {
           toasts.error(r.error)
           return
         }
-        this.series = r.value
+        this.series = have ? appended(have, r.value) : r.value
       } while (this.#stale)
     } finally {
       if (this.#reading === asked) this.#reading = 0

@@ -39,13 +39,16 @@ describe('the pixel probe', () => {
     expect(r.channelName('mean', 4)).toBe('mean of 4 channels')
   })
 
-  it('reads a sampling run again as steps come: one read at a time, one more for the steps meanwhile', async () => {
+  it('reads a sampling run again as steps come: the new steps, one read at a time, one more for those meanwhile', async () => {
     const answers: (() => void)[] = []
     let steps = 1
-    r.api.answer('runs.pixel', async () => {
+    // Step i of the run: x_t i, predicted x0 10 + i.
+    r.api.answer('runs.pixel', async (req) => {
       const n = steps
+      const from = req.from ?? 0
       await new Promise<void>((resolve) => answers.push(resolve))
-      return ok({ channels: 1, sample: Array(n).fill(0), predictedX0: Array(n).fill(0), alphaBars: Array(n).fill(0.5) })
+      const range = Array.from({ length: n - from }, (_, i) => from + i)
+      return ok({ channels: 1, sample: range, predictedX0: range.map((i) => 10 + i), alphaBars: range.map(() => 0.5) })
     })
     const pinned = r.probe.pin({ runId: 'a', image: 0, x: 0, y: 0 })
     await Promise.resolve()
@@ -65,8 +68,8 @@ describe('the pixel probe', () => {
     expect(r.probe.trajectory?.steps).toBe(2)
     answers.shift()?.()
     await first
-    expect(r.probe.trajectory?.steps).toBe(4)
-    expect(r.api.requests('runs.pixel')).toHaveLength(3)
+    expect(r.probe.trajectory).toMatchObject({ sample: [0, 1, 2, 3], predictedX0: [10, 11, 12, 13], steps: 4 })
+    expect(r.api.requests('runs.pixel').map((q) => q.from)).toEqual([undefined, 1, 2])
   })
 
   it('asks the engine for the pixel clicked, and holds it for that run and image only', async () => {

@@ -104,6 +104,17 @@ function session(frameBudgetBytes: number, historyDir?: string) {
           ),
         )
     }
+    // From a later step: the same floats from there on (a plot that has the earlier ones asks for the rest).
+    const whole = await handlers['runs.pixel']({ runId, image: 0, x: 1, y: 2 })
+    for (const from of [1, steps - 1, steps]) {
+      const rest = await handlers['runs.pixel']({ runId, image: 0, x: 1, y: 2, from })
+      expect(rest.alphaBars).toEqual(whole.alphaBars.slice(from))
+      expect(rest.sample).toEqual(whole.sample.slice(from * c))
+      expect(rest.predictedX0).toEqual(whole.predictedX0.slice(from * c))
+    }
+    await expect(handlers['runs.pixel']({ runId, image: 0, x: 1, y: 2, from: steps + 1 })).rejects.toThrow(
+      `runs.pixel: run ${runId} has ${steps} steps on hand, not step ${steps + 1}`,
+    )
     await expect(handlers['runs.pixel']({ runId, image: 0, x: w, y: 0 })).rejects.toThrow(
       `runs.pixel: run ${runId} has ${back.shape.batch} images of ${w}x${h}, not image 0 at (${w}, 0)`,
     )
