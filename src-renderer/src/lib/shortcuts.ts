@@ -42,6 +42,8 @@ export const SHEET: { keys: string; what: string }[] = [
   { keys: 'Space', what: 'Look closer: open the selected image large' },
   { keys: '← →', what: 'Previous / next image (results, the large view); steps in the film strip' },
   { keys: '+ − 0', what: 'Large view: zoom in, out, fit' },
+  { keys: ', . Home End', what: 'Large view: previous / next, first / last step (K plays)' },
+  { keys: 'Click', what: 'Large view: plot the pixel over the steps (x_t, x̂0, ε̂)' },
   { keys: 'Home End', what: 'Film strip: first / last step' },
   { keys: 'K', what: 'Play / pause the timeline' },
   { keys: 'Esc', what: 'Close the large view, a menu or this sheet' },
