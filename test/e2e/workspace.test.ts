@@ -162,6 +162,11 @@ describe('the workspace', () => {
   })
 
   test('look closer: Space opens it, zoom to 16x with the pixel grid, arrows between images, Escape closes', async () => {
+    // A click on a diagnostics plot goes to the step under it (the fourth of ten here), as the scrubber would.
+    const diag = (await byId('diag-xt-plot').boundingBox())!
+    await page.mouse.click(diag.x + diag.width * (3 / (STEPS - 1)), diag.y + diag.height / 2)
+    expect(await byId('scrubber').inputValue()).toBe('3')
+    await byId('scrubber').fill(String(STEPS - 1))
     await unfocus()
     await page.keyboard.press(' ')
     await byId('closer').waitFor()
@@ -203,6 +208,11 @@ describe('the workspace', () => {
     expect(await byId('pixel-plot-marker').getAttribute('data-step')).toBe('0')
     await page.keyboard.press('End')
     expect(await byId('pixel-plot-marker').getAttribute('data-step')).toBe(String(STEPS - 1))
+    // A click on the plot goes to the step under it: at the left end, the first.
+    const plot = (await byId('pixel-plot-plot').boundingBox())!
+    await page.mouse.click(plot.x + 2, plot.y + plot.height / 2)
+    expect(await byId('pixel-plot-marker').getAttribute('data-step')).toBe('0')
+    await page.keyboard.press('End')
     expect(await byId('closer').locator('h2').textContent()).toContain('final sample')
     await byId('pixel-probe-close').click()
     expect(await byId('pixel-probe').count()).toBe(0)

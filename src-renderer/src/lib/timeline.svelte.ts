@@ -74,8 +74,12 @@ class Timeline {
     if (batch > 0) this.image = Math.min(batch - 1, Math.max(0, image))
   }
 
-  /** The user moved the scrubber: stop following, unless they went back to the newest step. */
+  /**
+   * The user went to a step (the scrubber, the film strip, a plot, a key): playback stops, and the view stops
+   * following the run unless they went back to the newest step.
+   */
   scrub(index: number) {
+    this.pause()
     const last = run.frames.length - 1
     this.position = Math.max(0, Math.min(index, last))
     this.follow = run.running && this.position >= last

@@ -77,6 +77,16 @@ describe('following and scrubbing', () => {
     expect(r.timeline.position).toBe(0)
   })
 
+  it('going to a step stops playback there', () => {
+    finished(20)
+    r.timeline.play()
+    vi.advanceTimersByTime(600)
+    r.timeline.scrub(10)
+    expect(r.timeline).toMatchObject({ playing: false, position: 10 })
+    vi.advanceTimersByTime(1000)
+    expect(r.timeline.position).toBe(10)
+  })
+
   it('a finished run is not followed, even at its last step', () => {
     finished(4)
     r.timeline.scrub(3)
