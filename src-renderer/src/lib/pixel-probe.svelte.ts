@@ -1,9 +1,8 @@
 /**
  * A pixel followed over a run's steps: look closer pins the pixel clicked, the engine reads it at every step
  * on hand (runs.pixel), and a plot shows its x_t, predicted x0 and the predicted noise they imply, with the
- * step shown marked. An image with
- * more than one channel shows their mean, or the one channel chosen. A run still sampling is read again as
- * its steps come, one read at a time, for the steps that are new.
+ * step shown marked. An image with more than one channel shows their mean, or the one channel chosen. A run
+ * still sampling is read again as its steps come, one read at a time, for the steps that are new.
  */
 import type { PixelSeries } from '../../../src-preload/contract'
 import { noiseFromX0 } from '../../../src-shared/noise'
