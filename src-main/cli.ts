@@ -71,7 +71,7 @@ const USAGE = `usage: stepwise <command> [options]
          [--beta-start x] [--beta-end y] [--seed n] [--batch n] [--variation-strength s] [--variation-seed n] [--walk]
          [--class k] [--height h] [--width w] [--guidance g] [--guidance-rescale phi] [--apg-eta e] [--apg-norm-threshold r] [--apg-momentum b]
          [--init-noise x.npy] [--channels C] [--provider p[,p...]] [--weights ${CHECKPOINT_WEIGHTS.join('|')}] --out <dir> [--gif] [--apng] [--gif-of ${GIF_VIEWS.join('|')}] [--gif-count N | --gif-every k] [--gif-delay ms]
-         [--sheet] [--scale 1-16] [--save-npy] [--json] [--overwrite]
+         [--sheet] [--steps-sheet] [--scale 1-16] [--save-npy] [--json] [--overwrite]
          [--from-step K [--then "name=value ..."] | --from-step K --init-image <png|jpg>]
            fork: run to step K, then go on with --then's settings (the same by default) and the same noise;
            with --init-image: noise the image to the sampler's K-th timestep and denoise from there (SDEdit)
@@ -81,6 +81,8 @@ const USAGE = `usage: stepwise <command> [options]
            --apg-eta, --apg-norm-threshold: adaptive projected guidance (APG): the guidance update's part along
            the conditional output kept at e (0 unless given; 1 is plain guidance), its norm limited to r (0: none);
            --apg-momentum b: a running sum of the updates in their place, each plus b times the sum so far (-0.5)
+           --steps-sheet: steps-seed-N.png for each image, its x_t, predicted x0 and predicted noise at 10 steps
+           (or --gif-count N, --gif-every k), a column a step
            --guidance, --guidance-rescale, --apg-eta left out: the model's own where it states them (its
            guidance_scale, guidance_rescale, apg_eta), else 1, 0 and no APG
          sampler options (diffusers' config under its names; a sampler ignores those it does not read;
@@ -218,6 +220,7 @@ async function sampleCommand(v: Values) {
     const exports = [
       { kind: 'png' as const },
       ...(v.sheet ? [{ kind: 'sheet' as const }] : []),
+      ...(v['steps-sheet'] ? [{ kind: 'steps-sheet' as const, ...gifOptionsFrom(v) }] : []),
       ...(v.gif ? [{ kind: 'gif' as const, ...gifOptionsFrom(v) }] : []),
       ...(v.apng ? [{ kind: 'apng' as const, ...gifOptionsFrom(v) }] : []),
       ...(first.parameters.variation?.walk ? [{ kind: 'walk-gif' as const, ...gifOptionsFrom(v) }] : []),

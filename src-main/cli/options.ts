@@ -62,6 +62,7 @@ export const OPTIONS = {
   gif: { type: 'boolean' },
   apng: { type: 'boolean' },
   sheet: { type: 'boolean' },
+  'steps-sheet': { type: 'boolean' },
   'gif-of': { type: 'string' },
   'gif-count': { type: 'string' },
   'gif-every': { type: 'string' },

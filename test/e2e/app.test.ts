@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 
 import { decodeGifFrames } from '../../src-main/engine/export/gif'
-import { pngChunks, readStepwiseParameters } from '../../src-main/engine/export/png'
+import { decodePng, pngChunks, readStepwiseParameters } from '../../src-main/engine/export/png'
 import { defaultModelPath } from '../../src-main/engine/model/default-model'
 import { startHarness } from './harness'
 import { ui } from './ui'
@@ -241,6 +241,13 @@ describe('Stepwise in the browser host', () => {
     const bytes = readFileSync(apng)
     expect([...pngChunks(bytes, apng)].filter((c) => c.type === 'fcTL')).toHaveLength(8)
     expect(readStepwiseParameters(bytes, apng)).toMatchObject({ seed: SEED + 1 })
+    // The steps sheet: the selected image's x_t, x̂0 and ε̂ at 10 of its 20 steps, cells of 3 x 28 px.
+    const stepsSheet = await exportOne('export-steps-sheet')
+    expect(stepsSheet).toMatch(new RegExp(`steps-seed-${SEED + 1}\\.png$`))
+    const sheet = decodePng(readFileSync(stepsSheet))
+    expect(sheet.width).toBeGreaterThan(10 * 84)
+    expect(sheet.height).toBeGreaterThan(3 * 84)
+    expect(readStepwiseParameters(readFileSync(stepsSheet), stepsSheet)).toMatchObject({ seed: SEED + 1 })
     await h.screenshot('04-exported')
     await byId('gif-options').click()
   })

@@ -5,6 +5,7 @@
  */
 import type { ExportRequest } from '../../../src-shared/exports'
 import { DEFAULT_GIF_FRAMES } from '../../../src-shared/limits'
+import { NOISE_RANGE, noiseFromX0 } from '../../../src-shared/noise'
 import {
   batchSeedName,
   compareLabels,
@@ -34,6 +35,9 @@ export interface EncodedFile {
 const SHEET_CELL_MIN_PX = 96
 /** Grid cells at least this wide (and wide enough for their seed label). */
 const GRID_CELL_MIN_PX = 64
+/** A steps sheet's cells at least this wide (and wide enough for their timestep), and its columns by default. */
+const STEPS_CELL_MIN_PX = 64
+const STEPS_SHEET_COLUMNS = 10
 
 const bad = (message: string) => new EngineError('bad-argument', message)
 
@@ -77,6 +81,10 @@ export function exportFileNames(req: Omit<ExportRequest, 'runId'>, p: Generation
       ]
     case 'walk-gif':
       return [`walk-${all}.gif`]
+    case 'steps-sheet':
+      return (req.index === undefined ? Array.from({ length: batch }, (_, i) => i) : [req.index]).map(
+        (i) => `steps-${seedOf(i)}.png`,
+      )
     case 'grid-sheet':
       return [`grid-${all}.png`]
     case 'compare-sheet':
@@ -112,11 +120,10 @@ const gifPick = <T>(frames: T[], req: ExportRequest): T[] =>
 export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[] {
   const [run] = runs
   const { parameters: p, shape } = run
-  // A cancelled run's steps still make a GIF or APNG; everything else needs the final samples.
-  const animation = req.kind === 'gif' || req.kind === 'apng'
-  if (animation && !run.samples && run.frames.length === 0)
-    throw bad(`export: run ${req.runId} has no steps to animate yet`)
-  const samples = animation && !run.samples ? null : finished(run, req.runId)
+  // A cancelled run's steps still make a GIF, an APNG or a steps sheet; everything else needs the final samples.
+  const ofSteps = req.kind === 'gif' || req.kind === 'apng' || req.kind === 'steps-sheet'
+  if (ofSteps && !run.samples && run.frames.length === 0) throw bad(`export: run ${req.runId} has no steps yet`)
+  const samples = ofSteps && !run.samples ? null : finished(run, req.runId)
   if (req.index !== undefined && req.index >= shape.batch) {
     throw bad(`export: index ${req.index} is outside the batch of ${shape.batch}`)
   }
@@ -159,6 +166,36 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
               meta(req.index === undefined ? { ...p, batch: shape.batch } : paramsOf(k)),
             )
       return [{ name: names[0], bytes }]
+    }
+    case 'steps-sheet': {
+      // One image's denoising on one PNG, as papers show it: a column a step (its timestep above), rows x_t,
+      // the predicted x0 and the predicted noise (over NOISE_RANGE, as the app shows it).
+      const steps = selectFrames([...run.frames.keys()], {
+        every: req.gifEvery,
+        count: req.gifFrames ?? (req.gifEvery ? undefined : STEPS_SHEET_COLUMNS),
+      })
+      const [lo, hi] = NOISE_RANGE
+      const columnLabels = steps.map((i) => `t=${+run.timesteps[i].toFixed(1)}`)
+      const rowLabels = ['x_t', 'pred x0', 'pred eps']
+      const scale = Math.max(scaleOr(req, shape.width, STEPS_CELL_MIN_PX), labelScale(columnLabels, shape.width))
+      return indices.map((k, n) => {
+        const xt = steps.map((i) => imageOf(run.frames[i].sample, shape, k))
+        const x0 = steps.map((i) => imageOf(run.frames[i].predictedX0, shape, k))
+        const eps = steps.map((i, j) => {
+          const noise = noiseFromX0(xt[j].data, x0[j].data, run.alphaBars[i])
+          return { ...xt[j], data: noise.map((v) => (2 * (v - lo)) / (hi - lo) - 1) }
+        })
+        const title = `${imageSeedText(p, k, shape.batch)}, ${classText(p)}, ${compareLabels([p])[0]}`
+        const sheet = contactSheet([...xt, ...x0, ...eps], {
+          columns: steps.length,
+          rowLabels,
+          columnLabels,
+          title,
+          scale,
+          labelScale: 1,
+        })
+        return { name: names[n], bytes: encodeSheetPng(sheet, meta(paramsOf(k))) }
+      })
     }
     case 'walk-gif': {
       // The walk's images one a frame, there and back, so that it loops without a jump.

@@ -4,14 +4,12 @@
  * 1 channel -> gray, 3 -> RGB, 4 -> RGBA; other counts show their first channel as gray.
  */
 import type { Shape } from '../../../src-preload/contract'
+import { NOISE_RANGE } from '../../../src-shared/noise'
+
+export { NOISE_RANGE }
 
 /** x_t and predicted x0 live in [-1, 1]. */
 export const SAMPLE_RANGE: [number, number] = [-1, 1]
-/**
- * Predicted noise is standard normal: [-3, 3] holds 99.7% of it. A fixed range (not each frame's min/max)
- * keeps frames comparable across steps, so a noise estimate that shrinks or blows up is visible.
- */
-export const NOISE_RANGE: [number, number] = [-3, 3]
 
 export function imageDataOf(values: Float32Array, shape: Shape, index: number, [lo, hi]: [number, number]): ImageData {
   const { channels: c, height: h, width: w } = shape

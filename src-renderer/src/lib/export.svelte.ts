@@ -12,8 +12,11 @@ import { run } from './run.svelte'
 import { timeline } from './timeline.svelte'
 import { toasts } from './toasts.svelte'
 
-/** What the export bar saves: one PNG, every PNG of the batch, the contact sheet, a GIF or an APNG. */
-export type SaveKind = 'png' | 'all' | 'sheet' | 'gif' | 'apng' | 'walk-gif'
+/**
+ * What the export bar saves: one PNG, every PNG of the batch, the contact sheet, a GIF or an APNG, a walk's
+ * GIF, or the selected image's steps sheet (its x_t, x̂0 and ε̂ at 10 steps: the engine's default).
+ */
+export type SaveKind = 'png' | 'all' | 'sheet' | 'gif' | 'apng' | 'walk-gif' | 'steps-sheet'
 export const DEFAULT_GIF_DELAY_MS = 80
 export { MAX_EXPORT_SCALE }
 /** The scales offered: powers of two up to MAX_EXPORT_SCALE. */
@@ -47,14 +50,14 @@ class Exporter {
     const req: ExportRequest = { runId: run.runId, kind: kind === 'all' ? 'png' : kind }
     if (this.scale !== null) req.scale = this.scale
     const animation = kind === 'gif' || kind === 'apng'
-    if (kind === 'png' || animation) req.index = index
+    if (kind === 'png' || kind === 'steps-sheet' || animation) req.index = index
     if (animation) Object.assign(req, { gifOf: this.gifOf, gifFrames: this.gifFrames, gifDelayMs: this.gifDelayMs })
     if (kind === 'walk-gif') req.gifDelayMs = this.gifDelayMs
     return req
   }
 
   async save(kind: SaveKind, index?: number): Promise<void> {
-    if (!(kind === 'gif' || kind === 'apng' ? this.gifReady : this.ready)) return
+    if (!(kind === 'gif' || kind === 'apng' || kind === 'steps-sheet' ? this.gifReady : this.ready)) return
     const req = this.request(kind, index)
     if (!req) return
     this.busy = true

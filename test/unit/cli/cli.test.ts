@@ -134,12 +134,32 @@ describe('schedule and timesteps', () => {
 
 describe('sample', () => {
   const common = ['--steps', '5', '--seed', '7', '--class', '3', '--guidance', '3', '--provider', 'cpu']
-  const names = ['seed-7.png', 'seed-8.png', 'sheet-seed-7.png', 'denoising-xt-seed-7-batch.gif', 'samples.npy']
+  const names = [
+    'seed-7.png',
+    'seed-8.png',
+    'sheet-seed-7.png',
+    'steps-seed-7.png',
+    'steps-seed-8.png',
+    'denoising-xt-seed-7-batch.gif',
+    'samples.npy',
+  ]
   let out: string
 
-  it('writes each image, the sheet, the GIF and the .npy, with the parameters inside the PNGs (DPM++ 2M Karras)', async () => {
+  it('writes each image, the sheets, the GIF and the .npy, with the parameters inside the PNGs (DPM++ 2M Karras)', async () => {
     out = join(tmp, 'batch')
-    const r = await cli('sample', ...common, '--batch', '2', '--out', out, '--save-npy', '--sheet', '--gif', '--json')
+    const r = await cli(
+      'sample',
+      ...common,
+      '--batch',
+      '2',
+      '--out',
+      out,
+      '--save-npy',
+      '--sheet',
+      '--steps-sheet',
+      '--gif',
+      '--json',
+    )
     expect(r.code, r.stderr).toBe(0)
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
     expect(summary).toMatchObject({
@@ -172,6 +192,10 @@ describe('sample', () => {
       const img = decodePng(png)
       expect([img.width, img.height, img.channels]).toEqual([28, 28, 1])
     }
+    // Each image's steps sheet: its 5 steps (fewer than 10), three rows, its own parameters.
+    const steps = new Uint8Array(await readFile(join(out, 'steps-seed-8.png')))
+    expect(readStepwiseParameters(steps, 'steps-seed-8.png')).toMatchObject({ seed: 8 })
+    expect(decodePng(steps).height).toBeGreaterThan(3 * 28)
     const gif = await readFile(join(out, 'denoising-xt-seed-7-batch.gif'))
     expect(gif.subarray(0, 6).toString('latin1')).toMatch(/^GIF8[79]a$/)
   })
@@ -192,7 +216,19 @@ describe('sample', () => {
     const before = await Promise.all(
       names.map(async (n) => ({ bytes: await readFile(join(out, n)), mtime: (await stat(join(out, n))).mtimeMs })),
     )
-    const r = await cli('sample', ...common, '--batch', '2', '--out', out, '--save-npy', '--sheet', '--gif', '--json')
+    const r = await cli(
+      'sample',
+      ...common,
+      '--batch',
+      '2',
+      '--out',
+      out,
+      '--save-npy',
+      '--sheet',
+      '--steps-sheet',
+      '--gif',
+      '--json',
+    )
     expect(r.code).not.toBe(0)
     expect(r.stderr).toContain('already exists')
     const after = await Promise.all(

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 
 import { EngineError } from '../../../../src-main/engine/errors'
 import { decodeGifFrames } from '../../../../src-main/engine/export/gif'
+import { toByte } from '../../../../src-main/engine/export/pixels'
 import { pngChunks, readPngText } from '../../../../src-main/engine/export/png'
 import { decodePng, readStepwiseParameters } from '../../../../src-main/engine/export/png'
 import { encodeExport } from '../../../../src-main/engine/export/runs'
@@ -94,6 +95,61 @@ describe('contact sheet of a batch', () => {
     const [tiny] = encodeExport([timeline(3)], { runId: 'r', kind: 'sheet', scale: 1 })
     // "seed 41" is 7 glyphs of 6 px: a 4 px image needs scale 11 for it.
     expect(decode(tiny.bytes).width).toBeGreaterThanOrEqual(2 * 44)
+  })
+})
+
+describe('steps sheet', () => {
+  /** How many pixels of the sheet hold each gray level. */
+  const levels = (bytes: Uint8Array) => {
+    const counts = new Map<number, number>()
+    for (const v of decode(bytes).data) counts.set(v, (counts.get(v) ?? 0) + 1)
+    return counts
+  }
+
+  it("lays out image k's x_t, predicted x0 and predicted noise, a column a step, a cell each", () => {
+    const run = timeline(3)
+    const [file] = encodeExport([run], { runId: 'r', kind: 'steps-sheet', index: 1 })
+    expect(file.name).toBe('steps-seed-41.png')
+    expect(readStepwiseParameters(file.bytes, file.name)).toMatchObject({ seed: 41 })
+    // Cells of 4 px enlarged to 64: each of the 9 holds one level, 64 x 64 pixels of it.
+    const cell = 64 * 64
+    const counts = levels(file.bytes)
+    const want = new Map<number, number>()
+    const add = (v: number) => want.set(toByte(v), (want.get(toByte(v)) ?? 0) + cell)
+    for (let i = 0; i < 3; i++) {
+      const xt = 0.5 - i / 3
+      add(xt)
+      add(0) // predicted x0
+      // Its noise, (x_t - sqrt(ab) x0) / sqrt(1 - ab), shown over -3..3.
+      add(xt / Math.sqrt(1 - run.alphaBars[i]) / 3)
+    }
+    for (const [v, n] of want) expect(counts.get(v)).toBe(n)
+  })
+
+  it('takes 10 steps by default (first and last in), gifFrames or every gifEvery-th; a file an image', () => {
+    // x_t of step i 0.6 + 0.35 i / 20 (levels 204-249, one a step), x0 0.4 (179), alpha_bar 0.5: its noise
+    // 0.15-0.31 (147-168). So the x_t levels present are the columns.
+    const run = timeline(20)
+    run.alphaBars = Array(20).fill(0.5)
+    run.frames = run.frames.map((_, i) => ({
+      sample: new Float32Array(2 * per).fill(0.6 + (0.35 * i) / 20),
+      predictedX0: new Float32Array(2 * per).fill(0.4),
+    }))
+    const columns = (req: object) => {
+      const [file] = encodeExport([run], { runId: 'r', kind: 'steps-sheet', index: 0, ...req })
+      return [...levels(file.bytes).keys()].filter((v) => v >= 200 && v < 255).length
+    }
+    expect(columns({})).toBe(10)
+    expect(columns({ gifFrames: 4 })).toBe(4)
+    expect(columns({ gifEvery: 8 })).toBe(4) // 0, 8, 16, and the last, 19
+    expect(columns({ gifFrames: 50 })).toBe(20)
+    const all = encodeExport([timeline(3)], { runId: 'r', kind: 'steps-sheet' })
+    expect(all.map((f) => f.name)).toEqual(['steps-seed-40.png', 'steps-seed-41.png'])
+  })
+
+  it("a cancelled run's steps make one; a run without steps has none", () => {
+    expect(encodeExport([timeline(5, false)], { runId: 'r', kind: 'steps-sheet', index: 0 })).toHaveLength(1)
+    expect(() => encodeExport([timeline(0, false)], { runId: 'r', kind: 'steps-sheet' })).toThrow(/no steps/)
   })
 })
 
