@@ -14,10 +14,11 @@ import { toasts } from './toasts.svelte'
 
 /**
  * What the export bar saves: one PNG, every PNG of the batch, the contact sheet, a GIF or an APNG, a walk's
- * GIF, or the selected image's steps sheet (its x_t, x̂0 and ε̂ at 10 steps: the engine's default).
+ * GIF, or the selected image's steps sheet (its x_t, x̂0 and ε̂ at `sheetColumns` steps).
  */
 export type SaveKind = 'png' | 'all' | 'sheet' | 'gif' | 'apng' | 'walk-gif' | 'steps-sheet'
 export const DEFAULT_GIF_DELAY_MS = 80
+export const DEFAULT_SHEET_COLUMNS = 10
 export { MAX_EXPORT_SCALE }
 /** The scales offered: powers of two up to MAX_EXPORT_SCALE. */
 export const EXPORT_SCALES = [1, 2, 4, 8, 16].filter((s) => s <= MAX_EXPORT_SCALE)
@@ -26,6 +27,8 @@ class Exporter {
   gifOf = $state<'xt' | 'x0'>('x0')
   gifFrames = $state(DEFAULT_GIF_FRAMES)
   gifDelayMs = $state(DEFAULT_GIF_DELAY_MS)
+  /** The steps a steps sheet shows, a column each (first and last in). */
+  sheetColumns = $state(DEFAULT_SHEET_COLUMNS)
   /**
    * Nearest-neighbour enlargement of every export (and of copied images); 1 keeps the model's size. null is
    * auto: PNGs and copies at the model's size, GIFs, APNGs and sheets as large as the engine makes them when
@@ -53,6 +56,7 @@ class Exporter {
     if (kind === 'png' || kind === 'steps-sheet' || animation) req.index = index
     if (animation) Object.assign(req, { gifOf: this.gifOf, gifFrames: this.gifFrames, gifDelayMs: this.gifDelayMs })
     if (kind === 'walk-gif') req.gifDelayMs = this.gifDelayMs
+    if (kind === 'steps-sheet') req.gifFrames = this.sheetColumns
     return req
   }
 

@@ -41,14 +41,15 @@ describe('exporter', () => {
     expect(r.api.requests('export.save')).toEqual([])
   })
 
-  it('saves the image the timeline shows, or all of them, a sheet or a GIF of the chosen view', async () => {
+  it('saves the image the timeline shows, or all of them, a sheet, a GIF of the chosen view or a steps sheet', async () => {
     await runTo('done')
     r.timeline.select(1)
     r.api.answer('export.save', ok({ paths: ['/out/x'] }))
     r.exporter.gifOf = 'xt'
     r.exporter.gifFrames = 30
     r.exporter.gifDelayMs = 120
-    for (const kind of ['png', 'all', 'sheet', 'gif'] as const) await r.exporter.save(kind)
+    r.exporter.sheetColumns = 6
+    for (const kind of ['png', 'all', 'sheet', 'gif', 'steps-sheet'] as const) await r.exporter.save(kind)
     // No scale chosen (auto): none asked for, so the engine's own (PNGs 1x, GIFs and sheets enlarged).
     expect(r.exporter.scale).toBe(null)
     expect(r.api.requests('export.save')).toEqual([
@@ -56,6 +57,8 @@ describe('exporter', () => {
       { runId: 'a', kind: 'png' },
       { runId: 'a', kind: 'sheet' },
       { runId: 'a', kind: 'gif', index: 1, gifOf: 'xt', gifFrames: 30, gifDelayMs: 120 },
+      // The steps sheet: the selected image at the steps asked for, its own count.
+      { runId: 'a', kind: 'steps-sheet', index: 1, gifFrames: 6 },
     ])
   })
 
@@ -71,7 +74,7 @@ describe('exporter', () => {
     ])
   })
 
-  it("a cancelled run's steps export as a GIF; its PNGs and sheet wait for a finished run", async () => {
+  it("a cancelled run's steps export as a GIF or a steps sheet; its PNGs and sheet wait for a finished run", async () => {
     await runTo('running')
     expect(r.exporter.gifReady).toBe(false)
     r.api.emit('frame', frameEvent('a', 0))
@@ -81,7 +84,8 @@ describe('exporter', () => {
     r.api.answer('export.save', ok({ paths: ['/out/x.gif'] }))
     await r.exporter.save('png')
     await r.exporter.save('gif')
-    expect(r.api.requests('export.save').map((q) => q.kind)).toEqual(['gif'])
+    await r.exporter.save('steps-sheet')
+    expect(r.api.requests('export.save').map((q) => q.kind)).toEqual(['gif', 'steps-sheet'])
   })
 
   it("the engine's PNG of one image, with its parameters, as a file (the browser's download)", async () => {
