@@ -8,7 +8,7 @@ import type { GenerationRequest, ScheduleConfig } from '../../src-shared/paramet
 import { defaultModelPath } from '../engine/model/default-model'
 import { loadModel, type ModelInfo } from '../engine/model/load'
 import { defaultProviderOrder, skipReason } from '../engine/model/providers'
-import { channelsOf, type Training, trainingOf } from '../engine/model/training'
+import { channelsOf, describedSchedule, type Training, trainingOf } from '../engine/model/training'
 import { loadOptionsFrom, print, type Values } from './options'
 
 export async function inspectCommand(v: Values, positionals: string[]) {
@@ -48,7 +48,7 @@ export async function inspectCommand(v: Values, positionals: string[]) {
           : '  class input     none',
         `  output          ${sig(s.output)}${s.learnedVariance ? '  (learned variance: first half used)' : ''}`,
         `  size            ${t.size.width}x${t.size.height} (from ${t.size.from}${s.sizeMultiple ? `; any multiple of ${s.sizeMultiple}` : ''})`,
-        `  training        ${src.schedule ?? scheduleText(t.schedule)}, ${t.sampler.predictionType}`,
+        `  training        ${describedSchedule(model.info, t) ?? scheduleText(t.schedule)}, ${t.sampler.predictionType}`,
         t.guidance
           ? `  guidance        ${t.guidance.scale}, rescale ${t.guidance.rescale}, APG eta ${t.guidance.apgEta}  (the model's own: sample takes them for flags left out)`
           : '',

@@ -112,3 +112,29 @@ export function makeSchedule(config: ScheduleConfig, own?: Float64Array): Schedu
   const exact = config.schedule === 'custom' && !config.rescaleZeroSnr
   return { config, betas, alphasCumprod: exact ? own! : cumprodOfAlphas(betas) }
 }
+
+/**
+ * The named schedule a model's own alphas_cumprod is (a lucidrains checkpoint's buffer, or the array a
+ * converted one carries; linear as lucidrains computes it, its betas scaled by 1000 / T, which at T = 1000
+ * is diffusers' too), when one fits it to float32's precision; undefined for a schedule of the user's own.
+ */
+export function namedScheduleOf(alphasCumprod: Float64Array): string | undefined {
+  const T = alphasCumprod.length
+  const scale = 1000 / T
+  const candidates: [string, ScheduleConfig][] = [
+    ['cosine', { schedule: 'cosine', trainSteps: T, betaStart: 0, betaEnd: 0 }],
+    [
+      'lucidrains_sigmoid (start -3, end 3, tau 1)',
+      { schedule: 'lucidrains_sigmoid', trainSteps: T, betaStart: 0, betaEnd: 0, sigmoid: LUCIDRAINS_SIGMOID },
+    ],
+    [
+      `linear (beta ${scale * 1e-4}..${scale * 0.02})`,
+      { schedule: 'linear', trainSteps: T, betaStart: scale * 1e-4, betaEnd: scale * 0.02 },
+    ],
+  ]
+  for (const [name, config] of candidates) {
+    const ab = makeSchedule(config).alphasCumprod
+    if (ab.every((a, t) => Math.abs(a - alphasCumprod[t]) <= 1e-6 * Math.max(a, 1e-3))) return name
+  }
+  return undefined
+}

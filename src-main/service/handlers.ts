@@ -26,7 +26,7 @@ import { encodeExport } from '../engine/export/runs'
 import { previewForwardNoising } from '../engine/forward'
 import { defaultModelPath } from '../engine/model/default-model'
 import { type Denoiser, loadModel, type ModelInfo } from '../engine/model/load'
-import { channelsOf, trainingOf } from '../engine/model/training'
+import { channelsOf, describedSchedule, trainingOf } from '../engine/model/training'
 import { modelFacts, planRun } from '../engine/plan'
 import { runSampling } from '../engine/run'
 import { makeSchedule } from '../engine/schedule'
@@ -106,7 +106,7 @@ function cardOf(model: Denoiser): ModelCard {
     classes: t.classes ? { names: t.classes.names, nullClassId: t.classes.nullClassId ?? null } : null,
     training: {
       schedule: t.schedule,
-      described: info.source.schedule ?? null,
+      described: describedSchedule(info, t) ?? null,
       predictionType: t.sampler.predictionType,
     },
     samplerDefaults: t.sampler,

@@ -7,6 +7,7 @@ import {
   cumprodOfAlphas,
   DEFAULT_SCHEDULE,
   LUCIDRAINS_SIGMOID,
+  namedScheduleOf,
   parseScheduleName,
   type ScheduleConfig,
   SCHEDULES,
@@ -53,6 +54,17 @@ function ownAlphasCumprod(info: ModelInfo): Float64Array | undefined {
       `${info.path}: ${key} (${info.metadata.origin[key]}) has ${own.length} values but num_train_timesteps is ${m.num_train_timesteps}`,
     )
   return own
+}
+
+/**
+ * The training schedule as the card and inspect say it, where more is known than its config: its format's
+ * own words (EDM's sigmas, a continuous model's virtual timesteps), or the named schedule a model's own
+ * alphas_cumprod matches (a lucidrains checkpoint's buffer, and the array `convert` writes of it).
+ */
+export function describedSchedule(info: ModelInfo, t: Training): string | undefined {
+  if (info.source.schedule) return info.source.schedule
+  const named = t.alphasCumprod && namedScheduleOf(t.alphasCumprod)
+  return named ? `${named}, T = ${t.alphasCumprod!.length} (its alphas_cumprod)` : undefined
 }
 
 export function trainingOf(info: ModelInfo): Training {

@@ -167,6 +167,13 @@ describe('convert writes the ONNX Stepwise runs, with the training config as ste
     ).toBeLessThan(1e-3)
   })
 
+  it("a lucidrains checkpoint's cosine schedule: converted, its alphas_cumprod still named so", async () => {
+    const onnx = join(tmp, 'lucidrains-cosine.onnx')
+    expect((await cli('convert', join(LUCIDRAINS, 'model-3.pt'), '--out', onnx)).code).toBe(0)
+    const lines = (await cli('inspect', onnx)).stdout.split('\n')
+    expect(lines).toContain('  training        cosine, T = 1000 (its alphas_cumprod), epsilon')
+  })
+
   it('refuses to replace a file without --overwrite; no --out: exit 2', async () => {
     const onnx = join(tmp, 'twice.onnx')
     expect((await cli('convert', join(PEERS, 'class-gray28', 'pipeline'), '--out', onnx)).code).toBe(0)

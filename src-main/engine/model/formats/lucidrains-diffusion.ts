@@ -8,7 +8,7 @@ import { basename } from 'node:path'
 import { type SourceFact, sourceFact } from '../../../../src-shared/model'
 import type { PredictionType } from '../../../../src-shared/names'
 import { EngineError } from '../../errors'
-import { LUCIDRAINS_SIGMOID, makeSchedule, type ScheduleConfig } from '../../schedule'
+import { namedScheduleOf } from '../../schedule'
 import type { UnetWrap } from '../graph/lucidrains-unet'
 import { inferUnetConfig, type LucidrainsUnetConfig } from '../graph/lucidrains-unet-config'
 import type { Metadata } from '../metadata'
@@ -49,31 +49,6 @@ export function objectiveOf(
   if (!best || !(best.error < 1e-3)) return undefined
   const clippedAnywhere = Array.from(snr).some((s) => s > best.gamma * (1 + 1e-4))
   return { objective: best.objective, ...(clippedAnywhere && { minSnrGamma: Number(best.gamma.toPrecision(6)) }) }
-}
-
-/**
- * The named schedule a checkpoint's alphas_cumprod is (as lucidrains computes them: its linear betas scaled
- * by 1000 / T), when one fits it to float32's precision; undefined for a schedule of the user's own.
- */
-export function namedScheduleOf(alphasCumprod: Float64Array): string | undefined {
-  const T = alphasCumprod.length
-  const scale = 1000 / T
-  const candidates: [string, ScheduleConfig][] = [
-    ['cosine', { schedule: 'cosine', trainSteps: T, betaStart: 0, betaEnd: 0 }],
-    [
-      'lucidrains_sigmoid (start -3, end 3, tau 1)',
-      { schedule: 'lucidrains_sigmoid', trainSteps: T, betaStart: 0, betaEnd: 0, sigmoid: LUCIDRAINS_SIGMOID },
-    ],
-    [
-      `linear (beta ${scale * 1e-4}..${scale * 0.02})`,
-      { schedule: 'linear', trainSteps: T, betaStart: scale * 1e-4, betaEnd: scale * 0.02 },
-    ],
-  ]
-  for (const [name, config] of candidates) {
-    const ab = makeSchedule(config).alphasCumprod
-    if (ab.every((a, t) => Math.abs(a - alphasCumprod[t]) <= 1e-6 * Math.max(a, 1e-3))) return name
-  }
-  return undefined
 }
 
 /**
@@ -259,7 +234,6 @@ export function gaussianPart(
     facts,
     notes: objective.notes,
     metadata,
-    ...(named && { schedule: `${named}, T = ${T} (its alphas_cumprod)` }),
   }
 }
 
