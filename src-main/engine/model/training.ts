@@ -64,7 +64,8 @@ function ownAlphasCumprod(info: ModelInfo): Float64Array | undefined {
 export function describedSchedule(info: ModelInfo, t: Training): string | undefined {
   if (info.source.schedule) return info.source.schedule
   const named = t.alphasCumprod && namedScheduleOf(t.alphasCumprod)
-  return named ? `${named}, T = ${t.alphasCumprod!.length} (its alphas_cumprod)` : undefined
+  const given = info.metadata.values.alphas_cumprod ? 'alphas_cumprod' : 'trained_betas'
+  return named ? `${named}, T = ${t.alphasCumprod!.length} (its ${given})` : undefined
 }
 
 export function trainingOf(info: ModelInfo): Training {

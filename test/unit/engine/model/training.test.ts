@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 
 import { defaultModelPath } from '../../../../src-main/engine/model/default-model'
 import { loadModel } from '../../../../src-main/engine/model/load'
-import { trainingOf } from '../../../../src-main/engine/model/training'
+import { describedSchedule, trainingOf } from '../../../../src-main/engine/model/training'
 import { writeNpy } from '../../../../src-main/engine/npy'
 import { modelFacts, planRun } from '../../../../src-main/engine/plan'
 import { makeSchedule } from '../../../../src-main/engine/schedule'
@@ -42,6 +42,23 @@ const alphasCumprod = (() => {
 })()
 
 describe('schedules given as numbers', () => {
+  it('are named where a named schedule fits them, by the key that gave them; a schedule of their own is not', async () => {
+    const cosine = makeSchedule({ schedule: 'cosine', trainSteps: 100, betaStart: 0, betaEnd: 0 })
+    const said = async (name: string, sidecar: object) => {
+      const model = await modelWith(name, sidecar)
+      return describedSchedule(model.info, trainingOf(model.info))
+    }
+    expect(await said('named-ac', { alphas_cumprod: Array.from(cosine.alphasCumprod) })).toBe(
+      'cosine, T = 100 (its alphas_cumprod)',
+    )
+    expect(await said('named-betas', { trained_betas: Array.from(cosine.betas) })).toBe(
+      'cosine, T = 100 (its trained_betas)',
+    )
+    expect(await said('own-betas', { trained_betas: betas })).toBeUndefined()
+    // A config's own named schedule needs no naming: the card says it from the config.
+    expect(await said('config', { beta_schedule: 'squaredcos_cap_v2' })).toBeUndefined()
+  })
+
   it("trained_betas (diffusers' key) win over beta_schedule and set T", async () => {
     const model = await modelWith('trained-betas', { trained_betas: betas, beta_schedule: 'linear' })
     const t = trainingOf(model.info)
