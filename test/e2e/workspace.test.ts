@@ -197,6 +197,11 @@ describe('the workspace', () => {
     const last = await byId('pixel-plot').locator('.now').nth(1).textContent()
     expect(Number(/^x̂0 (-?[\d.]+)$/.exec(last!.trim())?.[1])).toBeCloseTo(readout, 3)
     await h.screenshot('ws-03-look-closer')
+    // Its values copied as text, a line a step, the last x̂0 the readout's.
+    await byId('pixel-probe-copy').click()
+    const copied = (await page.evaluate(() => navigator.clipboard.readText())).trimEnd().split('\n')
+    expect(copied).toHaveLength(STEPS + 1)
+    expect(Number(copied[STEPS].split('\t')[4])).toBeCloseTo(readout, 3)
     // , and . move between steps in the large view: the image, its title and the plot's marker follow.
     await page.keyboard.press(',')
     await page.keyboard.press(',')

@@ -45,6 +45,17 @@ export function trajectoryOf(series: PixelSeries, channel: PixelChannel = 'mean'
   return { sample, predictedX0, predictedNoise, steps, channels: c }
 }
 
+/**
+ * The trajectory as tab-separated text with a header, a line a step (what a spreadsheet pastes): step
+ * (from 1), timestep, alpha_bar, then x_t, the predicted x0 and the predicted noise as the plot shows them.
+ */
+export function trajectoryText(t: PixelTrajectory, timesteps: number[], alphaBars: number[]): string {
+  const lines = ['step\tt\talpha_bar\tx_t\tpred_x0\tpred_eps']
+  for (let i = 0; i < t.steps; i++)
+    lines.push([i + 1, timesteps[i] ?? '', alphaBars[i], t.sample[i], t.predictedX0[i], t.predictedNoise[i]].join('\t'))
+  return lines.join('\n') + '\n'
+}
+
 /** A series and the steps read after it. */
 function appended(series: PixelSeries, more: PixelSeries): PixelSeries {
   return {
@@ -124,6 +135,19 @@ class PixelProbe {
   of(runId: string | null, image: number): PinnedPixel | null {
     const p = this.pinned
     return p && p.runId === runId && p.image === image ? p : null
+  }
+
+  /** The plotted values onto the clipboard as text (trajectoryText), with the run's timesteps. */
+  async copy(timesteps: number[]): Promise<void> {
+    const t = this.trajectory
+    const p = this.pinned
+    if (!t || !p || !this.series) return
+    try {
+      await navigator.clipboard.writeText(trajectoryText(t, timesteps, this.series.alphaBars))
+      toasts.info(`Copied pixel (${p.x}, ${p.y}) at ${t.steps} steps to the clipboard`)
+    } catch (e) {
+      toasts.error(`Copy failed: ${(e as Error).message}`)
+    }
   }
 
   clear(): void {

@@ -72,6 +72,17 @@ describe('the pixel probe', () => {
     expect(r.api.requests('runs.pixel').map((q) => q.from)).toEqual([undefined, 1, 2])
   })
 
+  it('copies as tab-separated lines: a header, then step, t, alpha_bar and the three values a step', () => {
+    const t = r.trajectoryOf({ channels: 1, sample: [1, 0.5], predictedX0: [0.25, 0.5], alphaBars: [0.5, 1] })
+    const lines = r.trajectoryText(t, [999, 0], [0.5, 1]).trimEnd().split('\n')
+    expect(lines[0].split('\t')).toEqual(['step', 't', 'alpha_bar', 'x_t', 'pred_x0', 'pred_eps'])
+    expect(lines.slice(1).map((l) => l.split('\t').slice(0, 5).map(Number))).toEqual([
+      [1, 999, 0.5, 1, 0.25],
+      [2, 0, 1, 0.5, 0.5],
+    ])
+    expect(Number(lines[1].split('\t')[5])).toBeCloseTo(t.predictedNoise[0], 12)
+  })
+
   it('asks the engine for the pixel clicked, and holds it for that run and image only', async () => {
     r.api.answer('runs.pixel', ok({ channels: 1, sample: [0.5, 0.25], predictedX0: [0.1, 0.2], alphaBars: [0.5, 0.9] }))
     await r.probe.pin({ runId: 'a', image: 1, x: 3, y: 4 })
