@@ -144,22 +144,13 @@ describe('sample', () => {
     'samples.npy',
   ]
   let out: string
+  /** A batch of two into `out`, with every file `names` lists. */
+  const sampleBatch = () =>
+    cli('sample', ...common, '--batch', '2', '--out', out, '--save-npy', '--sheet', '--steps-sheet', '--gif', '--json')
 
   it('writes each image, the sheets, the GIF and the .npy, with the parameters inside the PNGs (DPM++ 2M Karras)', async () => {
     out = join(tmp, 'batch')
-    const r = await cli(
-      'sample',
-      ...common,
-      '--batch',
-      '2',
-      '--out',
-      out,
-      '--save-npy',
-      '--sheet',
-      '--steps-sheet',
-      '--gif',
-      '--json',
-    )
+    const r = await sampleBatch()
     expect(r.code, r.stderr).toBe(0)
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
     expect(summary).toMatchObject({
@@ -216,19 +207,7 @@ describe('sample', () => {
     const before = await Promise.all(
       names.map(async (n) => ({ bytes: await readFile(join(out, n)), mtime: (await stat(join(out, n))).mtimeMs })),
     )
-    const r = await cli(
-      'sample',
-      ...common,
-      '--batch',
-      '2',
-      '--out',
-      out,
-      '--save-npy',
-      '--sheet',
-      '--steps-sheet',
-      '--gif',
-      '--json',
-    )
+    const r = await sampleBatch()
     expect(r.code).not.toBe(0)
     expect(r.stderr).toContain('already exists')
     const after = await Promise.all(
