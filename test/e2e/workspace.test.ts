@@ -263,6 +263,7 @@ describe('the workspace', () => {
       ' Reuse this seed',
       ' Variations of this image',
       ' Export PNG',
+      ' Export steps sheet',
       ' Copy image',
       ' Fork from the step shown',
       ' Compare samplers on it',
@@ -270,6 +271,14 @@ describe('the workspace', () => {
     ])
     await byId('menu-reuse-seed').click()
     expect(await byId('seed').inputValue()).toBe('45')
+
+    // A tile's steps sheet: that image's, named by its seed.
+    await byId('result').nth(1).click({ button: 'right' })
+    await byId('menu-steps-sheet').click()
+    await expect
+      .poll(() => page.locator('[data-testid=toast][data-kind=info]').first().textContent(), { timeout: 60_000 })
+      .toMatch(/steps-seed-43\.png/)
+    await dismissToasts()
 
     await byId('result').nth(2).click({ button: 'right' })
     await byId('menu-compare').click()
