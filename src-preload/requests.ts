@@ -8,11 +8,15 @@ import { z } from 'zod'
 import { EXPORT_KINDS, type ExportRequest } from '../src-shared/exports'
 import { MAX_FIT_BATCH } from '../src-shared/fit'
 import {
+  DEFAULT_GIF_DELAY_MS,
+  DEFAULT_GIF_FRAMES,
+  DEFAULT_SHEET_COLUMNS,
   MAX_BATCH,
   MAX_EXPORT_RUNS,
   MAX_EXPORT_SCALE,
   MAX_GIF_FRAMES,
   MAX_IMAGE_BYTES,
+  MAX_SHEET_COLUMNS,
   MAX_TRAIN_STEPS,
   RANDOM_SEED,
 } from '../src-shared/limits'
@@ -267,6 +271,16 @@ export type KeptFit = z.infer<typeof keptFit>
 export const MAX_KEPT_FITS = 50
 const keptFits = z.array(keptFit).max(MAX_KEPT_FITS)
 
+/** The export bar's options as last used: its scale (null: auto) and the GIF and steps sheet options. */
+const exportOptions = z.object({
+  scale: z.number().int().min(1).max(MAX_EXPORT_SCALE).nullable().default(null),
+  gifOf: z.enum(GIF_VIEWS).default('x0'),
+  gifFrames: z.number().int().min(2).max(MAX_GIF_FRAMES).default(DEFAULT_GIF_FRAMES),
+  gifDelayMs: z.number().int().min(10).max(10_000).default(DEFAULT_GIF_DELAY_MS),
+  sheetColumns: z.number().int().min(2).max(MAX_SHEET_COLUMNS).default(DEFAULT_SHEET_COLUMNS),
+})
+export type ExportOptions = z.infer<typeof exportOptions>
+
 /**
  * Settings kept between sessions (electron-store in the app, a JSON file for the browser host). A value
  * that breaks this schema is reset to its default on its own (src-main/settings.ts repairs the file field
@@ -280,6 +294,7 @@ export const settingsSchema = z.object({
   /** A system notification when a run longer than LONG_RUN_MS ends. */
   notifyLongRuns: z.boolean().default(false),
   fits: keptFits.default([]),
+  export: exportOptions.default(exportOptions.parse({})),
   windowBounds: z
     .object({
       x: z.number().int(),
@@ -305,6 +320,7 @@ export const settingsSetRequest = z.object({
   provider: z.enum(PROVIDER_CHOICES).optional(),
   notifyLongRuns: z.boolean().optional(),
   fits: keptFits.optional(),
+  export: exportOptions.optional(),
 })
 export type SettingsSetRequest = z.infer<typeof settingsSetRequest>
 

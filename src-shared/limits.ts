@@ -25,6 +25,11 @@ export const RANDOM_SEED = -1
 /** Frames of a denoising GIF when none are asked for (evenly spread, first and last always in). */
 export const DEFAULT_GIF_FRAMES = 40
 export const MAX_GIF_FRAMES = 1000
+/** The app's delay between a GIF's frames until the user sets one (milliseconds; the GIF encoder's own: 80). */
+export const DEFAULT_GIF_DELAY_MS = 80
+/** Steps (columns) of a steps sheet when none are asked for, and the most the app offers. */
+export const DEFAULT_SHEET_COLUMNS = 10
+export const MAX_SHEET_COLUMNS = 100
 
 /** Exports enlarge each image pixel to at most this many pixels a side (nearest neighbour). */
 export const MAX_EXPORT_SCALE = 16

@@ -88,6 +88,7 @@ export function createShell(ports: ShellPorts): Shell {
           provider: patch.provider ?? current.provider,
           notifyLongRuns: patch.notifyLongRuns ?? current.notifyLongRuns,
           fits: patch.fits ?? current.fits,
+          export: patch.export ?? current.export,
         }),
       }
     },

@@ -29,6 +29,18 @@ describe('settings', () => {
     expect(again.recentModels).toEqual(['/a.onnx', '/b.onnx'])
   })
 
+  it("keep the export bar's options; a bad one is reset alone", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepwise-settings-'))
+    const used = { scale: 4, gifOf: 'xt' as const, gifFrames: 12, gifDelayMs: 120, sheetColumns: 6 }
+    open(dir).update({ export: used })
+    expect(open(dir).get().export).toEqual(used)
+    const saved = JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8'))
+    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ ...saved, export: { ...used, sheetColumns: 1e6 } }))
+    const repaired = open(dir)
+    expect(repaired.get().export).toEqual({ ...used, sheetColumns: DEFAULT_SETTINGS.export.sheetColumns })
+    expect(repaired.problem).toContain('export.sheetColumns (1000000)')
+  })
+
   it('keep at most MAX_RECENT_MODELS recent models', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stepwise-settings-'))
     const s = open(dir)

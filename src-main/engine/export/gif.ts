@@ -12,6 +12,7 @@ import type * as Gifenc from 'gifenc'
 import type { Palette } from 'gifenc'
 import { decode, type DecodedFrame, decodeFrames } from 'modern-gif'
 
+import { DEFAULT_GIF_DELAY_MS } from '../../../src-shared/limits'
 import { EngineError } from '../errors'
 import type { PlanarImage } from '../tensor'
 import { type Pixels, toScaledPixels } from './pixels'
@@ -52,7 +53,7 @@ export function encodeGif(frames: PlanarImage[], opts: GifOptions = {}): Uint8Ar
     const last = k === indexed.length - 1
     gif.writeFrame(index, pixels[k].width, pixels[k].height, {
       palette: k === 0 ? palette : undefined, // one global palette for all frames
-      delay: last ? (opts.holdLastMs ?? 1500) : (opts.delayMs ?? 80),
+      delay: last ? (opts.holdLastMs ?? 1500) : (opts.delayMs ?? DEFAULT_GIF_DELAY_MS),
       repeat: opts.loop === false ? -1 : 0,
     })
   })

@@ -4,7 +4,7 @@
  * each run) and class x seed grids. The CLI and the app's export both make their files here.
  */
 import type { ExportRequest } from '../../../src-shared/exports'
-import { DEFAULT_GIF_FRAMES } from '../../../src-shared/limits'
+import { DEFAULT_GIF_FRAMES, DEFAULT_SHEET_COLUMNS } from '../../../src-shared/limits'
 import { NOISE_RANGE, noiseFromX0 } from '../../../src-shared/noise'
 import {
   batchSeedName,
@@ -35,9 +35,8 @@ export interface EncodedFile {
 const SHEET_CELL_MIN_PX = 96
 /** Grid cells at least this wide (and wide enough for their seed label). */
 const GRID_CELL_MIN_PX = 64
-/** A steps sheet's cells at least this wide (and wide enough for their timestep), and its columns by default. */
+/** A steps sheet's cells at least this wide (and wide enough for their timestep). */
 const STEPS_CELL_MIN_PX = 64
-const STEPS_SHEET_COLUMNS = 10
 
 const bad = (message: string) => new EngineError('bad-argument', message)
 
@@ -172,7 +171,7 @@ export function encodeExport(runs: Timeline[], req: ExportRequest): EncodedFile[
       // the predicted x0 and the predicted noise (over NOISE_RANGE, as the app shows it).
       const steps = selectFrames([...run.frames.keys()], {
         every: req.gifEvery,
-        count: req.gifFrames ?? (req.gifEvery ? undefined : STEPS_SHEET_COLUMNS),
+        count: req.gifFrames ?? (req.gifEvery ? undefined : DEFAULT_SHEET_COLUMNS),
       })
       const [lo, hi] = NOISE_RANGE
       const columnLabels = steps.map((i) => `t=${+run.timesteps[i].toFixed(1)}`)

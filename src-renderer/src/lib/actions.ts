@@ -40,6 +40,7 @@ export async function startUp(): Promise<void> {
     parameters.restore(settings.value.parameters, model.card)
     queue.notify = settings.value.notifyLongRuns
     fit.kept = settings.value.fits
+    exporter.restore(settings.value.export)
   } else toasts.error(settings.error)
   restored = true
 }

@@ -3,8 +3,14 @@
  * each scaled 1x-16x (nearest); and one image copied to the clipboard or downloaded (the browser's way
  * to drag an image out as a PNG with its parameters).
  */
-import type { ExportRequest } from '../../../src-preload/contract'
-import { DEFAULT_GIF_FRAMES, MAX_EXPORT_SCALE } from '../../../src-shared/limits'
+import type { ExportOptions, ExportRequest } from '../../../src-preload/contract'
+import {
+  DEFAULT_GIF_DELAY_MS,
+  DEFAULT_GIF_FRAMES,
+  DEFAULT_SHEET_COLUMNS,
+  MAX_EXPORT_SCALE,
+  MAX_SHEET_COLUMNS,
+} from '../../../src-shared/limits'
 import { imageSeedText } from '../../../src-shared/parameters'
 import { api } from './api'
 import { imageDataOf, SAMPLE_RANGE } from './draw'
@@ -17,9 +23,7 @@ import { toasts } from './toasts.svelte'
  * GIF, or the selected image's steps sheet (its x_t, x̂0 and ε̂ at `sheetColumns` steps).
  */
 export type SaveKind = 'png' | 'all' | 'sheet' | 'gif' | 'apng' | 'walk-gif' | 'steps-sheet'
-export const DEFAULT_GIF_DELAY_MS = 80
-export const DEFAULT_SHEET_COLUMNS = 10
-export { MAX_EXPORT_SCALE }
+export { MAX_EXPORT_SCALE, MAX_SHEET_COLUMNS }
 /** The scales offered: powers of two up to MAX_EXPORT_SCALE. */
 export const EXPORT_SCALES = [1, 2, 4, 8, 16].filter((s) => s <= MAX_EXPORT_SCALE)
 
@@ -60,10 +64,18 @@ class Exporter {
     return req
   }
 
+  /** The options the last session exported with (settings.get's `export`). */
+  restore(o: ExportOptions): void {
+    Object.assign(this, o)
+  }
+
   async save(kind: SaveKind, index?: number): Promise<void> {
     if (!(kind === 'gif' || kind === 'apng' || kind === 'steps-sheet' ? this.gifReady : this.ready)) return
     const req = this.request(kind, index)
     if (!req) return
+    // Kept for the next session, as used (a failure to keep them costs nothing now: not said).
+    const { scale, gifOf, gifFrames, gifDelayMs, sheetColumns } = this
+    void api.invoke('settings.set', { export: { scale, gifOf, gifFrames, gifDelayMs, sheetColumns } })
     this.busy = true
     try {
       const r = await api.invoke('export.save', req)

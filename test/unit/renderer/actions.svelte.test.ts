@@ -46,14 +46,15 @@ async function finishedRun(parameters = generationParameters({ seed: 900 })) {
 }
 
 describe('startUp', () => {
-  it("loads the default model, then puts last session's controls over its defaults, and its kept fits", async () => {
+  it("loads the default model, then puts last session's controls over its defaults, its kept fits and export options", async () => {
     const fits = [
       {
         ...{ model: '/models/tiny.onnx', sampler: 'unipc' as const, timesteps: [999, 500, 40] },
         ...{ distance: 0.02, startDistance: 0.04, probe: 32, savedAt: '2026-12-02T03:00:00.000Z' },
       },
     ]
-    const settings = { ...DEFAULT_SETTINGS, parameters: { sampler: { steps: 12 }, seed: 3 }, fits }
+    const exported = { ...DEFAULT_SETTINGS.export, scale: 2, sheetColumns: 5 }
+    const settings = { ...DEFAULT_SETTINGS, parameters: { sampler: { steps: 12 }, seed: 3 }, fits, export: exported }
     r.api.answer('settings.get', ok(settings))
     r.api.answer('model.load', ok(card({ samplerDefaults: { sampler: 'ddpm', steps: 1000 } })))
     expect(r.isRestored()).toBe(false)
@@ -63,6 +64,8 @@ describe('startUp', () => {
     // Kept before fits had a model hash: known by the path.
     expect(r.fit.keptFor(card(), 'unipc', 3)).toEqual(fits[0])
     expect(r.fit.keptFor({ path: '/models/other.onnx', hash: '0123456789' }, 'unipc', 3)).toBeUndefined()
+    // The export bar as it was last used.
+    expect(r.exporter).toMatchObject({ scale: 2, sheetColumns: 5 })
     expect(r.isRestored()).toBe(true)
   })
 
