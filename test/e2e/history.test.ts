@@ -135,6 +135,10 @@ describe('the history', () => {
   })
 
   test('a restart of the browser host keeps the history; reopening restores parameters and every step', async () => {
+    // The export bar's options are kept too (a moment after they change).
+    await byId('tab-results').click()
+    await byId('export-scale').selectOption('2')
+    await page.waitForTimeout(1500)
     await h.close()
     await open()
     await expect.poll(() => items().count(), { timeout: 30_000 }).toBe(2)
@@ -143,6 +147,7 @@ describe('the history', () => {
     expect(texts[1]).toMatch(/DDPM 20.*seed 500 ×2.*class 3/)
     // Thumbnails of the runs kept come back from the history folder.
     await expect.poll(() => items().locator('.thumb canvas').count()).toBe(2)
+    expect(await byId('export-scale').inputValue()).toBe('2')
 
     await byId('seed').fill('7')
     await items().nth(1).locator('button.open').click()

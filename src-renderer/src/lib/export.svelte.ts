@@ -64,7 +64,13 @@ class Exporter {
     return req
   }
 
-  /** The options the last session exported with (settings.get's `export`). */
+  /** The options as settings keep them (plain data: no proxies cross IPC). */
+  options(): ExportOptions {
+    const { scale, gifOf, gifFrames, gifDelayMs, sheetColumns } = this
+    return { scale, gifOf, gifFrames, gifDelayMs, sheetColumns }
+  }
+
+  /** The options as the last session left them (settings.get's `export`). */
   restore(o: ExportOptions): void {
     Object.assign(this, o)
   }
@@ -73,9 +79,6 @@ class Exporter {
     if (!(kind === 'gif' || kind === 'apng' || kind === 'steps-sheet' ? this.gifReady : this.ready)) return
     const req = this.request(kind, index)
     if (!req) return
-    // Kept for the next session, as used (a failure to keep them costs nothing now: not said).
-    const { scale, gifOf, gifFrames, gifDelayMs, sheetColumns } = this
-    void api.invoke('settings.set', { export: { scale, gifOf, gifFrames, gifDelayMs, sheetColumns } })
     this.busy = true
     try {
       const r = await api.invoke('export.save', req)

@@ -62,16 +62,11 @@ describe('exporter', () => {
     ])
   })
 
-  it('keeps the options it exported with for the next session, and takes them back', async () => {
-    await runTo('done')
-    r.api.answer('export.save', ok({ paths: ['/out/x'] }))
+  it('takes back the options a session left, and gives them as settings keep them', () => {
     r.exporter.restore({ scale: 4, gifOf: 'xt', gifFrames: 12, gifDelayMs: 120, sheetColumns: 6 })
     expect(r.exporter).toMatchObject({ scale: 4, gifOf: 'xt', gifFrames: 12, gifDelayMs: 120, sheetColumns: 6 })
     r.exporter.sheetColumns = 8
-    await r.exporter.save('steps-sheet')
-    expect(r.api.requests('settings.set')).toEqual([
-      { export: { scale: 4, gifOf: 'xt', gifFrames: 12, gifDelayMs: 120, sheetColumns: 8 } },
-    ])
+    expect(r.exporter.options()).toEqual({ scale: 4, gifOf: 'xt', gifFrames: 12, gifDelayMs: 120, sheetColumns: 8 })
   })
 
   it('exports at the scale chosen; one image by its index (a tile menu)', async () => {
