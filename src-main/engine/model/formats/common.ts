@@ -17,8 +17,9 @@ export interface ModelSource {
   within?: string
   /**
    * The training schedule as the card and inspect say it, where the format knows more than "custom, T = 1000":
-   * a named schedule a checkpoint's alphas_cumprod matches, or a virtual one that the model's own time was
-   * mapped onto ("EDM, σ 0.002–80, 1000 virtual timesteps").
+   * a virtual one that the model's own time was mapped onto ("EDM, σ 0.002–80, 1000 virtual timesteps").
+   * A named schedule that a model's own alphas_cumprod matches is said by describedSchedule (training.ts),
+   * whatever the format.
    */
   schedule?: string
   /** The files read (a built graph: the weights and the config). */
